@@ -1,0 +1,83 @@
+import type {
+  BackgroundTransferBehavior,
+  BackgroundTransferCostPolicy,
+  BackgroundTransferPriority,
+  BackgroundTransferStatus,
+} from './enums.ts';
+import type { SerializedTransferError } from './errors.ts';
+
+/**
+ * Plain data that crosses the seam between the API and the engine (in-process today, the host's socket
+ * in the next step). Everything here is JSON-safe.
+ */
+
+/** BackgroundUploadProgress (R34–R40). */
+export interface ProgressSnapshot {
+  bytesSent: number;
+  totalBytesToSend: number;
+  bytesReceived: number;
+  totalBytesToReceive: number;
+  status: BackgroundTransferStatus;
+  hasResponseChanged: boolean;
+  hasRestarted: boolean;
+}
+
+/** ResponseInformation (R41–R45); headers keep the server's case and order. */
+export interface ResponseSnapshot {
+  statusCode: number;
+  actualUri: string;
+  isResumable: boolean;
+  headers: Array<[string, string]>;
+}
+
+export interface TransferGroupSpec {
+  name: string;
+  transferBehavior: BackgroundTransferBehavior;
+}
+
+/** What the app asks for when it starts an upload (everything createUpload collected). */
+export interface OperationSpec {
+  guid: string;
+  appId: string;
+  method: string;
+  requestedUri: string;
+  sourcePath: string;
+  headers: Array<[string, string]>;
+  costPolicy: BackgroundTransferCostPolicy;
+  priority: BackgroundTransferPriority;
+  group: string | null;
+  transferGroup: TransferGroupSpec | null;
+}
+
+/** One operation as the API sees it. */
+export interface OperationSnapshot {
+  guid: string;
+  appId: string;
+  method: string;
+  requestedUri: string;
+  sourcePath: string | null;
+  group: string | null;
+  transferGroup: TransferGroupSpec | null;
+  costPolicy: BackgroundTransferCostPolicy;
+  priority: BackgroundTransferPriority;
+  progress: ProgressSnapshot;
+  /** Bumped each time a new response arrives (R41: same object until then). */
+  responseVersion: number;
+  response: ResponseSnapshot | null;
+  error: SerializedTransferError | null;
+  createdAtMs: number;
+}
+
+/** Which operations an enumeration returns (R22–R24). */
+export type ListFilter =
+  | { kind: 'ungrouped' }
+  | { kind: 'group'; group: string }
+  | { kind: 'transferGroup'; name: string }
+  | { kind: 'all' };
+
+/** Settable after creation (R52 costPolicy, R31 priority, R64 headers). */
+export interface OperationPatch {
+  costPolicy?: BackgroundTransferCostPolicy;
+  priority?: BackgroundTransferPriority;
+  headers?: Array<[string, string]>;
+}
