@@ -81,3 +81,12 @@ export interface OperationPatch {
   priority?: BackgroundTransferPriority;
   headers?: Array<[string, string]>;
 }
+
+/** A change an app makes to a started operation through the port (R52, R31, R64). */
+export interface OperationChange {
+  costPolicy?: BackgroundTransferCostPolicy;
+  priority?: BackgroundTransferPriority;
+  /** R64: set (join, R63) or remove one request header for the next requests. */
+  setHeader?: [string, string];
+  removeHeader?: string;
+}

@@ -1,0 +1,53 @@
+/**
+ * What startAsync()/attachAsync() return: IAsyncOperationWithProgress in the JavaScript projection
+ * (reference §2.18, R4, R59). Awaitable; `then(onComplete, onError, onProgress)` takes a third,
+ * progress callback; `cancel()` — on this promise and on every promise `then` returns — cancels the
+ * transfer itself, not only the local observation (R60).
+ */
+export interface TransferControl<P> {
+  addProgressHandler(handler: (progress: P) => void): void;
+  cancel(): void;
+}
+
+export class TransferPromise<T, P = T> implements PromiseLike<T> {
+  readonly #promise: Promise<T>;
+  readonly #control: TransferControl<P>;
+
+  constructor(promise: Promise<T>, control: TransferControl<P>) {
+    this.#promise = promise;
+    this.#control = control;
+  }
+
+  // biome-ignore lint/suspicious/noThenProperty: a thenable is the point — WinJS promises are awaited and chained.
+  then<R1 = T, R2 = never>(
+    onComplete?: ((value: T) => R1 | PromiseLike<R1>) | null,
+    onError?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+    onProgress?: ((progress: P) => void) | null,
+  ): TransferPromise<R1 | R2, P> {
+    if (typeof onProgress === 'function') this.#control.addProgressHandler(onProgress);
+    return new TransferPromise(this.#promise.then(onComplete, onError), this.#control);
+  }
+
+  catch<R = never>(onError?: ((reason: unknown) => R | PromiseLike<R>) | null): TransferPromise<T | R, P> {
+    return new TransferPromise(this.#promise.catch(onError), this.#control);
+  }
+
+  finally(onFinally?: (() => void) | null): TransferPromise<T, P> {
+    return new TransferPromise(this.#promise.finally(onFinally), this.#control);
+  }
+
+  /** WinJS-style progress subscription without completion handlers. */
+  progress(onProgress: (progress: P) => void): this {
+    this.#control.addProgressHandler(onProgress);
+    return this;
+  }
+
+  /** R59/R60: cancels the transfer; the promise then rejects with BT_ERR_CANCELED. */
+  cancel(): void {
+    this.#control.cancel();
+  }
+
+  get [Symbol.toStringTag](): string {
+    return 'TransferPromise';
+  }
+}

@@ -1,0 +1,308 @@
+import { Readable } from 'node:stream';
+import {
+  BackgroundTransferCostPolicy,
+  BackgroundTransferPriority,
+  BackgroundTransferStatus,
+  isTerminalStatus,
+} from '../core/enums.ts';
+import { TransferError } from '../core/errors.ts';
+import { withHeader, withoutHeader } from '../core/header-list.ts';
+import type { Logger } from '../core/logger.ts';
+import { responseBodyPath } from '../core/paths.ts';
+import type { OperationChange, OperationSnapshot, OperationSpec, ProgressSnapshot } from '../core/snapshot.ts';
+import type { TransferPort } from '../ipc/transfer-port.ts';
+import { BackgroundTransferGroup } from './background-transfer-group.ts';
+import { getPort } from './port-provider.ts';
+import { ResponseInformation } from './response-information.ts';
+import { openResultStream } from './result-stream.ts';
+import { StorageFile } from './storage-file.ts';
+import { TransferPromise } from './transfer-promise.ts';
+import { Uri } from './uri.ts';
+import { validateEnumValue, validateHeader } from './validation.ts';
+
+/** Guards the constructor: operations come only from an uploader or an enumeration (R1). */
+const CREATE = Symbol('UploadOperation.create');
+
+type Lifecycle =
+  /** made by createUpload, not started: its spec lives only here */
+  | { kind: 'created'; spec: OperationSpec }
+  /** startAsync is persisting it */
+  | { kind: 'starting'; started: Promise<TransferPort> }
+  /** stored by the engine (started here, or enumerated) */
+  | { kind: 'stored'; port: TransferPort };
+
+/**
+ * UploadOperation (reference §2.2): a handle on one upload. The state lives with the engine; this
+ * object keeps the latest snapshot it was sent, so the synchronous getters (progress, R34) work.
+ */
+export class UploadOperation {
+  readonly #appId: string;
+  readonly #log: Logger | undefined;
+  #lifecycle: Lifecycle;
+  #snapshot: OperationSnapshot;
+  #response: { version: number; info: ResponseInformation } | undefined;
+  /** Property changes made after start, applied in order. */
+  #changes: Promise<unknown> = Promise.resolve();
+
+  /** @internal */
+  constructor(token: typeof CREATE, snapshot: OperationSnapshot, lifecycle: Lifecycle, log?: Logger) {
+    if (token !== CREATE) {
+      throw new TransferError(
+        'BT_ERR_ILLEGAL_STATE',
+        'UploadOperation has no public constructor: use BackgroundUploader (R1)',
+      );
+    }
+    this.#appId = snapshot.appId;
+    this.#snapshot = snapshot;
+    this.#lifecycle = lifecycle;
+    this.#log = log;
+  }
+
+  /** @internal An operation createUpload made (not started). */
+  static fromSpec(spec: OperationSpec, totalBytesToSend: number): UploadOperation {
+    const snapshot: OperationSnapshot = {
+      guid: spec.guid,
+      appId: spec.appId,
+      method: spec.method,
+      requestedUri: spec.requestedUri,
+      sourcePath: spec.sourcePath,
+      group: spec.group,
+      transferGroup: spec.transferGroup,
+      costPolicy: spec.costPolicy,
+      priority: spec.priority,
+      progress: {
+        bytesSent: 0,
+        totalBytesToSend,
+        bytesReceived: 0,
+        totalBytesToReceive: 0,
+        status: BackgroundTransferStatus.idle,
+        hasResponseChanged: false,
+        hasRestarted: false,
+      },
+      responseVersion: 0,
+      response: null,
+      error: null,
+      createdAtMs: Date.now(),
+    };
+    return new UploadOperation(CREATE, snapshot, { kind: 'created', spec });
+  }
+
+  /** @internal An operation the engine already stores (enumeration, R3: attach, don't start). */
+  static fromSnapshot(snapshot: OperationSnapshot, port: TransferPort): UploadOperation {
+    return new UploadOperation(CREATE, snapshot, { kind: 'stored', port });
+  }
+
+  /** Unique, stable for the operation's whole life, across restarts (R19). */
+  get guid(): string {
+    return this.#snapshot.guid;
+  }
+  get method(): string {
+    return this.#snapshot.method;
+  }
+  get requestedUri(): Uri {
+    return new Uri(this.#snapshot.requestedUri);
+  }
+  /** The file uploaded; null for multipart and stream uploads. */
+  get sourceFile(): StorageFile | null {
+    return this.#snapshot.sourcePath === null ? null : StorageFile.fromPath(this.#snapshot.sourcePath);
+  }
+  /** Legacy string group (R23). */
+  get group(): string | null {
+    return this.#snapshot.group;
+  }
+  get transferGroup(): BackgroundTransferGroup | null {
+    return this.#snapshot.transferGroup && BackgroundTransferGroup.fromSpec(this.#snapshot.transferGroup);
+  }
+  /** A copy of the latest progress (R34: take one copy per handler call). */
+  get progress(): ProgressSnapshot {
+    return { ...this.#snapshot.progress };
+  }
+
+  get costPolicy(): BackgroundTransferCostPolicy {
+    return this.#snapshot.costPolicy;
+  }
+  /** R52: takes effect for a running operation at once. */
+  set costPolicy(value: BackgroundTransferCostPolicy) {
+    const costPolicy = validateEnumValue('costPolicy', value, BackgroundTransferCostPolicy);
+    this.#snapshot = { ...this.#snapshot, costPolicy };
+    this.#change({ costPolicy }, (spec) => ({ ...spec, costPolicy }));
+  }
+
+  get priority(): BackgroundTransferPriority {
+    return this.#snapshot.priority;
+  }
+  /** R31: a queued operation is reordered. */
+  set priority(value: BackgroundTransferPriority) {
+    const priority = validateEnumValue('priority', value, BackgroundTransferPriority);
+    this.#snapshot = { ...this.#snapshot, priority };
+    this.#change({ priority }, (spec) => ({ ...spec, priority }));
+  }
+
+  /** R64: applies to the requests that follow. R63: a repeat joins the values. */
+  setRequestHeader(headerName: string, headerValue: string): void {
+    const header = validateHeader(headerName, headerValue);
+    this.#change({ setHeader: header }, (spec) => ({ ...spec, headers: withHeader(spec.headers, ...header) }));
+  }
+
+  removeRequestHeader(headerName: string): void {
+    const name = String(headerName);
+    this.#change({ removeHeader: name }, (spec) => ({ ...spec, headers: withoutHeader(spec.headers, name) }));
+  }
+
+  /**
+   * R41–R43: the latest server response; null before any response, or when none came (e.g. the
+   * connection failed). The same object until a new response arrives.
+   */
+  getResponseInformation(): ResponseInformation | null {
+    const { response, responseVersion } = this.#snapshot;
+    if (!response) return null;
+    if (this.#response?.version !== responseVersion) {
+      this.#response = { version: responseVersion, info: new ResponseInformation(response) };
+    }
+    return this.#response.info;
+  }
+
+  /**
+   * R46: the server's response body from `position`, read from the file the engine writes it to — so
+   * it works while the upload runs, after it ended, and after a restart. Empty before any response.
+   */
+  getResultStreamAt(position = 0): Readable {
+    if (!Number.isSafeInteger(position) || position < 0) {
+      throw new TransferError('BT_ERR_INVALID_ARGUMENT', `position must be a non-negative integer, got ${position}`);
+    }
+    const home = this.#lifecycle.kind === 'stored' ? this.#lifecycle.port.home : undefined;
+    if (!home || !this.#snapshot.response) return Readable.from([]);
+    return openResultStream(responseBodyPath(home, this.guid), position);
+  }
+
+  /** R32: prioritizes this operation within its transfer group (scheduling arrives with groups). */
+  makeCurrentInTransferGroup(): void {
+    if (!this.#snapshot.transferGroup) return;
+    this.#change({ priority: BackgroundTransferPriority.high }, (spec) => ({
+      ...spec,
+      priority: BackgroundTransferPriority.high,
+    }));
+  }
+
+  /**
+   * Starts the upload (R2). Fails with BT_ERR_ILLEGAL_STATE for an operation that was already started
+   * or came from an enumeration: use attachAsync (R3).
+   */
+  startAsync(): TransferPromise<UploadOperation, UploadOperation> {
+    const lifecycle = this.#lifecycle;
+    if (lifecycle.kind !== 'created') {
+      return this.#failed(
+        new TransferError('BT_ERR_ILLEGAL_STATE', `upload ${this.guid} was already started: use attachAsync() (R3)`),
+      );
+    }
+    const started = getPort().then(async (port) => {
+      const snapshot = await port.start(lifecycle.spec);
+      this.#snapshot = snapshot;
+      this.#lifecycle = { kind: 'stored', port };
+      return port;
+    });
+    this.#lifecycle = { kind: 'starting', started };
+    started.catch(() => {
+      // Nothing was stored (bad input, host unreachable): the operation can be started again.
+      this.#lifecycle = lifecycle;
+    });
+    return this.#observe(started);
+  }
+
+  /** Monitors an operation started earlier, in this process or a previous one (R3, R10, R11). */
+  attachAsync(): TransferPromise<UploadOperation, UploadOperation> {
+    const lifecycle = this.#lifecycle;
+    if (lifecycle.kind === 'created') {
+      return this.#failed(
+        new TransferError('BT_ERR_ILLEGAL_STATE', `upload ${this.guid} was not started: use startAsync()`),
+      );
+    }
+    return this.#observe(lifecycle.kind === 'starting' ? lifecycle.started : Promise.resolve(lifecycle.port));
+  }
+
+  #apply(snapshot: OperationSnapshot): void {
+    this.#snapshot = snapshot;
+  }
+
+  /** Watches the stored operation until it ends; progress handlers see every report (R4). */
+  #observe(ready: Promise<TransferPort>): TransferPromise<UploadOperation, UploadOperation> {
+    const handlers = new Set<(operation: UploadOperation) => void>();
+    let cancelRequested = false;
+    let portForCancel: TransferPort | undefined;
+    const promise = ready.then(
+      (port) =>
+        new Promise<UploadOperation>((resolve, reject) => {
+          portForCancel = port;
+          if (cancelRequested) this.#requestCancel(port);
+          const stop = port.watch(this.#appId, this.guid, (snapshot) => {
+            this.#apply(snapshot);
+            const status = snapshot.progress.status;
+            if (!isTerminalStatus(status)) {
+              for (const handler of handlers) this.#callProgress(handler);
+              return;
+            }
+            stop();
+            if (status === BackgroundTransferStatus.completed) resolve(this);
+            else if (status === BackgroundTransferStatus.canceled) {
+              reject(new TransferError('BT_ERR_CANCELED', `upload ${this.guid} was canceled`));
+            } else {
+              reject(
+                snapshot.error
+                  ? TransferError.fromJSON(snapshot.error)
+                  : new TransferError('BT_ERR_INTERNAL', 'failed'),
+              );
+            }
+          });
+        }),
+    );
+    // The transfer goes on whether or not anyone awaits it: an unobserved failure must not crash the app.
+    promise.catch(() => undefined);
+    return new TransferPromise(promise, {
+      addProgressHandler: (handler) => handlers.add(handler as (operation: UploadOperation) => void),
+      cancel: () => {
+        cancelRequested = true;
+        if (portForCancel) this.#requestCancel(portForCancel);
+      },
+    });
+  }
+
+  #callProgress(handler: (operation: UploadOperation) => void): void {
+    try {
+      handler(this);
+    } catch (error) {
+      // An app's progress handler that throws must not stop the transfer or other handlers.
+      this.#log?.warn({ guid: this.guid, err: error }, 'progress handler threw');
+    }
+  }
+
+  #requestCancel(port: TransferPort): void {
+    port.cancel(this.#appId, this.guid).catch(() => undefined);
+  }
+
+  #failed(error: TransferError): TransferPromise<UploadOperation, UploadOperation> {
+    const promise = Promise.reject(error);
+    promise.catch(() => undefined);
+    return new TransferPromise<UploadOperation, UploadOperation>(promise, {
+      addProgressHandler: () => undefined,
+      cancel: () => undefined,
+    });
+  }
+
+  /** Before start the change edits the spec; after, it goes to the engine, in order. */
+  #change(change: OperationChange, editSpec: (spec: OperationSpec) => OperationSpec): void {
+    const lifecycle = this.#lifecycle;
+    if (lifecycle.kind === 'created') {
+      this.#lifecycle = { kind: 'created', spec: editSpec(lifecycle.spec) };
+      return;
+    }
+    const port = lifecycle.kind === 'stored' ? Promise.resolve(lifecycle.port) : lifecycle.started;
+    this.#changes = this.#changes
+      .then(() => port)
+      .then((ready) => ready.update(this.#appId, this.guid, change))
+      .then((snapshot) => this.#apply(snapshot))
+      .catch((error: unknown) => {
+        // A setter cannot throw later; a change to an operation that has ended is moot.
+        this.#log?.info({ guid: this.guid, err: error }, 'change not applied');
+      });
+  }
+}

@@ -1,0 +1,73 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { TransferError } from './errors.ts';
+
+/**
+ * `$BGTRANSFER_HOME/config.json` (spec/contract.md §4). Every key is optional; missing keys take the
+ * defaults below. An unknown key or a bad value is a BT_ERR_CONFIG_INVALID naming the key.
+ */
+export const configSchema = z
+  .object({
+    /** How many transfers run at once (R30 leaves it undocumented in Windows). @default 4 */
+    maxConcurrentTransfers: z.number().int().min(1).max(256),
+    /** R47: connection establishment is aborted after 5 minutes. @default 300000 */
+    connectTimeoutMs: z.number().int().min(1),
+    /** R48: no response within 2 minutes after the request is sent → aborted. @default 120000 */
+    responseTimeoutMs: z.number().int().min(1),
+    /** No acknowledged progress for this long aborts and resumes the request. @default 120000 */
+    stallTimeoutMs: z.number().int().min(1),
+    /** R49: attempts per upload before it fails (reset when the server acknowledged new bytes). @default 3 */
+    maxAttempts: z.number().int().min(1).max(100),
+    /** First retry delay; doubles per attempt, with jitter. @default 1000 */
+    retryBaseDelayMs: z.number().int().min(0),
+    /** Whether the network is metered: read from the system, or forced. @default "auto" */
+    metered: z.enum(['auto', 'yes', 'no']),
+    /** Redirects (307/308) followed per request. @default 10 */
+    maxRedirects: z.number().int().min(0).max(50),
+    /** PEM files of extra CA certificates trusted for HTTPS, besides the system CAs. @default [] */
+    extraCaCertificates: z.array(z.string().min(1)),
+    /** How often progress is reported to attached apps, at most. @default 100 */
+    progressIntervalMs: z.number().int().min(10).max(60000),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema>;
+
+export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
+  maxConcurrentTransfers: 4,
+  connectTimeoutMs: 300_000,
+  responseTimeoutMs: 120_000,
+  stallTimeoutMs: 120_000,
+  maxAttempts: 3,
+  retryBaseDelayMs: 1_000,
+  metered: 'auto',
+  maxRedirects: 10,
+  extraCaCertificates: [],
+  progressIntervalMs: 100,
+});
+
+/** Validates a partial config object; the error names the first offending key. */
+export function parseConfig(value: unknown): Config {
+  const result = configSchema.partial().safeParse(value);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const key = issue?.path.join('.') || (issue && 'keys' in issue ? String(issue.keys) : '');
+    throw new TransferError(
+      'BT_ERR_CONFIG_INVALID',
+      `config: ${key ? `"${key}": ` : ''}${issue?.message ?? 'invalid'}`,
+    );
+  }
+  return { ...DEFAULT_CONFIG, ...result.data };
+}
+
+/** Reads config.json (absent → defaults). */
+export function loadConfig(path: string): Config {
+  if (!existsSync(path)) return { ...DEFAULT_CONFIG };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new TransferError('BT_ERR_CONFIG_INVALID', `config: ${path} is not valid JSON`, { cause: error });
+  }
+  return parseConfig(parsed);
+}

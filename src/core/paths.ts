@@ -1,0 +1,63 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+
+/**
+ * Where state lives (spec/contract.md §3): `BGTRANSFER_HOME` if set, else the user's XDG state
+ * directory (`$XDG_STATE_HOME/bgtransfer`, default `~/.local/state/bgtransfer`).
+ */
+export function resolveHome(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.BGTRANSFER_HOME) return resolve(env.BGTRANSFER_HOME);
+  const stateHome = env.XDG_STATE_HOME || join(homedir(), '.local', 'state');
+  return join(stateHome, 'bgtransfer');
+}
+
+export interface HomeLayout {
+  home: string;
+  database: string;
+  responses: string;
+  config: string;
+  lock: string;
+}
+
+export function homeLayout(home: string): HomeLayout {
+  return {
+    home,
+    database: join(home, 'bgtransfer.db'),
+    responses: join(home, 'responses'),
+    config: join(home, 'config.json'),
+    lock: join(home, 'engine.lock'),
+  };
+}
+
+/** The file the server's response body of an operation is kept in (R46: readable during and after). */
+export function responseBodyPath(home: string, guid: string): string {
+  return join(homeLayout(home).responses, `${guid}.body`);
+}
+
+/**
+ * The app id (spec/contract.md §3): `BGTRANSFER_APP_ID` if set, else the `name` of the nearest
+ * package.json above the running script, else the script's file name.
+ */
+export function resolveAppId(
+  env: NodeJS.ProcessEnv = process.env,
+  script: string | undefined = process.argv[1],
+): string {
+  if (env.BGTRANSFER_APP_ID) return env.BGTRANSFER_APP_ID;
+  if (!script) return 'node';
+  let dir = dirname(resolve(script));
+  for (;;) {
+    const manifest = join(dir, 'package.json');
+    if (existsSync(manifest)) {
+      try {
+        const name: unknown = JSON.parse(readFileSync(manifest, 'utf8')).name;
+        if (typeof name === 'string' && name.length > 0) return name;
+      } catch {
+        // An unreadable or invalid package.json does not name the app; keep looking upwards.
+      }
+    }
+    const parent = dirname(dir);
+    if (parent === dir) return basename(script);
+    dir = parent;
+  }
+}

@@ -1,0 +1,79 @@
+import { toTransferError } from '../core/errors.ts';
+import type { ListFilter, OperationChange, OperationSnapshot, OperationSpec } from '../core/snapshot.ts';
+import { openTransferService } from '../host/open-transfer-service.ts';
+import type { TransferService } from '../host/transfer-service.ts';
+import type { TransferPort } from './transfer-port.ts';
+
+/**
+ * BGTRANSFER_HOST=inproc: the engine runs inside the calling process (spec/contract.md §3). State is
+ * as durable as with the host; transfers simply stop when the process exits and are recovered by the
+ * next process that opens the same home (R12, R13).
+ */
+export class InprocPort implements TransferPort {
+  readonly #service: TransferService;
+
+  constructor(service: TransferService) {
+    this.#service = service;
+  }
+
+  static open(home: string): InprocPort {
+    return new InprocPort(openTransferService(home));
+  }
+
+  get home(): string {
+    return this.#service.home;
+  }
+
+  start(spec: OperationSpec): Promise<OperationSnapshot> {
+    return call(() => this.#service.start(spec));
+  }
+
+  list(appId: string, filter: ListFilter): Promise<OperationSnapshot[]> {
+    return call(() => this.#service.list(appId, filter));
+  }
+
+  get(appId: string, guid: string): Promise<OperationSnapshot> {
+    return call(() => this.#service.get(appId, guid));
+  }
+
+  cancel(appId: string, guid: string): Promise<OperationSnapshot> {
+    return call(() => this.#service.cancel(appId, guid));
+  }
+
+  update(appId: string, guid: string, change: OperationChange): Promise<OperationSnapshot> {
+    return call(() => this.#service.update(appId, guid, change));
+  }
+
+  watch(appId: string, guid: string, listener: (snapshot: OperationSnapshot) => void): () => void {
+    // Deliver asynchronously, as a socket would, so callers never see a callback before watch() returns.
+    let active = true;
+    let unsubscribe: () => void = () => undefined;
+    queueMicrotask(() => {
+      if (!active) return;
+      try {
+        unsubscribe = this.#service.watch(appId, guid, (snapshot) => {
+          if (active) listener(snapshot);
+        });
+      } catch {
+        // The operation vanished between the caller's lookup and now: nothing to watch.
+      }
+    });
+    return () => {
+      active = false;
+      unsubscribe();
+    };
+  }
+
+  close(): Promise<void> {
+    return this.#service.close();
+  }
+}
+
+/** Runs a synchronous service call as a promise, so the in-process port behaves like the socket one. */
+async function call<T>(body: () => T): Promise<T> {
+  try {
+    return body();
+  } catch (error) {
+    throw toTransferError(error);
+  }
+}

@@ -1,0 +1,24 @@
+import type { ListFilter, OperationChange, OperationSnapshot, OperationSpec } from '../core/snapshot.ts';
+
+/**
+ * The one narrow seam between the API and whoever runs the transfers (issue 2: "the API talks to it
+ * through one narrow interface from day one"). In-process it is the host's TransferService itself;
+ * with a transfer host it is a client of the host's socket. Every call is scoped to one app id.
+ */
+export interface TransferPort {
+  /** The BGTRANSFER_HOME this port serves (response bodies are files under it, R46). */
+  readonly home: string;
+  /** Persists and queues a new operation. Rejects with a coded error for bad input (nothing is stored then). */
+  start(spec: OperationSpec): Promise<OperationSnapshot>;
+  list(appId: string, filter: ListFilter): Promise<OperationSnapshot[]>;
+  /** BT_ERR_NOT_FOUND when the guid is unknown or belongs to another app. */
+  get(appId: string, guid: string): Promise<OperationSnapshot>;
+  cancel(appId: string, guid: string): Promise<OperationSnapshot>;
+  update(appId: string, guid: string, change: OperationChange): Promise<OperationSnapshot>;
+  /**
+   * Calls `listener` with the operation's current snapshot, then with every change, until the returned
+   * function is called. Progress arrives at a bounded rate (config progressIntervalMs).
+   */
+  watch(appId: string, guid: string, listener: (snapshot: OperationSnapshot) => void): () => void;
+  close(): Promise<void>;
+}
