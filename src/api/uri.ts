@@ -71,7 +71,7 @@ function parseAbsolute(uri: string | URL | UriImpl): URL {
 
 export type Uri = UriImpl;
 
-interface UriConstructor {
+export interface UriConstructor {
   new (uri: string | URL | Uri): Uri;
   (uri: string | URL | Uri): Uri;
   readonly prototype: Uri;

@@ -210,8 +210,14 @@ export class Engine {
     };
   }
 
+  /**
+   * Publishes a stored record (a status change outside a running request). R38/R39 flags belong to the
+   * first notification *of a request*, which the live path publishes, so they are false here.
+   */
   #publishRecord(record: NonNullable<ReturnType<OperationStore['getOperation']>>): void {
-    this.#events.emit('update', toSnapshot(record));
+    const snapshot = toSnapshot(record);
+    snapshot.progress = { ...snapshot.progress, hasRestarted: false, hasResponseChanged: false };
+    this.#events.emit('update', snapshot);
   }
 
   #publishLive(live: LiveTransfer): void {

@@ -1,0 +1,221 @@
+import { BackgroundTransferStatus, isTerminalStatus } from '../core/enums.ts';
+import { type SerializedTransferError, TransferError } from '../core/errors.ts';
+import type { ListFilter, OperationPatch, ResponseSnapshot, TransferGroupSpec } from '../core/snapshot.ts';
+import { nextStatus, type TransitionEvent } from '../core/transitions.ts';
+import type { NewOperation, OperationRecord, ProgressUpdate, RequeueOptions } from './operation-record.ts';
+import type { OperationStore } from './operation-store.ts';
+import { newOperationRow, rowToRecord } from './record-mapping.ts';
+import { assertCount, assertNewOperation, assertProgress, toStoredTimeMs } from './store-guards.ts';
+
+export interface MemoryStoreOptions {
+  /** Clock for updatedAtMs (tests); defaults to Date.now. */
+  now?: () => number;
+}
+
+/** R22–R24, the same predicates as the SQL of queries.ts. */
+function matchesFilter(record: OperationRecord, filter: ListFilter): boolean {
+  switch (filter.kind) {
+    case 'ungrouped':
+      return record.group === null && record.transferGroup === null;
+    case 'group':
+      return record.group === filter.group;
+    case 'transferGroup':
+      return record.transferGroup?.name === filter.name;
+    case 'all':
+      return true;
+  }
+}
+
+function bySeq(a: OperationRecord, b: OperationRecord): number {
+  return a.seq - b.seq;
+}
+
+/**
+ * OperationStore kept in a Map, with the SQLite store's semantics (test/unit/store-contract.ts runs the
+ * same cases against both). Records are copied in and out, so a caller mutating a returned record cannot
+ * change the store, just as with rows read from SQLite. Nothing survives close().
+ */
+export class MemoryOperationStore implements OperationStore {
+  readonly #operations = new Map<string, OperationRecord>();
+  /** Keyed by appId and name (R26: same name → same group within an app). */
+  readonly #groups = new Map<string, TransferGroupSpec>();
+  readonly #now: () => number;
+  #lastSeq = 0;
+  #closed = false;
+
+  constructor(options: MemoryStoreOptions = {}) {
+    this.#now = options.now ?? Date.now;
+  }
+
+  insertOperation(operation: NewOperation): OperationRecord {
+    this.#assertOpen();
+    assertNewOperation(operation);
+    if (this.#operations.has(operation.guid)) {
+      throw new TransferError('BT_ERR_INVALID_ARGUMENT', `an operation with guid ${operation.guid} already exists`);
+    }
+    // Built through the row mapping so defaults and JSON normalisation match the SQLite store exactly.
+    const record = rowToRecord({ ...newOperationRow(operation, this.#now()), seq: this.#lastSeq + 1 });
+    this.#lastSeq = record.seq;
+    if (operation.transferGroup) {
+      const key = groupKey(operation.appId, operation.transferGroup.name);
+      if (!this.#groups.has(key)) this.#groups.set(key, structuredClone(operation.transferGroup));
+    }
+    this.#operations.set(record.guid, record);
+    return structuredClone(record);
+  }
+
+  getOperation(guid: string): OperationRecord | undefined {
+    this.#assertOpen();
+    const record = this.#operations.get(guid);
+    return record === undefined ? undefined : structuredClone(record);
+  }
+
+  listOperations(appId: string, filter: ListFilter): OperationRecord[] {
+    this.#assertOpen();
+    return this.#select((record) => record.appId === appId && matchesFilter(record, filter));
+  }
+
+  listByStatus(statuses: readonly BackgroundTransferStatus[]): OperationRecord[] {
+    this.#assertOpen();
+    return this.#select((record) => statuses.includes(record.progress.status));
+  }
+
+  moveToRunning(guid: string): OperationRecord | null {
+    return this.#transition(guid, 'start', (record) => {
+      record.error = null;
+    });
+  }
+
+  moveToQueued(guid: string, options: RequeueOptions): OperationRecord | null {
+    const notBeforeMs = toStoredTimeMs(options.notBeforeMs, 'notBeforeMs');
+    return this.#transition(guid, 'requeue', (record) => {
+      if (options.restart) {
+        record.progress.bytesSent = 0;
+        record.progress.bytesReceived = 0;
+        record.progress.totalBytesToReceive = 0;
+        record.progress.hasRestarted = true;
+      }
+      if (options.countAttempt) record.attempts += 1;
+      record.notBeforeMs = notBeforeMs;
+      // undefined keeps the stored error; null clears it (same as the SQL's @replaceError).
+      if (options.lastError !== undefined) record.error = copyError(options.lastError);
+    });
+  }
+
+  moveToCompleted(guid: string): OperationRecord | null {
+    return this.#transition(guid, 'complete', () => {});
+  }
+
+  moveToFailed(guid: string, error: SerializedTransferError): OperationRecord | null {
+    const stored = copyError(error);
+    return this.#transition(guid, 'fail', (record) => {
+      record.error = stored;
+    });
+  }
+
+  moveToCanceled(guid: string): OperationRecord | null {
+    return this.#transition(guid, 'cancel', () => {});
+  }
+
+  recordProgress(guid: string, progress: ProgressUpdate): void {
+    this.#assertOpen();
+    assertProgress(progress);
+    const record = this.#operations.get(guid);
+    if (record?.progress.status !== BackgroundTransferStatus.running) return;
+    record.progress.bytesSent = progress.bytesSent;
+    record.progress.bytesReceived = progress.bytesReceived;
+    record.progress.totalBytesToReceive = progress.totalBytesToReceive;
+    record.progress.hasRestarted = false;
+    record.progress.hasResponseChanged = false;
+    record.updatedAtMs = this.#now();
+  }
+
+  recordResponse(guid: string, response: ResponseSnapshot, totalBytesToReceive: number): OperationRecord | null {
+    this.#assertOpen();
+    assertCount(totalBytesToReceive, 'totalBytesToReceive');
+    const record = this.#operations.get(guid);
+    if (record?.progress.status !== BackgroundTransferStatus.running) return null;
+    const { statusCode, actualUri, isResumable, headers } = response;
+    record.response = structuredClone({ statusCode, actualUri, isResumable, headers });
+    record.responseVersion += 1;
+    record.progress.hasResponseChanged = true;
+    record.progress.totalBytesToReceive = totalBytesToReceive;
+    record.progress.bytesReceived = 0;
+    record.updatedAtMs = this.#now();
+    return structuredClone(record);
+  }
+
+  resetReceived(guid: string): void {
+    this.#assertOpen();
+    const record = this.#operations.get(guid);
+    if (record === undefined || isTerminalStatus(record.progress.status)) return;
+    record.progress.bytesReceived = 0;
+    record.progress.totalBytesToReceive = 0;
+    record.updatedAtMs = this.#now();
+  }
+
+  updateProperties(guid: string, patch: OperationPatch): OperationRecord | null {
+    this.#assertOpen();
+    const record = this.#operations.get(guid);
+    if (record === undefined || isTerminalStatus(record.progress.status)) return null;
+    if (patch.costPolicy !== undefined) record.costPolicy = patch.costPolicy;
+    if (patch.priority !== undefined) record.priority = patch.priority;
+    if (patch.headers !== undefined) record.headers = structuredClone(patch.headers);
+    record.updatedAtMs = this.#now();
+    return structuredClone(record);
+  }
+
+  upsertTransferGroup(appId: string, group: TransferGroupSpec): void {
+    this.#assertOpen();
+    this.#groups.set(groupKey(appId, group.name), { name: group.name, transferBehavior: group.transferBehavior });
+  }
+
+  /** The remembered transfer group (R27), or undefined. Not part of OperationStore: for tests. */
+  getTransferGroup(appId: string, name: string): TransferGroupSpec | undefined {
+    this.#assertOpen();
+    const group = this.#groups.get(groupKey(appId, name));
+    return group === undefined ? undefined : structuredClone(group);
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#operations.clear();
+    this.#groups.clear();
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new TransferError('BT_ERR_STORE', 'the operation store is closed');
+  }
+
+  #select(predicate: (record: OperationRecord) => boolean): OperationRecord[] {
+    return [...this.#operations.values()]
+      .filter(predicate)
+      .sort(bySeq)
+      .map((record) => structuredClone(record));
+  }
+
+  /** The guarded update of the SQLite store: apply only when the table allows `event` from the current status. */
+  #transition(guid: string, event: TransitionEvent, apply: (record: OperationRecord) => void): OperationRecord | null {
+    this.#assertOpen();
+    const record = this.#operations.get(guid);
+    if (record === undefined) return null;
+    const status = nextStatus(record.progress.status, event);
+    if (status === null) return null;
+    record.progress.status = status;
+    apply(record);
+    record.updatedAtMs = this.#now();
+    return structuredClone(record);
+  }
+}
+
+function groupKey(appId: string, name: string): string {
+  // JSON of the pair: unambiguous whatever characters the app id or the name contain.
+  return JSON.stringify([appId, name]);
+}
+
+/** The error as the SQLite store's JSON round trip returns it: no `httpStatus` key when there is none. */
+function copyError(error: SerializedTransferError | null): SerializedTransferError | null {
+  if (error === null) return null;
+  const { code, message, httpStatus } = error;
+  return httpStatus === undefined ? { code, message } : { code, message, httpStatus };
+}

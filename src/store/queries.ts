@@ -1,0 +1,102 @@
+import { BackgroundTransferStatus, TERMINAL_STATUSES } from '../core/enums.ts';
+import { allowedFrom, type TransitionEvent, targetOf } from '../core/transitions.ts';
+import { OPERATION_COLUMNS } from './record-mapping.ts';
+
+/**
+ * Every SQL statement of SqliteOperationStore, as named constants built once from pure data (the schema's
+ * column list and the transition table). No database here: sqlite-store.ts prepares and caches them.
+ *
+ * Statuses are inlined as integer literals: they come from our own frozen tables, never from a caller,
+ * and inlining keeps each guard a constant the query planner can use with the (status, …) index.
+ */
+
+function statusList(statuses: Iterable<BackgroundTransferStatus>): string {
+  const values = [...statuses];
+  for (const value of values) {
+    if (!Number.isInteger(value)) throw new Error(`status ${String(value)} is not an integer`);
+  }
+  return values.join(', ');
+}
+
+/**
+ * The guard that makes a transition atomic and race-proof: the UPDATE only matches while the operation is
+ * in one of the statuses the table allows for `event` (core/transitions.ts); 0 changed rows → refused.
+ */
+function guard(event: TransitionEvent): string {
+  return `status IN (${statusList(allowedFrom(event))})`;
+}
+
+const NOT_TERMINAL = `status NOT IN (${statusList(TERMINAL_STATUSES)})`;
+const RUNNING = `status = ${BackgroundTransferStatus.running}`;
+const SELECT_OPERATION = `SELECT ${OPERATION_COLUMNS.join(', ')} FROM operations`;
+
+/** Appends to the queue: seq is one more than any operation's, computed inside the INSERT's transaction. */
+const INSERT_VALUES = OPERATION_COLUMNS.map((column) =>
+  column === 'seq' ? '(SELECT COALESCE(MAX(seq), 0) + 1 FROM operations)' : `@${column}`,
+);
+
+export const SQL = Object.freeze({
+  /** Named parameters: every OperationRow column except seq. */
+  insertOperation: `INSERT INTO operations (${OPERATION_COLUMNS.join(', ')}) VALUES (${INSERT_VALUES.join(', ')})`,
+  selectOperation: `${SELECT_OPERATION} WHERE guid = ?`,
+
+  // Enumerations of one app (R22–R24), in queue order. Another app's operations never match `appId = ?`.
+  /** R22: GetCurrentUploadsAsync() — operations in no group of either kind. */
+  listUngrouped: `${SELECT_OPERATION} WHERE appId = ? AND groupName IS NULL AND transferGroupName IS NULL ORDER BY seq`,
+  /** R23: GetCurrentUploadsAsync(group) — by the legacy string group. */
+  listGroup: `${SELECT_OPERATION} WHERE appId = ? AND groupName = ? ORDER BY seq`,
+  /** R24: GetCurrentUploadsForTransferGroupAsync(group) — by BackgroundTransferGroup name. */
+  listTransferGroup: `${SELECT_OPERATION} WHERE appId = ? AND transferGroupName = ? ORDER BY seq`,
+  listAll: `${SELECT_OPERATION} WHERE appId = ? ORDER BY seq`,
+  /** One parameter: a JSON array of statuses, so one cached statement serves every list length. */
+  listByStatus: `${SELECT_OPERATION} WHERE status IN (SELECT value FROM json_each(?)) ORDER BY seq`,
+
+  /** idle → running; a new attempt starts, so the previous attempt's error is no longer current. */
+  moveToRunning: `UPDATE operations SET status = ${targetOf('start')}, errorJson = NULL, updatedAtMs = @now
+    WHERE guid = @guid AND ${guard('start')}`,
+  /**
+   * running|idle → idle. @restart (0/1): the next request starts at byte 0, so the counters of this
+   * request are dropped and hasRestarted flags it for one progress report (R38). @attemptIncrement is 0
+   * or 1. @replaceError 0 keeps the stored error (no lastError given), 1 stores @errorJson (maybe NULL).
+   */
+  moveToQueued: `UPDATE operations SET status = ${targetOf('requeue')},
+      bytesSent = CASE WHEN @restart = 1 THEN 0 ELSE bytesSent END,
+      bytesReceived = CASE WHEN @restart = 1 THEN 0 ELSE bytesReceived END,
+      totalBytesToReceive = CASE WHEN @restart = 1 THEN 0 ELSE totalBytesToReceive END,
+      hasRestarted = CASE WHEN @restart = 1 THEN 1 ELSE hasRestarted END,
+      attempts = attempts + @attemptIncrement,
+      notBeforeMs = @notBeforeMs,
+      errorJson = CASE WHEN @replaceError = 1 THEN @errorJson ELSE errorJson END,
+      updatedAtMs = @now
+    WHERE guid = @guid AND ${guard('requeue')}`,
+  moveToCompleted: `UPDATE operations SET status = ${targetOf('complete')}, updatedAtMs = @now
+    WHERE guid = @guid AND ${guard('complete')}`,
+  moveToFailed: `UPDATE operations SET status = ${targetOf('fail')}, errorJson = @errorJson, updatedAtMs = @now
+    WHERE guid = @guid AND ${guard('fail')}`,
+  moveToCanceled: `UPDATE operations SET status = ${targetOf('cancel')}, updatedAtMs = @now
+    WHERE guid = @guid AND ${guard('cancel')}`,
+
+  /** Only while running: a late report from an aborted request must not touch a paused or finished operation. */
+  recordProgress: `UPDATE operations SET bytesSent = @bytesSent, bytesReceived = @bytesReceived,
+      totalBytesToReceive = @totalBytesToReceive, hasRestarted = 0, hasResponseChanged = 0, updatedAtMs = @now
+    WHERE guid = @guid AND ${RUNNING}`,
+  /** R39, R41: a new response object; the body that follows is counted from 0. Only while running. */
+  recordResponse: `UPDATE operations SET responseJson = @responseJson, responseVersion = responseVersion + 1,
+      hasResponseChanged = 1, totalBytesToReceive = @totalBytesToReceive, bytesReceived = 0, updatedAtMs = @now
+    WHERE guid = @guid AND ${RUNNING}`,
+  /** R35: a new request's response body starts from 0. Finished operations keep their final counters. */
+  resetReceived: `UPDATE operations SET bytesReceived = 0, totalBytesToReceive = 0, updatedAtMs = @now
+    WHERE guid = @guid AND ${NOT_TERMINAL}`,
+  /** R52, R31, R64: a NULL parameter leaves that property unchanged. */
+  updateProperties: `UPDATE operations SET costPolicy = COALESCE(@costPolicy, costPolicy),
+      priority = COALESCE(@priority, priority), headersJson = COALESCE(@headersJson, headersJson), updatedAtMs = @now
+    WHERE guid = @guid AND ${NOT_TERMINAL}`,
+
+  /** R26, R27: one row per (app, name); the latest behavior wins. */
+  upsertTransferGroup: `INSERT INTO transferGroups (appId, name, transferBehavior) VALUES (?, ?, ?)
+    ON CONFLICT (appId, name) DO UPDATE SET transferBehavior = excluded.transferBehavior`,
+  /** R27: an operation's transfer group is remembered even if the engine never upserted it; never overwrites. */
+  ensureTransferGroup: `INSERT INTO transferGroups (appId, name, transferBehavior) VALUES (?, ?, ?)
+    ON CONFLICT (appId, name) DO NOTHING`,
+  selectTransferGroup: 'SELECT name, transferBehavior FROM transferGroups WHERE appId = ? AND name = ?',
+} as const);

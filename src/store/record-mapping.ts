@@ -1,0 +1,249 @@
+import { z } from 'zod';
+import {
+  BackgroundTransferBehavior,
+  BackgroundTransferCostPolicy,
+  BackgroundTransferPriority,
+  BackgroundTransferStatus,
+} from '../core/enums.ts';
+import { ERROR_DEFINITIONS, type ErrorCode, type SerializedTransferError, TransferError } from '../core/errors.ts';
+import type { ResponseSnapshot, TransferGroupSpec } from '../core/snapshot.ts';
+import type { NewOperation, OperationRecord } from './operation-record.ts';
+
+/**
+ * The one place where a row of `operations` (migrations.ts) and an OperationRecord meet.
+ * Booleans are 0/1 (SQLite has no boolean and better-sqlite3 does not bind `true`), enums are their
+ * Windows numeric values, and structured fields are JSON text validated on the way out.
+ */
+export interface OperationRow {
+  guid: string;
+  appId: string;
+  method: string;
+  requestedUri: string;
+  sourcePath: string | null;
+  groupName: string | null;
+  transferGroupName: string | null;
+  transferGroupBehavior: number | null;
+  costPolicy: number;
+  priority: number;
+  status: number;
+  bytesSent: number;
+  totalBytesToSend: number;
+  bytesReceived: number;
+  totalBytesToReceive: number;
+  hasResponseChanged: number;
+  hasRestarted: number;
+  responseVersion: number;
+  responseJson: string | null;
+  errorJson: string | null;
+  headersJson: string;
+  sourceSize: number;
+  sourceMtimeMs: number;
+  sourceIno: number;
+  attempts: number;
+  notBeforeMs: number;
+  seq: number;
+  createdAtMs: number;
+  updatedAtMs: number;
+}
+
+/** Every column, in schema order; SELECTs name them instead of `*` so a later migration cannot change the row shape. */
+export const OPERATION_COLUMNS = [
+  'guid',
+  'appId',
+  'method',
+  'requestedUri',
+  'sourcePath',
+  'groupName',
+  'transferGroupName',
+  'transferGroupBehavior',
+  'costPolicy',
+  'priority',
+  'status',
+  'bytesSent',
+  'totalBytesToSend',
+  'bytesReceived',
+  'totalBytesToReceive',
+  'hasResponseChanged',
+  'hasRestarted',
+  'responseVersion',
+  'responseJson',
+  'errorJson',
+  'headersJson',
+  'sourceSize',
+  'sourceMtimeMs',
+  'sourceIno',
+  'attempts',
+  'notBeforeMs',
+  'seq',
+  'createdAtMs',
+  'updatedAtMs',
+] as const satisfies readonly (keyof OperationRow)[];
+
+const headersSchema = z.array(z.tuple([z.string(), z.string()]));
+
+const responseSchema = z.object({
+  statusCode: z.number().int(),
+  actualUri: z.string(),
+  isResumable: z.boolean(),
+  headers: headersSchema,
+});
+
+function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ERROR_DEFINITIONS, value);
+}
+
+const errorSchema = z.object({
+  code: z.custom<ErrorCode>(isErrorCode, 'unknown error code'),
+  message: z.string(),
+  httpStatus: z.number().int().optional(),
+});
+
+export function headersToJson(headers: ReadonlyArray<readonly [string, string]>): string {
+  return JSON.stringify(headers);
+}
+
+export function responseToJson(response: ResponseSnapshot): string {
+  const { statusCode, actualUri, isResumable, headers } = response;
+  return JSON.stringify({ statusCode, actualUri, isResumable, headers });
+}
+
+export function errorToJson(error: SerializedTransferError): string {
+  const { code, message, httpStatus } = error;
+  return JSON.stringify(httpStatus === undefined ? { code, message } : { code, message, httpStatus });
+}
+
+/** Parses one JSON column; anything we did not write ourselves is corruption, reported as BT_ERR_STORE. */
+function parseColumn<T>(schema: z.ZodType<T>, text: string, column: string, guid: string): T {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new TransferError('BT_ERR_STORE', `operation ${guid}: ${column} is not valid JSON`, { cause: error });
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    throw new TransferError('BT_ERR_STORE', `operation ${guid}: ${column} has an unexpected shape`, {
+      cause: parsed.error,
+    });
+  }
+  return parsed.data;
+}
+
+function enumMember<E extends Readonly<Record<string, number>>>(
+  values: E,
+  value: number,
+  column: string,
+  subject: string,
+): E[keyof E] {
+  const members: readonly number[] = Object.values(values);
+  if (!members.includes(value)) {
+    throw new TransferError('BT_ERR_STORE', `${subject}: ${column} has an unknown value ${value}`);
+  }
+  // `members.includes(value)` just proved that `value` is one of E's values; TS cannot narrow through it.
+  return value as E[keyof E];
+}
+
+export function rowToRecord(row: OperationRow): OperationRecord {
+  const { guid } = row;
+  const subject = `operation ${guid}`;
+  const transferGroup =
+    row.transferGroupName === null
+      ? null
+      : {
+          name: row.transferGroupName,
+          transferBehavior: enumMember(
+            BackgroundTransferBehavior,
+            row.transferGroupBehavior ?? BackgroundTransferBehavior.parallel,
+            'transferGroupBehavior',
+            subject,
+          ),
+        };
+  const record: OperationRecord = {
+    guid,
+    appId: row.appId,
+    method: row.method,
+    requestedUri: row.requestedUri,
+    sourcePath: row.sourcePath,
+    group: row.groupName,
+    transferGroup,
+    costPolicy: enumMember(BackgroundTransferCostPolicy, row.costPolicy, 'costPolicy', subject),
+    priority: enumMember(BackgroundTransferPriority, row.priority, 'priority', subject),
+    progress: {
+      bytesSent: row.bytesSent,
+      totalBytesToSend: row.totalBytesToSend,
+      bytesReceived: row.bytesReceived,
+      totalBytesToReceive: row.totalBytesToReceive,
+      status: enumMember(BackgroundTransferStatus, row.status, 'status', subject),
+      hasResponseChanged: row.hasResponseChanged !== 0,
+      hasRestarted: row.hasRestarted !== 0,
+    },
+    responseVersion: row.responseVersion,
+    response: row.responseJson === null ? null : parseColumn(responseSchema, row.responseJson, 'responseJson', guid),
+    error: row.errorJson === null ? null : parseColumn(errorSchema, row.errorJson, 'errorJson', guid),
+    createdAtMs: row.createdAtMs,
+    headers: parseColumn(headersSchema, row.headersJson, 'headersJson', guid),
+    sourceSize: row.sourceSize,
+    sourceMtimeMs: row.sourceMtimeMs,
+    sourceIno: row.sourceIno,
+    attempts: row.attempts,
+    notBeforeMs: row.notBeforeMs,
+    seq: row.seq,
+    updatedAtMs: row.updatedAtMs,
+  };
+  return record;
+}
+
+/**
+ * The row of a freshly inserted operation: queued (idle), counters at 0, nothing to send but the file
+ * (totalBytesToSend = sourceSize). `seq` is left to the caller, which appends to the queue.
+ */
+export function newOperationRow(operation: NewOperation, nowMs: number): Omit<OperationRow, 'seq'> {
+  return {
+    guid: operation.guid,
+    appId: operation.appId,
+    method: operation.method,
+    requestedUri: operation.requestedUri,
+    sourcePath: operation.sourcePath,
+    groupName: operation.group,
+    transferGroupName: operation.transferGroup?.name ?? null,
+    transferGroupBehavior: operation.transferGroup?.transferBehavior ?? null,
+    costPolicy: operation.costPolicy,
+    priority: operation.priority,
+    status: BackgroundTransferStatus.idle,
+    bytesSent: 0,
+    totalBytesToSend: operation.sourceSize,
+    bytesReceived: 0,
+    totalBytesToReceive: 0,
+    hasResponseChanged: 0,
+    hasRestarted: 0,
+    responseVersion: 0,
+    responseJson: null,
+    errorJson: null,
+    headersJson: headersToJson(operation.headers),
+    sourceSize: operation.sourceSize,
+    sourceMtimeMs: operation.sourceMtimeMs,
+    sourceIno: operation.sourceIno,
+    attempts: 0,
+    notBeforeMs: 0,
+    createdAtMs: operation.createdAtMs,
+    updatedAtMs: nowMs,
+  };
+}
+
+/** A row of `transferGroups` (R26, R27). */
+export interface TransferGroupRow {
+  name: string;
+  transferBehavior: number;
+}
+
+export function rowToTransferGroup(appId: string, row: TransferGroupRow): TransferGroupSpec {
+  return {
+    name: row.name,
+    transferBehavior: enumMember(
+      BackgroundTransferBehavior,
+      row.transferBehavior,
+      'transferBehavior',
+      `transfer group ${appId}/${row.name}`,
+    ),
+  };
+}

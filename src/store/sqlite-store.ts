@@ -1,0 +1,296 @@
+import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import type { BackgroundTransferStatus } from '../core/enums.ts';
+import { type SerializedTransferError, TransferError } from '../core/errors.ts';
+import type { ListFilter, OperationPatch, ResponseSnapshot, TransferGroupSpec } from '../core/snapshot.ts';
+import { migrate } from './migrations.ts';
+import type { NewOperation, OperationRecord, ProgressUpdate, RequeueOptions } from './operation-record.ts';
+import type { OperationStore } from './operation-store.ts';
+import { SQL } from './queries.ts';
+import {
+  errorToJson,
+  headersToJson,
+  newOperationRow,
+  type OperationRow,
+  responseToJson,
+  rowToRecord,
+  rowToTransferGroup,
+  type TransferGroupRow,
+} from './record-mapping.ts';
+import { assertCount, assertNewOperation, assertProgress, toStoredTimeMs } from './store-guards.ts';
+
+export interface SqliteStoreOptions {
+  /** Clock for updatedAtMs (tests); defaults to Date.now. */
+  now?: () => number;
+}
+
+type GuidParams = { guid: string; now: number };
+
+/** The prepared statements, prepared once per connection (better-sqlite3 reuses them across calls). */
+function prepareAll(db: Database.Database) {
+  return {
+    insertOperation: db.prepare<Omit<OperationRow, 'seq'>, never>(SQL.insertOperation),
+    selectOperation: db.prepare<[string], OperationRow>(SQL.selectOperation),
+    listUngrouped: db.prepare<[string], OperationRow>(SQL.listUngrouped),
+    listGroup: db.prepare<[string, string], OperationRow>(SQL.listGroup),
+    listTransferGroup: db.prepare<[string, string], OperationRow>(SQL.listTransferGroup),
+    listAll: db.prepare<[string], OperationRow>(SQL.listAll),
+    listByStatus: db.prepare<[string], OperationRow>(SQL.listByStatus),
+    moveToRunning: db.prepare<GuidParams, never>(SQL.moveToRunning),
+    moveToQueued: db.prepare<
+      GuidParams & {
+        restart: number;
+        attemptIncrement: number;
+        notBeforeMs: number;
+        replaceError: number;
+        errorJson: string | null;
+      },
+      never
+    >(SQL.moveToQueued),
+    moveToCompleted: db.prepare<GuidParams, never>(SQL.moveToCompleted),
+    moveToFailed: db.prepare<GuidParams & { errorJson: string }, never>(SQL.moveToFailed),
+    moveToCanceled: db.prepare<GuidParams, never>(SQL.moveToCanceled),
+    recordProgress: db.prepare<GuidParams & ProgressUpdate, never>(SQL.recordProgress),
+    recordResponse: db.prepare<GuidParams & { responseJson: string; totalBytesToReceive: number }, never>(
+      SQL.recordResponse,
+    ),
+    resetReceived: db.prepare<GuidParams, never>(SQL.resetReceived),
+    updateProperties: db.prepare<
+      GuidParams & { costPolicy: number | null; priority: number | null; headersJson: string | null },
+      never
+    >(SQL.updateProperties),
+    upsertTransferGroup: db.prepare<[string, string, number], never>(SQL.upsertTransferGroup),
+    ensureTransferGroup: db.prepare<[string, string, number], never>(SQL.ensureTransferGroup),
+    selectTransferGroup: db.prepare<[string, string], TransferGroupRow>(SQL.selectTransferGroup),
+  };
+}
+
+/** Creates missing parent directories as 0700 and the database file as 0600: it holds URIs and headers. */
+function prepareFile(path: string): void {
+  const file = resolve(path);
+  const dir = dirname(file);
+  const firstCreated = mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (firstCreated !== undefined) {
+    // mkdir's mode is filtered by the umask; chmod makes every directory we created exactly 0700.
+    for (let current = dir; ; current = dirname(current)) {
+      chmodSync(current, 0o700);
+      if (current === firstCreated || current === dirname(current)) break;
+    }
+  }
+  let fd: number;
+  try {
+    fd = openSync(file, 'wx', 0o600);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return; // an existing store keeps its mode
+    throw error;
+  }
+  closeSync(fd);
+  chmodSync(file, 0o600); // the umask may have removed bits, never added them; make it exact
+}
+
+function storeError(what: string, error: unknown): TransferError {
+  if (error instanceof TransferError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new TransferError('BT_ERR_STORE', `${what}: ${message}`, { cause: error });
+}
+
+/**
+ * OperationStore on one better-sqlite3 connection (synchronous: every call is one short transaction).
+ * WAL lets the CLI read while the engine writes; synchronous=NORMAL is durable across process crashes
+ * (a power loss may drop the last transactions, never corrupt the file). The -wal and -shm files get the
+ * database file's mode from SQLite.
+ */
+export class SqliteOperationStore implements OperationStore {
+  readonly #db: Database.Database;
+  readonly #now: () => number;
+  readonly #sql: ReturnType<typeof prepareAll>;
+  /** UPDATE then re-read, in one IMMEDIATE transaction (the write lock is taken up front: no upgrade races). */
+  readonly #updateAndRead: Database.Transaction<
+    (update: () => Database.RunResult, guid: string) => OperationRow | null
+  >;
+  readonly #insert: Database.Transaction<(row: Omit<OperationRow, 'seq'>) => OperationRow | undefined>;
+
+  private constructor(db: Database.Database, now: () => number) {
+    this.#db = db;
+    this.#now = now;
+    this.#sql = prepareAll(db);
+    this.#updateAndRead = db.transaction((update: () => Database.RunResult, guid: string) =>
+      update().changes === 0 ? null : (this.#sql.selectOperation.get(guid) ?? null),
+    );
+    this.#insert = db.transaction((row: Omit<OperationRow, 'seq'>) => {
+      if (row.transferGroupName !== null && row.transferGroupBehavior !== null) {
+        this.#sql.ensureTransferGroup.run(row.appId, row.transferGroupName, row.transferGroupBehavior);
+      }
+      this.#sql.insertOperation.run(row);
+      return this.#sql.selectOperation.get(row.guid);
+    });
+  }
+
+  /** Opens (creating if needed) the store at `path` and migrates it; `:memory:` gives a private database. */
+  static open(path: string, options: SqliteStoreOptions = {}): SqliteOperationStore {
+    const inMemory = path === ':memory:';
+    let db: Database.Database;
+    try {
+      if (!inMemory) prepareFile(path);
+      db = new Database(path);
+    } catch (error) {
+      throw storeError(`cannot open the store at ${path}`, error);
+    }
+    try {
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      db.pragma('busy_timeout = 5000');
+      db.pragma('foreign_keys = ON');
+      migrate(db);
+      return new SqliteOperationStore(db, options.now ?? Date.now);
+    } catch (error) {
+      db.close();
+      throw storeError(`cannot open the store at ${path}`, error);
+    }
+  }
+
+  insertOperation(operation: NewOperation): OperationRecord {
+    assertNewOperation(operation);
+    const row = newOperationRow(operation, this.#now());
+    try {
+      const inserted = this.#insert.immediate(row);
+      if (inserted === undefined) throw new TransferError('BT_ERR_STORE', `operation ${operation.guid} vanished`);
+      return rowToRecord(inserted);
+    } catch (error) {
+      if (error instanceof Database.SqliteError && error.code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
+        throw new TransferError('BT_ERR_INVALID_ARGUMENT', `an operation with guid ${operation.guid} already exists`, {
+          cause: error,
+        });
+      }
+      throw storeError('insertOperation failed', error);
+    }
+  }
+
+  getOperation(guid: string): OperationRecord | undefined {
+    const row = this.#run('getOperation', () => this.#sql.selectOperation.get(guid));
+    return row === undefined ? undefined : rowToRecord(row);
+  }
+
+  listOperations(appId: string, filter: ListFilter): OperationRecord[] {
+    const rows = this.#run('listOperations', () => {
+      switch (filter.kind) {
+        case 'ungrouped':
+          return this.#sql.listUngrouped.all(appId);
+        case 'group':
+          return this.#sql.listGroup.all(appId, filter.group);
+        case 'transferGroup':
+          return this.#sql.listTransferGroup.all(appId, filter.name);
+        case 'all':
+          return this.#sql.listAll.all(appId);
+      }
+    });
+    return rows.map(rowToRecord);
+  }
+
+  listByStatus(statuses: readonly BackgroundTransferStatus[]): OperationRecord[] {
+    const rows = this.#run('listByStatus', () => this.#sql.listByStatus.all(JSON.stringify(statuses)));
+    return rows.map(rowToRecord);
+  }
+
+  moveToRunning(guid: string): OperationRecord | null {
+    return this.#update('moveToRunning', guid, () => this.#sql.moveToRunning.run({ guid, now: this.#now() }));
+  }
+
+  moveToQueued(guid: string, options: RequeueOptions): OperationRecord | null {
+    const notBeforeMs = toStoredTimeMs(options.notBeforeMs, 'notBeforeMs');
+    const { lastError } = options;
+    return this.#update('moveToQueued', guid, () =>
+      this.#sql.moveToQueued.run({
+        guid,
+        now: this.#now(),
+        restart: options.restart ? 1 : 0,
+        attemptIncrement: options.countAttempt ? 1 : 0,
+        notBeforeMs,
+        replaceError: lastError === undefined ? 0 : 1,
+        errorJson: lastError == null ? null : errorToJson(lastError),
+      }),
+    );
+  }
+
+  moveToCompleted(guid: string): OperationRecord | null {
+    return this.#update('moveToCompleted', guid, () => this.#sql.moveToCompleted.run({ guid, now: this.#now() }));
+  }
+
+  moveToFailed(guid: string, error: SerializedTransferError): OperationRecord | null {
+    const errorJson = errorToJson(error);
+    return this.#update('moveToFailed', guid, () => this.#sql.moveToFailed.run({ guid, now: this.#now(), errorJson }));
+  }
+
+  moveToCanceled(guid: string): OperationRecord | null {
+    return this.#update('moveToCanceled', guid, () => this.#sql.moveToCanceled.run({ guid, now: this.#now() }));
+  }
+
+  recordProgress(guid: string, progress: ProgressUpdate): void {
+    assertProgress(progress);
+    const { bytesSent, bytesReceived, totalBytesToReceive } = progress;
+    this.#run('recordProgress', () =>
+      this.#sql.recordProgress.run({ guid, now: this.#now(), bytesSent, bytesReceived, totalBytesToReceive }),
+    );
+  }
+
+  recordResponse(guid: string, response: ResponseSnapshot, totalBytesToReceive: number): OperationRecord | null {
+    assertCount(totalBytesToReceive, 'totalBytesToReceive');
+    const responseJson = responseToJson(response);
+    return this.#update('recordResponse', guid, () =>
+      this.#sql.recordResponse.run({ guid, now: this.#now(), responseJson, totalBytesToReceive }),
+    );
+  }
+
+  resetReceived(guid: string): void {
+    this.#run('resetReceived', () => this.#sql.resetReceived.run({ guid, now: this.#now() }));
+  }
+
+  updateProperties(guid: string, patch: OperationPatch): OperationRecord | null {
+    return this.#update('updateProperties', guid, () =>
+      this.#sql.updateProperties.run({
+        guid,
+        now: this.#now(),
+        costPolicy: patch.costPolicy ?? null,
+        priority: patch.priority ?? null,
+        headersJson: patch.headers === undefined ? null : headersToJson(patch.headers),
+      }),
+    );
+  }
+
+  upsertTransferGroup(appId: string, group: TransferGroupSpec): void {
+    this.#run('upsertTransferGroup', () =>
+      this.#sql.upsertTransferGroup.run(appId, group.name, group.transferBehavior),
+    );
+  }
+
+  /** The persisted transfer group (R27), or undefined. Not part of OperationStore: for diagnostics and tests. */
+  getTransferGroup(appId: string, name: string): TransferGroupSpec | undefined {
+    const row = this.#run('getTransferGroup', () => this.#sql.selectTransferGroup.get(appId, name));
+    return row === undefined ? undefined : rowToTransferGroup(appId, row);
+  }
+
+  /** Idempotent. Checkpoints the WAL into the main file as SQLite does when the last connection closes. */
+  close(): void {
+    if (this.#db.open) this.#db.close();
+  }
+
+  /** One statement outside an explicit transaction: SQLite runs it as its own (autocommit) transaction. */
+  #run<T>(what: string, run: () => T): T {
+    try {
+      return run();
+    } catch (error) {
+      throw storeError(`${what} failed`, error);
+    }
+  }
+
+  #update(what: string, guid: string, update: () => Database.RunResult): OperationRecord | null {
+    let row: OperationRow | null;
+    try {
+      row = this.#updateAndRead.immediate(update, guid);
+    } catch (error) {
+      throw storeError(`${what} failed`, error);
+    }
+    return row === null ? null : rowToRecord(row);
+  }
+}
