@@ -1,0 +1,31 @@
+/**
+ * A tiny app for process tests: starts one upload with the public API and reports it on stdout.
+ * argv: METHOD URL FILE [--exit-after-start]. Prints `started <guid>`, then `progress <bytesSent>`
+ * lines, then `completed <status>` or `failed <code>`.
+ */
+import { BackgroundUploader, closeAsync, type UploadOperation } from '../../src/index.ts';
+
+const [method = 'PUT', url = '', file = ''] = process.argv.slice(2);
+const exitAfterStart = process.argv.includes('--exit-after-start');
+const uploader = new BackgroundUploader();
+uploader.method = method;
+const operation = uploader.createUpload(url, file);
+let announced = false;
+operation.startAsync().then(
+  async (op: UploadOperation) => {
+    console.log(`completed ${op.progress.status}`);
+    await closeAsync();
+  },
+  async (error: { code: string }) => {
+    console.log(`failed ${error.code}`);
+    await closeAsync();
+  },
+  (op: UploadOperation) => {
+    if (!announced) {
+      announced = true;
+      console.log(`started ${op.guid}`);
+      if (exitAfterStart) process.exit(0);
+    }
+    console.log(`progress ${op.progress.bytesSent}`);
+  },
+);
