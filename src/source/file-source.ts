@@ -38,7 +38,7 @@ export function inspectSourceFile(path: string): FileSourceInfo {
   return { path, size: stats.size, mtimeMs: stats.mtimeMs, ino: stats.ino };
 }
 
-const CHUNK_BYTES = 256 * 1024;
+const CHUNK_BYTES = 64 * 1024;
 
 function changed(source: FileSourceInfo, detail: string): TransferError {
   return new TransferError(

@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { sampleRss } from '../helpers/rss-sampler.ts';
+import { makeTempDir, writeRandomFile } from '../helpers/temp-dir.ts';
+import { startUploadServer } from '../helpers/upload-server.ts';
+
+/**
+ * Issue 2 §5: uploads stream from disk with backpressure; memory does not grow with file size. A 2 GiB
+ * upload through the public API (in-process engine, in its own process so its RSS is its own) stays
+ * under 150 MB peak RSS (VmHWM). Needs `npm run build` first (npm test does it).
+ */
+// The plain-JavaScript app on the built package: the TypeScript loader would add ~40 MB of its own.
+const APP = fileURLToPath(new URL('../scripts/upload-once.mjs', import.meta.url));
+const SIZE = 2 * 1024 * 1024 * 1024;
+const LIMIT_BYTES = 150 * 1000 * 1000;
+
+test('a 2 GiB upload stays under 150 MB peak RSS and arrives byte-exact', async () => {
+  const dir = await makeTempDir('memory-');
+  const server = await startUploadServer();
+  try {
+    const source = await writeRandomFile(dir.path, 'big.bin', SIZE);
+    const child = spawn(process.execPath, [APP, 'PUT', `${server.url}/big`, source.path], {
+      env: {
+        ...process.env,
+        BGTRANSFER_HOME: `${dir.path}/home`,
+        BGTRANSFER_HOST: 'inproc',
+        BGTRANSFER_APP_ID: 'memory',
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const sampler = sampleRss(child.pid ?? 0, 20);
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    const [exitCode] = await once(child, 'exit');
+    const rss = sampler.stop();
+    assert.equal(exitCode, 0);
+    assert.equal(output.trim(), 'completed 5');
+    const request = server.requests.find((r) => r.url === '/big');
+    assert.equal(request?.bodyBytes, SIZE);
+    assert.equal(request?.sha256, source.sha256);
+    assert.ok(rss.samples > 10, 'the sampler saw the process');
+    console.log(`2 GiB upload: peak RSS ${(rss.peakBytes / 1e6).toFixed(1)} MB (${rss.source})`);
+    assert.ok(rss.peakBytes < LIMIT_BYTES, `peak RSS ${rss.peakBytes} must stay under ${LIMIT_BYTES}`);
+  } finally {
+    await server.close();
+    await dir.cleanup();
+  }
+});
