@@ -61,7 +61,7 @@ export class Engine {
   #wakeTimer: NodeJS.Timeout | undefined;
   #closed = false;
 
-  private constructor(options: EngineOptions, lock: HomeLock, store: OperationStore) {
+  private constructor(options: EngineOptions, lock: HomeLock, store: OperationStore, extraCa: string[]) {
     this.home = options.home;
     this.#lock = lock;
     this.#store = store;
@@ -71,7 +71,7 @@ export class Engine {
     this.#random = options.random ?? Math.random;
     this.#dispatcher = createDispatcher({
       connectTimeoutMs: options.config.connectTimeoutMs,
-      extraCaCertificates: readCaFiles(options.config.extraCaCertificates),
+      extraCaCertificates: extraCa,
     });
     this.#events.setMaxListeners(0);
   }
@@ -79,6 +79,8 @@ export class Engine {
   /** Takes the home lock, opens the store, recovers what a previous process left running, starts queued work. */
   static open(options: EngineOptions): Engine {
     const layout = homeLayout(options.home);
+    // Everything that can fail on bad settings happens before the lock and the store are taken.
+    const extraCa = readCaFiles(options.config.extraCaCertificates);
     const lock = HomeLock.acquire(layout.lock, layout.home);
     let store: OperationStore;
     try {
@@ -88,7 +90,7 @@ export class Engine {
       lock.release();
       throw error;
     }
-    const engine = new Engine(options, lock, store);
+    const engine = new Engine(options, lock, store, extraCa);
     const recovered = recoverInterrupted(store);
     if (recovered.restarted + recovered.terminated > 0) options.logger.info(recovered, 'recovered interrupted uploads');
     engine.#schedule();
