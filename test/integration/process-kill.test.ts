@@ -56,7 +56,8 @@ test('PUT: after SIGKILL the next process finds the upload by guid and it restar
     uploads.map((op) => op.guid),
     [guid],
   );
-  const [operation] = uploads as UploadOperation[] & { 0: UploadOperation };
+  const operation = uploads[0];
+  assert.ok(operation);
   let restartedReports = 0;
   await operation.attachAsync().then(undefined, undefined, (op: UploadOperation) => {
     if (op.progress.hasRestarted) restartedReports += 1;

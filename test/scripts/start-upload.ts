@@ -16,8 +16,8 @@ operation.startAsync().then(
     console.log(`completed ${op.progress.status}`);
     await closeAsync();
   },
-  async (error: { code: string }) => {
-    console.log(`failed ${error.code}`);
+  async (error: unknown) => {
+    console.log(`failed ${(error as { code?: string }).code}`);
     await closeAsync();
   },
   (op: UploadOperation) => {
