@@ -2,9 +2,16 @@
  * bgtransfer: durable background uploads for Node.js in the shape of
  * Windows.Networking.BackgroundTransfer (spec/contract.md §2).
  */
+export { BackgroundTransferCompletionGroup } from './api/background-transfer-completion-group.ts';
+export { BackgroundTransferContentPart } from './api/background-transfer-content-part.ts';
 export { BackgroundTransferError } from './api/background-transfer-error.ts';
 export { BackgroundTransferGroup } from './api/background-transfer-group.ts';
-export { BackgroundUploader, type PasswordCredential, type ResumeProtocol } from './api/background-uploader.ts';
+export {
+  BackgroundUploader,
+  type NotificationLike,
+  type PasswordCredential,
+  type ResumeProtocol,
+} from './api/background-uploader.ts';
 export { closeAsync } from './api/port-provider.ts';
 export { ResponseHeaders, ResponseInformation } from './api/response-information.ts';
 export { type FileLike, StorageFile } from './api/storage-file.ts';

@@ -1,3 +1,5 @@
+import { BackgroundTransferCompletionGroup } from './api/background-transfer-completion-group.ts';
+import { BackgroundTransferContentPart } from './api/background-transfer-content-part.ts';
 import { BackgroundTransferError } from './api/background-transfer-error.ts';
 import { BackgroundTransferGroup } from './api/background-transfer-group.ts';
 import { BackgroundUploader } from './api/background-uploader.ts';
@@ -28,6 +30,8 @@ export const Windows = Object.freeze({
       UploadOperation,
       ResponseInformation,
       BackgroundTransferGroup,
+      BackgroundTransferContentPart,
+      BackgroundTransferCompletionGroup,
       BackgroundTransferError,
       BackgroundTransferStatus,
       BackgroundTransferCostPolicy,

@@ -1,9 +1,17 @@
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import { BackgroundTransferCostPolicy, BackgroundTransferPriority } from '../core/enums.ts';
 import { TransferError } from '../core/errors.ts';
-import type { OperationSnapshot } from '../core/snapshot.ts';
+import { DEFAULT_EXTRAS, type NotificationSpec, type OperationExtras } from '../core/operation-extras.ts';
+import { resolveHome } from '../core/paths.ts';
+import type { OperationSnapshot, OperationSpec } from '../core/snapshot.ts';
 import type { TransferPort } from '../ipc/transfer-port.ts';
+import { generateBoundary } from '../protocols/multipart/boundary.ts';
+import { buildMultipartBody } from '../protocols/multipart/multipart-body.ts';
 import { inspectSourceFile } from '../source/file-source.ts';
+import { spoolStream } from '../source/stream-spool.ts';
+import { BackgroundTransferCompletionGroup } from './background-transfer-completion-group.ts';
+import { BackgroundTransferContentPart } from './background-transfer-content-part.ts';
 import { BackgroundTransferGroup } from './background-transfer-group.ts';
 import { currentAppId, getPort } from './port-provider.ts';
 import { RequestHeaders } from './request-headers.ts';
@@ -22,6 +30,12 @@ export interface PasswordCredential {
 /** How an upload continues across restarts (beyond Windows; spec/contract.md §2). */
 export type ResumeProtocol = 'auto' | 'tus' | 'ietf' | 'none';
 
+/** A ToastNotification stand-in (R74): the text of a desktop notification. */
+export type NotificationLike = string | { summary?: string; body: string } | null;
+
+/** The largest stream createUploadFromStreamAsync spools (issue 5 §3: bounded). */
+const MAX_SPOOL_BYTES = 64 * 1024 ** 3;
+
 /**
  * BackgroundUploader (reference §2.1): configuration collected before operations are created (R5);
  * changing it later does not change operations already created.
@@ -33,14 +47,52 @@ export class BackgroundUploader {
   #group: string | null = null;
   #resumeProtocol: ResumeProtocol = 'auto';
   readonly #headers = new RequestHeaders();
-  readonly #completionGroup: unknown;
-  serverCredential: PasswordCredential | null = null;
-  proxyCredential: PasswordCredential | null = null;
-  successToastNotification: unknown = null;
-  failureToastNotification: unknown = null;
+  readonly #completionGroup: BackgroundTransferCompletionGroup | null;
+  #serverCredential: PasswordCredential | null = null;
+  #proxyCredential: PasswordCredential | null = null;
+  #success: NotificationSpec | null = null;
+  #failure: NotificationSpec | null = null;
+  /** R75: the operations this uploader creates are judged together for its notifications. */
+  readonly #batchId = randomUUID();
 
-  constructor(completionGroup?: unknown) {
+  /** R4 of the ctor: every operation this uploader creates joins `completionGroup` (R78). */
+  constructor(completionGroup?: BackgroundTransferCompletionGroup) {
+    if (completionGroup !== undefined && !(completionGroup instanceof BackgroundTransferCompletionGroup)) {
+      throw new TransferError('BT_ERR_INVALID_ARGUMENT', 'expected a BackgroundTransferCompletionGroup');
+    }
     this.#completionGroup = completionGroup ?? null;
+  }
+
+  /** R65: HTTP Basic/Digest and FTP login. Stored readable only by the user; never listed or logged. */
+  get serverCredential(): PasswordCredential | null {
+    return this.#serverCredential;
+  }
+  set serverCredential(value: PasswordCredential | null) {
+    this.#serverCredential = checkCredential('serverCredential', value);
+  }
+
+  /** R65: credentials for the HTTP(S) proxy. */
+  get proxyCredential(): PasswordCredential | null {
+    return this.#proxyCredential;
+  }
+  set proxyCredential(value: PasswordCredential | null) {
+    this.#proxyCredential = checkCredential('proxyCredential', value);
+  }
+
+  /** R74: shown once every upload this uploader created completed. */
+  get successToastNotification(): NotificationSpec | null {
+    return this.#success;
+  }
+  set successToastNotification(value: NotificationLike) {
+    this.#success = toNotification('successToastNotification', value);
+  }
+
+  /** R74: shown when one upload this uploader created fails. */
+  get failureToastNotification(): NotificationSpec | null {
+    return this.#failure;
+  }
+  set failureToastNotification(value: NotificationLike) {
+    this.#failure = toNotification('failureToastNotification', value);
   }
 
   /** R6: POST by default; any HTTP token (PUT, PATCH, a custom verb). */
@@ -95,7 +147,7 @@ export class BackgroundUploader {
     this.#resumeProtocol = value;
   }
 
-  get completionGroup(): unknown {
+  get completionGroup(): BackgroundTransferCompletionGroup | null {
     return this.#completionGroup;
   }
 
@@ -111,25 +163,73 @@ export class BackgroundUploader {
    */
   createUpload(uri: UriLike, file: FileLike): UploadOperation {
     const url = validateUri(uri);
-    if (url.protocol === 'ftp:') {
-      throw new TransferError('BT_ERR_UNSUPPORTED_SCHEME', 'FTP uploads are not supported yet: use http or https');
-    }
     const source = inspectSourceFile(filePathOf(file));
-    return UploadOperation.fromSpec(
-      {
-        guid: randomUUID(),
-        appId: currentAppId(),
-        method: this.#method,
-        requestedUri: url.href,
-        sourcePath: source.path,
-        headers: this.#headers.toArray(),
-        costPolicy: this.#costPolicy,
-        priority: BackgroundTransferPriority.default,
-        group: this.#group,
-        transferGroup: this.#transferGroup?.toSpec() ?? null,
+    return this.#operation(url, source.path, { kind: 'file' }, source.size);
+  }
+
+  /**
+   * Multipart upload (R69–R72): `multipart/<subType>` (default form-data) with `boundary` (default a
+   * random one). Every part is checked now; `totalBytesToSend` is the exact encoded length and the
+   * request carries Content-Length.
+   */
+  async createUploadAsync(
+    uri: UriLike,
+    parts: Iterable<BackgroundTransferContentPart>,
+    subType = 'form-data',
+    boundary: string = generateBoundary(),
+  ): Promise<UploadOperation> {
+    const url = validateUri(uri);
+    const list = [...parts];
+    if (!list.every((part) => part instanceof BackgroundTransferContentPart)) {
+      throw new TransferError('BT_ERR_INVALID_ARGUMENT', 'parts must be BackgroundTransferContentPart objects');
+    }
+    const specs = list.map((part) => part.toSpec());
+    const { body } = buildMultipartBody(specs, subType, boundary);
+    return this.#operation(url, null, { kind: 'multipart', parts: specs, subType, boundary }, body.size);
+  }
+
+  /**
+   * Upload from a stream (Node Readable or web ReadableStream). The stream is spooled to a file under
+   * BGTRANSFER_HOME first (issue 5 §3), so the upload survives the app's exit and can be retried; the
+   * spool file is removed when the operation ends.
+   */
+  async createUploadFromStreamAsync(
+    uri: UriLike,
+    stream: NodeJS.ReadableStream | ReadableStream<Uint8Array>,
+  ): Promise<UploadOperation> {
+    const url = validateUri(uri);
+    const spooled = await spoolStream(stream, join(resolveHome(), 'spool'), { maxBytes: MAX_SPOOL_BYTES });
+    return this.#operation(url, null, { kind: 'stream', spoolPath: spooled.path }, spooled.size);
+  }
+
+  #operation(url: URL, sourcePath: string | null, body: OperationExtras['body'], size: number): UploadOperation {
+    this.#completionGroup?.assertOpenForMembers();
+    // R6 makes POST the default; an ftp:// upload defaults to STOR instead (issue 5 §4).
+    const method = url.protocol === 'ftp:' && this.#method === 'POST' ? 'STOR' : this.#method;
+    const spec: OperationSpec = {
+      guid: randomUUID(),
+      appId: currentAppId(),
+      method,
+      requestedUri: url.href,
+      sourcePath,
+      headers: this.#headers.toArray(),
+      costPolicy: this.#costPolicy,
+      priority: BackgroundTransferPriority.default,
+      group: this.#group,
+      transferGroup: this.#transferGroup?.toSpec() ?? null,
+      extras: {
+        ...DEFAULT_EXTRAS,
+        body,
+        resumeProtocol: this.#resumeProtocol,
+        serverCredential: this.#serverCredential && { ...this.#serverCredential },
+        proxyCredential: this.#proxyCredential && { ...this.#proxyCredential },
+        successNotification: this.#success,
+        failureNotification: this.#failure,
+        notificationBatchId: this.#success || this.#failure ? this.#batchId : null,
+        completionGroupId: this.#completionGroup?.id ?? null,
       },
-      source.size,
-    );
+    };
+    return UploadOperation.fromSpec(spec, size, this.#completionGroup);
   }
 
   /** R22: the calling app's operations that have no group. Includes ones that ended while no app ran (R11). */
@@ -154,4 +254,21 @@ async function enumerate(filter: Parameters<TransferPort['list']>[1]): Promise<V
   const port = await getPort();
   const snapshots: OperationSnapshot[] = await port.list(currentAppId(), filter);
   return asVectorView(snapshots.map((snapshot) => UploadOperation.fromSnapshot(snapshot, port)));
+}
+
+function checkCredential(name: string, value: PasswordCredential | null): PasswordCredential | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value !== 'object' || typeof value.userName !== 'string' || typeof value.password !== 'string') {
+    throw new TransferError('BT_ERR_INVALID_ARGUMENT', `${name} needs { userName, password } strings`);
+  }
+  return { userName: value.userName, password: value.password };
+}
+
+function toNotification(name: string, value: NotificationLike): NotificationSpec | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'string') return { summary: 'bgtransfer', body: value };
+  if (typeof value === 'object' && typeof value.body === 'string') {
+    return { summary: value.summary ?? 'bgtransfer', body: value.body };
+  }
+  throw new TransferError('BT_ERR_INVALID_ARGUMENT', `${name} must be a string or { summary?, body }`);
 }

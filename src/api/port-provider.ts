@@ -1,11 +1,12 @@
 import { TransferError } from '../core/errors.ts';
 import { resolveAppId, resolveHome } from '../core/paths.ts';
 import { InprocPort } from '../ipc/inproc-port.ts';
+import { SocketPort } from '../ipc/socket-port.ts';
 import type { TransferPort } from '../ipc/transfer-port.ts';
 
 /**
  * Which engine this process talks to (spec/contract.md §3): BGTRANSFER_HOST=inproc runs it here;
- * `auto` (the default) will talk to the per-user transfer host. One port per process, opened lazily on
+ * `auto` (the default) talks to the per-user transfer host. One port per process, opened lazily on
  * the first call that needs it.
  */
 let current: { home: string; port: Promise<TransferPort> } | undefined;
@@ -15,8 +16,10 @@ export function getPort(env: NodeJS.ProcessEnv = process.env): Promise<TransferP
   if (current && current.home === home) return current.port;
   const mode = env.BGTRANSFER_HOST ?? 'auto';
   let port: Promise<TransferPort>;
-  if (mode === 'inproc' || mode === 'auto') {
+  if (mode === 'inproc') {
     port = Promise.resolve().then(() => InprocPort.open(home));
+  } else if (mode === 'auto') {
+    port = Promise.resolve(new SocketPort(home, { env }));
   } else {
     port = Promise.reject(
       new TransferError(

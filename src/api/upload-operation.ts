@@ -11,6 +11,7 @@ import type { Logger } from '../core/logger.ts';
 import { responseBodyPath } from '../core/paths.ts';
 import type { OperationChange, OperationSnapshot, OperationSpec, ProgressSnapshot } from '../core/snapshot.ts';
 import type { TransferPort } from '../ipc/transfer-port.ts';
+import type { BackgroundTransferCompletionGroup } from './background-transfer-completion-group.ts';
 import { BackgroundTransferGroup } from './background-transfer-group.ts';
 import { getPort } from './port-provider.ts';
 import { ResponseInformation } from './response-information.ts';
@@ -41,6 +42,8 @@ export class UploadOperation {
   #lifecycle: Lifecycle;
   #snapshot: OperationSnapshot;
   #response: { version: number; info: ResponseInformation } | undefined;
+  /** R78: the completion group of the uploader that created it (its enable() waits for our start). */
+  #completionGroup: BackgroundTransferCompletionGroup | null = null;
   /** Property changes made after start, applied in order. */
   #changes: Promise<unknown> = Promise.resolve();
 
@@ -59,7 +62,11 @@ export class UploadOperation {
   }
 
   /** @internal An operation createUpload made (not started). */
-  static fromSpec(spec: OperationSpec, totalBytesToSend: number): UploadOperation {
+  static fromSpec(
+    spec: OperationSpec,
+    totalBytesToSend: number,
+    completionGroup: BackgroundTransferCompletionGroup | null = null,
+  ): UploadOperation {
     const snapshot: OperationSnapshot = {
       guid: spec.guid,
       appId: spec.appId,
@@ -84,7 +91,9 @@ export class UploadOperation {
       error: null,
       createdAtMs: Date.now(),
     };
-    return new UploadOperation(CREATE, snapshot, { kind: 'created', spec });
+    const operation = new UploadOperation(CREATE, snapshot, { kind: 'created', spec });
+    operation.#completionGroup = completionGroup;
+    return operation;
   }
 
   /** @internal An operation the engine already stores (enumeration, R3: attach, don't start). */
@@ -175,13 +184,36 @@ export class UploadOperation {
     return openResultStream(responseBodyPath(home, this.guid), position);
   }
 
-  /** R32: prioritizes this operation within its transfer group (scheduling arrives with groups). */
+  /**
+   * R32: this operation and the ones after it in its transfer group go to the front of the group; in a
+   * Serialized group it runs next. No effect for an operation in no group.
+   */
   makeCurrentInTransferGroup(): void {
     if (!this.#snapshot.transferGroup) return;
-    this.#change({ priority: BackgroundTransferPriority.high }, (spec) => ({
-      ...spec,
-      priority: BackgroundTransferPriority.high,
-    }));
+    void this.#afterStart((port) => port.makeCurrent(this.#appId, this.guid)).catch(() => undefined);
+  }
+
+  /**
+   * Beyond Windows (R62): stops the upload and records pausedByApplication, which survives restarts of
+   * the app and the host. Rejects with BT_ERR_ILLEGAL_STATE for an operation not started or ended.
+   */
+  pause(): Promise<void> {
+    return this.#afterStart((port) => port.pause(this.#appId, this.guid));
+  }
+
+  /** Continues a paused upload: from the server's acknowledged offset where the protocol allows, else from 0. */
+  resume(): Promise<void> {
+    return this.#afterStart((port) => port.resume(this.#appId, this.guid));
+  }
+
+  async #afterStart(call: (port: TransferPort) => Promise<OperationSnapshot>): Promise<void> {
+    const lifecycle = this.#lifecycle;
+    if (lifecycle.kind === 'created') {
+      throw new TransferError('BT_ERR_ILLEGAL_STATE', `upload ${this.guid} was not started: use startAsync()`);
+    }
+    const port = lifecycle.kind === 'stored' ? lifecycle.port : await lifecycle.started;
+    await this.#changes;
+    this.#apply(await call(port));
   }
 
   /**
@@ -202,6 +234,7 @@ export class UploadOperation {
       return port;
     });
     this.#lifecycle = { kind: 'starting', started };
+    this.#completionGroup?.trackStart(started);
     started.catch(() => {
       // Nothing was stored (bad input, host unreachable): the operation can be started again.
       this.#lifecycle = lifecycle;

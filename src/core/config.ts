@@ -14,7 +14,7 @@ export const configSchema = z
     connectTimeoutMs: z.number().int().min(1),
     /** R48: no response within 2 minutes after the request is sent → aborted. @default 120000 */
     responseTimeoutMs: z.number().int().min(1),
-    /** No acknowledged progress for this long aborts and resumes the request. @default 120000 */
+    /** No bytes accepted for this long aborts the request, which is retried or resumed. @default 60000 */
     stallTimeoutMs: z.number().int().min(1),
     /** R49: attempts per upload before it fails (reset when the server acknowledged new bytes). @default 3 */
     maxAttempts: z.number().int().min(1).max(100),
@@ -26,6 +26,10 @@ export const configSchema = z
     maxRedirects: z.number().int().min(0).max(50),
     /** PEM files of extra CA certificates trusted for HTTPS, besides the system CAs. @default [] */
     extraCaCertificates: z.array(z.string().min(1)),
+    /** R29: live (unfinished) operations one app may have; Windows advises 200. @default 10000 */
+    maxOperationsPerApp: z.number().int().min(1),
+    /** R28: transfer groups one app may create. @default 50 */
+    maxTransferGroupsPerApp: z.number().int().min(1),
     /** How often progress is reported to attached apps, at most. @default 100 */
     progressIntervalMs: z.number().int().min(10).max(60000),
   })
@@ -37,12 +41,14 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   maxConcurrentTransfers: 4,
   connectTimeoutMs: 300_000,
   responseTimeoutMs: 120_000,
-  stallTimeoutMs: 120_000,
+  stallTimeoutMs: 60_000,
   maxAttempts: 3,
   retryBaseDelayMs: 1_000,
   metered: 'auto',
   maxRedirects: 10,
   extraCaCertificates: [],
+  maxOperationsPerApp: 10_000,
+  maxTransferGroupsPerApp: 50,
   progressIntervalMs: 100,
 });
 

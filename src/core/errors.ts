@@ -157,10 +157,54 @@ export const ERROR_DEFINITIONS = Object.freeze({
     retryable: true,
     summary: 'Another network error ended the request.',
   },
+  BT_ERR_STALLED: {
+    hresult: HRESULT.WININET_E_TIMEOUT,
+    retryable: true,
+    summary: 'The connection accepted no request-body bytes for stallTimeoutMs while the body was being sent.',
+  },
+  BT_ERR_RESUME_LOST: {
+    hresult: HRESULT.ERROR_NOT_FOUND,
+    retryable: false,
+    summary: 'The resumable-upload server no longer knows the upload (404/410 on HEAD); it must start again from 0.',
+  },
+  BT_ERR_OFFSET_MISMATCH: {
+    hresult: HRESULT.ERROR_INVALID_DATA,
+    retryable: true,
+    summary: 'The resumable-upload server kept rejecting the offset the client sent (409 Conflict).',
+  },
+  // FTP (beyond Windows R7). WinINet reports an FTP server's error reply as ERROR_INTERNET_EXTENDED_ERROR
+  // (12003) and a refused login as ERROR_INTERNET_LOGIN_FAILURE (12015); hresult.ts has no names for
+  // them yet, so the values are written out here.
+  BT_ERR_FTP: {
+    hresult: 0x80072ee3,
+    retryable: true,
+    summary: 'The FTP server answered with a transient error reply (4xx, e.g. 421, 425, 426, 450, 451).',
+  },
+  BT_ERR_FTP_PERMANENT: {
+    hresult: 0x80072ee3,
+    retryable: false,
+    summary: 'The FTP server answered with a permanent error reply (5xx other than 530).',
+  },
+  BT_ERR_AUTH_FAILED: {
+    hresult: 0x80072eef,
+    retryable: false,
+    summary: 'The server refused the login (FTP 530).',
+  },
   BT_ERR_IO: {
     hresult: HRESULT.ERROR_WRITE_FAULT,
     retryable: false,
     summary: 'A local file could not be read or written (e.g. the disk is full).',
+  },
+  BT_ERR_SPOOL_LIMIT: {
+    // ERROR_FILE_TOO_LARGE (winerror.h 223); not in HRESULT (src/core/hresult.ts) yet.
+    hresult: 0x800700df,
+    retryable: false,
+    summary: 'The stream given to createUploadFromStreamAsync is longer than the spool limit.',
+  },
+  BT_ERR_LIMIT_EXCEEDED: {
+    hresult: HRESULT.E_INVALIDARG,
+    retryable: false,
+    summary: 'An app has more live operations or transfer groups than the settings allow (R28, R29).',
   },
   BT_ERR_CONFIG_INVALID: {
     hresult: HRESULT.E_INVALIDARG,
@@ -173,6 +217,16 @@ export const ERROR_DEFINITIONS = Object.freeze({
     summary: 'Another live process runs the engine for this BGTRANSFER_HOME.',
   },
   BT_ERR_STORE: { hresult: HRESULT.E_FAIL, retryable: false, summary: 'The SQLite store failed.' },
+  BT_ERR_HOST_UNREACHABLE: {
+    hresult: HRESULT.E_FAIL,
+    retryable: false,
+    summary: 'The transfer host could not be reached or started, or the connection to it was lost mid-call.',
+  },
+  BT_ERR_IPC_PROTOCOL: {
+    hresult: HRESULT.E_INVALIDARG,
+    retryable: false,
+    summary: 'A message between an app and the transfer host broke the wire protocol (bad frame, version mismatch).',
+  },
   BT_ERR_INTERNAL: {
     hresult: HRESULT.E_UNEXPECTED,
     retryable: false,

@@ -5,6 +5,7 @@ import type {
   BackgroundTransferStatus,
 } from './enums.ts';
 import type { SerializedTransferError } from './errors.ts';
+import type { OperationExtras } from './operation-extras.ts';
 
 /**
  * Plain data that crosses the seam between the API and the engine (in-process today, the host's socket
@@ -41,12 +42,15 @@ export interface OperationSpec {
   appId: string;
   method: string;
   requestedUri: string;
-  sourcePath: string;
+  /** The raw-body file (CreateUpload); null for multipart and stream bodies. */
+  sourcePath: string | null;
   headers: Array<[string, string]>;
   costPolicy: BackgroundTransferCostPolicy;
   priority: BackgroundTransferPriority;
   group: string | null;
   transferGroup: TransferGroupSpec | null;
+  /** Body kind, resume protocol, credentials, notifications, completion group (default: DEFAULT_EXTRAS). */
+  extras?: OperationExtras;
 }
 
 /** One operation as the API sees it. */
@@ -89,4 +93,11 @@ export interface OperationChange {
   /** R64: set (join, R63) or remove one request header for the next requests. */
   setHeader?: [string, string];
   removeHeader?: string;
+}
+
+/** The program a completion group runs (R78, R79): no shell, arguments as given. */
+export interface CompletionTask {
+  command: string;
+  args: string[];
+  cwd: string | null;
 }

@@ -33,7 +33,7 @@ const TABLE: Readonly<
   cancel: { from: LIVE, to: S.canceled },
   pause: { from: [S.idle, S.running, S.pausedCostedNetwork, S.pausedNoNetwork], to: S.pausedByApplication },
   resume: { from: [S.pausedByApplication], to: S.idle },
-  loseNetwork: { from: [S.idle, S.running], to: S.pausedNoNetwork },
+  loseNetwork: { from: [S.idle, S.running, S.pausedCostedNetwork], to: S.pausedNoNetwork },
   meteredBlocked: { from: [S.idle, S.running, S.pausedNoNetwork], to: S.pausedCostedNetwork },
   networkAllowed: { from: [S.pausedNoNetwork, S.pausedCostedNetwork], to: S.idle },
 };

@@ -2,10 +2,11 @@ import { EventEmitter } from 'node:events';
 import { mkdirSync, readFileSync } from 'node:fs';
 import type { Dispatcher } from 'undici';
 import type { Config } from '../core/config.ts';
-import { BackgroundTransferStatus } from '../core/enums.ts';
+import { BackgroundTransferBehavior, isTerminalStatus, BackgroundTransferStatus as S } from '../core/enums.ts';
 import { TransferError, toTransferError } from '../core/errors.ts';
 import { withHeader, withoutHeader } from '../core/header-list.ts';
 import type { Logger } from '../core/logger.ts';
+import { DEFAULT_EXTRAS } from '../core/operation-extras.ts';
 import { homeLayout, responseBodyPath } from '../core/paths.ts';
 import type {
   ListFilter,
@@ -15,20 +16,24 @@ import type {
   OperationSpec,
 } from '../core/snapshot.ts';
 import { createDispatcher } from '../net/dispatcher.ts';
-import { inspectSourceFile } from '../source/file-source.ts';
+import type { OperationRecord } from '../store/operation-record.ts';
 import type { OperationStore } from '../store/operation-store.ts';
+import { inspectBody } from './body-factory.ts';
 import { HomeLock } from './home-lock.ts';
-import { LiveTransfer, toSnapshot } from './live-transfer.ts';
-import { pickReady } from './queue-order.ts';
+import { LiveTransfer, type StopReason, toSnapshot } from './live-transfer.ts';
+import { ALWAYS_CONNECTED, type Gate, type NetworkStateSource, networkGate } from './network-gate.ts';
+import { type QueueEntry, queueEntry, ReadyQueue } from './ready-queue.ts';
 import { recoverInterrupted } from './recovery.ts';
 import { decideRetry, type RetryPolicy } from './retry-policy.ts';
-import { runAttempt } from './run-attempt.ts';
+import { type AttemptOutcome, runAttempt } from './run-attempt.ts';
 
 export interface EngineOptions {
   home: string;
   config: Config;
   openStore(path: string): OperationStore;
   logger: Logger;
+  /** Connectivity and metered state (R50, R53); default: always connected, unmetered. */
+  network?: NetworkStateSource;
   /** Injected for tests; defaults to Date.now / Math.random. */
   now?: () => number;
   random?: () => number;
@@ -36,15 +41,15 @@ export interface EngineOptions {
 
 type EngineEvents = { update: [OperationSnapshot] };
 
-/** How often running operations' counters are written to the store (they restart from 0 anyway, R38). */
+/** How often running operations' counters are written to the store. */
 const PERSIST_INTERVAL_MS = 1_000;
 /** The longest a retry waits, whatever the back-off or Retry-After says. */
 const MAX_RETRY_DELAY_MS = 10 * 60_000;
 
 /**
- * The transfer engine: owns the store, runs queued operations up to the concurrency limit, turns each
- * attempt's outcome into a named state transition, and publishes snapshots. It knows nothing of apps
- * or sockets; host/ scopes it per app and ipc/ carries it.
+ * The transfer engine: owns the store, runs queued operations up to the concurrency limit while the
+ * network allows, turns each attempt's outcome into a named state transition, and publishes snapshots.
+ * It knows nothing of apps or sockets; host/ scopes it per app and ipc/ carries it.
  */
 export class Engine {
   readonly home: string;
@@ -52,9 +57,13 @@ export class Engine {
   readonly #lock: HomeLock;
   readonly #events = new EventEmitter<EngineEvents>();
   readonly #running = new Map<string, LiveTransfer>();
+  /** Queued (idle) operations in scheduling order; kept in step with the store by #publishRecord. */
+  readonly #queue = new ReadyQueue();
   readonly #log: Logger;
   readonly #now: () => number;
   readonly #random: () => number;
+  readonly #network: NetworkStateSource;
+  readonly #stopWatchingNetwork: () => void;
   #config: Config;
   #dispatcher: Dispatcher;
   #ticker: NodeJS.Timeout | undefined;
@@ -69,11 +78,13 @@ export class Engine {
     this.#log = options.logger;
     this.#now = options.now ?? Date.now;
     this.#random = options.random ?? Math.random;
+    this.#network = options.network ?? ALWAYS_CONNECTED;
     this.#dispatcher = createDispatcher({
       connectTimeoutMs: options.config.connectTimeoutMs,
       extraCaCertificates: extraCa,
     });
     this.#events.setMaxListeners(0);
+    this.#stopWatchingNetwork = this.#network.onChange(() => this.#applyNetworkState());
   }
 
   /** Takes the home lock, opens the store, recovers what a previous process left running, starts queued work. */
@@ -92,8 +103,11 @@ export class Engine {
     }
     const engine = new Engine(options, lock, store, extraCa);
     const recovered = recoverInterrupted(store);
-    if (recovered.restarted + recovered.terminated > 0) options.logger.info(recovered, 'recovered interrupted uploads');
-    engine.#schedule();
+    for (const record of store.listByStatus([S.idle])) engine.#queue.upsert(queueEntry(record));
+    if (recovered.restarted + recovered.resumed + recovered.terminated > 0) {
+      options.logger.info(recovered, 'recovered interrupted uploads');
+    }
+    engine.#applyNetworkState();
     return engine;
   }
 
@@ -101,34 +115,88 @@ export class Engine {
     return this.#config;
   }
 
-  /** Validates the source again (it may have changed since createUpload), stores the operation and queues it. */
+  /** The store, for host-level services (completion groups) that run beside the engine. */
+  get store(): OperationStore {
+    return this.#store;
+  }
+
+  /**
+   * Settings changed (config.json edited, `bgtransfer config`): a running host applies them without a
+   * restart (spec/contract.md §4). New connections use the new timeouts/CAs; running requests finish
+   * on the old dispatcher.
+   */
+  setConfig(config: Config): void {
+    const extraCa = readCaFiles(config.extraCaCertificates);
+    const previous = this.#dispatcher;
+    this.#dispatcher = createDispatcher({ connectTimeoutMs: config.connectTimeoutMs, extraCaCertificates: extraCa });
+    this.#config = config;
+    void previous.close().catch(() => undefined);
+    if (this.#ticker) {
+      clearInterval(this.#ticker);
+      this.#ticker = undefined;
+      if (this.#running.size > 0) this.#ensureTicker();
+    }
+    this.#schedule();
+  }
+
+  /** Checks and measures the body now (it may have changed since createUpload), stores the operation, queues it. */
   start(spec: OperationSpec): OperationSnapshot {
     this.#assertOpen();
-    const source = inspectSourceFile(spec.sourcePath);
+    const extras = spec.extras ?? DEFAULT_EXTRAS;
+    const measured = inspectBody(spec.sourcePath, extras.body);
+    this.#checkLimits(spec);
     if (spec.transferGroup) this.#store.upsertTransferGroup(spec.appId, spec.transferGroup);
     const record = this.#store.insertOperation({
       ...spec,
-      sourceSize: source.size,
-      sourceMtimeMs: source.mtimeMs,
-      sourceIno: source.ino,
+      extras: { ...extras, body: measured.body },
+      sourceSize: measured.size,
+      sourceMtimeMs: measured.mtimeMs,
+      sourceIno: measured.ino,
       createdAtMs: this.#now(),
     });
     this.#log.debug({ guid: record.guid, method: record.method }, 'queued');
-    const snapshot = toSnapshot(record);
-    this.#events.emit('update', snapshot);
+    this.#publishRecord(record);
     this.#schedule();
-    return snapshot;
+    return toSnapshot(record);
+  }
+
+  /** R28, R29: limits are settings with a clear error, never a stuck queue. */
+  #checkLimits(spec: OperationSpec): void {
+    const live = this.#store.countLiveOperations(spec.appId);
+    if (live >= this.#config.maxOperationsPerApp) {
+      throw new TransferError(
+        'BT_ERR_LIMIT_EXCEEDED',
+        `app ${spec.appId} already has ${live} unfinished uploads (maxOperationsPerApp ${this.#config.maxOperationsPerApp}, R29)`,
+      );
+    }
+    const group = spec.transferGroup;
+    if (group && !this.#store.getTransferGroup(spec.appId, group.name)) {
+      const groups = this.#store.countTransferGroups(spec.appId);
+      if (groups >= this.#config.maxTransferGroupsPerApp) {
+        throw new TransferError(
+          'BT_ERR_LIMIT_EXCEEDED',
+          `app ${spec.appId} already has ${groups} transfer groups (maxTransferGroupsPerApp ${this.#config.maxTransferGroupsPerApp}, R28)`,
+        );
+      }
+    }
   }
 
   get(guid: string): OperationSnapshot | undefined {
     const live = this.#running.get(guid);
-    if (live) return { ...toSnapshot(live.record), progress: { ...this.#liveProgress(live) } };
+    if (live) return live.peekSnapshot();
     const record = this.#store.getOperation(guid);
     return record && toSnapshot(record);
   }
 
+  /** The stored record with the engine's fields (host services: completion groups, notifications). */
+  getRecord(guid: string): OperationRecord | undefined {
+    return this.#store.getOperation(guid);
+  }
+
   list(appId: string, filter: ListFilter): OperationSnapshot[] {
-    return this.#store.listOperations(appId, filter).map((record) => this.get(record.guid) ?? toSnapshot(record));
+    return this.#store
+      .listOperations(appId, filter)
+      .map((record) => this.#running.get(record.guid)?.peekSnapshot() ?? toSnapshot(record));
   }
 
   /** R59/R60: cancels the transfer itself. Returns the final snapshot, or the current one if it had already ended. */
@@ -136,10 +204,79 @@ export class Engine {
     this.#assertOpen();
     const record = this.#store.moveToCanceled(guid);
     if (!record) return this.#require(guid);
-    this.#running.get(guid)?.controller.abort(new TransferError('BT_ERR_CANCELED', `upload ${guid} was canceled`));
+    this.#stop(guid, 'cancel');
     this.#publishRecord(record);
     this.#schedule();
     return toSnapshot(record);
+  }
+
+  /**
+   * Beyond Windows (R62 has no upload pause): stops the transfer and records pausedByApplication, which
+   * survives restarts. Pausing a paused operation is a no-op; a finished one is BT_ERR_ILLEGAL_STATE.
+   */
+  pause(guid: string): OperationSnapshot {
+    this.#assertOpen();
+    const current = this.#require(guid);
+    if (current.progress.status === S.pausedByApplication) return current;
+    const record = this.#store.applyEvent(guid, 'pause');
+    if (!record) throw new TransferError('BT_ERR_ILLEGAL_STATE', `upload ${guid} has ended and cannot be paused`);
+    this.#stop(guid, 'pause');
+    this.#publishRecord(record);
+    this.#schedule();
+    return toSnapshot(record);
+  }
+
+  /** Queues a paused operation again; it continues from the server's offset where the protocol allows, else restarts. */
+  resume(guid: string): OperationSnapshot {
+    this.#assertOpen();
+    const current = this.#require(guid);
+    if (current.progress.status !== S.pausedByApplication) {
+      if (
+        current.progress.status === S.completed ||
+        current.progress.status === S.canceled ||
+        current.progress.status === S.error
+      ) {
+        throw new TransferError('BT_ERR_ILLEGAL_STATE', `upload ${guid} has ended and cannot be resumed`);
+      }
+      return current;
+    }
+    const record = this.#store.applyEvent(guid, 'resume');
+    if (!record) return this.#require(guid);
+    this.#publishRecord(record);
+    this.#schedule();
+    return toSnapshot(record);
+  }
+
+  /**
+   * R32: this operation and the ones after it in its transfer group move to the front of the group
+   * (the group's queue positions are rotated among its members). In a Serialized group a member that
+   * is running instead is stopped and queued again, so the chosen one runs next. No effect when the
+   * operation is in no transfer group or has ended.
+   */
+  makeCurrent(guid: string): OperationSnapshot {
+    this.#assertOpen();
+    const record = this.#store.getOperation(guid);
+    if (!record) throw new TransferError('BT_ERR_NOT_FOUND', `no upload ${guid}`);
+    const group = record.transferGroup;
+    if (!group || isTerminalStatus(record.progress.status)) return toSnapshot(record);
+    const members = this.#store
+      .listOperations(record.appId, { kind: 'transferGroup', name: group.name })
+      .filter((member) => !isTerminalStatus(member.progress.status));
+    const index = members.findIndex((member) => member.guid === guid);
+    const reordered = [...members.slice(index), ...members.slice(0, index)];
+    const sequences = reordered.map((member, position) => [member.guid, members[position]?.seq ?? member.seq] as const);
+    this.#store.setSequences(sequences);
+    for (const [memberGuid] of sequences) {
+      const updated = this.#store.getOperation(memberGuid);
+      if (updated?.progress.status === S.idle) this.#queue.upsert(queueEntry(updated));
+    }
+    if (group.transferBehavior === BackgroundTransferBehavior.serialized) {
+      for (const member of members) {
+        if (member.guid !== guid && this.#running.has(member.guid)) this.#stop(member.guid, 'preempt');
+      }
+    }
+    this.#schedule();
+    return this.get(guid) ?? toSnapshot(record);
   }
 
   /** R52 (cost policy takes effect at once), R31 (priority reorders the queue), R64 (headers for the next request). */
@@ -158,14 +295,14 @@ export class Engine {
     }
     const record = this.#store.updateProperties(guid, patch);
     if (!record) {
-      this.#require(guid);
       throw new TransferError('BT_ERR_ILLEGAL_STATE', `upload ${guid} has ended; its properties can no longer change`);
     }
     const live = this.#running.get(guid);
     if (live) live.record = record;
     this.#publishRecord(record);
+    if (change.costPolicy !== undefined) this.#applyGate(record);
     this.#schedule();
-    return toSnapshot(record);
+    return this.get(guid) ?? toSnapshot(record);
   }
 
   onUpdate(listener: (snapshot: OperationSnapshot) => void): () => void {
@@ -175,17 +312,17 @@ export class Engine {
 
   /**
    * Stops every request without changing the stored state: running operations stay "running" and are
-   * recovered by the next engine (PUT restarted, POST terminated: R12, R13).
+   * recovered by the next engine (resumed, or PUT restarted and POST terminated: R12, R13).
    */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#stopWatchingNetwork();
     clearInterval(this.#ticker);
     clearTimeout(this.#wakeTimer);
-    const shutdown = new TransferError('BT_ERR_INTERNAL', 'engine is shutting down');
-    const pending = [...this.#running.values()].map((live) => {
-      live.controller.abort(shutdown);
-      return live.done;
+    const pending = [...this.#running.keys()].map((guid) => {
+      this.#stop(guid, 'shutdown');
+      return this.#running.get(guid)?.done;
     });
     await Promise.allSettled(pending);
     this.#store.close();
@@ -203,20 +340,13 @@ export class Engine {
     return snapshot;
   }
 
-  #liveProgress(live: LiveTransfer): OperationSnapshot['progress'] {
-    return {
-      ...live.record.progress,
-      bytesSent: live.bytesSent,
-      bytesReceived: live.bytesReceived,
-      totalBytesToReceive: live.totalBytesToReceive,
-    };
-  }
-
   /**
    * Publishes a stored record (a status change outside a running request). R38/R39 flags belong to the
    * first notification *of a request*, which the live path publishes, so they are false here.
    */
-  #publishRecord(record: NonNullable<ReturnType<OperationStore['getOperation']>>): void {
+  #publishRecord(record: OperationRecord): void {
+    if (record.progress.status === S.idle) this.#queue.upsert(queueEntry(record));
+    else this.#queue.remove(record.guid);
     const snapshot = toSnapshot(record);
     snapshot.progress = { ...snapshot.progress, hasRestarted: false, hasResponseChanged: false };
     this.#events.emit('update', snapshot);
@@ -226,24 +356,83 @@ export class Engine {
     this.#events.emit('update', live.takeSnapshot());
   }
 
-  /** Starts queued operations while slots are free; wakes itself for the next retry back-off. */
+  #stop(guid: string, reason: StopReason): void {
+    this.#running.get(guid)?.stop(reason);
+  }
+
+  // ---- network (R50, R52–R54) ----
+
+  #gate(record: OperationRecord): Gate {
+    return networkGate(record.costPolicy, this.#network.current());
+  }
+
+  /** Moves one live operation to where the network says it belongs: waiting, or back in the queue. */
+  #applyGate(record: OperationRecord): void {
+    const gate = this.#gate(record);
+    const status = record.progress.status;
+    let updated: OperationRecord | null = null;
+    if (gate === 'noNetwork' && (status === S.idle || status === S.running || status === S.pausedCostedNetwork)) {
+      updated = this.#store.applyEvent(record.guid, 'loseNetwork');
+    } else if (gate === 'costed' && (status === S.idle || status === S.running || status === S.pausedNoNetwork)) {
+      updated = this.#store.applyEvent(record.guid, 'meteredBlocked');
+    } else if (gate === 'allowed' && (status === S.pausedNoNetwork || status === S.pausedCostedNetwork)) {
+      updated = this.#store.applyEvent(record.guid, 'networkAllowed');
+    }
+    if (!updated) return;
+    if (status === S.running) this.#stop(record.guid, 'network');
+    this.#publishRecord(updated);
+  }
+
+  /** Re-judges every live operation after a connectivity or metered change, then schedules. */
+  #applyNetworkState(): void {
+    if (this.#closed) return;
+    const live = this.#store.listByStatus([S.idle, S.running, S.pausedNoNetwork, S.pausedCostedNetwork]);
+    for (const record of live) this.#applyGate(record);
+    this.#schedule();
+  }
+
+  // ---- scheduling ----
+
+  /**
+   * Starts queued operations while slots are free and the network allows; at most one operation of a
+   * Serialized transfer group runs at a time (R30); wakes itself for the next retry back-off.
+   */
   #schedule(): void {
     if (this.#closed) return;
     clearTimeout(this.#wakeTimer);
     this.#wakeTimer = undefined;
     const slots = this.#config.maxConcurrentTransfers - this.#running.size;
-    const queued = this.#store.listByStatus([BackgroundTransferStatus.idle]);
-    const { ready, nextWakeMs } = pickReady(queued, slots, this.#now());
-    for (const record of ready) this.#launch(record.guid);
+    if (slots <= 0) return;
+    const busyGroups = new Set<string>();
+    for (const live of this.#running.values()) {
+      const group = queueEntry(live.record).serializedGroup;
+      if (group) busyGroups.add(group);
+    }
+    const network = this.#network.current();
+    const blocked: string[] = [];
+    const { ready, nextWakeMs } = this.#queue.pick(slots, this.#now(), (entry: QueueEntry, picked) => {
+      if (networkGate(entry.costPolicy as OperationRecord['costPolicy'], network) !== 'allowed') {
+        blocked.push(entry.guid);
+        return false;
+      }
+      const group = entry.serializedGroup;
+      return group === null || (!busyGroups.has(group) && !picked.some((other) => other.serializedGroup === group));
+    });
+    for (const guid of blocked) {
+      const record = this.#store.getOperation(guid);
+      if (record) this.#applyGate(record);
+    }
+    for (const entry of ready) this.#launch(entry.guid);
     if (nextWakeMs !== undefined) {
       this.#wakeTimer = setTimeout(() => this.#schedule(), Math.max(0, nextWakeMs - this.#now()));
       this.#wakeTimer.unref();
     }
   }
 
-  #launch(guid: string): void {
+  #launch(guid: string): boolean {
+    this.#queue.remove(guid);
     const record = this.#store.moveToRunning(guid);
-    if (!record) return;
+    if (!record) return false;
     const live = new LiveTransfer(record);
     this.#running.set(guid, live);
     this.#publishLive(live);
@@ -256,6 +445,7 @@ export class Engine {
       }
       this.#schedule();
     });
+    return true;
   }
 
   /** Publishes running operations' progress at most every progressIntervalMs (bounded push rate). */
@@ -280,8 +470,11 @@ export class Engine {
     });
   }
 
+  // ---- attempts ----
+
   async #runToOutcome(live: LiveTransfer): Promise<void> {
     const guid = live.record.guid;
+    const ackAtStart = live.record.ackOffset;
     const outcome = await runAttempt({
       live,
       store: this.#store,
@@ -290,16 +483,38 @@ export class Engine {
       responseBodyPath: responseBodyPath(this.home, guid),
       onResponse: () => this.#publishLive(live),
     });
-    if (live.controller.signal.aborted) {
-      // Canceled (the store already says so) or the engine is closing (state stays as it is).
-      return;
-    }
-    this.#persistProgress(live, this.#now());
     try {
-      this.#settle(live, outcome);
+      if (live.stopReason !== null) {
+        this.#afterStop(live);
+        return;
+      }
+      this.#persistProgress(live, this.#now());
+      this.#settle(live, outcome, ackAtStart);
     } catch (error) {
       this.#log.error({ guid, err: error }, 'could not record the outcome of an attempt');
     }
+  }
+
+  /**
+   * A request stopped by the engine itself. Cancel and shutdown leave the stored state as it is; a
+   * pause or a network stop keeps the status set before the stop, and — unless a resumable session
+   * exists — the next request starts from byte 0 (R38, R53).
+   */
+  #afterStop(live: LiveTransfer): void {
+    const record = this.#store.getOperation(live.record.guid);
+    if (!record) return;
+    if (live.stopReason === 'preempt') {
+      // R32: made way for another member of its Serialized group; it waits in the queue again.
+      const queued = this.#store.moveToQueued(record.guid, {
+        restart: record.extras.session === null,
+        countAttempt: false,
+        notBeforeMs: 0,
+      });
+      if (queued) this.#publishRecord(queued);
+      return;
+    }
+    if (live.stopReason !== 'pause' && live.stopReason !== 'network') return;
+    this.#store.markInterrupted(record.guid, record.extras.session === null);
   }
 
   #retryPolicy(): RetryPolicy {
@@ -310,7 +525,7 @@ export class Engine {
     };
   }
 
-  #settle(live: LiveTransfer, outcome: Awaited<ReturnType<typeof runAttempt>>): void {
+  #settle(live: LiveTransfer, outcome: AttemptOutcome, ackAtStart: number): void {
     const guid = live.record.guid;
     if (outcome.kind === 'completed') {
       const record = this.#store.moveToCompleted(guid);
@@ -318,13 +533,25 @@ export class Engine {
       return;
     }
     const error = toTransferError(outcome.error);
-    const attemptsMade = live.record.attempts + 1;
+    const current = this.#store.getOperation(guid);
+    if (!current) return;
+    // R50: a network failure while the host sees no connectivity waits for the network, spending no attempt.
+    if (error.retryable && error.httpStatus === undefined && !this.#network.current().connected) {
+      this.#store.markInterrupted(guid, current.extras.session === null);
+      const record = this.#store.applyEvent(guid, 'loseNetwork');
+      if (record) this.#publishRecord(record);
+      return;
+    }
+    // Issue 4 §3: the count starts over when the server acknowledged new bytes in this attempt.
+    const progressed = current.ackOffset > ackAtStart;
+    const attemptsMade = progressed ? 1 : current.attempts + 1;
     const decision = decideRetry(error, attemptsMade, this.#retryPolicy(), outcome.retryAfterMs, this.#random());
     if (decision.kind === 'retry') {
       this.#log.info({ guid, code: error.code, delayMs: decision.delayMs, attemptsMade }, 'retrying upload');
       const record = this.#store.moveToQueued(guid, {
-        restart: true,
+        restart: current.extras.session === null,
         countAttempt: true,
+        resetAttempts: progressed,
         notBeforeMs: this.#now() + decision.delayMs,
         lastError: error.toJSON(),
       });

@@ -1,5 +1,17 @@
+import { type ErrorCode, TransferError } from '../core/errors.ts';
 import type { OperationSnapshot, ResponseSnapshot } from '../core/snapshot.ts';
 import type { OperationRecord } from '../store/operation-record.ts';
+
+/** Why the engine itself stopped a request (null: it ended on its own). */
+export type StopReason = 'cancel' | 'pause' | 'network' | 'preempt' | 'shutdown';
+
+const STOP_MESSAGES: Readonly<Record<StopReason, [ErrorCode, string]>> = {
+  cancel: ['BT_ERR_CANCELED', 'the upload was canceled'],
+  pause: ['BT_ERR_ILLEGAL_STATE', 'the upload was paused'],
+  network: ['BT_ERR_NETWORK', 'the network is not available or not allowed by the cost policy'],
+  preempt: ['BT_ERR_ILLEGAL_STATE', 'another upload of the serialized group was made current (R32)'],
+  shutdown: ['BT_ERR_INTERNAL', 'the transfer engine is shutting down'],
+};
 
 /**
  * The in-memory side of a running operation: byte counters move far faster than the store is written,
@@ -18,10 +30,37 @@ export class LiveTransfer {
   hasResponseChanged = false;
   lastPersistMs = 0;
   done: Promise<void> = Promise.resolve();
+  #stopReason: StopReason | null = null;
 
   constructor(record: OperationRecord) {
     this.record = record;
     this.hasRestarted = record.progress.hasRestarted;
+    // A resumed request continues from what the server acknowledged (R38 restarts from 0 otherwise).
+    this.bytesSent = record.extras.session === null ? 0 : record.ackOffset;
+  }
+
+  get stopReason(): StopReason | null {
+    return this.#stopReason;
+  }
+
+  /** Aborts the request; the first reason wins. */
+  stop(reason: StopReason): void {
+    if (this.#stopReason !== null) return;
+    this.#stopReason = reason;
+    const [code, message] = STOP_MESSAGES[reason];
+    this.controller.abort(new TransferError(code, message));
+  }
+
+  /** The current snapshot without consuming the one-shot flags (for get/list). */
+  peekSnapshot(): OperationSnapshot {
+    const snapshot = toSnapshot(this.record);
+    snapshot.progress = {
+      ...snapshot.progress,
+      bytesSent: this.bytesSent,
+      bytesReceived: this.bytesReceived,
+      totalBytesToReceive: this.totalBytesToReceive,
+    };
+    return snapshot;
   }
 
   acceptResponse(record: OperationRecord, totalBytesToReceive: number): void {

@@ -1,18 +1,77 @@
+import { unwatchFile, watchFile } from 'node:fs';
 import { loadConfig } from '../core/config.ts';
+import { isTerminalStatus } from '../core/enums.ts';
 import { createLogger } from '../core/logger.ts';
 import { homeLayout } from '../core/paths.ts';
 import { Engine } from '../engine/engine.ts';
+import type { NetworkStateSource } from '../engine/network-gate.ts';
+import { createNetworkMonitor, type NetworkMonitor } from '../net/network-monitor.ts';
 import { SqliteOperationStore } from '../store/sqlite-store.ts';
+import { CompletionTasks } from './completion-tasks.ts';
 import { TransferService } from './transfer-service.ts';
+import { UploadNotifications } from './upload-notifications.ts';
 
-/** Builds the engine on its embedded defaults (SQLite store, config.json) for a home directory. */
-export function openTransferService(home: string, env: NodeJS.ProcessEnv = process.env): TransferService {
-  const config = loadConfig(homeLayout(home).config);
-  const engine = Engine.open({
-    home,
-    config,
-    openStore: (path) => SqliteOperationStore.open(path),
-    logger: createLogger('bgtransfer-engine', env),
+/** How often config.json is checked for changes (a running host applies them: spec/contract.md §4). */
+const CONFIG_POLL_MS = 1_000;
+
+/**
+ * Builds the engine on its embedded defaults — SQLite store, config.json, the NetworkManager monitor
+ * (R50, R53) — plus the host services beside it: completion-group tasks (R78–R83), desktop
+ * notifications (R74–R76) and live config reload.
+ */
+export async function openTransferService(
+  home: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<TransferService> {
+  const layout = homeLayout(home);
+  const config = loadConfig(layout.config);
+  const logger = createLogger('bgtransfer-engine', env);
+  const monitor = await createNetworkMonitor({
+    metered: config.metered,
+    env,
+    log: (level, message) => logger[level](message),
   });
-  return new TransferService(engine);
+  let engine: Engine;
+  try {
+    engine = Engine.open({
+      home,
+      config,
+      openStore: (path) => SqliteOperationStore.open(path),
+      logger,
+      network: monitor as NetworkStateSource,
+    });
+  } catch (error) {
+    await monitor.close();
+    throw error;
+  }
+  const tasks = new CompletionTasks(engine.store, home, logger);
+  const notifications = new UploadNotifications(engine.store, logger, env);
+  const stopWatching = engine.onUpdate((snapshot) => {
+    if (!isTerminalStatus(snapshot.progress.status)) return;
+    const record = engine.getRecord(snapshot.guid);
+    if (record?.extras.completionGroupId) tasks.check(record.extras.completionGroupId);
+    notifications.operationEnded(snapshot.guid);
+  });
+  tasks.checkPending();
+
+  const onConfigChange = () => {
+    try {
+      engine.setConfig(loadConfig(layout.config));
+      logger.info('config.json reloaded');
+    } catch (error) {
+      // A bad edit keeps the settings in force; `bgtransfer config` validates before it writes.
+      logger.error({ err: error }, 'config.json is invalid; keeping the previous settings');
+    }
+  };
+  watchFile(layout.config, { interval: CONFIG_POLL_MS, persistent: false }, onConfigChange);
+
+  return new TransferService(engine, {
+    enableCompletionGroup: (appId, id, task) => tasks.enable(appId, id, task),
+    async close() {
+      unwatchFile(layout.config, onConfigChange);
+      stopWatching();
+      await tasks.close();
+      await (monitor as NetworkMonitor).close();
+    },
+  });
 }

@@ -1,6 +1,18 @@
 import { TransferError } from '../core/errors.ts';
-import type { ListFilter, OperationChange, OperationSnapshot, OperationSpec } from '../core/snapshot.ts';
+import type {
+  CompletionTask,
+  ListFilter,
+  OperationChange,
+  OperationSnapshot,
+  OperationSpec,
+} from '../core/snapshot.ts';
 import type { Engine } from '../engine/engine.ts';
+
+/** Host services that live beside the engine (completion tasks, notifications, config watch). */
+export interface HostServices {
+  enableCompletionGroup(appId: string, id: string, task: CompletionTask): void;
+  close(): Promise<void>;
+}
 
 /**
  * The engine as apps see it: every call scoped to one app id, so an app sees and touches only its own
@@ -9,16 +21,25 @@ import type { Engine } from '../engine/engine.ts';
  */
 export class TransferService {
   readonly #engine: Engine;
+  readonly #services: HostServices | undefined;
 
-  constructor(engine: Engine) {
+  constructor(engine: Engine, services?: HostServices) {
     this.#engine = engine;
+    this.#services = services;
   }
 
   get home(): string {
     return this.#engine.home;
   }
 
+  /**
+   * Idempotent per guid: a start whose guid the same app already stored returns the stored operation.
+   * A client re-sends an in-flight start after the host died (issue 3 item 4); the first one may or
+   * may not have been stored, and a second insert must not fail or create a duplicate.
+   */
   start(spec: OperationSpec): OperationSnapshot {
+    const existing = this.#engine.get(spec.guid);
+    if (existing && existing.appId === spec.appId) return existing;
     return this.#engine.start(spec);
   }
 
@@ -43,6 +64,21 @@ export class TransferService {
     return this.#engine.update(guid, change);
   }
 
+  pause(appId: string, guid: string): OperationSnapshot {
+    this.get(appId, guid);
+    return this.#engine.pause(guid);
+  }
+
+  resume(appId: string, guid: string): OperationSnapshot {
+    this.get(appId, guid);
+    return this.#engine.resume(guid);
+  }
+
+  makeCurrent(appId: string, guid: string): OperationSnapshot {
+    this.get(appId, guid);
+    return this.#engine.makeCurrent(guid);
+  }
+
   /** Current snapshot first, then changes; throws BT_ERR_NOT_FOUND for another app's guid. */
   watch(appId: string, guid: string, listener: (snapshot: OperationSnapshot) => void): () => void {
     const current = this.get(appId, guid);
@@ -53,7 +89,14 @@ export class TransferService {
     return unsubscribe;
   }
 
-  close(): Promise<void> {
-    return this.#engine.close();
+  /** R78–R80: the group's task runs once every member has ended. */
+  enableCompletionGroup(appId: string, group: { id: string; task: CompletionTask }): void {
+    if (!this.#services) throw new TransferError('BT_ERR_ILLEGAL_STATE', 'completion groups need the host services');
+    this.#services.enableCompletionGroup(appId, group.id, group.task);
+  }
+
+  async close(): Promise<void> {
+    await this.#services?.close();
+    await this.#engine.close();
   }
 }

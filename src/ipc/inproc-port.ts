@@ -1,5 +1,11 @@
 import { toTransferError } from '../core/errors.ts';
-import type { ListFilter, OperationChange, OperationSnapshot, OperationSpec } from '../core/snapshot.ts';
+import type {
+  CompletionTask,
+  ListFilter,
+  OperationChange,
+  OperationSnapshot,
+  OperationSpec,
+} from '../core/snapshot.ts';
 import { openTransferService } from '../host/open-transfer-service.ts';
 import type { TransferService } from '../host/transfer-service.ts';
 import type { TransferPort } from './transfer-port.ts';
@@ -16,8 +22,8 @@ export class InprocPort implements TransferPort {
     this.#service = service;
   }
 
-  static open(home: string): InprocPort {
-    return new InprocPort(openTransferService(home));
+  static async open(home: string): Promise<InprocPort> {
+    return new InprocPort(await openTransferService(home));
   }
 
   get home(): string {
@@ -42,6 +48,22 @@ export class InprocPort implements TransferPort {
 
   update(appId: string, guid: string, change: OperationChange): Promise<OperationSnapshot> {
     return call(() => this.#service.update(appId, guid, change));
+  }
+
+  pause(appId: string, guid: string): Promise<OperationSnapshot> {
+    return call(() => this.#service.pause(appId, guid));
+  }
+
+  resume(appId: string, guid: string): Promise<OperationSnapshot> {
+    return call(() => this.#service.resume(appId, guid));
+  }
+
+  makeCurrent(appId: string, guid: string): Promise<OperationSnapshot> {
+    return call(() => this.#service.makeCurrent(appId, guid));
+  }
+
+  enableCompletionGroup(appId: string, group: { id: string; task: CompletionTask }): Promise<void> {
+    return call(() => this.#service.enableCompletionGroup(appId, group));
   }
 
   watch(appId: string, guid: string, listener: (snapshot: OperationSnapshot) => void): () => void {

@@ -1,4 +1,10 @@
-import type { ListFilter, OperationChange, OperationSnapshot, OperationSpec } from '../core/snapshot.ts';
+import type {
+  CompletionTask,
+  ListFilter,
+  OperationChange,
+  OperationSnapshot,
+  OperationSpec,
+} from '../core/snapshot.ts';
 
 /**
  * The one narrow seam between the API and whoever runs the transfers (issue 2: "the API talks to it
@@ -15,6 +21,13 @@ export interface TransferPort {
   get(appId: string, guid: string): Promise<OperationSnapshot>;
   cancel(appId: string, guid: string): Promise<OperationSnapshot>;
   update(appId: string, guid: string, change: OperationChange): Promise<OperationSnapshot>;
+  /** Beyond Windows: pausedByApplication, survives restarts. */
+  pause(appId: string, guid: string): Promise<OperationSnapshot>;
+  resume(appId: string, guid: string): Promise<OperationSnapshot>;
+  /** R32. */
+  makeCurrent(appId: string, guid: string): Promise<OperationSnapshot>;
+  /** R78–R80: records the group with its task and enables it; the task runs once every member ended. */
+  enableCompletionGroup(appId: string, group: { id: string; task: CompletionTask }): Promise<void>;
   /**
    * Calls `listener` with the operation's current snapshot, then with every change, until the returned
    * function is called. Progress arrives at a bounded rate (config progressIntervalMs).

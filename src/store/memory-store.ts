@@ -1,9 +1,18 @@
 import { BackgroundTransferStatus, isTerminalStatus } from '../core/enums.ts';
 import { type SerializedTransferError, TransferError } from '../core/errors.ts';
+import type { OperationExtras } from '../core/operation-extras.ts';
 import type { ListFilter, OperationPatch, ResponseSnapshot, TransferGroupSpec } from '../core/snapshot.ts';
 import { nextStatus, type TransitionEvent } from '../core/transitions.ts';
-import type { NewOperation, OperationRecord, ProgressUpdate, RequeueOptions } from './operation-record.ts';
+import type {
+  CompletionGroupRecord,
+  NewCompletionGroup,
+  NewOperation,
+  OperationRecord,
+  ProgressUpdate,
+  RequeueOptions,
+} from './operation-record.ts';
 import type { OperationStore } from './operation-store.ts';
+import type { StatusEvent } from './queries.ts';
 import { newOperationRow, rowToRecord } from './record-mapping.ts';
 import { assertCount, assertNewOperation, assertProgress, toStoredTimeMs } from './store-guards.ts';
 
@@ -39,6 +48,7 @@ export class MemoryOperationStore implements OperationStore {
   readonly #operations = new Map<string, OperationRecord>();
   /** Keyed by appId and name (R26: same name → same group within an app). */
   readonly #groups = new Map<string, TransferGroupSpec>();
+  readonly #completionGroups = new Map<string, CompletionGroupRecord>();
   readonly #now: () => number;
   #lastSeq = 0;
   #closed = false;
@@ -95,6 +105,7 @@ export class MemoryOperationStore implements OperationStore {
         record.progress.totalBytesToReceive = 0;
         record.progress.hasRestarted = true;
       }
+      if (options.resetAttempts) record.attempts = 0;
       if (options.countAttempt) record.attempts += 1;
       record.notBeforeMs = notBeforeMs;
       // undefined keeps the stored error; null clears it (same as the SQL's @replaceError).
@@ -177,8 +188,109 @@ export class MemoryOperationStore implements OperationStore {
     return group === undefined ? undefined : structuredClone(group);
   }
 
+  applyEvent(guid: string, event: StatusEvent): OperationRecord | null {
+    return this.#transition(guid, event, () => {});
+  }
+
+  setSequences(sequences: ReadonlyArray<readonly [string, number]>): void {
+    this.#assertOpen();
+    for (const [guid, seq] of sequences) {
+      const record = this.#operations.get(guid);
+      if (record) record.seq = seq;
+    }
+  }
+
+  countLiveOperations(appId: string): number {
+    this.#assertOpen();
+    return [...this.#operations.values()].filter((r) => r.appId === appId && !isTerminalStatus(r.progress.status))
+      .length;
+  }
+
+  countTransferGroups(appId: string): number {
+    this.#assertOpen();
+    const prefix = JSON.stringify([appId, '']).slice(0, -3);
+    return [...this.#groups.keys()].filter((key) => key.startsWith(prefix)).length;
+  }
+
+  markInterrupted(guid: string, restart: boolean): void {
+    this.#assertOpen();
+    const record = this.#operations.get(guid);
+    if (record === undefined || isTerminalStatus(record.progress.status) || !restart) return;
+    record.progress.bytesSent = 0;
+    record.progress.bytesReceived = 0;
+    record.progress.totalBytesToReceive = 0;
+    record.progress.hasRestarted = true;
+    record.updatedAtMs = this.#now();
+  }
+
+  recordAcknowledged(guid: string, ackOffset: number): void {
+    this.#assertOpen();
+    assertCount(ackOffset, 'ackOffset');
+    const record = this.#operations.get(guid);
+    if (record === undefined || isTerminalStatus(record.progress.status)) return;
+    record.ackOffset = ackOffset;
+    record.updatedAtMs = this.#now();
+  }
+
+  updateExtras(guid: string, extras: OperationExtras): OperationRecord | null {
+    this.#assertOpen();
+    const record = this.#operations.get(guid);
+    if (record === undefined) return null;
+    record.extras = structuredClone(extras);
+    record.updatedAtMs = this.#now();
+    return structuredClone(record);
+  }
+
+  createCompletionGroup(group: NewCompletionGroup): void {
+    this.#assertOpen();
+    if (this.#completionGroups.has(group.id)) {
+      throw new TransferError('BT_ERR_STORE', `completion group ${group.id} already exists`);
+    }
+    this.#completionGroups.set(group.id, { ...structuredClone(group), enabled: false, firedAtMs: null });
+  }
+
+  getCompletionGroup(id: string): CompletionGroupRecord | undefined {
+    this.#assertOpen();
+    const group = this.#completionGroups.get(id);
+    return group === undefined ? undefined : structuredClone(group);
+  }
+
+  enableCompletionGroup(id: string): boolean {
+    this.#assertOpen();
+    const group = this.#completionGroups.get(id);
+    if (group === undefined || group.enabled) return false;
+    group.enabled = true;
+    return true;
+  }
+
+  listPendingCompletionGroups(): CompletionGroupRecord[] {
+    this.#assertOpen();
+    return [...this.#completionGroups.values()]
+      .filter((group) => group.enabled && group.firedAtMs === null)
+      .map((group) => structuredClone(group));
+  }
+
+  listCompletionGroupMembers(id: string): OperationRecord[] {
+    this.#assertOpen();
+    return this.#select((record) => record.extras.completionGroupId === id);
+  }
+
+  listNotificationBatch(batchId: string): OperationRecord[] {
+    this.#assertOpen();
+    return this.#select((record) => record.extras.notificationBatchId === batchId);
+  }
+
+  markCompletionGroupFired(id: string): boolean {
+    this.#assertOpen();
+    const group = this.#completionGroups.get(id);
+    if (group === undefined || group.firedAtMs !== null) return false;
+    group.firedAtMs = this.#now();
+    return true;
+  }
+
   close(): void {
     this.#closed = true;
+    this.#completionGroups.clear();
     this.#operations.clear();
     this.#groups.clear();
   }

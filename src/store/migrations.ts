@@ -70,6 +70,26 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       ) STRICT`,
     ],
   },
+  {
+    version: 2,
+    description: 'resumable uploads, content kinds, credentials and completion groups',
+    up: [
+      // Bytes the server acknowledged having (tus/IETF Upload-Offset, FTP SIZE): where a resume starts.
+      'ALTER TABLE operations ADD COLUMN ackOffset INTEGER NOT NULL DEFAULT 0',
+      // OperationExtras as JSON: body kind (file, multipart, stream spool), resume protocol and session,
+      // credentials, notifications, completion group. Read and written whole, validated on the way out.
+      "ALTER TABLE operations ADD COLUMN extrasJson TEXT NOT NULL DEFAULT '{}'",
+      // R78–R83: a completion group's task runs once, after every member ended, once it is enabled.
+      `CREATE TABLE completionGroups (
+        id TEXT PRIMARY KEY NOT NULL,
+        appId TEXT NOT NULL,
+        taskJson TEXT NOT NULL,
+        enabled INTEGER NOT NULL DEFAULT 0,
+        firedAtMs INTEGER,
+        createdAtMs INTEGER NOT NULL
+      ) STRICT`,
+    ],
+  },
 ]);
 
 export const LATEST_SCHEMA_VERSION: number = MIGRATIONS.at(-1)?.version ?? 0;

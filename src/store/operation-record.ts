@@ -1,4 +1,5 @@
 import type { SerializedTransferError } from '../core/errors.ts';
+import type { OperationExtras } from '../core/operation-extras.ts';
 import type { OperationSnapshot, OperationSpec, ResponseSnapshot } from '../core/snapshot.ts';
 
 /** What the store keeps about one operation: the snapshot the API sees plus the engine's own fields. */
@@ -16,9 +17,13 @@ export interface OperationRecord extends OperationSnapshot {
   /** Queue order: insertion sequence, rewritten by reordering (R31). */
   seq: number;
   updatedAtMs: number;
+  /** Bytes the server acknowledged having (tus/IETF Upload-Offset, FTP SIZE): where a resume starts. */
+  ackOffset: number;
+  extras: OperationExtras;
 }
 
 export interface NewOperation extends OperationSpec {
+  /** The exact body length (file size, or the encoded multipart length). */
   sourceSize: number;
   sourceMtimeMs: number;
   sourceIno: number;
@@ -37,8 +42,29 @@ export interface RequeueOptions {
   /** Count this as a failed attempt (retry) or not (recovery, network loss). */
   countAttempt: boolean;
   notBeforeMs: number;
+  /** The server acknowledged new bytes during the failed attempt: the count starts over (issue 4 §3). */
+  resetAttempts?: boolean;
   /** The error that caused the retry, kept for `list` until the next attempt. */
   lastError?: SerializedTransferError | null;
 }
 
 export type { ResponseSnapshot };
+
+/** What the host runs once every member of a completion group has ended (R78, R79). */
+export interface CompletionTaskSpec {
+  /** Program and arguments, run without a shell. */
+  command: string;
+  args: string[];
+  cwd: string | null;
+}
+
+export interface NewCompletionGroup {
+  id: string;
+  appId: string;
+  task: CompletionTaskSpec;
+}
+
+export interface CompletionGroupRecord extends NewCompletionGroup {
+  enabled: boolean;
+  firedAtMs: number | null;
+}

@@ -1,7 +1,16 @@
 import type { BackgroundTransferStatus } from '../core/enums.ts';
 import type { SerializedTransferError } from '../core/errors.ts';
+import type { OperationExtras } from '../core/operation-extras.ts';
 import type { ListFilter, OperationPatch, ResponseSnapshot, TransferGroupSpec } from '../core/snapshot.ts';
-import type { NewOperation, OperationRecord, ProgressUpdate, RequeueOptions } from './operation-record.ts';
+import type {
+  CompletionGroupRecord,
+  NewCompletionGroup,
+  NewOperation,
+  OperationRecord,
+  ProgressUpdate,
+  RequeueOptions,
+} from './operation-record.ts';
+import type { StatusEvent } from './queries.ts';
 
 /**
  * The durable state of every operation. Each method is one atomic transaction. Transition methods
@@ -37,6 +46,36 @@ export interface OperationStore {
   /** costPolicy / priority / headers of a live operation. Returns null if the operation is finished. */
   updateProperties(guid: string, patch: OperationPatch): OperationRecord | null;
 
+  /** Status-only transitions: pause/resume (beyond Windows), network lost/back (R50), metered (R53). */
+  applyEvent(guid: string, event: StatusEvent): OperationRecord | null;
+  /** R32: rewrites queue positions, in one transaction. */
+  setSequences(sequences: ReadonlyArray<readonly [string, number]>): void;
+  /** R29: the app's operations that have not ended. */
+  countLiveOperations(appId: string): number;
+  /** R28: the app's transfer groups. */
+  countTransferGroups(appId: string): number;
+  /** A request stopped without a status change; `restart`: the next one starts at byte 0 (R38). */
+  markInterrupted(guid: string, restart: boolean): void;
+  /** The server acknowledged having `ackOffset` bytes. No-op for finished operations. */
+  recordAcknowledged(guid: string, ackOffset: number): void;
+  /** Replaces the operation's extras (resume session, …). */
+  updateExtras(guid: string, extras: OperationExtras): OperationRecord | null;
+
+  /** R78: a completion group, not yet enabled. */
+  createCompletionGroup(group: NewCompletionGroup): void;
+  getCompletionGroup(id: string): CompletionGroupRecord | undefined;
+  /** R80: true the first time, false when it was already enabled or does not exist. */
+  enableCompletionGroup(id: string): boolean;
+  /** Enabled groups whose task has not run yet. */
+  listPendingCompletionGroups(): CompletionGroupRecord[];
+  listCompletionGroupMembers(id: string): OperationRecord[];
+  /** R75: operations created by one uploader that has notifications set. */
+  listNotificationBatch(batchId: string): OperationRecord[];
+  /** R81: true for exactly one caller. */
+  markCompletionGroupFired(id: string): boolean;
+
+  /** The app's stored transfer group of that name (R26, R27), if any. */
+  getTransferGroup(appId: string, name: string): TransferGroupSpec | undefined;
   /** Transfer groups persist across sessions (R27); same name → same group (R26). */
   upsertTransferGroup(appId: string, group: TransferGroupSpec): void;
 

@@ -35,6 +35,14 @@ const INSERT_VALUES = OPERATION_COLUMNS.map((column) =>
   column === 'seq' ? '(SELECT COALESCE(MAX(seq), 0) + 1 FROM operations)' : `@${column}`,
 );
 
+/** The events applied by `applyEvent`: status-only transitions, each guarded by the table. */
+export const STATUS_EVENTS = ['pause', 'resume', 'loseNetwork', 'meteredBlocked', 'networkAllowed'] as const;
+export type StatusEvent = (typeof STATUS_EVENTS)[number];
+
+export function statusEventSql(event: StatusEvent): string {
+  return `UPDATE operations SET status = ${targetOf(event)}, updatedAtMs = @now WHERE guid = @guid AND ${guard(event)}`;
+}
+
 export const SQL = Object.freeze({
   /** Named parameters: every OperationRow column except seq. */
   insertOperation: `INSERT INTO operations (${OPERATION_COLUMNS.join(', ')}) VALUES (${INSERT_VALUES.join(', ')})`,
@@ -64,7 +72,7 @@ export const SQL = Object.freeze({
       bytesReceived = CASE WHEN @restart = 1 THEN 0 ELSE bytesReceived END,
       totalBytesToReceive = CASE WHEN @restart = 1 THEN 0 ELSE totalBytesToReceive END,
       hasRestarted = CASE WHEN @restart = 1 THEN 1 ELSE hasRestarted END,
-      attempts = attempts + @attemptIncrement,
+      attempts = CASE WHEN @resetAttempts = 1 THEN @attemptIncrement ELSE attempts + @attemptIncrement END,
       notBeforeMs = @notBeforeMs,
       errorJson = CASE WHEN @replaceError = 1 THEN @errorJson ELSE errorJson END,
       updatedAtMs = @now
@@ -91,6 +99,48 @@ export const SQL = Object.freeze({
   updateProperties: `UPDATE operations SET costPolicy = COALESCE(@costPolicy, costPolicy),
       priority = COALESCE(@priority, priority), headersJson = COALESCE(@headersJson, headersJson), updatedAtMs = @now
     WHERE guid = @guid AND ${NOT_TERMINAL}`,
+
+  /**
+   * Status-only transitions (pause, resume, network lost/allowed, metered). @event names the
+   * table entry; one statement per event is prepared from EVENT_TRANSITIONS below.
+   */
+  /**
+   * A request was stopped without a status change (pause, network loss, cost policy). @restart 1: the
+   * next request starts at byte 0 (no resumable session), so counters drop and hasRestarted flags the
+   * first report of that request (R38).
+   */
+  markInterrupted: `UPDATE operations SET
+      bytesSent = CASE WHEN @restart = 1 THEN 0 ELSE bytesSent END,
+      bytesReceived = CASE WHEN @restart = 1 THEN 0 ELSE bytesReceived END,
+      totalBytesToReceive = CASE WHEN @restart = 1 THEN 0 ELSE totalBytesToReceive END,
+      hasRestarted = CASE WHEN @restart = 1 THEN 1 ELSE hasRestarted END,
+      updatedAtMs = @now
+    WHERE guid = @guid AND ${NOT_TERMINAL}`,
+  /** The server acknowledged @ackOffset bytes (a resume starts there); never while finished. */
+  recordAcknowledged: `UPDATE operations SET ackOffset = @ackOffset, updatedAtMs = @now
+    WHERE guid = @guid AND ${NOT_TERMINAL}`,
+  /** OperationExtras are written whole; allowed in any status (a finished upload's session is cleared). */
+  updateExtras: `UPDATE operations SET extrasJson = @extrasJson, updatedAtMs = @now WHERE guid = @guid`,
+
+  insertCompletionGroup: `INSERT INTO completionGroups (id, appId, taskJson, enabled, createdAtMs)
+    VALUES (@id, @appId, @taskJson, 0, @now)`,
+  selectCompletionGroup: 'SELECT id, appId, taskJson, enabled, firedAtMs FROM completionGroups WHERE id = ?',
+  /** R80: enabled once; a second enable changes nothing (the API reports it). */
+  enableCompletionGroup: 'UPDATE completionGroups SET enabled = 1 WHERE id = ? AND enabled = 0',
+  /** R81: fires once: only the first caller sees a change. */
+  markCompletionGroupFired: 'UPDATE completionGroups SET firedAtMs = @now WHERE id = @id AND firedAtMs IS NULL',
+  listPendingCompletionGroups: `SELECT id, appId, taskJson, enabled, firedAtMs FROM completionGroups
+    WHERE enabled = 1 AND firedAtMs IS NULL`,
+  /** R75: the operations one uploader created with notifications. */
+  listNotificationBatch: `${SELECT_OPERATION} WHERE json_extract(extrasJson, '$.notificationBatchId') = ? ORDER BY seq`,
+  listCompletionGroupMembers: `${SELECT_OPERATION} WHERE json_extract(extrasJson, '$.completionGroupId') = ? ORDER BY seq`,
+
+  /** R32: queue positions rewritten when an operation is made current in its group. */
+  setSequence: 'UPDATE operations SET seq = @seq, updatedAtMs = @now WHERE guid = @guid',
+  /** R29: live (not finished) operations of one app. */
+  countLive: `SELECT COUNT(*) AS count FROM operations WHERE appId = ? AND ${NOT_TERMINAL}`,
+  /** R28: transfer groups of one app. */
+  countTransferGroups: 'SELECT COUNT(*) AS count FROM transferGroups WHERE appId = ?',
 
   /** R26, R27: one row per (app, name); the latest behavior wins. */
   upsertTransferGroup: `INSERT INTO transferGroups (appId, name, transferBehavior) VALUES (?, ?, ?)

@@ -6,8 +6,9 @@ import {
   BackgroundTransferStatus,
 } from '../core/enums.ts';
 import { ERROR_DEFINITIONS, type ErrorCode, type SerializedTransferError, TransferError } from '../core/errors.ts';
+import { DEFAULT_EXTRAS, type OperationExtras, parseExtras } from '../core/operation-extras.ts';
 import type { ResponseSnapshot, TransferGroupSpec } from '../core/snapshot.ts';
-import type { NewOperation, OperationRecord } from './operation-record.ts';
+import type { CompletionGroupRecord, NewOperation, OperationRecord } from './operation-record.ts';
 
 /**
  * The one place where a row of `operations` (migrations.ts) and an OperationRecord meet.
@@ -44,6 +45,8 @@ export interface OperationRow {
   seq: number;
   createdAtMs: number;
   updatedAtMs: number;
+  ackOffset: number;
+  extrasJson: string;
 }
 
 /** Every column, in schema order; SELECTs name them instead of `*` so a later migration cannot change the row shape. */
@@ -77,6 +80,8 @@ export const OPERATION_COLUMNS = [
   'seq',
   'createdAtMs',
   'updatedAtMs',
+  'ackOffset',
+  'extrasJson',
 ] as const satisfies readonly (keyof OperationRow)[];
 
 const headersSchema = z.array(z.tuple([z.string(), z.string()]));
@@ -105,6 +110,19 @@ export function headersToJson(headers: ReadonlyArray<readonly [string, string]>)
 export function responseToJson(response: ResponseSnapshot): string {
   const { statusCode, actualUri, isResumable, headers } = response;
   return JSON.stringify({ statusCode, actualUri, isResumable, headers });
+}
+
+export function extrasToJson(extras: OperationExtras): string {
+  return JSON.stringify(extras);
+}
+
+/** extrasJson through parseExtras (defaults for fields a row predates); corruption is BT_ERR_STORE. */
+function parseExtrasColumn(text: string, guid: string): OperationExtras {
+  try {
+    return parseExtras(JSON.parse(text));
+  } catch (error) {
+    throw new TransferError('BT_ERR_STORE', `operation ${guid}: extrasJson is not valid`, { cause: error });
+  }
 }
 
 export function errorToJson(error: SerializedTransferError): string {
@@ -189,6 +207,8 @@ export function rowToRecord(row: OperationRow): OperationRecord {
     notBeforeMs: row.notBeforeMs,
     seq: row.seq,
     updatedAtMs: row.updatedAtMs,
+    ackOffset: row.ackOffset,
+    extras: parseExtrasColumn(row.extrasJson, guid),
   };
   return record;
 }
@@ -227,6 +247,8 @@ export function newOperationRow(operation: NewOperation, nowMs: number): Omit<Op
     notBeforeMs: 0,
     createdAtMs: operation.createdAtMs,
     updatedAtMs: nowMs,
+    ackOffset: 0,
+    extrasJson: extrasToJson(operation.extras ?? DEFAULT_EXTRAS),
   };
 }
 
@@ -245,5 +267,26 @@ export function rowToTransferGroup(appId: string, row: TransferGroupRow): Transf
       'transferBehavior',
       `transfer group ${appId}/${row.name}`,
     ),
+  };
+}
+
+/** A row of `completionGroups` (R78–R81). */
+export interface CompletionGroupRow {
+  id: string;
+  appId: string;
+  taskJson: string;
+  enabled: number;
+  firedAtMs: number | null;
+}
+
+const taskSchema = z.object({ command: z.string(), args: z.array(z.string()), cwd: z.string().nullable() });
+
+export function rowToCompletionGroup(row: CompletionGroupRow): CompletionGroupRecord {
+  return {
+    id: row.id,
+    appId: row.appId,
+    task: parseColumn(taskSchema, row.taskJson, 'taskJson', `completion group ${row.id}`),
+    enabled: row.enabled !== 0,
+    firedAtMs: row.firedAtMs,
   };
 }

@@ -3,17 +3,28 @@ import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { BackgroundTransferStatus } from '../core/enums.ts';
 import { type SerializedTransferError, TransferError } from '../core/errors.ts';
+import type { OperationExtras } from '../core/operation-extras.ts';
 import type { ListFilter, OperationPatch, ResponseSnapshot, TransferGroupSpec } from '../core/snapshot.ts';
 import { migrate } from './migrations.ts';
-import type { NewOperation, OperationRecord, ProgressUpdate, RequeueOptions } from './operation-record.ts';
+import type {
+  CompletionGroupRecord,
+  NewCompletionGroup,
+  NewOperation,
+  OperationRecord,
+  ProgressUpdate,
+  RequeueOptions,
+} from './operation-record.ts';
 import type { OperationStore } from './operation-store.ts';
-import { SQL } from './queries.ts';
+import { SQL, STATUS_EVENTS, type StatusEvent, statusEventSql } from './queries.ts';
 import {
+  type CompletionGroupRow,
   errorToJson,
+  extrasToJson,
   headersToJson,
   newOperationRow,
   type OperationRow,
   responseToJson,
+  rowToCompletionGroup,
   rowToRecord,
   rowToTransferGroup,
   type TransferGroupRow,
@@ -42,6 +53,7 @@ function prepareAll(db: Database.Database) {
       GuidParams & {
         restart: number;
         attemptIncrement: number;
+        resetAttempts: number;
         notBeforeMs: number;
         replaceError: number;
         errorJson: string | null;
@@ -63,6 +75,24 @@ function prepareAll(db: Database.Database) {
     upsertTransferGroup: db.prepare<[string, string, number], never>(SQL.upsertTransferGroup),
     ensureTransferGroup: db.prepare<[string, string, number], never>(SQL.ensureTransferGroup),
     selectTransferGroup: db.prepare<[string, string], TransferGroupRow>(SQL.selectTransferGroup),
+    recordAcknowledged: db.prepare<GuidParams & { ackOffset: number }, never>(SQL.recordAcknowledged),
+    markInterrupted: db.prepare<GuidParams & { restart: number }, never>(SQL.markInterrupted),
+    setSequence: db.prepare<GuidParams & { seq: number }, never>(SQL.setSequence),
+    countLive: db.prepare<[string], { count: number }>(SQL.countLive),
+    countTransferGroups: db.prepare<[string], { count: number }>(SQL.countTransferGroups),
+    updateExtras: db.prepare<GuidParams & { extrasJson: string }, never>(SQL.updateExtras),
+    insertCompletionGroup: db.prepare<{ id: string; appId: string; taskJson: string; now: number }, never>(
+      SQL.insertCompletionGroup,
+    ),
+    selectCompletionGroup: db.prepare<[string], CompletionGroupRow>(SQL.selectCompletionGroup),
+    enableCompletionGroup: db.prepare<[string], never>(SQL.enableCompletionGroup),
+    markCompletionGroupFired: db.prepare<{ id: string; now: number }, never>(SQL.markCompletionGroupFired),
+    listPendingCompletionGroups: db.prepare<[], CompletionGroupRow>(SQL.listPendingCompletionGroups),
+    listCompletionGroupMembers: db.prepare<[string], OperationRow>(SQL.listCompletionGroupMembers),
+    listNotificationBatch: db.prepare<[string], OperationRow>(SQL.listNotificationBatch),
+    statusEvents: Object.fromEntries(
+      STATUS_EVENTS.map((event) => [event, db.prepare<GuidParams, never>(statusEventSql(event))]),
+    ) as Record<StatusEvent, Database.Statement<GuidParams, never>>,
   };
 }
 
@@ -206,6 +236,7 @@ export class SqliteOperationStore implements OperationStore {
         now: this.#now(),
         restart: options.restart ? 1 : 0,
         attemptIncrement: options.countAttempt ? 1 : 0,
+        resetAttempts: options.resetAttempts ? 1 : 0,
         notBeforeMs,
         replaceError: lastError === undefined ? 0 : 1,
         errorJson: lastError == null ? null : errorToJson(lastError),
@@ -268,6 +299,83 @@ export class SqliteOperationStore implements OperationStore {
   getTransferGroup(appId: string, name: string): TransferGroupSpec | undefined {
     const row = this.#run('getTransferGroup', () => this.#sql.selectTransferGroup.get(appId, name));
     return row === undefined ? undefined : rowToTransferGroup(appId, row);
+  }
+
+  applyEvent(guid: string, event: StatusEvent): OperationRecord | null {
+    return this.#update(event, guid, () => this.#sql.statusEvents[event].run({ guid, now: this.#now() }));
+  }
+
+  setSequences(sequences: ReadonlyArray<readonly [string, number]>): void {
+    const now = this.#now();
+    const apply = this.#db.transaction(() => {
+      for (const [guid, seq] of sequences) this.#sql.setSequence.run({ guid, now, seq });
+    });
+    this.#run('setSequences', () => apply.immediate());
+  }
+
+  countLiveOperations(appId: string): number {
+    return this.#run('countLiveOperations', () => this.#sql.countLive.get(appId)?.count ?? 0);
+  }
+
+  countTransferGroups(appId: string): number {
+    return this.#run('countTransferGroups', () => this.#sql.countTransferGroups.get(appId)?.count ?? 0);
+  }
+
+  markInterrupted(guid: string, restart: boolean): void {
+    this.#run('markInterrupted', () =>
+      this.#sql.markInterrupted.run({ guid, now: this.#now(), restart: restart ? 1 : 0 }),
+    );
+  }
+
+  recordAcknowledged(guid: string, ackOffset: number): void {
+    assertCount(ackOffset, 'ackOffset');
+    this.#run('recordAcknowledged', () => this.#sql.recordAcknowledged.run({ guid, now: this.#now(), ackOffset }));
+  }
+
+  updateExtras(guid: string, extras: OperationExtras): OperationRecord | null {
+    const extrasJson = extrasToJson(extras);
+    return this.#update('updateExtras', guid, () => this.#sql.updateExtras.run({ guid, now: this.#now(), extrasJson }));
+  }
+
+  createCompletionGroup(group: NewCompletionGroup): void {
+    this.#run('createCompletionGroup', () =>
+      this.#sql.insertCompletionGroup.run({
+        id: group.id,
+        appId: group.appId,
+        taskJson: JSON.stringify(group.task),
+        now: this.#now(),
+      }),
+    );
+  }
+
+  getCompletionGroup(id: string): CompletionGroupRecord | undefined {
+    const row = this.#run('getCompletionGroup', () => this.#sql.selectCompletionGroup.get(id));
+    return row === undefined ? undefined : rowToCompletionGroup(row);
+  }
+
+  enableCompletionGroup(id: string): boolean {
+    return this.#run('enableCompletionGroup', () => this.#sql.enableCompletionGroup.run(id).changes > 0);
+  }
+
+  listPendingCompletionGroups(): CompletionGroupRecord[] {
+    return this.#run('listPendingCompletionGroups', () =>
+      this.#sql.listPendingCompletionGroups.all().map(rowToCompletionGroup),
+    );
+  }
+
+  listCompletionGroupMembers(id: string): OperationRecord[] {
+    return this.#run('listCompletionGroupMembers', () => this.#sql.listCompletionGroupMembers.all(id)).map(rowToRecord);
+  }
+
+  listNotificationBatch(batchId: string): OperationRecord[] {
+    return this.#run('listNotificationBatch', () => this.#sql.listNotificationBatch.all(batchId)).map(rowToRecord);
+  }
+
+  markCompletionGroupFired(id: string): boolean {
+    return this.#run(
+      'markCompletionGroupFired',
+      () => this.#sql.markCompletionGroupFired.run({ id, now: this.#now() }).changes > 0,
+    );
   }
 
   /** Idempotent. Checkpoints the WAL into the main file as SQLite does when the last connection closes. */

@@ -6,9 +6,11 @@ import {
   BackgroundTransferPriority,
   BackgroundTransferStatus as S,
 } from '../../src/core/enums.ts';
+import { DEFAULT_EXTRAS } from '../../src/core/operation-extras.ts';
 import type { OperationRecord } from '../../src/store/operation-record.ts';
 import type { OperationStore } from '../../src/store/operation-store.ts';
 import { assertThrowsCode, GIB, newOperation } from '../helpers/store-fixtures.ts';
+import { runExtrasContract } from './store-contract-extras.ts';
 import { runTransitionContract } from './store-contract-transitions.ts';
 
 /** The same behaviour for every OperationStore implementation. `makeStore` returns a fresh, empty store. */
@@ -72,6 +74,8 @@ export function runStoreContract(name: string, makeStore: () => OperationStore):
           response: null,
           error: null,
           createdAtMs: 1_700_000_000_500,
+          ackOffset: 0,
+          extras: { ...DEFAULT_EXTRAS },
           headers,
           sourceSize: 5 * GIB,
           sourceMtimeMs: 1_700_000_000_123.456,
@@ -188,6 +192,7 @@ export function runStoreContract(name: string, makeStore: () => OperationStore):
     });
 
     runTransitionContract(() => store);
+    runExtrasContract(() => store);
 
     describe('close', () => {
       it('is idempotent and later calls fail with BT_ERR_STORE', () => {

@@ -1,0 +1,40 @@
+import {
+  BackgroundTransferCostPolicy,
+  type BackgroundTransferStatus,
+  BackgroundTransferStatus as S,
+} from '../core/enums.ts';
+
+/** What the engine needs to know of the network (src/net/network-monitor.ts provides it). */
+export interface NetworkStateSource {
+  current(): { connected: boolean; metered: boolean };
+  onChange(listener: (state: { connected: boolean; metered: boolean }) => void): () => void;
+}
+
+export type Gate = 'allowed' | 'noNetwork' | 'costed';
+
+/**
+ * May an operation with this cost policy transfer now? R50: no connectivity → wait (pausedNoNetwork).
+ * R52–R54: on a metered network `unrestrictedOnly` waits (pausedCostedNetwork); `default` and `always`
+ * go on (R56's roaming/data-limit rows have no Linux equivalent).
+ */
+export function networkGate(
+  costPolicy: BackgroundTransferCostPolicy,
+  state: { connected: boolean; metered: boolean },
+): Gate {
+  if (!state.connected) return 'noNetwork';
+  if (state.metered && costPolicy === BackgroundTransferCostPolicy.unrestrictedOnly) return 'costed';
+  return 'allowed';
+}
+
+/** The status an operation waiting for the network should have under `gate`, or null if it may run. */
+export function waitingStatus(gate: Gate): BackgroundTransferStatus | null {
+  if (gate === 'noNetwork') return S.pausedNoNetwork;
+  if (gate === 'costed') return S.pausedCostedNetwork;
+  return null;
+}
+
+/** A monitor for when none is configured: always connected and unmetered. */
+export const ALWAYS_CONNECTED: NetworkStateSource = {
+  current: () => ({ connected: true, metered: false }),
+  onChange: () => () => undefined,
+};

@@ -1,0 +1,51 @@
+import { isTerminalStatus, BackgroundTransferStatus as S } from '../core/enums.ts';
+import type { Logger } from '../core/logger.ts';
+import type { OperationStore } from '../store/operation-store.ts';
+import { notify } from './desktop-notifier.ts';
+
+/**
+ * Toast equivalents (R74–R76): the operations an uploader created with success/failure notifications
+ * are judged together (R75). The failure notification is shown once, when the first of them fails or
+ * is canceled; the success notification once all of them completed. Desktop notifications go through
+ * org.freedesktop.Notifications on the session bus; no bus → nothing shown, no error (R76).
+ */
+export class UploadNotifications {
+  readonly #store: OperationStore;
+  readonly #log: Logger;
+  readonly #env: NodeJS.ProcessEnv;
+  /** Batches already notified in this host's life (terminal operations are not re-judged after a restart). */
+  readonly #done = new Set<string>();
+
+  constructor(store: OperationStore, log: Logger, env: NodeJS.ProcessEnv = process.env) {
+    this.#store = store;
+    this.#log = log;
+    this.#env = env;
+  }
+
+  /** Called when an operation ended. */
+  operationEnded(guid: string): void {
+    const record = this.#store.getOperation(guid);
+    const batch = record?.extras.notificationBatchId;
+    if (!record || !batch || this.#done.has(batch)) return;
+    const failed = record.progress.status !== S.completed;
+    if (failed) {
+      const message = record.extras.failureNotification;
+      this.#done.add(batch);
+      if (message) this.#show(message);
+      return;
+    }
+    const members = this.#store.listNotificationBatch(batch);
+    if (!members.every((member) => isTerminalStatus(member.progress.status))) return;
+    this.#done.add(batch);
+    const allCompleted = members.every((member) => member.progress.status === S.completed);
+    const message = allCompleted ? record.extras.successNotification : record.extras.failureNotification;
+    if (message) this.#show(message);
+  }
+
+  #show(message: { summary: string; body: string }): void {
+    notify(message, { env: this.#env }).then(
+      (shown) => this.#log.debug({ shown, summary: message.summary }, 'notification'),
+      (error: unknown) => this.#log.warn({ err: error }, 'notification failed'),
+    );
+  }
+}

@@ -1,0 +1,21 @@
+import { type FileSourceInfo, readFileBody } from './file-source.ts';
+
+/**
+ * A request body that can be read again from any offset: what every upload protocol sends, and what a
+ * resume needs (send from the server-acknowledged offset). Files, multipart bodies built from parts,
+ * and spooled streams all provide one.
+ */
+export interface BodySource {
+  /** Exact length in bytes (the request carries Content-Length / Upload-Length). */
+  readonly size: number;
+  /**
+   * The bytes from `start` to the end, pulled lazily one chunk at a time (backpressure: the consumer's
+   * pace). Throws BT_ERR_SOURCE_CHANGED when the underlying data changed since the upload was queued.
+   */
+  read(start: number): AsyncIterable<Uint8Array>;
+}
+
+/** A file as a body (raw-body uploads, R7 CreateUpload). */
+export function fileBody(source: FileSourceInfo): BodySource {
+  return { size: source.size, read: (start) => readFileBody(source, start) };
+}
