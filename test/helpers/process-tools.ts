@@ -1,0 +1,130 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { createInterface } from 'node:readline';
+
+/**
+ * Runs a TypeScript script in a fresh Node process, the way the package scripts do
+ * (`node --conditions=source --import tsx`), as a *direct* child: PID 1 on the CI machine does not
+ * reap orphans, so only a child we spawn and wait for is guaranteed not to linger as a zombie.
+ */
+
+export interface SpawnNodeOptions {
+  /** Extra variables, merged over `process.env` (a value of `undefined` removes the variable). */
+  env?: Record<string, string | undefined>;
+  cwd?: string;
+}
+
+export interface ChildExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** Set when the process could not be spawned at all. */
+  error?: Error;
+}
+
+export interface NodeChild {
+  readonly process: ChildProcess;
+  readonly pid: number;
+  /** Every complete line seen so far, in order. */
+  readonly stdoutLines: readonly string[];
+  readonly stderrLines: readonly string[];
+  /** Resolves (never rejects) once the process has exited and its output is fully read. */
+  readonly exited: Promise<ChildExit>;
+  /** The first stdout or stderr line (already seen or future) that matches. */
+  waitForLine(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  kill(signal?: NodeJS.Signals): boolean;
+}
+
+/**
+ * The Node flags every project script runs with (see package.json "scripts"). tsx is given as a resolved
+ * URL because `--import tsx` is resolved from the child's cwd, which may be a temp dir outside the repo.
+ */
+export const NODE_TS_FLAGS: readonly string[] = ['--conditions=source', '--import', import.meta.resolve('tsx')];
+
+export function spawnNode(scriptPathOrArgs: string | readonly string[], options: SpawnNodeOptions = {}): NodeChild {
+  const args = typeof scriptPathOrArgs === 'string' ? [scriptPathOrArgs] : [...scriptPathOrArgs];
+  const child = spawn(process.execPath, [...NODE_TS_FLAGS, ...args], {
+    cwd: options.cwd,
+    env: mergeEnv(options.env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const stdoutLines: string[] = [];
+  const stderrLines: string[] = [];
+  const lines = new EventEmitter();
+  collectLines(child.stdout, stdoutLines, lines);
+  collectLines(child.stderr, stderrLines, lines);
+
+  const exited = new Promise<ChildExit>((resolve) => {
+    // 'close' (not 'exit') so that every line has been read when `exited` resolves.
+    child.once('close', (code, signal) => resolve({ code, signal }));
+    child.once('error', (error) => {
+      if (child.pid === undefined) resolve({ code: null, signal: null, error });
+    });
+  });
+  let hasExited = false;
+  void exited.then(() => {
+    hasExited = true;
+    lines.emit('exit');
+  });
+
+  const waitForLine = (pattern: RegExp, timeoutMs = 10_000): Promise<string> =>
+    new Promise<string>((resolve, reject) => {
+      const seen = [...stdoutLines, ...stderrLines].find((line) => pattern.test(line));
+      if (seen !== undefined) {
+        resolve(seen);
+        return;
+      }
+      const cleanup = (): void => {
+        clearTimeout(timer);
+        lines.off('line', onLine);
+        lines.off('exit', onExit);
+      };
+      const onLine = (line: string): void => {
+        if (!pattern.test(line)) return;
+        cleanup();
+        resolve(line);
+      };
+      const onExit = (): void => {
+        cleanup();
+        reject(new Error(`process ${child.pid} exited before printing ${pattern}\n${tail(stderrLines)}`));
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`no line matching ${pattern} within ${timeoutMs} ms\n${tail(stderrLines)}`));
+      }, timeoutMs);
+      lines.on('line', onLine);
+      lines.on('exit', onExit);
+      if (hasExited) onExit();
+    });
+
+  return {
+    process: child,
+    pid: child.pid ?? -1,
+    stdoutLines,
+    stderrLines,
+    exited,
+    waitForLine,
+    kill: (signal: NodeJS.Signals = 'SIGTERM') => child.kill(signal),
+  };
+}
+
+function mergeEnv(extra: Record<string, string | undefined> | undefined): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const [name, value] of Object.entries(extra ?? {})) {
+    if (value === undefined) delete env[name];
+    else env[name] = value;
+  }
+  return env;
+}
+
+function collectLines(stream: NodeJS.ReadableStream | null, into: string[], events: EventEmitter): void {
+  if (stream === null) return;
+  const reader = createInterface({ input: stream, crlfDelay: Number.POSITIVE_INFINITY });
+  reader.on('line', (line) => {
+    into.push(line);
+    events.emit('line', line);
+  });
+}
+
+function tail(lines: readonly string[], count = 20): string {
+  return lines.slice(-count).join('\n');
+}
