@@ -205,7 +205,8 @@ export class BackgroundUploader {
   #operation(url: URL, sourcePath: string | null, body: OperationExtras['body'], size: number): UploadOperation {
     this.#completionGroup?.assertOpenForMembers();
     // R6 makes POST the default; an ftp:// upload defaults to STOR instead (issue 5 §4).
-    const method = url.protocol === 'ftp:' && this.#method === 'POST' ? 'STOR' : this.#method;
+    const isFtp = url.protocol === 'ftp:' || url.protocol === 'ftps:';
+    const method = isFtp && this.#method === 'POST' ? 'STOR' : this.#method;
     const spec: OperationSpec = {
       guid: randomUUID(),
       appId: currentAppId(),

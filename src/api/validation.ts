@@ -8,7 +8,8 @@ import { isUri, type Uri } from './uri.ts';
 
 export type UriLike = Uri | URL | string;
 
-const SUPPORTED_SCHEMES = new Set(['http:', 'https:', 'ftp:']);
+/** R7 says HTTP(S) only; bgtransfer adds FTP and explicit FTPS (issue 5 §4). */
+const SUPPORTED_SCHEMES = new Set(['http:', 'https:', 'ftp:', 'ftps:']);
 
 /** An absolute http(s)/ftp URI, as a normalized string. */
 export function validateUri(uri: UriLike): URL {
@@ -27,7 +28,7 @@ export function validateUri(uri: UriLike): URL {
   if (!SUPPORTED_SCHEMES.has(url.protocol)) {
     throw new TransferError(
       'BT_ERR_UNSUPPORTED_SCHEME',
-      `unsupported URI scheme "${url.protocol.replace(/:$/, '')}": use http, https or ftp`,
+      `unsupported URI scheme "${url.protocol.replace(/:$/, '')}": use http, https, ftp or ftps`,
     );
   }
   if (!url.hostname) throw new TransferError('BT_ERR_INVALID_URI', `URI has no host: ${url.href}`);

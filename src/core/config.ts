@@ -24,6 +24,8 @@ export const configSchema = z
     metered: z.enum(['auto', 'yes', 'no']),
     /** Redirects (307/308) followed per request. @default 10 */
     maxRedirects: z.number().int().min(0).max(50),
+    /** HTTP(S) proxy: "auto" (HTTPS_PROXY/HTTP_PROXY/NO_PROXY), "none", or a proxy URL. @default "auto" */
+    proxy: z.union([z.enum(['auto', 'none']), z.url({ protocol: /^https?$/ })]),
     /** PEM files of extra CA certificates trusted for HTTPS, besides the system CAs. @default [] */
     extraCaCertificates: z.array(z.string().min(1)),
     /** R29: live (unfinished) operations one app may have; Windows advises 200. @default 10000 */
@@ -47,6 +49,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   metered: 'auto',
   maxRedirects: 10,
   extraCaCertificates: [],
+  proxy: 'auto',
   maxOperationsPerApp: 10_000,
   maxTransferGroupsPerApp: 50,
   progressIntervalMs: 100,

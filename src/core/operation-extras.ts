@@ -34,7 +34,14 @@ export const operationExtrasSchema = z.object({
   /** spec/contract.md §2 resumeProtocol. */
   resumeProtocol: z.enum(['auto', 'tus', 'ietf', 'none']),
   /** The server-side upload a resume continues (tus upload URL, IETF resumption URL, FTP path). */
-  session: z.object({ protocol: z.enum(['tus', 'ietf', 'ftp']), uploadUrl: z.string().nullable() }).nullable(),
+  session: z
+    .object({
+      protocol: z.enum(['tus', 'ietf', 'ftp']),
+      uploadUrl: z.string().nullable(),
+      /** FTP APPE: the remote size before this upload appended anything (to resume without duplicating). */
+      appendBase: z.number().nullable().optional(),
+    })
+    .nullable(),
   /** "auto" found the server speaks no resumable protocol: don't probe again (R38 restarts apply). */
   probedPlain: z.boolean(),
   serverCredential: credential.nullable(),

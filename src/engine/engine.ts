@@ -15,10 +15,13 @@ import type {
   OperationSnapshot,
   OperationSpec,
 } from '../core/snapshot.ts';
-import { createDispatcher } from '../net/dispatcher.ts';
+import { terminateIetf } from '../protocols/ietf/ietf-upload.ts';
+import { terminateTus } from '../protocols/tus/tus-control.ts';
+import { removeSpool } from '../source/stream-spool.ts';
 import type { OperationRecord } from '../store/operation-record.ts';
 import type { OperationStore } from '../store/operation-store.ts';
 import { inspectBody } from './body-factory.ts';
+import { DispatcherPool, type PoolSettings } from './dispatcher-pool.ts';
 import { HomeLock } from './home-lock.ts';
 import { LiveTransfer, type StopReason, toSnapshot } from './live-transfer.ts';
 import { ALWAYS_CONNECTED, type Gate, type NetworkStateSource, networkGate } from './network-gate.ts';
@@ -65,7 +68,8 @@ export class Engine {
   readonly #network: NetworkStateSource;
   readonly #stopWatchingNetwork: () => void;
   #config: Config;
-  #dispatcher: Dispatcher;
+  #extraCa: string[];
+  readonly #dispatchers: DispatcherPool;
   #ticker: NodeJS.Timeout | undefined;
   #wakeTimer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -79,10 +83,8 @@ export class Engine {
     this.#now = options.now ?? Date.now;
     this.#random = options.random ?? Math.random;
     this.#network = options.network ?? ALWAYS_CONNECTED;
-    this.#dispatcher = createDispatcher({
-      connectTimeoutMs: options.config.connectTimeoutMs,
-      extraCaCertificates: extraCa,
-    });
+    this.#extraCa = extraCa;
+    this.#dispatchers = new DispatcherPool(poolSettings(options.config, extraCa));
     this.#events.setMaxListeners(0);
     this.#stopWatchingNetwork = this.#network.onChange(() => this.#applyNetworkState());
   }
@@ -127,16 +129,21 @@ export class Engine {
    */
   setConfig(config: Config): void {
     const extraCa = readCaFiles(config.extraCaCertificates);
-    const previous = this.#dispatcher;
-    this.#dispatcher = createDispatcher({ connectTimeoutMs: config.connectTimeoutMs, extraCaCertificates: extraCa });
+    // Attempts in flight keep the dispatcher they started with; it is closed once none runs.
+    this.#dispatchers.reconfigure(poolSettings(config, extraCa));
     this.#config = config;
-    void previous.close().catch(() => undefined);
+    this.#extraCa = extraCa;
+    this.#closeRetiredWhenIdle();
     if (this.#ticker) {
       clearInterval(this.#ticker);
       this.#ticker = undefined;
       if (this.#running.size > 0) this.#ensureTicker();
     }
     this.#schedule();
+  }
+
+  #closeRetiredWhenIdle(): void {
+    if (this.#running.size === 0) this.#dispatchers.closeRetired();
   }
 
   /** Checks and measures the body now (it may have changed since createUpload), stores the operation, queues it. */
@@ -205,6 +212,7 @@ export class Engine {
     const record = this.#store.moveToCanceled(guid);
     if (!record) return this.#require(guid);
     this.#stop(guid, 'cancel');
+    this.#terminateSession(record);
     this.#publishRecord(record);
     this.#schedule();
     return toSnapshot(record);
@@ -326,8 +334,26 @@ export class Engine {
     });
     await Promise.allSettled(pending);
     this.#store.close();
-    await this.#dispatcher.close().catch(() => undefined);
+    await this.#dispatchers.close();
     this.#lock.release();
+  }
+
+  /**
+   * A canceled resumable upload is removed from the server too (tus termination extension, the IETF
+   * draft's DELETE), so the partial data does not linger there. Best effort: failures are logged.
+   */
+  #terminateSession(record: OperationRecord): void {
+    const session = record.extras.session;
+    if (!session?.uploadUrl || (session.protocol !== 'tus' && session.protocol !== 'ietf')) return;
+    const terminate = session.protocol === 'tus' ? terminateTus : terminateIetf;
+    const signal = AbortSignal.timeout(this.#config.responseTimeoutMs);
+    const dispatcher = this.#dispatchers.get(record.extras.proxyCredential);
+    terminate(session.uploadUrl, dispatcher, record.headers, signal, {
+      credentials: record.extras.serverCredential,
+      credentialScope: new URL(record.requestedUri),
+    }).catch((error: unknown) =>
+      this.#log.info({ guid: record.guid, err: error }, 'could not terminate the upload on the server'),
+    );
   }
 
   #assertOpen(): void {
@@ -345,8 +371,15 @@ export class Engine {
    * first notification *of a request*, which the live path publishes, so they are false here.
    */
   #publishRecord(record: OperationRecord): void {
+    // A request still winding down (stopped, aborting) must not report the status it had before.
+    const live = this.#running.get(record.guid);
+    if (live) live.record = record;
     if (record.progress.status === S.idle) this.#queue.upsert(queueEntry(record));
     else this.#queue.remove(record.guid);
+    // Issue 5 §3: a spooled stream is cleaned up when its operation ends.
+    if (isTerminalStatus(record.progress.status) && record.extras.body.kind === 'stream') {
+      void removeSpool(record.extras.body.spoolPath).catch(() => undefined);
+    }
     const snapshot = toSnapshot(record);
     snapshot.progress = { ...snapshot.progress, hasRestarted: false, hasResponseChanged: false };
     this.#events.emit('update', snapshot);
@@ -411,6 +444,8 @@ export class Engine {
     const network = this.#network.current();
     const blocked: string[] = [];
     const { ready, nextWakeMs } = this.#queue.pick(slots, this.#now(), (entry: QueueEntry, picked) => {
+      // Its previous request is still winding down (paused and resumed at once): it starts when that ends.
+      if (this.#running.has(entry.guid)) return false;
       if (networkGate(entry.costPolicy as OperationRecord['costPolicy'], network) !== 'allowed') {
         blocked.push(entry.guid);
         return false;
@@ -438,10 +473,11 @@ export class Engine {
     this.#publishLive(live);
     this.#ensureTicker();
     live.done = this.#runToOutcome(live).finally(() => {
-      this.#running.delete(guid);
+      if (this.#running.get(guid) === live) this.#running.delete(guid);
       if (this.#running.size === 0) {
         clearInterval(this.#ticker);
         this.#ticker = undefined;
+        this.#closeRetiredWhenIdle();
       }
       this.#schedule();
     });
@@ -478,9 +514,10 @@ export class Engine {
     const outcome = await runAttempt({
       live,
       store: this.#store,
-      dispatcher: this.#dispatcher,
+      dispatcher: this.#dispatchers.get(live.record.extras.proxyCredential),
       config: this.#config,
       responseBodyPath: responseBodyPath(this.home, guid),
+      extraCaCertificates: this.#extraCa,
       onResponse: () => this.#publishLive(live),
     });
     try {
@@ -562,6 +599,10 @@ export class Engine {
     const record = this.#store.moveToFailed(guid, error.toJSON());
     if (record) this.#publishRecord(record);
   }
+}
+
+function poolSettings(config: Config, extraCaCertificates: string[]): PoolSettings {
+  return { connectTimeoutMs: config.connectTimeoutMs, extraCaCertificates, proxy: config.proxy };
 }
 
 function readCaFiles(paths: readonly string[]): string[] {

@@ -59,6 +59,9 @@ export class LiveTransfer {
       bytesSent: this.bytesSent,
       bytesReceived: this.bytesReceived,
       totalBytesToReceive: this.totalBytesToReceive,
+      // Pending until the first notification of this request is published (R38, R39).
+      hasRestarted: this.hasRestarted,
+      hasResponseChanged: this.hasResponseChanged,
     };
     return snapshot;
   }

@@ -1,8 +1,18 @@
+import { basename } from 'node:path';
 import type { Dispatcher } from 'undici';
 import type { Config } from '../core/config.ts';
 import { TransferError, toTransferError } from '../core/errors.ts';
+import type { OperationExtras } from '../core/operation-extras.ts';
+import type { ResponseSnapshot } from '../core/snapshot.ts';
+import { uploadFtp } from '../protocols/ftp/ftp-upload.ts';
 import { uploadHttp } from '../protocols/http/http-upload.ts';
+import type { HttpUploadResult } from '../protocols/http/http-upload-types.ts';
+import type { ResumableUploadInput } from '../protocols/http/resumable-types.ts';
+import { uploadIetf } from '../protocols/ietf/ietf-upload.ts';
+import { probeTus } from '../protocols/tus/tus-control.ts';
+import { uploadTus } from '../protocols/tus/tus-upload.ts';
 import type { OperationStore } from '../store/operation-store.ts';
+import { openBody } from './body-factory.ts';
 import type { LiveTransfer } from './live-transfer.ts';
 import { parseRetryAfter } from './retry-policy.ts';
 
@@ -12,6 +22,7 @@ export interface AttemptContext {
   dispatcher: Dispatcher;
   config: Config;
   responseBodyPath: string;
+  extraCaCertificates: string[];
   /** A new final response was recorded (publish it at once: R39). */
   onResponse(): void;
 }
@@ -21,59 +32,186 @@ export type AttemptOutcome =
   | { kind: 'failed'; error: TransferError; retryAfterMs: number | undefined };
 
 /**
- * One request of an operation, from byte 0 of its source (R38: uploads restart whole until the
- * resumable protocols arrive). A final 2xx completes it; any other final status is an error that keeps
- * the response (reference §4.3: "status ≥ 400 → Error, response still readable").
+ * One attempt of an operation. The protocol is chosen per operation (spec/contract.md §2
+ * `resumeProtocol`): a stored session continues where the server is (tus, IETF draft, FTP); "auto"
+ * asks the endpoint once whether it speaks tus (OPTIONS) and otherwise sends the app's request with the
+ * IETF draft's headers, which a plain server ignores (then R38 restarts apply). A final 2xx completes;
+ * any other final status is an error that keeps the response (reference §4.3).
  */
 export async function runAttempt(context: AttemptContext): Promise<AttemptOutcome> {
-  const { live, store } = context;
-  const record = live.record;
   try {
-    const result = await uploadHttp({
-      url: new URL(record.requestedUri),
-      method: record.method,
-      headers: record.headers,
-      source: {
-        path: record.sourcePath ?? '',
-        size: record.sourceSize,
-        mtimeMs: record.sourceMtimeMs,
-        ino: record.sourceIno,
-      },
-      responseBodyPath: context.responseBodyPath,
-      dispatcher: context.dispatcher,
-      signal: live.controller.signal,
-      responseTimeoutMs: context.config.responseTimeoutMs,
-      maxRedirects: context.config.maxRedirects,
-      onBytesSent(bytesSent) {
-        live.bytesSent = bytesSent;
-        live.dirty = true;
-      },
-      onResponse(response, totalBytesToReceive) {
-        const updated = store.recordResponse(record.guid, response, totalBytesToReceive);
-        if (!updated) return;
-        live.acceptResponse(updated, totalBytesToReceive);
-        context.onResponse();
-      },
-      onBytesReceived(bytesReceived) {
-        live.bytesReceived = bytesReceived;
-        live.dirty = true;
-      },
-    });
-    const status = result.response.statusCode;
-    if (status >= 200 && status < 300) return { kind: 'completed' };
-    const retryAfter = result.response.headers.find(([name]) => name.toLowerCase() === 'retry-after')?.[1];
-    return {
-      kind: 'failed',
-      error: new TransferError(
-        'BT_ERR_HTTP_STATUS',
-        `the server answered ${status} for ${record.method} ${record.requestedUri}`,
-        {
-          httpStatus: status,
-        },
-      ),
-      retryAfterMs: parseRetryAfter(retryAfter, Date.now()),
-    };
+    const url = new URL(context.live.record.requestedUri);
+    if (url.protocol === 'ftp:' || url.protocol === 'ftps:') {
+      await runFtp(context, url);
+      return { kind: 'completed' };
+    }
+    return judge(context, await runHttp(context, url));
   } catch (error) {
     return { kind: 'failed', error: toTransferError(error, 'BT_ERR_NETWORK'), retryAfterMs: undefined };
   }
+}
+
+function judge(context: AttemptContext, result: HttpUploadResult): AttemptOutcome {
+  const record = context.live.record;
+  const status = result.response.statusCode;
+  if (status >= 200 && status < 300) return { kind: 'completed' };
+  const retryAfter = result.response.headers.find(([name]) => name.toLowerCase() === 'retry-after')?.[1];
+  return {
+    kind: 'failed',
+    error: new TransferError(
+      'BT_ERR_HTTP_STATUS',
+      `the server answered ${status} for ${record.method} ${record.requestedUri}`,
+      { httpStatus: status },
+    ),
+    retryAfterMs: parseRetryAfter(retryAfter, Date.now()),
+  };
+}
+
+async function runHttp(context: AttemptContext, url: URL): Promise<HttpUploadResult> {
+  const { live, store } = context;
+  const record = live.record;
+  const { source, contentType } = openBody(record, record.extras.body);
+  const headers = withContentType(record.headers, contentType);
+  const callbacks = progressCallbacks(context);
+  const credentials = record.extras.serverCredential;
+  const common = {
+    headers,
+    credentials,
+    body: source,
+    dispatcher: context.dispatcher,
+    signal: live.controller.signal,
+    responseTimeoutMs: context.config.responseTimeoutMs,
+    stallTimeoutMs: context.config.stallTimeoutMs,
+    responseBodyPath: context.responseBodyPath,
+    ...callbacks,
+  };
+  const protocol = await chooseProtocol(context, url, headers);
+  if (protocol === 'none') {
+    return uploadHttp({ ...common, url, method: record.method, maxRedirects: context.config.maxRedirects });
+  }
+  const resumable = (session: OperationExtras['session']): ResumableUploadInput => ({
+    ...common,
+    endpoint: url,
+    session: session?.uploadUrl ? { uploadUrl: session.uploadUrl } : null,
+    onSession: (uploadUrl) => saveSession(context, { protocol, uploadUrl }),
+    onOffset: (offset) => {
+      live.record = { ...live.record, ackOffset: offset };
+      store.recordAcknowledged(record.guid, offset);
+    },
+  });
+  const send = (session: OperationExtras['session']) =>
+    protocol === 'tus'
+      ? uploadTus({ ...resumable(session), metadata: tusMetadata(record.sourcePath) })
+      : uploadIetf({ ...resumable(session), method: record.method, maxRedirects: context.config.maxRedirects });
+  try {
+    return await send(record.extras.session);
+  } catch (error) {
+    if (!(error instanceof TransferError) || error.code !== 'BT_ERR_RESUME_LOST') throw error;
+    // The server forgot the upload: begin a new one from byte 0, in this same attempt (R38 flags it).
+    saveSession(context, null);
+    live.record = { ...live.record, ackOffset: 0 };
+    store.recordAcknowledged(record.guid, 0);
+    live.hasRestarted = true;
+    live.bytesSent = 0;
+    return send(null);
+  }
+}
+
+/** The protocol of this attempt; "auto" probes tus once per operation and remembers a plain server. */
+async function chooseProtocol(
+  context: AttemptContext,
+  url: URL,
+  headers: ReadonlyArray<readonly [string, string]>,
+): Promise<'tus' | 'ietf' | 'none'> {
+  const extras = context.live.record.extras;
+  if (extras.session?.protocol === 'tus' || extras.session?.protocol === 'ietf') return extras.session.protocol;
+  if (extras.resumeProtocol !== 'auto') return extras.resumeProtocol;
+  if (extras.probedPlain) return 'ietf';
+  const tus = await probeTus(url, context.dispatcher, context.live.controller.signal, headers, {
+    credentials: context.live.record.extras.serverCredential,
+  }).catch(() => false);
+  if (tus) return 'tus';
+  // Not tus: the IETF draft is detected on the request itself (a 104), at no extra cost.
+  saveExtras(context, { ...extras, probedPlain: true });
+  return 'ietf';
+}
+
+async function runFtp(context: AttemptContext, url: URL): Promise<void> {
+  const { live, store } = context;
+  const record = live.record;
+  const { source } = openBody(record, record.extras.body);
+  const session = record.extras.session;
+  const result = await uploadFtp({
+    url,
+    method: record.method,
+    credentials: record.extras.serverCredential,
+    body: source,
+    signal: live.controller.signal,
+    connectTimeoutMs: context.config.connectTimeoutMs,
+    stallTimeoutMs: context.config.stallTimeoutMs,
+    extraCaCertificates: context.extraCaCertificates,
+    // A session exists once an attempt reached the server: later attempts ask it how much it has.
+    resume: session?.protocol === 'ftp',
+    appendBase: session?.appendBase ?? undefined,
+    onAppendBase: (remoteSize) => saveSession(context, { protocol: 'ftp', uploadUrl: null, appendBase: remoteSize }),
+    onOffset: (offset) => {
+      if (live.record.extras.session === null) saveSession(context, { protocol: 'ftp', uploadUrl: null });
+      live.record = { ...live.record, ackOffset: offset };
+      store.recordAcknowledged(record.guid, offset);
+    },
+    onBytesSent: (absolute) => {
+      if (live.record.extras.session === null) saveSession(context, { protocol: 'ftp', uploadUrl: null });
+      live.bytesSent = absolute;
+      live.dirty = true;
+    },
+  });
+  if (result.restarted) live.hasRestarted = true;
+}
+
+function progressCallbacks(context: AttemptContext) {
+  const { live, store } = context;
+  const guid = live.record.guid;
+  return {
+    onBytesSent(bytesSent: number) {
+      live.bytesSent = bytesSent;
+      live.dirty = true;
+    },
+    onResponse(response: ResponseSnapshot, totalBytesToReceive: number) {
+      const updated = store.recordResponse(guid, response, totalBytesToReceive);
+      if (!updated) return;
+      live.acceptResponse(
+        { ...updated, extras: live.record.extras, ackOffset: live.record.ackOffset },
+        totalBytesToReceive,
+      );
+      context.onResponse();
+    },
+    onBytesReceived(bytesReceived: number) {
+      live.bytesReceived = bytesReceived;
+      live.dirty = true;
+    },
+  };
+}
+
+function saveSession(context: AttemptContext, session: OperationExtras['session']): void {
+  saveExtras(context, { ...context.live.record.extras, session });
+}
+
+/** Extras change durably before the protocol goes on (a resume after a crash needs the session). */
+function saveExtras(context: AttemptContext, extras: OperationExtras): void {
+  const updated = context.store.updateExtras(context.live.record.guid, extras);
+  context.live.record = { ...context.live.record, extras: updated?.extras ?? extras };
+}
+
+function withContentType(
+  headers: ReadonlyArray<readonly [string, string]>,
+  contentType: string | undefined,
+): Array<[string, string]> {
+  const list = headers.map(([name, value]): [string, string] => [name, value]);
+  if (contentType && !list.some(([name]) => name.toLowerCase() === 'content-type'))
+    list.push(['Content-Type', contentType]);
+  return list;
+}
+
+function tusMetadata(sourcePath: string | null): Record<string, string> {
+  return sourcePath ? { filename: basename(sourcePath) } : {};
 }

@@ -54,7 +54,8 @@ export async function openTransferService(
   });
   tasks.checkPending();
 
-  const onConfigChange = () => {
+  const onConfigChange = (current: { mtimeMs: number; size: number }, previous: { mtimeMs: number; size: number }) => {
+    if (current.mtimeMs === previous.mtimeMs && current.size === previous.size) return;
     try {
       engine.setConfig(loadConfig(layout.config));
       logger.info('config.json reloaded');

@@ -34,9 +34,11 @@ after(async () => {
   await files.cleanup();
 });
 
+/** Plain HTTP (no tus/IETF negotiation): these tests count the requests a plain server sees. */
 function uploader(method = 'PUT'): BackgroundUploader {
   const result = new BackgroundUploader();
   result.method = method;
+  result.resumeProtocol = 'none';
   return result;
 }
 

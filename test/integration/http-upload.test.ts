@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readlinkSync } from 'node:fs';
 import { appendFile, readFile, rm, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import { createDispatcher } from '../../src/net/dispatcher.ts';
 import { uploadHttp } from '../../src/protocols/http/http-upload.ts';
 import type { HttpUploadInput } from '../../src/protocols/http/http-upload-types.ts';
 import { mapNetworkError } from '../../src/protocols/http/network-errors.ts';
+import { fileBody } from '../../src/source/body-source.ts';
 import { inspectSourceFile } from '../../src/source/file-source.ts';
 import { makeTempDir, type RandomFile, type TempDir, writeRandomFile } from '../helpers/temp-dir.ts';
 import { makeTestCertificates, type TestCertificates } from '../helpers/tls-certs.ts';
@@ -67,7 +69,7 @@ function uploadInput(
     url: new URL(url),
     method: 'PUT',
     headers: [],
-    source: inspectSourceFile(file.path),
+    body: fileBody(inspectSourceFile(file.path)),
     responseBodyPath: join(dir.path, `response-${responseCounter}.bin`),
     dispatcher,
     signal: new AbortController().signal,
@@ -140,6 +142,19 @@ for (const method of ['PUT', 'POST']) {
     assert.equal(events.received.at(-1), result.bytesReceived);
   });
 }
+
+test('bodyStart sends the body from that byte on, with Content-Length size - bodyStart', async () => {
+  const target = await server();
+  const bodyStart = 1_234_567;
+  const { input, events } = uploadInput(`${target.url}/tail`, small, { bodyStart });
+  const result = await uploadHttp(input);
+  assert.equal(result.response.statusCode, 201);
+  const tail = (await readFile(small.path)).subarray(bodyStart);
+  const request = target.requests[0]!;
+  assert.equal(request.headers.find(([name]) => name === 'content-length')?.[1], String(small.size - bodyStart));
+  assert.equal(request.sha256, createHash('sha256').update(tail).digest('hex'));
+  assert.equal(events.sent.at(-1), small.size - bodyStart, 'bytesSent counts this request body');
+});
 
 test('request and response headers keep their case and order (R45); 1xx responses are ignored', async () => {
   const target = await server();

@@ -1,0 +1,75 @@
+import type { Command } from 'commander';
+import type { OperationSnapshot } from '../../core/snapshot.ts';
+import { Connection } from '../connection.ts';
+import { type CliContext, cliAppId, writeLine } from '../context.ts';
+import { ExitCode } from '../exit-codes.ts';
+import { formatSentOfTotal, redactUri, statusName } from '../format.ts';
+
+interface ListOptions {
+  app?: string;
+  json?: boolean;
+}
+
+const EXAMPLES = `
+Examples:
+  $ bgtransfer list
+  $ bgtransfer list --json | jq -r 'select(.status == 7) | .guid'
+  $ BGTRANSFER_APP_ID=my-app bgtransfer list     # or: bgtransfer list --app my-app
+
+Shows guid, status, bytes sent / total, method and URI; never request headers or credentials (user
+names, passwords and secret-looking query values are masked).`;
+
+/** `bgtransfer list [--json]` (spec/contract.md §5). */
+export function defineListCommand(command: Command, context: CliContext): void {
+  command
+    .description('list the uploads of the app, in every state')
+    .option('--app <id>', 'the app whose uploads to list (default: $BGTRANSFER_APP_ID or bgtransfer-cli)')
+    .option('--json', 'one JSON object per line')
+    .addHelpText('after', EXAMPLES)
+    .action(async (options: ListOptions) => {
+      const port = await new Connection(context.env).port();
+      const snapshots = await port.list(cliAppId(context, options.app), { kind: 'all' });
+      if (options.json) {
+        for (const snapshot of snapshots) writeLine(context.stdout, JSON.stringify(listEntry(snapshot)));
+      } else if (snapshots.length === 0) {
+        writeLine(context.stderr, 'bgtransfer: no uploads');
+      } else {
+        for (const row of table(snapshots)) writeLine(context.stdout, row);
+      }
+      context.exitCode = ExitCode.success;
+    });
+}
+
+/** One `list --json` line: the progress fields plus guid (spec/contract.md §5), and what the table shows. */
+function listEntry(snapshot: OperationSnapshot): Record<string, unknown> {
+  return {
+    guid: snapshot.guid,
+    ...snapshot.progress,
+    statusName: statusName(snapshot.progress.status),
+    method: snapshot.method,
+    requestedUri: redactUri(snapshot.requestedUri),
+    group: snapshot.group,
+    createdAt: new Date(snapshot.createdAtMs).toISOString(),
+    ...(snapshot.error ? { error: { code: snapshot.error.code, message: snapshot.error.message } } : {}),
+  };
+}
+
+function table(snapshots: readonly OperationSnapshot[]): string[] {
+  const rows = [
+    ['GUID', 'STATUS', 'SENT / TOTAL', 'METHOD', 'URI'],
+    ...snapshots.map((snapshot) => [
+      snapshot.guid,
+      statusName(snapshot.progress.status),
+      formatSentOfTotal(snapshot.progress),
+      snapshot.method,
+      redactUri(snapshot.requestedUri),
+    ]),
+  ];
+  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
+  return rows.map((row) =>
+    row
+      .map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]!)))
+      .join('  ')
+      .trimEnd(),
+  );
+}

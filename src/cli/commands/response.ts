@@ -1,0 +1,68 @@
+import { pipeline } from 'node:stream/promises';
+import { type Command, Option } from 'commander';
+import { openResultStream } from '../../api/result-stream.ts';
+import { responseBodyPath } from '../../core/paths.ts';
+import { Connection } from '../connection.ts';
+import { type CliContext, cliAppId, writeLine } from '../context.ts';
+import { CliError, ExitCode } from '../exit-codes.ts';
+import { redactUri, statusName } from '../format.ts';
+
+interface ResponseOptions {
+  app?: string;
+  body?: boolean;
+  json?: boolean;
+}
+
+const EXAMPLES = `
+Examples:
+  $ bgtransfer response 6f1c2a34-…
+  $ bgtransfer response 6f1c2a34-… --body > reply.json
+  $ bgtransfer response 6f1c2a34-… --json | jq .statusCode
+
+The response is kept on disk, so this works after the upload ended and after restarts (R46).
+Exit code 1 when the server has not answered (yet).`;
+
+/** `bgtransfer response GUID [--body]` (spec/contract.md §5; R41–R46). */
+export function defineResponseCommand(command: Command, context: CliContext): void {
+  command
+    .description("print the server's response to an upload: status, actual URI, headers (--body: the body)")
+    .argument('<guid>', 'the upload')
+    .option('--app <id>', 'the app the upload belongs to (default: $BGTRANSFER_APP_ID or bgtransfer-cli)')
+    .addOption(new Option('--body', 'write only the response body bytes to stdout').conflicts('json'))
+    .option('--json', 'print status, actual URI and headers as one JSON object')
+    .addHelpText('after', EXAMPLES)
+    .action(async (guid: string, options: ResponseOptions) => {
+      const port = await new Connection(context.env).port();
+      const snapshot = await port.get(cliAppId(context, options.app), guid);
+      const response = snapshot.response;
+      if (!response) {
+        // R43: no response information before the server answered, or when it never did.
+        throw new CliError(
+          ExitCode.transferFailed,
+          `upload ${guid} has no response (status ${statusName(snapshot.progress.status)})`,
+        );
+      }
+      if (options.body) {
+        await pipeline(openResultStream(responseBodyPath(port.home, guid), 0), context.stdout, { end: false });
+      } else if (options.json) {
+        writeLine(
+          context.stdout,
+          JSON.stringify({
+            guid,
+            statusCode: response.statusCode,
+            actualUri: redactUri(response.actualUri),
+            isResumable: response.isResumable,
+            headers: response.headers,
+          }),
+        );
+      } else {
+        writeLine(context.stdout, `statusCode: ${response.statusCode}`);
+        writeLine(context.stdout, `actualUri: ${redactUri(response.actualUri)}`);
+        writeLine(context.stdout, `isResumable: ${response.isResumable}`);
+        writeLine(context.stdout, 'headers:');
+        // R45: names in the case the server sent, in its order.
+        for (const [name, value] of response.headers) writeLine(context.stdout, `  ${name}: ${value}`);
+      }
+      context.exitCode = ExitCode.success;
+    });
+}

@@ -1,0 +1,17 @@
+import type * as HostMain from '../host/host-main.ts';
+import type * as HostControl from '../ipc/host-control.ts';
+
+/**
+ * The transfer host's modules, loaded only by the commands that need them (`host …`), so the other
+ * commands start fast and never load the host's code (the server, the socket listener).
+ */
+
+export type HostStatusInfo = NonNullable<Awaited<ReturnType<typeof HostControl.hostStatus>>>;
+
+export function loadHostControl(): Promise<typeof HostControl> {
+  return import('../ipc/host-control.ts');
+}
+
+export function loadHostMain(): Promise<typeof HostMain> {
+  return import('../host/host-main.ts');
+}

@@ -1,0 +1,58 @@
+import { basename } from 'node:path';
+import { BackgroundTransferStatus } from '../core/enums.ts';
+import type { OperationSnapshot } from '../core/snapshot.ts';
+import { type CliContext, writeLine } from './context.ts';
+import { ExitCode, formatMessageLine } from './exit-codes.ts';
+import { formatBytes, redactUri, shortGuid, statusName } from './format.ts';
+
+export interface Outcome {
+  exitCode: ExitCode;
+  /** For stdout on success, for stderr (as `bgtransfer: <message> (<code>)`) otherwise. */
+  message: string;
+  code: string | null;
+}
+
+/**
+ * What an ended operation means for the exit code (spec/contract.md §5): 0 only for `completed` with a
+ * 2xx answer; a failure or a cancel is 1.
+ */
+export function outcomeOf(snapshot: OperationSnapshot): Outcome {
+  const { progress, response, error } = snapshot;
+  const name = `upload ${snapshot.guid}`;
+  if (progress.status === BackgroundTransferStatus.completed) {
+    const statusCode = response?.statusCode ?? 0;
+    if (statusCode >= 200 && statusCode < 300) {
+      return {
+        exitCode: ExitCode.success,
+        message: `completed: ${formatBytes(progress.bytesSent)} sent to ${redactUri(snapshot.requestedUri)}, HTTP ${statusCode}`,
+        code: null,
+      };
+    }
+    return { exitCode: ExitCode.transferFailed, message: `${name} ended with HTTP ${statusCode}`, code: null };
+  }
+  if (progress.status === BackgroundTransferStatus.canceled) {
+    return { exitCode: ExitCode.transferFailed, message: `${name} was canceled`, code: 'BT_ERR_CANCELED' };
+  }
+  return {
+    exitCode: ExitCode.transferFailed,
+    message: error ? `${name} failed: ${error.message}` : `${name} failed (${statusName(progress.status)})`,
+    code: error?.code ?? null,
+  };
+}
+
+/** The label of an upload in `watch`: short guid and file name. */
+export function watchLabel(snapshot: OperationSnapshot): string {
+  const file = snapshot.sourcePath === null ? 'stream' : basename(snapshot.sourcePath);
+  return `${shortGuid(snapshot.guid)} ${file}`;
+}
+
+/** Prints how an upload ended (success on stdout unless --json, failure on stderr); returns its exit code. */
+export function reportOutcome(context: CliContext, snapshot: OperationSnapshot, json: boolean): ExitCode {
+  const outcome = outcomeOf(snapshot);
+  if (outcome.exitCode === ExitCode.success) {
+    if (!json) writeLine(context.stdout, outcome.message);
+  } else {
+    writeLine(context.stderr, formatMessageLine(outcome.message, outcome.code));
+  }
+  return outcome.exitCode;
+}

@@ -1,0 +1,69 @@
+import { readFileSync } from 'node:fs';
+import { Command } from 'commander';
+import { defineConfigCommand } from './commands/config.ts';
+import { defineCancelCommand, definePauseResumeCommand } from './commands/control.ts';
+import { defineHostCommand } from './commands/host.ts';
+import { defineListCommand } from './commands/list.ts';
+import { defineResponseCommand } from './commands/response.ts';
+import { defineUploadCommand } from './commands/upload.ts';
+import { defineWatchCommand } from './commands/watch.ts';
+import type { CliContext } from './context.ts';
+
+const PROGRAM_HELP = `
+Examples:
+  $ bgtransfer upload photo.jpg https://example.com/upload            # POST, with a progress bar
+  $ bgtransfer upload disk.img https://example.com/img --method PUT --detach
+  $ bgtransfer list
+  $ bgtransfer watch
+  $ bgtransfer response <guid> --body
+  $ bgtransfer config maxAttempts 5
+
+Environment:
+  BGTRANSFER_HOME     where uploads and settings live (default: $XDG_STATE_HOME/bgtransfer)
+  BGTRANSFER_HOST     auto (default): use the per-user transfer host, starting it when needed;
+                      inproc: run the engine inside this command (uploads stop when it exits)
+  BGTRANSFER_APP_ID   the app whose uploads the commands see (default: bgtransfer-cli)
+
+Exit codes:
+  0  success (for upload/watch: completed with a 2xx answer)
+  1  the transfer failed or was canceled
+  2  bad usage or bad input
+  3  the transfer host could not be reached or started
+
+Errors are printed as "bgtransfer: <message> (<code>)"; docs/errors.md lists every code.`;
+
+/** The `bgtransfer` command tree (spec/contract.md §5). Actions set `context.exitCode`. */
+export function createProgram(context: CliContext): Command {
+  const program = new Command('bgtransfer')
+    .description('Durable background uploads: queue, follow and control uploads that survive restarts.')
+    .version(packageVersion(), '-V, --version')
+    .showHelpAfterError('(add --help for usage)')
+    .configureOutput({
+      writeOut: (text) => context.stdout.write(text),
+      writeErr: (text) => context.stderr.write(text),
+      // Usage errors in the one error shape: `bgtransfer: <message> (<code>)`.
+      outputError: (text, write) =>
+        write(`bgtransfer: ${text.replace(/^error: /, '').trimEnd()} (BT_ERR_INVALID_ARGUMENT)\n`),
+    })
+    .exitOverride()
+    .addHelpText('after', PROGRAM_HELP);
+
+  // program.command() (not addCommand) so that every command inherits exitOverride and the output setup.
+  defineUploadCommand(program.command('upload'), context);
+  defineListCommand(program.command('list'), context);
+  defineWatchCommand(program.command('watch'), context);
+  definePauseResumeCommand(program.command('pause'), context, 'pause');
+  definePauseResumeCommand(program.command('resume'), context, 'resume');
+  defineCancelCommand(program.command('cancel'), context);
+  defineResponseCommand(program.command('response'), context);
+  defineHostCommand(program.command('host'), context);
+  defineConfigCommand(program.command('config'), context);
+  return program;
+}
+
+/** package.json sits two levels up both from src/cli/ (source) and from dist/cli/ (build). */
+function packageVersion(): string {
+  const manifest: unknown = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+  const version = typeof manifest === 'object' && manifest !== null && 'version' in manifest ? manifest.version : '';
+  return typeof version === 'string' ? version : '0.0.0';
+}

@@ -1,0 +1,193 @@
+import cliProgress from 'cli-progress';
+import type { OperationSnapshot } from '../core/snapshot.ts';
+import { writeLine } from './context.ts';
+import {
+  formatBytes,
+  formatDuration,
+  formatRate,
+  formatSentOfTotal,
+  progressJson,
+  shortGuid,
+  statusName,
+} from './format.ts';
+import { RateMeter } from './rate-meter.ts';
+
+/**
+ * How `upload` and `watch` show progress (issue 3): a live bar on a TTY, plain lines at most once a second
+ * when stdout is not a TTY, one JSON object per line with --json (spec/contract.md §5).
+ */
+export interface ProgressView {
+  update(snapshot: OperationSnapshot): void;
+  /** A human message (reconnecting, restarted…): above the bars, among the lines, or on stderr for JSON. */
+  note(message: string): void;
+  /** Stops redrawing; must be called, or the bar's timer keeps the process alive. */
+  close(): void;
+}
+
+export type ViewMode = 'tty' | 'plain' | 'json';
+
+export interface ViewOptions {
+  mode: ViewMode;
+  stdout: NodeJS.WriteStream;
+  stderr: NodeJS.WriteStream;
+  /** What names an operation in its bar or line (the file for `upload`, guid and file for `watch`). */
+  label: (snapshot: OperationSnapshot) => string;
+}
+
+export function chooseViewMode(json: boolean, stdout: NodeJS.WriteStream): ViewMode {
+  if (json) return 'json';
+  return stdout.isTTY ? 'tty' : 'plain';
+}
+
+export function createProgressView(options: ViewOptions): ProgressView {
+  if (options.mode === 'json') return new JsonView(options);
+  if (options.mode === 'plain') return new PlainView(options);
+  return new TtyView(options);
+}
+
+/** What every view derives from the snapshots of one operation: rate, ETA, restarts. */
+class Track {
+  readonly meter = new RateMeter();
+  lastStatus: number | undefined;
+  lastBytes = 0;
+  lastHasRestarted = false;
+  lastPrintedAt = Number.NEGATIVE_INFINITY;
+
+  /**
+   * Feeds a snapshot; returns true when the upload went back to byte 0 (R38: a restart sends it whole).
+   * The flag may be repeated by several snapshots (a probe re-reads it), so only its rise counts.
+   */
+  observe(snapshot: OperationSnapshot, nowMs: number): boolean {
+    const { bytesSent, hasRestarted } = snapshot.progress;
+    const restarted = (hasRestarted && !this.lastHasRestarted) || bytesSent < this.lastBytes;
+    this.meter.sample(bytesSent, nowMs);
+    this.lastBytes = bytesSent;
+    this.lastHasRestarted = hasRestarted;
+    return restarted;
+  }
+
+  eta(snapshot: OperationSnapshot): string {
+    return formatDuration(this.meter.etaSeconds(snapshot.progress.bytesSent, snapshot.progress.totalBytesToSend));
+  }
+}
+
+function restartNote(snapshot: OperationSnapshot): string {
+  return `upload ${shortGuid(snapshot.guid)} restarted from byte 0 (without a resumable server an interrupted upload is sent again whole, R38)`;
+}
+
+class TtyView implements ProgressView {
+  readonly #options: ViewOptions;
+  readonly #bars: cliProgress.MultiBar;
+  readonly #tracks = new Map<string, { track: Track; bar: cliProgress.SingleBar }>();
+
+  constructor(options: ViewOptions) {
+    this.#options = options;
+    this.#bars = new cliProgress.MultiBar({
+      stream: options.stdout,
+      // Own token names: cli-progress fills {total}, {value} and {eta} itself, over any payload of that name.
+      format: '{label} [{bar}] {percentage}% | {sentText} / {totalText} | {rateText} | ETA {etaText} | {statusText}',
+      barsize: 28,
+      hideCursor: true,
+      autopadding: true,
+      clearOnComplete: false,
+      // Ctrl-C is ours: it detaches (upload.ts), and close() restores the cursor.
+      gracefulExit: false,
+    });
+  }
+
+  update(snapshot: OperationSnapshot): void {
+    const { progress } = snapshot;
+    let entry = this.#tracks.get(snapshot.guid);
+    if (!entry) {
+      entry = { track: new Track(), bar: this.#bars.create(Math.max(progress.totalBytesToSend, 1), 0) };
+      this.#tracks.set(snapshot.guid, entry);
+    }
+    const { track, bar } = entry;
+    if (track.observe(snapshot, performance.now())) this.note(restartNote(snapshot));
+    track.lastStatus = progress.status;
+    bar.setTotal(Math.max(progress.totalBytesToSend, 1));
+    bar.update(progress.bytesSent, {
+      label: this.#options.label(snapshot),
+      sentText: formatBytes(progress.bytesSent),
+      totalText: formatBytes(progress.totalBytesToSend),
+      rateText: formatRate(track.meter.bytesPerSecond()),
+      etaText: track.eta(snapshot),
+      statusText: statusName(progress.status),
+    });
+  }
+
+  note(message: string): void {
+    this.#bars.log(`${message}\n`);
+  }
+
+  close(): void {
+    // update() flushes notes logged since the last redraw; stop() alone would drop them.
+    this.#bars.update();
+    this.#bars.stop();
+  }
+}
+
+/** Plain lines for logs and pipes: on a status change, and at most once a second otherwise. */
+class PlainView implements ProgressView {
+  static readonly intervalMs = 1_000;
+  readonly #options: ViewOptions;
+  readonly #tracks = new Map<string, Track>();
+
+  constructor(options: ViewOptions) {
+    this.#options = options;
+  }
+
+  update(snapshot: OperationSnapshot): void {
+    let track = this.#tracks.get(snapshot.guid);
+    if (!track) {
+      track = new Track();
+      this.#tracks.set(snapshot.guid, track);
+    }
+    const now = performance.now();
+    if (track.observe(snapshot, now)) this.note(restartNote(snapshot));
+    const statusChanged = track.lastStatus !== snapshot.progress.status;
+    track.lastStatus = snapshot.progress.status;
+    if (!statusChanged && now - track.lastPrintedAt < PlainView.intervalMs) return;
+    track.lastPrintedAt = now;
+    const { progress } = snapshot;
+    writeLine(
+      this.#options.stdout,
+      [
+        this.#options.label(snapshot),
+        statusName(progress.status),
+        formatSentOfTotal(progress),
+        formatRate(track.meter.bytesPerSecond()),
+        `ETA ${track.eta(snapshot)}`,
+      ].join('  '),
+    );
+  }
+
+  note(message: string): void {
+    writeLine(this.#options.stdout, message);
+  }
+
+  close(): void {}
+}
+
+/** One JSON object per snapshot (consecutive duplicates dropped); messages go to stderr. */
+class JsonView implements ProgressView {
+  readonly #options: ViewOptions;
+  readonly #lastLine = new Map<string, string>();
+
+  constructor(options: ViewOptions) {
+    this.#options = options;
+  }
+
+  update(snapshot: OperationSnapshot): void {
+    const line = progressJson(snapshot);
+    if (this.#lastLine.get(snapshot.guid) === line) return;
+    this.#lastLine.set(snapshot.guid, line);
+    writeLine(this.#options.stdout, line);
+  }
+
+  note(message: string): void {
+    writeLine(this.#options.stderr, `bgtransfer: ${message}`);
+  }
+
+  close(): void {}
+}

@@ -1,0 +1,346 @@
+import { chmodSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { BackgroundTransferStatus, isTerminalStatus } from '../core/enums.ts';
+import { TransferError, toTransferError } from '../core/errors.ts';
+import type { Logger } from '../core/logger.ts';
+import type { OperationSnapshot } from '../core/snapshot.ts';
+import {
+  encodeFrame,
+  FrameDecoder,
+  type HostStatus,
+  MAX_FRAME_BYTES,
+  MAX_HOST_FRAME_BYTES,
+  PROTOCOL_VERSION,
+  type PushFrame,
+  parseRequest,
+  protocolError,
+  type ReplyFrame,
+  type ValidRequest,
+} from '../ipc/protocol.ts';
+import type { TransferService } from './transfer-service.ts';
+
+/**
+ * The host's side of the socket (issue 3 item 2): serves one TransferService to every app of this OS
+ * user. Each connection is bound to the app id of its `hello` and sees only that app's operations
+ * (spec/contract.md §3). The socket file is 0600 inside a 0700 home, so only the owning user can
+ * connect ("Only the owning OS user can reach the host").
+ */
+
+export interface HostServerOptions {
+  service: TransferService;
+  socketPath: string;
+  log: Logger;
+  /** A client sent `shutdown`; called after its reply was queued. */
+  onShutdownRequest(): void;
+}
+
+/** Above this many unsent bytes a connection's progress pushes are coalesced (slow reader). */
+const COALESCE_ABOVE_BYTES = 256 * 1024;
+/** A client that lets this much pile up (replies are never dropped) is disconnected. */
+const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
+/** Each watch is an engine listener; bound them per connection. */
+const MAX_WATCHES_PER_CONNECTION = 4096;
+/** After `end()`, a client that does not close its side is cut off after this long. */
+const CLOSE_GRACE_MS = 1_000;
+
+const STATUS_NAMES = new Map<number, string>(
+  Object.entries(BackgroundTransferStatus).map(([name, value]) => [value, name]),
+);
+
+export class HostServer {
+  readonly #options: HostServerOptions;
+  readonly #server: Server;
+  readonly #sessions = new Set<ClientSession>();
+  readonly #startedMs = performance.now();
+  #nextSessionId = 1;
+
+  private constructor(options: HostServerOptions) {
+    this.#options = options;
+    this.#server = createServer((socket) => this.#accept(socket));
+  }
+
+  /** Listens on `socketPath`, which must not exist (the caller removes a stale one while holding the lock). */
+  static async listen(options: HostServerOptions): Promise<HostServer> {
+    const host = new HostServer(options);
+    await new Promise<void>((resolve, reject) => {
+      host.#server.once('error', reject);
+      host.#server.listen(options.socketPath, () => {
+        host.#server.off('error', reject);
+        resolve();
+      });
+    });
+    chmodSync(options.socketPath, 0o600);
+    host.#server.on('error', (error) => options.log.error({ err: error }, 'host socket error'));
+    return host;
+  }
+
+  status(appId: string): HostStatus {
+    const counts: Record<string, number> = {};
+    for (const snapshot of this.#options.service.list(appId, { kind: 'all' })) {
+      const name = STATUS_NAMES.get(snapshot.progress.status) ?? String(snapshot.progress.status);
+      counts[name] = (counts[name] ?? 0) + 1;
+    }
+    return {
+      pid: process.pid,
+      uptimeMs: Math.round(performance.now() - this.#startedMs),
+      home: this.#options.service.home,
+      protocolVersion: PROTOCOL_VERSION,
+      appId,
+      counts,
+      clients: [...this.#sessions].filter((session) => session.appId !== undefined).length,
+    };
+  }
+
+  /** Stops accepting, ends every connection (the socket file is removed by the close). */
+  async close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    for (const session of this.#sessions) session.close();
+    await closed;
+  }
+
+  #accept(socket: Socket): void {
+    const session = new ClientSession(this.#nextSessionId++, socket, {
+      service: this.#options.service,
+      log: this.#options.log,
+      status: (appId) => this.status(appId),
+      requestShutdown: () => this.#options.onShutdownRequest(),
+      closed: () => this.#sessions.delete(session),
+    });
+    this.#sessions.add(session);
+  }
+}
+
+interface SessionHost {
+  service: TransferService;
+  log: Logger;
+  status(appId: string): HostStatus;
+  requestShutdown(): void;
+  closed(): void;
+}
+
+interface SessionWatch {
+  unsubscribe: () => void;
+  /** The latest snapshot not yet sent because the client reads slowly. */
+  pending: OperationSnapshot | undefined;
+}
+
+/** One client connection: reads requests, answers them in order, pushes watched snapshots. */
+class ClientSession {
+  /** Set by `hello`; every call is scoped to it. */
+  appId: string | undefined;
+  readonly #id: number;
+  readonly #socket: Socket;
+  readonly #host: SessionHost;
+  readonly #decoder = new FrameDecoder(MAX_FRAME_BYTES);
+  readonly #watches = new Map<number, SessionWatch>();
+  #closing = false;
+
+  constructor(id: number, socket: Socket, host: SessionHost) {
+    this.#id = id;
+    this.#socket = socket;
+    this.#host = host;
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    socket.on('drain', () => this.#flush());
+    socket.on('error', (error) => host.log.debug({ session: id, err: error }, 'client socket error'));
+    socket.once('close', () => this.#dispose());
+  }
+
+  close(): void {
+    if (this.#closing) return;
+    this.#closing = true;
+    this.#socket.end();
+    setTimeout(() => this.#socket.destroy(), CLOSE_GRACE_MS).unref();
+  }
+
+  #onData(chunk: Buffer): void {
+    if (this.#closing) return;
+    const { lines, oversize } = this.#decoder.push(chunk);
+    for (const line of lines) {
+      this.#onLine(line);
+      if (this.#closing) return;
+    }
+    if (oversize) this.#refuse(null, protocolError(`a frame is longer than ${MAX_FRAME_BYTES} bytes`));
+  }
+
+  #onLine(line: string): void {
+    const parsed = parseRequest(line);
+    if (!parsed.ok) {
+      this.#host.log.warn({ session: this.#id, id: parsed.id, err: parsed.error.message }, 'bad request');
+      // Before hello nothing can be trusted: refuse the connection. After it, answer and go on.
+      if (this.appId === undefined) this.#refuse(parsed.id, parsed.error);
+      else this.#replyError(parsed.id, parsed.error);
+      return;
+    }
+    const { id, request } = parsed;
+    if (request.method === 'hello') {
+      this.#hello(id, request.params);
+      return;
+    }
+    if (this.appId === undefined) {
+      this.#refuse(id, protocolError('the first frame must be hello'));
+      return;
+    }
+    try {
+      this.#write({ v: PROTOCOL_VERSION, id, ok: true, result: this.#call(this.appId, request) });
+    } catch (error) {
+      const coded = toTransferError(error);
+      if (coded.code === 'BT_ERR_INTERNAL') this.#host.log.error({ session: this.#id, err: error }, 'call failed');
+      this.#replyError(id, coded);
+    }
+    if (request.method === 'shutdown') this.#host.requestShutdown();
+  }
+
+  #hello(id: number, params: { protocolVersion: number; appId: string }): void {
+    if (this.appId !== undefined) {
+      this.#replyError(id, protocolError('hello was already sent on this connection'));
+      return;
+    }
+    if (params.protocolVersion !== PROTOCOL_VERSION) {
+      const message = `the host speaks protocol ${PROTOCOL_VERSION}, the client ${params.protocolVersion}`;
+      this.#host.log.warn({ session: this.#id, clientVersion: params.protocolVersion }, 'protocol version mismatch');
+      this.#refuse(id, protocolError(message));
+      return;
+    }
+    this.appId = params.appId;
+    this.#host.log.info({ session: this.#id, appId: params.appId }, 'client connected');
+    const result = { protocolVersion: PROTOCOL_VERSION, pid: process.pid, home: this.#host.service.home };
+    this.#write({ v: PROTOCOL_VERSION, id, ok: true, result });
+  }
+
+  /** Runs one call for the connection's app; throws coded errors. */
+  #call(appId: string, request: Exclude<ValidRequest, { method: 'hello' }>): unknown {
+    const { service } = this.#host;
+    switch (request.method) {
+      case 'start':
+        if (request.params.spec.appId !== appId) {
+          throw new TransferError('BT_ERR_INVALID_ARGUMENT', `spec.appId must be this connection's app id ${appId}`);
+        }
+        return service.start(request.params.spec);
+      case 'list':
+        return service.list(appId, request.params.filter);
+      case 'get':
+        return service.get(appId, request.params.guid);
+      case 'cancel':
+        return service.cancel(appId, request.params.guid);
+      case 'update':
+        return service.update(appId, request.params.guid, request.params.change);
+      case 'pause':
+        return service.pause(appId, request.params.guid);
+      case 'resume':
+        return service.resume(appId, request.params.guid);
+      case 'makeCurrent':
+        return service.makeCurrent(appId, request.params.guid);
+      case 'enableCompletionGroup':
+        service.enableCompletionGroup(appId, request.params.group);
+        return {};
+      case 'watch':
+        return this.#watch(appId, request.params.guid, request.params.watchId);
+      case 'unwatch':
+        this.#unwatch(request.params.watchId);
+        return {};
+      case 'status':
+        return this.#host.status(appId);
+      case 'shutdown':
+        return {};
+    }
+  }
+
+  /** The current snapshot is pushed before the reply (TransferService.watch calls back at once). */
+  #watch(appId: string, guid: string, watchId: number): { watchId: number } {
+    if (this.#watches.has(watchId)) throw new TransferError('BT_ERR_INVALID_ARGUMENT', `watchId ${watchId} is in use`);
+    if (this.#watches.size >= MAX_WATCHES_PER_CONNECTION) {
+      throw new TransferError(
+        'BT_ERR_INVALID_ARGUMENT',
+        `at most ${MAX_WATCHES_PER_CONNECTION} watches per connection`,
+      );
+    }
+    const watch: SessionWatch = { unsubscribe: () => undefined, pending: undefined };
+    this.#watches.set(watchId, watch);
+    try {
+      watch.unsubscribe = this.#host.service.watch(appId, guid, (snapshot) => this.#push(watchId, watch, snapshot));
+    } catch (error) {
+      this.#watches.delete(watchId);
+      throw error;
+    }
+    return { watchId };
+  }
+
+  #unwatch(watchId: number): void {
+    this.#watches.get(watchId)?.unsubscribe();
+    this.#watches.delete(watchId);
+  }
+
+  /**
+   * A slow reader must not stall the host or the other clients: above COALESCE_ABOVE_BYTES unsent, only
+   * the latest snapshot per watch is kept and sent on 'drain'. Progress is a level, not a log, so
+   * skipping intermediate ones loses nothing; a terminal snapshot is never replaced by a later one.
+   */
+  #push(watchId: number, watch: SessionWatch, snapshot: OperationSnapshot): void {
+    if (this.#socket.destroyed || this.#watches.get(watchId) !== watch) return;
+    if (watch.pending !== undefined || this.#socket.writableLength > COALESCE_ABOVE_BYTES) {
+      watch.pending = coalesce(watch.pending, snapshot);
+      return;
+    }
+    this.#write(pushFrame(watchId, snapshot));
+  }
+
+  #flush(): void {
+    for (const [watchId, watch] of this.#watches) {
+      if (this.#socket.writableLength > COALESCE_ABOVE_BYTES) return; // the next 'drain' goes on
+      if (watch.pending === undefined) continue;
+      const snapshot = watch.pending;
+      watch.pending = undefined;
+      this.#write(pushFrame(watchId, snapshot));
+    }
+  }
+
+  #replyError(id: number | null, error: TransferError): void {
+    this.#write({ v: PROTOCOL_VERSION, id, ok: false, error: error.toJSON() });
+  }
+
+  /** Answers with the error, then closes the connection. */
+  #refuse(id: number | null, error: TransferError): void {
+    this.#host.log.warn({ session: this.#id, code: error.code, err: error.message }, 'closing connection');
+    this.#replyError(id, error);
+    this.close();
+  }
+
+  #write(frame: ReplyFrame | PushFrame): void {
+    if (!this.#socket.writable) return;
+    let text = encodeFrame(frame);
+    if (text.length > MAX_HOST_FRAME_BYTES && 'ok' in frame) {
+      const error = protocolError(`the reply is longer than ${MAX_HOST_FRAME_BYTES} bytes`);
+      text = encodeFrame({ v: PROTOCOL_VERSION, id: frame.id, ok: false, error: error.toJSON() });
+    }
+    this.#socket.write(text);
+    if (this.#socket.writableLength > MAX_BUFFERED_BYTES) {
+      this.#host.log.warn({ session: this.#id, appId: this.appId }, 'client does not read its replies; disconnecting');
+      this.#socket.destroy();
+    }
+  }
+
+  #dispose(): void {
+    for (const watch of this.#watches.values()) watch.unsubscribe();
+    this.#watches.clear();
+    this.#host.closed();
+    if (this.appId !== undefined) this.#host.log.info({ session: this.#id, appId: this.appId }, 'client disconnected');
+  }
+}
+
+function pushFrame(watchId: number, snapshot: OperationSnapshot): PushFrame {
+  return { v: PROTOCOL_VERSION, push: 'snapshot', watchId, snapshot };
+}
+
+/** Keeps the newest snapshot, but never drops a terminal one or a one-shot flag (R38, R39). */
+function coalesce(older: OperationSnapshot | undefined, newer: OperationSnapshot): OperationSnapshot {
+  if (older === undefined) return newer;
+  if (isTerminalStatus(older.progress.status) && !isTerminalStatus(newer.progress.status)) return older;
+  return {
+    ...newer,
+    progress: {
+      ...newer.progress,
+      hasRestarted: older.progress.hasRestarted || newer.progress.hasRestarted,
+      hasResponseChanged: older.progress.hasResponseChanged || newer.progress.hasResponseChanged,
+    },
+  };
+}

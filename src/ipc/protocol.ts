@@ -1,0 +1,372 @@
+import { join } from 'node:path';
+import { z } from 'zod';
+import {
+  BackgroundTransferBehavior,
+  BackgroundTransferCostPolicy,
+  BackgroundTransferPriority,
+  BackgroundTransferStatus,
+} from '../core/enums.ts';
+import { ERROR_DEFINITIONS, type ErrorCode, type SerializedTransferError, TransferError } from '../core/errors.ts';
+import { operationExtrasSchema } from '../core/operation-extras.ts';
+import type {
+  CompletionTask,
+  ListFilter,
+  OperationChange,
+  OperationSnapshot,
+  OperationSpec,
+  ProgressSnapshot,
+  ResponseSnapshot,
+} from '../core/snapshot.ts';
+
+/**
+ * The app ↔ host wire protocol (issue 3; spec/contract.md §3 "the library talks to the per-user
+ * transfer host"). Newline-delimited JSON over `${home}/host.sock`, one message per line, each line at
+ * most MAX_FRAME_BYTES. The first frame of a connection is `hello`, which binds it to one app id.
+ *
+ *   request  {v:1, id, method, params}
+ *   reply    {v:1, id, ok:true, result} | {v:1, id, ok:false, error: SerializedTransferError}
+ *   push     {v:1, push:'snapshot', watchId, snapshot}
+ *
+ * Methods: hello, start, list, get, cancel, update, pause, resume, makeCurrent, enableCompletionGroup,
+ * watch, unwatch, status, shutdown (METHODS below).
+ * A bad frame gets an error reply with the request's id when it could be read (else id null) and the
+ * connection stays open; an oversized frame, or anything but a valid `hello` first, closes it.
+ *
+ * Every message is validated here with zod, on both sides: the host never trusts a client and a client
+ * never trusts whatever answers on the socket. This module and api/validation.ts are the only places
+ * that reject input (style-anchors §4.4 rule 3).
+ */
+
+export const PROTOCOL_VERSION = 1;
+/** A client frame (one JSON line, newline excluded) longer than this is refused and the connection closed. */
+export const MAX_FRAME_BYTES = 1024 * 1024;
+/**
+ * The host's frames may be longer: a `list` reply carries every operation of the app (~600 bytes
+ * each). The bound still keeps a client from buffering without end if something else answers.
+ */
+export const MAX_HOST_FRAME_BYTES = 64 * 1024 * 1024;
+
+/** sockaddr_un.sun_path holds 108 bytes on Linux (104 on macOS), NUL included. */
+const MAX_SOCKET_PATH_BYTES = process.platform === 'darwin' ? 103 : 107;
+
+/**
+ * `${home}/host.sock`. libuv silently truncates a longer path, which would bind some other name (maybe
+ * another home's), so a home too deep for a socket is refused with a clear error instead.
+ */
+export function hostSocketPath(home: string): string {
+  const path = join(home, 'host.sock');
+  if (Buffer.byteLength(path) > MAX_SOCKET_PATH_BYTES) {
+    throw new TransferError(
+      'BT_ERR_CONFIG_INVALID',
+      `BGTRANSFER_HOME is too long for the host socket: ${path} has more than ${MAX_SOCKET_PATH_BYTES} bytes`,
+    );
+  }
+  return path;
+}
+
+export function hostLogPath(home: string): string {
+  return join(home, 'host.log');
+}
+
+export function protocolError(message: string): TransferError {
+  return new TransferError('BT_ERR_IPC_PROTOCOL', message);
+}
+
+// ---- Data transfer objects (core/snapshot.ts), checked against their TypeScript types with `satisfies`.
+
+const text = z.string().max(64 * 1024);
+const guid = z.string().min(1).max(200);
+const appId = z.string().min(1).max(1024);
+const headerPair = z.tuple([text, text]);
+const id = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const watchId = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
+const count = z.number().int().min(0);
+
+const transferGroup = z.strictObject({
+  name: text,
+  transferBehavior: z.enum(BackgroundTransferBehavior),
+});
+
+const operationSpec = z.strictObject({
+  guid,
+  appId,
+  method: text,
+  requestedUri: text,
+  sourcePath: z.string().min(1).max(4096).nullable(),
+  headers: z.array(headerPair).max(1000),
+  costPolicy: z.enum(BackgroundTransferCostPolicy),
+  priority: z.enum(BackgroundTransferPriority),
+  group: text.nullable(),
+  transferGroup: transferGroup.nullable(),
+  extras: operationExtrasSchema.optional(),
+}) satisfies z.ZodType<OperationSpec>;
+
+const listFilter = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('ungrouped') }),
+  z.strictObject({ kind: z.literal('group'), group: text }),
+  z.strictObject({ kind: z.literal('transferGroup'), name: text }),
+  z.strictObject({ kind: z.literal('all') }),
+]) satisfies z.ZodType<ListFilter>;
+
+const operationChange = z.strictObject({
+  costPolicy: z.enum(BackgroundTransferCostPolicy).optional(),
+  priority: z.enum(BackgroundTransferPriority).optional(),
+  setHeader: headerPair.optional(),
+  removeHeader: text.optional(),
+}) satisfies z.ZodType<OperationChange>;
+
+/** A code this version does not know (a newer host) still arrives as a coded error: BT_ERR_INTERNAL. */
+const errorCode = z
+  .string()
+  .transform((code): ErrorCode => (code in ERROR_DEFINITIONS ? (code as ErrorCode) : 'BT_ERR_INTERNAL'));
+
+const serializedError = z.object({
+  code: errorCode,
+  message: z.string(),
+  httpStatus: z.number().int().optional(),
+}) satisfies z.ZodType<SerializedTransferError, unknown>;
+
+// Host → app objects: known fields are checked, unknown ones kept (a newer host, or a field added to
+// core/snapshot.ts that this file does not know yet, must not be dropped on the way).
+const progress = z.looseObject({
+  bytesSent: count,
+  totalBytesToSend: count,
+  bytesReceived: count,
+  totalBytesToReceive: count,
+  status: z.enum(BackgroundTransferStatus),
+  hasResponseChanged: z.boolean(),
+  hasRestarted: z.boolean(),
+}) satisfies z.ZodType<ProgressSnapshot>;
+
+const response = z.looseObject({
+  statusCode: z.number().int(),
+  actualUri: z.string(),
+  isResumable: z.boolean(),
+  headers: z.array(z.tuple([z.string(), z.string()])),
+}) satisfies z.ZodType<ResponseSnapshot>;
+
+export const snapshotSchema = z.looseObject({
+  guid: z.string(),
+  appId: z.string(),
+  method: z.string(),
+  requestedUri: z.string(),
+  sourcePath: z.string().nullable(),
+  group: z.string().nullable(),
+  transferGroup: z.looseObject({ name: z.string(), transferBehavior: z.enum(BackgroundTransferBehavior) }).nullable(),
+  costPolicy: z.enum(BackgroundTransferCostPolicy),
+  priority: z.enum(BackgroundTransferPriority),
+  progress,
+  responseVersion: count,
+  response: response.nullable(),
+  error: serializedError.nullable(),
+  createdAtMs: z.number(),
+}) satisfies z.ZodType<OperationSnapshot, unknown>;
+
+/** What `bgtransfer host status` shows. Counts are the calling app's operations by status name. */
+const hostStatus = z.object({
+  pid: z.number().int(),
+  uptimeMs: z.number(),
+  home: z.string(),
+  protocolVersion: z.number().int(),
+  appId: z.string(),
+  counts: z.record(z.string(), count),
+  /** Connections that completed `hello`, this one included. */
+  clients: count,
+});
+export type HostStatus = z.infer<typeof hostStatus>;
+
+const completionTask = z.strictObject({
+  command: z.string().min(1).max(4096),
+  args: z.array(text).max(1000),
+  cwd: z.string().max(4096).nullable(),
+}) satisfies z.ZodType<CompletionTask>;
+
+const empty = z.strictObject({});
+const byGuid = z.strictObject({ guid });
+
+/** Each method's params (validated by the host) and result (validated by the client). */
+export const METHODS = {
+  hello: {
+    params: z.strictObject({ protocolVersion: z.number().int(), appId }),
+    result: z.object({ protocolVersion: z.number().int(), pid: z.number().int(), home: z.string() }),
+  },
+  start: { params: z.strictObject({ spec: operationSpec }), result: snapshotSchema },
+  list: { params: z.strictObject({ filter: listFilter }), result: z.array(snapshotSchema) },
+  get: { params: byGuid, result: snapshotSchema },
+  cancel: { params: byGuid, result: snapshotSchema },
+  update: { params: z.strictObject({ guid, change: operationChange }), result: snapshotSchema },
+  pause: { params: byGuid, result: snapshotSchema },
+  resume: { params: byGuid, result: snapshotSchema },
+  makeCurrent: { params: byGuid, result: snapshotSchema },
+  enableCompletionGroup: {
+    params: z.strictObject({ group: z.strictObject({ id: text, task: completionTask }) }),
+    result: z.object({}),
+  },
+  /** The client picks watchId (unique per connection), so it can re-send the same watch after a reconnect. */
+  watch: { params: z.strictObject({ guid, watchId }), result: z.object({ watchId }) },
+  unwatch: { params: z.strictObject({ watchId }), result: z.object({}) },
+  status: { params: empty, result: hostStatus },
+  shutdown: { params: empty, result: z.object({}) },
+} as const;
+
+export type Method = keyof typeof METHODS;
+export type ParamsOf<M extends Method> = z.input<(typeof METHODS)[M]['params']>;
+export type ResultOf<M extends Method> = z.output<(typeof METHODS)[M]['result']>;
+
+export function isMethod(name: string): name is Method {
+  return Object.hasOwn(METHODS, name);
+}
+
+// ---- Envelopes.
+
+export interface RequestFrame<M extends Method = Method> {
+  v: typeof PROTOCOL_VERSION;
+  id: number;
+  method: M;
+  params: ParamsOf<M>;
+}
+
+export type ReplyFrame =
+  | { v: typeof PROTOCOL_VERSION; id: number | null; ok: true; result: unknown }
+  | { v: typeof PROTOCOL_VERSION; id: number | null; ok: false; error: SerializedTransferError };
+
+export interface PushFrame {
+  v: typeof PROTOCOL_VERSION;
+  push: 'snapshot';
+  watchId: number;
+  snapshot: OperationSnapshot;
+}
+
+// Any integer `v` parses, so that a client of another version gets told so rather than "bad request".
+const requestEnvelope = z.strictObject({ v: z.number().int(), id, method: z.string(), params: z.unknown() });
+
+/** A validated request: `method` narrows `params`. */
+export type ValidRequest = {
+  [M in Method]: { method: M; params: z.output<(typeof METHODS)[M]['params']> };
+}[Method];
+
+/** A request as the host reads it: either valid, or an error to reply with (and the id, if readable). */
+export type ParsedRequest =
+  | { ok: true; id: number; request: ValidRequest }
+  | { ok: false; id: number | null; error: TransferError };
+
+/** Parses one line from a client; params are validated by the method's schema. */
+export function parseRequest(line: string): ParsedRequest {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(line);
+  } catch {
+    return { ok: false, id: null, error: protocolError('the frame is not valid JSON') };
+  }
+  const readableId = id.safeParse((raw as { id?: unknown } | null)?.id);
+  const replyId = readableId.success ? readableId.data : null;
+  const envelope = requestEnvelope.safeParse(raw);
+  if (!envelope.success) {
+    return { ok: false, id: replyId, error: protocolError(`bad request: ${z.prettifyError(envelope.error)}`) };
+  }
+  const { method, v } = envelope.data;
+  if (v !== PROTOCOL_VERSION) {
+    return {
+      ok: false,
+      id: replyId,
+      error: protocolError(`the host speaks protocol ${PROTOCOL_VERSION}, the frame v${v}`),
+    };
+  }
+  if (!isMethod(method)) {
+    return { ok: false, id: replyId, error: protocolError(`unknown method ${JSON.stringify(method.slice(0, 64))}`) };
+  }
+  const params = METHODS[method].params.safeParse(envelope.data.params);
+  if (!params.success) {
+    const message = `bad params for ${method}: ${z.prettifyError(params.error)}`;
+    return { ok: false, id: replyId, error: new TransferError('BT_ERR_INVALID_ARGUMENT', message) };
+  }
+  return { ok: true, id: envelope.data.id, request: { method, params: params.data } as ValidRequest };
+}
+
+const replyEnvelope = z.discriminatedUnion('ok', [
+  z.object({ v: z.literal(PROTOCOL_VERSION), id: id.nullable(), ok: z.literal(true), result: z.unknown() }),
+  z.object({ v: z.literal(PROTOCOL_VERSION), id: id.nullable(), ok: z.literal(false), error: serializedError }),
+]);
+const pushEnvelope = z.object({
+  v: z.literal(PROTOCOL_VERSION),
+  push: z.literal('snapshot'),
+  watchId,
+  snapshot: snapshotSchema,
+});
+
+export type HostMessage = { kind: 'reply'; frame: ReplyFrame } | { kind: 'push'; frame: PushFrame };
+
+/** Parses one line from the host; throws BT_ERR_IPC_PROTOCOL for anything that is not a valid message. */
+export function parseHostMessage(line: string): HostMessage {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(line);
+  } catch {
+    throw protocolError('the host sent a frame that is not valid JSON');
+  }
+  const isPush = typeof raw === 'object' && raw !== null && 'push' in raw;
+  const parsed = isPush ? pushEnvelope.safeParse(raw) : replyEnvelope.safeParse(raw);
+  if (!parsed.success) throw protocolError(`the host sent a bad message: ${z.prettifyError(parsed.error)}`);
+  return isPush
+    ? { kind: 'push', frame: parsed.data as PushFrame }
+    : { kind: 'reply', frame: parsed.data as ReplyFrame };
+}
+
+/** Validates a successful reply's result against the method's result schema. */
+export function parseResult<M extends Method>(method: M, result: unknown): ResultOf<M> {
+  const parsed = METHODS[method].result.safeParse(result);
+  if (!parsed.success) throw protocolError(`bad ${method} result from the host: ${z.prettifyError(parsed.error)}`);
+  return parsed.data as ResultOf<M>;
+}
+
+export function encodeFrame(message: RequestFrame | ReplyFrame | PushFrame): string {
+  return `${JSON.stringify(message)}\n`;
+}
+
+const NEWLINE = 0x0a;
+
+/**
+ * Splits a byte stream into lines of at most MAX_FRAME_BYTES. An over-long line is reported as soon as
+ * it passes the bound (without buffering the rest of it), after which the decoder yields nothing more:
+ * the connection is to be closed.
+ */
+export class FrameDecoder {
+  readonly #maxFrameBytes: number;
+  #pending: Buffer[] = [];
+  #pendingBytes = 0;
+  #oversize = false;
+
+  constructor(maxFrameBytes = MAX_FRAME_BYTES) {
+    this.#maxFrameBytes = maxFrameBytes;
+  }
+
+  /** The complete lines in `chunk` (blank lines skipped), and whether a line went over the bound. */
+  push(chunk: Buffer): { lines: string[]; oversize: boolean } {
+    const lines: string[] = [];
+    if (this.#oversize) return { lines, oversize: true };
+    let start = 0;
+    for (let end = chunk.indexOf(NEWLINE); end !== -1; end = chunk.indexOf(NEWLINE, start)) {
+      if (this.#pendingBytes + end - start > this.#maxFrameBytes) return this.#refuse(lines);
+      const piece = chunk.subarray(start, end);
+      const line = this.#pendingBytes === 0 ? piece : Buffer.concat([...this.#pending, piece]);
+      this.#pending = [];
+      this.#pendingBytes = 0;
+      start = end + 1;
+      const textLine = line.toString('utf8').trim();
+      if (textLine.length > 0) lines.push(textLine);
+    }
+    if (start < chunk.length) {
+      this.#pendingBytes += chunk.length - start;
+      if (this.#pendingBytes > this.#maxFrameBytes) return this.#refuse(lines);
+      this.#pending.push(chunk.subarray(start));
+    }
+    return { lines, oversize: false };
+  }
+
+  #refuse(lines: string[]): { lines: string[]; oversize: true } {
+    this.#oversize = true;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    return { lines, oversize: true };
+  }
+}

@@ -1,0 +1,209 @@
+import type { Dispatcher } from 'undici';
+import { TransferError } from '../../core/errors.ts';
+import { authenticatedExchange } from '../http/authenticated-exchange.ts';
+import { findHeader, type HeaderList, type HeaderPairs } from '../http/header-pairs.ts';
+import { uploadHttp } from '../http/http-upload.ts';
+import type { HttpUploadResult } from '../http/http-upload-types.ts';
+import { parseOffset, parseSessionUrl, resolveUploadUrl, sendStep } from '../http/resumable-step.ts';
+import type { ControlOptions, ResumableUploadInput } from '../http/resumable-types.ts';
+import { ServerAuth } from '../http/server-auth.ts';
+import {
+  creationHeaders,
+  isAcceptedInterim,
+  PARTIAL_UPLOAD_CONTENT_TYPE,
+  reportsComplete,
+  resourceHeaders,
+  UPLOAD_RESUMPTION_SUPPORTED,
+  uploadOffset,
+} from './ietf-protocol.ts';
+
+export interface IetfUploadInput extends ResumableUploadInput {
+  /** The app's method for the creation request (any content-bearing method, §"Upload Creation"). */
+  method: string;
+  /** 307/308 on the creation request are followed as by uploadHttp. */
+  maxRedirects: number;
+}
+
+/** The upload resource is gone ("404 (Not Found)" / "410 (Gone)" on the offset query). */
+const GONE_STATUSES: ReadonlySet<number> = new Set([404, 410]);
+/** Probes and terminations are small requests: an answer should come quickly. */
+const CONTROL_TIMEOUT_MS = 30_000;
+
+/**
+ * One attempt of an upload through draft-ietf-httpbis-resumable-upload-05 (interop version 6).
+ *
+ * Without a session the app's own request is sent, marked `Upload-Complete: ?1` (§"Upload Creation",
+ * "optimistic" creation): a draft server answers `104` with the upload resource's `Location` at once,
+ * which goes to `onSession`; a server that ignores the headers sees a plain upload, so this costs
+ * nothing where the draft is not spoken (how `resumeProtocol: "auto"` detects it).
+ * With a session: HEAD (§"Offset Retrieval") and one PATCH with the rest (§"Upload Append").
+ * Resolves with the final response; rejects like uploadHttp, plus BT_ERR_RESUME_LOST and
+ * BT_ERR_OFFSET_MISMATCH.
+ */
+export async function uploadIetf(input: IetfUploadInput): Promise<HttpUploadResult> {
+  input.signal.throwIfAborted();
+  if (input.session === null) return createUpload(input);
+  const uploadUrl = parseSessionUrl(input.session.uploadUrl);
+  const headers = resourceHeaders(input.headers);
+  // One for the attempt: a Digest challenge from the HEAD also answers the PATCH.
+  const auth = ServerAuth.create(input.credentials, input.endpoint);
+  let conflicts = 0;
+  for (;;) {
+    const found = await queryOffset(input, uploadUrl, headers, auth);
+    if (typeof found !== 'number') return found;
+    input.onBytesSent(found);
+    const { response, final } = await sendStep(
+      input,
+      {
+        url: uploadUrl,
+        method: 'PATCH',
+        headers: [
+          ...headers,
+          ['Upload-Offset', String(found)],
+          ['Upload-Complete', '?1'],
+          ['Content-Type', PARTIAL_UPLOAD_CONTENT_TYPE],
+        ],
+        body: { source: input.body, start: found },
+        // With Upload-Complete: ?1 the answer is the target resource's response (§"Upload Append").
+        isFinal: (status) => status !== 409 && !GONE_STATUSES.has(status),
+        onInformational: (status, pairs) => reportProgress(input, status, pairs),
+      },
+      auth,
+    );
+    if (final !== null) {
+      if (final.response.statusCode >= 200 && final.response.statusCode < 300) input.onOffset(input.body.size);
+      return final;
+    }
+    if (GONE_STATUSES.has(response.status)) throw lost(uploadUrl, `PATCH answered ${response.status}`);
+    // 409: "the server MUST respond with 409 (Conflict)" when Upload-Offset does not match; the
+    // offset is queried again once (it may have moved when the server kept more of a cut request).
+    conflicts += 1;
+    if (conflicts > 1) {
+      throw new TransferError('BT_ERR_OFFSET_MISMATCH', `${uploadUrl.href} answered 409 twice for offset ${found}`);
+    }
+  }
+}
+
+/** The app's request, upgraded: a 104 with Location makes it resumable from then on. */
+async function createUpload(input: IetfUploadInput): Promise<HttpUploadResult> {
+  let session: string | null = null;
+  const result = await uploadHttp({
+    url: input.endpoint,
+    method: input.method,
+    headers: creationHeaders(input.headers),
+    body: input.body,
+    responseBodyPath: input.responseBodyPath,
+    dispatcher: input.dispatcher,
+    signal: input.signal,
+    responseTimeoutMs: input.responseTimeoutMs,
+    stallTimeoutMs: input.stallTimeoutMs,
+    maxRedirects: input.maxRedirects,
+    credentials: input.credentials ?? null,
+    onBytesSent: (sent) => input.onBytesSent(sent),
+    onResponse: (response, total) => input.onResponse({ ...response, isResumable: session !== null }, total),
+    onBytesReceived: (received) => input.onBytesReceived(received),
+    onInformational(status, headers, url) {
+      if (status !== UPLOAD_RESUMPTION_SUPPORTED || !isAcceptedInterim(headers)) return;
+      const location = findHeader(headers, 'location');
+      if (session === null && location !== undefined && location !== '') {
+        let resolved: URL;
+        try {
+          resolved = resolveUploadUrl(location, url, `104 from ${url.href}`);
+        } catch {
+          // A broken Location only means this upload cannot be resumed; the request itself goes on.
+          return;
+        }
+        session = resolved.href;
+        input.onSession(session);
+      }
+      reportProgress(input, status, headers);
+    },
+  });
+  // ResponseInformation.isResumable: the final response came from a request the server made resumable.
+  return { ...result, response: { ...result.response, isResumable: session !== null } };
+}
+
+/**
+ * HEAD the upload resource (§"Offset Retrieval"): the offset to continue from, or the final answer
+ * when the server reports the upload complete (the final response was lost) or fails (5xx…).
+ */
+async function queryOffset(
+  input: IetfUploadInput,
+  url: URL,
+  headers: HeaderList,
+  auth: ServerAuth | null,
+): Promise<number | HttpUploadResult> {
+  const size = input.body.size;
+  const { response, final } = await sendStep(
+    input,
+    {
+      url,
+      method: 'HEAD',
+      headers,
+      body: null,
+      isFinal: (status, pairs) =>
+        !GONE_STATUSES.has(status) && (status < 200 || status >= 300 || reportsComplete(pairs)),
+    },
+    auth,
+  );
+  if (final !== null) {
+    if (response.status >= 200 && response.status < 300) input.onOffset(size);
+    return final;
+  }
+  if (GONE_STATUSES.has(response.status)) throw lost(url, `HEAD answered ${response.status}`);
+  const offset = uploadOffset(response.headers);
+  if (offset === undefined) {
+    throw new TransferError(
+      'BT_ERR_INVALID_RESPONSE',
+      `HEAD ${url.href} answered ${response.status} without Upload-Offset`,
+    );
+  }
+  const length = parseOffset(findHeader(response.headers, 'upload-length'));
+  if (offset > size || (length !== undefined && length !== size)) {
+    throw lost(url, `the server has ${offset} bytes (length ${length ?? 'unknown'}) of a ${size}-byte body`);
+  }
+  input.onOffset(offset);
+  return offset;
+}
+
+/** A 104 during an append may carry the offset received so far (§"Upload Append": progress). */
+function reportProgress(input: IetfUploadInput, status: number, headers: HeaderPairs): void {
+  if (status !== UPLOAD_RESUMPTION_SUPPORTED) return;
+  const offset = uploadOffset(headers);
+  if (offset !== undefined && offset <= input.body.size) input.onOffset(offset);
+}
+
+/**
+ * Cancels the upload resource (§"Upload Cancellation": DELETE) so the server frees it. An upload the
+ * server no longer knows (404/410) counts as cancelled; another non-2xx rejects with BT_ERR_HTTP_STATUS.
+ */
+export async function terminateIetf(
+  uploadUrl: string,
+  dispatcher: Dispatcher,
+  headers: HeaderList,
+  signal: AbortSignal,
+  options: ControlOptions = {},
+): Promise<void> {
+  const url = parseSessionUrl(uploadUrl);
+  const response = await authenticatedExchange(
+    {
+      url,
+      method: 'DELETE',
+      headers: resourceHeaders(headers),
+      body: null,
+      dispatcher,
+      signal,
+      responseTimeoutMs: options.responseTimeoutMs ?? CONTROL_TIMEOUT_MS,
+      stallTimeoutMs: 0,
+    },
+    ServerAuth.create(options.credentials, options.credentialScope ?? url),
+  );
+  if ((response.status >= 200 && response.status < 300) || GONE_STATUSES.has(response.status)) return;
+  throw new TransferError('BT_ERR_HTTP_STATUS', `DELETE ${uploadUrl} answered ${response.status}`, {
+    httpStatus: response.status,
+  });
+}
+
+function lost(url: URL, detail: string): TransferError {
+  return new TransferError('BT_ERR_RESUME_LOST', `the server no longer knows the upload ${url.href} (${detail})`);
+}

@@ -1,0 +1,204 @@
+import { TransferError } from '../../core/errors.ts';
+import { findHeader, type HeaderList, type HeaderPairs } from '../http/header-pairs.ts';
+import type { HttpUploadResult } from '../http/http-upload-types.ts';
+import { parseOffset, parseSessionUrl, resolveUploadUrl, sendStep } from '../http/resumable-step.ts';
+import type { ResumableUploadInput } from '../http/resumable-types.ts';
+import { ServerAuth } from '../http/server-auth.ts';
+import { encodeMetadata, TUS_PATCH_CONTENT_TYPE, tusHeaders } from './tus-protocol.ts';
+
+export interface TusUploadInput extends ResumableUploadInput {
+  /** Upload-Metadata (creation extension), e.g. `{ filename: 'a.bin' }`; values are sent base64-encoded. */
+  metadata: Readonly<Record<string, string>>;
+  /**
+   * Largest PATCH body; absent = one PATCH for the rest. For servers or proxies that limit request
+   * sizes (a 413 on PATCH); each chunk's acknowledged offset is reported through onOffset.
+   */
+  chunkSizeBytes?: number;
+}
+
+/** "the Server SHOULD respond with the 404 Not Found or 410 Gone status" for a removed upload (§ HEAD). */
+const GONE_STATUSES: ReadonlySet<number> = new Set([404, 410]);
+/** On HEAD, tus-js-client also drops the stored URL on 403 (peers.md: "4xx on HEAD → drop stored URL"). */
+const HEAD_LOST_STATUSES: ReadonlySet<number> = new Set([403, 404, 410]);
+
+/**
+ * One attempt of a tus 1.0.0 upload (core protocol + creation). Without a session: POST creation,
+ * `onSession(Location)`, then PATCH from 0. With one: HEAD for the offset, then PATCH from there.
+ * Resolves with the final response: the last PATCH's answer, or any answer that ends the attempt
+ * with an error status (the engine judges it). Rejects with a TransferError (BT_ERR_RESUME_LOST when
+ * the server no longer knows the upload, BT_ERR_OFFSET_MISMATCH after repeated 409s, network
+ * errors), or with `signal.reason` when aborted.
+ */
+export async function uploadTus(input: TusUploadInput): Promise<HttpUploadResult> {
+  input.signal.throwIfAborted();
+  const size = input.body.size;
+  const headers = tusHeaders(input.headers);
+  // One for the attempt: a Digest challenge from the POST or HEAD also answers the PATCHes.
+  const auth = ServerAuth.create(input.credentials, input.endpoint);
+  let uploadUrl: URL;
+  let offset: number;
+  if (input.session === null) {
+    const created = await createUpload(input, headers, auth);
+    if (!(created instanceof URL)) return created;
+    uploadUrl = created;
+    // Stored durably by the engine before the first byte goes out: a crash from here on resumes.
+    input.onSession(uploadUrl.href);
+    offset = 0;
+    input.onOffset(0);
+  } else {
+    uploadUrl = parseSessionUrl(input.session.uploadUrl);
+    const found = await queryOffset(input, uploadUrl, headers, auth);
+    if (typeof found !== 'number') return found;
+    offset = found;
+  }
+  input.onBytesSent(offset);
+  let conflicts = 0;
+  for (;;) {
+    const end =
+      input.chunkSizeBytes !== undefined && input.chunkSizeBytes > 0
+        ? Math.min(size, offset + input.chunkSizeBytes)
+        : size;
+    const { response, final } = await sendStep(
+      input,
+      {
+        url: uploadUrl,
+        method: 'PATCH',
+        headers: [...headers, ['Content-Type', TUS_PATCH_CONTENT_TYPE], ['Upload-Offset', String(offset)]],
+        body: { source: input.body, start: offset, end },
+        isFinal: (status, pairs) => isFinalPatchAnswer(status, pairs, size),
+      },
+      auth,
+    );
+    if (final !== null) {
+      const acknowledged = parseOffset(findHeader(response.headers, 'upload-offset'));
+      if (response.status >= 200 && response.status < 300 && acknowledged !== undefined) input.onOffset(acknowledged);
+      return final;
+    }
+    if (GONE_STATUSES.has(response.status)) throw lost(uploadUrl, `PATCH answered ${response.status}`);
+    if (response.status === 409) {
+      // "If the offsets do not match, the Server MUST respond with the 409 Conflict status" (§ PATCH):
+      // our idea of the offset is stale (e.g. the server kept more of a cut request). Ask once more.
+      conflicts += 1;
+      if (conflicts > 1) {
+        throw new TransferError('BT_ERR_OFFSET_MISMATCH', `${uploadUrl.href} answered 409 twice for offset ${offset}`);
+      }
+      const found = await queryOffset(input, uploadUrl, headers, auth);
+      if (typeof found !== 'number') return found;
+      offset = found;
+      input.onBytesSent(offset);
+      continue;
+    }
+    offset = nextOffset(response.headers, offset, end, uploadUrl);
+    conflicts = 0;
+    input.onOffset(offset);
+  }
+}
+
+/** POST to the creation endpoint (creation extension): the upload URL, or a final error answer. */
+async function createUpload(
+  input: TusUploadInput,
+  headers: HeaderList,
+  auth: ServerAuth | null,
+): Promise<URL | HttpUploadResult> {
+  const metadata = encodeMetadata(input.metadata);
+  const createHeaders: Array<readonly [string, string]> = [...headers, ['Upload-Length', String(input.body.size)]];
+  if (metadata !== null) createHeaders.push(['Upload-Metadata', metadata]);
+  const { response, final } = await sendStep(
+    input,
+    {
+      url: input.endpoint,
+      method: 'POST',
+      headers: createHeaders,
+      body: null,
+      // A refusal (401, 413 "Upload-Length exceeds Tus-Max-Size", 5xx…) is the attempt's answer.
+      isFinal: (status) => status < 200 || status >= 300,
+    },
+    auth,
+  );
+  if (final !== null) return final;
+  const location = findHeader(response.headers, 'location');
+  if (location === undefined || location === '') {
+    throw new TransferError(
+      'BT_ERR_INVALID_RESPONSE',
+      `tus creation at ${input.endpoint.href} answered ${response.status} without a Location`,
+    );
+  }
+  return resolveUploadUrl(location, input.endpoint, `tus creation at ${input.endpoint.href}`);
+}
+
+/**
+ * HEAD (§ HEAD): the offset to continue from, reported through onOffset; or the final answer when the
+ * upload is already complete (its final PATCH answer was lost) or the server failed (5xx, 423…).
+ */
+async function queryOffset(
+  input: TusUploadInput,
+  url: URL,
+  headers: HeaderList,
+  auth: ServerAuth | null,
+): Promise<number | HttpUploadResult> {
+  const size = input.body.size;
+  const { response, final } = await sendStep(
+    input,
+    {
+      url,
+      method: 'HEAD',
+      headers,
+      body: null,
+      isFinal(status, pairs) {
+        if (HEAD_LOST_STATUSES.has(status)) return false;
+        if (status < 200 || status >= 300) return true;
+        const length = parseOffset(findHeader(pairs, 'upload-length'));
+        return parseOffset(findHeader(pairs, 'upload-offset')) === size && (length === undefined || length === size);
+      },
+    },
+    auth,
+  );
+  if (final !== null) {
+    if (response.status >= 200 && response.status < 300) input.onOffset(size);
+    return final;
+  }
+  if (HEAD_LOST_STATUSES.has(response.status)) throw lost(url, `HEAD answered ${response.status}`);
+  const length = parseOffset(findHeader(response.headers, 'upload-length'));
+  if (length !== undefined && length !== size) {
+    throw lost(url, `the server's upload is ${length} bytes long, this body ${size}`);
+  }
+  const offset = parseOffset(findHeader(response.headers, 'upload-offset'));
+  // "The Server MUST always include the Upload-Offset header in the response for a HEAD request."
+  if (offset === undefined) {
+    throw new TransferError(
+      'BT_ERR_INVALID_RESPONSE',
+      `HEAD ${url.href} answered ${response.status} without Upload-Offset`,
+    );
+  }
+  if (offset > size) throw lost(url, `the server has ${offset} bytes of a ${size}-byte body`);
+  input.onOffset(offset);
+  return offset;
+}
+
+/** The upload's final answer: complete (acknowledged the whole body) or an error the engine judges. */
+function isFinalPatchAnswer(status: number, headers: HeaderPairs, size: number): boolean {
+  if (status === 409 || GONE_STATUSES.has(status)) return false;
+  if (status < 200 || status >= 300) return true;
+  const acknowledged = parseOffset(findHeader(headers, 'upload-offset'));
+  return acknowledged !== undefined && acknowledged >= size;
+}
+
+/** Upload-Offset of an intermediate 204 ("MUST include the Upload-Offset header containing the new offset"). */
+function nextOffset(headers: HeaderPairs, offset: number, end: number, url: URL): number {
+  const acknowledged = parseOffset(findHeader(headers, 'upload-offset'));
+  if (acknowledged === undefined) {
+    throw new TransferError('BT_ERR_INVALID_RESPONSE', `PATCH ${url.href} was accepted without an Upload-Offset`);
+  }
+  // No progress (or more than was sent) would loop forever: let the next attempt ask with HEAD.
+  if (acknowledged <= offset || acknowledged > end) {
+    throw new TransferError(
+      'BT_ERR_OFFSET_MISMATCH',
+      `PATCH ${url.href} of bytes ${offset}–${end} was acknowledged at offset ${acknowledged}`,
+    );
+  }
+  return acknowledged;
+}
+
+function lost(url: URL, detail: string): TransferError {
+  return new TransferError('BT_ERR_RESUME_LOST', `the server no longer knows the upload ${url.href} (${detail})`);
+}

@@ -1,0 +1,463 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { accessSync, constants, createWriteStream, type WriteStream } from 'node:fs';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { connect, Server as NetServer, Socket as NetSocket, type Socket } from 'node:net';
+import { delimiter, join, posix } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { FileSystem, FtpSrv } from 'ftp-srv';
+import { findFreePort } from './free-port.ts';
+import { makeTempDir, type TempDir } from './temp-dir.ts';
+import type { KeyPair } from './tls-certs.ts';
+
+/**
+ * FTP servers for tests (reference/dependencies.md §3): ftp-srv in-process, and Debian's vsftpd as a
+ * real daemon that catches protocol quirks ftp-srv does not have. Both listen on 127.0.0.1 only and
+ * store into a fresh temp dir that `stop()` deletes.
+ */
+export interface TestFtpServer {
+  readonly kind: 'ftp-srv' | 'vsftpd';
+  readonly port: number;
+  /** `ftp://127.0.0.1:<port>/` (the login directory; paths below it are relative, RFC 1738). */
+  readonly url: string;
+  /** The login directory on disk: `url + 'a/b.bin'` is stored at `join(root, 'a/b.bin')`. */
+  readonly root: string;
+  /**
+   * A password login the server checks. ftp-srv: a user `alice`. vsftpd: unprivileged, it has anonymous
+   * logins only, so `anonymous` with a required password (secure_email_list_enable) stands in.
+   */
+  readonly login: { userName: string; password: string };
+  /**
+   * Resets every session's control and data connections now, as a crashed server or a cut network
+   * would; the bytes the server already took stay on disk. Resolves when the file is complete on disk.
+   */
+  cutSessions(): Promise<void>;
+  /**
+   * Makes every session stop reading, as a hung server or a stalled network would: the client's data
+   * stays queued. `cutSessions()` (or `stop()`) ends them.
+   */
+  freezeSessions(): Promise<void>;
+  /** Idempotent. */
+  stop(): Promise<void>;
+}
+
+const HOST = '127.0.0.1';
+/** Each server gets its own passive range, so servers of parallel test files do not collide. */
+const PASV_RANGE = 40;
+
+function randomPasvMin(): number {
+  return 30_000 + Math.floor(Math.random() * 600) * 50;
+}
+
+// ---------------------------------------------------------------------------------------- ftp-srv
+
+export interface FtpSrvOptions {
+  /** Offer explicit FTPS (AUTH TLS on the control port) with this key and certificate. */
+  tls?: KeyPair;
+  /** Commands answered with 502 (not implemented), e.g. ['APPE'] to play an older server. */
+  disabledCommands?: string[];
+}
+
+/** ftp-srv's typings type connections loosely; these are the fields cutSessions needs. */
+interface ConnectionSockets {
+  commandSocket: Socket | undefined;
+  dataSocket: Socket | undefined;
+}
+
+function socketsOf(connection: object): ConnectionSockets {
+  const command: unknown = Reflect.get(connection, 'commandSocket');
+  const connector: unknown = Reflect.get(connection, 'connector');
+  const data: unknown = typeof connector === 'object' && connector !== null ? Reflect.get(connector, 'socket') : null;
+  return {
+    commandSocket: command instanceof Object ? (command as Socket) : undefined,
+    dataSocket: data instanceof Object ? (data as Socket) : undefined,
+  };
+}
+
+/** A TCP RST; a TLS socket (AUTH TLS) has no TCP handle of its own, so it is just destroyed. */
+function reset(socket: Socket | undefined): void {
+  if (socket === undefined || socket.destroyed) return;
+  try {
+    socket.resetAndDestroy();
+  } catch {
+    socket.destroy();
+  }
+}
+
+/** Files being written by STOR/APPE right now, with the connection that sends them. */
+type UploadRegistry = Set<{ connection: object; stream: WriteStream }>;
+
+/** ftp-srv's FileSystem deletes a file whose upload failed; a real server keeps it, so resuming is possible. */
+class KeepingFileSystem extends FileSystem {
+  readonly #uploads: UploadRegistry;
+
+  constructor(connection: ConstructorParameters<typeof FileSystem>[0], root: string, uploads: UploadRegistry) {
+    super(connection, { root, cwd: '/' });
+    this.#uploads = uploads;
+  }
+
+  override write(fileName: string, { append = false, start }: { append?: boolean; start?: number } = {}) {
+    const clientPath = posix.isAbsolute(fileName) ? posix.normalize(fileName) : posix.join('/', this.cwd, fileName);
+    // ftp-srv opens 'w+' even after REST, which truncates: REST+STOR would then leave zeros in front.
+    const flags = append ? 'a' : start !== undefined && start > 0 ? 'r+' : 'w';
+    const stream = createWriteStream(join(this.root, clientPath), { flags, start });
+    // ftp-srv's STOR signals the end of the data by emitting 'close' on the stream (as its own FileSystem expects).
+    stream.once('close', () => stream.end());
+    const upload = { connection: this.connection, stream };
+    this.#uploads.add(upload);
+    const forget = (): void => void this.#uploads.delete(upload);
+    stream.once('finish', forget).once('error', forget);
+    return { stream, clientPath };
+  }
+}
+
+/** ftp-srv's constructor adds process handlers for these that call process.exit. */
+const SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGQUIT'];
+
+const SILENT_LOG = {
+  child: () => SILENT_LOG,
+  trace: () => {},
+  debug: () => {},
+  info: () => {},
+  warn: () => {},
+  error: () => {},
+  fatal: () => {},
+};
+
+const ALICE = { userName: 'alice', password: 'pw-Alice-7f3e' } as const;
+
+export async function startFtpSrv(options: FtpSrvOptions = {}): Promise<TestFtpServer> {
+  const dir = await makeTempDir('bgtransfer-ftpsrv-');
+  const port = await findFreePort();
+  const pasvMin = randomPasvMin();
+  const signalsBefore = new Map(SIGNALS.map((name) => [name, process.listeners(name)]));
+  const server = new FtpSrv({
+    url: `ftp://${HOST}:${port}`,
+    pasv_url: HOST,
+    pasv_min: pasvMin,
+    pasv_max: pasvMin + PASV_RANGE - 1,
+    anonymous: true,
+    greeting: 'bgtransfer test server',
+    tls: options.tls === undefined ? false : { key: options.tls.key, cert: options.tls.cert },
+    blacklist: options.disabledCommands ?? [],
+    log: SILENT_LOG,
+  });
+  // ftp-srv adds process-wide SIGTERM/SIGINT/SIGQUIT handlers that call process.exit: not in a test run.
+  for (const name of SIGNALS) {
+    for (const listener of process.listeners(name)) {
+      if (!signalsBefore.get(name)?.includes(listener)) process.off(name, listener);
+    }
+  }
+
+  const uploads: UploadRegistry = new Set();
+  const connections = new Set<object>();
+  const connectors = new Map<object, Set<object>>();
+  server.on('disconnect', ({ connection }) => {
+    connections.delete(connection);
+    closeConnectors(connectors.get(connection));
+    connectors.delete(connection);
+  });
+  server.on('login', ({ connection, username, password }, resolve, reject) => {
+    // Sessions are known from their login on: before it, there is no upload to cut.
+    connections.add(connection);
+    connectors.set(connection, recordConnectors(connection));
+    if (username === 'anonymous' || (username === ALICE.userName && password === ALICE.password)) {
+      resolve({ fs: new KeepingFileSystem(connection, dir.path, uploads) });
+    } else {
+      reject(new Error('Login incorrect.'));
+    }
+  });
+  await server.listen();
+
+  let stopped: Promise<void> | undefined;
+  return {
+    kind: 'ftp-srv',
+    port,
+    url: `ftp://${HOST}:${port}/`,
+    root: dir.path,
+    login: { ...ALICE },
+    cutSessions: () => cutFtpSrvSessions(connections, uploads),
+    async freezeSessions() {
+      for (const { connection, stream } of uploads) {
+        const { dataSocket } = socketsOf(connection);
+        dataSocket?.unpipe(stream);
+        dataSocket?.pause();
+      }
+    },
+    stop() {
+      stopped ??= (async () => {
+        await cutFtpSrvSessions(connections, uploads);
+        for (const recorded of connectors.values()) closeConnectors(recorded);
+        await server.close();
+        await dir.cleanup();
+      })();
+      return stopped;
+    },
+  };
+}
+
+/**
+ * ftp-srv makes a new passive connector for every EPSV/PASV and only ever closes the latest one: a data
+ * connection opened for a command the server then refused (APPE → 502) stays open, unread, and keeps
+ * the test process alive. So every connector a session gets is recorded, to close them all.
+ */
+function recordConnectors(connection: object): Set<object> {
+  const recorded = new Set<object>();
+  let current: unknown = Reflect.get(connection, 'connector');
+  Object.defineProperty(connection, 'connector', {
+    configurable: true,
+    enumerable: true,
+    get: () => current,
+    set: (value: unknown) => {
+      current = value;
+      if (typeof value === 'object' && value !== null) recorded.add(value);
+    },
+  });
+  return recorded;
+}
+
+function closeConnectors(recorded: Set<object> | undefined): void {
+  for (const connector of recorded ?? []) {
+    const dataSocket: unknown = Reflect.get(connector, 'dataSocket');
+    const dataServer: unknown = Reflect.get(connector, 'dataServer');
+    if (dataSocket instanceof NetSocket) dataSocket.destroy();
+    if (dataServer instanceof NetServer) dataServer.close();
+  }
+  recorded?.clear();
+}
+
+async function cutFtpSrvSessions(connections: ReadonlySet<object>, uploads: UploadRegistry): Promise<void> {
+  const pending = [...uploads];
+  for (const connection of connections) {
+    const { commandSocket, dataSocket } = socketsOf(connection);
+    for (const upload of pending) {
+      if (upload.connection === connection) dataSocket?.unpipe(upload.stream);
+    }
+    reset(dataSocket);
+    reset(commandSocket);
+  }
+  // What was read from the socket is in the stream: flush it and close the file.
+  await Promise.all(
+    pending.map(async ({ stream }) => {
+      if (stream.closed) return;
+      const closed = once(stream, 'close');
+      stream.end();
+      await closed;
+    }),
+  );
+}
+
+// ----------------------------------------------------------------------------------------- vsftpd
+
+const VSFTPD_PASSWORD = 'pw-Anon-41c9';
+const START_ATTEMPTS = 3;
+const READY_TIMEOUT_MS = 10_000;
+const STOP_TIMEOUT_MS = 10_000;
+
+/**
+ * Debian's vsftpd, unprivileged (run_as_launching_user: no chroot, no user switch, anonymous logins
+ * only), in the foreground (background=NO) as a direct child that `stop()` waits for: PID 1 on the
+ * CI machine does not reap orphans (§0.7). Everything it reads or writes is in one temp dir.
+ */
+export async function startVsftpd(): Promise<TestFtpServer> {
+  const binary = findVsftpd();
+  let lastError: Error | undefined;
+  // The free port can be taken between probing and vsftpd's bind; a fresh port usually fixes that.
+  for (let attempt = 1; attempt <= START_ATTEMPTS; attempt++) {
+    const dir = await makeTempDir('bgtransfer-vsftpd-');
+    try {
+      return await startVsftpdOnce(binary, dir, await findFreePort());
+    } catch (error) {
+      await dir.cleanup();
+      lastError = error instanceof Error ? error : new Error(String(error));
+      if (!/could not bind/i.test(lastError.message)) throw lastError;
+    }
+  }
+  throw lastError ?? new Error('vsftpd did not start');
+}
+
+function findVsftpd(): string {
+  // Debian installs it in /usr/sbin, which is not on every non-root PATH.
+  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin'];
+  for (const dir of dirs.filter((entry) => entry !== '')) {
+    const candidate = join(dir, 'vsftpd');
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here; try the next directory
+    }
+  }
+  throw new Error(
+    'vsftpd is not installed (looked on PATH and in /usr/sbin). .ci/run installs it; ' +
+      'locally run: apt-get install -y --no-install-recommends vsftpd',
+  );
+}
+
+function renderVsftpdConfig(dir: string, root: string, port: number): string {
+  const pasvMin = randomPasvMin();
+  return `${[
+    // Standalone, IPv4 loopback only, in the foreground (a daemonized copy would become a zombie).
+    'listen=YES',
+    'listen_ipv6=NO',
+    `listen_address=${HOST}`,
+    `listen_port=${port}`,
+    'background=NO',
+    // Unprivileged: no user switch, no chroot, no seccomp filter (it rejects some syscalls in containers).
+    'run_as_launching_user=YES',
+    'seccomp_sandbox=NO',
+    `secure_chroot_dir=${join(dir, 'empty')}`,
+    // Anonymous logins (the only kind without privileges) that may create, overwrite and append.
+    'anonymous_enable=YES',
+    'local_enable=NO',
+    `anon_root=${root}`,
+    'write_enable=YES',
+    'anon_upload_enable=YES',
+    'anon_mkdir_write_enable=YES',
+    'anon_other_write_enable=YES',
+    'anon_umask=022',
+    // The "password login": anonymous must give a password from this list.
+    'no_anon_password=NO',
+    'secure_email_list_enable=YES',
+    `email_password_file=${join(dir, 'passwords')}`,
+    'delay_failed_login=0',
+    // Passive mode on loopback, in a range of our own.
+    'pasv_enable=YES',
+    `pasv_address=${HOST}`,
+    `pasv_min_port=${pasvMin}`,
+    `pasv_max_port=${pasvMin + PASV_RANGE - 1}`,
+    // Logs into the temp dir, never /var/log.
+    'xferlog_enable=NO',
+    'syslog_enable=NO',
+    `vsftpd_log_file=${join(dir, 'vsftpd.log')}`,
+  ].join('\n')}\n`;
+}
+
+async function startVsftpdOnce(binary: string, dir: TempDir, port: number): Promise<TestFtpServer> {
+  const root = join(dir.path, 'root');
+  await Promise.all([mkdir(root), mkdir(join(dir.path, 'empty'))]);
+  await writeFile(join(dir.path, 'passwords'), `${VSFTPD_PASSWORD}\n`);
+  const confPath = join(dir.path, 'vsftpd.conf');
+  // vsftpd exits silently with code 2 unless the launching user owns the config: writing it ourselves does that.
+  await writeFile(confPath, renderVsftpdConfig(dir.path, root, port), { mode: 0o600 });
+
+  const child = spawn(binary, [confPath], { cwd: dir.path, stdio: ['ignore', 'pipe', 'pipe'] });
+  const output: string[] = [];
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => output.push(chunk));
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => output.push(chunk));
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
+    child.once('error', (error) => {
+      output.push(String(error));
+      resolve();
+    });
+  });
+
+  const ready = await Promise.race([
+    waitForGreeting(port).then(
+      () => 'ready' as const,
+      () => 'timeout' as const,
+    ),
+    exited.then(() => 'exited' as const),
+  ]);
+  if (ready !== 'ready') {
+    await terminate(child, exited);
+    const how = ready === 'exited' ? `exited (code ${child.exitCode}, signal ${child.signalCode})` : 'did not answer';
+    throw new Error(`vsftpd ${how} on port ${port}\n${output.join('')}`.trimEnd());
+  }
+
+  let stopped: Promise<void> | undefined;
+  return {
+    kind: 'vsftpd',
+    port,
+    url: `ftp://${HOST}:${port}/`,
+    root,
+    login: { userName: 'anonymous', password: VSFTPD_PASSWORD },
+    async cutSessions() {
+      // Each session is a child process of the listener; killing it resets its sockets (the kernel
+      // sends RST for unread data) and leaves what it wrote on disk. The listener reaps it.
+      await killChildren(child.pid ?? -1);
+    },
+    async freezeSessions() {
+      for (const pid of await childPids(child.pid ?? -1, false)) process.kill(pid, 'SIGSTOP');
+    },
+    stop() {
+      stopped ??= (async () => {
+        // Sessions first, while the listener is alive to reap them; orphans would stay zombies.
+        await killChildren(child.pid ?? -1);
+        await terminate(child, exited);
+        await dir.cleanup();
+      })();
+      return stopped;
+    },
+  };
+}
+
+/** Resolves once vsftpd sends its 220 greeting on a fresh connection. */
+async function waitForGreeting(port: number): Promise<void> {
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (await greets(port)) return;
+    await sleep(25);
+  }
+  throw new Error(`no FTP greeting on port ${port}`);
+}
+
+function greets(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: HOST, port });
+    socket.setTimeout(1000, () => socket.destroy());
+    socket.once('data', (data) => {
+      resolve(data.toString('latin1').startsWith('220'));
+      socket.end('QUIT\r\n');
+    });
+    socket.once('error', () => resolve(false));
+    socket.once('close', () => resolve(false));
+  });
+}
+
+/**
+ * The pids whose parent is `parent`, from /proc (field 4 of /proc/<pid>/stat, after the "(comm)").
+ * Zombies (state Z: dead, waiting for the parent to reap them) count only with `withZombies`.
+ */
+async function childPids(parent: number, withZombies: boolean): Promise<number[]> {
+  const found: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (Number(fields[1]) === parent && (withZombies || fields[0] !== 'Z')) found.push(Number(entry));
+  }
+  return found;
+}
+
+async function killChildren(parent: number): Promise<void> {
+  if (parent <= 0) return;
+  const pids = await childPids(parent, false);
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  // Until the listener has reaped them: if it were stopped first, they would stay zombies forever.
+  const deadline = Date.now() + STOP_TIMEOUT_MS;
+  while ((await childPids(parent, true)).some((pid) => pids.includes(pid)) && Date.now() < deadline) await sleep(10);
+}
+
+async function terminate(child: ChildProcess, exited: Promise<void>): Promise<void> {
+  if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+    try {
+      await exited;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+  // 'exit' can fire before the pipes are drained; wait for them so no handle outlives stop().
+  for (const stream of [child.stdout, child.stderr]) {
+    if (stream !== null && !stream.closed) await once(stream, 'close');
+  }
+}

@@ -1,0 +1,115 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { pipeline, type Readable, Transform } from 'node:stream';
+import { FileStore } from '@tus/file-store';
+import { Server as TusServer } from '@tus/server';
+import { makeTempDir } from './temp-dir.ts';
+
+/** One request as it reached the tus server (before @tus/server handled it). */
+export interface TusRequestRecord {
+  method: string;
+  url: string;
+  headers: Array<[string, string]>;
+}
+
+export interface TusTestServer {
+  /** Base URL without a trailing slash, e.g. `http://127.0.0.1:40123`. */
+  url: string;
+  port: number;
+  /** The creation endpoint: `${url}/files/`. */
+  endpoint: string;
+  /** Where @tus/file-store keeps uploads (`<id>` data and `<id>.json` info). */
+  directory: string;
+  /** Every request, in arrival order. */
+  requests: TusRequestRecord[];
+  /** The upload id of an upload URL (its last path segment). */
+  uploadId(uploadUrl: string): string;
+  /** PATCH body bytes that reached the store for this upload, over all requests (re-sent bytes count twice). */
+  receivedBytes(uploadId: string): number;
+  /** Hex sha256 of the upload's stored data. */
+  sha256(uploadId: string): Promise<string>;
+  /** Whether the store still has the upload's data file. */
+  exists(uploadId: string): boolean;
+  /** Closes the listener and every open connection, then removes the store directory. */
+  close(): Promise<void>;
+}
+
+/** A FileStore that counts the bytes each upload receives (to measure what a resume re-sends). */
+class CountingFileStore extends FileStore {
+  readonly received = new Map<string, number>();
+
+  override write(readable: IncomingMessage | Readable, fileId: string, offset: number): Promise<number> {
+    const received = this.received;
+    const counter = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        received.set(fileId, (received.get(fileId) ?? 0) + chunk.byteLength);
+        callback(null, chunk);
+      },
+    });
+    // pipeline (not pipe) so that a request cut mid-body errors the store's own pipeline too.
+    pipeline(readable, counter, () => {});
+    return super.write(counter, fileId, offset);
+  }
+}
+
+/**
+ * A real tus 1.0.0 server for tests: @tus/server + @tus/file-store on a node:http server on
+ * 127.0.0.1:0, creation endpoint `/files/`. `relativeLocation` makes it answer creation with a
+ * path-only Location (the client must resolve it); `maxSize` makes it refuse larger uploads (413).
+ */
+export async function startTusServer(
+  options: { relativeLocation?: boolean; maxSize?: number } = {},
+): Promise<TusTestServer> {
+  const dir = await makeTempDir('tus-server-');
+  const store = new CountingFileStore({ directory: dir.path });
+  const tus = new TusServer({
+    path: '/files',
+    datastore: store,
+    relativeLocation: options.relativeLocation ?? false,
+    ...(options.maxSize === undefined ? {} : { maxSize: options.maxSize }),
+  });
+  const requests: TusRequestRecord[] = [];
+  const server: Server = createServer((req, res) => {
+    const headers: Array<[string, string]> = [];
+    for (let index = 0; index + 1 < req.rawHeaders.length; index += 2) {
+      headers.push([req.rawHeaders[index]!, req.rawHeaders[index + 1]!]);
+    }
+    requests.push({ method: req.method ?? '', url: req.url ?? '', headers });
+    req.on('error', () => {});
+    res.on('error', () => {});
+    tus.handle(req, res).catch(() => res.destroy());
+  });
+  // A client (or the fault proxy) that hangs up mid-request must not crash the test process.
+  server.on('clientError', (_error, socket) => socket.destroy());
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}`;
+
+  return {
+    url,
+    port,
+    endpoint: `${url}/files/`,
+    directory: dir.path,
+    requests,
+    uploadId: (uploadUrl) => new URL(uploadUrl, url).pathname.split('/').at(-1) ?? '',
+    receivedBytes: (uploadId) => store.received.get(uploadId) ?? 0,
+    sha256(uploadId) {
+      return new Promise<string>((resolve, reject) => {
+        const hash = createHash('sha256');
+        createReadStream(join(dir.path, uploadId))
+          .on('data', (chunk) => hash.update(chunk))
+          .on('error', reject)
+          .on('end', () => resolve(hash.digest('hex')));
+      });
+    },
+    exists: (uploadId) => existsSync(join(dir.path, uploadId)),
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await dir.cleanup();
+    },
+  };
+}
