@@ -42,6 +42,8 @@ export class UploadOperation {
   #lifecycle: Lifecycle;
   #snapshot: OperationSnapshot;
   #response: { version: number; info: ResponseInformation } | undefined;
+  /** This object already showed hasRestarted for the current request (R38). */
+  #restartShown = false;
   /** R78: the completion group of the uploader that created it (its enable() waits for our start). */
   #completionGroup: BackgroundTransferCompletionGroup | null = null;
   /** Property changes made after start, applied in order. */
@@ -253,8 +255,19 @@ export class UploadOperation {
     return this.#observe(lifecycle.kind === 'starting' ? lifecycle.started : Promise.resolve(lifecycle.port));
   }
 
+  /**
+   * R38: the engine marks every notification of a restarted request; this object shows hasRestarted in
+   * the first one it receives and false afterwards (also for an app that attached mid-request).
+   */
   #apply(snapshot: OperationSnapshot): void {
-    this.#snapshot = snapshot;
+    let hasRestarted = false;
+    if (snapshot.progress.hasRestarted) {
+      hasRestarted = !this.#restartShown;
+      this.#restartShown = true;
+    } else {
+      this.#restartShown = false;
+    }
+    this.#snapshot = { ...snapshot, progress: { ...snapshot.progress, hasRestarted } };
   }
 
   /** Watches the stored operation until it ends; progress handlers see every report (R4). */

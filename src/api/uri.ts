@@ -54,7 +54,8 @@ class UriImpl {
   }
 }
 
-const DEFAULT_PORTS: Readonly<Record<string, number>> = { http: 80, https: 443, ftp: 21, ftps: 990 };
+// ftps:// is explicit FTPS (AUTH TLS on the control port), so it shares ftp's port 21.
+const DEFAULT_PORTS: Readonly<Record<string, number>> = { http: 80, https: 443, ftp: 21, ftps: 21 };
 
 function parseAbsolute(uri: string | URL | UriImpl): URL {
   if (uri instanceof URL) return new URL(uri.href);

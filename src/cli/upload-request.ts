@@ -29,11 +29,10 @@ export interface UploadRequest {
  * It mirrors BackgroundUploader.createUpload (method default POST, R6; repeated headers joined, R63).
  */
 export function buildUploadSpec(request: UploadRequest, appId: string): OperationSpec & { sourcePath: string } {
-  const method = validateMethod(request.method);
   const url = validateUri(request.url);
-  if (url.protocol === 'ftp:') {
-    throw new TransferError('BT_ERR_UNSUPPORTED_SCHEME', 'FTP uploads are not supported yet: use http or https');
-  }
+  // As BackgroundUploader does: POST by default (R6), STOR for ftp:// and ftps:// (issue 5 §4).
+  const isFtp = url.protocol === 'ftp:' || url.protocol === 'ftps:';
+  const method = validateMethod(isFtp && request.method === 'POST' ? 'STOR' : request.method);
   let headers: Array<[string, string]> = [];
   for (const line of request.headers) {
     const [name, value] = parseHeaderLine(line);

@@ -1,6 +1,5 @@
 import { EventEmitter } from 'node:events';
 import { mkdirSync, readFileSync } from 'node:fs';
-import type { Dispatcher } from 'undici';
 import type { Config } from '../core/config.ts';
 import { BackgroundTransferBehavior, isTerminalStatus, BackgroundTransferStatus as S } from '../core/enums.ts';
 import { TransferError, toTransferError } from '../core/errors.ts';
@@ -490,7 +489,7 @@ export class Engine {
     this.#ticker = setInterval(() => {
       const now = this.#now();
       for (const live of this.#running.values()) {
-        if (live.dirty || live.hasRestarted || live.hasResponseChanged) this.#publishLive(live);
+        if (live.dirty || live.hasResponseChanged) this.#publishLive(live);
         if (now - live.lastPersistMs >= PERSIST_INTERVAL_MS) this.#persistProgress(live, now);
       }
     }, this.#config.progressIntervalMs);

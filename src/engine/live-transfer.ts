@@ -25,8 +25,12 @@ export class LiveTransfer {
   totalBytesToReceive = 0;
   /** Progress changed since the last published snapshot. */
   dirty = false;
-  /** R38/R39 flags are true in exactly one notification: cleared once published. */
+  /**
+   * R38: this request started the upload over from byte 0. It stays set for the whole request; each
+   * UploadOperation object shows it in the first notification it receives for the request.
+   */
   hasRestarted: boolean;
+  /** R39: a new response arrived; true in exactly one published notification. */
   hasResponseChanged = false;
   lastPersistMs = 0;
   done: Promise<void> = Promise.resolve();
@@ -59,7 +63,6 @@ export class LiveTransfer {
       bytesSent: this.bytesSent,
       bytesReceived: this.bytesReceived,
       totalBytesToReceive: this.totalBytesToReceive,
-      // Pending until the first notification of this request is published (R38, R39).
       hasRestarted: this.hasRestarted,
       hasResponseChanged: this.hasResponseChanged,
     };
@@ -84,7 +87,6 @@ export class LiveTransfer {
       hasRestarted: this.hasRestarted,
       hasResponseChanged: this.hasResponseChanged,
     };
-    this.hasRestarted = false;
     this.hasResponseChanged = false;
     this.dirty = false;
     return snapshot;

@@ -35,7 +35,7 @@ export class CompletionTasks {
   /** Called when an operation of the group ended (or at start-up for every pending group). */
   check(id: string): void {
     const group = this.#store.getCompletionGroup(id);
-    if (!group || !group.enabled || group.firedAtMs !== null) return;
+    if (!group?.enabled || group.firedAtMs !== null) return;
     const members = this.#store.listCompletionGroupMembers(id);
     if (!members.every((member) => isTerminalStatus(member.progress.status))) return;
     if (!this.#store.markCompletionGroupFired(id)) return;

@@ -2,8 +2,9 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { accessSync, constants, createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
-import { connect, Server as NetServer, Socket as NetSocket, type Socket } from 'node:net';
+import { connect, Server as NetServer, Socket as NetSocket } from 'node:net';
 import { delimiter, join, posix } from 'node:path';
+import { Writable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FileSystem, FtpSrv } from 'ftp-srv';
 import { findFreePort } from './free-port.ts';
@@ -44,6 +45,8 @@ export interface TestFtpServer {
 const HOST = '127.0.0.1';
 /** Each server gets its own passive range, so servers of parallel test files do not collide. */
 const PASV_RANGE = 40;
+/** The free port can be taken between probing and the server's bind; a fresh port usually fixes that. */
+const START_ATTEMPTS = 3;
 
 function randomPasvMin(): number {
   return 30_000 + Math.floor(Math.random() * 600) * 50;
@@ -60,22 +63,23 @@ export interface FtpSrvOptions {
 
 /** ftp-srv's typings type connections loosely; these are the fields cutSessions needs. */
 interface ConnectionSockets {
-  commandSocket: Socket | undefined;
-  dataSocket: Socket | undefined;
+  commandSocket: NetSocket | undefined;
+  dataSocket: NetSocket | undefined;
 }
 
 function socketsOf(connection: object): ConnectionSockets {
   const command: unknown = Reflect.get(connection, 'commandSocket');
   const connector: unknown = Reflect.get(connection, 'connector');
   const data: unknown = typeof connector === 'object' && connector !== null ? Reflect.get(connector, 'socket') : null;
+  // A TLSSocket (after AUTH TLS) is a net.Socket too.
   return {
-    commandSocket: command instanceof Object ? (command as Socket) : undefined,
-    dataSocket: data instanceof Object ? (data as Socket) : undefined,
+    commandSocket: command instanceof NetSocket ? command : undefined,
+    dataSocket: data instanceof NetSocket ? data : undefined,
   };
 }
 
 /** A TCP RST; a TLS socket (AUTH TLS) has no TCP handle of its own, so it is just destroyed. */
-function reset(socket: Socket | undefined): void {
+function reset(socket: NetSocket | undefined): void {
   if (socket === undefined || socket.destroyed) return;
   try {
     socket.resetAndDestroy();
@@ -127,27 +131,8 @@ const SILENT_LOG = {
 const ALICE = { userName: 'alice', password: 'pw-Alice-7f3e' } as const;
 
 export async function startFtpSrv(options: FtpSrvOptions = {}): Promise<TestFtpServer> {
+  const { server, port } = await listenFtpSrv(options);
   const dir = await makeTempDir('bgtransfer-ftpsrv-');
-  const port = await findFreePort();
-  const pasvMin = randomPasvMin();
-  const signalsBefore = new Map(SIGNALS.map((name) => [name, process.listeners(name)]));
-  const server = new FtpSrv({
-    url: `ftp://${HOST}:${port}`,
-    pasv_url: HOST,
-    pasv_min: pasvMin,
-    pasv_max: pasvMin + PASV_RANGE - 1,
-    anonymous: true,
-    greeting: 'bgtransfer test server',
-    tls: options.tls === undefined ? false : { key: options.tls.key, cert: options.tls.cert },
-    blacklist: options.disabledCommands ?? [],
-    log: SILENT_LOG,
-  });
-  // ftp-srv adds process-wide SIGTERM/SIGINT/SIGQUIT handlers that call process.exit: not in a test run.
-  for (const name of SIGNALS) {
-    for (const listener of process.listeners(name)) {
-      if (!signalsBefore.get(name)?.includes(listener)) process.off(name, listener);
-    }
-  }
 
   const uploads: UploadRegistry = new Set();
   const connections = new Set<object>();
@@ -167,7 +152,6 @@ export async function startFtpSrv(options: FtpSrvOptions = {}): Promise<TestFtpS
       reject(new Error('Login incorrect.'));
     }
   });
-  await server.listen();
 
   let stopped: Promise<void> | undefined;
   return {
@@ -181,7 +165,10 @@ export async function startFtpSrv(options: FtpSrvOptions = {}): Promise<TestFtpS
       for (const { connection, stream } of uploads) {
         const { dataSocket } = socketsOf(connection);
         dataSocket?.unpipe(stream);
-        dataSocket?.pause();
+        // Not pause(): ftp-srv's STOR calls resume() once its 150 reply is written, which may come
+        // later, and would then drop the data on the floor. A sink that never takes a chunk holds the
+        // socket still through backpressure, whoever resumes it.
+        dataSocket?.pipe(new Writable({ highWaterMark: 1, write: () => {} }));
       }
     },
     stop() {
@@ -194,6 +181,38 @@ export async function startFtpSrv(options: FtpSrvOptions = {}): Promise<TestFtpS
       return stopped;
     },
   };
+}
+
+/** Listens on a free port; another process may take it first, so a few ports are tried. */
+async function listenFtpSrv(options: FtpSrvOptions): Promise<{ server: FtpSrv; port: number }> {
+  for (let attempt = 1; ; attempt++) {
+    const port = await findFreePort();
+    const pasvMin = randomPasvMin();
+    const signalsBefore = new Map(SIGNALS.map((name) => [name, process.listeners(name)]));
+    const server = new FtpSrv({
+      url: `ftp://${HOST}:${port}`,
+      pasv_url: HOST,
+      pasv_min: pasvMin,
+      pasv_max: pasvMin + PASV_RANGE - 1,
+      anonymous: true,
+      greeting: 'bgtransfer test server',
+      tls: options.tls === undefined ? false : { key: options.tls.key, cert: options.tls.cert },
+      blacklist: options.disabledCommands ?? [],
+      log: SILENT_LOG,
+    });
+    // ftp-srv adds process-wide SIGTERM/SIGINT/SIGQUIT handlers that call process.exit: not in a test run.
+    for (const name of SIGNALS) {
+      for (const listener of process.listeners(name)) {
+        if (!signalsBefore.get(name)?.includes(listener)) process.off(name, listener);
+      }
+    }
+    try {
+      await server.listen();
+      return { server, port };
+    } catch (error) {
+      if (attempt >= START_ATTEMPTS || Reflect.get(Object(error), 'code') !== 'EADDRINUSE') throw error;
+    }
+  }
 }
 
 /**
@@ -250,7 +269,6 @@ async function cutFtpSrvSessions(connections: ReadonlySet<object>, uploads: Uplo
 // ----------------------------------------------------------------------------------------- vsftpd
 
 const VSFTPD_PASSWORD = 'pw-Anon-41c9';
-const START_ATTEMPTS = 3;
 const READY_TIMEOUT_MS = 10_000;
 const STOP_TIMEOUT_MS = 10_000;
 
@@ -270,7 +288,9 @@ export async function startVsftpd(): Promise<TestFtpServer> {
     } catch (error) {
       await dir.cleanup();
       lastError = error instanceof Error ? error : new Error(String(error));
-      if (!/could not bind/i.test(lastError.message)) throw lastError;
+      // vsftpd exits with code 2 and no message when it cannot bind (or, see below, cannot trust its
+      // config): a retry on a fresh port covers the first case; a broken config fails every attempt.
+      if (!/exited during start-up/.test(lastError.message)) throw lastError;
     }
   }
   throw lastError ?? new Error('vsftpd did not start');
@@ -362,7 +382,11 @@ async function startVsftpdOnce(binary: string, dir: TempDir, port: number): Prom
   ]);
   if (ready !== 'ready') {
     await terminate(child, exited);
-    const how = ready === 'exited' ? `exited (code ${child.exitCode}, signal ${child.signalCode})` : 'did not answer';
+    const how =
+      ready === 'exited'
+        ? `exited during start-up (code ${child.exitCode}, signal ${child.signalCode}; code 2 without a message ` +
+          'means it could not bind the port or its config file is not owned by the launching user)'
+        : 'did not answer';
     throw new Error(`vsftpd ${how} on port ${port}\n${output.join('')}`.trimEnd());
   }
 

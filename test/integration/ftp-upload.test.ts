@@ -205,6 +205,14 @@ for (const { kind, start } of SERVERS) {
       assert.ok(!JSON.stringify(error.toJSON()).includes(password), error.message);
       assert.ok(!String(error.stack).includes(password));
       await assert.rejects(stat(join(server.root, 'denied.bin')), { code: 'ENOENT' });
+
+      // The same with the password in the URL: messages name the URL without its user info.
+      const url = new URL(`${server.url}denied.bin`);
+      url.username = server.login.userName;
+      url.password = password;
+      const fromUrl = await transferErrorOf(uploadFtp(inputFor(url.href)));
+      assert.equal(fromUrl.code, 'BT_ERR_AUTH_FAILED');
+      assert.ok(!fromUrl.message.includes(password), fromUrl.message);
     });
 
     test('a path through a regular file is BT_ERR_FTP_PERMANENT (550)', async () => {

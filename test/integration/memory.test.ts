@@ -40,7 +40,7 @@ test('a 2 GiB upload stays under 150 MB peak RSS and arrives byte-exact', async 
     const rss = sampler.stop();
     assert.equal(exitCode, 0);
     assert.equal(output.trim(), 'completed 5');
-    const request = server.requests.find((r) => r.url === '/big');
+    const request = server.requests.find((r) => r.url === '/big' && r.method === 'PUT');
     assert.equal(request?.bodyBytes, SIZE);
     assert.equal(request?.sha256, source.sha256);
     assert.ok(rss.samples > 10, 'the sampler saw the process');

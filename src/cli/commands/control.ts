@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
 import { BackgroundTransferStatus } from '../../core/enums.ts';
-import type { TransferPort } from '../../ipc/transfer-port.ts';
 import { Connection } from '../connection.ts';
 import { type CliContext, cliAppId, writeLine } from '../context.ts';
-import { CliError, ExitCode } from '../exit-codes.ts';
+import { ExitCode } from '../exit-codes.ts';
 import { statusName } from '../format.ts';
 
 interface ControlOptions {
@@ -18,10 +17,7 @@ const PAUSE_RESUME_HELP = {
   resume: 'Queues a paused upload again (spec/contract.md §2 pause()/resume()).',
 } as const;
 
-/**
- * `bgtransfer pause|resume GUID` (spec/contract.md §5). A transfer port without pause/resume (a host that
- * predates them) gets a clear "not supported yet" (exit 2), never a pretend success (issue 3).
- */
+/** `bgtransfer pause|resume GUID` (spec/contract.md §5). */
 export function definePauseResumeCommand(command: Command, context: CliContext, verb: 'pause' | 'resume'): void {
   command
     .description(verb === 'pause' ? 'pause an upload (it stays paused across restarts)' : 'resume a paused upload')
@@ -30,11 +26,8 @@ export function definePauseResumeCommand(command: Command, context: CliContext, 
     .addHelpText('after', `\nExample:\n  $ bgtransfer ${verb} 6f1c2a34-…\n\n${PAUSE_RESUME_HELP[verb]}`)
     .action(async (guid: string, options: ControlOptions) => {
       const port = await new Connection(context.env).port();
-      const control: TransferPort['pause'] | undefined = port[verb];
-      if (typeof control !== 'function') {
-        throw new CliError(ExitCode.badInput, `${verb} is not supported yet by this transfer engine`);
-      }
-      const snapshot = await control.call(port, cliAppId(context, options.app), guid);
+      const appId = cliAppId(context, options.app);
+      const snapshot = verb === 'pause' ? await port.pause(appId, guid) : await port.resume(appId, guid);
       writeLine(context.stdout, `${verb}d ${guid} (${statusName(snapshot.progress.status)})`);
       context.exitCode = ExitCode.success;
     });

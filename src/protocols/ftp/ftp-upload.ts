@@ -58,7 +58,6 @@ class FtpUploadAttempt {
     // basic-ftp's timeout covers a reply to each command and, during a transfer, its watchdog:
     // body bytes queued that the server does not take for that long. That is our stall timeout.
     this.#client = new Client(Math.max(0, input.stallTimeoutMs));
-    if (process.env.BT_FTP_DEBUG) { this.#client.ftp.verbose = true; this.#client.ftp.log = (m: string) => console.log(`${performance.now().toFixed(1)} ${m}`); }
     this.#progress = new ProgressThrottle((value) => this.#guard(() => input.onBytesSent(value)));
     const libraryStrategy = this.#client.prepareTransfer;
     this.#client.prepareTransfer = (ftp) => this.#openDataConnection(ftp, libraryStrategy);
