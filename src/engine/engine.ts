@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { mkdirSync, readFileSync } from 'node:fs';
 import type { Config } from '../core/config.ts';
 import { BackgroundTransferBehavior, isTerminalStatus, BackgroundTransferStatus as S } from '../core/enums.ts';
-import { TransferError, toTransferError } from '../core/errors.ts';
+import { TransferError } from '../core/errors.ts';
 import { withHeader, withoutHeader } from '../core/header-list.ts';
 import type { Logger } from '../core/logger.ts';
 import { DEFAULT_EXTRAS } from '../core/operation-extras.ts';
@@ -22,12 +22,13 @@ import type { OperationStore } from '../store/operation-store.ts';
 import { inspectBody } from './body-factory.ts';
 import { DispatcherPool, type PoolSettings } from './dispatcher-pool.ts';
 import { HomeLock } from './home-lock.ts';
+import { checkLimits } from './limits.ts';
 import { LiveTransfer, type StopReason, toSnapshot } from './live-transfer.ts';
-import { ALWAYS_CONNECTED, type Gate, type NetworkStateSource, networkGate } from './network-gate.ts';
-import { type QueueEntry, queueEntry, ReadyQueue } from './ready-queue.ts';
+import { ALWAYS_CONNECTED, gateEvent, type NetworkStateSource, networkGate } from './network-gate.ts';
+import { type OutcomeContext, recordOutcome, recordStop } from './outcome-transitions.ts';
+import { type QueueEntry, queueEntry, ReadyQueue, rotateGroup } from './ready-queue.ts';
 import { recoverInterrupted } from './recovery.ts';
-import { decideRetry, type RetryPolicy } from './retry-policy.ts';
-import { type AttemptOutcome, runAttempt } from './run-attempt.ts';
+import { runAttempt } from './run-attempt.ts';
 
 export interface EngineOptions {
   home: string;
@@ -150,7 +151,7 @@ export class Engine {
     this.#assertOpen();
     const extras = spec.extras ?? DEFAULT_EXTRAS;
     const measured = inspectBody(spec.sourcePath, extras.body);
-    this.#checkLimits(spec);
+    checkLimits(this.#store, this.#config, spec);
     if (spec.transferGroup) this.#store.upsertTransferGroup(spec.appId, spec.transferGroup);
     const record = this.#store.insertOperation({
       ...spec,
@@ -164,27 +165,6 @@ export class Engine {
     this.#publishRecord(record);
     this.#schedule();
     return toSnapshot(record);
-  }
-
-  /** R28, R29: limits are settings with a clear error, never a stuck queue. */
-  #checkLimits(spec: OperationSpec): void {
-    const live = this.#store.countLiveOperations(spec.appId);
-    if (live >= this.#config.maxOperationsPerApp) {
-      throw new TransferError(
-        'BT_ERR_LIMIT_EXCEEDED',
-        `app ${spec.appId} already has ${live} unfinished uploads (maxOperationsPerApp ${this.#config.maxOperationsPerApp}, R29)`,
-      );
-    }
-    const group = spec.transferGroup;
-    if (group && !this.#store.getTransferGroup(spec.appId, group.name)) {
-      const groups = this.#store.countTransferGroups(spec.appId);
-      if (groups >= this.#config.maxTransferGroupsPerApp) {
-        throw new TransferError(
-          'BT_ERR_LIMIT_EXCEEDED',
-          `app ${spec.appId} already has ${groups} transfer groups (maxTransferGroupsPerApp ${this.#config.maxTransferGroupsPerApp}, R28)`,
-        );
-      }
-    }
   }
 
   get(guid: string): OperationSnapshot | undefined {
@@ -269,9 +249,7 @@ export class Engine {
     const members = this.#store
       .listOperations(record.appId, { kind: 'transferGroup', name: group.name })
       .filter((member) => !isTerminalStatus(member.progress.status));
-    const index = members.findIndex((member) => member.guid === guid);
-    const reordered = [...members.slice(index), ...members.slice(0, index)];
-    const sequences = reordered.map((member, position) => [member.guid, members[position]?.seq ?? member.seq] as const);
+    const sequences = rotateGroup(members, guid);
     this.#store.setSequences(sequences);
     for (const [memberGuid] of sequences) {
       const updated = this.#store.getOperation(memberGuid);
@@ -394,22 +372,11 @@ export class Engine {
 
   // ---- network (R50, R52–R54) ----
 
-  #gate(record: OperationRecord): Gate {
-    return networkGate(record.costPolicy, this.#network.current());
-  }
-
   /** Moves one live operation to where the network says it belongs: waiting, or back in the queue. */
   #applyGate(record: OperationRecord): void {
-    const gate = this.#gate(record);
     const status = record.progress.status;
-    let updated: OperationRecord | null = null;
-    if (gate === 'noNetwork' && (status === S.idle || status === S.running || status === S.pausedCostedNetwork)) {
-      updated = this.#store.applyEvent(record.guid, 'loseNetwork');
-    } else if (gate === 'costed' && (status === S.idle || status === S.running || status === S.pausedNoNetwork)) {
-      updated = this.#store.applyEvent(record.guid, 'meteredBlocked');
-    } else if (gate === 'allowed' && (status === S.pausedNoNetwork || status === S.pausedCostedNetwork)) {
-      updated = this.#store.applyEvent(record.guid, 'networkAllowed');
-    }
+    const event = gateEvent(networkGate(record.costPolicy, this.#network.current()), status);
+    const updated = event && this.#store.applyEvent(record.guid, event);
     if (!updated) return;
     if (status === S.running) this.#stop(record.guid, 'network');
     this.#publishRecord(updated);
@@ -521,82 +488,31 @@ export class Engine {
     });
     try {
       if (live.stopReason !== null) {
-        this.#afterStop(live);
+        const record = recordStop(this.#store, guid, live.stopReason);
+        if (record) this.#publishRecord(record);
         return;
       }
       this.#persistProgress(live, this.#now());
-      this.#settle(live, outcome, ackAtStart);
+      const record = recordOutcome(this.#outcomeContext(), guid, outcome, ackAtStart);
+      if (record) this.#publishRecord(record);
     } catch (error) {
       this.#log.error({ guid, err: error }, 'could not record the outcome of an attempt');
     }
   }
 
-  /**
-   * A request stopped by the engine itself. Cancel and shutdown leave the stored state as it is; a
-   * pause or a network stop keeps the status set before the stop, and — unless a resumable session
-   * exists — the next request starts from byte 0 (R38, R53).
-   */
-  #afterStop(live: LiveTransfer): void {
-    const record = this.#store.getOperation(live.record.guid);
-    if (!record) return;
-    if (live.stopReason === 'preempt') {
-      // R32: made way for another member of its Serialized group; it waits in the queue again.
-      const queued = this.#store.moveToQueued(record.guid, {
-        restart: record.extras.session === null,
-        countAttempt: false,
-        notBeforeMs: 0,
-      });
-      if (queued) this.#publishRecord(queued);
-      return;
-    }
-    if (live.stopReason !== 'pause' && live.stopReason !== 'network') return;
-    this.#store.markInterrupted(record.guid, record.extras.session === null);
-  }
-
-  #retryPolicy(): RetryPolicy {
+  #outcomeContext(): OutcomeContext {
     return {
-      maxAttempts: this.#config.maxAttempts,
-      retryBaseDelayMs: this.#config.retryBaseDelayMs,
-      maxDelayMs: MAX_RETRY_DELAY_MS,
+      store: this.#store,
+      retryPolicy: {
+        maxAttempts: this.#config.maxAttempts,
+        retryBaseDelayMs: this.#config.retryBaseDelayMs,
+        maxDelayMs: MAX_RETRY_DELAY_MS,
+      },
+      connected: () => this.#network.current().connected,
+      now: this.#now,
+      random: this.#random,
+      log: this.#log,
     };
-  }
-
-  #settle(live: LiveTransfer, outcome: AttemptOutcome, ackAtStart: number): void {
-    const guid = live.record.guid;
-    if (outcome.kind === 'completed') {
-      const record = this.#store.moveToCompleted(guid);
-      if (record) this.#publishRecord(record);
-      return;
-    }
-    const error = toTransferError(outcome.error);
-    const current = this.#store.getOperation(guid);
-    if (!current) return;
-    // R50: a network failure while the host sees no connectivity waits for the network, spending no attempt.
-    if (error.retryable && error.httpStatus === undefined && !this.#network.current().connected) {
-      this.#store.markInterrupted(guid, current.extras.session === null);
-      const record = this.#store.applyEvent(guid, 'loseNetwork');
-      if (record) this.#publishRecord(record);
-      return;
-    }
-    // Issue 4 §3: the count starts over when the server acknowledged new bytes in this attempt.
-    const progressed = current.ackOffset > ackAtStart;
-    const attemptsMade = progressed ? 1 : current.attempts + 1;
-    const decision = decideRetry(error, attemptsMade, this.#retryPolicy(), outcome.retryAfterMs, this.#random());
-    if (decision.kind === 'retry') {
-      this.#log.info({ guid, code: error.code, delayMs: decision.delayMs, attemptsMade }, 'retrying upload');
-      const record = this.#store.moveToQueued(guid, {
-        restart: current.extras.session === null,
-        countAttempt: true,
-        resetAttempts: progressed,
-        notBeforeMs: this.#now() + decision.delayMs,
-        lastError: error.toJSON(),
-      });
-      if (record) this.#publishRecord(record);
-      return;
-    }
-    this.#log.info({ guid, code: error.code }, 'upload failed');
-    const record = this.#store.moveToFailed(guid, error.toJSON());
-    if (record) this.#publishRecord(record);
   }
 }
 

@@ -38,3 +38,15 @@ export const ALWAYS_CONNECTED: NetworkStateSource = {
   current: () => ({ connected: true, metered: false }),
   onChange: () => () => undefined,
 };
+
+/** The status-only event that moves an operation in `status` to where `gate` says it belongs, if any. */
+export function gateEvent(
+  gate: Gate,
+  status: BackgroundTransferStatus,
+): 'loseNetwork' | 'meteredBlocked' | 'networkAllowed' | null {
+  const runnable = status === S.idle || status === S.running;
+  if (gate === 'noNetwork' && (runnable || status === S.pausedCostedNetwork)) return 'loseNetwork';
+  if (gate === 'costed' && (runnable || status === S.pausedNoNetwork)) return 'meteredBlocked';
+  if (gate === 'allowed' && (status === S.pausedNoNetwork || status === S.pausedCostedNetwork)) return 'networkAllowed';
+  return null;
+}

@@ -105,3 +105,18 @@ function insertionIndex(list: readonly QueueEntry[], seq: number): number {
   }
   return low;
 }
+
+/**
+ * R32: the chosen member and the ones after it move to the front of their group. The group's queue
+ * positions (sequences, ascending) are handed out again in the rotated order, so the group keeps its
+ * place among other operations. Returns [guid, newSeq] pairs.
+ */
+export function rotateGroup(
+  members: ReadonlyArray<{ guid: string; seq: number }>,
+  chosen: string,
+): Array<readonly [string, number]> {
+  const index = members.findIndex((member) => member.guid === chosen);
+  if (index < 0) return [];
+  const reordered = [...members.slice(index), ...members.slice(0, index)];
+  return reordered.map((member, position) => [member.guid, members[position]?.seq ?? member.seq] as const);
+}
