@@ -6,7 +6,7 @@ import type { TransferError } from '../core/errors.ts';
  *
  * R49: "BT retries an upload up to three times" — `maxAttempts` (default 3) counts attempts in all.
  * Retried: network errors (TransferError.retryable) and the statuses a server uses for "try later":
- * 408, 429, 500, 502, 503, 504. Not retried: every other 4xx/5xx, certificate and input errors.
+ * 408, 423, 429, 500, 502, 503, 504. Not retried: every other 4xx/5xx, certificate and input errors.
  */
 export interface RetryPolicy {
   maxAttempts: number;
@@ -17,7 +17,8 @@ export interface RetryPolicy {
 
 export type RetryDecision = { kind: 'retry'; delayMs: number } | { kind: 'fail' };
 
-const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([408, 429, 500, 502, 503, 504]);
+// 423: a tus server answers Locked while it still holds the previous request for the same upload.
+const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([408, 423, 429, 500, 502, 503, 504]);
 
 export function isRetryableStatus(status: number): boolean {
   return RETRYABLE_STATUSES.has(status);

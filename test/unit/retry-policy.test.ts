@@ -16,6 +16,7 @@ const table: Array<[string, TransferError, number, 'retry' | 'fail']> = [
   ['400 fails', http(400), 1, 'fail'],
   ['404 fails', http(404), 1, 'fail'],
   ['409 fails', http(409), 1, 'fail'],
+  ['423 (tus: upload locked) retried', http(423), 1, 'retry'],
   ['413 fails', http(413), 1, 'fail'],
   ['501 fails', http(501), 1, 'fail'],
   ['connection reset retried', new TransferError('BT_ERR_CONNECTION_RESET', 'x'), 1, 'retry'],
