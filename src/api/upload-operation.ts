@@ -267,7 +267,10 @@ export class UploadOperation {
     } else {
       this.#restartShown = false;
     }
-    this.#snapshot = { ...snapshot, progress: { ...snapshot.progress, hasRestarted } };
+    // R39, R41: new response information is flagged in the first notification this object receives
+    // after the response changed (responseVersion), whoever else saw it first.
+    const hasResponseChanged = snapshot.responseVersion > this.#snapshot.responseVersion;
+    this.#snapshot = { ...snapshot, progress: { ...snapshot.progress, hasRestarted, hasResponseChanged } };
   }
 
   /** Watches the stored operation until it ends; progress handlers see every report (R4). */

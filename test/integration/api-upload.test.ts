@@ -119,12 +119,16 @@ test('503 is retried with back-off and a restart from byte 0 (R38, R49); 500 aft
   });
   const source = await writeRandomFile(files.path, 'flaky.bin', 256 * 1024);
   const restarts: boolean[] = [];
+  const responses: Array<number | undefined> = [];
   const operation = uploader().createUpload(`${server.url}/flaky`, source.path);
   await operation.startAsync().then(undefined, undefined, (op: UploadOperation) => {
     if (op.progress.hasRestarted) restarts.push(true);
+    // R39, R42: each new request brings new response information, flagged once.
+    if (op.progress.hasResponseChanged) responses.push(op.getResponseInformation()?.statusCode);
   });
   assert.equal(calls, 3);
   assert.equal(restarts.length, 2, 'hasRestarted is true once per new request');
+  assert.deepEqual(responses, [503, 503, 201]);
   assert.equal(
     server.requests.filter((r) => r.url === '/flaky').every((r) => r.sha256 === source.sha256),
     true,
