@@ -1,3 +1,4 @@
+import type { Config } from '../core/config.ts';
 import { TransferError } from '../core/errors.ts';
 import type {
   CompletionTask,
@@ -30,6 +31,11 @@ export class TransferService {
 
   get home(): string {
     return this.#engine.home;
+  }
+
+  /** The settings in force (config.json, reloaded while running). */
+  get config(): Config {
+    return this.#engine.config;
   }
 
   /**
