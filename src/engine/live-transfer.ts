@@ -78,15 +78,7 @@ export class LiveTransfer {
 
   /** The snapshot to publish now; consumes the one-shot flags. */
   takeSnapshot(): OperationSnapshot {
-    const snapshot = toSnapshot(this.record);
-    snapshot.progress = {
-      ...snapshot.progress,
-      bytesSent: this.bytesSent,
-      bytesReceived: this.bytesReceived,
-      totalBytesToReceive: this.totalBytesToReceive,
-      hasRestarted: this.hasRestarted,
-      hasResponseChanged: this.hasResponseChanged,
-    };
+    const snapshot = this.peekSnapshot();
     this.hasResponseChanged = false;
     this.dirty = false;
     return snapshot;

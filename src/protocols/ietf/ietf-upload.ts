@@ -1,6 +1,6 @@
 import type { Dispatcher } from 'undici';
 import { TransferError } from '../../core/errors.ts';
-import { authenticatedExchange } from '../http/authenticated-exchange.ts';
+import { deleteUploadResource } from '../http/delete-upload-resource.ts';
 import { findHeader, type HeaderList, type HeaderPairs } from '../http/header-pairs.ts';
 import { uploadHttp } from '../http/http-upload.ts';
 import type { HttpUploadResult } from '../http/http-upload-types.ts';
@@ -26,8 +26,6 @@ export interface IetfUploadInput extends ResumableUploadInput {
 
 /** The upload resource is gone ("404 (Not Found)" / "410 (Gone)" on the offset query). */
 const GONE_STATUSES: ReadonlySet<number> = new Set([404, 410]);
-/** Probes and terminations are small requests: an answer should come quickly. */
-const CONTROL_TIMEOUT_MS = 30_000;
 
 /**
  * One attempt of an upload through draft-ietf-httpbis-resumable-upload-05 (interop version 6).
@@ -177,31 +175,14 @@ function reportProgress(input: IetfUploadInput, status: number, headers: HeaderP
  * Cancels the upload resource (§"Upload Cancellation": DELETE) so the server frees it. An upload the
  * server no longer knows (404/410) counts as cancelled; another non-2xx rejects with BT_ERR_HTTP_STATUS.
  */
-export async function terminateIetf(
+export function terminateIetf(
   uploadUrl: string,
   dispatcher: Dispatcher,
   headers: HeaderList,
   signal: AbortSignal,
   options: ControlOptions = {},
 ): Promise<void> {
-  const url = parseSessionUrl(uploadUrl);
-  const response = await authenticatedExchange(
-    {
-      url,
-      method: 'DELETE',
-      headers: resourceHeaders(headers),
-      body: null,
-      dispatcher,
-      signal,
-      responseTimeoutMs: options.responseTimeoutMs ?? CONTROL_TIMEOUT_MS,
-      stallTimeoutMs: 0,
-    },
-    ServerAuth.create(options.credentials, options.credentialScope ?? url),
-  );
-  if ((response.status >= 200 && response.status < 300) || GONE_STATUSES.has(response.status)) return;
-  throw new TransferError('BT_ERR_HTTP_STATUS', `DELETE ${uploadUrl} answered ${response.status}`, {
-    httpStatus: response.status,
-  });
+  return deleteUploadResource(uploadUrl, resourceHeaders(headers), dispatcher, signal, options);
 }
 
 function lost(url: URL, detail: string): TransferError {

@@ -1,14 +1,12 @@
 import type { Dispatcher } from 'undici';
-import { TransferError } from '../../core/errors.ts';
 import { authenticatedExchange } from '../http/authenticated-exchange.ts';
+import { CONTROL_TIMEOUT_MS, deleteUploadResource } from '../http/delete-upload-resource.ts';
 import { findHeader, type HeaderList } from '../http/header-pairs.ts';
-import { parseSessionUrl } from '../http/resumable-step.ts';
 import type { ControlOptions } from '../http/resumable-types.ts';
 import { ServerAuth } from '../http/server-auth.ts';
 import { appHeaders, supportsTus1, tusHeaders } from './tus-protocol.ts';
 
 /** Probes and terminations are small requests: an answer should come quickly. */
-const CONTROL_TIMEOUT_MS = 30_000;
 
 /**
  * Whether `url` (a creation endpoint) speaks tus 1.0.0: an OPTIONS answer (2xx) whose `Tus-Version`
@@ -43,29 +41,12 @@ export async function probeTus(
  * Termination extension: DELETE the upload so the server frees its storage. An upload the server
  * no longer knows (404/410) counts as terminated; another non-2xx answer rejects with BT_ERR_HTTP_STATUS.
  */
-export async function terminateTus(
+export function terminateTus(
   uploadUrl: string,
   dispatcher: Dispatcher,
   headers: HeaderList,
   signal: AbortSignal,
   options: ControlOptions = {},
 ): Promise<void> {
-  const url = parseSessionUrl(uploadUrl);
-  const response = await authenticatedExchange(
-    {
-      url,
-      method: 'DELETE',
-      headers: tusHeaders(headers),
-      body: null,
-      dispatcher,
-      signal,
-      responseTimeoutMs: options.responseTimeoutMs ?? CONTROL_TIMEOUT_MS,
-      stallTimeoutMs: 0,
-    },
-    ServerAuth.create(options.credentials, options.credentialScope ?? url),
-  );
-  if ((response.status >= 200 && response.status < 300) || response.status === 404 || response.status === 410) return;
-  throw new TransferError('BT_ERR_HTTP_STATUS', `DELETE ${uploadUrl} answered ${response.status}`, {
-    httpStatus: response.status,
-  });
+  return deleteUploadResource(uploadUrl, tusHeaders(headers), dispatcher, signal, options);
 }
