@@ -9,10 +9,11 @@ import { fileName } from './small-uploads-files.ts';
  * The measured side of bench/host-small-uploads.ts, one fresh Node process per measurement. Prints one
  * JSON line `{"type":"result",…}` (or `{"type":"error",…}`) on stdout.
  *
- *   small-uploads-client.ts bgtransfer --url U --dir D --count N --resume-protocol none|auto [--timeout-s S]
- *       BGTRANSFER_HOME/BGTRANSFER_APP_ID from the environment. Connects to (and so starts) the host
- *       first, creates N uploads of D/f<i>.bin to U/u/<i> (PUT), then times startAsync() of all of them
- *       until the last one completed.
+ *   small-uploads-client.ts bgtransfer --url U --dir D --count N --resume-protocol none|auto [--window W] [--timeout-s S]
+ *       BGTRANSFER_HOME/BGTRANSFER_APP_ID from the environment. Connects to (or starts) the host first,
+ *       creates N uploads of D/f<i>.bin to U/u/<i> (PUT), then times startAsync() of all of them until
+ *       the last one completed. With W > 0 at most W are started and not yet settled at any time (the
+ *       next one is started as one settles); 0 starts all N at once.
  *   small-uploads-client.ts undici --url U --dir D --count N --concurrency C
  *       The baseline: the same N PUTs with undici request(), C at a time, each file read into memory.
  *   small-uploads-client.ts list
@@ -29,6 +30,7 @@ const { positionals, values } = parseArgs({
     concurrency: { type: 'string' },
     'resume-protocol': { type: 'string', default: 'none' },
     'timeout-s': { type: 'string', default: '240' },
+    window: { type: 'string', default: '0' },
   },
 });
 
@@ -44,7 +46,7 @@ export interface UploadRunResult {
   hostReadyMs: number | null;
   /** bgtransfer: createUpload() of every operation, before the clock starts. */
   createMs: number | null;
-  /** bgtransfer: the synchronous loop calling startAsync() N times. */
+  /** bgtransfer: the synchronous loop calling the first min(W, N) startAsync(). */
   startLoopMs: number | null;
   /** First startAsync (first request) until the last completion. */
   totalMs: number;
@@ -88,18 +90,27 @@ async function bgtransferRun(): Promise<UploadRunResult> {
   }
   const createMs = performance.now() - started;
 
+  const window = Number(values.window) > 0 ? Number(values.window) : count;
   const tracker = new CompletionTracker(count);
-  const t0 = performance.now();
-  for (const operation of operations) {
+  let next = 0;
+  const startNext = (): void => {
+    const operation = operations[next++];
+    if (operation === undefined) return;
     operation.startAsync().then(
       (done) => {
         const status = done.getResponseInformation()?.statusCode;
         if (status === 201) tracker.complete();
         else tracker.fail(`status ${String(status)}`);
+        startNext();
       },
-      (error: unknown) => tracker.fail(describe(error)),
+      (error: unknown) => {
+        tracker.fail(describe(error));
+        startNext();
+      },
     );
-  }
+  };
+  const t0 = performance.now();
+  for (let started = 0; started < Math.min(window, count); started++) startNext();
   const startLoopMs = performance.now() - t0;
   const timedOut = !(await tracker.settled(timeoutMs));
   return { ...tracker.result('bgtransfer', t0, timedOut), hostReadyMs, createMs, startLoopMs };

@@ -9,7 +9,7 @@ import type { TransferPort } from '../ipc/transfer-port.ts';
 import { generateBoundary } from '../protocols/multipart/boundary.ts';
 import { buildMultipartBody } from '../protocols/multipart/multipart-body.ts';
 import { inspectSourceFile } from '../source/file-source.ts';
-import { spoolStream } from '../source/stream-spool.ts';
+import { removeSpool, spoolStream } from '../source/stream-spool.ts';
 import { BackgroundTransferCompletionGroup } from './background-transfer-completion-group.ts';
 import { BackgroundTransferContentPart } from './background-transfer-content-part.ts';
 import { BackgroundTransferGroup } from './background-transfer-group.ts';
@@ -198,8 +198,15 @@ export class BackgroundUploader {
     stream: NodeJS.ReadableStream | ReadableStream<Uint8Array>,
   ): Promise<UploadOperation> {
     const url = validateUri(uri);
+    // Everything that can refuse the operation is checked before the stream is spooled.
+    this.#completionGroup?.assertOpenForMembers();
     const spooled = await spoolStream(stream, join(resolveHome(), 'spool'), { maxBytes: MAX_SPOOL_BYTES });
-    return this.#operation(url, null, { kind: 'stream', spoolPath: spooled.path }, spooled.size);
+    try {
+      return this.#operation(url, null, { kind: 'stream', spoolPath: spooled.path }, spooled.size);
+    } catch (error) {
+      await removeSpool(spooled.path);
+      throw error;
+    }
   }
 
   #operation(url: URL, sourcePath: string | null, body: OperationExtras['body'], size: number): UploadOperation {

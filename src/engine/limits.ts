@@ -16,12 +16,13 @@ export function checkLimits(store: OperationStore, config: Config, spec: Operati
     );
   }
   const group = spec.transferGroup;
-  if (!group || store.getTransferGroup(spec.appId, group.name)) return;
-  const groups = store.countTransferGroups(spec.appId);
-  if (groups >= config.maxTransferGroupsPerApp) {
+  if (!group) return;
+  // Groups count while they have unfinished uploads: once all ended, the app may use a new one.
+  const groups = store.liveTransferGroupNames(spec.appId);
+  if (!groups.has(group.name) && groups.size >= config.maxTransferGroupsPerApp) {
     throw new TransferError(
       'BT_ERR_LIMIT_EXCEEDED',
-      `app ${spec.appId} already has ${groups} transfer groups (maxTransferGroupsPerApp ${config.maxTransferGroupsPerApp}, R28)`,
+      `app ${spec.appId} already has ${groups.size} transfer groups with unfinished uploads (maxTransferGroupsPerApp ${config.maxTransferGroupsPerApp}, R28)`,
     );
   }
 }

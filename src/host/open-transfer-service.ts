@@ -4,8 +4,7 @@ import { isTerminalStatus } from '../core/enums.ts';
 import { createLogger } from '../core/logger.ts';
 import { homeLayout } from '../core/paths.ts';
 import { Engine } from '../engine/engine.ts';
-import type { NetworkStateSource } from '../engine/network-gate.ts';
-import { createNetworkMonitor, type NetworkMonitor } from '../net/network-monitor.ts';
+import { createNetworkMonitor } from '../net/network-monitor.ts';
 import { SqliteOperationStore } from '../store/sqlite-store.ts';
 import { CompletionTasks } from './completion-tasks.ts';
 import { TransferService } from './transfer-service.ts';
@@ -38,7 +37,7 @@ export async function openTransferService(
       config,
       openStore: (path) => SqliteOperationStore.open(path),
       logger,
-      network: monitor as NetworkStateSource,
+      network: monitor,
     });
   } catch (error) {
     await monitor.close();
@@ -57,7 +56,9 @@ export async function openTransferService(
   const onConfigChange = (current: { mtimeMs: number; size: number }, previous: { mtimeMs: number; size: number }) => {
     if (current.mtimeMs === previous.mtimeMs && current.size === previous.size) return;
     try {
-      engine.setConfig(loadConfig(layout.config));
+      const next = loadConfig(layout.config);
+      engine.setConfig(next);
+      monitor.setMeteredSetting(next.metered);
       logger.info('config.json reloaded');
     } catch (error) {
       // A bad edit keeps the settings in force; `bgtransfer config` validates before it writes.
@@ -72,7 +73,7 @@ export async function openTransferService(
       unwatchFile(layout.config, onConfigChange);
       stopWatching();
       await tasks.close();
-      await (monitor as NetworkMonitor).close();
+      await monitor.close();
     },
   });
 }

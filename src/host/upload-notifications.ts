@@ -13,8 +13,6 @@ export class UploadNotifications {
   readonly #store: OperationStore;
   readonly #log: Logger;
   readonly #env: NodeJS.ProcessEnv;
-  /** Batches already notified in this host's life (terminal operations are not re-judged after a restart). */
-  readonly #done = new Set<string>();
 
   constructor(store: OperationStore, log: Logger, env: NodeJS.ProcessEnv = process.env) {
     this.#store = store;
@@ -26,17 +24,17 @@ export class UploadNotifications {
   operationEnded(guid: string): void {
     const record = this.#store.getOperation(guid);
     const batch = record?.extras.notificationBatchId;
-    if (!record || !batch || this.#done.has(batch)) return;
+    if (!record || !batch) return;
     const failed = record.progress.status !== S.completed;
     if (failed) {
       const message = record.extras.failureNotification;
-      this.#done.add(batch);
-      if (message) this.#show(message);
+      // The store records the batch as notified, so a host restart cannot show it twice.
+      if (this.#store.markBatchNotified(batch) && message) this.#show(message);
       return;
     }
     const members = this.#store.listNotificationBatch(batch);
     if (!members.every((member) => isTerminalStatus(member.progress.status))) return;
-    this.#done.add(batch);
+    if (!this.#store.markBatchNotified(batch)) return;
     const allCompleted = members.every((member) => member.progress.status === S.completed);
     const message = allCompleted ? record.extras.successNotification : record.extras.failureNotification;
     if (message) this.#show(message);

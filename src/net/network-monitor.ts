@@ -25,6 +25,8 @@ export type { MeteredSetting, NetworkState } from './network-state.ts';
 
 export interface NetworkMonitor {
   current(): NetworkState;
+  /** The `metered` setting changed (config reload): recompute from the last NetworkManager reading. */
+  setMeteredSetting(setting: MeteredSetting): void;
   /** Called only when `connected` or `metered` changes (not for a change of `source` alone). */
   onChange(listener: (state: NetworkState) => void): () => void;
   close(): Promise<void>;
@@ -57,6 +59,7 @@ export function staticNetworkMonitor(state: NetworkState): NetworkMonitor & { se
   return {
     current: () => ({ ...current }),
     onChange: (listener) => listeners.add(listener),
+    setMeteredSetting: () => undefined,
     set(next: NetworkState): void {
       const previous = current;
       current = { ...next };
@@ -125,6 +128,12 @@ class BusNetworkMonitor implements NetworkMonitor {
 
   current(): NetworkState {
     return { ...this.#state };
+  }
+
+  setMeteredSetting(setting: MeteredSetting): void {
+    if (setting === this.#setting) return;
+    this.#setting = setting;
+    this.#apply(this.#session?.watch.snapshot);
   }
 
   onChange(listener: (state: NetworkState) => void): () => void {

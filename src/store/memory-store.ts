@@ -49,6 +49,7 @@ export class MemoryOperationStore implements OperationStore {
   /** Keyed by appId and name (R26: same name → same group within an app). */
   readonly #groups = new Map<string, TransferGroupSpec>();
   readonly #completionGroups = new Map<string, CompletionGroupRecord>();
+  readonly #notifiedBatches = new Set<string>();
   readonly #now: () => number;
   #lastSeq = 0;
   #closed = false;
@@ -206,10 +207,15 @@ export class MemoryOperationStore implements OperationStore {
       .length;
   }
 
-  countTransferGroups(appId: string): number {
+  liveTransferGroupNames(appId: string): Set<string> {
     this.#assertOpen();
-    const prefix = JSON.stringify([appId, '']).slice(0, -3);
-    return [...this.#groups.keys()].filter((key) => key.startsWith(prefix)).length;
+    const names = new Set<string>();
+    for (const record of this.#operations.values()) {
+      if (record.appId === appId && record.transferGroup && !isTerminalStatus(record.progress.status)) {
+        names.add(record.transferGroup.name);
+      }
+    }
+    return names;
   }
 
   markInterrupted(guid: string, restart: boolean): void {
@@ -278,6 +284,13 @@ export class MemoryOperationStore implements OperationStore {
   listNotificationBatch(batchId: string): OperationRecord[] {
     this.#assertOpen();
     return this.#select((record) => record.extras.notificationBatchId === batchId);
+  }
+
+  markBatchNotified(batchId: string): boolean {
+    this.#assertOpen();
+    if (this.#notifiedBatches.has(batchId)) return false;
+    this.#notifiedBatches.add(batchId);
+    return true;
   }
 
   markCompletionGroupFired(id: string): boolean {

@@ -90,6 +90,14 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       ) STRICT`,
     ],
   },
+  {
+    version: 3,
+    description: 'notified notification batches',
+    up: [
+      // R74: an uploader's success/failure notification is shown once, even across host restarts.
+      'CREATE TABLE notifiedBatches (batchId TEXT PRIMARY KEY NOT NULL, notifiedAtMs INTEGER NOT NULL) STRICT',
+    ],
+  },
 ]);
 
 export const LATEST_SCHEMA_VERSION: number = MIGRATIONS.at(-1)?.version ?? 0;

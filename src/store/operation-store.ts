@@ -52,8 +52,8 @@ export interface OperationStore {
   setSequences(sequences: ReadonlyArray<readonly [string, number]>): void;
   /** R29: the app's operations that have not ended. */
   countLiveOperations(appId: string): number;
-  /** R28: the app's transfer groups. */
-  countTransferGroups(appId: string): number;
+  /** R28: the app's transfer groups that still have unfinished operations. */
+  liveTransferGroupNames(appId: string): Set<string>;
   /** A request stopped without a status change; `restart`: the next one starts at byte 0 (R38). */
   markInterrupted(guid: string, restart: boolean): void;
   /** The server acknowledged having `ackOffset` bytes. No-op for finished operations. */
@@ -71,6 +71,8 @@ export interface OperationStore {
   listCompletionGroupMembers(id: string): OperationRecord[];
   /** R75: operations created by one uploader that has notifications set. */
   listNotificationBatch(batchId: string): OperationRecord[];
+  /** R74: true for exactly one caller per batch, across restarts (the notification is shown once). */
+  markBatchNotified(batchId: string): boolean;
   /** R81: true for exactly one caller. */
   markCompletionGroupFired(id: string): boolean;
 

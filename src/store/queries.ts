@@ -131,6 +131,9 @@ export const SQL = Object.freeze({
   markCompletionGroupFired: 'UPDATE completionGroups SET firedAtMs = @now WHERE id = @id AND firedAtMs IS NULL',
   listPendingCompletionGroups: `SELECT id, appId, taskJson, enabled, firedAtMs FROM completionGroups
     WHERE enabled = 1 AND firedAtMs IS NULL`,
+  /** R74: true (a row inserted) only for the first caller per batch. */
+  markBatchNotified:
+    'INSERT INTO notifiedBatches (batchId, notifiedAtMs) VALUES (@batchId, @now) ON CONFLICT DO NOTHING',
   /** R75: the operations one uploader created with notifications. */
   listNotificationBatch: `${SELECT_OPERATION} WHERE json_extract(extrasJson, '$.notificationBatchId') = ? ORDER BY seq`,
   listCompletionGroupMembers: `${SELECT_OPERATION} WHERE json_extract(extrasJson, '$.completionGroupId') = ? ORDER BY seq`,
@@ -139,8 +142,9 @@ export const SQL = Object.freeze({
   setSequence: 'UPDATE operations SET seq = @seq, updatedAtMs = @now WHERE guid = @guid',
   /** R29: live (not finished) operations of one app. */
   countLive: `SELECT COUNT(*) AS count FROM operations WHERE appId = ? AND ${NOT_TERMINAL}`,
-  /** R28: transfer groups of one app. */
-  countTransferGroups: 'SELECT COUNT(*) AS count FROM transferGroups WHERE appId = ?',
+  /** R28: the transfer groups of one app that still have unfinished operations. */
+  liveTransferGroups: `SELECT DISTINCT transferGroupName AS name FROM operations
+    WHERE appId = ? AND transferGroupName IS NOT NULL AND ${NOT_TERMINAL}`,
 
   /** R26, R27: one row per (app, name); the latest behavior wins. */
   upsertTransferGroup: `INSERT INTO transferGroups (appId, name, transferBehavior) VALUES (?, ?, ?)

@@ -79,7 +79,7 @@ function prepareAll(db: Database.Database) {
     markInterrupted: db.prepare<GuidParams & { restart: number }, never>(SQL.markInterrupted),
     setSequence: db.prepare<GuidParams & { seq: number }, never>(SQL.setSequence),
     countLive: db.prepare<[string], { count: number }>(SQL.countLive),
-    countTransferGroups: db.prepare<[string], { count: number }>(SQL.countTransferGroups),
+    liveTransferGroups: db.prepare<[string], { name: string }>(SQL.liveTransferGroups),
     updateExtras: db.prepare<GuidParams & { extrasJson: string }, never>(SQL.updateExtras),
     insertCompletionGroup: db.prepare<{ id: string; appId: string; taskJson: string; now: number }, never>(
       SQL.insertCompletionGroup,
@@ -90,6 +90,7 @@ function prepareAll(db: Database.Database) {
     listPendingCompletionGroups: db.prepare<[], CompletionGroupRow>(SQL.listPendingCompletionGroups),
     listCompletionGroupMembers: db.prepare<[string], OperationRow>(SQL.listCompletionGroupMembers),
     listNotificationBatch: db.prepare<[string], OperationRow>(SQL.listNotificationBatch),
+    markBatchNotified: db.prepare<{ batchId: string; now: number }, never>(SQL.markBatchNotified),
     statusEvents: Object.fromEntries(
       STATUS_EVENTS.map((event) => [event, db.prepare<GuidParams, never>(statusEventSql(event))]),
     ) as Record<StatusEvent, Database.Statement<GuidParams, never>>,
@@ -317,8 +318,10 @@ export class SqliteOperationStore implements OperationStore {
     return this.#run('countLiveOperations', () => this.#sql.countLive.get(appId)?.count ?? 0);
   }
 
-  countTransferGroups(appId: string): number {
-    return this.#run('countTransferGroups', () => this.#sql.countTransferGroups.get(appId)?.count ?? 0);
+  liveTransferGroupNames(appId: string): Set<string> {
+    return new Set(
+      this.#run('liveTransferGroupNames', () => this.#sql.liveTransferGroups.all(appId)).map((row) => row.name),
+    );
   }
 
   markInterrupted(guid: string, restart: boolean): void {
@@ -369,6 +372,13 @@ export class SqliteOperationStore implements OperationStore {
 
   listNotificationBatch(batchId: string): OperationRecord[] {
     return this.#run('listNotificationBatch', () => this.#sql.listNotificationBatch.all(batchId)).map(rowToRecord);
+  }
+
+  markBatchNotified(batchId: string): boolean {
+    return this.#run(
+      'markBatchNotified',
+      () => this.#sql.markBatchNotified.run({ batchId, now: this.#now() }).changes > 0,
+    );
   }
 
   markCompletionGroupFired(id: string): boolean {

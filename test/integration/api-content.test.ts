@@ -10,6 +10,7 @@ import { after, afterEach, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import busboy from 'busboy';
 import {
+  BackgroundTransferCompletionGroup,
   BackgroundTransferContentPart,
   BackgroundTransferStatus,
   BackgroundUploader,
@@ -244,12 +245,12 @@ test('stream from a Node Readable: byte-exact; the spool file exists while queue
   home = await useApiHome({ maxConcurrentTransfers: 1 }, 'content-node-stream');
   const gate = deferred();
   uploads.route('/stream/blocker', async (request) => {
-    await gate.promise;
+    if (request.method !== 'OPTIONS') await gate.promise;
     return hashReply(request);
   });
   const blocker = new BackgroundUploader().createUpload(`${uploads.url}/stream/blocker`, tiny.path);
   const blocking = Promise.resolve(blocker.startAsync());
-  await uploads.waitForRequest((request) => request.url === '/stream/blocker');
+  await uploads.waitForRequest((request) => request.url === '/stream/blocker' && request.method === 'POST');
 
   const data = content(3 * 1024 * 1024 + 123);
   const uploader = new BackgroundUploader();
@@ -309,7 +310,7 @@ test('stream from a web ReadableStream: byte-exact; a canceled stream upload rem
 
   const gate = deferred();
   uploads.route('/stream/cancel', async (request) => {
-    await gate.promise;
+    if (request.method !== 'OPTIONS') await gate.promise;
     return hashReply(request);
   });
   const other = content(512 * 1024);
@@ -329,13 +330,29 @@ test('stream from a web ReadableStream: byte-exact; a canceled stream upload rem
   assert.deepEqual(spoolFiles(home.home), []);
 });
 
+test('a stream refused by an enabled completion group (R80) leaves no spool file behind', async () => {
+  home = await useApiHome({}, 'content-refused-stream');
+  const group = new BackgroundTransferCompletionGroup({ command: process.execPath, args: ['-e', ''] });
+  const uploader = new BackgroundUploader(group);
+  group.enable();
+  await group.enabled;
+  const data = content(64 * 1024);
+  await assert.rejects(
+    uploader.createUploadFromStreamAsync(`${uploads.url}/stream/refused`, Readable.from(data.chunks())),
+    {
+      code: 'BT_ERR_ILLEGAL_STATE',
+    },
+  );
+  assert.deepEqual(spoolFiles(home.home), [], 'nobody owns that spool file: it must not stay on disk');
+});
+
 test('a stream upload survives its app: the app exits right after the start; a second app attaches and it completes', async () => {
   home = await useApiHome({}, 'content-survive');
   const hostHome = join(home.dir, 'host-home');
   const source = await writeRandomFile(files.path, 'survive.bin', 2 * 1024 * 1024 + 11);
   const gate = deferred();
   uploads.route('/stream/survive', async (request) => {
-    await gate.promise;
+    if (request.method !== 'OPTIONS') await gate.promise;
     return hashReply(request);
   });
   // The host is started by this process, so that it is this process's child and is reaped when stopped.
@@ -389,7 +406,7 @@ async function storedStatus(guid: string): Promise<number | undefined> {
 // ---- the multipart server
 
 interface ReceivedForm {
-  files: Array<{ field: string; fileName: string; mimeType: string; size: number; sha256: string }>;
+  files: Array<{ field: string; fileName: string | undefined; mimeType: string; size: number; sha256: string }>;
   fields: Array<{ name: string; value: string; mimeType: string }>;
 }
 

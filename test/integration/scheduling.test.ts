@@ -112,9 +112,8 @@ test('maxConcurrentTransfers 2: never more than 2 requests in flight at the serv
   assert.equal(server.arrivals('/cap/').length, 6);
   assert.equal(server.maxInFlight('/cap/'), 2, 'at most two, and the cap is used');
   assert.ok(server.requests.every((request) => request.sha256 === source.sha256));
-  // Six answers of 250 ms, two at a time: three rounds, not six.
+  // Six answers of 250 ms, at most two at a time: at least three rounds.
   assert.ok(elapsedMs >= 3 * 250 - 50, `elapsed ${Math.round(elapsedMs)} ms`);
-  assert.ok(elapsedMs < 6 * 250, `elapsed ${Math.round(elapsedMs)} ms: the uploads did not overlap`);
 });
 
 test('priorities (R31): behind a blocker, High runs first, then Default, then Low; a queued priority change reorders', async () => {

@@ -115,8 +115,10 @@ export function runExtrasContract(store: () => OperationStore): void {
       store().moveToCanceled('q1');
       assert.equal(store().countLiveOperations('app.a'), 1);
       assert.equal(store().countLiveOperations('app.b'), 1);
-      assert.equal(store().countTransferGroups('app.a'), 1);
-      assert.equal(store().countTransferGroups('app.b'), 0);
+      assert.deepEqual([...store().liveTransferGroupNames('app.a')], ['g']);
+      assert.equal(store().liveTransferGroupNames('app.b').size, 0);
+      store().moveToCanceled('q2');
+      assert.equal(store().liveTransferGroupNames('app.a').size, 0, 'a group whose uploads ended no longer counts');
     });
   });
 
@@ -155,6 +157,8 @@ export function runExtrasContract(store: () => OperationStore): void {
       assert.equal(store().markCompletionGroupFired('g1'), false, 'fires once (R81)');
       assert.deepEqual(store().listPendingCompletionGroups(), []);
       assert.equal(typeof store().getCompletionGroup('g1')?.firedAtMs, 'number');
+      assert.equal(store().markBatchNotified('batch-1'), true);
+      assert.equal(store().markBatchNotified('batch-1'), false, 'a notification is shown once (R74)');
     });
   });
 }
