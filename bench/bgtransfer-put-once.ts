@@ -20,6 +20,8 @@ const started = process.hrtime.bigint();
 try {
   const uploader = new BackgroundUploader();
   uploader.method = 'PUT';
+  // A raw-body PUT, as curl sends it: no tus/IETF negotiation (the OPTIONS probe would be the first request).
+  uploader.resumeProtocol = 'none';
   const operation = uploader.createUpload(url, file);
   await operation.startAsync();
   const transferSeconds = Number(process.hrtime.bigint() - started) / 1e9;

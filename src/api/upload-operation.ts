@@ -283,25 +283,31 @@ export class UploadOperation {
         new Promise<UploadOperation>((resolve, reject) => {
           portForCancel = port;
           if (cancelRequested) this.#requestCancel(port);
-          const stop = port.watch(this.#appId, this.guid, (snapshot) => {
-            this.#apply(snapshot);
-            const status = snapshot.progress.status;
-            if (!isTerminalStatus(status)) {
-              for (const handler of handlers) this.#callProgress(handler);
-              return;
-            }
-            stop();
-            if (status === BackgroundTransferStatus.completed) resolve(this);
-            else if (status === BackgroundTransferStatus.canceled) {
-              reject(new TransferError('BT_ERR_CANCELED', `upload ${this.guid} was canceled`));
-            } else {
-              reject(
-                snapshot.error
-                  ? TransferError.fromJSON(snapshot.error)
-                  : new TransferError('BT_ERR_INTERNAL', 'failed'),
-              );
-            }
-          });
+          const stop = port.watch(
+            this.#appId,
+            this.guid,
+            (snapshot) => {
+              this.#apply(snapshot);
+              const status = snapshot.progress.status;
+              if (!isTerminalStatus(status)) {
+                for (const handler of handlers) this.#callProgress(handler);
+                return;
+              }
+              stop();
+              if (status === BackgroundTransferStatus.completed) resolve(this);
+              else if (status === BackgroundTransferStatus.canceled) {
+                reject(new TransferError('BT_ERR_CANCELED', `upload ${this.guid} was canceled`));
+              } else {
+                reject(
+                  snapshot.error
+                    ? TransferError.fromJSON(snapshot.error)
+                    : new TransferError('BT_ERR_INTERNAL', 'failed'),
+                );
+              }
+            },
+            // The host refused the watch (the operation is gone, a limit): no snapshot will settle it.
+            (error) => reject(error),
+          );
         }),
     );
     // The transfer goes on whether or not anyone awaits it: an unobserved failure must not crash the app.

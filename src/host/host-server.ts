@@ -39,7 +39,7 @@ const COALESCE_ABOVE_BYTES = 256 * 1024;
 /** A client that lets this much pile up (replies are never dropped) is disconnected. */
 const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
 /** Each watch is an engine listener; bound them per connection. */
-const MAX_WATCHES_PER_CONNECTION = 4096;
+const MAX_WATCHES_PER_CONNECTION = 65_536;
 /** After `end()`, a client that does not close its side is cut off after this long. */
 const CLOSE_GRACE_MS = 1_000;
 
@@ -311,6 +311,11 @@ class ClientSession {
     if (text.length > MAX_HOST_FRAME_BYTES && 'ok' in frame) {
       const error = protocolError(`the reply is longer than ${MAX_HOST_FRAME_BYTES} bytes`);
       text = encodeFrame({ v: PROTOCOL_VERSION, id: frame.id, ok: false, error: error.toJSON() });
+    }
+    // Frames of one burst (a reply and its pushes, many watches' progress) leave in one write.
+    if (!this.#socket.writableCorked) {
+      this.#socket.cork();
+      process.nextTick(() => this.#socket.uncork());
     }
     this.#socket.write(text);
     if (this.#socket.writableLength > MAX_BUFFERED_BYTES) {

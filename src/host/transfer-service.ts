@@ -23,10 +23,12 @@ export interface HostServices {
 export class TransferService {
   readonly #engine: Engine;
   readonly #services: HostServices | undefined;
+  readonly #watchers = new Map<string, Set<(snapshot: OperationSnapshot) => void>>();
 
   constructor(engine: Engine, services?: HostServices) {
     this.#engine = engine;
     this.#services = services;
+    engine.onUpdate((snapshot) => this.#dispatch(snapshot));
   }
 
   get home(): string {
@@ -85,14 +87,30 @@ export class TransferService {
     return this.#engine.makeCurrent(guid);
   }
 
-  /** Current snapshot first, then changes; throws BT_ERR_NOT_FOUND for another app's guid. */
+  /**
+   * Current snapshot first, then changes; throws BT_ERR_NOT_FOUND for another app's guid. One engine
+   * listener serves every watch, through a map by guid, so an update costs the same with 10,000 watches.
+   */
   watch(appId: string, guid: string, listener: (snapshot: OperationSnapshot) => void): () => void {
     const current = this.get(appId, guid);
-    const unsubscribe = this.#engine.onUpdate((snapshot) => {
-      if (snapshot.guid === guid) listener(snapshot);
-    });
+    let listeners = this.#watchers.get(guid);
+    if (!listeners) {
+      listeners = new Set();
+      this.#watchers.set(guid, listeners);
+    }
+    listeners.add(listener);
     listener(current);
-    return unsubscribe;
+    return () => {
+      const set = this.#watchers.get(guid);
+      set?.delete(listener);
+      if (set?.size === 0) this.#watchers.delete(guid);
+    };
+  }
+
+  #dispatch(snapshot: OperationSnapshot): void {
+    const listeners = this.#watchers.get(snapshot.guid);
+    if (!listeners) return;
+    for (const listener of [...listeners]) listener(snapshot);
   }
 
   /** R78–R80: the group's task runs once every member has ended. */

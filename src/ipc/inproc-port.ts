@@ -1,4 +1,4 @@
-import { toTransferError } from '../core/errors.ts';
+import { type TransferError, toTransferError } from '../core/errors.ts';
 import type {
   CompletionTask,
   ListFilter,
@@ -66,7 +66,12 @@ export class InprocPort implements TransferPort {
     return call(() => this.#service.enableCompletionGroup(appId, group));
   }
 
-  watch(appId: string, guid: string, listener: (snapshot: OperationSnapshot) => void): () => void {
+  watch(
+    appId: string,
+    guid: string,
+    listener: (snapshot: OperationSnapshot) => void,
+    onError?: (error: TransferError) => void,
+  ): () => void {
     // Deliver asynchronously, as a socket would, so callers never see a callback before watch() returns.
     let active = true;
     let unsubscribe: () => void = () => undefined;
@@ -76,8 +81,8 @@ export class InprocPort implements TransferPort {
         unsubscribe = this.#service.watch(appId, guid, (snapshot) => {
           if (active) listener(snapshot);
         });
-      } catch {
-        // The operation vanished between the caller's lookup and now: nothing to watch.
+      } catch (error) {
+        onError?.(toTransferError(error));
       }
     });
     return () => {

@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { TransferError } from '../core/errors.ts';
+import { TransferError, toTransferError } from '../core/errors.ts';
 import { createLogger, type Logger } from '../core/logger.ts';
 import { resolveAppId } from '../core/paths.ts';
 import type {
@@ -97,8 +97,13 @@ export class SocketPort implements TransferPort {
     await this.#link(appId).call('enableCompletionGroup', { group }, true);
   }
 
-  watch(appId: string, guid: string, listener: (snapshot: OperationSnapshot) => void): () => void {
-    return this.#link(appId).watch(guid, listener);
+  watch(
+    appId: string,
+    guid: string,
+    listener: (snapshot: OperationSnapshot) => void,
+    onError?: (error: TransferError) => void,
+  ): () => void {
+    return this.#link(appId).watch(guid, listener, onError);
   }
 
   /** The host's pid, uptime and the app's counts by status. */
@@ -147,6 +152,7 @@ interface LinkOptions {
 interface Watch {
   guid: string;
   listener: (snapshot: OperationSnapshot) => void;
+  onError: ((error: TransferError) => void) | undefined;
 }
 
 /** One app id's connection to the host, re-established on demand. */
@@ -181,9 +187,13 @@ class AppLink {
     }
   }
 
-  watch(guid: string, listener: (snapshot: OperationSnapshot) => void): () => void {
+  watch(
+    guid: string,
+    listener: (snapshot: OperationSnapshot) => void,
+    onError?: (error: TransferError) => void,
+  ): () => void {
     const watchId = this.#nextWatchId++;
-    const watch: Watch = { guid, listener };
+    const watch: Watch = { guid, listener, onError };
     this.#watches.set(watchId, watch);
     if (this.#connection) {
       this.#connection.holdOpen(true);
@@ -268,8 +278,10 @@ class AppLink {
     connection.request('watch', { guid: watch.guid, watchId }).catch((error: unknown) => {
       if (error instanceof ConnectionLost) return; // re-sent after the reconnect
       this.#options.log.warn({ guid: watch.guid, err: error }, 'watch refused by the transfer host');
-      if (this.#watches.get(watchId) === watch) this.#watches.delete(watchId);
+      if (this.#watches.get(watchId) !== watch) return;
+      this.#watches.delete(watchId);
       this.#connection?.holdOpen(this.#watches.size > 0);
+      watch.onError?.(toTransferError(error));
     });
   }
 

@@ -1,3 +1,4 @@
+import type { TransferError } from '../core/errors.ts';
 import type {
   CompletionTask,
   ListFilter,
@@ -32,6 +33,12 @@ export interface TransferPort {
    * Calls `listener` with the operation's current snapshot, then with every change, until the returned
    * function is called. Progress arrives at a bounded rate (config progressIntervalMs).
    */
-  watch(appId: string, guid: string, listener: (snapshot: OperationSnapshot) => void): () => void;
+  watch(
+    appId: string,
+    guid: string,
+    listener: (snapshot: OperationSnapshot) => void,
+    /** The watch was refused (e.g. BT_ERR_NOT_FOUND, a host limit): no snapshot will come. */
+    onError?: (error: TransferError) => void,
+  ): () => void;
   close(): Promise<void>;
 }

@@ -98,6 +98,16 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       'CREATE TABLE notifiedBatches (batchId TEXT PRIMARY KEY NOT NULL, notifiedAtMs INTEGER NOT NULL) STRICT',
     ],
   },
+  {
+    version: 4,
+    description: 'indexes for per-app live counts and queue appends',
+    up: [
+      // R28/R29 limits are checked on every start: count live rows without visiting finished ones.
+      'CREATE INDEX operations_app_status ON operations (appId, status)',
+      // A new operation goes to the end of the queue: MAX(seq) from the index instead of a scan.
+      'CREATE INDEX operations_seq ON operations (seq)',
+    ],
+  },
 ]);
 
 export const LATEST_SCHEMA_VERSION: number = MIGRATIONS.at(-1)?.version ?? 0;

@@ -27,6 +27,10 @@ function guard(event: TransitionEvent): string {
 }
 
 const NOT_TERMINAL = `status NOT IN (${statusList(TERMINAL_STATUSES)})`;
+/** The same set as a positive list, so the (appId, status) index can answer per-app counts. */
+const LIVE = `status IN (${statusList(
+  Object.values(BackgroundTransferStatus).filter((status) => !TERMINAL_STATUSES.has(status)),
+)})`;
 const RUNNING = `status = ${BackgroundTransferStatus.running}`;
 const SELECT_OPERATION = `SELECT ${OPERATION_COLUMNS.join(', ')} FROM operations`;
 
@@ -141,10 +145,10 @@ export const SQL = Object.freeze({
   /** R32: queue positions rewritten when an operation is made current in its group. */
   setSequence: 'UPDATE operations SET seq = @seq, updatedAtMs = @now WHERE guid = @guid',
   /** R29: live (not finished) operations of one app. */
-  countLive: `SELECT COUNT(*) AS count FROM operations WHERE appId = ? AND ${NOT_TERMINAL}`,
+  countLive: `SELECT COUNT(*) AS count FROM operations WHERE appId = ? AND ${LIVE}`,
   /** R28: the transfer groups of one app that still have unfinished operations. */
   liveTransferGroups: `SELECT DISTINCT transferGroupName AS name FROM operations
-    WHERE appId = ? AND transferGroupName IS NOT NULL AND ${NOT_TERMINAL}`,
+    WHERE appId = ? AND ${LIVE} AND transferGroupName IS NOT NULL`,
 
   /** R26, R27: one row per (app, name); the latest behavior wins. */
   upsertTransferGroup: `INSERT INTO transferGroups (appId, name, transferBehavior) VALUES (?, ?, ?)

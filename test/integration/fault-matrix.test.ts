@@ -1,14 +1,14 @@
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
-import { connect, createServer, type Server } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BackgroundTransferStatus, BackgroundUploader, closeAsync, type UploadOperation } from '../../src/index.ts';
 import { hostStatus, stopHost } from '../../src/ipc/host-control.ts';
 import { hostLogPath } from '../../src/ipc/protocol.ts';
-import { type FaultPlan, type FaultProxy, startFaultProxy } from '../helpers/fault-proxy.ts';
+import { type FaultPlan, type FaultProxy, type ProxyConnection, startFaultProxy } from '../helpers/fault-proxy.ts';
 import { type IetfTestServer, startIetfServer } from '../helpers/ietf-server.ts';
 import { makeTempDir, type RandomFile, type TempDir, writeRandomFile } from '../helpers/temp-dir.ts';
 import { startTusServer, type TusTestServer } from '../helpers/tus-server.ts';
@@ -77,8 +77,6 @@ interface Upload {
   proxy: FaultProxy;
   /** The faults for this upload, in order: each becomes the proxy's plan once the previous one fired. */
   plans: FaultPlan[];
-  /** How many of `plans` have fired. */
-  stage: number;
   uri: string;
   operation: UploadOperation;
   /** startAsync()'s promise (with a progress handler). */
@@ -152,10 +150,9 @@ test(
       settled = true;
     });
     const kills: Kill[] = [];
-    const driving = driveFaults(uploads, () => settled);
     const killing = killHosts(uploads, killFractions, kills, () => settled);
     const results = await all;
-    await Promise.all([driving, killing]);
+    await killing;
     const attached = await Promise.allSettled(uploads.flatMap((upload) => (upload.attached ? [upload.attached] : [])));
     const runMs = performance.now() - runStartedMs;
     if (process.env.FAULT_MATRIX_VERBOSE) printDetails(uploads, kills);
@@ -276,10 +273,15 @@ async function startUploads(): Promise<Upload[]> {
     const rest = kind === 'plain' ? size : size - first;
     if (random() < 0.5 && rest >= 4 * MIN_FAULT_OFFSET) plans.push({ ...link, resetAfterUpstreamBytes: faultOffset(rest) });
     const target = kind === 'tus' ? tus : kind === 'ietf' ? draft : plain;
-    // The fault is the plan of every connection until it fires (driveFaults moves on): a connection
+    // The fault is the plan of every connection until it fires (onFault moves on): a connection
     // that only carries a probe (a few hundred bytes) never reaches it, whichever connection that is.
     const proxy = await startFaultProxy(target.port, { defaultPlan: plans[0]! });
     proxies.push(proxy);
+    let stage = 0;
+    onFault(proxy, () => {
+      stage += 1;
+      proxy.setDefaultPlan(plans[stage] ?? link);
+    });
     // tus: the creation endpoint (contract §2); the others: a path of its own.
     const uri = kind === 'tus' ? `${proxy.url}/files/` : `${proxy.url}/${kind}/${index}`;
     const file = await writeRandomFile(temp.path, `upload-${index}.bin`, size);
@@ -296,7 +298,7 @@ async function startUploads(): Promise<Upload[]> {
         progress.push({ atMs: performance.now(), bytesSent: op.progress.bytesSent, status: op.progress.status });
       }),
     );
-    uploads.push({ index, kind, size, file, proxy, plans, stage: 0, uri, operation, started, progress });
+    uploads.push({ index, kind, size, file, proxy, plans, uri, operation, started, progress });
   }
   return uploads;
 }
@@ -309,20 +311,29 @@ function faultOffset(bytes: number): number {
 // ---------------------------------------------------------------------------------------------------
 // Drivers and observers
 
-/** Once an upload's fault fired, its next connections get the next fault, or the plain link. */
-async function driveFaults(uploads: Upload[], done: () => boolean): Promise<void> {
-  const link: FaultPlan = { throttleBytesPerSecond: LINK_BYTES_PER_SECOND };
-  while (!done()) {
-    for (const upload of uploads) {
-      if (upload.stage >= upload.plans.length) continue;
-      const fired = upload.proxy.connections.filter((connection) => connection.fault !== null).length;
-      if (fired <= upload.stage) continue;
-      upload.stage = Math.min(fired, upload.plans.length);
-      upload.proxy.setDefaultPlan(upload.plans[upload.stage] ?? link);
+/**
+ * Moves an upload on to its next fault the moment one fires: the proxy takes a connection's plan when it
+ * accepts it, so the switch must happen before the client's next connection — synchronously, from the
+ * fault itself. fault-proxy.ts has no fault event; its connection records are live objects in a public
+ * array, so each new record's `fault` field is watched with an accessor.
+ */
+function onFault(proxy: FaultProxy, listener: (connection: ProxyConnection) => void): void {
+  const records = proxy.connections;
+  const push = records.push.bind(records);
+  records.push = (...added: ProxyConnection[]): number => {
+    for (const record of added) {
+      let fault = record.fault;
+      Object.defineProperty(record, 'fault', {
+        enumerable: true,
+        get: () => fault,
+        set: (value: ProxyConnection['fault']) => {
+          fault = value;
+          if (value !== null) listener(record);
+        },
+      });
     }
-    // Well under the first retry's back-off (25–50 ms with retryBaseDelayMs 50).
-    await sleep(5);
-  }
+    return push(...added);
+  };
 }
 
 /** SIGKILLs the host whenever the bytes sent overall pass the next fraction of the total. */
@@ -335,6 +346,9 @@ async function killHosts(uploads: Upload[], fractions: number[], kills: Kill[], 
     }, 0);
   for (const fraction of fractions) {
     while (!done() && sent() < fraction * total) await sleep(20);
+    // Not into a stall the stall timer has yet to catch: its detection time is measured.
+    const waitedFrom = performance.now();
+    while (!done() && uploads.some(stallPending) && performance.now() - waitedFrom < 5_000) await sleep(20);
     if (done()) return;
     const status = await hostStatus(home);
     if (status === null) continue;
@@ -365,6 +379,15 @@ async function killHosts(uploads: Upload[], fractions: number[], kills: Kill[], 
   }
 }
 
+/** A stall happened and the upload has not been seen leaving `running` since (its retry is queued then). */
+function stallPending(upload: Upload): boolean {
+  const stalledAt = upload.proxy.connections.find((connection) => connection.fault === 'stall')?.faultAt;
+  if (stalledAt === undefined || stalledAt === null) return false;
+  return !upload.progress.some(
+    (entry) => entry.atMs > stalledAt && entry.status !== BackgroundTransferStatus.running,
+  );
+}
+
 /** After the first kill a second observer enumerates the app's uploads (same guids, R10) and attaches. */
 async function enumerateAndAttach(uploads: Upload[]): Promise<void> {
   const current = await BackgroundUploader.getCurrentUploadsAsync();
@@ -392,15 +415,17 @@ async function stallDetectionTimes(uploads: Upload[], kills: Kill[]): Promise<nu
       }
     })
     .filter((entry) => entry.msg === 'retrying upload' && entry.code === 'BT_ERR_STALLED');
+  // The host's log times are Date.now(); the proxy's are performance.now() in this process.
+  const epochOffsetMs = Date.now() - performance.now();
   const times: number[] = [];
   for (const upload of uploads) {
     for (const connection of upload.proxy.connections) {
       if (connection.fault !== 'stall' || connection.faultAt === null) continue;
       const faultAtMs = connection.faultAt;
-      const faultEpochMs = performance.timeOrigin + faultAtMs;
+      const faultEpochMs = epochOffsetMs + faultAtMs;
       const detected = retries.find((entry) => entry.guid === upload.operation.guid && (entry.time ?? 0) >= faultEpochMs);
       if (detected?.time === undefined) continue;
-      const detectedAtMs = detected.time - performance.timeOrigin;
+      const detectedAtMs = detected.time - epochOffsetMs;
       if (kills.some((kill) => kill.atMs >= faultAtMs && kill.atMs <= detectedAtMs)) continue;
       times.push(detected.time - faultEpochMs);
     }
@@ -436,9 +461,11 @@ function resumeTimes(kill: Kill, uploads: Upload[]): number[] {
  * the connection, and re-sent.
  */
 async function calibrateInFlight(): Promise<number> {
+  const accepted: Socket[] = [];
   const server: Server = createServer((socket) => {
     socket.pause();
     socket.on('error', () => {});
+    accepted.push(socket);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
@@ -466,6 +493,8 @@ async function calibrateInFlight(): Promise<number> {
   }
   client.destroy();
   await proxy.close();
+  // A paused socket never reads the FIN: it is destroyed, or server.close() would wait for it forever.
+  for (const socket of accepted) socket.destroy();
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return last;
 }
