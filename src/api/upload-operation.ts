@@ -98,6 +98,18 @@ export class UploadOperation {
     return operation;
   }
 
+  /**
+   * @internal What startAsync would store, for front ends that start through the port themselves
+   * (the CLI's `upload --detach` returns as soon as the operation is stored).
+   */
+  static specOf(operation: UploadOperation): OperationSpec {
+    const lifecycle = operation.#lifecycle;
+    if (lifecycle.kind !== 'created') {
+      throw new TransferError('BT_ERR_ILLEGAL_STATE', `upload ${operation.guid} was already started`);
+    }
+    return lifecycle.spec;
+  }
+
   /** @internal An operation the engine already stores (enumeration, R3: attach, don't start). */
   static fromSnapshot(snapshot: OperationSnapshot, port: TransferPort): UploadOperation {
     return new UploadOperation(CREATE, snapshot, { kind: 'stored', port });

@@ -1,12 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
-import { validateHeader, validateMethod, validateUri } from '../api/validation.ts';
+import { BackgroundUploader } from '../api/background-uploader.ts';
+import { UploadOperation } from '../api/upload-operation.ts';
+import { validateHeader } from '../api/validation.ts';
 import { BackgroundTransferCostPolicy, BackgroundTransferPriority } from '../core/enums.ts';
 import { TransferError } from '../core/errors.ts';
-import { withHeader } from '../core/header-list.ts';
-import { DEFAULT_EXTRAS } from '../core/operation-extras.ts';
 import type { OperationSpec } from '../core/snapshot.ts';
-import { inspectSourceFile } from '../source/file-source.ts';
 
 export const PRIORITY_NAMES = ['default', 'high', 'low'] as const;
 export const COST_POLICY_NAMES = ['default', 'unrestrictedOnly', 'always'] as const;
@@ -24,38 +22,19 @@ export interface UploadRequest {
 }
 
 /**
- * Turns the command line into the spec the port starts, with the API's own checks (api/validation.ts,
- * the file inspection createUpload does), so bad input is a coded error before anything is queued.
- * It mirrors BackgroundUploader.createUpload (method default POST, R6; repeated headers joined, R63).
+ * Turns the command line into the spec the port starts, through BackgroundUploader.createUpload itself
+ * (its checks, its defaults: POST or STOR for ftp, R6; repeated headers joined, R63), so bad input is a
+ * coded error before anything is queued and the CLI cannot drift from the API.
  */
-export function buildUploadSpec(request: UploadRequest, appId: string): OperationSpec & { sourcePath: string } {
-  const url = validateUri(request.url);
-  // As BackgroundUploader does: POST by default (R6), STOR for ftp:// and ftps:// (issue 5 §4).
-  const isFtp = url.protocol === 'ftp:' || url.protocol === 'ftps:';
-  const method = validateMethod(isFtp && request.method === 'POST' ? 'STOR' : request.method);
-  let headers: Array<[string, string]> = [];
-  for (const line of request.headers) {
-    const [name, value] = parseHeaderLine(line);
-    headers = withHeader(headers, name, value);
-  }
-  if (request.group !== undefined && request.group.length === 0) {
-    throw new TransferError('BT_ERR_INVALID_ARGUMENT', '--group must not be empty');
-  }
-  const source = inspectSourceFile(resolve(request.file));
-  return {
-    guid: randomUUID(),
-    appId,
-    method,
-    requestedUri: url.href,
-    sourcePath: source.path,
-    headers,
-    costPolicy: BackgroundTransferCostPolicy[request.costPolicy],
-    priority: BackgroundTransferPriority[request.priority],
-    group: request.group ?? null,
-    transferGroup: null,
-    // The file itself is the raw body (CreateUpload); resume protocol "auto" as in the API's default.
-    extras: { ...DEFAULT_EXTRAS, body: { kind: 'file' } },
-  };
+export function buildUploadSpec(request: UploadRequest, appId: string): OperationSpec {
+  const uploader = new BackgroundUploader();
+  uploader.method = request.method;
+  uploader.costPolicy = BackgroundTransferCostPolicy[request.costPolicy];
+  if (request.group !== undefined) uploader.group = request.group;
+  for (const line of request.headers) uploader.setRequestHeader(...parseHeaderLine(line));
+  const operation = uploader.createUpload(request.url, resolve(request.file));
+  operation.priority = BackgroundTransferPriority[request.priority];
+  return { ...UploadOperation.specOf(operation), appId };
 }
 
 /** "Name: value" → [name, value], checked like setRequestHeader (BT_ERR_INVALID_HEADER). */

@@ -130,6 +130,9 @@ after(async () => {
   await closeAsync();
   await Promise.all(proxies.map((proxy) => proxy.close()));
   await Promise.all([tus?.close(), draft?.close(), plain?.close()]);
+  if (process.env.FAULT_MATRIX_VERBOSE) {
+    await writeFile('.tmp/host.log', await readFile(hostLogPath(home)).catch(() => ''));
+  }
   await temp?.cleanup();
 });
 
@@ -698,6 +701,12 @@ function printSummary(report: Report): void {
 
 function printDetails(uploads: Upload[], kills: Kill[]): void {
   console.log(`kills ${JSON.stringify(kills)}`);
+  for (const upload of uploads) {
+    const stall = upload.proxy.connections.find((c) => c.fault === 'stall');
+    if (!stall) continue;
+    const statuses = upload.progress.map((e) => `${e.atMs.toFixed(0)}:${e.status}`).join(' ');
+    console.log(`stall #${upload.index} ${upload.operation.guid} at ${stall.faultAt?.toFixed(0)} | ${statuses}`);
+  }
   for (const upload of uploads) {
     const entry = account(upload);
     const connections = upload.proxy.connections

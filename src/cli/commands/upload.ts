@@ -92,15 +92,16 @@ async function runUpload(
     return Exit.success;
   }
 
+  const fileName = basename(options.file);
   const view = createProgressView({
     mode: chooseViewMode(options.json ?? false, context.stdout),
     stdout: context.stdout,
     stderr: context.stderr,
-    label: () => basename(spec.sourcePath),
+    label: () => fileName,
   });
   connection.onNotice = (message) => view.note(message);
   view.note(
-    `uploading ${basename(spec.sourcePath)} (${formatBytes(started.progress.totalBytesToSend)}) to ${redactUri(spec.requestedUri)} with ${spec.method}; guid ${started.guid}${context.stdout.isTTY ? ' (Ctrl-C detaches)' : ''}`,
+    `uploading ${fileName} (${formatBytes(started.progress.totalBytesToSend)}) to ${redactUri(spec.requestedUri)} with ${spec.method}; guid ${started.guid}${context.stdout.isTTY ? ' (Ctrl-C detaches)' : ''}`,
   );
   let result: Awaited<ReturnType<typeof followOperation>>;
   try {
