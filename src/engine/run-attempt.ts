@@ -4,7 +4,6 @@ import type { Config } from '../core/config.ts';
 import { TransferError, toTransferError } from '../core/errors.ts';
 import type { OperationExtras } from '../core/operation-extras.ts';
 import type { ResponseSnapshot } from '../core/snapshot.ts';
-import { uploadFtp } from '../protocols/ftp/ftp-upload.ts';
 import { uploadHttp } from '../protocols/http/http-upload.ts';
 import type { HttpUploadResult } from '../protocols/http/http-upload-types.ts';
 import type { ResumableUploadInput } from '../protocols/http/resumable-types.ts';
@@ -141,6 +140,8 @@ async function runFtp(context: AttemptContext, url: URL): Promise<void> {
   const record = live.record;
   const { source } = openBody(record, record.extras.body);
   const session = record.extras.session;
+  // Loaded only for FTP uploads: basic-ftp costs ~12 MB of memory an HTTP-only app never needs.
+  const { uploadFtp } = await import('../protocols/ftp/ftp-upload.ts');
   const result = await uploadFtp({
     url,
     method: record.method,

@@ -1,8 +1,9 @@
 import { rootCertificates } from 'node:tls';
-import { Agent, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { HttpCredential } from '../protocols/http/basic-auth.ts';
 import { type ProxySetting, proxyRouter } from './proxy-config.ts';
 import { forwardProxyInterceptor, proxyConnector } from './proxy-connector.ts';
+import { Agent } from './undici-parts.ts';
 
 export type { ProxySetting } from './proxy-config.ts';
 

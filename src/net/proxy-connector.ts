@@ -1,8 +1,9 @@
 import { isIPv6, type Socket } from 'node:net';
-import { buildConnector, type Dispatcher } from 'undici';
+import type { buildConnector as BuildConnector, Dispatcher } from 'undici';
 import { TransferError } from '../core/errors.ts';
 import type { ProxyEndpoint, ProxyRouter } from './proxy-config.ts';
 import { openTunnel } from './proxy-tunnel.ts';
+import { buildConnector } from './undici-parts.ts';
 
 export interface ProxyConnectorOptions {
   /** R47: the whole connect (to the proxy, CONNECT, TLS to the origin) within this time. */
@@ -20,7 +21,7 @@ export interface ProxyConnectorOptions {
  * - an https origin: CONNECT through the proxy (RFC 9110 §9.3.6), then TLS to the origin inside the
  *   tunnel, verified against `ca` and the origin's name as for a direct connection.
  */
-export function proxyConnector(options: ProxyConnectorOptions): buildConnector.connector {
+export function proxyConnector(options: ProxyConnectorOptions): BuildConnector.connector {
   const connect = buildConnector({ timeout: options.connectTimeoutMs, ca: options.ca });
   return (target, callback) => {
     const proxy = options.router.select(target);
@@ -56,7 +57,7 @@ export function forwardProxyInterceptor(router: ProxyRouter): Dispatcher.Dispatc
   };
 }
 
-type ConnectTarget = Parameters<buildConnector.connector>[0];
+type ConnectTarget = Parameters<BuildConnector.connector>[0];
 
 /** Where to connect to reach the proxy itself. */
 function proxyTarget(proxy: ProxyEndpoint): ConnectTarget {
@@ -71,11 +72,11 @@ function proxyTarget(proxy: ProxyEndpoint): ConnectTarget {
 
 /** Proxy connection → CONNECT → TLS to the origin, all within one deadline (R47). */
 function tunnel(
-  connect: buildConnector.connector,
+  connect: BuildConnector.connector,
   target: ConnectTarget,
   proxy: ProxyEndpoint,
   timeoutMs: number,
-  callback: buildConnector.Callback,
+  callback: BuildConnector.Callback,
 ): void {
   const port = target.port || '443';
   const authority = `${isIPv6(target.hostname) ? `[${target.hostname}]` : target.hostname}:${port}`;

@@ -1,0 +1,209 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { NODE_TS_FLAGS } from '../test/helpers/process-tools.ts';
+import { sampleRss } from '../test/helpers/rss-sampler.ts';
+
+/**
+ * The two clients of bench/tus-vs-tus-js-client.ts, each a plain-JavaScript app in a fresh Node
+ * process so that its peak RSS is its own:
+ * - tus-js-client 4.3.1: `new tus.Upload(fs.createReadStream(file), { endpoint })` — a file stream
+ *   (tus-js-client re-opens the path per PATCH), chunkSize unset (one PATCH for the rest);
+ * - bgtransfer: the public API with `resumeProtocol = "tus"`, in-process engine
+ *   (BGTRANSFER_HOST=inproc, so the upload runs in the measured process), fresh BGTRANSFER_HOME.
+ * `via: "built"` compiles src/ with tsc into .tmp/tus-bench-dist (dist/ is left alone) and both apps
+ * run on plain Node; `via: "tsx"` runs bgtransfer from src/ and gives both processes the tsx loader.
+ */
+
+export type ClientName = 'tus-js-client' | 'bgtransfer';
+export type Via = 'built' | 'tsx';
+
+export interface ClientSetup {
+  via: Via;
+  scripts: Record<ClientName, string>;
+  /** Node arguments before the script. */
+  nodeArgs: string[];
+  /** What bgtransfer was loaded from. */
+  bgtransferEntry: string;
+  workDir: string;
+}
+
+export interface ClientRun {
+  client: ClientName;
+  ok: boolean;
+  /** Spawn until the result line. */
+  wallSeconds: number;
+  /** Upload start (createUpload / new Upload) until success, timed in the child. */
+  transferSeconds: number;
+  /** max(VmHWM sampled from outside, the child's own ru_maxrss). */
+  peakRssBytes: number;
+  uploadUrl: string | null;
+  error: string | null;
+  stderrTail: string;
+}
+
+const REPO = fileURLToPath(new URL('..', import.meta.url));
+const BUILD_DIR = join(REPO, '.tmp', 'tus-bench-dist');
+const RESULT_TIMEOUT_MS = 30 * 60_000;
+
+/** Writes the two apps into `workDir`; with `via: "built"`, compiles the package first. */
+export async function prepareClients(workDir: string, via: Via): Promise<ClientSetup> {
+  let bgtransferEntry: string;
+  if (via === 'built') {
+    await rm(BUILD_DIR, { recursive: true, force: true });
+    const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+    try {
+      execFileSync(
+        process.execPath,
+        [tsc, '-p', 'tsconfig.build.json', '--outDir', BUILD_DIR, '--declaration', 'false', '--sourceMap', 'false'],
+        { cwd: REPO, stdio: 'pipe' },
+      );
+    } catch (error) {
+      // Type errors do not stop tsc from emitting; a missing entry point does stop the benchmark.
+      process.stderr.write(`tsc reported errors (the emitted JavaScript is used):\n${String(error)}\n`);
+    }
+    bgtransferEntry = join(BUILD_DIR, 'index.js');
+  } else {
+    bgtransferEntry = join(REPO, 'src', 'index.ts');
+  }
+  const tusEntry = createRequire(import.meta.url).resolve('tus-js-client');
+  await mkdir(workDir, { recursive: true });
+  const scripts: Record<ClientName, string> = {
+    'tus-js-client': join(workDir, 'tus-js-client-app.mjs'),
+    bgtransfer: join(workDir, 'bgtransfer-app.mjs'),
+  };
+  await writeFile(scripts['tus-js-client'], tusJsClientApp(pathToFileURL(tusEntry).href));
+  await writeFile(scripts.bgtransfer, bgtransferApp(pathToFileURL(bgtransferEntry).href));
+  return { via, scripts, nodeArgs: via === 'tsx' ? [...NODE_TS_FLAGS] : [], bgtransferEntry, workDir };
+}
+
+/** One upload of `file` to the tus creation endpoint by one client, measured. */
+export async function runClient(
+  setup: ClientSetup,
+  client: ClientName,
+  file: string,
+  endpoint: string,
+  retryDelayMs: number,
+): Promise<ClientRun> {
+  const home = await mkdtemp(join(setup.workDir, 'bgtransfer-home-'));
+  await writeFile(join(home, 'config.json'), JSON.stringify({ retryBaseDelayMs: retryDelayMs, maxAttempts: 10 }));
+  const started = process.hrtime.bigint();
+  const child = spawn(
+    process.execPath,
+    [...setup.nodeArgs, setup.scripts[client], file, endpoint, String(retryDelayMs)],
+    {
+      env: {
+        ...process.env,
+        BGTRANSFER_HOST: 'inproc',
+        BGTRANSFER_HOME: home,
+        BGTRANSFER_APP_ID: 'tus-bench',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  const sampler = sampleRss(child.pid ?? 0, 20);
+  const stderr: string[] = [];
+  createInterface({ input: child.stderr }).on('line', (line) => {
+    stderr.push(line);
+    if (stderr.length > 40) stderr.shift();
+  });
+  const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  const line = await new Promise<string | null>((resolve) => {
+    const timer = setTimeout(() => resolve(null), RESULT_TIMEOUT_MS);
+    createInterface({ input: child.stdout }).on('line', (text) => {
+      if (!text.startsWith('{"type"')) return;
+      clearTimeout(timer);
+      resolve(text);
+    });
+    void exited.then(() => {
+      clearTimeout(timer);
+      resolve(null);
+    });
+  });
+  const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const killer = setTimeout(() => child.kill('SIGKILL'), line === null ? 0 : 10_000);
+  await exited;
+  clearTimeout(killer);
+  const sampled = sampler.stop();
+  await rm(home, { recursive: true, force: true });
+  const result = (line === null ? { type: 'error', message: 'no result line' } : JSON.parse(line)) as {
+    type: 'result' | 'error';
+    transferSeconds?: number;
+    maxRssBytes?: number;
+    uploadUrl?: string | null;
+    message?: string;
+  };
+  return {
+    client,
+    ok: result.type === 'result',
+    wallSeconds,
+    transferSeconds: result.transferSeconds ?? Number.NaN,
+    peakRssBytes: Math.max(result.maxRssBytes ?? 0, sampled.peakBytes),
+    uploadUrl: result.uploadUrl ?? null,
+    error: result.type === 'error' ? (result.message ?? 'failed') : null,
+    stderrTail: stderr.slice(-10).join('\n'),
+  };
+}
+
+/** `node tus-js-client-app.mjs FILE ENDPOINT RETRY_DELAY_MS` → one JSON result line. */
+function tusJsClientApp(tusUrl: string): string {
+  return `import { createReadStream } from 'node:fs';
+import { basename } from 'node:path';
+import * as tus from ${JSON.stringify(tusUrl)};
+
+const [file, endpoint, retryDelay] = process.argv.slice(2);
+const first = Number(retryDelay);
+const started = performance.now();
+const report = (fields) =>
+  console.log(JSON.stringify({ ...fields, maxRssBytes: process.resourceUsage().maxRSS * 1024 }));
+const upload = new tus.Upload(createReadStream(file), {
+  endpoint,
+  metadata: { filename: basename(file) },
+  // chunkSize unset: Infinity, one PATCH for the rest of the file.
+  retryDelays: [first, first * 5, first * 10, first * 20, first * 50],
+  onError(error) {
+    report({ type: 'error', message: String(error) });
+    process.exitCode = 1;
+  },
+  onSuccess() {
+    report({ type: 'result', transferSeconds: (performance.now() - started) / 1000, uploadUrl: upload.url });
+  },
+});
+upload.start();
+`;
+}
+
+/** `node bgtransfer-app.mjs FILE ENDPOINT` → one JSON result line (BGTRANSFER_HOST=inproc). */
+function bgtransferApp(bgtransferUrl: string): string {
+  return `import { BackgroundUploader, closeAsync } from ${JSON.stringify(bgtransferUrl)};
+
+const [file, endpoint] = process.argv.slice(2);
+const started = performance.now();
+const report = (fields) =>
+  console.log(JSON.stringify({ ...fields, maxRssBytes: process.resourceUsage().maxRSS * 1024 }));
+// Works around a bgtransfer bug (BGTRANSFER_HOST=inproc): during a retry back-off nothing holds the event
+// loop (the engine's wake timer is unref'd, an in-process watch holds no handle), so an app whose only
+// work is \`await startAsync()\` exits with code 13 before the retry. See fault-matrix.test.ts.
+const keepAlive = setInterval(() => {}, 60_000);
+try {
+  const uploader = new BackgroundUploader();
+  uploader.resumeProtocol = 'tus';
+  const operation = uploader.createUpload(endpoint, file);
+  await operation.startAsync();
+  report({
+    type: 'result',
+    transferSeconds: (performance.now() - started) / 1000,
+    uploadUrl: operation.getResponseInformation()?.actualUri.absoluteUri ?? null,
+  });
+} catch (error) {
+  report({ type: 'error', message: \`\${error?.code}: \${error?.message ?? error}\` });
+  process.exitCode = 1;
+} finally {
+  clearInterval(keepAlive);
+  await closeAsync();
+}
+`;
+}
