@@ -126,9 +126,11 @@ async function chooseProtocol(
   if (extras.session?.protocol === 'tus' || extras.session?.protocol === 'ietf') return extras.session.protocol;
   if (extras.resumeProtocol !== 'auto') return extras.resumeProtocol;
   if (extras.probedPlain) return 'ietf';
+  // A network error fails this attempt (retried, probed again); only an answer without Tus-Version
+  // means the endpoint does not speak tus.
   const tus = await probeTus(url, context.dispatcher, context.live.controller.signal, headers, {
     credentials: context.live.record.extras.serverCredential,
-  }).catch(() => false);
+  });
   if (tus) return 'tus';
   // Not tus: the IETF draft is detected on the request itself (a 104), at no extra cost.
   saveExtras(context, { ...extras, probedPlain: true });

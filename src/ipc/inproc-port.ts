@@ -17,6 +17,8 @@ import type { TransferPort } from './transfer-port.ts';
  */
 export class InprocPort implements TransferPort {
   readonly #service: TransferService;
+  #watchers = 0;
+  #keepAlive: NodeJS.Timeout | undefined;
 
   constructor(service: TransferService) {
     this.#service = service;
@@ -75,6 +77,7 @@ export class InprocPort implements TransferPort {
     // Deliver asynchronously, as a socket would, so callers never see a callback before watch() returns.
     let active = true;
     let unsubscribe: () => void = () => undefined;
+    this.#holdOpen(+1);
     queueMicrotask(() => {
       if (!active) return;
       try {
@@ -86,12 +89,31 @@ export class InprocPort implements TransferPort {
       }
     });
     return () => {
+      if (!active) return;
       active = false;
       unsubscribe();
+      this.#holdOpen(-1);
     };
   }
 
+  /**
+   * While an app watches an operation (an awaited startAsync/attachAsync), the process stays alive, as
+   * the host's socket keeps a SocketPort app alive: the engine's own timers are unref'd, and a retry
+   * back-off must not let the process exit with the upload half done.
+   */
+  #holdOpen(delta: number): void {
+    this.#watchers += delta;
+    if (this.#watchers > 0 && !this.#keepAlive) {
+      this.#keepAlive = setInterval(() => undefined, 1 << 30);
+    } else if (this.#watchers === 0 && this.#keepAlive) {
+      clearInterval(this.#keepAlive);
+      this.#keepAlive = undefined;
+    }
+  }
+
   close(): Promise<void> {
+    clearInterval(this.#keepAlive);
+    this.#keepAlive = undefined;
     return this.#service.close();
   }
 }
