@@ -2,7 +2,7 @@ import { TransferError } from '../../core/errors.ts';
 import type { ResponseSnapshot } from '../../core/snapshot.ts';
 import { authenticatedExchange } from './authenticated-exchange.ts';
 import type { ExchangeBody, ExchangeResponse } from './exchange.ts';
-import { contentLength, type HeaderList, type HeaderPairs } from './header-pairs.ts';
+import { contentLength, findHeader, type HeaderList, type HeaderPairs } from './header-pairs.ts';
 import type { HttpUploadResult } from './http-upload-types.ts';
 import type { ResumableUploadInput } from './resumable-types.ts';
 import type { ServerAuth } from './server-auth.ts';
@@ -101,4 +101,65 @@ export function parseSessionUrl(uploadUrl: string): URL {
   } catch (error) {
     throw new TransferError('BT_ERR_RESUME_LOST', `the stored upload URL is not a URL: ${uploadUrl}`, { cause: error });
   }
+}
+
+/** BT_ERR_RESUME_LOST: the engine starts the upload over (R38) instead of retrying it. */
+export function resumeLost(url: URL, detail: string): TransferError {
+  return new TransferError('BT_ERR_RESUME_LOST', `the server no longer knows the upload ${url.href} (${detail})`);
+}
+
+/** How one protocol's HEAD answer reads (tus 1.0 § HEAD, the IETF draft's offset retrieval). */
+export interface OffsetRules {
+  /** Statuses that mean the server no longer knows the upload. */
+  lostStatuses: ReadonlySet<number>;
+  /** A 2xx answer saying the whole body is there already (the final answer was lost). */
+  reportsComplete(headers: HeaderPairs, size: number): boolean;
+  /** The acknowledged offset in the answer. */
+  offset(headers: HeaderPairs): number | undefined;
+}
+
+/**
+ * HEAD the upload resource: the offset to continue from (also reported through onOffset), or the final
+ * answer when the server reports the upload complete or fails (5xx, 423…). An answer for another body
+ * length, an offset past the body or a lost status → BT_ERR_RESUME_LOST; no offset → BT_ERR_INVALID_RESPONSE.
+ */
+export async function queryUploadOffset(
+  input: ResumableUploadInput,
+  url: URL,
+  headers: HeaderList,
+  auth: ServerAuth | null,
+  rules: OffsetRules,
+): Promise<number | HttpUploadResult> {
+  const size = input.body.size;
+  const { response, final } = await sendStep(
+    input,
+    {
+      url,
+      method: 'HEAD',
+      headers,
+      body: null,
+      isFinal: (status, pairs) =>
+        !rules.lostStatuses.has(status) && (status < 200 || status >= 300 || rules.reportsComplete(pairs, size)),
+    },
+    auth,
+  );
+  if (final !== null) {
+    if (response.status >= 200 && response.status < 300) input.onOffset(size);
+    return final;
+  }
+  if (rules.lostStatuses.has(response.status)) throw resumeLost(url, `HEAD answered ${response.status}`);
+  const length = parseOffset(findHeader(response.headers, 'upload-length'));
+  if (length !== undefined && length !== size) {
+    throw resumeLost(url, `the server's upload is ${length} bytes long, this body ${size}`);
+  }
+  const offset = rules.offset(response.headers);
+  if (offset === undefined) {
+    throw new TransferError(
+      'BT_ERR_INVALID_RESPONSE',
+      `HEAD ${url.href} answered ${response.status} without Upload-Offset`,
+    );
+  }
+  if (offset > size) throw resumeLost(url, `the server has ${offset} bytes of a ${size}-byte body`);
+  input.onOffset(offset);
+  return offset;
 }

@@ -4,7 +4,14 @@ import { deleteUploadResource } from '../http/delete-upload-resource.ts';
 import { findHeader, type HeaderList, type HeaderPairs } from '../http/header-pairs.ts';
 import { uploadHttp } from '../http/http-upload.ts';
 import type { HttpUploadResult } from '../http/http-upload-types.ts';
-import { parseOffset, parseSessionUrl, resolveUploadUrl, sendStep } from '../http/resumable-step.ts';
+import {
+  type OffsetRules,
+  parseSessionUrl,
+  queryUploadOffset,
+  resolveUploadUrl,
+  resumeLost,
+  sendStep,
+} from '../http/resumable-step.ts';
 import type { ControlOptions, ResumableUploadInput } from '../http/resumable-types.ts';
 import { ServerAuth } from '../http/server-auth.ts';
 import {
@@ -27,6 +34,13 @@ export interface IetfUploadInput extends ResumableUploadInput {
 /** The upload resource is gone ("404 (Not Found)" / "410 (Gone)" on the offset query). */
 const GONE_STATUSES: ReadonlySet<number> = new Set([404, 410]);
 
+/** §"Offset Retrieval": Upload-Offset, and Upload-Complete: ?1 when the whole body is there. */
+const IETF_OFFSET: OffsetRules = {
+  lostStatuses: GONE_STATUSES,
+  reportsComplete: (headers) => reportsComplete(headers),
+  offset: (headers) => uploadOffset(headers),
+};
+
 /**
  * One attempt of an upload through draft-ietf-httpbis-resumable-upload-05 (interop version 6).
  *
@@ -47,7 +61,7 @@ export async function uploadIetf(input: IetfUploadInput): Promise<HttpUploadResu
   const auth = ServerAuth.create(input.credentials, input.endpoint);
   let conflicts = 0;
   for (;;) {
-    const found = await queryOffset(input, uploadUrl, headers, auth);
+    const found = await queryUploadOffset(input, uploadUrl, headers, auth, IETF_OFFSET);
     if (typeof found !== 'number') return found;
     input.onBytesSent(found);
     const { response, final } = await sendStep(
@@ -72,7 +86,7 @@ export async function uploadIetf(input: IetfUploadInput): Promise<HttpUploadResu
       if (final.response.statusCode >= 200 && final.response.statusCode < 300) input.onOffset(input.body.size);
       return final;
     }
-    if (GONE_STATUSES.has(response.status)) throw lost(uploadUrl, `PATCH answered ${response.status}`);
+    if (GONE_STATUSES.has(response.status)) throw resumeLost(uploadUrl, `PATCH answered ${response.status}`);
     // 409: "the server MUST respond with 409 (Conflict)" when Upload-Offset does not match; the
     // offset is queried again once (it may have moved when the server kept more of a cut request).
     conflicts += 1;
@@ -121,49 +135,6 @@ async function createUpload(input: IetfUploadInput): Promise<HttpUploadResult> {
   return { ...result, response: { ...result.response, isResumable: session !== null } };
 }
 
-/**
- * HEAD the upload resource (§"Offset Retrieval"): the offset to continue from, or the final answer
- * when the server reports the upload complete (the final response was lost) or fails (5xx…).
- */
-async function queryOffset(
-  input: IetfUploadInput,
-  url: URL,
-  headers: HeaderList,
-  auth: ServerAuth | null,
-): Promise<number | HttpUploadResult> {
-  const size = input.body.size;
-  const { response, final } = await sendStep(
-    input,
-    {
-      url,
-      method: 'HEAD',
-      headers,
-      body: null,
-      isFinal: (status, pairs) =>
-        !GONE_STATUSES.has(status) && (status < 200 || status >= 300 || reportsComplete(pairs)),
-    },
-    auth,
-  );
-  if (final !== null) {
-    if (response.status >= 200 && response.status < 300) input.onOffset(size);
-    return final;
-  }
-  if (GONE_STATUSES.has(response.status)) throw lost(url, `HEAD answered ${response.status}`);
-  const offset = uploadOffset(response.headers);
-  if (offset === undefined) {
-    throw new TransferError(
-      'BT_ERR_INVALID_RESPONSE',
-      `HEAD ${url.href} answered ${response.status} without Upload-Offset`,
-    );
-  }
-  const length = parseOffset(findHeader(response.headers, 'upload-length'));
-  if (offset > size || (length !== undefined && length !== size)) {
-    throw lost(url, `the server has ${offset} bytes (length ${length ?? 'unknown'}) of a ${size}-byte body`);
-  }
-  input.onOffset(offset);
-  return offset;
-}
-
 /** A 104 during an append may carry the offset received so far (§"Upload Append": progress). */
 function reportProgress(input: IetfUploadInput, status: number, headers: HeaderPairs): void {
   if (status !== UPLOAD_RESUMPTION_SUPPORTED) return;
@@ -183,8 +154,4 @@ export function terminateIetf(
   options: ControlOptions = {},
 ): Promise<void> {
   return deleteUploadResource(uploadUrl, resourceHeaders(headers), dispatcher, signal, options);
-}
-
-function lost(url: URL, detail: string): TransferError {
-  return new TransferError('BT_ERR_RESUME_LOST', `the server no longer knows the upload ${url.href} (${detail})`);
 }

@@ -1,7 +1,15 @@
 import { TransferError } from '../../core/errors.ts';
 import { findHeader, type HeaderList, type HeaderPairs } from '../http/header-pairs.ts';
 import type { HttpUploadResult } from '../http/http-upload-types.ts';
-import { parseOffset, parseSessionUrl, resolveUploadUrl, sendStep } from '../http/resumable-step.ts';
+import {
+  type OffsetRules,
+  parseOffset,
+  parseSessionUrl,
+  queryUploadOffset,
+  resolveUploadUrl,
+  resumeLost,
+  sendStep,
+} from '../http/resumable-step.ts';
 import type { ResumableUploadInput } from '../http/resumable-types.ts';
 import { ServerAuth } from '../http/server-auth.ts';
 import { encodeMetadata, TUS_PATCH_CONTENT_TYPE, tusHeaders } from './tus-protocol.ts';
@@ -20,6 +28,19 @@ export interface TusUploadInput extends ResumableUploadInput {
 const GONE_STATUSES: ReadonlySet<number> = new Set([404, 410]);
 /** On HEAD, tus-js-client also drops the stored URL on 403 (peers.md: "4xx on HEAD → drop stored URL"). */
 const HEAD_LOST_STATUSES: ReadonlySet<number> = new Set([403, 404, 410]);
+
+/**
+ * § HEAD: "The Server MUST always include the Upload-Offset header in the response for a HEAD request";
+ * an offset equal to the length means the upload is complete.
+ */
+const TUS_OFFSET: OffsetRules = {
+  lostStatuses: HEAD_LOST_STATUSES,
+  reportsComplete(headers, size) {
+    const length = parseOffset(findHeader(headers, 'upload-length'));
+    return parseOffset(findHeader(headers, 'upload-offset')) === size && (length === undefined || length === size);
+  },
+  offset: (headers) => parseOffset(findHeader(headers, 'upload-offset')),
+};
 
 /**
  * One attempt of a tus 1.0.0 upload (core protocol + creation). Without a session: POST creation,
@@ -47,7 +68,7 @@ export async function uploadTus(input: TusUploadInput): Promise<HttpUploadResult
     input.onOffset(0);
   } else {
     uploadUrl = parseSessionUrl(input.session.uploadUrl);
-    const found = await queryOffset(input, uploadUrl, headers, auth);
+    const found = await queryUploadOffset(input, uploadUrl, headers, auth, TUS_OFFSET);
     if (typeof found !== 'number') return found;
     offset = found;
   }
@@ -74,7 +95,7 @@ export async function uploadTus(input: TusUploadInput): Promise<HttpUploadResult
       if (response.status >= 200 && response.status < 300 && acknowledged !== undefined) input.onOffset(acknowledged);
       return final;
     }
-    if (GONE_STATUSES.has(response.status)) throw lost(uploadUrl, `PATCH answered ${response.status}`);
+    if (GONE_STATUSES.has(response.status)) throw resumeLost(uploadUrl, `PATCH answered ${response.status}`);
     if (response.status === 409) {
       // "If the offsets do not match, the Server MUST respond with the 409 Conflict status" (§ PATCH):
       // our idea of the offset is stale (e.g. the server kept more of a cut request). Ask once more.
@@ -82,7 +103,7 @@ export async function uploadTus(input: TusUploadInput): Promise<HttpUploadResult
       if (conflicts > 1) {
         throw new TransferError('BT_ERR_OFFSET_MISMATCH', `${uploadUrl.href} answered 409 twice for offset ${offset}`);
       }
-      const found = await queryOffset(input, uploadUrl, headers, auth);
+      const found = await queryUploadOffset(input, uploadUrl, headers, auth, TUS_OFFSET);
       if (typeof found !== 'number') return found;
       offset = found;
       input.onBytesSent(offset);
@@ -126,55 +147,6 @@ async function createUpload(
   return resolveUploadUrl(location, input.endpoint, `tus creation at ${input.endpoint.href}`);
 }
 
-/**
- * HEAD (§ HEAD): the offset to continue from, reported through onOffset; or the final answer when the
- * upload is already complete (its final PATCH answer was lost) or the server failed (5xx, 423…).
- */
-async function queryOffset(
-  input: TusUploadInput,
-  url: URL,
-  headers: HeaderList,
-  auth: ServerAuth | null,
-): Promise<number | HttpUploadResult> {
-  const size = input.body.size;
-  const { response, final } = await sendStep(
-    input,
-    {
-      url,
-      method: 'HEAD',
-      headers,
-      body: null,
-      isFinal(status, pairs) {
-        if (HEAD_LOST_STATUSES.has(status)) return false;
-        if (status < 200 || status >= 300) return true;
-        const length = parseOffset(findHeader(pairs, 'upload-length'));
-        return parseOffset(findHeader(pairs, 'upload-offset')) === size && (length === undefined || length === size);
-      },
-    },
-    auth,
-  );
-  if (final !== null) {
-    if (response.status >= 200 && response.status < 300) input.onOffset(size);
-    return final;
-  }
-  if (HEAD_LOST_STATUSES.has(response.status)) throw lost(url, `HEAD answered ${response.status}`);
-  const length = parseOffset(findHeader(response.headers, 'upload-length'));
-  if (length !== undefined && length !== size) {
-    throw lost(url, `the server's upload is ${length} bytes long, this body ${size}`);
-  }
-  const offset = parseOffset(findHeader(response.headers, 'upload-offset'));
-  // "The Server MUST always include the Upload-Offset header in the response for a HEAD request."
-  if (offset === undefined) {
-    throw new TransferError(
-      'BT_ERR_INVALID_RESPONSE',
-      `HEAD ${url.href} answered ${response.status} without Upload-Offset`,
-    );
-  }
-  if (offset > size) throw lost(url, `the server has ${offset} bytes of a ${size}-byte body`);
-  input.onOffset(offset);
-  return offset;
-}
-
 /** The upload's final answer: complete (acknowledged the whole body) or an error the engine judges. */
 function isFinalPatchAnswer(status: number, headers: HeaderPairs, size: number): boolean {
   if (status === 409 || GONE_STATUSES.has(status)) return false;
@@ -197,8 +169,4 @@ function nextOffset(headers: HeaderPairs, offset: number, end: number, url: URL)
     );
   }
   return acknowledged;
-}
-
-function lost(url: URL, detail: string): TransferError {
-  return new TransferError('BT_ERR_RESUME_LOST', `the server no longer knows the upload ${url.href} (${detail})`);
 }
