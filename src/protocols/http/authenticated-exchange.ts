@@ -5,7 +5,7 @@ import type { AuthRetryState, ServerAuth } from './server-auth.ts';
  * One request with server credentials (R65): the exchange, plus at most two re-sends when the
  * server asks for Digest credentials (RFC 7616 §3.3) or calls the nonce stale. A 401 that is answered
  * again has its body dropped (the connection stays reusable; a 401 sent before the server read the
- * request body ends that exchange as any early answer does) and the request goes out again with its
+ * request body ends that exchange as every early answer does) and the request goes out again with its
  * body from `input.body.start`; `onResend` is called first (progress goes back to the start). Any
  * other answer, including a 401 that is not retried, reaches `input.chooseSink` as usual.
  * Without `auth` this is `exchange(input)`.
