@@ -27,7 +27,7 @@ import {
 } from './small-uploads-report.ts';
 
 /**
- * Many small uploads through the transfer host (issue 3), against a plain undici loop.
+ * Many small uploads through the transfer host, against a plain undici loop.
  *
  *   node --conditions=source --import tsx bench/host-small-uploads.ts [--count 10000] [--concurrency 16]
  *        [--runs 2] [--auto-runs 1] [--list-runs 3] [--window 4000] [--profile-host DIR]

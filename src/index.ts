@@ -1,6 +1,6 @@
 /**
  * bgtransfer: durable background uploads for Node.js in the shape of
- * Windows.Networking.BackgroundTransfer (spec/contract.md §2).
+ * Windows.Networking.BackgroundTransfer (docs/api/README.md).
  */
 export { BackgroundTransferCompletionGroup } from './api/background-transfer-completion-group.ts';
 export { BackgroundTransferContentPart } from './api/background-transfer-content-part.ts';

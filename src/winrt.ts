@@ -18,7 +18,7 @@ import {
 /**
  * `bgtransfer/winrt`: one object `Windows` laid out like the WinRT namespaces, so WinJS-era code such
  * as the seed's JavaScript sample (`new Windows.Networking.BackgroundTransfer.BackgroundUploader()`,
- * `Windows.Foundation.Uri(s)`) runs unchanged (spec/contract.md §1).
+ * `Windows.Foundation.Uri(s)`) runs unchanged (docs/api/winrt.md).
  */
 export const Windows = Object.freeze({
   Foundation: Object.freeze({ Uri }),

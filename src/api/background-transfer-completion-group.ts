@@ -4,7 +4,7 @@ import type { CompletionTask } from '../core/snapshot.ts';
 import { currentAppId, getPort } from './port-provider.ts';
 
 /**
- * BackgroundTransferCompletionGroup (reference §2.13, R78–R83). Windows registers a background task
+ * BackgroundTransferCompletionGroup (R78–R83). Windows registers a background task
  * with the group's trigger; here the group names the task itself — a program the transfer host runs
  * once every member upload has finished, success or failure (R79), even when the app that created
  * them has exited. The task gets the group id in BGTRANSFER_COMPLETION_GROUP and, on standard input,

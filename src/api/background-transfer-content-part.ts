@@ -25,7 +25,7 @@ function r68(already: 'text' | 'file', attempted: 'setText' | 'setFile'): Transf
 }
 
 /**
- * Windows.Networking.BackgroundTransfer.BackgroundTransferContentPart (reference §2.9): one part of a
+ * Windows.Networking.BackgroundTransfer.BackgroundTransferContentPart (R68–R72): one part of a
  * multipart upload, holding either a string or a file, never both (R68). Parts are plain values until
  * `createUploadAsync` turns them into specs (R69–R72).
  */
@@ -47,7 +47,7 @@ export class BackgroundTransferContentPart {
   }
 
   /**
-   * "Sets content disposition header values" (reference §2.9): a header of this part, written after the
+   * "Sets content disposition header values" (Windows' words): a header of this part, written after the
    * generated Content-Disposition in the order set. Setting a name again (any case) replaces its value in
    * place. Setting `Content-Disposition` replaces the generated one; setting `Content-Type` replaces the
    * `application/octet-stream` default of file parts. The name must be an HTTP token; the value may hold

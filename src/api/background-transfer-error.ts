@@ -1,7 +1,7 @@
 import type { WebErrorStatus } from '../core/enums.ts';
 import { webErrorStatusForHresult } from '../core/hresult.ts';
 
-/** BackgroundTransferError (reference §2.11, E5, E6): HRESULT → WebErrorStatus. */
+/** BackgroundTransferError (E5, E6 in docs/windows-behaviour.md): HRESULT → WebErrorStatus. */
 export const BackgroundTransferError = Object.freeze({
   getStatus(hresult: number): WebErrorStatus {
     return webErrorStatusForHresult(hresult);

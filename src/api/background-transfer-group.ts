@@ -6,7 +6,7 @@ import { validateEnumValue } from './validation.ts';
 const groups = new Map<string, BackgroundTransferGroup>();
 
 /**
- * A named group of operations (reference §2.8). R26: createGroup with an existing name returns the
+ * A named group of operations. R26: createGroup with an existing name returns the
  * existing group. R27: groups persist with their operations in the store.
  */
 export class BackgroundTransferGroup {

@@ -27,17 +27,17 @@ export interface PasswordCredential {
   resource?: string;
 }
 
-/** How an upload continues across restarts (beyond Windows; spec/contract.md §2). */
+/** How an upload continues across restarts (beyond Windows; docs/api/background-uploader.md). */
 export type ResumeProtocol = 'auto' | 'tus' | 'ietf' | 'none';
 
 /** A ToastNotification stand-in (R74): the text of a desktop notification. */
 export type NotificationLike = string | { summary?: string; body: string } | null;
 
-/** The largest stream createUploadFromStreamAsync spools (issue 5 §3: bounded). */
+/** The largest stream createUploadFromStreamAsync spools (bounded). */
 const MAX_SPOOL_BYTES = 64 * 1024 ** 3;
 
 /**
- * BackgroundUploader (reference §2.1): configuration collected before operations are created (R5);
+ * BackgroundUploader (docs/api/background-uploader.md): configuration collected before operations are created (R5);
  * changing it later does not change operations already created.
  */
 export class BackgroundUploader {
@@ -157,7 +157,7 @@ export class BackgroundUploader {
   }
 
   /**
-   * Creates (does not start) an upload of one file as the raw request body (reference §2.1). Bad input
+   * Creates (does not start) an upload of one file as the raw request body. Bad input
    * throws a coded error here, before anything is queued: the URI (absolute http/https), the file
    * (exists, regular, readable).
    */
@@ -190,7 +190,7 @@ export class BackgroundUploader {
 
   /**
    * Upload from a stream (Node Readable or web ReadableStream). The stream is spooled to a file under
-   * BGTRANSFER_HOME first (issue 5 §3), so the upload survives the app's exit and can be retried; the
+   * BGTRANSFER_HOME first, so the upload survives the app's exit and can be retried; the
    * spool file is removed when the operation ends.
    */
   async createUploadFromStreamAsync(
@@ -211,7 +211,7 @@ export class BackgroundUploader {
 
   #operation(url: URL, sourcePath: string | null, body: OperationExtras['body'], size: number): UploadOperation {
     this.#completionGroup?.assertOpenForMembers();
-    // R6 makes POST the default; an ftp:// upload defaults to STOR instead (issue 5 §4).
+    // R6 makes POST the default; an ftp:// upload defaults to STOR instead.
     const isFtp = url.protocol === 'ftp:' || url.protocol === 'ftps:';
     const method = isFtp && this.#method === 'POST' ? 'STOR' : this.#method;
     const spec: OperationSpec = {

@@ -5,7 +5,7 @@ import { SocketPort } from '../ipc/socket-port.ts';
 import type { TransferPort } from '../ipc/transfer-port.ts';
 
 /**
- * Which engine this process talks to (spec/contract.md §3): BGTRANSFER_HOST=inproc runs it here;
+ * Which engine this process talks to (docs/architecture.md): BGTRANSFER_HOST=inproc runs it here;
  * `auto` (the default) talks to the per-user transfer host. One port per process, opened lazily on
  * the first call that needs it.
  */

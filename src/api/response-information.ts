@@ -51,7 +51,7 @@ export class ResponseHeaders implements Iterable<[string, string]> {
   }
 }
 
-/** ResponseInformation (reference §2.10; R41–R45). */
+/** ResponseInformation (R41–R45). */
 export class ResponseInformation {
   readonly statusCode: number;
   /** R44: the URI that returned the data (differs from requestedUri after a redirect). */

@@ -4,7 +4,7 @@ import { TransferError } from '../core/errors.ts';
 
 /**
  * Windows.Storage.StorageFile, reduced to what uploads need: a file by path. Wherever a file is taken,
- * a StorageFile or a path string is accepted (spec/contract.md §2).
+ * a StorageFile or a path string is accepted (docs/api/storage-file.md).
  */
 export class StorageFile {
   readonly path: string;

@@ -1,6 +1,6 @@
 /**
  * What startAsync()/attachAsync() return: IAsyncOperationWithProgress in the JavaScript projection
- * (reference §2.18, R4, R59). Awaitable; `then(onComplete, onError, onProgress)` takes a third,
+ * (R4, R59; docs/api/transfer-promise.md). Awaitable; `then(onComplete, onError, onProgress)` takes a third,
  * progress callback; `cancel()` — on this promise and on every promise `then` returns — cancels the
  * transfer itself, not only the local observation (R60).
  */

@@ -33,7 +33,7 @@ type Lifecycle =
   | { kind: 'stored'; port: TransferPort };
 
 /**
- * UploadOperation (reference §2.2): a handle on one upload. The state lives with the engine; this
+ * UploadOperation (docs/api/upload-operation.md): a handle on one upload. The state lives with the engine; this
  * object keeps the latest snapshot it was sent, so the synchronous getters (progress, R34) work.
  */
 export class UploadOperation {

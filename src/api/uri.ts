@@ -2,7 +2,7 @@ import { TransferError } from '../core/errors.ts';
 
 /**
  * Windows.Foundation.Uri: `new Uri(s)` and `Uri(s)` (no `new`, as in the seed's JavaScript sample)
- * both work; a string that is not an absolute URI throws BT_ERR_INVALID_URI (reference E4).
+ * both work; a string that is not an absolute URI throws BT_ERR_INVALID_URI (E4).
  */
 class UriImpl {
   readonly #url: URL;

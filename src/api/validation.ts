@@ -2,13 +2,13 @@ import { TransferError } from '../core/errors.ts';
 import { isUri, type Uri } from './uri.ts';
 
 /**
- * The only place the API rejects input (style-anchors §4.4 rule 3): everything below throws a coded
- * error before anything is queued (issue 2 §8).
+ * The only place the API rejects input: everything below throws a coded
+ * error before anything is queued.
  */
 
 export type UriLike = Uri | URL | string;
 
-/** R7 says HTTP(S) only; bgtransfer adds FTP and explicit FTPS (issue 5 §4). */
+/** R7 says HTTP(S) only; bgtransfer adds FTP and explicit FTPS. */
 const SUPPORTED_SCHEMES = new Set(['http:', 'https:', 'ftp:', 'ftps:']);
 
 /** An absolute http(s)/ftp URI, as a normalized string. */

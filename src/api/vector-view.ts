@@ -1,6 +1,6 @@
 /**
  * IVectorView<T> in the JavaScript projection: an array that also has `size` and `getAt(i)`
- * (reference §2.18: "uploads.size", "uploads[i]"), so both WinJS-era and plain array code work.
+ * (the WinJS projection: "uploads.size", "uploads[i]"), so both WinJS-era and plain array code work.
  */
 export type VectorView<T> = T[] & { readonly size: number; getAt(index: number): T | undefined };
 

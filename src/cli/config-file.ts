@@ -20,7 +20,7 @@ export function assertConfigKey(key: string): ConfigKey {
   );
 }
 
-/** The keys config.json sets (validated, so an unknown key or bad value is an error naming it, §4). */
+/** The keys config.json sets (validated, so an unknown key or bad value is an error naming it, docs/api/config.md). */
 export function readConfigFile(path: string): Partial<Config> {
   if (!existsSync(path)) return {};
   let raw: unknown;

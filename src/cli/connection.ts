@@ -9,7 +9,7 @@ const RECONNECT_FIRST_DELAY_MS = 100;
 const RECONNECT_MAX_DELAY_MS = 1_000;
 
 /**
- * The CLI's link to the engine (through `getPort()`, so BGTRANSFER_HOST decides: spec/contract.md §3).
+ * The CLI's link to the engine (through `getPort()`, so BGTRANSFER_HOST decides: docs/architecture.md).
  * When the host goes away under an attached command, `replace()` drops the dead port and opens a new
  * one — which, with BGTRANSFER_HOST=auto, starts a new host that recovers the upload (R12, R38). Several
  * followers share one Connection, so only the first to notice a dead port reconnects.

@@ -1,7 +1,7 @@
 import { resolveHome } from '../core/paths.ts';
 import { ExitCode as Exit, type ExitCode } from './exit-codes.ts';
 
-/** The app id of the CLI's own uploads when BGTRANSFER_APP_ID is not set (issue 3). */
+/** The app id of the CLI's own uploads when BGTRANSFER_APP_ID is not set. */
 export const DEFAULT_CLI_APP_ID = 'bgtransfer-cli';
 
 /** What every command runs with: the environment, the two output streams, and the exit code so far. */
@@ -22,7 +22,7 @@ export function createContext(
 }
 
 /**
- * Whose operations a command sees (spec/contract.md §3: transfers belong to an app): `--app`, else
+ * Whose operations a command sees (docs/architecture.md: transfers belong to an app): `--app`, else
  * BGTRANSFER_APP_ID, else the CLI's own id — not the package name the library would derive.
  */
 export function cliAppId(context: CliContext, appOption?: string): string {
@@ -33,7 +33,7 @@ export function cliHome(context: CliContext): string {
   return resolveHome(context.env);
 }
 
-/** Whether the engine runs inside this process (BGTRANSFER_HOST=inproc, spec/contract.md §3). */
+/** Whether the engine runs inside this process (BGTRANSFER_HOST=inproc, docs/api/environment.md). */
 export function isInproc(context: CliContext): boolean {
   return context.env.BGTRANSFER_HOST === 'inproc';
 }

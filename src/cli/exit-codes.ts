@@ -1,6 +1,6 @@
 import { TransferError } from '../core/errors.ts';
 
-/** The exit codes of `bgtransfer` (spec/contract.md §5). */
+/** The exit codes of `bgtransfer` (docs/api/cli.md). */
 export const ExitCode = Object.freeze({
   /** The command did what it was asked; for `upload`/`watch`: every upload completed with a 2xx answer. */
   success: 0,
@@ -76,7 +76,7 @@ export function errorCode(error: unknown): string | null {
   return null;
 }
 
-/** `bgtransfer: <message> (<code>)`, the one shape of every error line (issue 3). */
+/** `bgtransfer: <message> (<code>)`, the one shape of every error line. */
 export function formatErrorLine(error: unknown): string {
   return formatMessageLine(error instanceof Error ? error.message : String(error), errorCode(error));
 }

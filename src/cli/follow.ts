@@ -19,7 +19,7 @@ type WatchOutcome = FollowResult | { kind: 'lost'; port: TransferPort; error: un
  * Follows one operation until it ends (completed, canceled or error), calling `onSnapshot` with every
  * snapshot. The port's watch delivers changes; a probe (`get`) whenever it has been quiet for a second
  * tells a dead host from a slow upload, and then the connection is replaced and the watch starts again —
- * so an attached `upload` or `watch` outlives a host crash (issue 3, the demo).
+ * so an attached `upload` or `watch` outlives a host crash.
  */
 export async function followOperation(
   connection: Connection,

@@ -7,7 +7,7 @@ const STATUS_NAMES: ReadonlyMap<number, string> = new Map(
   Object.entries(BackgroundTransferStatus).map(([name, value]) => [value, name]),
 );
 
-/** The camelCase enum member name (spec/contract.md §2), e.g. 5 → "completed". */
+/** The camelCase enum member name (docs/api/enums.md), e.g. 5 → "completed". */
 export function statusName(status: number): string {
   return STATUS_NAMES.get(status) ?? `status ${status}`;
 }
@@ -55,7 +55,7 @@ const SECRET_PARAM = /sig|signature|token|secret|password|passwd|credential|key|
 
 /**
  * A URI safe to print: no user name or password, and secret-looking query values masked. `list` and
- * `watch` never show credentials (issue 3).
+ * `watch` never show credentials.
  */
 export function redactUri(uri: string): string {
   let url: URL;
@@ -75,7 +75,7 @@ export function redactUri(uri: string): string {
 }
 
 /**
- * One `--json` line: the fields of BackgroundUploadProgress plus `guid` (spec/contract.md §5). A failed
+ * One `--json` line: the fields of BackgroundUploadProgress plus `guid` (docs/api/cli.md). A failed
  * operation's line also carries `error` ({ code, message }), so a script needs no second call.
  */
 export function progressJson(snapshot: OperationSnapshot): string {

@@ -1,6 +1,6 @@
 /**
  * Runs `body` with a signal that the first Ctrl-C aborts: for `upload` and `watch`, Ctrl-C detaches and
- * the upload goes on in the host (issue 3). A second Ctrl-C exits at once (130, as shells expect).
+ * the upload goes on in the host. A second Ctrl-C exits at once (130, as shells expect).
  */
 export async function detachOnInterrupt<T>(body: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const controller = new AbortController();

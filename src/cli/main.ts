@@ -2,7 +2,7 @@
 import { runCli } from './run-cli.ts';
 
 /**
- * The `bgtransfer` command (spec/contract.md §5): `node dist/cli/main.js` after a build (package.json
+ * The `bgtransfer` command (docs/api/cli.md): `node dist/cli/main.js` after a build (package.json
  * "bin"), or `node --conditions=source --import tsx src/cli/main.ts` from source.
  */
 // A reader that goes away (`bgtransfer list | head -1`) is not an error worth a stack trace.

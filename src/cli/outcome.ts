@@ -13,7 +13,7 @@ export interface Outcome {
 }
 
 /**
- * What an ended operation means for the exit code (spec/contract.md §5): 0 only for `completed` with a
+ * What an ended operation means for the exit code (docs/api/cli.md): 0 only for `completed` with a
  * 2xx answer; a failure or a cancel is 1.
  */
 export function outcomeOf(snapshot: OperationSnapshot): Outcome {

@@ -32,7 +32,7 @@ Exit codes:
 
 Errors are printed as "bgtransfer: <message> (<code>)"; docs/errors.md lists every code.`;
 
-/** The `bgtransfer` command tree (spec/contract.md §5). Actions set `context.exitCode`. */
+/** The `bgtransfer` command tree (docs/api/cli.md). Actions set `context.exitCode`. */
 export function createProgram(context: CliContext): Command {
   const program = new Command('bgtransfer')
     .description('Durable background uploads: queue, follow and control uploads that survive restarts.')

@@ -13,8 +13,8 @@ import {
 import { RateMeter } from './rate-meter.ts';
 
 /**
- * How `upload` and `watch` show progress (issue 3): a live bar on a TTY, plain lines at most once a second
- * when stdout is not a TTY, one JSON object per line with --json (spec/contract.md §5).
+ * How `upload` and `watch` show progress: a live bar on a TTY, plain lines at most once a second
+ * when stdout is not a TTY, one JSON object per line with --json (docs/api/cli.md).
  */
 export interface ProgressView {
   update(snapshot: OperationSnapshot): void;

@@ -5,8 +5,8 @@ import { ExitCode as Exit, type ExitCode, exitCodeForError, formatErrorLine } fr
 import { createProgram } from './program.ts';
 
 /**
- * Runs one `bgtransfer` command line and returns its exit code (spec/contract.md §5). Always closes the
- * connection to the engine, so the process can exit (issue 3).
+ * Runs one `bgtransfer` command line and returns its exit code (docs/api/cli.md). Always closes the
+ * connection to the engine, so the process can exit.
  */
 export async function runCli(argv: readonly string[], context: CliContext = createContext()): Promise<ExitCode> {
   const program = createProgram(context);

@@ -9,7 +9,7 @@ import type { OperationSpec } from '../core/snapshot.ts';
 export const PRIORITY_NAMES = ['default', 'high', 'low'] as const;
 export const COST_POLICY_NAMES = ['default', 'unrestrictedOnly', 'always'] as const;
 
-/** What `bgtransfer upload` was given (spec/contract.md §5). */
+/** What `bgtransfer upload` was given (docs/api/cli.md). */
 export interface UploadRequest {
   file: string;
   url: string;

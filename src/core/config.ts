@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { TransferError } from './errors.ts';
 
 /**
- * `$BGTRANSFER_HOME/config.json` (spec/contract.md §4). Every key is optional; missing keys take the
+ * `$BGTRANSFER_HOME/config.json` (docs/api/config.md). Every key is optional; missing keys take the
  * defaults below. An unknown key or a bad value is a BT_ERR_CONFIG_INVALID naming the key.
  */
 export const configSchema = z

@@ -1,9 +1,9 @@
 /**
  * The Windows enums of Windows.Networking.BackgroundTransfer and Windows.Web, as frozen objects with
- * camelCase members and the Windows numeric values (spec/contract.md §2; reference §2.4–2.7, §2.12).
+ * camelCase members and the Windows numeric values (docs/api/enums.md).
  */
 
-/** BackgroundTransferStatus (reference §2.4). */
+/** BackgroundTransferStatus. */
 export const BackgroundTransferStatus = Object.freeze({
   idle: 0,
   running: 1,
@@ -18,7 +18,7 @@ export const BackgroundTransferStatus = Object.freeze({
 } as const);
 export type BackgroundTransferStatus = (typeof BackgroundTransferStatus)[keyof typeof BackgroundTransferStatus];
 
-/** BackgroundTransferCostPolicy (reference §2.5). */
+/** BackgroundTransferCostPolicy. */
 export const BackgroundTransferCostPolicy = Object.freeze({
   default: 0,
   unrestrictedOnly: 1,
@@ -27,7 +27,7 @@ export const BackgroundTransferCostPolicy = Object.freeze({
 export type BackgroundTransferCostPolicy =
   (typeof BackgroundTransferCostPolicy)[keyof typeof BackgroundTransferCostPolicy];
 
-/** BackgroundTransferPriority (reference §2.6). */
+/** BackgroundTransferPriority. */
 export const BackgroundTransferPriority = Object.freeze({
   default: 0,
   high: 1,
@@ -35,14 +35,14 @@ export const BackgroundTransferPriority = Object.freeze({
 } as const);
 export type BackgroundTransferPriority = (typeof BackgroundTransferPriority)[keyof typeof BackgroundTransferPriority];
 
-/** BackgroundTransferBehavior (reference §2.7). */
+/** BackgroundTransferBehavior. */
 export const BackgroundTransferBehavior = Object.freeze({
   parallel: 0,
   serialized: 1,
 } as const);
 export type BackgroundTransferBehavior = (typeof BackgroundTransferBehavior)[keyof typeof BackgroundTransferBehavior];
 
-/** Windows.Web.WebErrorStatus, complete (reference §2.12). Values 300–505 equal the HTTP status. */
+/** Windows.Web.WebErrorStatus, complete. Values 300–505 equal the HTTP status. */
 export const WebErrorStatus = Object.freeze({
   unknown: 0,
   certificateCommonNameIsIncorrect: 1,

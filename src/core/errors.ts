@@ -2,7 +2,7 @@ import type { WebErrorStatus } from './enums.ts';
 import { HRESULT, hresultForHttpStatus, toSigned, webErrorStatusForHresult } from './hresult.ts';
 
 /**
- * The error registry: one table, one class (spec/contract.md §2 "Errors"; style-anchors §4.4 rule 4).
+ * The error registry: one table, one class (docs/errors.md).
  * Every failure is a TransferError with a stable `code`, the Windows HRESULT in `number` (signed) and the
  * matching `webErrorStatus`. Codes survive IPC where `instanceof` does not, so users match on `code`.
  * docs/errors.md lists every code; test/unit/errors-docs.test.ts keeps the two in sync.

@@ -2,7 +2,7 @@ import { WebErrorStatus } from './enums.ts';
 
 /**
  * HRESULT values (winerror.h) used by bgtransfer errors, as unsigned 32-bit numbers; `toSigned`
- * gives the signed form that `error.number` carries (spec/contract.md §2 "Errors", reference §4.2).
+ * gives the signed form that `error.number` carries (docs/api/background-transfer-error.md, docs/windows-behaviour.md).
  */
 export const HRESULT = Object.freeze({
   E_INVALIDARG: 0x80070057,
@@ -43,12 +43,12 @@ export function toSigned(hresult: number): number {
   return hresult | 0;
 }
 
-/** HTTP status → HRESULT: HTTP_E_STATUS_* = 0x80190000 + status (reference §4.2). */
+/** HTTP status → HRESULT: HTTP_E_STATUS_* = 0x80190000 + status (docs/windows-behaviour.md). */
 export function hresultForHttpStatus(status: number): number {
   return toSigned(HRESULT.HTTP_E_STATUS_BASE + status);
 }
 
-/** The WinINet HRESULTs that convert to a WebErrorStatus (reference §4.2 table, by name). */
+/** The WinINet HRESULTs that convert to a WebErrorStatus (docs/windows-behaviour.md, by name). */
 const WININET_TO_STATUS: ReadonlyMap<number, WebErrorStatus> = new Map<number, WebErrorStatus>([
   [HRESULT.WININET_E_TIMEOUT, WebErrorStatus.timeout],
   [HRESULT.WININET_E_NAME_NOT_RESOLVED, WebErrorStatus.hostNameNotResolved],
@@ -72,7 +72,7 @@ const WININET_TO_STATUS: ReadonlyMap<number, WebErrorStatus> = new Map<number, W
 const HTTP_STATUS_VALUES: ReadonlySet<number> = new Set(Object.values(WebErrorStatus).filter((value) => value >= 300));
 
 /**
- * BackgroundTransferError.GetStatus: "most HRESULTs convert; some do not (→ Unknown)" (reference E5).
+ * BackgroundTransferError.GetStatus: "most HRESULTs convert; some do not (→ Unknown)" (E5).
  * HTTP_E_STATUS_* map to the WebErrorStatus member equal to the HTTP status; the WinINet codes map by
  * name; everything else (E_INVALIDARG, a cancel, …) is `unknown`.
  */

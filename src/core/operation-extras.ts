@@ -31,7 +31,7 @@ const notification = z.object({ summary: z.string(), body: z.string() });
 
 export const operationExtrasSchema = z.object({
   body: bodySpec,
-  /** spec/contract.md §2 resumeProtocol. */
+  /** resumeProtocol (docs/api/background-uploader.md). */
   resumeProtocol: z.enum(['auto', 'tus', 'ietf', 'none']),
   /** The server-side upload a resume continues (tus upload URL, IETF resumption URL, FTP path). */
   session: z

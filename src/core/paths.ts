@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 
 /**
- * Where state lives (spec/contract.md §3): `BGTRANSFER_HOME` if set, else the user's XDG state
+ * Where state lives (docs/api/environment.md): `BGTRANSFER_HOME` if set, else the user's XDG state
  * directory (`$XDG_STATE_HOME/bgtransfer`, default `~/.local/state/bgtransfer`).
  */
 export function resolveHome(env: NodeJS.ProcessEnv = process.env): string {
@@ -36,7 +36,7 @@ export function responseBodyPath(home: string, guid: string): string {
 }
 
 /**
- * The app id (spec/contract.md §3): `BGTRANSFER_APP_ID` if set, else the `name` of the nearest
+ * The app id (docs/api/environment.md): `BGTRANSFER_APP_ID` if set, else the `name` of the nearest
  * package.json above the running script, else the script's file name.
  */
 export function resolveAppId(

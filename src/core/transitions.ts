@@ -2,7 +2,7 @@ import type { BackgroundTransferStatus } from './enums.ts';
 import { BackgroundTransferStatus as S } from './enums.ts';
 
 /**
- * The lifecycle of an operation as a pure table: (status, event) → status (style-anchors §4.4 rule 6).
+ * The lifecycle of an operation as a pure table: (status, event) → status.
  * The store applies each event as one SQL statement guarded by `allowedFrom(event)`, so a transition
  * that races with another (a cancel during completion, say) fails instead of overwriting it.
  *
@@ -12,7 +12,7 @@ export type TransitionEvent =
   | 'start' // a slot is free: the engine begins a request
   | 'requeue' // the request ended without a result (retry, recovery after a crash)
   | 'complete' // 2xx final response
-  | 'fail' // unrecoverable error (R43 §4.3: status >= 400, or retries exhausted)
+  | 'fail' // unrecoverable error (R43: status >= 400, or retries exhausted)
   | 'cancel' // app cancelled (R59, R60)
   | 'pause' // app paused (beyond Windows)
   | 'resume' // app resumed

@@ -4,7 +4,7 @@ import { buildMultipartBody } from '../protocols/multipart/multipart-body.ts';
 import { type BodySource, fileBody } from '../source/body-source.ts';
 import { type FileSourceInfo, inspectSourceFile } from '../source/file-source.ts';
 
-/** The body identity recorded when an operation is queued (issue 4 §6: a changed source is refused). */
+/** The body identity recorded when an operation is queued (a changed source is refused). */
 export interface BodyIdentity {
   size: number;
   mtimeMs: number;

@@ -124,7 +124,7 @@ export class Engine {
 
   /**
    * Settings changed (config.json edited, `bgtransfer config`): a running host applies them without a
-   * restart (spec/contract.md §4). New connections use the new timeouts/CAs; running requests finish
+   * restart (docs/api/config.md). New connections use the new timeouts/CAs; running requests finish
    * on the old dispatcher.
    */
   setConfig(config: Config): void {
@@ -353,7 +353,7 @@ export class Engine {
     if (live) live.record = record;
     if (record.progress.status === S.idle) this.#queue.upsert(queueEntry(record));
     else this.#queue.remove(record.guid);
-    // Issue 5 §3: a spooled stream is cleaned up when its operation ends.
+    // A spooled stream is cleaned up when its operation ends.
     if (isTerminalStatus(record.progress.status) && record.extras.body.kind === 'stream') {
       void removeSpool(record.extras.body.spoolPath).catch(() => undefined);
     }

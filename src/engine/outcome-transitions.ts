@@ -38,7 +38,7 @@ export function recordOutcome(
     store.markInterrupted(guid, restart);
     return store.applyEvent(guid, 'loseNetwork');
   }
-  // Issue 4 §3: the count starts over when the server acknowledged new bytes in this attempt.
+  // The count starts over when the server acknowledged new bytes in this attempt.
   const progressed = current.ackOffset > ackAtStart;
   const attemptsMade = progressed ? 1 : current.attempts + 1;
   const decision = decideRetry(error, attemptsMade, context.retryPolicy, outcome.retryAfterMs, context.random());

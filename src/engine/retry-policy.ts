@@ -2,7 +2,7 @@ import type { TransferError } from '../core/errors.ts';
 
 /**
  * Whether a failed attempt is tried again, and when: a pure function of the error, the attempt count
- * and the policy (style-anchors §4.4 rule 5), unit-tested as a table.
+ * and the policy, unit-tested as a table.
  *
  * R49: "BT retries an upload up to three times" — `maxAttempts` (default 3) counts attempts in all.
  * Retried: network errors (TransferError.retryable) and the statuses a server uses for "try later":

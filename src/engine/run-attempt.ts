@@ -31,11 +31,11 @@ export type AttemptOutcome =
   | { kind: 'failed'; error: TransferError; retryAfterMs: number | undefined };
 
 /**
- * One attempt of an operation. The protocol is chosen per operation (spec/contract.md §2
+ * One attempt of an operation. The protocol is chosen per operation (docs/api/background-uploader.md
  * `resumeProtocol`): a stored session continues where the server is (tus, IETF draft, FTP); "auto"
  * asks the endpoint once whether it speaks tus (OPTIONS) and otherwise sends the app's request with the
  * IETF draft's headers, which a plain server ignores (then R38 restarts apply). A final 2xx completes;
- * any other final status is an error that keeps the response (reference §4.3).
+ * any other final status is an error that keeps the response (docs/windows-behaviour.md, "HTTP errors").
  */
 export async function runAttempt(context: AttemptContext): Promise<AttemptOutcome> {
   try {

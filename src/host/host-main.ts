@@ -10,7 +10,7 @@ import { openTransferService } from './open-transfer-service.ts';
 import type { TransferService } from './transfer-service.ts';
 
 /**
- * The transfer host's lifecycle (issue 3 item 3), what `bgtransfer host` and the detached host process
+ * The transfer host's lifecycle, what `bgtransfer host` and the detached host process
  * (host-entry.ts) run: take the engine lock, serve the socket, stop on SIGTERM/SIGINT or `shutdown`.
  * Stopping closes the engine without touching stored states, so running uploads are recovered by the
  * next host (PUT restarted, POST terminated: R12, R13).
@@ -27,7 +27,7 @@ export interface RunHostOptions {
 export async function runHost(options: RunHostOptions): Promise<number> {
   const { home } = options;
   const env = options.env ?? process.env;
-  // 0700 home + 0600 socket: only the owning OS user can reach the host (spec/contract.md §3).
+  // 0700 home + 0600 socket: only the owning OS user can reach the host (docs/architecture.md).
   mkdirSync(home, { recursive: true, mode: 0o700 });
   chmodSync(home, 0o700);
   const log = createHostLogger(home, options.foreground ?? false, env);

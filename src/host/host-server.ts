@@ -20,9 +20,9 @@ import {
 import type { TransferService } from './transfer-service.ts';
 
 /**
- * The host's side of the socket (issue 3 item 2): serves one TransferService to every app of this OS
+ * The host's side of the socket: serves one TransferService to every app of this OS
  * user. Each connection is bound to the app id of its `hello` and sees only that app's operations
- * (spec/contract.md §3). The socket file is 0600 inside a 0700 home, so only the owning user can
+ * (docs/architecture.md). The socket file is 0600 inside a 0700 home, so only the owning user can
  * connect ("Only the owning OS user can reach the host").
  */
 

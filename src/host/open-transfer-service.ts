@@ -10,7 +10,7 @@ import { CompletionTasks } from './completion-tasks.ts';
 import { TransferService } from './transfer-service.ts';
 import { UploadNotifications } from './upload-notifications.ts';
 
-/** How often config.json is checked for changes (a running host applies them: spec/contract.md §4). */
+/** How often config.json is checked for changes (a running host applies them: docs/api/config.md). */
 const CONFIG_POLL_MS = 1_000;
 
 /**

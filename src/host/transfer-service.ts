@@ -17,7 +17,7 @@ export interface HostServices {
 
 /**
  * The engine as apps see it: every call scoped to one app id, so an app sees and touches only its own
- * operations (spec/contract.md §3). The transfer host serves this over its socket; the in-process
+ * operations (docs/architecture.md). The transfer host serves this over its socket; the in-process
  * port calls it directly.
  */
 export class TransferService {
@@ -42,7 +42,7 @@ export class TransferService {
 
   /**
    * Idempotent per guid: a start whose guid the same app already stored returns the stored operation.
-   * A client re-sends an in-flight start after the host died (issue 3 item 4); the first one may or
+   * A client re-sends an in-flight start after the host died; the first one may or
    * may not have been stored, and a second insert must not fail or create a duplicate.
    */
   start(spec: OperationSpec): OperationSnapshot {

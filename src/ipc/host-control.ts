@@ -5,7 +5,7 @@ import type { HostStatus } from './protocol.ts';
 import { SocketPort } from './socket-port.ts';
 
 /**
- * `bgtransfer host status|stop` (spec/contract.md §5). Neither starts a host: they talk to the one
+ * `bgtransfer host status|stop` (docs/api/cli.md). Neither starts a host: they talk to the one
  * that listens on `${home}/host.sock`, if any.
  */
 
@@ -13,7 +13,7 @@ export type { HostStatus };
 
 export interface HostControlOptions {
   env?: NodeJS.ProcessEnv;
-  /** The app whose counts `status` reports. @default the calling app (spec/contract.md §3) */
+  /** The app whose counts `status` reports. @default the calling app (docs/architecture.md) */
   appId?: string;
 }
 

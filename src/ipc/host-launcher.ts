@@ -8,7 +8,7 @@ import { homeLayout } from '../core/paths.ts';
 import { hostLogPath, hostSocketPath } from './protocol.ts';
 
 /**
- * Finds or starts the per-user transfer host (spec/contract.md §3: "starting it detached if it is not
+ * Finds or starts the per-user transfer host (docs/architecture.md: "starting it detached if it is not
  * running, so transfers go on after the app exits"). Starting is race-free by construction: a number
  * of clients may spawn a host at once; the engine lock lets exactly one of them run (the others exit 0,
  * see host-main.ts) and every client just polls the socket until that one listens.

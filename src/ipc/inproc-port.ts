@@ -11,7 +11,7 @@ import type { TransferService } from '../host/transfer-service.ts';
 import type { TransferPort } from './transfer-port.ts';
 
 /**
- * BGTRANSFER_HOST=inproc: the engine runs inside the calling process (spec/contract.md §3). State is
+ * BGTRANSFER_HOST=inproc: the engine runs inside the calling process (docs/architecture.md). State is
  * as durable as with the host; transfers simply stop when the process exits and are recovered by the
  * next process that opens the same home (R12, R13).
  */

@@ -19,7 +19,7 @@ import type {
 } from '../core/snapshot.ts';
 
 /**
- * The app ↔ host wire protocol (issue 3; spec/contract.md §3 "the library talks to the per-user
+ * The app ↔ host wire protocol (docs/architecture.md: "the library talks to the per-user
  * transfer host"). Newline-delimited JSON over `${home}/host.sock`, one message per line, each line at
  * most MAX_FRAME_BYTES. The first frame of a connection is `hello`, which binds it to one app id.
  *
@@ -34,7 +34,7 @@ import type {
  *
  * Every message is validated here with zod, on both sides: the host never trusts a client and a client
  * never trusts whatever answers on the socket. This module and api/validation.ts are the only places
- * that reject input (style-anchors §4.4 rule 3).
+ * that reject input.
  */
 
 export const PROTOCOL_VERSION = 1;

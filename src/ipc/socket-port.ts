@@ -27,7 +27,7 @@ import {
 import type { TransferPort } from './transfer-port.ts';
 
 /**
- * BGTRANSFER_HOST=auto (spec/contract.md §3): the port is a client of the per-user transfer host.
+ * BGTRANSFER_HOST=auto (docs/architecture.md): the port is a client of the per-user transfer host.
  * A connection is bound to one app id by its `hello`, so the port keeps one link per app id (in
  * practice one). A link survives the host: when the connection drops (the host was killed) the next
  * call, or at once an active watch, starts a host again and reconnects; every active watch is re-sent

@@ -8,8 +8,8 @@ import type {
 } from '../core/snapshot.ts';
 
 /**
- * The one narrow seam between the API and whoever runs the transfers (issue 2: "the API talks to it
- * through one narrow interface from day one"). In-process it is the host's TransferService itself;
+ * The one narrow seam between the API and whoever runs the transfers (the API talks to it
+ * through one narrow interface from day one). In-process it is the host's TransferService itself;
  * with a transfer host it is a client of the host's socket. Every call is scoped to one app id.
  */
 export interface TransferPort {

@@ -16,7 +16,7 @@ export interface NetworkState {
   source: 'networkmanager' | 'forced' | 'assumed';
 }
 
-/** The `metered` setting of spec/contract.md §4. */
+/** The `metered` setting of config.json (docs/api/config.md). */
 export type MeteredSetting = 'auto' | 'yes' | 'no';
 
 /** The three NetworkManager properties read, as their raw uint32 values (absent property → 0, unknown). */

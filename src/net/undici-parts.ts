@@ -4,7 +4,7 @@ import type { Agent as UndiciAgent, buildConnector as undiciBuildConnector } fro
 /**
  * The two undici pieces bgtransfer uses, loaded from their own modules: `import 'undici'` also loads
  * fetch, WebSocket, EventSource and the caches, about 8 MB of resident memory an upload never uses
- * (issue 2 §5 keeps a 2 GiB upload under 150 MB). undici 7 has no "exports" map, so these paths are
+ * (a 2 GiB upload stays under 150 MB). undici 7 has no "exports" map, so these paths are
  * public files of the pinned version; the types still come from the package's own declarations.
  */
 const require = createRequire(import.meta.url);

@@ -11,8 +11,8 @@ export interface FileSourceInfo {
 }
 
 /**
- * Checks a source file before anything is queued (issue 2 §8): it must exist, be a regular file and be
- * readable. Synchronous on purpose: `createUpload` is synchronous in Windows (reference §2.1).
+ * Checks a source file before anything is queued: it must exist, be a regular file and be
+ * readable. Synchronous on purpose: `createUpload` is synchronous in Windows (docs/api/background-uploader.md).
  */
 export function inspectSourceFile(path: string): FileSourceInfo {
   let stats: ReturnType<typeof statSync>;
@@ -53,7 +53,7 @@ function changed(source: FileSourceInfo, detail: string): TransferError {
  *
  * The file is re-checked before the last chunk is handed over: if its size, mtime or inode differ from
  * what was recorded, the body is cut short with BT_ERR_SOURCE_CHANGED, so the server never receives a
- * complete (Content-Length) body made of two versions of the file (issue 2 §8).
+ * complete (Content-Length) body made of two versions of the file.
  */
 export async function* readFileBody(source: FileSourceInfo, start = 0): AsyncGenerator<Uint8Array> {
   const handle = await open(source.path, 'r').catch((error: unknown) => {

@@ -8,7 +8,7 @@ import { TransferError } from '../core/errors.ts';
 import type { FileSourceInfo } from './file-source.ts';
 
 /**
- * Spooling for `createUploadFromStreamAsync(uri, stream)` (reference §2.1; spec/contract.md §2): Windows
+ * Spooling for `createUploadFromStreamAsync(uri, stream)` (docs/api/background-uploader.md): Windows
  * documents nothing about length or chunking, and a stream cannot be read twice, so the stream is copied
  * to a durable file first. The upload then is an ordinary file upload with an exact length that can be
  * retried, resumed and survives the death of the process that created it.

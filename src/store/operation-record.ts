@@ -6,7 +6,7 @@ import type { OperationSnapshot, OperationSpec, ResponseSnapshot } from '../core
 export interface OperationRecord extends OperationSnapshot {
   /** Request headers in the order the app set them (R63 joins repeats before they get here). */
   headers: Array<[string, string]>;
-  /** Source identity recorded at start, to detect a file that changed (issue 4 §6). */
+  /** Source identity recorded at start, to detect a file that changed. */
   sourceSize: number;
   sourceMtimeMs: number;
   sourceIno: number;
@@ -42,7 +42,7 @@ export interface RequeueOptions {
   /** Count this as a failed attempt (retry) or not (recovery, network loss). */
   countAttempt: boolean;
   notBeforeMs: number;
-  /** The server acknowledged new bytes during the failed attempt: the count starts over (issue 4 §3). */
+  /** The server acknowledged new bytes during the failed attempt: the count starts over. */
   resetAttempts?: boolean;
   /** The error that caused the retry, kept for `list` until the next attempt. */
   lastError?: SerializedTransferError | null;

@@ -6,12 +6,12 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
 /**
- * A private D-Bus daemon for tests (reference/dependencies.md §7): a session-type bus whose policy
+ * A private D-Bus daemon for tests: a session-type bus whose policy
  * allows everything, listening on a unix socket in a temp dir. Tests point the real code at it through
  * DBUS_SYSTEM_BUS_ADDRESS / DBUS_SESSION_BUS_ADDRESS in the options' env.
  *
  * dbus-daemon runs with `--nofork` as a direct child of the test process and `stop()` waits for it to
- * exit: PID 1 on the CI machine does not reap orphans (§0.7). Debian package: `dbus-daemon`.
+ * exit: PID 1 on the CI machine does not reap orphans. Debian package: `dbus-daemon`.
  */
 
 export interface PrivateBus {

@@ -4,7 +4,7 @@ import * as dbus from 'dbus-next';
 import { NODE_TS_FLAGS } from './process-tools.ts';
 
 /**
- * A stand-in NetworkManager for tests (reference/dependencies.md §7), written with dbus-next: it owns
+ * A stand-in NetworkManager for tests, written with dbus-next: it owns
  * `org.freedesktop.NetworkManager` on the given bus and exports `/org/freedesktop/NetworkManager` with the
  * read-only uint32 properties State, Connectivity and Metered; `set()` changes them and emits
  * `org.freedesktop.DBus.Properties.PropertiesChanged` like the real daemon.

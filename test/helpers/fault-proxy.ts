@@ -53,7 +53,7 @@ export interface FaultProxy {
 }
 
 /**
- * A fault-injecting TCP proxy on 127.0.0.1:0 in front of `targetPort` (dependencies.md §8: no
+ * A fault-injecting TCP proxy on 127.0.0.1:0 in front of `targetPort` (no
  * toxiproxy here). Real backpressure both ways: a side that cannot take more pauses the other,
  * so the proxy holds at most a chunk or two per connection however much the client sends.
  */

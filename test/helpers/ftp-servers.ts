@@ -12,7 +12,7 @@ import { makeTempDir, type TempDir } from './temp-dir.ts';
 import type { KeyPair } from './tls-certs.ts';
 
 /**
- * FTP servers for tests (reference/dependencies.md §3): ftp-srv in-process, and Debian's vsftpd as a
+ * FTP servers for tests: ftp-srv in-process, and Debian's vsftpd as a
  * real daemon that catches protocol quirks ftp-srv does not have. Both listen on 127.0.0.1 only and
  * store into a fresh temp dir that `stop()` deletes.
  */
@@ -275,7 +275,7 @@ const STOP_TIMEOUT_MS = 10_000;
 /**
  * Debian's vsftpd, unprivileged (run_as_launching_user: no chroot, no user switch, anonymous logins
  * only), in the foreground (background=NO) as a direct child that `stop()` waits for: PID 1 on the
- * CI machine does not reap orphans (§0.7). Everything it reads or writes is in one temp dir.
+ * CI machine does not reap orphans. Everything it reads or writes is in one temp dir.
  */
 export async function startVsftpd(): Promise<TestFtpServer> {
   const binary = findVsftpd();

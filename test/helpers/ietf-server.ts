@@ -55,10 +55,10 @@ interface UploadState extends IetfUpload {
 
 /**
  * The server side of draft-ietf-httpbis-resumable-upload-05 (interop 6) for tests; no npm package
- * implements it (dependencies.md §4). A request to any other path that carries
+ * implements it. A request to any other path that carries
  * `Upload-Draft-Interop-Version` creates an upload: a raw `104 Upload Resumption Supported` with the
- * `Location` goes out before the body is read (Node 20 has no API for an arbitrary 1xx; dependencies.md
- * §2), bytes are stored as they arrive (a cut upload keeps its prefix), and the final answer is 201
+ * `Location` goes out before the body is read (Node 20 has no API for an arbitrary 1xx),
+ * bytes are stored as they arrive (a cut upload keeps its prefix), and the final answer is 201
  * with `{"sha256", "bytes"}`. `/uploads/<id>` answers HEAD (offset), PATCH (append; 409 on a wrong
  * offset) and DELETE. A request without the header is a plain upload answered the same way.
  */

@@ -8,9 +8,9 @@ import { delimiter, join } from 'node:path';
 import { findFreePort } from './free-port.ts';
 
 /**
- * Debian's nginx as a real WebDAV PUT target (reference/dependencies.md §8).
+ * Debian's nginx as a real WebDAV PUT target.
  * It runs in the foreground (`daemon off;`) as a direct child of the test process and `stop()` waits for
- * it, because PID 1 on the CI machine does not reap orphans (§0.7): a daemonized nginx would stay behind.
+ * it, because PID 1 on the CI machine does not reap orphans: a daemonized nginx would stay behind.
  * Every path nginx writes (pid, error log, *_temp_path) lives in one temp dir, so it needs nothing from
  * /etc/nginx or /var/lib/nginx and never touches another nginx on the machine.
  */

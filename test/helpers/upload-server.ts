@@ -212,7 +212,7 @@ async function sendReply(req: IncomingMessage, res: ServerResponse, reply: Route
     res.end();
     return;
   }
-  // Node has no API for an arbitrary 1xx; a raw status line on the socket works (dependencies.md §2).
+  // Node has no API for an arbitrary 1xx; a raw status line on the socket works.
   for (const status of reply.informational ?? []) {
     req.socket.write(`HTTP/1.1 ${status} Informational\r\n\r\n`);
   }

@@ -25,7 +25,7 @@ import { startUploadServer, type UploadServer } from '../helpers/upload-server.t
 import { waitFor } from '../helpers/wait-for.ts';
 
 /**
- * Issue 5 §2–§3 through the public API: multipart uploads (createUploadAsync, R68–R72) to a node:http
+ * Through the public API: multipart uploads (createUploadAsync, R68–R72) to a node:http
  * server that parses them with busboy and keeps the raw bytes, and stream uploads
  * (createUploadFromStreamAsync) from a Node Readable and a web ReadableStream, whose spool file lives
  * under BGTRANSFER_HOME/spool exactly as long as the upload — also when the app exits and the transfer
@@ -200,7 +200,7 @@ test('R68 and bad input: a part holds text or a file, never both; createUploadAs
   assert.equal(multipartServer.count('/never'), 0);
 });
 
-// ---- streams (issue 5 §3)
+// ---- streams
 
 function spoolFiles(homeDir: string): string[] {
   const dir = join(homeDir, 'spool');

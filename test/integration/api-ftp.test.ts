@@ -11,7 +11,7 @@ import { startFtpSrv, startVsftpd, type TestFtpServer } from '../helpers/ftp-ser
 import { makeTempDir, type RandomFile, type TempDir, writeRandomFile } from '../helpers/temp-dir.ts';
 
 /**
- * Issue 5 §4: FTP uploads through the public API (in-process engine) against ftp-srv in-process and
+ * FTP uploads through the public API (in-process engine) against ftp-srv in-process and
  * Debian's vsftpd as a real daemon. What is stored is compared with the source on the server's disk.
  */
 

@@ -9,7 +9,7 @@ import { makeTestCertificates, type TestCertificates } from '../helpers/tls-cert
 import { startUploadServer } from '../helpers/upload-server.ts';
 
 /**
- * Issue 2 §7: HTTPS with the system CAs plus extra CA certificates from config.json
+ * HTTPS with the system CAs plus extra CA certificates from config.json
  * (`extraCaCertificates`); certificate errors map to the matching WebErrorStatus.
  */
 let certificates: TestCertificates;

@@ -16,7 +16,7 @@ import { startNginx } from '../helpers/nginx.ts';
 import { makeTempDir, type TempDir, writeRandomFile } from '../helpers/temp-dir.ts';
 import { startUploadServer, type UploadServer } from '../helpers/upload-server.ts';
 
-/** Issue 2 §2, §5, §6: uploads through the public API and the in-process engine, to real loopback servers. */
+/** Uploads through the public API and the in-process engine, to real loopback servers. */
 let server: UploadServer;
 let files: TempDir;
 let home: ApiHome | undefined;
@@ -95,7 +95,7 @@ test('response headers keep the server case and are looked up case-sensitively (
   assert.ok([...(headers ?? [])].some(([name]) => name === 'X-Custom-Case'));
 });
 
-test('HTTP >= 400 ends in error with number 0x80190000+status, the response still readable (§4.3)', async () => {
+test('HTTP >= 400 ends in error with number 0x80190000+status, the response still readable (R43)', async () => {
   home = await useApiHome();
   server.route('/missing', () => ({ status: 404, body: 'no such place' }));
   const source = await writeRandomFile(files.path, 'e404.bin', 1000);
@@ -254,7 +254,7 @@ test('enumeration: ungrouped, legacy group and transfer group are separate (R22�
   await assert.rejects(fresh.attachAsync(), { code: 'BT_ERR_ILLEGAL_STATE' });
 });
 
-test('bad input is refused with a coded error before anything is queued (issue 2 §8)', async () => {
+test('bad input is refused with a coded error before anything is queued', async () => {
   home = await useApiHome();
   const source = await writeRandomFile(files.path, 'input.bin', 10);
   const up = uploader();

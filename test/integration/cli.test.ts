@@ -7,7 +7,7 @@ import { makeTempDir, type RandomFile, type TempDir, writeRandomFile } from '../
 import { startUploadServer, type UploadServer } from '../helpers/upload-server.ts';
 
 /**
- * The `bgtransfer` command as users run it (spec/contract.md §5, issue 3 items 7–8): real child processes
+ * The `bgtransfer` command as users run it (docs/api/cli.md): real child processes
  * of src/cli/main.ts, each with its own BGTRANSFER_HOME. The basic path runs with BGTRANSFER_HOST=inproc;
  * the same upload also goes through the transfer host (BGTRANSFER_HOST=auto).
  */

@@ -7,7 +7,7 @@ import { makeTempDir } from '../helpers/temp-dir.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
 /**
- * spec/contract.md §4: a running engine picks up a changed config.json without a restart; an invalid
+ * docs/api/config.md: a running engine picks up a changed config.json without a restart; an invalid
  * edit is refused (logged) and the settings in force stay.
  */
 test('config.json changes apply while running; a bad edit keeps the previous settings', async () => {

@@ -6,7 +6,7 @@ import { makeTempDir, type TempDir, writeRandomFile } from '../helpers/temp-dir.
 import { startUploadServer, type UploadServer } from '../helpers/upload-server.ts';
 
 /**
- * Issue 4 §2, §4, §5 at the engine: no-network waiting (R50), cost policy (R52–R54) and pause/resume,
+ * At the engine: no-network waiting (R50), cost policy (R52–R54) and pause/resume,
  * against a real loopback server. The network state is set by hand here; the D-Bus path that feeds it
  * in the host has its own tests.
  */

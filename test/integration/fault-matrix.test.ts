@@ -17,7 +17,7 @@ import { startTusServer, type TusTestServer } from '../helpers/tus-server.ts';
 import { startUploadServer, type UploadServer } from '../helpers/upload-server.ts';
 
 /**
- * Issue 4, "How it is checked": the fault matrix. 50 uploads of random sizes go through the public API
+ * The fault matrix. 50 uploads of random sizes go through the public API
  * (BGTRANSFER_HOST=auto: this test process is the app, the transfer host a real detached process) to
  * three servers — tus 1.0 (@tus/server), the IETF resumable-upload draft and a plain PUT server — with
  * `resumeProtocol` left at "auto", so the host has to find out which is which (tus: OPTIONS; draft: the
@@ -394,7 +394,7 @@ async function startUploads(): Promise<Upload[]> {
       stage += 1;
       proxy.setDefaultPlan(plans[stage] ?? link);
     });
-    // tus: the creation endpoint (contract §2); the others: a path of its own.
+    // tus: the creation endpoint; the others: a path of its own.
     const uri = kind === 'tus' ? `${proxy.url}/files/` : `${proxy.url}/${kind}/${index}`;
     const file = await writeRandomFile(temp.path, `upload-${index}.bin`, size);
 

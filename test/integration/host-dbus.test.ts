@@ -193,7 +193,7 @@ test('config metered "yes" forces metered although NetworkManager says unmetered
   assert.equal(putsTo('/forced/unmetered')[0]?.sha256, source.sha256);
 });
 
-test('a running host applies a changed "metered" setting from config.json (spec/contract.md §4)', async () => {
+test('a running host applies a changed "metered" setting from config.json', async () => {
   await networkManager.set({ State: 70, Connectivity: 4, Metered: 2 });
   const home = await useHome('forced-reload', { metered: 'yes' });
   const picky = uploader();

@@ -19,7 +19,7 @@ import { makeTempDir, type RandomFile, type TempDir, writeRandomFile } from '../
 import { startUploadServer, type UploadServer } from '../helpers/upload-server.ts';
 
 /**
- * Issue 3: the transfer host, end to end with real processes (spec/contract.md §3). Apps run with
+ * The transfer host, end to end with real processes (docs/architecture.md). Apps run with
  * BGTRANSFER_HOST=auto and start the host themselves; the test kills it, feeds its socket garbage and
  * tries it as another OS user. Every home gets its own host, stopped in `after`.
  */

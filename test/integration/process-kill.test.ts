@@ -8,7 +8,7 @@ import { makeTempDir, type TempDir, writeRandomFile } from '../helpers/temp-dir.
 import { startUploadServer, type UploadServer } from '../helpers/upload-server.ts';
 
 /**
- * Issue 2 §4: a process that dies mid-upload (SIGKILL: no chance to clean up) and a new one that starts
+ * A process that dies mid-upload (SIGKILL: no chance to clean up) and a new one that starts
  * again finds its operations with getCurrentUploadsAsync(), same guids; PUT restarts from byte 0 with
  * hasRestarted (R12, R38), POST ends as terminated (R12, R13).
  */

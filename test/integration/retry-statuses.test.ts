@@ -6,7 +6,7 @@ import { makeTempDir, type TempDir, writeRandomFile } from '../helpers/temp-dir.
 import { startUploadServer, type UploadServer } from '../helpers/upload-server.ts';
 
 /**
- * Issue 4 §3 as a table against a real server: a route answers `status` twice, then 201. "Try later"
+ * Retries as a table against a real server: a route answers `status` twice, then 201. "Try later"
  * statuses are retried (R49: 3 attempts) and complete; every other status fails at once with
  * 0x80190000+status and no further request.
  */
@@ -58,7 +58,7 @@ test('retry policy against a real server: which statuses are retried', async () 
         assert.equal(final.progress.status, S.error, `${status} is not retried`);
         assert.equal(requests, 1, `${status}: one request only`);
         assert.equal(final.error?.httpStatus, status);
-        assert.equal(final.response?.statusCode, status, 'the response stays readable (§4.3)');
+        assert.equal(final.response?.statusCode, status, 'the response stays readable (R43)');
       }
     }
   } finally {

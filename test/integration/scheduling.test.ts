@@ -17,7 +17,7 @@ import { makeTempDir, type RandomFile, type TempDir, writeRandomFile } from '../
 import { waitFor } from '../helpers/wait-for.ts';
 
 /**
- * Issue 5 §1: scheduling as a server sees it (in-process engine). A slow loopback server records the
+ * Scheduling as a server sees it (in-process engine). A slow loopback server records the
  * order in which upload requests arrive and how many are in flight (arrived, not yet answered); the
  * engine's concurrency cap (config maxConcurrentTransfers), priorities (R31), Serialized/Parallel
  * transfer groups (R30), makeCurrentInTransferGroup (R32) and the per-app limits (R28, R29) are judged

@@ -8,9 +8,9 @@ import { makeTempDir, writeRandomFile } from '../helpers/temp-dir.ts';
 import { startUploadServer, type UploadServer } from '../helpers/upload-server.ts';
 
 /**
- * Issue 2 §3: the seed's JavaScript sample (UploadOperation.txt: UploadFile and AttachUpload) runs
+ * The seed's JavaScript sample (UploadOperation.txt: UploadFile and AttachUpload) runs
  * unchanged against `bgtransfer/winrt`, with `file` a StorageFile. The sample's server answers like
- * upload.aspx (reference §5.1): "Filename is <name>" for a raw body with a Filename header.
+ * upload.aspx: "Filename is <name>" for a raw body with a Filename header.
  */
 /** The seed's sample, evaluated as written with `Windows` and its three handlers in scope. */
 function loadSeedSample(handlers: { complete: Handler; error: Handler; progress: Handler }) {

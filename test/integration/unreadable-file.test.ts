@@ -9,7 +9,7 @@ import { NODE_TS_FLAGS } from '../helpers/process-tools.ts';
 import { makeTempDir } from '../helpers/temp-dir.ts';
 
 /**
- * Issue 2 §8: an unreadable file is refused with a coded error before anything is queued. Root reads
+ * An unreadable file is refused with a coded error before anything is queued. Root reads
  * every file, so the probe drops to the unprivileged user `nobody` (CI runs as root) and tries a file
  * only root may read.
  */

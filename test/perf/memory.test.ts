@@ -8,7 +8,7 @@ import { makeTempDir, writeRandomFile } from '../helpers/temp-dir.ts';
 import { startUploadServer } from '../helpers/upload-server.ts';
 
 /**
- * Issue 2 §5: uploads stream from disk with backpressure; memory does not grow with file size. A 2 GiB
+ * Uploads stream from disk with backpressure; memory does not grow with file size. A 2 GiB
  * upload through the public API (in-process engine, in its own process so its RSS is its own) stays
  * under 150 MB peak RSS (VmHWM). Needs `npm run build` first (npm test does it). It runs alone
  * (`npm run test:perf`, after the other suites): V8's concurrent marking lags on a busy 2-core machine,

@@ -1,6 +1,6 @@
 /**
  * Prints the code createUpload throws for a file (or "ok"): used to test files another OS user cannot
- * read (issue 2 §8), since root reads everything. argv: FILE [UID]. Started as root, it loads its
+ * read, since root reads everything. argv: FILE [UID]. Started as root, it loads its
  * modules first and then drops to UID (e.g. 65534, nobody), so the checkout's own permissions do not
  * matter, only the file's.
  */

@@ -8,7 +8,7 @@ import { ERROR_DEFINITIONS, type ErrorCode } from '../../src/core/errors.ts';
 import { HRESULT, webErrorStatusForHresult } from '../../src/core/hresult.ts';
 
 /**
- * docs/errors.md is the user's list of codes (spec/contract.md §2 "Errors"). Like fastify's doc-parity
+ * docs/errors.md is the user's list of codes (docs/api/transfer-error.md). Like fastify's doc-parity
  * test, this keeps it and ERROR_DEFINITIONS from drifting apart in either direction, and checks that the
  * source throws only codes that exist (a typo in a string literal would otherwise surface as a type
  * error only where the literal is typed as ErrorCode).

@@ -4,7 +4,7 @@ import { WebErrorStatus } from '../../src/core/enums.ts';
 import { TransferError } from '../../src/core/errors.ts';
 import { HRESULT, hresultForHttpStatus, toSigned, webErrorStatusForHresult } from '../../src/core/hresult.ts';
 
-describe('webErrorStatusForHresult (BackgroundTransferError.getStatus, reference E5)', () => {
+describe('webErrorStatusForHresult (BackgroundTransferError.getStatus, E5)', () => {
   const cases: ReadonlyArray<{ name: string; hresult: number; expected: WebErrorStatus }> = [
     { name: 'HTTP 404, signed', hresult: hresultForHttpStatus(404), expected: WebErrorStatus.notFound },
     { name: 'HTTP 404, unsigned 0x80190194', hresult: 0x80190194, expected: 404 },

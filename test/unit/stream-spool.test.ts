@@ -11,7 +11,7 @@ import { removeSpool, spoolStream } from '../../src/source/stream-spool.ts';
 import { makeTempDir, type TempDir } from '../helpers/temp-dir.ts';
 
 /**
- * createUploadFromStreamAsync spools its stream to a durable file (spec/contract.md §2): right bytes,
+ * createUploadFromStreamAsync spools its stream to a durable file (docs/api/background-uploader.md): right bytes,
  * owner-only mode, a hard limit, and no partial file left behind on any failure.
  */
 

@@ -23,7 +23,7 @@ Examples:
 Keys: ${CONFIG_KEYS.join(', ')}.
 The file is $BGTRANSFER_HOME/config.json. An unknown key or a bad value is exit code 2.`;
 
-/** `bgtransfer config [KEY [VALUE]]` (spec/contract.md §4, §5). */
+/** `bgtransfer config [KEY [VALUE]]` (docs/api/config.md, docs/api/cli.md). */
 export function defineConfigCommand(command: Command, context: CliContext): void {
   command
     .description('print all settings, print one, or set one')

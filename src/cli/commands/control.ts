@@ -14,10 +14,10 @@ const APP_OPTION_HELP = 'the app the upload belongs to (default: $BGTRANSFER_APP
 const PAUSE_RESUME_HELP = {
   pause:
     'Beyond Windows (which cannot pause uploads, R62): the upload stops and stays pausedByApplication, across\nrestarts, until bgtransfer resume. With a resumable server it then continues from the acknowledged\noffset; otherwise it is sent again from byte 0 (R38).',
-  resume: 'Queues a paused upload again (spec/contract.md §2 pause()/resume()).',
+  resume: 'Queues a paused upload again (UploadOperation pause()/resume()).',
 } as const;
 
-/** `bgtransfer pause|resume GUID` (spec/contract.md §5). */
+/** `bgtransfer pause|resume GUID` (docs/api/cli.md). */
 export function definePauseResumeCommand(command: Command, context: CliContext, verb: 'pause' | 'resume'): void {
   command
     .description(verb === 'pause' ? 'pause an upload (it stays paused across restarts)' : 'resume a paused upload')

@@ -13,7 +13,7 @@ Examples:
 With BGTRANSFER_HOST=auto (the default) commands and apps start the host themselves, detached, when
 it is not running; run it in the foreground only to watch its logs or under a service manager.`;
 
-/** `bgtransfer host`, `host status`, `host stop` (spec/contract.md §5). */
+/** `bgtransfer host`, `host status`, `host stop` (docs/api/cli.md). */
 export function defineHostCommand(command: Command, context: CliContext): void {
   command
     .description('run the transfer host in the foreground, or show or stop the running one')
@@ -21,7 +21,7 @@ export function defineHostCommand(command: Command, context: CliContext): void {
     .action(async () => {
       const { runHost } = await loadHostMain();
       // runHost resolves with the host's exit code once it stops (SIGINT, SIGTERM or `host stop`);
-      // anything but 0 means it could not open the engine or listen: exit 3 (spec/contract.md §5).
+      // anything but 0 means it could not open the engine or listen: exit 3 (docs/api/cli.md).
       const code = await runHost({ home: cliHome(context), foreground: true, env: context.env });
       context.exitCode = code === 0 ? ExitCode.success : ExitCode.hostUnreachable;
     });

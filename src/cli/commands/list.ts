@@ -19,7 +19,7 @@ Examples:
 Shows guid, status, bytes sent / total, method and URI; never request headers or credentials (user
 names, passwords and secret-looking query values are masked).`;
 
-/** `bgtransfer list [--json]` (spec/contract.md §5). */
+/** `bgtransfer list [--json]` (docs/api/cli.md). */
 export function defineListCommand(command: Command, context: CliContext): void {
   command
     .description('list the uploads of the app, in every state')
@@ -40,7 +40,7 @@ export function defineListCommand(command: Command, context: CliContext): void {
     });
 }
 
-/** One `list --json` line: the progress fields plus guid (spec/contract.md §5), and what the table shows. */
+/** One `list --json` line: the progress fields plus guid (docs/api/cli.md), and what the table shows. */
 function listEntry(snapshot: OperationSnapshot): Record<string, unknown> {
   return {
     guid: snapshot.guid,

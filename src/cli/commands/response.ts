@@ -22,7 +22,7 @@ Examples:
 The response is kept on disk, so this works after the upload ended and after restarts (R46).
 Exit code 1 when the server has not answered (yet).`;
 
-/** `bgtransfer response GUID [--body]` (spec/contract.md §5; R41–R46). */
+/** `bgtransfer response GUID [--body]` (docs/api/cli.md; R41–R46). */
 export function defineResponseCommand(command: Command, context: CliContext): void {
   command
     .description("print the server's response to an upload: status, actual URI, headers (--body: the body)")

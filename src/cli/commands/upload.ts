@@ -32,7 +32,7 @@ and --detach returns at once) and a restart of the transfer host. Without a resu
 interrupted PUT is sent again from byte 0 and an interrupted POST fails (as on Windows, R12, R38).
 Exit codes: 0 completed with a 2xx answer, 1 failed or canceled, 2 bad input, 3 host unreachable.`;
 
-/** `bgtransfer upload FILE URL …` (spec/contract.md §5). */
+/** `bgtransfer upload FILE URL …` (docs/api/cli.md). */
 export function defineUploadCommand(command: Command, context: CliContext): void {
   command
     .description('queue a durable upload of FILE to URL and show its progress until it ends')

@@ -23,7 +23,7 @@ Examples:
 Ctrl-C stops watching; the uploads go on. Exit code 0 when every watched upload completed with a 2xx
 answer, 1 when one failed or was canceled.`;
 
-/** `bgtransfer watch [GUID]` (spec/contract.md §5): follow one or all live uploads until they end. */
+/** `bgtransfer watch [GUID]` (docs/api/cli.md): follow one or all live uploads until they end. */
 export function defineWatchCommand(command: Command, context: CliContext): void {
   command
     .description('follow one upload, or every live upload of the app, until it ends')

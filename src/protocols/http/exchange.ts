@@ -86,7 +86,7 @@ type Settlement = { ok: true; response: ExchangeResponse } | { ok: false; error:
 /**
  * The undici dispatch handler. The controller API (`onRequestStart`/`onResponseStart`/…) is used
  * because `controller.rawHeaders` carries the headers exactly as received (R45), and because 1xx
- * responses reach `onResponseStart` too (undici's `request()` hides them; dependencies.md §2).
+ * responses reach `onResponseStart` too (undici's `request()` hides them).
  */
 class Exchange implements Dispatcher.DispatchHandler {
   readonly #input: ExchangeInput;
@@ -297,7 +297,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   /**
    * (Re)starts the stall timer. A peer that stops reading (a hung server, a dead NAT mapping, a
    * proxy that holds the connection open) fills the socket buffers and then nothing moves: without
-   * this the request would wait forever (tus-js-client#773, peers.md "stalls and silent hangs").
+   * this the request would wait forever (tus-js-client#773: stalls and silent hangs).
    */
   #touchStallTimer(): void {
     const timeoutMs = this.#input.stallTimeoutMs;

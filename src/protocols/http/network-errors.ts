@@ -1,7 +1,7 @@
 import { type ErrorCode, TransferError } from '../../core/errors.ts';
 
 /**
- * Node and undici error codes → bgtransfer error codes (reference §4.2, WinINet column). Node puts the
+ * Node and undici error codes → bgtransfer error codes (docs/windows-behaviour.md, WinINet errors). Node puts the
  * code on `error.code` (errno names, TLS verify names, `ERR_TLS_*`); undici uses `UND_ERR_*` and
  * `HPE_*` (its HTTP parser) and often wraps the socket error as `cause`.
  */

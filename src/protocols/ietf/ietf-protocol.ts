@@ -8,7 +8,7 @@ import { parseOffset } from '../http/resumable-step.ts';
  */
 export const INTEROP_VERSION = '6';
 
-/** Interop versions whose 104 + Location we accept (peers.md: tusd speaks 3–6; 7 is the next draft's). */
+/** Interop versions whose 104 + Location we accept (tusd speaks 3–6; 7 is the next draft's). */
 const ACCEPTED_INTEROP_VERSIONS: ReadonlySet<string> = new Set(['3', '4', '5', '6', '7']);
 
 /** §"Upload Append": the append's media type (-05; tus-js-client's `ietf-draft-05` sends it too). */

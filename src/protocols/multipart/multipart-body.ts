@@ -94,7 +94,7 @@ function sourceChanged(file: FileSourceInfo, detail: string, cause?: unknown): T
 /**
  * Checks every file the read will reach before the first byte goes out, so a changed file fails the
  * request at once rather than after the parts before it were sent. readFileBody checks each file again
- * when it opens it and before its last chunk (issue 2 §8).
+ * when it opens it and before its last chunk.
  */
 async function assertFilesUnchanged(files: readonly FileSourceInfo[]): Promise<void> {
   for (const file of files) {

@@ -26,7 +26,7 @@ export interface TusUploadInput extends ResumableUploadInput {
 
 /** "the Server SHOULD respond with the 404 Not Found or 410 Gone status" for a removed upload (§ HEAD). */
 const GONE_STATUSES: ReadonlySet<number> = new Set([404, 410]);
-/** On HEAD, tus-js-client also drops the stored URL on 403 (peers.md: "4xx on HEAD → drop stored URL"). */
+/** On HEAD, tus-js-client also drops the stored URL on 403 ("4xx on HEAD → drop stored URL"). */
 const HEAD_LOST_STATUSES: ReadonlySet<number> = new Set([403, 404, 410]);
 
 /**
