@@ -1,0 +1,155 @@
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, extname, join, relative, resolve } from 'node:path';
+import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * The repository explains itself: a comment, test or doc may cite only what the repository contains.
+ * This checks that no file points at documents that live elsewhere or at an issue tracker's numbers,
+ * that every Windows rule number (`R38`, `E5`) cited is defined in docs/windows-behaviour.md, and that
+ * every relative markdown link in docs/ and README.md leads to a file that exists.
+ *
+ * The patterns are assembled from pieces (or spelled with escapes) so that this file, which is scanned
+ * too, does not match its own pattern strings.
+ */
+
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+const SCANNED_DIRS = ['src', 'test', 'bench', 'scripts', 'docs'];
+const TEXT_EXTENSIONS = new Set(['.ts', '.js', '.mjs', '.cjs', '.md', '.sh', '.json']);
+/** Measurement output written by the benchmarks: data, not prose. */
+const SKIPPED_DIRS = [join('bench', 'results')];
+
+const SECTION = '\u00a7';
+
+/** Documents and trackers outside the repository that prose must not cite. */
+const OUTSIDE_REFERENCES: ReadonlyArray<{ what: string; pattern: RegExp }> = [
+  { what: 'the shared folder', pattern: new RegExp(`\\b${'shared'}/`) },
+  { what: 'the contract document', pattern: new RegExp(['spec', 'contract\\.md'].join('/')) },
+  { what: 'a contract section', pattern: new RegExp(`\\bcontract ${SECTION}`) },
+  { what: 'a reference section', pattern: new RegExp(`\\breference (${SECTION}|E\\d)`) },
+  { what: 'the reference folder', pattern: new RegExp(`\\b${'reference'}/`) },
+  { what: 'the peers document', pattern: new RegExp(`\\bpeers${'\\.md'}`) },
+  { what: 'the style anchors', pattern: new RegExp(['style', 'anchors'].join('-')) },
+  { what: 'the dependencies document', pattern: new RegExp(`\\bdependencies${'\\.md'}`) },
+  { what: 'an issue number', pattern: new RegExp(`\\b${'issue'}s?\\s+#?\\d+`, 'i') },
+];
+
+const RULE_DOC = join('docs', 'windows-behaviour.md');
+
+function scannedFiles(): string[] {
+  const files: string[] = [join(repoRoot, 'README.md')];
+  for (const dir of SCANNED_DIRS) {
+    const root = join(repoRoot, dir);
+    if (!existsSync(root)) continue;
+    for (const path of readdirSync(root, { recursive: true, encoding: 'utf8' })) {
+      const file = join(root, path);
+      const rel = relative(repoRoot, file);
+      if (SKIPPED_DIRS.some((skipped) => rel === skipped || rel.startsWith(`${skipped}/`))) continue;
+      if (!TEXT_EXTENSIONS.has(extname(file)) || !statSync(file).isFile()) continue;
+      files.push(file);
+    }
+  }
+  return files;
+}
+
+interface Hit {
+  file: string;
+  line: number;
+  text: string;
+}
+
+function hits(files: readonly string[], pattern: RegExp): Hit[] {
+  const found: Hit[] = [];
+  for (const file of files) {
+    const lines = readFileSync(file, 'utf8').split('\n');
+    lines.forEach((text, index) => {
+      if (pattern.test(text)) found.push({ file: relative(repoRoot, file), line: index + 1, text: text.trim() });
+    });
+  }
+  return found;
+}
+
+function describeHits(found: readonly Hit[]): string[] {
+  return found.map((hit) => `${hit.file}:${hit.line}: ${hit.text}`);
+}
+
+/** The rules docs/windows-behaviour.md defines: list items that start with a bold `R12` or `E5`. */
+function definedRules(): Set<string> {
+  const text = readFileSync(join(repoRoot, RULE_DOC), 'utf8');
+  return new Set([...text.matchAll(/^- \*\*([RE]\d+)\*\*/gm)].map((match) => match[1] ?? ''));
+}
+
+/** Relative link targets of a markdown text: `[text](target)`, without the fragment. */
+function relativeLinks(markdown: string): string[] {
+  const targets: string[] = [];
+  for (const match of markdown.matchAll(/\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g)) {
+    const target = match[1] ?? '';
+    if (/^[a-z][a-z0-9+.-]*:/i.test(target) || target.startsWith('#')) continue;
+    const path = target.replace(/[#?].*$/, '');
+    if (path !== '') targets.push(decodeURIComponent(path));
+  }
+  return targets;
+}
+
+const files = scannedFiles();
+
+describe('references resolve inside the repository', () => {
+  test('scans the source, tests, benchmarks, scripts and docs', () => {
+    const scanned = new Set(files.map((file) => relative(repoRoot, file)));
+    for (const expected of [
+      'README.md',
+      RULE_DOC,
+      join('src', 'index.ts'),
+      join('test', 'unit', 'doc-references.test.ts'),
+    ]) {
+      assert.ok(scanned.has(expected), `${expected} is scanned`);
+    }
+  });
+
+  for (const { what, pattern } of OUTSIDE_REFERENCES) {
+    test(`no file cites ${what}`, () => {
+      assert.deepEqual(describeHits(hits(files, pattern)), []);
+    });
+  }
+
+  test(`every rule number cited is defined in ${RULE_DOC}`, () => {
+    const defined = definedRules();
+    for (let n = 1; n <= 86; n += 1) assert.ok(defined.has(`R${n}`), `R${n} is defined`);
+    const undefinedUses: string[] = [];
+    for (const file of files) {
+      const rel = relative(repoRoot, file);
+      const lines = readFileSync(file, 'utf8').split('\n');
+      lines.forEach((text, index) => {
+        // Rule numbers stand alone ("R38", "R41–R45", "E5"); generic type parameters such as `R1 = T`
+        // are R1/R2 and defined anyway. Hex digits (0x80072EE2) are not preceded by a word boundary.
+        for (const match of text.matchAll(/\b([RE][1-9]\d*)\b/g)) {
+          const rule = match[1] ?? '';
+          if (!defined.has(rule)) undefinedUses.push(`${rel}:${index + 1}: ${rule}`);
+        }
+      });
+    }
+    assert.deepEqual(undefinedUses, []);
+  });
+
+  test('every relative markdown link in docs/ and README.md points to an existing file', () => {
+    const broken: string[] = [];
+    for (const file of files.filter((path) => extname(path) === '.md')) {
+      const rel = relative(repoRoot, file);
+      if (rel !== 'README.md' && !rel.startsWith(`docs${'/'}`)) continue;
+      for (const target of relativeLinks(readFileSync(file, 'utf8'))) {
+        if (!existsSync(resolve(dirname(file), target))) broken.push(`${rel}: ${target}`);
+      }
+    }
+    assert.deepEqual(broken, []);
+  });
+
+  test('the link check sees links (a parser that finds none would pass vacuously)', () => {
+    const readme = readFileSync(join(repoRoot, 'README.md'), 'utf8');
+    assert.ok(relativeLinks(readme).includes('docs/architecture.md'));
+    assert.deepEqual(relativeLinks('[a](x.md#part) [b](https://example.com) [c](#top) [d](../y.md "t")'), [
+      'x.md',
+      '../y.md',
+    ]);
+  });
+});
