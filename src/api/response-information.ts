@@ -58,11 +58,18 @@ export class ResponseInformation {
   readonly actualUri: Uri;
   readonly isResumable: boolean;
   readonly headers: ResponseHeaders;
+  /**
+   * Beyond Windows: the connection broke (or the transfer host died) while the response body was
+   * arriving; getResultStreamAt() returns only what arrived. The status still counts: after a 2xx the
+   * upload is complete and is never sent again (docs/delivery-guarantees.md).
+   */
+  readonly isBodyTruncated: boolean;
 
   constructor(snapshot: ResponseSnapshot) {
     this.statusCode = snapshot.statusCode;
     this.actualUri = new Uri(snapshot.actualUri);
     this.isResumable = snapshot.isResumable;
+    this.isBodyTruncated = snapshot.bodyTruncated === true;
     this.headers = new ResponseHeaders(snapshot.headers);
   }
 }

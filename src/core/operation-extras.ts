@@ -53,6 +53,19 @@ export const operationExtrasSchema = z.object({
   notificationBatchId: z.string().nullable(),
   /** R78: the completion group this operation belongs to. */
   completionGroupId: z.string().nullable(),
+  /**
+   * Sent as `Idempotency-Key` (draft-ietf-httpapi-idempotency-key-header) on every attempt of a request
+   * that carries the whole body: made once, before the first such request, and kept, so a server that
+   * honours it can drop a repeat whose first answer was lost.
+   */
+  idempotencyKey: z.string().nullable(),
+  /**
+   * A POST is on its way to becoming a resumable upload and none of its body has gone out yet (the tus
+   * probe or creation request, an IETF draft request before its first body byte). If the process dies
+   * now, nothing the server could have accepted was sent: recovery creates the upload again instead of
+   * terminating the POST (R12 is about plain POST bodies).
+   */
+  creationPending: z.boolean(),
 });
 
 export type OperationExtras = z.infer<typeof operationExtrasSchema>;
@@ -73,6 +86,8 @@ export const DEFAULT_EXTRAS: Readonly<OperationExtras> = Object.freeze<Operation
   failureNotification: null,
   notificationBatchId: null,
   completionGroupId: null,
+  idempotencyKey: null,
+  creationPending: false,
 });
 
 /** A stored value merged over the defaults, so rows written before a field existed still read. */

@@ -29,6 +29,11 @@ export interface ResponseSnapshot {
   actualUri: string;
   isResumable: boolean;
   headers: Array<[string, string]>;
+  /**
+   * Beyond Windows: the connection broke (or the host died) while the response body was arriving, so
+   * the stored body is only its beginning. Absent means false. A 2xx status still completes the upload.
+   */
+  bodyTruncated?: boolean;
 }
 
 export interface TransferGroupSpec {

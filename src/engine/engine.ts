@@ -104,9 +104,9 @@ export class Engine {
       throw error;
     }
     const engine = new Engine(options, lock, store, extraCa);
-    const recovered = recoverInterrupted(store);
+    const recovered = recoverInterrupted(store, options.home);
     for (const record of store.listByStatus([S.idle])) engine.#queue.upsert(queueEntry(record));
-    if (recovered.restarted + recovered.resumed + recovered.terminated > 0) {
+    if (Object.values(recovered).some((count) => count > 0)) {
       options.logger.info(recovered, 'recovered interrupted uploads');
     }
     engine.#applyNetworkState();

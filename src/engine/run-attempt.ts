@@ -11,6 +11,13 @@ import { uploadIetf } from '../protocols/ietf/ietf-upload.ts';
 import { probeTus } from '../protocols/tus/tus-control.ts';
 import { uploadTus } from '../protocols/tus/tus-upload.ts';
 import type { OperationStore } from '../store/operation-store.ts';
+import {
+  clearingCreationPending,
+  recordTruncatedResponse,
+  saveExtras,
+  setCreationPending,
+  withIdempotencyKey,
+} from './attempt-delivery.ts';
 import { openBody } from './body-factory.ts';
 import type { LiveTransfer } from './live-transfer.ts';
 import { parseRetryAfter } from './retry-policy.ts';
@@ -53,6 +60,9 @@ export async function runAttempt(context: AttemptContext): Promise<AttemptOutcom
 function judge(context: AttemptContext, result: HttpUploadResult): AttemptOutcome {
   const record = context.live.record;
   const status = result.response.statusCode;
+  if (result.response.bodyTruncated) recordTruncatedResponse(context, result);
+  // A 2xx means the server accepted the body, even when the connection broke in its answer's body:
+  // sending it again would deliver it twice.
   if (status >= 200 && status < 300) return { kind: 'completed' };
   const retryAfter = result.response.headers.find(([name]) => name.toLowerCase() === 'retry-after')?.[1];
   return {
@@ -73,10 +83,14 @@ async function runHttp(context: AttemptContext, url: URL): Promise<HttpUploadRes
   const headers = withContentType(record.headers, contentType);
   const callbacks = progressCallbacks(context);
   const credentials = record.extras.serverCredential;
+  // A POST headed for a resumable protocol: until a session exists or its first body byte goes out, a
+  // crash sent nothing the server could have accepted (recovery creates it again instead of R12).
+  const resumablePost = isPost(record.method) && record.extras.resumeProtocol !== 'none';
+  if (resumablePost && record.extras.session === null) setCreationPending(context, true);
   const common = {
     headers,
     credentials,
-    body: source,
+    body: resumablePost ? clearingCreationPending(context, source) : source,
     dispatcher: context.dispatcher,
     signal: live.controller.signal,
     responseTimeoutMs: context.config.responseTimeoutMs,
@@ -86,7 +100,14 @@ async function runHttp(context: AttemptContext, url: URL): Promise<HttpUploadRes
   };
   const protocol = await chooseProtocol(context, url, headers);
   if (protocol === 'none') {
-    return uploadHttp({ ...common, url, method: record.method, maxRedirects: context.config.maxRedirects });
+    const keyed = withIdempotencyKey(context, headers);
+    return uploadHttp({
+      ...common,
+      headers: keyed,
+      url,
+      method: record.method,
+      maxRedirects: context.config.maxRedirects,
+    });
   }
   const resumable = (session: OperationExtras['session']): ResumableUploadInput => ({
     ...common,
@@ -101,13 +122,20 @@ async function runHttp(context: AttemptContext, url: URL): Promise<HttpUploadRes
   const send = (session: OperationExtras['session']) =>
     protocol === 'tus'
       ? uploadTus({ ...resumable(session), metadata: tusMetadata(record.sourcePath) })
-      : uploadIetf({ ...resumable(session), method: record.method, maxRedirects: context.config.maxRedirects });
+      : uploadIetf({
+          ...resumable(session),
+          // The draft's creation request carries the whole body; appends to the resource need no key.
+          ...(session?.uploadUrl ? {} : { headers: withIdempotencyKey(context, headers) }),
+          method: record.method,
+          maxRedirects: context.config.maxRedirects,
+        });
   try {
     return await send(record.extras.session);
   } catch (error) {
     if (!(error instanceof TransferError) || error.code !== 'BT_ERR_RESUME_LOST') throw error;
     // The server forgot the upload: begin a new one from byte 0, in this same attempt (R38 flags it).
     saveSession(context, null);
+    if (resumablePost) setCreationPending(context, true);
     live.record = { ...live.record, ackOffset: 0 };
     store.recordAcknowledged(record.guid, 0);
     live.hasRestarted = true;
@@ -195,14 +223,13 @@ function progressCallbacks(context: AttemptContext) {
   };
 }
 
+/** A session makes the upload resumable: no longer a creation in progress (one write for both). */
 function saveSession(context: AttemptContext, session: OperationExtras['session']): void {
-  saveExtras(context, { ...context.live.record.extras, session });
+  saveExtras(context, { ...context.live.record.extras, session, creationPending: false });
 }
 
-/** Extras change durably before the protocol goes on (a resume after a crash needs the session). */
-function saveExtras(context: AttemptContext, extras: OperationExtras): void {
-  const updated = context.store.updateExtras(context.live.record.guid, extras);
-  context.live.record = { ...context.live.record, extras: updated?.extras ?? extras };
+function isPost(method: string): boolean {
+  return method.toUpperCase() === 'POST';
 }
 
 function withContentType(

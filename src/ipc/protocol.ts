@@ -143,6 +143,7 @@ const response = z.looseObject({
   actualUri: z.string(),
   isResumable: z.boolean(),
   headers: z.array(z.tuple([z.string(), z.string()])),
+  bodyTruncated: z.boolean().optional(),
 }) satisfies z.ZodType<ResponseSnapshot>;
 
 export const snapshotSchema = z.looseObject({

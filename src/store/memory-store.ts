@@ -147,8 +147,9 @@ export class MemoryOperationStore implements OperationStore {
     assertCount(totalBytesToReceive, 'totalBytesToReceive');
     const record = this.#operations.get(guid);
     if (record?.progress.status !== BackgroundTransferStatus.running) return null;
-    const { statusCode, actualUri, isResumable, headers } = response;
+    const { statusCode, actualUri, isResumable, headers, bodyTruncated } = response;
     record.response = structuredClone({ statusCode, actualUri, isResumable, headers });
+    if (bodyTruncated) record.response.bodyTruncated = true;
     record.responseVersion += 1;
     record.progress.hasResponseChanged = true;
     record.progress.totalBytesToReceive = totalBytesToReceive;

@@ -91,6 +91,7 @@ const responseSchema = z.object({
   actualUri: z.string(),
   isResumable: z.boolean(),
   headers: headersSchema,
+  bodyTruncated: z.boolean().optional(),
 });
 
 function isErrorCode(value: unknown): value is ErrorCode {
@@ -108,8 +109,12 @@ export function headersToJson(headers: ReadonlyArray<readonly [string, string]>)
 }
 
 export function responseToJson(response: ResponseSnapshot): string {
-  const { statusCode, actualUri, isResumable, headers } = response;
-  return JSON.stringify({ statusCode, actualUri, isResumable, headers });
+  const { statusCode, actualUri, isResumable, headers, bodyTruncated } = response;
+  return JSON.stringify(
+    bodyTruncated
+      ? { statusCode, actualUri, isResumable, headers, bodyTruncated }
+      : { statusCode, actualUri, isResumable, headers },
+  );
 }
 
 export function extrasToJson(extras: OperationExtras): string {

@@ -59,7 +59,12 @@ export interface FaultProxy {
  */
 export async function startFaultProxy(
   targetPort: number,
-  options: { targetHost?: string; defaultPlan?: FaultPlan } = {},
+  options: {
+    targetHost?: string;
+    defaultPlan?: FaultPlan;
+    /** Called as a fault happens (before the sockets are cut): e.g. to set the plan of the next connection. */
+    onFault?: (connection: ProxyConnection) => void;
+  } = {},
 ): Promise<FaultProxy> {
   const targetHost = options.targetHost ?? '127.0.0.1';
   let defaultPlan: FaultPlan = options.defaultPlan ?? {};
@@ -101,6 +106,7 @@ export async function startFaultProxy(
     const fault = (kind: FaultKind): void => {
       state.fault = kind;
       state.faultAt = performance.now();
+      options.onFault?.(state);
     };
 
     const upstreamLimit = plan.resetAfterUpstreamBytes ?? plan.stallAfterUpstreamBytes;

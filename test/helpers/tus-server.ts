@@ -61,7 +61,15 @@ class CountingFileStore extends FileStore {
  * path-only Location (the client must resolve it); `maxSize` makes it refuse larger uploads (413).
  */
 export async function startTusServer(
-  options: { relativeLocation?: boolean; maxSize?: number } = {},
+  options: {
+    relativeLocation?: boolean;
+    maxSize?: number;
+    /**
+     * Awaited before @tus/server sees a request (already recorded in `requests`): a test can hold a
+     * creation request to kill its client at a known moment.
+     */
+    beforeHandle?: (request: TusRequestRecord) => Promise<void> | void;
+  } = {},
 ): Promise<TusTestServer> {
   const dir = await makeTempDir('tus-server-');
   const store = new CountingFileStore({ directory: dir.path });
@@ -77,10 +85,13 @@ export async function startTusServer(
     for (let index = 0; index + 1 < req.rawHeaders.length; index += 2) {
       headers.push([req.rawHeaders[index]!, req.rawHeaders[index + 1]!]);
     }
-    requests.push({ method: req.method ?? '', url: req.url ?? '', headers });
+    const record: TusRequestRecord = { method: req.method ?? '', url: req.url ?? '', headers };
+    requests.push(record);
     req.on('error', () => {});
     res.on('error', () => {});
-    tus.handle(req, res).catch(() => res.destroy());
+    Promise.resolve(options.beforeHandle?.(record))
+      .then(() => tus.handle(req, res))
+      .catch(() => res.destroy());
   });
   // A client (or the fault proxy) that hangs up mid-request must not crash the test process.
   server.on('clientError', (_error, socket) => socket.destroy());

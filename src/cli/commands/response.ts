@@ -52,6 +52,7 @@ export function defineResponseCommand(command: Command, context: CliContext): vo
             statusCode: response.statusCode,
             actualUri: redactUri(response.actualUri),
             isResumable: response.isResumable,
+            isBodyTruncated: response.bodyTruncated === true,
             headers: response.headers,
           }),
         );
@@ -59,6 +60,7 @@ export function defineResponseCommand(command: Command, context: CliContext): vo
         writeLine(context.stdout, `statusCode: ${response.statusCode}`);
         writeLine(context.stdout, `actualUri: ${redactUri(response.actualUri)}`);
         writeLine(context.stdout, `isResumable: ${response.isResumable}`);
+        if (response.bodyTruncated) writeLine(context.stdout, 'isBodyTruncated: true');
         writeLine(context.stdout, 'headers:');
         // R45: names in the case the server sent, in its order.
         for (const [name, value] of response.headers) writeLine(context.stdout, `  ${name}: ${value}`);

@@ -65,6 +65,11 @@ export interface ExchangeResponse {
   bodyTruncated: boolean;
   /** Body bytes received (for a file sink: written to the file). */
   bytesReceived: number;
+  /**
+   * The connection broke after the final status and headers arrived: the answer stands (a 2xx means the
+   * server accepted the request body), but its body holds only the bytes that arrived.
+   */
+  bodyCut: boolean;
 }
 
 /**
@@ -112,6 +117,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   #truncated = false;
   #bytesReceived = 0;
   #waitingForDrain = false;
+  #bodyCut = false;
 
   constructor(input: ExchangeInput) {
     this.#input = input;
@@ -234,6 +240,13 @@ class Exchange implements Dispatcher.DispatchHandler {
       // The proxy refused the tunnel (e.g. 407): its answer is this request's final response, with
       // no body (the request never reached the origin).
       this.#finalResponseStart(error.statusCode, error.headers);
+      this.onResponseEnd();
+      return;
+    }
+    if (this.#status >= 200 && this.#bodyError === null && !this.#settled) {
+      // Cut while the final response's body came in: the server has answered, so the exchange is not
+      // failed (a retry would send the request body again); what arrived is kept and flagged.
+      this.#bodyCut = true;
       this.onResponseEnd();
       return;
     }
@@ -370,6 +383,7 @@ class Exchange implements Dispatcher.DispatchHandler {
         body: Buffer.concat(this.#memory),
         bodyTruncated: this.#truncated,
         bytesReceived: this.#bytesReceived,
+        bodyCut: this.#bodyCut,
       },
     });
   }

@@ -59,7 +59,13 @@ export async function uploadHttp(input: HttpUploadInput): Promise<HttpUploadResu
       auth,
       () => input.onBytesSent(0),
     );
-    if (final !== null) return { response: final, bytesReceived: response.bytesReceived };
+    if (final !== null) {
+      const answer: ResponseSnapshot = final;
+      return {
+        response: response.bodyCut ? { ...answer, bodyTruncated: true } : answer,
+        bytesReceived: response.bytesReceived,
+      };
+    }
     if (redirects >= input.maxRedirects) {
       throw new TransferError(
         'BT_ERR_TOO_MANY_REDIRECTS',

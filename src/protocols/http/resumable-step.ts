@@ -64,7 +64,9 @@ export async function sendStep(
     auth,
     step.body === null ? undefined : () => input.onBytesSent(start),
   );
-  return { response, final: final === null ? null : { response: final, bytesReceived: response.bytesReceived } };
+  if (final === null) return { response, final: null };
+  const answer: ResponseSnapshot = response.bodyCut ? { ...final, bodyTruncated: true } : final;
+  return { response, final: { response: answer, bytesReceived: response.bytesReceived } };
 }
 
 /** A non-negative integer header value (tus offsets/lengths; the draft's sf-integer); undefined if absent or bad. */

@@ -1,0 +1,88 @@
+import { randomUUID } from 'node:crypto';
+import type { OperationExtras } from '../core/operation-extras.ts';
+import type { HttpUploadResult } from '../protocols/http/http-upload-types.ts';
+import type { BodySource } from '../source/body-source.ts';
+import type { AttemptContext } from './run-attempt.ts';
+
+/**
+ * The parts of an attempt that keep an upload from being delivered twice (docs/delivery-guarantees.md):
+ * the durable Idempotency-Key, the "creation pending" mark that lets recovery tell a resumable creation
+ * from a plain POST body, and the record of a response whose body was cut.
+ */
+
+const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key';
+
+/** Extras change durably before the protocol goes on (a resume after a crash needs the session). */
+export function saveExtras(context: AttemptContext, extras: OperationExtras): void {
+  const updated = context.store.updateExtras(context.live.record.guid, extras);
+  context.live.record = { ...context.live.record, extras: updated?.extras ?? extras };
+}
+
+/**
+ * The request headers plus `Idempotency-Key: "<key>"` (an sf-string), the same on every attempt: the
+ * key is made once per operation and stored before the first request that uses it. An app that set
+ * its own Idempotency-Key keeps it.
+ */
+export function withIdempotencyKey(
+  context: AttemptContext,
+  headers: ReadonlyArray<readonly [string, string]>,
+): Array<[string, string]> {
+  const list = headers.map(([name, value]): [string, string] => [name, value]);
+  if (list.some(([name]) => name.toLowerCase() === 'idempotency-key')) return list;
+  let key = context.live.record.extras.idempotencyKey;
+  if (key === null) {
+    key = randomUUID();
+    saveExtras(context, { ...context.live.record.extras, idempotencyKey: key });
+  }
+  list.push([IDEMPOTENCY_KEY_HEADER, `"${key}"`]);
+  return list;
+}
+
+/** Stores the "creation pending" mark (only when it changes: one write per attempt at most). */
+export function setCreationPending(context: AttemptContext, pending: boolean): void {
+  const extras = context.live.record.extras;
+  if (extras.creationPending !== pending) saveExtras(context, { ...extras, creationPending: pending });
+}
+
+/**
+ * The body, unchanged, except that the "creation pending" mark is cleared durably just before its first
+ * chunk is handed to the connection: from then on the server may hold (and, for a plain server, act
+ * on) part of the body, so a POST interrupted later is terminated (R12) unless it has a session.
+ */
+export function clearingCreationPending(context: AttemptContext, source: BodySource): BodySource {
+  return {
+    size: source.size,
+    read(start) {
+      const chunks = source.read(start);
+      return {
+        async *[Symbol.asyncIterator]() {
+          let first = true;
+          for await (const chunk of chunks) {
+            if (first) {
+              first = false;
+              setCreationPending(context, false);
+            }
+            yield chunk;
+          }
+        },
+      };
+    },
+  };
+}
+
+/**
+ * The final response's body was cut: the response was stored when its headers arrived, and is stored
+ * again with `bodyTruncated` (a new ResponseInformation, R41), keeping the bytes that arrived.
+ */
+export function recordTruncatedResponse(context: AttemptContext, result: HttpUploadResult): void {
+  const { live, store } = context;
+  const updated = store.recordResponse(live.record.guid, result.response, live.totalBytesToReceive);
+  if (!updated) return;
+  live.acceptResponse(
+    { ...updated, extras: live.record.extras, ackOffset: live.record.ackOffset },
+    live.totalBytesToReceive,
+  );
+  live.bytesReceived = result.bytesReceived;
+  live.dirty = true;
+  context.onResponse();
+}
