@@ -1,10 +1,10 @@
 import { chmodSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { pino } from 'pino';
 import { isTransferError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { homeLayout } from '../core/paths.ts';
 import { isProcessRunning } from '../ipc/host-launcher.ts';
 import { hostLogPath, hostSocketPath } from '../ipc/protocol.ts';
+import { createHostLogger } from './host-log.ts';
 import { HostServer } from './host-server.ts';
 import { openTransferService } from './open-transfer-service.ts';
 import type { TransferService } from './transfer-service.ts';
@@ -36,7 +36,9 @@ export async function runHost(options: RunHostOptions): Promise<number> {
   removeZombieLock(home, log);
   let service: TransferService;
   try {
-    service = await openTransferService(home, env);
+    // The engine logs into host.log too (rotated with it), as quietly as in-process unless told otherwise.
+    const engineLog = log.child({ component: 'engine' }, { level: env.BGTRANSFER_LOG_LEVEL ?? 'warn' });
+    service = await openTransferService(home, env, engineLog);
   } catch (error) {
     if (isTransferError(error) && error.code === 'BT_ERR_HOME_IN_USE') {
       // Another host is starting or running (two clients raced to start one): it serves; we leave.
@@ -77,21 +79,6 @@ export async function runHost(options: RunHostOptions): Promise<number> {
   await service.close();
   log.info('transfer host stopped');
   return 0;
-}
-
-/** pino to host.log (and stderr in the foreground), in the style of core/logger.ts. */
-function createHostLogger(home: string, foreground: boolean, env: NodeJS.ProcessEnv): Logger {
-  const level = env.BGTRANSFER_LOG_LEVEL ?? 'info';
-  // sync: a host killed with SIGKILL loses no line it already logged.
-  const file = pino.destination({ dest: hostLogPath(home), sync: true, mkdir: true });
-  if (!foreground) return pino({ name: 'bgtransfer-host', level }, file);
-  return pino(
-    { name: 'bgtransfer-host', level },
-    pino.multistream([
-      { stream: file, level },
-      { stream: pino.destination(2), level },
-    ]),
-  );
 }
 
 /**
