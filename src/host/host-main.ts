@@ -3,7 +3,7 @@ import { isTransferError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { homeLayout } from '../core/paths.ts';
 import { isProcessRunning } from '../ipc/host-launcher.ts';
-import { hostLogPath, hostSocketPath } from '../ipc/protocol.ts';
+import { hostSocketPath } from '../ipc/protocol.ts';
 import { createHostLogger } from './host-log.ts';
 import { HostServer } from './host-server.ts';
 import { openTransferService } from './open-transfer-service.ts';
