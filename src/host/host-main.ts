@@ -6,6 +6,7 @@ import { isProcessRunning } from '../ipc/host-launcher.ts';
 import { hostSocketPath } from '../ipc/protocol.ts';
 import { createHostLogger } from './host-log.ts';
 import { HostServer } from './host-server.ts';
+import { watchIdle } from './idle-exit.ts';
 import { openTransferService } from './open-transfer-service.ts';
 import type { TransferService } from './transfer-service.ts';
 
@@ -62,7 +63,15 @@ export async function runHost(options: RunHostOptions): Promise<number> {
   try {
     server = await HostServer.listen({ service, socketPath, log, onShutdownRequest: () => stop('shutdown') });
     log.info({ home, socketPath }, 'transfer host listening');
-    log.info({ reason: await stopped }, 'transfer host stopping');
+    const listening = server;
+    const stopIdleWatch = watchIdle({
+      isIdle: () => listening.connectionCount === 0 && !service.hasWork(),
+      idleMs: () => service.config.hostIdleExitMs,
+      onIdle: () => stop('idle'),
+    });
+    const reason = await stopped;
+    stopIdleWatch();
+    log.info({ reason }, 'transfer host stopping');
   } catch (error) {
     log.error({ err: error, socketPath }, 'cannot listen on the host socket');
   } finally {

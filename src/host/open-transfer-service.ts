@@ -71,6 +71,7 @@ export async function openTransferService(
 
   return new TransferService(engine, {
     enableCompletionGroup: (appId, id, task) => tasks.enable(appId, id, task),
+    busy: () => tasks.runningCount > 0,
     async close() {
       unwatchFile(layout.config, onConfigChange);
       stopWatching();
