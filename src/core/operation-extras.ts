@@ -53,12 +53,16 @@ export const operationExtrasSchema = z.object({
   notificationBatchId: z.string().nullable(),
   /** R78: the completion group this operation belongs to. */
   completionGroupId: z.string().nullable(),
+  /**
+   * The app's proxy variables (HTTP_PROXY, HTTPS_PROXY, NO_PROXY, either case) when it created the
+   * upload, used with config `proxy` "auto": the host's own environment has none, so each app's uploads
+   * go through that app's proxies. null (rows stored before this existed): the engine's environment.
+   */
+  proxyEnv: z.record(z.string(), z.string()).nullable(),
 });
 
 export type OperationExtras = z.infer<typeof operationExtrasSchema>;
 export type BodySpec = OperationExtras['body'];
-export type ContentPartData = z.infer<typeof contentPart>;
-export type ResumeSession = NonNullable<OperationExtras['session']>;
 export type Credential = z.infer<typeof credential>;
 export type NotificationSpec = z.infer<typeof notification>;
 
@@ -73,6 +77,7 @@ export const DEFAULT_EXTRAS: Readonly<OperationExtras> = Object.freeze<Operation
   failureNotification: null,
   notificationBatchId: null,
   completionGroupId: null,
+  proxyEnv: null,
 });
 
 /** A stored value merged over the defaults, so rows written before a field existed still read. */

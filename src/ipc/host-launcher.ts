@@ -5,6 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { TransferError } from '../core/errors.ts';
 import { homeLayout } from '../core/paths.ts';
+import { hostEnvironment } from './host-environment.ts';
 import { hostLogPath, hostSocketPath } from './protocol.ts';
 
 /**
@@ -15,7 +16,7 @@ import { hostLogPath, hostSocketPath } from './protocol.ts';
  */
 
 export interface EnsureHostOptions {
-  /** Passed to the host (BGTRANSFER_HOME is set to `home` whatever it says). */
+  /** Filtered for the host (host-environment.ts; BGTRANSFER_HOME is set to `home` whatever it says). */
   env?: NodeJS.ProcessEnv;
   /** How long to wait for a listening host. @default 10000 */
   timeoutMs?: number;
@@ -100,7 +101,7 @@ function spawnHost(home: string, env: NodeJS.ProcessEnv): SpawnedHost {
     const child = spawn(process.execPath, hostCommand(), {
       cwd: home,
       detached: true,
-      env: { ...env, BGTRANSFER_HOME: home },
+      env: hostEnvironment(env, home),
       stdio: ['ignore', logFd, logFd],
     });
     child.once('error', () => {
