@@ -2,9 +2,9 @@ import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { TransferError } from '../core/errors.ts';
 import { homeLayout } from '../core/paths.ts';
+import { hostCommand } from './host-command.ts';
 import { hostEnvironment } from './host-environment.ts';
 import { hostLogPath, hostSocketPath } from './protocol.ts';
 
@@ -82,23 +82,14 @@ interface SpawnedHost {
   exitCode: number | undefined;
 }
 
-/** The host runs from the same place as this module: from source under tsx, or from dist. */
-function hostCommand(): string[] {
-  if (import.meta.url.endsWith('.ts')) {
-    const entry = fileURLToPath(new URL('../host/host-entry.ts', import.meta.url));
-    // Resolved here, not by the host, so the host finds tsx whatever directory it runs in.
-    return ['--conditions=source', '--import', import.meta.resolve('tsx'), entry];
-  }
-  return [fileURLToPath(new URL('../host/host-entry.js', import.meta.url))];
-}
-
 function spawnHost(home: string, env: NodeJS.ProcessEnv): SpawnedHost {
   mkdirSync(home, { recursive: true, mode: 0o700 });
   // The host logs with pino to host.log itself; this catches what happens before that (a crash at load).
   const logFd = openSync(hostLogPath(home), 'a', 0o600);
   const spawned: SpawnedHost = { exitCode: undefined };
   try {
-    const child = spawn(process.execPath, hostCommand(), {
+    const command = hostCommand();
+    const child = spawn(command.node, command.args, {
       cwd: home,
       detached: true,
       env: hostEnvironment(env, home),
