@@ -1,8 +1,6 @@
-import { chmodSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { isTransferError } from '../core/errors.ts';
-import type { Logger } from '../core/logger.ts';
-import { homeLayout } from '../core/paths.ts';
-import { isProcessRunning } from '../ipc/host-launcher.ts';
+import { removeZombieLock } from '../engine/home-lock.ts';
 import { hostSocketPath } from '../ipc/protocol.ts';
 import { createHostLogger } from './host-log.ts';
 import { HostServer } from './host-server.ts';
@@ -88,42 +86,4 @@ export async function runHost(options: RunHostOptions): Promise<number> {
   await service.close();
   log.info('transfer host stopped');
   return 0;
-}
-
-/**
- * HomeLock treats a pid that kill(pid, 0) finds as alive, and a zombie is found: a host killed after
- * its parent app exited stays a zombie where PID 1 does not reap (containers, CI), and would block
- * every later host. A zombie holds nothing, so its lock is stale.
- */
-function removeZombieLock(home: string, log: Logger): void {
-  const lock = homeLayout(home).lock;
-  const pid = readPid(lock);
-  if (pid === undefined || pid === process.pid || isProcessRunning(pid)) return;
-  // Rename first, so that of two hosts starting at once only one moves the file, and a lock another
-  // host created in between (not the zombie's) is put back.
-  const claimed = `${lock}.${process.pid}.stale`;
-  try {
-    renameSync(lock, claimed);
-  } catch {
-    return;
-  }
-  if (readPid(claimed) === pid) {
-    log.info({ pid }, 'removed the engine lock of a process that is no longer running');
-  } else {
-    try {
-      linkSync(claimed, lock);
-    } catch {
-      // A newer lock exists: it wins.
-    }
-  }
-  rmSync(claimed, { force: true });
-}
-
-function readPid(path: string): number | undefined {
-  try {
-    const pid = Number.parseInt(readFileSync(path, 'utf8'), 10);
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
-  }
 }

@@ -1,15 +1,16 @@
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TransferError } from '../core/errors.ts';
 import { homeLayout } from '../core/paths.ts';
+import { liveLockOwner } from '../engine/home-lock.ts';
 import { hostCommand } from './host-command.ts';
 import { hostEnvironment } from './host-environment.ts';
 import { hostLogPath, hostSocketPath } from './protocol.ts';
 
 /**
- * Finds or starts the per-user transfer host (spec/contract.md §3: "starting it detached if it is not
+ * Finds or starts the per-user transfer host ("starting it detached if it is not
  * running, so transfers go on after the app exits"). Starting is race-free by construction: a number
  * of clients may spawn a host at once; the engine lock lets exactly one of them run (the others exit 0,
  * see host-main.ts) and every client just polls the socket until that one listens.
@@ -106,36 +107,6 @@ function spawnHost(home: string, env: NodeJS.ProcessEnv): SpawnedHost {
     closeSync(logFd);
   }
   return spawned;
-}
-
-/** The pid in `engine.lock` if that process is running (a zombie is not: it holds nothing any more). */
-export function liveLockOwner(home: string): number | undefined {
-  let pid: number;
-  try {
-    pid = Number.parseInt(readFileSync(homeLayout(home).lock, 'utf8'), 10);
-  } catch {
-    return undefined;
-  }
-  return Number.isInteger(pid) && pid > 0 && isProcessRunning(pid) ? pid : undefined;
-}
-
-/**
- * kill(pid, 0) succeeds for a zombie, and a host whose parent app exited stays a zombie where PID 1
- * does not reap orphans (containers, CI): /proc tells the two apart on Linux.
- */
-export function isProcessRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // "pid (comm) S ..." — comm may contain spaces and parentheses, so read after the last ')'.
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return true;
-  }
 }
 
 function unreachable(message: string, cause?: unknown): TransferError {

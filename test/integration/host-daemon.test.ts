@@ -11,8 +11,8 @@ import {
   BackgroundTransferStatus,
 } from '../../src/core/enums.ts';
 import type { OperationSpec } from '../../src/core/snapshot.ts';
+import { isProcessRunning } from '../../src/engine/home-lock.ts';
 import { stopHost } from '../../src/ipc/host-control.ts';
-import { isProcessRunning } from '../../src/ipc/host-launcher.ts';
 import { SocketPort } from '../../src/ipc/socket-port.ts';
 import { type HttpProxy, startHttpProxy } from '../helpers/http-proxy.ts';
 import { type NodeChild, spawnNode } from '../helpers/process-tools.ts';

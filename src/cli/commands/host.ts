@@ -23,7 +23,7 @@ export function defineHostCommand(command: Command, context: CliContext): void {
     .action(async () => {
       const { runHost } = await loadHostMain();
       // runHost resolves with the host's exit code once it stops (SIGINT, SIGTERM or `host stop`);
-      // anything but 0 means it could not open the engine or listen: exit 3 (spec/contract.md §5).
+      // anything but 0 means it could not open the engine or listen: exit 3.
       const code = await runHost({ home: cliHome(context), foreground: true, env: context.env });
       context.exitCode = code === 0 ? ExitCode.success : ExitCode.hostUnreachable;
     });
