@@ -4,6 +4,7 @@ import { BackgroundTransferCostPolicy, BackgroundTransferPriority } from '../cor
 import { TransferError } from '../core/errors.ts';
 import { DEFAULT_EXTRAS, type NotificationSpec, type OperationExtras } from '../core/operation-extras.ts';
 import { resolveHome } from '../core/paths.ts';
+import { captureProxyEnv } from '../core/proxy-env.ts';
 import type { OperationSnapshot, OperationSpec } from '../core/snapshot.ts';
 import type { TransferPort } from '../ipc/transfer-port.ts';
 import { generateBoundary } from '../protocols/multipart/boundary.ts';
@@ -235,6 +236,7 @@ export class BackgroundUploader {
         failureNotification: this.#failure,
         notificationBatchId: this.#success || this.#failure ? this.#batchId : null,
         completionGroupId: this.#completionGroup?.id ?? null,
+        proxyEnv: captureProxyEnv(),
       },
     };
     return UploadOperation.fromSpec(spec, size, this.#completionGroup);

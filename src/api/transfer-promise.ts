@@ -1,12 +1,19 @@
 /**
  * What startAsync()/attachAsync() return: IAsyncOperationWithProgress in the JavaScript projection
- * (R4, R59; docs/api/transfer-promise.md). Awaitable; `then(onComplete, onError, onProgress)` takes a third,
- * progress callback; `cancel()` — on this promise and on every promise `then` returns — cancels the
- * transfer itself, not only the local observation (R60).
+ * (R4, R59). Awaitable; `then(onComplete, onError, onProgress)` takes a third, progress callback;
+ * `cancel()` — on this promise and on every promise `then` returns — cancels the transfer itself, not
+ * only the local observation (R60).
+ *
+ * `queued` resolves once the engine has durably stored the operation (at once for attachAsync), and
+ * rejects with the coded error when nothing was stored. Until then the library keeps the event loop
+ * alive, so an app that calls startAsync() and simply returns does not lose the upload. The one way
+ * to lose it is `process.exit()` before `queued` resolved: await `queued` first.
  */
 export interface TransferControl<P> {
   addProgressHandler(handler: (progress: P) => void): void;
   cancel(): void;
+  /** Settles once the operation is stored (resolves) or certainly not (rejects). */
+  queued: Promise<P>;
 }
 
 export class TransferPromise<T, P = T> implements PromiseLike<T> {
@@ -34,6 +41,11 @@ export class TransferPromise<T, P = T> implements PromiseLike<T> {
 
   finally(onFinally?: (() => void) | null): TransferPromise<T, P> {
     return new TransferPromise(this.#promise.finally(onFinally), this.#control);
+  }
+
+  /** Resolves once the engine has stored the operation durably; rejects if nothing was stored. */
+  get queued(): Promise<P> {
+    return this.#control.queued;
   }
 
   /** WinJS-style progress subscription without completion handlers. */

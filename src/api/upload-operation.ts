@@ -21,6 +21,9 @@ import { TransferPromise } from './transfer-promise.ts';
 import { Uri } from './uri.ts';
 import { validateEnumValue, validateHeader } from './validation.ts';
 
+/** Only a ref'd handle is needed, not its firing; any period under setInterval's maximum will do. */
+const KEEP_ALIVE_INTERVAL_MS = 1_000_000;
+
 /** Guards the constructor: operations come only from an uploader or an enumeration (R1). */
 const CREATE = Symbol('UploadOperation.create');
 
@@ -232,7 +235,9 @@ export class UploadOperation {
 
   /**
    * Starts the upload (R2). Fails with BT_ERR_ILLEGAL_STATE for an operation that was already started
-   * or came from an enumeration: use attachAsync (R3).
+   * or came from an enumeration: use attachAsync (R3). The returned promise's `queued` resolves once
+   * the engine has stored the operation; the process stays alive until then even if nothing awaits it.
+   * Only `process.exit()` before `queued` resolved can lose the upload.
    */
   startAsync(): TransferPromise<UploadOperation, UploadOperation> {
     const lifecycle = this.#lifecycle;
@@ -241,12 +246,18 @@ export class UploadOperation {
         new TransferError('BT_ERR_ILLEGAL_STATE', `upload ${this.guid} was already started: use attachAsync() (R3)`),
       );
     }
-    const started = getPort().then(async (port) => {
-      const snapshot = await port.start(lifecycle.spec);
-      this.#snapshot = snapshot;
-      this.#lifecycle = { kind: 'stored', port };
-      return port;
-    });
+    // A ref'd timer until the start is acknowledged: an app that calls startAsync() and lets its event
+    // loop end must not exit while the spec is still on its way to the engine (the port's own handles
+    // may be unref'd between steps, e.g. while a host is being spawned).
+    const keepAlive = setInterval(() => undefined, KEEP_ALIVE_INTERVAL_MS);
+    const started = getPort()
+      .then(async (port) => {
+        const snapshot = await port.start(lifecycle.spec);
+        this.#snapshot = snapshot;
+        this.#lifecycle = { kind: 'stored', port };
+        return port;
+      })
+      .finally(() => clearInterval(keepAlive));
     this.#lifecycle = { kind: 'starting', started };
     this.#completionGroup?.trackStart(started);
     started.catch(() => {
@@ -324,7 +335,10 @@ export class UploadOperation {
     );
     // The transfer goes on whether or not anyone awaits it: an unobserved failure must not crash the app.
     promise.catch(() => undefined);
+    const queued = ready.then(() => this);
+    queued.catch(() => undefined);
     return new TransferPromise(promise, {
+      queued,
       addProgressHandler: (handler) => handlers.add(handler as (operation: UploadOperation) => void),
       cancel: () => {
         cancelRequested = true;
@@ -350,6 +364,7 @@ export class UploadOperation {
     const promise = Promise.reject(error);
     promise.catch(() => undefined);
     return new TransferPromise<UploadOperation, UploadOperation>(promise, {
+      queued: promise,
       addProgressHandler: () => undefined,
       cancel: () => undefined,
     });

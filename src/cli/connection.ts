@@ -1,15 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { closeAsync, getPort } from '../api/port-provider.ts';
+import { RECONNECT_POLICY, reconnectDelayMs } from '../ipc/reconnect-policy.ts';
 import type { TransferPort } from '../ipc/transfer-port.ts';
 import { CliError, ExitCode, errorCode } from './exit-codes.ts';
 
 /** How long the CLI keeps trying to reach a (re)started host before it gives up with exit 3. */
-const RECONNECT_TIMEOUT_MS = 30_000;
-const RECONNECT_FIRST_DELAY_MS = 100;
-const RECONNECT_MAX_DELAY_MS = 1_000;
+const RECONNECT_TIMEOUT_MS = RECONNECT_POLICY.giveUpAfterMs;
 
 /**
- * The CLI's link to the engine (through `getPort()`, so BGTRANSFER_HOST decides: docs/architecture.md).
+ * The CLI's link to the engine (through `getPort()`, so BGTRANSFER_HOST decides).
  * When the host goes away under an attached command, `replace()` drops the dead port and opens a new
  * one — which, with BGTRANSFER_HOST=auto, starts a new host that recovers the upload (R12, R38). Several
  * followers share one Connection, so only the first to notice a dead port reconnects.
@@ -37,7 +36,8 @@ export class Connection {
 
   /**
    * Replaces `broken` with a working port, retrying with back-off for up to 30 s; `probe` checks that the
-   * new port answers. Resolves null if `signal` aborts first (the user detached).
+   * new port answers, backing off by the clients' one reconnect policy. Resolves null if `signal` aborts
+   * first (the user detached).
    */
   async replace(
     broken: TransferPort,
@@ -60,7 +60,7 @@ export class Connection {
   ): Promise<TransferPort | null> {
     this.onNotice(`lost the transfer host (${describe(reason)}); reconnecting…`);
     const deadline = performance.now() + RECONNECT_TIMEOUT_MS;
-    let delay = RECONNECT_FIRST_DELAY_MS;
+    let attempt = 0;
     let lastError: unknown = reason;
     while (!signal.aborted) {
       this.#port = undefined;
@@ -83,8 +83,8 @@ export class Connection {
           { cause: lastError },
         );
       }
-      await sleep(delay, undefined, { signal }).catch(() => undefined);
-      delay = Math.min(delay * 2, RECONNECT_MAX_DELAY_MS);
+      await sleep(reconnectDelayMs(attempt), undefined, { signal }).catch(() => undefined);
+      attempt += 1;
     }
     return null;
   }

@@ -1,5 +1,6 @@
 import type * as HostMain from '../host/host-main.ts';
 import type * as HostControl from '../ipc/host-control.ts';
+import type * as ServiceUnit from '../ipc/service-unit.ts';
 
 /**
  * The transfer host's modules, loaded only by the commands that need them (`host …`), so the other
@@ -14,4 +15,8 @@ export function loadHostControl(): Promise<typeof HostControl> {
 
 export function loadHostMain(): Promise<typeof HostMain> {
   return import('../host/host-main.ts');
+}
+
+export function loadHostService(): Promise<typeof ServiceUnit> {
+  return import('../ipc/service-unit.ts');
 }

@@ -34,6 +34,10 @@ export const configSchema = z
     maxTransferGroupsPerApp: z.number().int().min(1),
     /** How often progress is reported to attached apps, at most. @default 100 */
     progressIntervalMs: z.number().int().min(10).max(60000),
+    /** host.log is rotated (to host.log.1, keeping 3) once it would grow past this. @default 5242880 */
+    logMaxBytes: z.number().int().min(1024),
+    /** An idle host (nothing to do, no client connected) exits after this long; 0 = never. @default 600000 */
+    hostIdleExitMs: z.number().int().min(0),
   })
   .strict();
 
@@ -53,6 +57,8 @@ export const DEFAULT_CONFIG: Readonly<Config> = Object.freeze({
   maxOperationsPerApp: 10_000,
   maxTransferGroupsPerApp: 50,
   progressIntervalMs: 100,
+  logMaxBytes: 5 * 1024 * 1024,
+  hostIdleExitMs: 600_000,
 });
 
 /** Validates a partial config object; the error names the first offending key. */

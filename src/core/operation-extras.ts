@@ -66,12 +66,16 @@ export const operationExtrasSchema = z.object({
    * terminating the POST (R12 is about plain POST bodies).
    */
   creationPending: z.boolean(),
+  /**
+   * The app's proxy variables (HTTP_PROXY, HTTPS_PROXY, NO_PROXY, either case) when it created the
+   * upload, used with config `proxy` "auto": the host's own environment has none, so each app's uploads
+   * go through that app's proxies. null (rows stored before this existed): the engine's environment.
+   */
+  proxyEnv: z.record(z.string(), z.string()).nullable(),
 });
 
 export type OperationExtras = z.infer<typeof operationExtrasSchema>;
 export type BodySpec = OperationExtras['body'];
-export type ContentPartData = z.infer<typeof contentPart>;
-export type ResumeSession = NonNullable<OperationExtras['session']>;
 export type Credential = z.infer<typeof credential>;
 export type NotificationSpec = z.infer<typeof notification>;
 
@@ -88,6 +92,7 @@ export const DEFAULT_EXTRAS: Readonly<OperationExtras> = Object.freeze<Operation
   completionGroupId: null,
   idempotencyKey: null,
   creationPending: false,
+  proxyEnv: null,
 });
 
 /** A stored value merged over the defaults, so rows written before a field existed still read. */

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Dispatcher } from 'undici';
-import type { Credential } from '../core/operation-extras.ts';
+import type { OperationExtras } from '../core/operation-extras.ts';
 import { createDispatcher } from '../net/dispatcher.ts';
 import type { ProxySetting } from '../net/proxy-config.ts';
 
@@ -11,17 +11,20 @@ export interface PoolSettings {
   proxy: string;
 }
 
-/** config `proxy` → the dispatcher's proxy setting. */
-export function proxySetting(proxy: string): ProxySetting {
-  if (proxy === 'auto') return { mode: 'env' };
+/**
+ * config `proxy` → the dispatcher's proxy setting. "auto" uses the proxy variables the app had when it
+ * created the upload, or (for an upload stored without them) the engine process's environment.
+ */
+export function proxySetting(proxy: string, proxyEnv: Readonly<Record<string, string>> | null = null): ProxySetting {
+  if (proxy === 'auto') return proxyEnv === null ? { mode: 'env' } : { mode: 'env', env: proxyEnv };
   if (proxy === 'none') return { mode: 'none' };
   return { mode: 'url', url: proxy };
 }
 
 /**
  * HTTP dispatchers (connection pools) of the engine. A proxy credential belongs to the connection (the
- * CONNECT tunnel is pooled per origin), so each distinct proxyCredential gets its own dispatcher, keyed
- * by a hash — the credential itself is never a key, a log field or a message. Dispatchers replaced by a
+ * CONNECT tunnel is pooled per origin), and so do the app's proxy variables, so each distinct pair gets
+ * its own dispatcher, keyed by a hash — neither is ever a key, a log field or a message. Dispatchers replaced by a
  * settings change stay open until no attempt uses them (`retire` + `closeRetired`).
  */
 export class DispatcherPool {
@@ -33,16 +36,19 @@ export class DispatcherPool {
     this.#settings = settings;
   }
 
-  get(proxyCredential: Credential | null): Dispatcher {
-    const key = proxyCredential
-      ? createHash('sha256').update(`${proxyCredential.userName}\u0000${proxyCredential.password}`).digest('hex')
-      : '';
+  get({ proxyCredential, proxyEnv }: Pick<OperationExtras, 'proxyCredential' | 'proxyEnv'>): Dispatcher {
+    const key =
+      proxyCredential || proxyEnv
+        ? createHash('sha256')
+            .update(JSON.stringify([proxyCredential, proxyEnv]))
+            .digest('hex')
+        : '';
     let dispatcher = this.#active.get(key);
     if (!dispatcher) {
       dispatcher = createDispatcher({
         connectTimeoutMs: this.#settings.connectTimeoutMs,
         extraCaCertificates: this.#settings.extraCaCertificates,
-        proxy: proxySetting(this.#settings.proxy),
+        proxy: proxySetting(this.#settings.proxy, proxyEnv),
         proxyCredential,
       });
       this.#active.set(key, dispatcher);

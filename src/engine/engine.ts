@@ -324,7 +324,7 @@ export class Engine {
     if (!session?.uploadUrl || (session.protocol !== 'tus' && session.protocol !== 'ietf')) return;
     const terminate = session.protocol === 'tus' ? terminateTus : terminateIetf;
     const signal = AbortSignal.timeout(this.#config.responseTimeoutMs);
-    const dispatcher = this.#dispatchers.get(record.extras.proxyCredential);
+    const dispatcher = this.#dispatchers.get(record.extras);
     terminate(session.uploadUrl, dispatcher, record.headers, signal, {
       credentials: record.extras.serverCredential,
       credentialScope: new URL(record.requestedUri),
@@ -480,7 +480,7 @@ export class Engine {
     const outcome = await runAttempt({
       live,
       store: this.#store,
-      dispatcher: this.#dispatchers.get(live.record.extras.proxyCredential),
+      dispatcher: this.#dispatchers.get(live.record.extras),
       config: this.#config,
       responseBodyPath: responseBodyPath(this.home, guid),
       extraCaCertificates: this.#extraCa,

@@ -1,7 +1,13 @@
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { TransferError } from '../core/errors.ts';
+import type { Logger } from '../core/logger.ts';
+import { homeLayout } from '../core/paths.ts';
 
 /**
+ * The engine lock (`engine.lock`) and everything that reads its pid: the lock itself (the engine takes
+ * it), whether a live process holds it (the launcher, before it spawns a host), and the removal of a
+ * zombie's lock (the host, before it opens the engine).
+ *
  * One engine per BGTRANSFER_HOME: two engines on one store would run the same upload twice. The lock
  * is a file holding the owner's pid, created with O_EXCL; a lock whose pid is dead is stale and taken
  * over (the previous owner was killed, e.g. with SIGKILL).
@@ -19,7 +25,7 @@ export class HomeLock {
     const lock = new HomeLock(path);
     for (let attempt = 0; attempt < 3; attempt += 1) {
       if (lock.#tryCreate()) return lock;
-      const owner = readOwner(path);
+      const owner = readPid(path);
       if (owner !== undefined && owner !== process.pid && isAlive(owner)) {
         throw new TransferError('BT_ERR_HOME_IN_USE', `process ${owner} already runs the transfer engine for ${dir}`);
       }
@@ -45,16 +51,7 @@ export class HomeLock {
   release(): void {
     if (!this.#held) return;
     this.#held = false;
-    if (readOwner(this.#path) === process.pid) rmSync(this.#path, { force: true });
-  }
-}
-
-function readOwner(path: string): number | undefined {
-  try {
-    const pid = Number.parseInt(readFileSync(path, 'utf8'), 10);
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
+    if (readPid(this.#path) === process.pid) rmSync(this.#path, { force: true });
   }
 }
 
@@ -64,5 +61,69 @@ function isAlive(pid: number): boolean {
     return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The pid in `engine.lock` if that process is running (a zombie is not: it holds nothing any more). */
+export function liveLockOwner(home: string): number | undefined {
+  const pid = readPid(homeLayout(home).lock);
+  return pid !== undefined && isProcessRunning(pid) ? pid : undefined;
+}
+
+/**
+ * kill(pid, 0) succeeds for a zombie, and a host whose parent app exited stays a zombie where PID 1
+ * does not reap orphans (containers, CI): /proc tells the two apart on Linux.
+ */
+export function isProcessRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // "pid (comm) S ..." — comm may contain spaces and parentheses, so read after the last ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * HomeLock treats a pid that kill(pid, 0) finds as alive, and a zombie is found: a host killed after
+ * its parent app exited stays a zombie where PID 1 does not reap (containers, CI), and would block
+ * every later host. A zombie holds nothing, so its lock is stale.
+ */
+export function removeZombieLock(home: string, log: Logger): void {
+  const lock = homeLayout(home).lock;
+  const pid = readPid(lock);
+  if (pid === undefined || pid === process.pid || isProcessRunning(pid)) return;
+  // Rename first, so that of two hosts starting at once only one moves the file, and a lock another
+  // host created in between (not the zombie's) is put back.
+  const claimed = `${lock}.${process.pid}.stale`;
+  try {
+    renameSync(lock, claimed);
+  } catch {
+    return;
+  }
+  if (readPid(claimed) === pid) {
+    log.info({ pid }, 'removed the engine lock of a process that is no longer running');
+  } else {
+    try {
+      linkSync(claimed, lock);
+    } catch {
+      // A newer lock exists: it wins.
+    }
+  }
+  rmSync(claimed, { force: true });
+}
+
+/** The pid a lock file holds, or undefined (absent, unreadable, not a pid). */
+export function readPid(path: string): number | undefined {
+  try {
+    const pid = Number.parseInt(readFileSync(path, 'utf8'), 10);
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -26,13 +26,6 @@ export function networkGate(
   return 'allowed';
 }
 
-/** The status an operation waiting for the network should have under `gate`, or null if it may run. */
-export function waitingStatus(gate: Gate): BackgroundTransferStatus | null {
-  if (gate === 'noNetwork') return S.pausedNoNetwork;
-  if (gate === 'costed') return S.pausedCostedNetwork;
-  return null;
-}
-
 /** A monitor for when none is configured: always connected and unmetered. */
 export const ALWAYS_CONNECTED: NetworkStateSource = {
   current: () => ({ connected: true, metered: false }),

@@ -58,6 +58,11 @@ export class CompletionTasks {
     for (const group of this.#store.listPendingCompletionGroups()) this.check(group.id);
   }
 
+  /** Tasks running now (an idle host does not exit under one). */
+  get runningCount(): number {
+    return this.#running.size;
+  }
+
   async close(): Promise<void> {
     await Promise.allSettled([...this.#running]);
   }

@@ -1,11 +1,10 @@
-import { chmodSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { pino } from 'pino';
+import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { isTransferError } from '../core/errors.ts';
-import type { Logger } from '../core/logger.ts';
-import { homeLayout } from '../core/paths.ts';
-import { isProcessRunning } from '../ipc/host-launcher.ts';
-import { hostLogPath, hostSocketPath } from '../ipc/protocol.ts';
+import { removeZombieLock } from '../engine/home-lock.ts';
+import { hostSocketPath } from '../ipc/protocol.ts';
+import { createHostLogger } from './host-log.ts';
 import { HostServer } from './host-server.ts';
+import { watchIdle } from './idle-exit.ts';
 import { openTransferService } from './open-transfer-service.ts';
 import type { TransferService } from './transfer-service.ts';
 
@@ -36,7 +35,9 @@ export async function runHost(options: RunHostOptions): Promise<number> {
   removeZombieLock(home, log);
   let service: TransferService;
   try {
-    service = await openTransferService(home, env);
+    // The engine logs into host.log too (rotated with it), as quietly as in-process unless told otherwise.
+    const engineLog = log.child({ component: 'engine' }, { level: env.BGTRANSFER_LOG_LEVEL ?? 'warn' });
+    service = await openTransferService(home, env, engineLog);
   } catch (error) {
     if (isTransferError(error) && error.code === 'BT_ERR_HOME_IN_USE') {
       // Another host is starting or running (two clients raced to start one): it serves; we leave.
@@ -60,7 +61,15 @@ export async function runHost(options: RunHostOptions): Promise<number> {
   try {
     server = await HostServer.listen({ service, socketPath, log, onShutdownRequest: () => stop('shutdown') });
     log.info({ home, socketPath }, 'transfer host listening');
-    log.info({ reason: await stopped }, 'transfer host stopping');
+    const listening = server;
+    const stopIdleWatch = watchIdle({
+      isIdle: () => listening.connectionCount === 0 && !service.hasWork(),
+      idleMs: () => service.config.hostIdleExitMs,
+      onIdle: () => stop('idle'),
+    });
+    const reason = await stopped;
+    stopIdleWatch();
+    log.info({ reason }, 'transfer host stopping');
   } catch (error) {
     log.error({ err: error, socketPath }, 'cannot listen on the host socket');
   } finally {
@@ -77,57 +86,4 @@ export async function runHost(options: RunHostOptions): Promise<number> {
   await service.close();
   log.info('transfer host stopped');
   return 0;
-}
-
-/** pino to host.log (and stderr in the foreground), in the style of core/logger.ts. */
-function createHostLogger(home: string, foreground: boolean, env: NodeJS.ProcessEnv): Logger {
-  const level = env.BGTRANSFER_LOG_LEVEL ?? 'info';
-  // sync: a host killed with SIGKILL loses no line it already logged.
-  const file = pino.destination({ dest: hostLogPath(home), sync: true, mkdir: true });
-  if (!foreground) return pino({ name: 'bgtransfer-host', level }, file);
-  return pino(
-    { name: 'bgtransfer-host', level },
-    pino.multistream([
-      { stream: file, level },
-      { stream: pino.destination(2), level },
-    ]),
-  );
-}
-
-/**
- * HomeLock treats a pid that kill(pid, 0) finds as alive, and a zombie is found: a host killed after
- * its parent app exited stays a zombie where PID 1 does not reap (containers, CI), and would block
- * every later host. A zombie holds nothing, so its lock is stale.
- */
-function removeZombieLock(home: string, log: Logger): void {
-  const lock = homeLayout(home).lock;
-  const pid = readPid(lock);
-  if (pid === undefined || pid === process.pid || isProcessRunning(pid)) return;
-  // Rename first, so that of two hosts starting at once only one moves the file, and a lock another
-  // host created in between (not the zombie's) is put back.
-  const claimed = `${lock}.${process.pid}.stale`;
-  try {
-    renameSync(lock, claimed);
-  } catch {
-    return;
-  }
-  if (readPid(claimed) === pid) {
-    log.info({ pid }, 'removed the engine lock of a process that is no longer running');
-  } else {
-    try {
-      linkSync(claimed, lock);
-    } catch {
-      // A newer lock exists: it wins.
-    }
-  }
-  rmSync(claimed, { force: true });
-}
-
-function readPid(path: string): number | undefined {
-  try {
-    const pid = Number.parseInt(readFileSync(path, 'utf8'), 10);
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
-  }
 }

@@ -91,6 +91,11 @@ export class HostServer {
     };
   }
 
+  /** Open connections (with or without a `hello`): an idle host exits only when there are none. */
+  get connectionCount(): number {
+    return this.#sessions.size;
+  }
+
   /** Stops accepting, ends every connection (the socket file is removed by the close). */
   async close(): Promise<void> {
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));

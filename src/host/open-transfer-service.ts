@@ -1,7 +1,7 @@
 import { unwatchFile, watchFile } from 'node:fs';
 import { loadConfig } from '../core/config.ts';
 import { isTerminalStatus } from '../core/enums.ts';
-import { createLogger } from '../core/logger.ts';
+import { createLogger, type Logger } from '../core/logger.ts';
 import { homeLayout } from '../core/paths.ts';
 import { Engine } from '../engine/engine.ts';
 import { createNetworkMonitor } from '../net/network-monitor.ts';
@@ -21,10 +21,12 @@ const CONFIG_POLL_MS = 1_000;
 export async function openTransferService(
   home: string,
   env: NodeJS.ProcessEnv = process.env,
+  /** The host passes its own (host.log, rotated); in-process the library's logger (stderr) is used. */
+  log?: Logger,
 ): Promise<TransferService> {
   const layout = homeLayout(home);
   const config = loadConfig(layout.config);
-  const logger = createLogger('bgtransfer-engine', env);
+  const logger = log ?? createLogger('bgtransfer-engine', env);
   const monitor = await createNetworkMonitor({
     metered: config.metered,
     env,
@@ -69,6 +71,7 @@ export async function openTransferService(
 
   return new TransferService(engine, {
     enableCompletionGroup: (appId, id, task) => tasks.enable(appId, id, task),
+    busy: () => tasks.runningCount > 0,
     async close() {
       unwatchFile(layout.config, onConfigChange);
       stopWatching();

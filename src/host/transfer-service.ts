@@ -1,4 +1,5 @@
 import type { Config } from '../core/config.ts';
+import { BackgroundTransferStatus, isTerminalStatus } from '../core/enums.ts';
 import { TransferError } from '../core/errors.ts';
 import type {
   CompletionTask,
@@ -12,8 +13,15 @@ import type { Engine } from '../engine/engine.ts';
 /** Host services that live beside the engine (completion tasks, notifications, config watch). */
 export interface HostServices {
   enableCompletionGroup(appId: string, id: string, task: CompletionTask): void;
+  /** Whether a service still works in the background (a completion task runs). */
+  busy(): boolean;
   close(): Promise<void>;
 }
+
+/** Operations the host must stay up for: all unfinished ones except those the app paused (R62). */
+const WORK_STATUSES: readonly BackgroundTransferStatus[] = Object.values(BackgroundTransferStatus).filter(
+  (status) => !isTerminalStatus(status) && status !== BackgroundTransferStatus.pausedByApplication,
+);
 
 /**
  * The engine as apps see it: every call scoped to one app id, so an app sees and touches only its own
@@ -117,6 +125,11 @@ export class TransferService {
   enableCompletionGroup(appId: string, group: { id: string; task: CompletionTask }): void {
     if (!this.#services) throw new TransferError('BT_ERR_ILLEGAL_STATE', 'completion groups need the host services');
     this.#services.enableCompletionGroup(appId, group.id, group.task);
+  }
+
+  /** Something is queued, running or waiting (network, cost, retry back-off), or a completion task runs. */
+  hasWork(): boolean {
+    return (this.#services?.busy() ?? false) || this.#engine.store.listByStatus(WORK_STATUSES).length > 0;
   }
 
   async close(): Promise<void> {

@@ -1,11 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isTransferError, TransferError } from '../core/errors.ts';
-import { isHostAbsent, isProcessRunning } from './host-launcher.ts';
+import { isProcessRunning } from '../engine/home-lock.ts';
+import { isHostAbsent } from './host-launcher.ts';
 import type { HostStatus } from './protocol.ts';
 import { SocketPort } from './socket-port.ts';
 
 /**
- * `bgtransfer host status|stop` (docs/api/cli.md). Neither starts a host: they talk to the one
+ * `bgtransfer host status|stop`. Neither starts a host: they talk to the one
  * that listens on `${home}/host.sock`, if any.
  */
 
@@ -13,7 +14,7 @@ export type { HostStatus };
 
 export interface HostControlOptions {
   env?: NodeJS.ProcessEnv;
-  /** The app whose counts `status` reports. @default the calling app (docs/architecture.md) */
+  /** The app whose counts `status` reports. @default the calling app */
   appId?: string;
 }
 

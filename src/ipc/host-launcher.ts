@@ -1,21 +1,23 @@
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { TransferError } from '../core/errors.ts';
 import { homeLayout } from '../core/paths.ts';
+import { liveLockOwner } from '../engine/home-lock.ts';
+import { hostCommand } from './host-command.ts';
+import { hostEnvironment } from './host-environment.ts';
 import { hostLogPath, hostSocketPath } from './protocol.ts';
 
 /**
- * Finds or starts the per-user transfer host (docs/architecture.md: "starting it detached if it is not
+ * Finds or starts the per-user transfer host ("starting it detached if it is not
  * running, so transfers go on after the app exits"). Starting is race-free by construction: a number
  * of clients may spawn a host at once; the engine lock lets exactly one of them run (the others exit 0,
  * see host-main.ts) and every client just polls the socket until that one listens.
  */
 
 export interface EnsureHostOptions {
-  /** Passed to the host (BGTRANSFER_HOME is set to `home` whatever it says). */
+  /** Filtered for the host (host-environment.ts; BGTRANSFER_HOME is set to `home` whatever it says). */
   env?: NodeJS.ProcessEnv;
   /** How long to wait for a listening host. @default 10000 */
   timeoutMs?: number;
@@ -81,26 +83,17 @@ interface SpawnedHost {
   exitCode: number | undefined;
 }
 
-/** The host runs from the same place as this module: from source under tsx, or from dist. */
-function hostCommand(): string[] {
-  if (import.meta.url.endsWith('.ts')) {
-    const entry = fileURLToPath(new URL('../host/host-entry.ts', import.meta.url));
-    // Resolved here, not by the host, so the host finds tsx whatever directory it runs in.
-    return ['--conditions=source', '--import', import.meta.resolve('tsx'), entry];
-  }
-  return [fileURLToPath(new URL('../host/host-entry.js', import.meta.url))];
-}
-
 function spawnHost(home: string, env: NodeJS.ProcessEnv): SpawnedHost {
   mkdirSync(home, { recursive: true, mode: 0o700 });
   // The host logs with pino to host.log itself; this catches what happens before that (a crash at load).
   const logFd = openSync(hostLogPath(home), 'a', 0o600);
   const spawned: SpawnedHost = { exitCode: undefined };
   try {
-    const child = spawn(process.execPath, hostCommand(), {
+    const command = hostCommand();
+    const child = spawn(command.node, command.args, {
       cwd: home,
       detached: true,
-      env: { ...env, BGTRANSFER_HOME: home },
+      env: hostEnvironment(env, home),
       stdio: ['ignore', logFd, logFd],
     });
     child.once('error', () => {
@@ -114,36 +107,6 @@ function spawnHost(home: string, env: NodeJS.ProcessEnv): SpawnedHost {
     closeSync(logFd);
   }
   return spawned;
-}
-
-/** The pid in `engine.lock` if that process is running (a zombie is not: it holds nothing any more). */
-export function liveLockOwner(home: string): number | undefined {
-  let pid: number;
-  try {
-    pid = Number.parseInt(readFileSync(homeLayout(home).lock, 'utf8'), 10);
-  } catch {
-    return undefined;
-  }
-  return Number.isInteger(pid) && pid > 0 && isProcessRunning(pid) ? pid : undefined;
-}
-
-/**
- * kill(pid, 0) succeeds for a zombie, and a host whose parent app exited stays a zombie where PID 1
- * does not reap orphans (containers, CI): /proc tells the two apart on Linux.
- */
-export function isProcessRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // "pid (comm) S ..." — comm may contain spaces and parentheses, so read after the last ')'.
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return true;
-  }
 }
 
 function unreachable(message: string, cause?: unknown): TransferError {

@@ -52,23 +52,6 @@ export async function createNetworkMonitor(options: NetworkMonitorOptions): Prom
   return monitor;
 }
 
-/** A monitor that reports what it is told: for unit tests of the engine. Same onChange rule as the real one. */
-export function staticNetworkMonitor(state: NetworkState): NetworkMonitor & { set(state: NetworkState): void } {
-  const listeners = new ChangeListeners(() => {});
-  let current: NetworkState = { ...state };
-  return {
-    current: () => ({ ...current }),
-    onChange: (listener) => listeners.add(listener),
-    setMeteredSetting: () => undefined,
-    set(next: NetworkState): void {
-      const previous = current;
-      current = { ...next };
-      if (networkStateChanged(previous, current)) listeners.emit(current);
-    },
-    close: async () => listeners.clear(),
-  };
-}
-
 class ChangeListeners {
   #listeners = new Set<(state: NetworkState) => void>();
   #log: (level: 'info' | 'warn', message: string) => void;

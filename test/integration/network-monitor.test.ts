@@ -10,7 +10,6 @@ import {
   type NetworkMonitor,
   type NetworkMonitorOptions,
   type NetworkState,
-  staticNetworkMonitor,
 } from '../../src/net/network-monitor.ts';
 import { type PrivateBus, startPrivateBus } from '../helpers/dbus-session.ts';
 import {
@@ -311,26 +310,4 @@ describe('without NetworkManager', () => {
       await bus.stop();
     }
   });
-});
-
-test('staticNetworkMonitor (for engine unit tests): same onChange rule, unsubscribe, throwing listeners isolated', async () => {
-  const monitor = staticNetworkMonitor({ connected: true, metered: false, source: 'assumed' });
-  const seen: NetworkState[] = [];
-  monitor.onChange(() => {
-    throw new Error('a broken listener');
-  });
-  const unsubscribe = monitor.onChange((state) => seen.push(state));
-
-  monitor.set({ connected: true, metered: false, source: 'networkmanager' }); // source only: no event
-  monitor.set({ connected: false, metered: false, source: 'networkmanager' });
-  monitor.set({ connected: false, metered: true, source: 'forced' });
-  unsubscribe();
-  monitor.set({ connected: true, metered: true, source: 'forced' });
-
-  assert.deepEqual(seen, [
-    { connected: false, metered: false, source: 'networkmanager' },
-    { connected: false, metered: true, source: 'forced' },
-  ]);
-  assert.deepEqual(monitor.current(), { connected: true, metered: true, source: 'forced' });
-  await monitor.close();
 });

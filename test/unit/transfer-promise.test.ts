@@ -14,6 +14,7 @@ function controlled() {
     cancel: () => {
       canceled += 1;
     },
+    queued: Promise.resolve(0),
   });
   return { transfer, handlers, resolve, canceled: () => canceled };
 }

@@ -3,17 +3,19 @@ import { type CliContext, cliAppId, cliHome, writeLine } from '../context.ts';
 import { CliError, ExitCode } from '../exit-codes.ts';
 import { formatDuration } from '../format.ts';
 import { type HostStatusInfo, loadHostControl, loadHostMain } from '../host-modules.ts';
+import { defineServiceCommands } from './host-service.ts';
 
 const EXAMPLES = `
 Examples:
   $ bgtransfer host            # run the transfer host in the foreground (logs to stderr)
   $ bgtransfer host status     # exit code 3 when no host runs
   $ bgtransfer host stop
+  $ bgtransfer host install-service   # a systemd user unit (enabled where systemctl --user works)
 
 With BGTRANSFER_HOST=auto (the default) commands and apps start the host themselves, detached, when
 it is not running; run it in the foreground only to watch its logs or under a service manager.`;
 
-/** `bgtransfer host`, `host status`, `host stop` (docs/api/cli.md). */
+/** `bgtransfer host`, `host status`, `host stop`, `host install-service`, `host uninstall-service`. */
 export function defineHostCommand(command: Command, context: CliContext): void {
   command
     .description('run the transfer host in the foreground, or show or stop the running one')
@@ -21,7 +23,7 @@ export function defineHostCommand(command: Command, context: CliContext): void {
     .action(async () => {
       const { runHost } = await loadHostMain();
       // runHost resolves with the host's exit code once it stops (SIGINT, SIGTERM or `host stop`);
-      // anything but 0 means it could not open the engine or listen: exit 3 (docs/api/cli.md).
+      // anything but 0 means it could not open the engine or listen: exit 3.
       const code = await runHost({ home: cliHome(context), foreground: true, env: context.env });
       context.exitCode = code === 0 ? ExitCode.success : ExitCode.hostUnreachable;
     });
@@ -54,6 +56,8 @@ export function defineHostCommand(command: Command, context: CliContext): void {
       );
       context.exitCode = ExitCode.success;
     });
+
+  defineServiceCommands(command, context);
 }
 
 /** The fields the host reports (ipc/protocol.ts HostStatus), readably; anything else as it came. */

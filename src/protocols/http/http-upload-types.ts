@@ -1,7 +1,6 @@
 import type { Dispatcher } from 'undici';
 import type { ResponseSnapshot } from '../../core/snapshot.ts';
 import type { BodySource } from '../../source/body-source.ts';
-import type { FileSourceInfo } from '../../source/file-source.ts';
 import type { HttpCredential } from './basic-auth.ts';
 import type { HeaderList, HeaderPairs } from './header-pairs.ts';
 
@@ -36,18 +35,11 @@ interface HttpUploadCommon {
 }
 
 /** One upload attempt over HTTP(S): a single request (plus 307/308 re-sends) with the body as raw content. */
-export type HttpUploadInput = HttpUploadCommon &
-  (
-    | {
-        body: BodySource;
-        /** First byte sent (default 0); Content-Length is `body.size - bodyStart`. */
-        bodyStart?: number;
-      }
-    | {
-        /** @deprecated Pass `body: fileBody(source)`; kept until the engine switches over. */
-        source: FileSourceInfo;
-      }
-  );
+export interface HttpUploadInput extends HttpUploadCommon {
+  body: BodySource;
+  /** First byte sent (default 0); Content-Length is `body.size - bodyStart`. */
+  bodyStart?: number;
+}
 
 export interface HttpUploadResult {
   /** The final response; the engine decides what its status means (2xx complete, >= 400 error). */

@@ -1,6 +1,5 @@
 import { TransferError } from '../../core/errors.ts';
 import type { ResponseSnapshot } from '../../core/snapshot.ts';
-import { type BodySource, fileBody } from '../../source/body-source.ts';
 import { authenticatedExchange } from './authenticated-exchange.ts';
 import type { ResponseSink } from './exchange.ts';
 import { CLIENT_OWNED_HEADERS, contentLength, findHeader, type HeaderList, withoutHeaders } from './header-pairs.ts';
@@ -24,8 +23,8 @@ const ORIGIN_BOUND_HEADERS: ReadonlySet<string> = new Set(['authorization', 'pro
  */
 export async function uploadHttp(input: HttpUploadInput): Promise<HttpUploadResult> {
   input.signal.throwIfAborted();
-  const body: BodySource = 'body' in input ? input.body : fileBody(input.source);
-  const bodyStart = 'body' in input ? (input.bodyStart ?? 0) : 0;
+  const body = input.body;
+  const bodyStart = input.bodyStart ?? 0;
   let url = new URL(input.url.href);
   let headers: HeaderList = withoutHeaders(input.headers, CLIENT_OWNED_HEADERS);
   // Generated credentials follow the app's own: dropped for good at the first cross-origin redirect.

@@ -1,0 +1,30 @@
+import { pino } from 'pino';
+import { DEFAULT_CONFIG, loadConfig } from '../core/config.ts';
+import type { Logger } from '../core/logger.ts';
+import { homeLayout } from '../core/paths.ts';
+import { hostLogPath } from '../ipc/protocol.ts';
+import { RotatingLogFile } from './rotating-log-file.ts';
+
+/**
+ * The host's logger: pino to host.log, rotated by size (config `logMaxBytes`, read once at start), and
+ * to stderr as well in the foreground. An unreadable config.json is reported by the engine's open
+ * (which refuses it); the log just takes the default size then.
+ */
+export function createHostLogger(home: string, foreground: boolean, env: NodeJS.ProcessEnv): Logger {
+  const level = env.BGTRANSFER_LOG_LEVEL ?? 'info';
+  let maxBytes = DEFAULT_CONFIG.logMaxBytes;
+  try {
+    maxBytes = loadConfig(homeLayout(home).config).logMaxBytes;
+  } catch {
+    // Reported once the engine opens.
+  }
+  const file = new RotatingLogFile(hostLogPath(home), maxBytes);
+  if (!foreground) return pino({ name: 'bgtransfer-host', level }, file);
+  return pino(
+    { name: 'bgtransfer-host', level },
+    pino.multistream([
+      { stream: file, level },
+      { stream: pino.destination(2), level },
+    ]),
+  );
+}
