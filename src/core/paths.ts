@@ -18,6 +18,8 @@ export interface HomeLayout {
   responses: string;
   config: string;
   lock: string;
+  /** Spooled streams (createUploadFromStreamAsync): files the engine creates and removes. */
+  spool: string;
 }
 
 export function homeLayout(home: string): HomeLayout {
@@ -27,6 +29,7 @@ export function homeLayout(home: string): HomeLayout {
     responses: join(home, 'responses'),
     config: join(home, 'config.json'),
     lock: join(home, 'engine.lock'),
+    spool: join(home, 'spool'),
   };
 }
 

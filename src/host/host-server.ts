@@ -216,6 +216,11 @@ class ClientSession {
           throw new TransferError('BT_ERR_INVALID_ARGUMENT', `spec.appId must be this connection's app id ${appId}`);
         }
         return service.start(request.params.spec);
+      case 'createSpool':
+        return service.createSpool(appId, this.#spoolHolder);
+      case 'releaseSpool':
+        service.releaseSpool(appId, request.params.spoolId);
+        return {};
       case 'list':
         return service.list(appId, request.params.filter);
       case 'get':
@@ -324,9 +329,19 @@ class ClientSession {
     }
   }
 
+  /** The spools this connection asked for are released when it closes (its app exited or gave up). */
+  get #spoolHolder(): string {
+    return `connection ${this.#id}`;
+  }
+
   #dispose(): void {
     for (const watch of this.#watches.values()) watch.unsubscribe();
     this.#watches.clear();
+    try {
+      this.#host.service.releaseSpoolHolder(this.#spoolHolder);
+    } catch (error) {
+      this.#host.log.warn({ session: this.#id, err: error }, 'could not release the spools of a closed connection');
+    }
     this.#host.closed();
     if (this.appId !== undefined) this.#host.log.info({ session: this.#id, appId: this.appId }, 'client disconnected');
   }

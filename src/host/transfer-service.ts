@@ -8,6 +8,7 @@ import type {
   OperationSpec,
 } from '../core/snapshot.ts';
 import type { Engine } from '../engine/engine.ts';
+import type { CreatedSpool } from '../engine/spools.ts';
 
 /** Host services that live beside the engine (completion tasks, notifications, config watch). */
 export interface HostServices {
@@ -49,6 +50,22 @@ export class TransferService {
     const existing = this.#engine.get(spec.guid);
     if (existing && existing.appId === spec.appId) return existing;
     return this.#engine.start(spec);
+  }
+
+  /**
+   * An empty spool file for one stream upload of this app; `holder` (the asking connection) releases
+   * the spools it never started by going away (releaseSpoolHolder).
+   */
+  createSpool(appId: string, holder: string): CreatedSpool {
+    return this.#engine.createSpool(appId, holder);
+  }
+
+  releaseSpool(appId: string, spoolId: string): void {
+    this.#engine.releaseSpool(appId, spoolId);
+  }
+
+  releaseSpoolHolder(holder: string): void {
+    this.#engine.releaseSpoolHolder(holder);
   }
 
   list(appId: string, filter: ListFilter): OperationSnapshot[] {

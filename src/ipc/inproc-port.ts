@@ -36,6 +36,15 @@ export class InprocPort implements TransferPort {
     return call(() => this.#service.start(spec));
   }
 
+  /** In-process the engine itself is the holder: its spools not started go when it closes. */
+  createSpool(appId: string): Promise<{ spoolId: string; path: string }> {
+    return call(() => this.#service.createSpool(appId, 'in-process'));
+  }
+
+  releaseSpool(appId: string, spoolId: string): Promise<void> {
+    return call(() => this.#service.releaseSpool(appId, spoolId));
+  }
+
   list(appId: string, filter: ListFilter): Promise<OperationSnapshot[]> {
     return call(() => this.#service.list(appId, filter));
   }

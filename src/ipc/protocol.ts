@@ -7,7 +7,7 @@ import {
   BackgroundTransferStatus,
 } from '../core/enums.ts';
 import { ERROR_DEFINITIONS, type ErrorCode, type SerializedTransferError, TransferError } from '../core/errors.ts';
-import { operationExtrasSchema } from '../core/operation-extras.ts';
+import { requestExtrasSchema } from '../core/operation-extras.ts';
 import type {
   CompletionTask,
   ListFilter,
@@ -27,7 +27,7 @@ import type {
  *   reply    {v:1, id, ok:true, result} | {v:1, id, ok:false, error: SerializedTransferError}
  *   push     {v:1, push:'snapshot', watchId, snapshot}
  *
- * Methods: hello, start, list, get, cancel, update, pause, resume, makeCurrent, enableCompletionGroup,
+ * Methods: hello, start, createSpool, releaseSpool, list, get, cancel, update, pause, resume, makeCurrent, enableCompletionGroup,
  * watch, unwatch, status, shutdown (METHODS below).
  * A bad frame gets an error reply with the request's id when it could be read (else id null) and the
  * connection stays open; an oversized frame, or anything but a valid `hello` first, closes it.
@@ -87,19 +87,32 @@ const transferGroup = z.strictObject({
   transferBehavior: z.enum(BackgroundTransferBehavior),
 });
 
-const operationSpec = z.strictObject({
-  guid,
-  appId,
-  method: text,
-  requestedUri: text,
-  sourcePath: z.string().min(1).max(4096).nullable(),
-  headers: z.array(headerPair).max(1000),
-  costPolicy: z.enum(BackgroundTransferCostPolicy),
-  priority: z.enum(BackgroundTransferPriority),
-  group: text.nullable(),
-  transferGroup: transferGroup.nullable(),
-  extras: operationExtrasSchema.optional(),
-}) satisfies z.ZodType<OperationSpec>;
+/**
+ * What an app may ask for, and nothing else: a field the engine keeps for itself (a spool path, a
+ * resume session, a probe result, an offset) is refused by name rather than silently dropped, so a
+ * forged or confused client learns what it did wrong.
+ */
+const operationSpec = z.strictObject(
+  {
+    guid,
+    appId,
+    method: text,
+    requestedUri: text,
+    sourcePath: z.string().min(1).max(4096).nullable(),
+    headers: z.array(headerPair).max(1000),
+    costPolicy: z.enum(BackgroundTransferCostPolicy),
+    priority: z.enum(BackgroundTransferPriority),
+    group: text.nullable(),
+    transferGroup: transferGroup.nullable(),
+    extras: requestExtrasSchema.optional(),
+  },
+  {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys'
+        ? `spec may not carry ${issue.keys.join(', ')}: a client sends only what an app asks for; the engine keeps its own state`
+        : undefined,
+  },
+) satisfies z.ZodType<OperationSpec>;
 
 const listFilter = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('ungrouped') }),
@@ -191,6 +204,9 @@ export const METHODS = {
     result: z.object({ protocolVersion: z.number().int(), pid: z.number().int(), home: z.string() }),
   },
   start: { params: z.strictObject({ spec: operationSpec }), result: snapshotSchema },
+  /** An empty file the host created for one stream upload; `start` names it by spoolId. */
+  createSpool: { params: empty, result: z.object({ spoolId: z.string(), path: z.string() }) },
+  releaseSpool: { params: z.strictObject({ spoolId: text }), result: z.object({}) },
   list: { params: z.strictObject({ filter: listFilter }), result: z.array(snapshotSchema) },
   get: { params: byGuid, result: snapshotSchema },
   cancel: { params: byGuid, result: snapshotSchema },

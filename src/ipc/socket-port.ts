@@ -62,6 +62,15 @@ export class SocketPort implements TransferPort {
     return this.#link(spec.appId).call('start', { spec }, true);
   }
 
+  /** Retried: a spool made by a host that died during the call is removed by the next host. */
+  createSpool(appId: string): Promise<{ spoolId: string; path: string }> {
+    return this.#link(appId).call('createSpool', {}, true);
+  }
+
+  async releaseSpool(appId: string, spoolId: string): Promise<void> {
+    await this.#link(appId).call('releaseSpool', { spoolId }, true);
+  }
+
   list(appId: string, filter: ListFilter): Promise<OperationSnapshot[]> {
     return this.#link(appId).call('list', { filter }, true);
   }

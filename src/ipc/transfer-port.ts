@@ -17,6 +17,13 @@ export interface TransferPort {
   readonly home: string;
   /** Persists and queues a new operation. Rejects with a coded error for bad input (nothing is stored then). */
   start(spec: OperationSpec): Promise<OperationSnapshot>;
+  /**
+   * An empty file the engine created for one stream upload of `appId`: the app writes the stream into
+   * `path` and starts the upload with `spoolId`. Released when the port closes unless started.
+   */
+  createSpool(appId: string): Promise<{ spoolId: string; path: string }>;
+  /** The app gave up on a spool (spooling failed); unknown ids are ignored. */
+  releaseSpool(appId: string, spoolId: string): Promise<void>;
   list(appId: string, filter: ListFilter): Promise<OperationSnapshot[]>;
   /** BT_ERR_NOT_FOUND when the guid is unknown or belongs to another app. */
   get(appId: string, guid: string): Promise<OperationSnapshot>;

@@ -15,6 +15,7 @@ import { isProcessRunning } from '../../src/ipc/host-launcher.ts';
 import { hostLogPath, hostSocketPath } from '../../src/ipc/protocol.ts';
 import { SocketPort } from '../../src/ipc/socket-port.ts';
 import { type NodeChild, spawnNode } from '../helpers/process-tools.ts';
+import { rawSession, request } from '../helpers/raw-socket.ts';
 import { makeTempDir, type RandomFile, type TempDir, writeRandomFile } from '../helpers/temp-dir.ts';
 import { startUploadServer, type UploadServer } from '../helpers/upload-server.ts';
 
@@ -460,45 +461,6 @@ async function waitFor(condition: () => Promise<boolean>, timeoutMs: number): Pr
     if (performance.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
     await sleep(50);
   }
-}
-
-function request(id: number, method: string, params: unknown): string {
-  return JSON.stringify({ v: 1, id, method, params });
-}
-
-interface RawReply {
-  id: number | null;
-  ok: boolean;
-  error?: { code: string; message: string };
-}
-
-/** Sends lines on a raw connection; collects the replies until the host closes it or goes quiet. */
-function rawSession(path: string, lines: string[]): Promise<{ replies: RawReply[]; closed: boolean }> {
-  return new Promise((resolve) => {
-    const socket = connect(path);
-    const replies: RawReply[] = [];
-    let buffered = '';
-    let quiet: NodeJS.Timeout | undefined;
-    const finish = (closed: boolean): void => {
-      clearTimeout(quiet);
-      socket.destroy();
-      resolve({ replies, closed });
-    };
-    socket.on('error', () => undefined); // EPIPE/ECONNRESET while the 2 MiB line is refused
-    socket.on('data', (chunk) => {
-      buffered += chunk.toString('utf8');
-      const parts = buffered.split('\n');
-      buffered = parts.pop() ?? '';
-      for (const part of parts) replies.push(JSON.parse(part) as RawReply);
-      clearTimeout(quiet);
-      quiet = setTimeout(() => finish(false), 300);
-    });
-    socket.once('close', () => finish(true));
-    socket.once('connect', () => {
-      for (const line of lines) socket.write(`${line}\n`);
-      quiet = setTimeout(() => finish(false), 1_000);
-    });
-  });
 }
 
 /** Runs a one-line connect as the unprivileged user `nobody`; resolves with the error code it got. */
