@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { BackgroundTransferCostPolicy, BackgroundTransferPriority } from '../core/enums.ts';
 import { TransferError } from '../core/errors.ts';
+import { generateBoundary } from '../core/multipart/boundary.ts';
+import { measureMultipart } from '../core/multipart/plan.ts';
 import { DEFAULT_REQUEST_EXTRAS, type NotificationSpec, type RequestBody } from '../core/operation-extras.ts';
 import type { OperationSnapshot, OperationSpec } from '../core/snapshot.ts';
 import type { TransferPort } from '../ipc/transfer-port.ts';
-import { generateBoundary } from '../protocols/multipart/boundary.ts';
-import { buildMultipartBody } from '../protocols/multipart/multipart-body.ts';
 import { inspectSourceFile } from '../source/file-source.ts';
 import { assertUploadStream, fillSpool } from '../source/stream-spool.ts';
 import { BackgroundTransferCompletionGroup } from './background-transfer-completion-group.ts';
@@ -182,8 +182,8 @@ export class BackgroundUploader {
       throw new TransferError('BT_ERR_INVALID_ARGUMENT', 'parts must be BackgroundTransferContentPart objects');
     }
     const specs = list.map((part) => part.toSpec());
-    const { body } = buildMultipartBody(specs, subType, boundary);
-    return this.#operation(url, null, { kind: 'multipart', parts: specs, subType, boundary }, body.size);
+    const { size } = measureMultipart(specs, subType, boundary);
+    return this.#operation(url, null, { kind: 'multipart', parts: specs, subType, boundary }, size);
   }
 
   /**

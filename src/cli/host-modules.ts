@@ -1,5 +1,5 @@
-import type * as HostMain from '../host/host-main.ts';
 import type * as HostControl from '../ipc/host-control.ts';
+import type * as HostMain from '../ipc/host-process.ts';
 
 /**
  * The transfer host's modules, loaded only by the commands that need them (`host …`), so the other
@@ -13,5 +13,5 @@ export function loadHostControl(): Promise<typeof HostControl> {
 }
 
 export function loadHostMain(): Promise<typeof HostMain> {
-  return import('../host/host-main.ts');
+  return import('../ipc/host-process.ts');
 }

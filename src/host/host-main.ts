@@ -2,16 +2,14 @@ import { chmodSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync } from
 import { pino } from 'pino';
 import { isTransferError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
-import { homeLayout } from '../core/paths.ts';
-import { isProcessRunning } from '../ipc/host-launcher.ts';
-import { hostLogPath, hostSocketPath } from '../ipc/protocol.ts';
-import { HostServer } from './host-server.ts';
+import { homeLayout, hostLogPath, hostSocketPath } from '../core/paths.ts';
+import { isProcessRunning } from '../core/process.ts';
 import { openTransferService } from './open-transfer-service.ts';
 import type { TransferService } from './transfer-service.ts';
 
 /**
  * The transfer host's lifecycle (issue 3 item 3), what `bgtransfer host` and the detached host process
- * (host-entry.ts) run: take the engine lock, serve the socket, stop on SIGTERM/SIGINT or `shutdown`.
+ * (ipc/host-entry.ts) run: take the engine lock, serve the socket, stop on SIGTERM/SIGINT or `shutdown`.
  * Stopping closes the engine without touching stored states, so running uploads are recovered by the
  * next host (PUT restarted, POST terminated: R12, R13).
  */
@@ -21,6 +19,23 @@ export interface RunHostOptions {
   /** `bgtransfer host`: log to stderr as well as to host.log. @default false */
   foreground?: boolean;
   env?: NodeJS.ProcessEnv;
+  /**
+   * Serves the service on the socket (ipc/host-server.ts, passed in by ipc/host-process.ts: the wire
+   * protocol lives in ipc, which sits above host, so host never imports it).
+   */
+  serve(options: SocketServeOptions & { service: TransferService }): Promise<SocketServer>;
+}
+
+export interface SocketServeOptions {
+  socketPath: string;
+  log: Logger;
+  /** A client sent `shutdown`; called after its reply was queued. */
+  onShutdownRequest(): void;
+}
+
+export interface SocketServer {
+  /** Stops accepting, ends every connection (the socket file is removed by the close). */
+  close(): Promise<void>;
 }
 
 /** Resolves with the exit code once the host has stopped (0 also when another host already runs). */
@@ -56,9 +71,9 @@ export async function runHost(options: RunHostOptions): Promise<number> {
   const onSignal = (signal: NodeJS.Signals): void => stop(signal);
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
-  let server: HostServer | undefined;
+  let server: SocketServer | undefined;
   try {
-    server = await HostServer.listen({ service, socketPath, log, onShutdownRequest: () => stop('shutdown') });
+    server = await options.serve({ service, socketPath, log, onShutdownRequest: () => stop('shutdown') });
     log.info({ home, socketPath }, 'transfer host listening');
     log.info({ reason: await stopped }, 'transfer host stopping');
   } catch (error) {

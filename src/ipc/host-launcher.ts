@@ -4,14 +4,14 @@ import { connect, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { TransferError } from '../core/errors.ts';
-import { homeLayout } from '../core/paths.ts';
-import { hostLogPath, hostSocketPath } from './protocol.ts';
+import { homeLayout, hostLogPath, hostSocketPath } from '../core/paths.ts';
+import { isProcessRunning } from '../core/process.ts';
 
 /**
  * Finds or starts the per-user transfer host (spec/contract.md §3: "starting it detached if it is not
  * running, so transfers go on after the app exits"). Starting is race-free by construction: a number
  * of clients may spawn a host at once; the engine lock lets exactly one of them run (the others exit 0,
- * see host-main.ts) and every client just polls the socket until that one listens.
+ * see host/host-main.ts) and every client just polls the socket until that one listens.
  */
 
 export interface EnsureHostOptions {
@@ -84,11 +84,11 @@ interface SpawnedHost {
 /** The host runs from the same place as this module: from source under tsx, or from dist. */
 function hostCommand(): string[] {
   if (import.meta.url.endsWith('.ts')) {
-    const entry = fileURLToPath(new URL('../host/host-entry.ts', import.meta.url));
+    const entry = fileURLToPath(new URL('./host-entry.ts', import.meta.url));
     // Resolved here, not by the host, so the host finds tsx whatever directory it runs in.
     return ['--conditions=source', '--import', import.meta.resolve('tsx'), entry];
   }
-  return [fileURLToPath(new URL('../host/host-entry.js', import.meta.url))];
+  return [fileURLToPath(new URL('./host-entry.js', import.meta.url))];
 }
 
 function spawnHost(home: string, env: NodeJS.ProcessEnv): SpawnedHost {
@@ -127,25 +127,8 @@ export function liveLockOwner(home: string): number | undefined {
   return Number.isInteger(pid) && pid > 0 && isProcessRunning(pid) ? pid : undefined;
 }
 
-/**
- * kill(pid, 0) succeeds for a zombie, and a host whose parent app exited stays a zombie where PID 1
- * does not reap orphans (containers, CI): /proc tells the two apart on Linux.
- */
-export function isProcessRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // "pid (comm) S ..." — comm may contain spaces and parentheses, so read after the last ')'.
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return true;
-  }
-}
-
 function unreachable(message: string, cause?: unknown): TransferError {
   return new TransferError('BT_ERR_HOST_UNREACHABLE', message, cause === undefined ? {} : { cause });
 }
+
+export { isProcessRunning };

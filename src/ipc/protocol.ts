@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { z } from 'zod';
 import {
   BackgroundTransferBehavior,
@@ -8,6 +7,7 @@ import {
 } from '../core/enums.ts';
 import { ERROR_DEFINITIONS, type ErrorCode, type SerializedTransferError, TransferError } from '../core/errors.ts';
 import { requestExtrasSchema } from '../core/operation-extras.ts';
+import { hostLogPath, hostSocketPath } from '../core/paths.ts';
 import type {
   CompletionTask,
   ListFilter,
@@ -37,6 +37,9 @@ import type {
  * that reject input (style-anchors §4.4 rule 3).
  */
 
+/** Where the socket and the host's log live; kept here too, where the wire protocol is read. */
+export { hostLogPath, hostSocketPath };
+
 export const PROTOCOL_VERSION = 1;
 /** A client frame (one JSON line, newline excluded) longer than this is refused and the connection closed. */
 export const MAX_FRAME_BYTES = 1024 * 1024;
@@ -45,28 +48,6 @@ export const MAX_FRAME_BYTES = 1024 * 1024;
  * each). The bound still keeps a client from buffering without end if something else answers.
  */
 export const MAX_HOST_FRAME_BYTES = 64 * 1024 * 1024;
-
-/** sockaddr_un.sun_path holds 108 bytes on Linux (104 on macOS), NUL included. */
-const MAX_SOCKET_PATH_BYTES = process.platform === 'darwin' ? 103 : 107;
-
-/**
- * `${home}/host.sock`. libuv silently truncates a longer path, which would bind some other name (maybe
- * another home's), so a home too deep for a socket is refused with a clear error instead.
- */
-export function hostSocketPath(home: string): string {
-  const path = join(home, 'host.sock');
-  if (Buffer.byteLength(path) > MAX_SOCKET_PATH_BYTES) {
-    throw new TransferError(
-      'BT_ERR_CONFIG_INVALID',
-      `BGTRANSFER_HOME is too long for the host socket: ${path} has more than ${MAX_SOCKET_PATH_BYTES} bytes`,
-    );
-  }
-  return path;
-}
-
-export function hostLogPath(home: string): string {
-  return join(home, 'host.log');
-}
 
 export function protocolError(message: string): TransferError {
   return new TransferError('BT_ERR_IPC_PROTOCOL', message);

@@ -4,6 +4,8 @@ import { BackgroundTransferStatus, isTerminalStatus } from '../core/enums.ts';
 import { TransferError, toTransferError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { OperationSnapshot } from '../core/snapshot.ts';
+import type { SocketServeOptions } from '../host/host-main.ts';
+import type { TransferService } from '../host/transfer-service.ts';
 import {
   encodeFrame,
   FrameDecoder,
@@ -16,8 +18,7 @@ import {
   protocolError,
   type ReplyFrame,
   type ValidRequest,
-} from '../ipc/protocol.ts';
-import type { TransferService } from './transfer-service.ts';
+} from './protocol.ts';
 
 /**
  * The host's side of the socket (issue 3 item 2): serves one TransferService to every app of this OS
@@ -26,12 +27,8 @@ import type { TransferService } from './transfer-service.ts';
  * connect ("Only the owning OS user can reach the host").
  */
 
-export interface HostServerOptions {
+export interface HostServerOptions extends SocketServeOptions {
   service: TransferService;
-  socketPath: string;
-  log: Logger;
-  /** A client sent `shutdown`; called after its reply was queued. */
-  onShutdownRequest(): void;
 }
 
 /** Above this many unsent bytes a connection's progress pushes are coalesced (slow reader). */

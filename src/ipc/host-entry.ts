@@ -1,8 +1,8 @@
 import { resolveHome } from '../core/paths.ts';
-import { runHost } from './host-main.ts';
+import { runHost } from './host-process.ts';
 
 /**
- * The transfer host process that ipc/host-launcher.ts spawns detached (issue 3 item 3). Its home comes
+ * The transfer host process that host-launcher.ts spawns detached (issue 3 item 3). Its home comes
  * from BGTRANSFER_HOME, which the launcher always sets; `--foreground` also logs to stderr.
  */
 const code = await runHost({ home: resolveHome(process.env), foreground: process.argv.includes('--foreground') });
