@@ -4,8 +4,7 @@ import { TransferError } from '../core/errors.ts';
 import { generateBoundary } from '../core/multipart/boundary.ts';
 import { measureMultipart } from '../core/multipart/plan.ts';
 import { DEFAULT_REQUEST_EXTRAS, type NotificationSpec, type RequestBody } from '../core/operation-extras.ts';
-import type { OperationSnapshot, OperationSpec } from '../core/snapshot.ts';
-import type { TransferPort } from '../ipc/transfer-port.ts';
+import type { ListFilter, OperationSnapshot, OperationSpec } from '../core/snapshot.ts';
 import { inspectSourceFile } from '../source/file-source.ts';
 import { assertUploadStream, fillSpool } from '../source/stream-spool.ts';
 import { BackgroundTransferCompletionGroup } from './background-transfer-completion-group.ts';
@@ -202,12 +201,12 @@ export class BackgroundUploader {
     this.#completionGroup?.assertOpenForMembers();
     const port = await getPort();
     const appId = currentAppId();
-    const spool = await port.createSpool(appId);
+    const spool = await port.call('createSpool', appId, {});
     try {
       const spooled = await fillSpool(stream, spool.path, { maxBytes: MAX_SPOOL_BYTES });
       return this.#operation(url, null, { kind: 'stream', spoolId: spool.spoolId }, spooled.size);
     } catch (error) {
-      await port.releaseSpool(appId, spool.spoolId).catch(() => undefined);
+      await port.call('releaseSpool', appId, { spoolId: spool.spoolId }).catch(() => undefined);
       throw error;
     }
   }
@@ -261,9 +260,9 @@ export class BackgroundUploader {
   }
 }
 
-async function enumerate(filter: Parameters<TransferPort['list']>[1]): Promise<VectorView<UploadOperation>> {
+async function enumerate(filter: ListFilter): Promise<VectorView<UploadOperation>> {
   const port = await getPort();
-  const snapshots: OperationSnapshot[] = await port.list(currentAppId(), filter);
+  const snapshots: OperationSnapshot[] = await port.call('list', currentAppId(), { filter });
   return asVectorView(snapshots.map((snapshot) => UploadOperation.fromSnapshot(snapshot, port)));
 }
 

@@ -204,7 +204,7 @@ export class UploadOperation {
    */
   makeCurrentInTransferGroup(): void {
     if (!this.#snapshot.transferGroup) return;
-    void this.#afterStart((port) => port.makeCurrent(this.#appId, this.guid)).catch(() => undefined);
+    void this.#afterStart((port) => port.call('makeCurrent', this.#appId, { guid: this.guid })).catch(() => undefined);
   }
 
   /**
@@ -212,12 +212,12 @@ export class UploadOperation {
    * the app and the host. Rejects with BT_ERR_ILLEGAL_STATE for an operation not started or ended.
    */
   pause(): Promise<void> {
-    return this.#afterStart((port) => port.pause(this.#appId, this.guid));
+    return this.#afterStart((port) => port.call('pause', this.#appId, { guid: this.guid }));
   }
 
   /** Continues a paused upload: from the server's acknowledged offset where the protocol allows, else from 0. */
   resume(): Promise<void> {
-    return this.#afterStart((port) => port.resume(this.#appId, this.guid));
+    return this.#afterStart((port) => port.call('resume', this.#appId, { guid: this.guid }));
   }
 
   async #afterStart(call: (port: TransferPort) => Promise<OperationSnapshot>): Promise<void> {
@@ -242,7 +242,7 @@ export class UploadOperation {
       );
     }
     const started = getPort().then(async (port) => {
-      const snapshot = await port.start(lifecycle.spec);
+      const snapshot = await port.call('start', lifecycle.spec.appId, { spec: lifecycle.spec });
       this.#snapshot = snapshot;
       this.#lifecycle = { kind: 'stored', port };
       return port;
@@ -343,7 +343,7 @@ export class UploadOperation {
   }
 
   #requestCancel(port: TransferPort): void {
-    port.cancel(this.#appId, this.guid).catch(() => undefined);
+    port.call('cancel', this.#appId, { guid: this.guid }).catch(() => undefined);
   }
 
   #failed(error: TransferError): TransferPromise<UploadOperation, UploadOperation> {
@@ -365,7 +365,7 @@ export class UploadOperation {
     const port = lifecycle.kind === 'stored' ? Promise.resolve(lifecycle.port) : lifecycle.started;
     this.#changes = this.#changes
       .then(() => port)
-      .then((ready) => ready.update(this.#appId, this.guid, change))
+      .then((ready) => ready.call('update', this.#appId, { guid: this.guid, change }))
       .then((snapshot) => this.#apply(snapshot))
       .catch((error: unknown) => {
         // A setter cannot throw later; a change to an operation that has ended is moot.

@@ -6,6 +6,7 @@ import type { Logger } from '../core/logger.ts';
 import type { OperationSnapshot } from '../core/snapshot.ts';
 import type { SocketServeOptions } from '../host/host-main.ts';
 import type { TransferService } from '../host/transfer-service.ts';
+import { type AppMethod, invoke, isAppMethod } from './methods.ts';
 import {
   encodeFrame,
   FrameDecoder,
@@ -73,7 +74,7 @@ export class HostServer {
 
   status(appId: string): HostStatus {
     const counts: Record<string, number> = {};
-    for (const snapshot of this.#options.service.list(appId, { kind: 'all' })) {
+    for (const snapshot of this.#options.service.list({ appId, holder: 'status' }, { filter: { kind: 'all' } })) {
       const name = STATUS_NAMES.get(snapshot.progress.status) ?? String(snapshot.progress.status);
       counts[name] = (counts[name] ?? 0) + 1;
     }
@@ -204,37 +205,13 @@ class ClientSession {
     this.#write({ v: PROTOCOL_VERSION, id, ok: true, result });
   }
 
-  /** Runs one call for the connection's app; throws coded errors. */
+  /** Runs one call for the connection's app; throws coded errors. App methods go to the service by name. */
   #call(appId: string, request: Exclude<ValidRequest, { method: 'hello' }>): unknown {
-    const { service } = this.#host;
+    if (isAppMethod(request.method)) {
+      const { method, params } = request as Extract<ValidRequest, { method: AppMethod }>;
+      return invoke(this.#host.service, method, { appId, holder: this.#spoolHolder }, params);
+    }
     switch (request.method) {
-      case 'start':
-        if (request.params.spec.appId !== appId) {
-          throw new TransferError('BT_ERR_INVALID_ARGUMENT', `spec.appId must be this connection's app id ${appId}`);
-        }
-        return service.start(request.params.spec);
-      case 'createSpool':
-        return service.createSpool(appId, this.#spoolHolder);
-      case 'releaseSpool':
-        service.releaseSpool(appId, request.params.spoolId);
-        return {};
-      case 'list':
-        return service.list(appId, request.params.filter);
-      case 'get':
-        return service.get(appId, request.params.guid);
-      case 'cancel':
-        return service.cancel(appId, request.params.guid);
-      case 'update':
-        return service.update(appId, request.params.guid, request.params.change);
-      case 'pause':
-        return service.pause(appId, request.params.guid);
-      case 'resume':
-        return service.resume(appId, request.params.guid);
-      case 'makeCurrent':
-        return service.makeCurrent(appId, request.params.guid);
-      case 'enableCompletionGroup':
-        service.enableCompletionGroup(appId, request.params.group);
-        return {};
       case 'watch':
         return this.#watch(appId, request.params.guid, request.params.watchId);
       case 'unwatch':
@@ -245,6 +222,7 @@ class ClientSession {
       case 'shutdown':
         return {};
     }
+    throw new TransferError('BT_ERR_INTERNAL', `no handler for ${request.method}`);
   }
 
   /** The current snapshot is pushed before the reply (TransferService.watch calls back at once). */

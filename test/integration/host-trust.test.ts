@@ -121,7 +121,7 @@ test('raw start frames naming a spool path, a resume session, a probe result or 
       [],
       'nothing was sent',
     );
-    assert.deepEqual(await port.list('app-a', { kind: 'all' }), [], 'nothing was stored');
+    assert.deepEqual(await port.call('list', 'app-a', { filter: { kind: 'all' } }), [], 'nothing was stored');
   } finally {
     await port.close();
   }
@@ -159,7 +159,7 @@ test('a stream body names only a spool the host created for this app; a made-up 
         [4, false, 'BT_ERR_INVALID_ARGUMENT'],
       ],
     );
-    assert.deepEqual(await port.list('app-b', { kind: 'all' }), []);
+    assert.deepEqual(await port.call('list', 'app-b', { filter: { kind: 'all' } }), []);
     // The connection that was given the spool has closed without starting it: the host released it.
     await waitUntil(() => !existsSync(spool.path), 20_000, 'the unstarted spool is removed');
     assert.deepEqual(readdirSync(join(home, 'spool')), []);

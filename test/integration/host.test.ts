@@ -170,21 +170,25 @@ test('an app sees only its own operations: app-b gets BT_ERR_NOT_FOUND for app-a
   const port = new SocketPort(home);
   try {
     const spec = specFor('app-a', file, `${server.url}/iso`);
-    const started = await port.start(spec);
+    const started = await port.call('start', spec.appId, { spec });
     assert.equal(started.guid, spec.guid);
     // The retry of a start lost with its connection: same guid → the stored operation, no duplicate.
-    assert.equal((await port.start(spec)).guid, spec.guid);
-    assert.equal((await port.list('app-a', { kind: 'all' })).length, 1);
+    assert.equal((await port.call('start', spec.appId, { spec })).guid, spec.guid);
+    assert.equal((await port.call('list', 'app-a', { filter: { kind: 'all' } })).length, 1);
 
-    assert.deepEqual(await port.list('app-b', { kind: 'all' }), []);
-    await assert.rejects(port.get('app-b', spec.guid), { code: 'BT_ERR_NOT_FOUND' });
-    await assert.rejects(port.cancel('app-b', spec.guid), { code: 'BT_ERR_NOT_FOUND' });
-    await assert.rejects(port.update('app-b', spec.guid, { priority: 1 }), { code: 'BT_ERR_NOT_FOUND' });
-    await assert.rejects(port.start({ ...spec, appId: 'app-b' }), { code: 'BT_ERR_INVALID_ARGUMENT' });
+    assert.deepEqual(await port.call('list', 'app-b', { filter: { kind: 'all' } }), []);
+    await assert.rejects(port.call('get', 'app-b', { guid: spec.guid }), { code: 'BT_ERR_NOT_FOUND' });
+    await assert.rejects(port.call('cancel', 'app-b', { guid: spec.guid }), { code: 'BT_ERR_NOT_FOUND' });
+    await assert.rejects(port.call('update', 'app-b', { guid: spec.guid, change: { priority: 1 } }), {
+      code: 'BT_ERR_NOT_FOUND',
+    });
+    await assert.rejects(port.call('start', 'app-b', { spec: { ...spec, appId: 'app-b' } }), {
+      code: 'BT_ERR_INVALID_ARGUMENT',
+    });
     const appB = runApp('enumerate-and-attach', home, 'app-b');
     assert.deepEqual(await report<Enumerated[]>(appB, 'ENUMERATED'), []);
     assert.equal((await appB.exited).code, 0);
-    const own = await port.get('app-a', spec.guid);
+    const own = await port.call('get', 'app-a', { guid: spec.guid });
     assert.notEqual(own.progress.status, BackgroundTransferStatus.canceled);
   } finally {
     await port.close();
@@ -236,7 +240,7 @@ test('garbage on the socket gets an error reply or a close, and the host keeps s
     assert.equal(huge.closed, true);
     assert.ok(huge.replies.length === 1 || huge.replies[1]?.error?.code === 'BT_ERR_IPC_PROTOCOL');
 
-    assert.deepEqual(await port.list('app-a', { kind: 'all' }), []);
+    assert.deepEqual(await port.call('list', 'app-a', { filter: { kind: 'all' } }), []);
     assert.equal((await hostStatus(home))?.pid, pid);
     assert.match(readFileSync(hostLogPath(home), 'utf8'), /"msg":"bad request"/);
   } finally {
@@ -251,7 +255,7 @@ test('a client that stops reading stalls neither the host nor other clients; it 
   const watches = 2_000;
   try {
     const spec = specFor('app-a', file, `${server.url}/slow-reader`);
-    await port.start(spec);
+    await port.call('start', spec.appId, { spec });
     // Thousands of watches on one upload: every progress tick is ~1.5 MB for this connection, and it
     // reads nothing (no 'data' listener), so the host's buffer for it passes the coalescing bound.
     const reader = connect(hostSocketPath(home));
@@ -342,10 +346,10 @@ test('a call in flight when the connection drops is sent once more on a new conn
   await new Promise<void>((resolve) => scripted.listen(hostSocketPath(home), resolve));
   const port = new SocketPort(home);
   try {
-    assert.deepEqual(await port.list('app-a', { kind: 'all' }), []);
+    assert.deepEqual(await port.call('list', 'app-a', { filter: { kind: 'all' } }), []);
     assert.deepEqual(seen, ['1:hello', '1:list', '2:hello', '2:list']);
     // R63: a repeated setHeader joins the value twice, so it is not re-sent.
-    await assert.rejects(port.update('app-a', randomUUID(), { setHeader: ['X-Tag', 'a'] }), {
+    await assert.rejects(port.call('update', 'app-a', { guid: randomUUID(), change: { setHeader: ['X-Tag', 'a'] } }), {
       code: 'BT_ERR_HOST_UNREACHABLE',
     });
     assert.deepEqual(seen.slice(4), ['2:update']);
