@@ -28,7 +28,7 @@ import { type OutcomeContext, recordOutcome, recordStop } from './outcome-transi
 import { type QueueEntry, queueEntry, ReadyQueue, rotateGroup } from './ready-queue.ts';
 import { recoverInterrupted } from './recovery.ts';
 import { runAttempt } from './run-attempt.ts';
-import { type CreatedSpool, SpoolRegistry, storedExtras } from './spools.ts';
+import { SpoolRegistry, storedExtras, UNFINISHED, unfinishedSpoolPaths } from './spools.ts';
 
 export interface EngineOptions {
   home: string;
@@ -108,7 +108,7 @@ export class Engine {
     const engine = new Engine(options, lock, store, extraCa);
     const recovered = recoverInterrupted(store);
     for (const record of store.listByStatus([S.idle])) engine.#queue.upsert(queueEntry(record));
-    const reaped = engine.#spools.reapOrphans(unfinishedSpoolPaths(store));
+    const reaped = engine.#spools.reapOrphans(unfinishedSpoolPaths(store.listByStatus(UNFINISHED)));
     if (reaped.length > 0) options.logger.info({ files: reaped.length }, 'removed spool files no upload owns');
     if (recovered.restarted + recovered.resumed + recovered.terminated > 0) {
       options.logger.info(recovered, 'recovered interrupted uploads');
@@ -172,20 +172,9 @@ export class Engine {
     return toSnapshot(record);
   }
 
-  /** An empty spool file for a stream upload of `appId` (see spools.ts); `holder` releases it by leaving. */
-  createSpool(appId: string, holder: string): CreatedSpool {
-    this.#assertOpen();
-    return this.#spools.create(appId, holder);
-  }
-
-  releaseSpool(appId: string, spoolId: string): void {
-    this.#spools.release(appId, spoolId);
-  }
-
-  /** The holder (an app's connection) went away: the spools it never started go too. */
-  releaseSpoolHolder(holder: string): void {
-    const released = this.#spools.releaseHolder(holder);
-    if (released > 0) this.#log.info({ holder, files: released }, 'removed spool files of uploads never started');
+  /** The spool files of stream uploads (spools.ts): created for an app, adopted by its operation. */
+  get spools(): SpoolRegistry {
+    return this.#spools;
   }
 
   get(guid: string): OperationSnapshot | undefined {
@@ -536,12 +525,6 @@ export class Engine {
       log: this.#log,
     };
   }
-}
-
-/** The spool files that stored uploads still need (an ended upload's spool is removed when it ends). */
-function unfinishedSpoolPaths(store: OperationStore): string[] {
-  const unfinished = store.listByStatus(Object.values(S).filter((status) => !isTerminalStatus(status)));
-  return unfinished.flatMap((record) => (record.extras.body.kind === 'stream' ? [record.extras.body.spoolPath] : []));
 }
 
 function poolSettings(config: Config, extraCaCertificates: string[]): PoolSettings {

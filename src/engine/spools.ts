@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { closeSync, fchmodSync, lstatSync, mkdirSync, openSync, readdirSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { isTerminalStatus, BackgroundTransferStatus as S } from '../core/enums.ts';
 import { TransferError } from '../core/errors.ts';
 import {
   DEFAULT_EXTRAS,
@@ -172,4 +173,12 @@ export function storedExtras(
       ? { kind: 'stream', spoolPath: spools.pathFor(appId, asked.body.spoolId) }
       : asked.body;
   return { ...DEFAULT_EXTRAS, ...asked, body, session: null, probedPlain: false };
+}
+
+/** Every status an operation can still leave: its spool is still needed. */
+export const UNFINISHED = Object.values(S).filter((status) => !isTerminalStatus(status));
+
+/** The spool files that stored, unfinished uploads need (an ended upload's spool goes when it ends). */
+export function unfinishedSpoolPaths(records: ReadonlyArray<{ extras: OperationExtras }>): string[] {
+  return records.flatMap((record) => (record.extras.body.kind === 'stream' ? [record.extras.body.spoolPath] : []));
 }

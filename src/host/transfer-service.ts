@@ -71,16 +71,17 @@ export class TransferService {
    * connection) releases the spools it never started by going away (releaseSpoolHolder).
    */
   createSpool({ appId, holder }: CallContext, _params: Record<string, never>): CreatedSpool {
-    return this.#engine.createSpool(appId, holder);
+    return this.#engine.spools.create(appId, holder);
   }
 
   releaseSpool({ appId }: CallContext, { spoolId }: { spoolId: string }): Done {
-    this.#engine.releaseSpool(appId, spoolId);
+    this.#engine.spools.release(appId, spoolId);
     return {};
   }
 
-  releaseSpoolHolder(holder: string): void {
-    this.#engine.releaseSpoolHolder(holder);
+  /** The holder (an app's connection) went away: the spools it never started go too. */
+  releaseSpoolHolder(holder: string): number {
+    return this.#engine.spools.releaseHolder(holder);
   }
 
   list({ appId }: CallContext, { filter }: { filter: ListFilter }): OperationSnapshot[] {

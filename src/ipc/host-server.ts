@@ -313,7 +313,8 @@ class ClientSession {
     for (const watch of this.#watches.values()) watch.unsubscribe();
     this.#watches.clear();
     try {
-      this.#host.service.releaseSpoolHolder(this.#spoolHolder);
+      const released = this.#host.service.releaseSpoolHolder(this.#spoolHolder);
+      if (released > 0) this.#host.log.info({ session: this.#id, files: released }, 'removed spools never started');
     } catch (error) {
       this.#host.log.warn({ session: this.#id, err: error }, 'could not release the spools of a closed connection');
     }

@@ -27,9 +27,11 @@ import {
  * A bad frame gets an error reply with the request's id when it could be read (else id null) and the
  * connection stays open; an oversized frame, or anything but a valid `hello` first, closes it.
  *
- * Every message is validated here with zod, on both sides: the host never trusts a client and a client
- * never trusts whatever answers on the socket. This module and api/validation.ts are the only places
- * that reject input (style-anchors §4.4 rule 3).
+ * Every message is validated here with zod (the schemas are in methods.ts), on both sides: the host
+ * never trusts a client and a client never trusts whatever answers on the socket. A start request
+ * carries only what an app may ask for (core/operation-extras.ts requestExtrasSchema); a field the
+ * engine keeps for itself is refused by name. These modules and api/validation.ts are the only places
+ * that reject input.
  */
 
 export type { HostStatus, Method, ParamsOf, ResultOf } from './methods.ts';
