@@ -53,9 +53,9 @@ function spoolNames(home: string): string[] {
   return existsSync(dir) ? readdirSync(dir).sort() : [];
 }
 
-function runApp(home: string, args: string[]): NodeChild {
+function runApp(home: string, args: string[], mode: 'auto' | 'inproc' = 'auto'): NodeChild {
   const app = spawnNode([SPOOL_APP, ...args], {
-    env: { BGTRANSFER_HOME: home, BGTRANSFER_HOST: 'auto', BGTRANSFER_APP_ID: 'spool-app' },
+    env: { BGTRANSFER_HOME: home, BGTRANSFER_HOST: mode, BGTRANSFER_APP_ID: 'spool-app' },
   });
   apps.push(app);
   return app;
@@ -140,4 +140,18 @@ test('after a host crash, the next host removes spools nobody owns and keeps the
   const second = await startHost('host-crash');
   assert.notEqual(second.pid, first.pid);
   assert.deepEqual(spoolNames(home), [...paused.spools, 'notes.txt'].sort());
+});
+
+test('in-process: an app that exits without starting leaves a spool only until the next process opens the engine', async () => {
+  const home = join(temp.path, 'inproc-exit');
+  const creator = runApp(home, ['create', `${server.url}/never`], 'inproc');
+  const created = await report<{ spools: string[] }>(creator, 'CREATED');
+  assert.equal(created.spools.length, 1);
+  await creator.exited;
+  // process.exit ran no cleanup: the file is still there, owned by nobody.
+  assert.deepEqual(spoolNames(home), created.spools);
+  const next = runApp(home, ['list'], 'inproc');
+  const listed = await report<{ uploads: number; spools: string[] }>(next, 'LISTED');
+  assert.deepEqual(listed, { uploads: 0, spools: [] });
+  assert.equal((await next.exited).code, 0);
 });

@@ -7,15 +7,23 @@
  *   create-wait URL   → the same, then stays alive (until killed) holding the unstarted upload.
  *   paused URL        → creates, starts, pauses after the first progress report; prints
  *                       `PAUSED {"guid":…,"spools":[…]}` and exits.
+ *   list              → opens the engine (lists the app's uploads), prints `LISTED {"spools":[…]}`.
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { BackgroundUploader, type UploadOperation } from '../../src/index.ts';
+import { BackgroundUploader, closeAsync, type UploadOperation } from '../../src/index.ts';
 
 const [mode, url = ''] = process.argv.slice(2);
 const spoolDir = join(process.env.BGTRANSFER_HOME ?? '', 'spool');
 const spools = (): string[] => readdirSync(spoolDir).sort();
+
+if (mode === 'list') {
+  const uploads = await BackgroundUploader.getCurrentUploadsAsync();
+  console.log(`LISTED ${JSON.stringify({ uploads: uploads.size, spools: spools() })}`);
+  await closeAsync();
+  process.exit(0);
+}
 
 const uploader = new BackgroundUploader();
 uploader.method = 'PUT';
