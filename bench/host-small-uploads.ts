@@ -60,7 +60,7 @@ const SIZE_BYTES = 4096;
 const CLIENT_SCRIPT = fileURLToPath(new URL('./small-uploads-client.ts', import.meta.url));
 const SINK_SCRIPT = fileURLToPath(new URL('./small-uploads-sink.ts', import.meta.url));
 const CLI_SCRIPT = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
-const HOST_ENTRY = fileURLToPath(new URL('../src/host/host-entry.ts', import.meta.url));
+const HOST_ENTRY = fileURLToPath(new URL('../src/ipc/host-entry.ts', import.meta.url));
 const CLK_TCK = clockTicks();
 
 const { values } = parseArgs({
@@ -256,7 +256,7 @@ async function startHost(home: string, env: NodeJS.ProcessEnv): Promise<number> 
 }
 
 /**
- * The host process the launcher would start (src/host/host-entry.ts), but with --cpu-prof: Node 20
+ * The host process the launcher would start (src/ipc/host-entry.ts), but with --cpu-prof: Node 20
  * refuses --cpu-prof in NODE_OPTIONS, so it cannot reach the launcher's spawn through the environment.
  * The profile is written when the host exits (stopHost).
  */

@@ -48,7 +48,7 @@ export class BackgroundTransferCompletionGroup {
     const appId = currentAppId();
     this.enabled = Promise.allSettled([...this.#pendingStarts])
       .then(() => getPort())
-      .then((port) => port.enableCompletionGroup(appId, { id: this.id, task }))
+      .then((port) => port.call('enableCompletionGroup', appId, { group: { id: this.id, task } }))
       .then(() => undefined);
     this.enabled.catch(() => undefined);
   }

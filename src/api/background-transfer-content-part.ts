@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
 import { TransferError } from '../core/errors.ts';
-import type { ContentPartSpec } from '../protocols/multipart/multipart-body.ts';
+import type { ContentPartSpec } from '../core/multipart/plan.ts';
 import { inspectSourceFile } from '../source/file-source.ts';
 import { type FileLike, filePathOf } from './storage-file.ts';
 import { validateHeader } from './validation.ts';

@@ -1,16 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { join } from 'node:path';
 import { BackgroundTransferCostPolicy, BackgroundTransferPriority } from '../core/enums.ts';
 import { TransferError } from '../core/errors.ts';
-import { DEFAULT_EXTRAS, type NotificationSpec, type OperationExtras } from '../core/operation-extras.ts';
-import { resolveHome } from '../core/paths.ts';
+import { generateBoundary } from '../core/multipart/boundary.ts';
+import { measureMultipart } from '../core/multipart/plan.ts';
+import { DEFAULT_REQUEST_EXTRAS, type NotificationSpec, type RequestBody } from '../core/operation-extras.ts';
 import { captureProxyEnv } from '../core/proxy-env.ts';
-import type { OperationSnapshot, OperationSpec } from '../core/snapshot.ts';
-import type { TransferPort } from '../ipc/transfer-port.ts';
-import { generateBoundary } from '../protocols/multipart/boundary.ts';
-import { buildMultipartBody } from '../protocols/multipart/multipart-body.ts';
+import type { ListFilter, OperationSnapshot, OperationSpec } from '../core/snapshot.ts';
 import { inspectSourceFile } from '../source/file-source.ts';
-import { removeSpool, spoolStream } from '../source/stream-spool.ts';
+import { assertUploadStream, fillSpool } from '../source/stream-spool.ts';
 import { BackgroundTransferCompletionGroup } from './background-transfer-completion-group.ts';
 import { BackgroundTransferContentPart } from './background-transfer-content-part.ts';
 import { BackgroundTransferGroup } from './background-transfer-group.ts';
@@ -185,32 +182,37 @@ export class BackgroundUploader {
       throw new TransferError('BT_ERR_INVALID_ARGUMENT', 'parts must be BackgroundTransferContentPart objects');
     }
     const specs = list.map((part) => part.toSpec());
-    const { body } = buildMultipartBody(specs, subType, boundary);
-    return this.#operation(url, null, { kind: 'multipart', parts: specs, subType, boundary }, body.size);
+    const { size } = measureMultipart(specs, subType, boundary);
+    return this.#operation(url, null, { kind: 'multipart', parts: specs, subType, boundary }, size);
   }
 
   /**
-   * Upload from a stream (Node Readable or web ReadableStream). The stream is spooled to a file under
-   * BGTRANSFER_HOME first, so the upload survives the app's exit and can be retried; the
-   * spool file is removed when the operation ends.
+   * Upload from a stream (Node Readable or web ReadableStream). The stream is spooled first into a
+   * file the transfer engine creates under BGTRANSFER_HOME, so the upload survives the app's exit and
+   * can be retried; the engine removes the file when the operation ends, or when this app goes away
+   * without having started it.
    */
   async createUploadFromStreamAsync(
     uri: UriLike,
     stream: NodeJS.ReadableStream | ReadableStream<Uint8Array>,
   ): Promise<UploadOperation> {
     const url = validateUri(uri);
+    assertUploadStream(stream);
     // Everything that can refuse the operation is checked before the stream is spooled.
     this.#completionGroup?.assertOpenForMembers();
-    const spooled = await spoolStream(stream, join(resolveHome(), 'spool'), { maxBytes: MAX_SPOOL_BYTES });
+    const port = await getPort();
+    const appId = currentAppId();
+    const spool = await port.call('createSpool', appId, {});
     try {
-      return this.#operation(url, null, { kind: 'stream', spoolPath: spooled.path }, spooled.size);
+      const spooled = await fillSpool(stream, spool.path, { maxBytes: MAX_SPOOL_BYTES });
+      return this.#operation(url, null, { kind: 'stream', spoolId: spool.spoolId }, spooled.size);
     } catch (error) {
-      await removeSpool(spooled.path);
+      await port.call('releaseSpool', appId, { spoolId: spool.spoolId }).catch(() => undefined);
       throw error;
     }
   }
 
-  #operation(url: URL, sourcePath: string | null, body: OperationExtras['body'], size: number): UploadOperation {
+  #operation(url: URL, sourcePath: string | null, body: RequestBody, size: number): UploadOperation {
     this.#completionGroup?.assertOpenForMembers();
     // R6 makes POST the default; an ftp:// upload defaults to STOR instead.
     const isFtp = url.protocol === 'ftp:' || url.protocol === 'ftps:';
@@ -227,7 +229,7 @@ export class BackgroundUploader {
       group: this.#group,
       transferGroup: this.#transferGroup?.toSpec() ?? null,
       extras: {
-        ...DEFAULT_EXTRAS,
+        ...DEFAULT_REQUEST_EXTRAS,
         body,
         resumeProtocol: this.#resumeProtocol,
         serverCredential: this.#serverCredential && { ...this.#serverCredential },
@@ -260,9 +262,9 @@ export class BackgroundUploader {
   }
 }
 
-async function enumerate(filter: Parameters<TransferPort['list']>[1]): Promise<VectorView<UploadOperation>> {
+async function enumerate(filter: ListFilter): Promise<VectorView<UploadOperation>> {
   const port = await getPort();
-  const snapshots: OperationSnapshot[] = await port.list(currentAppId(), filter);
+  const snapshots: OperationSnapshot[] = await port.call('list', currentAppId(), { filter });
   return asVectorView(snapshots.map((snapshot) => UploadOperation.fromSnapshot(snapshot, port)));
 }
 

@@ -207,7 +207,7 @@ export class UploadOperation {
    */
   makeCurrentInTransferGroup(): void {
     if (!this.#snapshot.transferGroup) return;
-    void this.#afterStart((port) => port.makeCurrent(this.#appId, this.guid)).catch(() => undefined);
+    void this.#afterStart((port) => port.call('makeCurrent', this.#appId, { guid: this.guid })).catch(() => undefined);
   }
 
   /**
@@ -215,12 +215,12 @@ export class UploadOperation {
    * the app and the host. Rejects with BT_ERR_ILLEGAL_STATE for an operation not started or ended.
    */
   pause(): Promise<void> {
-    return this.#afterStart((port) => port.pause(this.#appId, this.guid));
+    return this.#afterStart((port) => port.call('pause', this.#appId, { guid: this.guid }));
   }
 
   /** Continues a paused upload: from the server's acknowledged offset where the protocol allows, else from 0. */
   resume(): Promise<void> {
-    return this.#afterStart((port) => port.resume(this.#appId, this.guid));
+    return this.#afterStart((port) => port.call('resume', this.#appId, { guid: this.guid }));
   }
 
   async #afterStart(call: (port: TransferPort) => Promise<OperationSnapshot>): Promise<void> {
@@ -252,7 +252,7 @@ export class UploadOperation {
     const keepAlive = setInterval(() => undefined, KEEP_ALIVE_INTERVAL_MS);
     const started = getPort()
       .then(async (port) => {
-        const snapshot = await port.start(lifecycle.spec);
+        const snapshot = await port.call('start', lifecycle.spec.appId, { spec: lifecycle.spec });
         this.#snapshot = snapshot;
         this.#lifecycle = { kind: 'stored', port };
         return port;
@@ -357,7 +357,7 @@ export class UploadOperation {
   }
 
   #requestCancel(port: TransferPort): void {
-    port.cancel(this.#appId, this.guid).catch(() => undefined);
+    port.call('cancel', this.#appId, { guid: this.guid }).catch(() => undefined);
   }
 
   #failed(error: TransferError): TransferPromise<UploadOperation, UploadOperation> {
@@ -380,7 +380,7 @@ export class UploadOperation {
     const port = lifecycle.kind === 'stored' ? Promise.resolve(lifecycle.port) : lifecycle.started;
     this.#changes = this.#changes
       .then(() => port)
-      .then((ready) => ready.update(this.#appId, this.guid, change))
+      .then((ready) => ready.call('update', this.#appId, { guid: this.guid, change }))
       .then((snapshot) => this.#apply(snapshot))
       .catch((error: unknown) => {
         // A setter cannot throw later; a change to an operation that has ended is moot.

@@ -37,7 +37,12 @@ export async function followOperation(
   for (;;) {
     const outcome = await watchUntilEnd(port, appId, guid, deliver, signal);
     if (outcome.kind !== 'lost') return outcome.kind === 'detached' ? { kind: 'detached', snapshot: last } : outcome;
-    const replacement = await connection.replace(outcome.port, outcome.error, (next) => next.get(appId, guid), signal);
+    const replacement = await connection.replace(
+      outcome.port,
+      outcome.error,
+      (next) => next.call('get', appId, { guid }),
+      signal,
+    );
     if (replacement === null) return { kind: 'detached', snapshot: last };
     port = replacement;
   }
@@ -79,7 +84,7 @@ function watchUntilEnd(
       probing = true;
       const before = deliveries;
       try {
-        const snapshot = await port.get(appId, guid);
+        const snapshot = await port.call('get', appId, { guid });
         lastEventAt = performance.now();
         if (deliveries === before) onSnapshot(snapshot);
       } catch (error) {

@@ -1,5 +1,5 @@
-import type * as HostMain from '../host/host-main.ts';
 import type * as HostControl from '../ipc/host-control.ts';
+import type * as HostMain from '../ipc/host-process.ts';
 import type * as ServiceUnit from '../ipc/service-unit.ts';
 
 /**
@@ -14,7 +14,7 @@ export function loadHostControl(): Promise<typeof HostControl> {
 }
 
 export function loadHostMain(): Promise<typeof HostMain> {
-  return import('../host/host-main.ts');
+  return import('../ipc/host-process.ts');
 }
 
 export function loadHostService(): Promise<typeof ServiceUnit> {

@@ -74,6 +74,74 @@ export const operationExtrasSchema = z.object({
   proxyEnv: z.record(z.string(), z.string()).nullable(),
 });
 
+// ---- What an app may ask for. -------------------------------------------------------------------
+//
+// The host never trusts a client: a request carries only what an app chooses (its body, resume
+// protocol, credentials, notifications, group). Everything the engine learns while running (the
+// resume session, the probe result, offsets) and every file it owns (the spool) is its own, filled in
+// by the engine; a request that names one is refused, so a raw frame cannot make the host upload a
+// file and delete it, or PATCH into another upload.
+
+/** The id the host gave a spool file it created (`createSpool`); only the host turns it into a path. */
+export const SPOOL_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** Names the fields a strict object refused, in words a client author can act on. */
+function refuseUnknown(what: string) {
+  return {
+    error: (issue: { code?: string; keys?: string[] }) =>
+      issue.code === 'unrecognized_keys'
+        ? `${what} may not carry ${(issue.keys ?? []).join(', ')}: a client sends only what an app asks for; the engine keeps its own state (spool, session, probe result, offsets)`
+        : undefined,
+  };
+}
+
+const requestFileIdentity = z.strictObject(
+  { path: z.string(), size: z.number(), mtimeMs: z.number(), ino: z.number() },
+  refuseUnknown('a part file'),
+);
+const requestPart = z.strictObject(
+  {
+    name: z.string().nullable(),
+    fileName: z.string().nullable(),
+    headers: z.array(z.tuple([z.string(), z.string()])),
+    text: z.string().nullable(),
+    file: requestFileIdentity.nullable(),
+  },
+  refuseUnknown('a multipart part'),
+);
+
+const requestBody = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('file') }, refuseUnknown('a file body')),
+  z.strictObject(
+    { kind: z.literal('multipart'), parts: z.array(requestPart), subType: z.string(), boundary: z.string() },
+    refuseUnknown('a multipart body'),
+  ),
+  z.strictObject(
+    {
+      kind: z.literal('stream'),
+      spoolId: z.string().regex(SPOOL_ID_PATTERN, 'spoolId must be an id from createSpool'),
+    },
+    refuseUnknown('a stream body'),
+  ),
+]);
+
+/** The extras of a start request (OperationSpec.extras). */
+export const requestExtrasSchema = z.strictObject(
+  {
+    body: requestBody,
+    resumeProtocol: z.enum(['auto', 'tus', 'ietf', 'none']),
+    serverCredential: credential.nullable(),
+    proxyCredential: credential.nullable(),
+    successNotification: notification.nullable(),
+    failureNotification: notification.nullable(),
+    notificationBatchId: z.string().nullable(),
+    completionGroupId: z.string().nullable(),
+    /** The creating app's proxy variables: the app decides which proxy its own uploads use. */
+    proxyEnv: z.record(z.string(), z.string()).nullable(),
+  },
+  refuseUnknown('spec.extras'),
+);
+
 export type OperationExtras = z.infer<typeof operationExtrasSchema>;
 export type BodySpec = OperationExtras['body'];
 export type Credential = z.infer<typeof credential>;
@@ -100,3 +168,18 @@ export function parseExtras(value: unknown): OperationExtras {
   const merged = typeof value === 'object' && value !== null ? { ...DEFAULT_EXTRAS, ...value } : value;
   return operationExtrasSchema.parse(merged);
 }
+
+export type RequestExtras = z.infer<typeof requestExtrasSchema>;
+export type RequestBody = RequestExtras['body'];
+
+export const DEFAULT_REQUEST_EXTRAS: Readonly<RequestExtras> = Object.freeze<RequestExtras>({
+  body: { kind: 'file' },
+  resumeProtocol: 'auto',
+  serverCredential: null,
+  proxyCredential: null,
+  successNotification: null,
+  failureNotification: null,
+  notificationBatchId: null,
+  completionGroupId: null,
+  proxyEnv: null,
+});

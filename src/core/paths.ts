@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
+import { TransferError } from './errors.ts';
 
 /**
  * Where state lives (docs/api/environment.md): `BGTRANSFER_HOME` if set, else the user's XDG state
@@ -18,6 +19,8 @@ export interface HomeLayout {
   responses: string;
   config: string;
   lock: string;
+  /** Spooled streams (createUploadFromStreamAsync): files the engine creates and removes. */
+  spool: string;
 }
 
 export function homeLayout(home: string): HomeLayout {
@@ -27,6 +30,7 @@ export function homeLayout(home: string): HomeLayout {
     responses: join(home, 'responses'),
     config: join(home, 'config.json'),
     lock: join(home, 'engine.lock'),
+    spool: join(home, 'spool'),
   };
 }
 
@@ -60,4 +64,26 @@ export function resolveAppId(
     if (parent === dir) return basename(script);
     dir = parent;
   }
+}
+
+/** sockaddr_un.sun_path holds 108 bytes on Linux (104 on macOS), NUL included. */
+const MAX_SOCKET_PATH_BYTES = process.platform === 'darwin' ? 103 : 107;
+
+/**
+ * `${home}/host.sock`. libuv silently truncates a longer path, which would bind some other name (maybe
+ * another home's), so a home too deep for a socket is refused with a clear error instead.
+ */
+export function hostSocketPath(home: string): string {
+  const path = join(home, 'host.sock');
+  if (Buffer.byteLength(path) > MAX_SOCKET_PATH_BYTES) {
+    throw new TransferError(
+      'BT_ERR_CONFIG_INVALID',
+      `BGTRANSFER_HOME is too long for the host socket: ${path} has more than ${MAX_SOCKET_PATH_BYTES} bytes`,
+    );
+  }
+  return path;
+}
+
+export function hostLogPath(home: string): string {
+  return join(home, 'host.log');
 }

@@ -5,7 +5,7 @@ import type {
   BackgroundTransferStatus,
 } from './enums.ts';
 import type { SerializedTransferError } from './errors.ts';
-import type { OperationExtras } from './operation-extras.ts';
+import type { RequestExtras } from './operation-extras.ts';
 
 /**
  * Plain data that crosses the seam between the API and the engine (in-process today, the host's socket
@@ -54,8 +54,11 @@ export interface OperationSpec {
   priority: BackgroundTransferPriority;
   group: string | null;
   transferGroup: TransferGroupSpec | null;
-  /** Body kind, resume protocol, credentials, notifications, completion group (default: DEFAULT_EXTRAS). */
-  extras?: OperationExtras;
+  /**
+   * Body kind, resume protocol, credentials, notifications, completion group (default:
+   * DEFAULT_REQUEST_EXTRAS). Only what an app asks for: the engine fills in its own state.
+   */
+  extras?: RequestExtras;
 }
 
 /** One operation as the API sees it. */

@@ -5,7 +5,6 @@ import { BackgroundTransferBehavior, isTerminalStatus, BackgroundTransferStatus 
 import { TransferError } from '../core/errors.ts';
 import { withHeader, withoutHeader } from '../core/header-list.ts';
 import type { Logger } from '../core/logger.ts';
-import { DEFAULT_EXTRAS } from '../core/operation-extras.ts';
 import { homeLayout, responseBodyPath } from '../core/paths.ts';
 import type {
   ListFilter,
@@ -29,6 +28,7 @@ import { type OutcomeContext, recordOutcome, recordStop } from './outcome-transi
 import { type QueueEntry, queueEntry, ReadyQueue, rotateGroup } from './ready-queue.ts';
 import { recoverInterrupted } from './recovery.ts';
 import { runAttempt } from './run-attempt.ts';
+import { SpoolRegistry, storedExtras, UNFINISHED, unfinishedSpoolPaths } from './spools.ts';
 
 export interface EngineOptions {
   home: string;
@@ -70,6 +70,7 @@ export class Engine {
   #config: Config;
   #extraCa: string[];
   readonly #dispatchers: DispatcherPool;
+  readonly #spools: SpoolRegistry;
   #ticker: NodeJS.Timeout | undefined;
   #wakeTimer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -85,6 +86,7 @@ export class Engine {
     this.#network = options.network ?? ALWAYS_CONNECTED;
     this.#extraCa = extraCa;
     this.#dispatchers = new DispatcherPool(poolSettings(options.config, extraCa));
+    this.#spools = new SpoolRegistry(homeLayout(options.home).spool);
     this.#events.setMaxListeners(0);
     this.#stopWatchingNetwork = this.#network.onChange(() => this.#applyNetworkState());
   }
@@ -106,6 +108,8 @@ export class Engine {
     const engine = new Engine(options, lock, store, extraCa);
     const recovered = recoverInterrupted(store, options.home);
     for (const record of store.listByStatus([S.idle])) engine.#queue.upsert(queueEntry(record));
+    const reaped = engine.#spools.reapOrphans(unfinishedSpoolPaths(store.listByStatus(UNFINISHED)));
+    if (reaped.length > 0) options.logger.info({ files: reaped.length }, 'removed spool files no upload owns');
     if (Object.values(recovered).some((count) => count > 0)) {
       options.logger.info(recovered, 'recovered interrupted uploads');
     }
@@ -149,7 +153,7 @@ export class Engine {
   /** Checks and measures the body now (it may have changed since createUpload), stores the operation, queues it. */
   start(spec: OperationSpec): OperationSnapshot {
     this.#assertOpen();
-    const extras = spec.extras ?? DEFAULT_EXTRAS;
+    const extras = storedExtras(spec.appId, spec.extras, this.#spools);
     const measured = inspectBody(spec.sourcePath, extras.body);
     checkLimits(this.#store, this.#config, spec);
     if (spec.transferGroup) this.#store.upsertTransferGroup(spec.appId, spec.transferGroup);
@@ -161,10 +165,16 @@ export class Engine {
       sourceIno: measured.ino,
       createdAtMs: this.#now(),
     });
+    if (spec.extras?.body.kind === 'stream') this.#spools.adopt(spec.extras.body.spoolId);
     this.#log.debug({ guid: record.guid, method: record.method }, 'queued');
     this.#publishRecord(record);
     this.#schedule();
     return toSnapshot(record);
+  }
+
+  /** The spool files of stream uploads (spools.ts): created for an app, adopted by its operation. */
+  get spools(): SpoolRegistry {
+    return this.#spools;
   }
 
   get(guid: string): OperationSnapshot | undefined {
@@ -310,6 +320,7 @@ export class Engine {
       return this.#running.get(guid)?.done;
     });
     await Promise.allSettled(pending);
+    this.#spools.releaseAll();
     this.#store.close();
     await this.#dispatchers.close();
     this.#lock.release();

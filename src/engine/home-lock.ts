@@ -2,6 +2,7 @@ import { closeSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, rmS
 import { TransferError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import { homeLayout } from '../core/paths.ts';
+import { isProcessRunning } from '../core/process.ts';
 
 /**
  * The engine lock (`engine.lock`) and everything that reads its pid: the lock itself (the engine takes
@@ -68,25 +69,6 @@ function isAlive(pid: number): boolean {
 export function liveLockOwner(home: string): number | undefined {
   const pid = readPid(homeLayout(home).lock);
   return pid !== undefined && isProcessRunning(pid) ? pid : undefined;
-}
-
-/**
- * kill(pid, 0) succeeds for a zombie, and a host whose parent app exited stays a zombie where PID 1
- * does not reap orphans (containers, CI): /proc tells the two apart on Linux.
- */
-export function isProcessRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // "pid (comm) S ..." — comm may contain spaces and parentheses, so read after the last ')'.
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return true;
-  }
 }
 
 /**

@@ -1,8 +1,7 @@
 import { pino } from 'pino';
 import { DEFAULT_CONFIG, loadConfig } from '../core/config.ts';
 import type { Logger } from '../core/logger.ts';
-import { homeLayout } from '../core/paths.ts';
-import { hostLogPath } from '../ipc/protocol.ts';
+import { homeLayout, hostLogPath } from '../core/paths.ts';
 import { RotatingLogFile } from './rotating-log-file.ts';
 
 /**

@@ -1,16 +1,16 @@
 import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { isTransferError } from '../core/errors.ts';
+import type { Logger } from '../core/logger.ts';
+import { hostSocketPath } from '../core/paths.ts';
 import { removeZombieLock } from '../engine/home-lock.ts';
-import { hostSocketPath } from '../ipc/protocol.ts';
 import { createHostLogger } from './host-log.ts';
-import { HostServer } from './host-server.ts';
 import { watchIdle } from './idle-exit.ts';
 import { openTransferService } from './open-transfer-service.ts';
 import type { TransferService } from './transfer-service.ts';
 
 /**
  * The transfer host's lifecycle, what `bgtransfer host` and the detached host process
- * (host-entry.ts) run: take the engine lock, serve the socket, stop on SIGTERM/SIGINT or `shutdown`.
+ * (ipc/host-entry.ts) run: take the engine lock, serve the socket, stop on SIGTERM/SIGINT or `shutdown`.
  * Stopping closes the engine without touching stored states, so running uploads are recovered by the
  * next host (PUT restarted, POST terminated: R12, R13).
  */
@@ -20,6 +20,25 @@ export interface RunHostOptions {
   /** `bgtransfer host`: log to stderr as well as to host.log. @default false */
   foreground?: boolean;
   env?: NodeJS.ProcessEnv;
+  /**
+   * Serves the service on the socket (ipc/host-server.ts, passed in by ipc/host-process.ts: the wire
+   * protocol lives in ipc, which sits above host, so host never imports it).
+   */
+  serve(options: SocketServeOptions & { service: TransferService }): Promise<SocketServer>;
+}
+
+export interface SocketServeOptions {
+  socketPath: string;
+  log: Logger;
+  /** A client sent `shutdown`; called after its reply was queued. */
+  onShutdownRequest(): void;
+}
+
+export interface SocketServer {
+  /** Stops accepting, ends every connection (the socket file is removed by the close). */
+  close(): Promise<void>;
+  /** Open connections; the idle watch lets the host exit only when there are none. */
+  readonly connectionCount: number;
 }
 
 /** Resolves with the exit code once the host has stopped (0 also when another host already runs). */
@@ -57,9 +76,9 @@ export async function runHost(options: RunHostOptions): Promise<number> {
   const onSignal = (signal: NodeJS.Signals): void => stop(signal);
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
-  let server: HostServer | undefined;
+  let server: SocketServer | undefined;
   try {
-    server = await HostServer.listen({ service, socketPath, log, onShutdownRequest: () => stop('shutdown') });
+    server = await options.serve({ service, socketPath, log, onShutdownRequest: () => stop('shutdown') });
     log.info({ home, socketPath }, 'transfer host listening');
     const listening = server;
     const stopIdleWatch = watchIdle({

@@ -9,6 +9,17 @@ import type {
   OperationSpec,
 } from '../core/snapshot.ts';
 import type { Engine } from '../engine/engine.ts';
+import type { CreatedSpool } from '../engine/spools.ts';
+
+type ByGuid = { guid: string };
+/** The result of a call that only acknowledges. */
+type Done = Record<string, never>;
+
+/** Who makes a call: the app it is scoped to, and what holds the spools it asks for (its connection). */
+export interface CallContext {
+  appId: string;
+  holder: string;
+}
 
 /** Host services that live beside the engine (completion tasks, notifications, config watch). */
 export interface HostServices {
@@ -26,7 +37,8 @@ const WORK_STATUSES: readonly BackgroundTransferStatus[] = Object.values(Backgro
 /**
  * The engine as apps see it: every call scoped to one app id, so an app sees and touches only its own
  * operations (docs/architecture.md). The transfer host serves this over its socket; the in-process
- * port calls it directly.
+ * port calls it directly. Its app methods are those of ipc/methods.ts METHODS, by name, each taking
+ * (context, params) as declared there.
  */
 export class TransferService {
   readonly #engine: Engine;
@@ -53,46 +65,79 @@ export class TransferService {
    * A client re-sends an in-flight start after the host died; the first one may or
    * may not have been stored, and a second insert must not fail or create a duplicate.
    */
-  start(spec: OperationSpec): OperationSnapshot {
+  start({ appId }: CallContext, { spec }: { spec: OperationSpec }): OperationSnapshot {
+    if (spec.appId !== appId) {
+      throw new TransferError('BT_ERR_INVALID_ARGUMENT', `spec.appId must be the calling app's id ${appId}`);
+    }
     const existing = this.#engine.get(spec.guid);
     if (existing && existing.appId === spec.appId) return existing;
     return this.#engine.start(spec);
   }
 
-  list(appId: string, filter: ListFilter): OperationSnapshot[] {
+  /**
+   * An empty spool file for one stream upload of this app; the context's holder (the asking
+   * connection) releases the spools it never started by going away (releaseSpoolHolder).
+   */
+  createSpool({ appId, holder }: CallContext, _params: Record<string, never>): CreatedSpool {
+    return this.#engine.spools.create(appId, holder);
+  }
+
+  releaseSpool({ appId }: CallContext, { spoolId }: { spoolId: string }): Done {
+    this.#engine.spools.release(appId, spoolId);
+    return {};
+  }
+
+  /** The holder (an app's connection) went away: the spools it never started go too. */
+  releaseSpoolHolder(holder: string): number {
+    return this.#engine.spools.releaseHolder(holder);
+  }
+
+  list({ appId }: CallContext, { filter }: { filter: ListFilter }): OperationSnapshot[] {
     return this.#engine.list(appId, filter);
   }
 
-  get(appId: string, guid: string): OperationSnapshot {
+  get({ appId }: CallContext, { guid }: ByGuid): OperationSnapshot {
+    return this.#own(appId, guid);
+  }
+
+  cancel({ appId }: CallContext, { guid }: ByGuid): OperationSnapshot {
+    this.#own(appId, guid);
+    return this.#engine.cancel(guid);
+  }
+
+  update({ appId }: CallContext, { guid, change }: { guid: string; change: OperationChange }): OperationSnapshot {
+    this.#own(appId, guid);
+    return this.#engine.update(guid, change);
+  }
+
+  pause({ appId }: CallContext, { guid }: ByGuid): OperationSnapshot {
+    this.#own(appId, guid);
+    return this.#engine.pause(guid);
+  }
+
+  resume({ appId }: CallContext, { guid }: ByGuid): OperationSnapshot {
+    this.#own(appId, guid);
+    return this.#engine.resume(guid);
+  }
+
+  makeCurrent({ appId }: CallContext, { guid }: ByGuid): OperationSnapshot {
+    this.#own(appId, guid);
+    return this.#engine.makeCurrent(guid);
+  }
+
+  /** R78–R80: the group's task runs once every member has ended. */
+  enableCompletionGroup({ appId }: CallContext, { group }: { group: { id: string; task: CompletionTask } }): Done {
+    if (!this.#services) throw new TransferError('BT_ERR_ILLEGAL_STATE', 'completion groups need the host services');
+    this.#services.enableCompletionGroup(appId, group.id, group.task);
+    return {};
+  }
+
+  /** BT_ERR_NOT_FOUND when the guid is unknown or belongs to another app. */
+  #own(appId: string, guid: string): OperationSnapshot {
     const snapshot = this.#engine.get(guid);
     if (!snapshot || snapshot.appId !== appId)
       throw new TransferError('BT_ERR_NOT_FOUND', `no upload ${guid} for app ${appId}`);
     return snapshot;
-  }
-
-  cancel(appId: string, guid: string): OperationSnapshot {
-    this.get(appId, guid);
-    return this.#engine.cancel(guid);
-  }
-
-  update(appId: string, guid: string, change: OperationChange): OperationSnapshot {
-    this.get(appId, guid);
-    return this.#engine.update(guid, change);
-  }
-
-  pause(appId: string, guid: string): OperationSnapshot {
-    this.get(appId, guid);
-    return this.#engine.pause(guid);
-  }
-
-  resume(appId: string, guid: string): OperationSnapshot {
-    this.get(appId, guid);
-    return this.#engine.resume(guid);
-  }
-
-  makeCurrent(appId: string, guid: string): OperationSnapshot {
-    this.get(appId, guid);
-    return this.#engine.makeCurrent(guid);
   }
 
   /**
@@ -100,7 +145,7 @@ export class TransferService {
    * listener serves every watch, through a map by guid, so an update costs the same with 10,000 watches.
    */
   watch(appId: string, guid: string, listener: (snapshot: OperationSnapshot) => void): () => void {
-    const current = this.get(appId, guid);
+    const current = this.#own(appId, guid);
     let listeners = this.#watchers.get(guid);
     if (!listeners) {
       listeners = new Set();
@@ -119,12 +164,6 @@ export class TransferService {
     const listeners = this.#watchers.get(snapshot.guid);
     if (!listeners) return;
     for (const listener of [...listeners]) listener(snapshot);
-  }
-
-  /** R78–R80: the group's task runs once every member has ended. */
-  enableCompletionGroup(appId: string, group: { id: string; task: CompletionTask }): void {
-    if (!this.#services) throw new TransferError('BT_ERR_ILLEGAL_STATE', 'completion groups need the host services');
-    this.#services.enableCompletionGroup(appId, group.id, group.task);
   }
 
   /** Something is queued, running or waiting (network, cost, retry back-off), or a completion task runs. */

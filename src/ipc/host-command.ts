@@ -7,9 +7,9 @@ import { fileURLToPath } from 'node:url';
  */
 export function hostCommand(): { node: string; args: string[] } {
   if (import.meta.url.endsWith('.ts')) {
-    const entry = fileURLToPath(new URL('../host/host-entry.ts', import.meta.url));
+    const entry = fileURLToPath(new URL('./host-entry.ts', import.meta.url));
     // Resolved here, not by the host, so the host finds tsx whatever directory it runs in.
     return { node: process.execPath, args: ['--conditions=source', '--import', import.meta.resolve('tsx'), entry] };
   }
-  return { node: process.execPath, args: [fileURLToPath(new URL('../host/host-entry.js', import.meta.url))] };
+  return { node: process.execPath, args: [fileURLToPath(new URL('./host-entry.js', import.meta.url))] };
 }

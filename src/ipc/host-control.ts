@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isTransferError, TransferError } from '../core/errors.ts';
-import { isProcessRunning } from '../engine/home-lock.ts';
+import { isProcessRunning } from '../core/process.ts';
 import { isHostAbsent } from './host-launcher.ts';
 import type { HostStatus } from './protocol.ts';
 import { SocketPort } from './socket-port.ts';

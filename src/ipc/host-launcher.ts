@@ -13,7 +13,7 @@ import { hostLogPath, hostSocketPath } from './protocol.ts';
  * Finds or starts the per-user transfer host ("starting it detached if it is not
  * running, so transfers go on after the app exits"). Starting is race-free by construction: a number
  * of clients may spawn a host at once; the engine lock lets exactly one of them run (the others exit 0,
- * see host-main.ts) and every client just polls the socket until that one listens.
+ * see host/host-main.ts) and every client just polls the socket until that one listens.
  */
 
 export interface EnsureHostOptions {

@@ -1,13 +1,8 @@
 import { type TransferError, toTransferError } from '../core/errors.ts';
-import type {
-  CompletionTask,
-  ListFilter,
-  OperationChange,
-  OperationSnapshot,
-  OperationSpec,
-} from '../core/snapshot.ts';
+import type { OperationSnapshot } from '../core/snapshot.ts';
 import { openTransferService } from '../host/open-transfer-service.ts';
 import type { TransferService } from '../host/transfer-service.ts';
+import { type AppMethod, invoke, type ParamsOf, type ResultOf, type ValidParamsOf } from './methods.ts';
 import type { TransferPort } from './transfer-port.ts';
 
 /**
@@ -32,40 +27,12 @@ export class InprocPort implements TransferPort {
     return this.#service.home;
   }
 
-  start(spec: OperationSpec): Promise<OperationSnapshot> {
-    return call(() => this.#service.start(spec));
-  }
-
-  list(appId: string, filter: ListFilter): Promise<OperationSnapshot[]> {
-    return call(() => this.#service.list(appId, filter));
-  }
-
-  get(appId: string, guid: string): Promise<OperationSnapshot> {
-    return call(() => this.#service.get(appId, guid));
-  }
-
-  cancel(appId: string, guid: string): Promise<OperationSnapshot> {
-    return call(() => this.#service.cancel(appId, guid));
-  }
-
-  update(appId: string, guid: string, change: OperationChange): Promise<OperationSnapshot> {
-    return call(() => this.#service.update(appId, guid, change));
-  }
-
-  pause(appId: string, guid: string): Promise<OperationSnapshot> {
-    return call(() => this.#service.pause(appId, guid));
-  }
-
-  resume(appId: string, guid: string): Promise<OperationSnapshot> {
-    return call(() => this.#service.resume(appId, guid));
-  }
-
-  makeCurrent(appId: string, guid: string): Promise<OperationSnapshot> {
-    return call(() => this.#service.makeCurrent(appId, guid));
-  }
-
-  enableCompletionGroup(appId: string, group: { id: string; task: CompletionTask }): Promise<void> {
-    return call(() => this.#service.enableCompletionGroup(appId, group));
+  call<M extends AppMethod>(method: M, appId: string, params: ParamsOf<M>): Promise<ResultOf<M>> {
+    // In-process the engine itself is the holder of the spools: those not started go when it closes.
+    // The params are the caller's own (typed), not a stranger's frame, so they are not re-validated;
+    // the result is the service's, whose types METHODS mirrors (the socket client checks them on read).
+    const valid = params as ValidParamsOf<M>;
+    return run(() => invoke(this.#service, method, { appId, holder: 'in-process' }, valid) as ResultOf<M>);
   }
 
   watch(
@@ -119,7 +86,7 @@ export class InprocPort implements TransferPort {
 }
 
 /** Runs a synchronous service call as a promise, so the in-process port behaves like the socket one. */
-async function call<T>(body: () => T): Promise<T> {
+async function run<T>(body: () => T): Promise<T> {
   try {
     return body();
   } catch (error) {

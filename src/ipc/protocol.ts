@@ -1,22 +1,18 @@
-import { join } from 'node:path';
 import { z } from 'zod';
+import { type SerializedTransferError, TransferError } from '../core/errors.ts';
+import { hostLogPath, hostSocketPath } from '../core/paths.ts';
+import type { OperationSnapshot } from '../core/snapshot.ts';
 import {
-  BackgroundTransferBehavior,
-  BackgroundTransferCostPolicy,
-  BackgroundTransferPriority,
-  BackgroundTransferStatus,
-} from '../core/enums.ts';
-import { ERROR_DEFINITIONS, type ErrorCode, type SerializedTransferError, TransferError } from '../core/errors.ts';
-import { operationExtrasSchema } from '../core/operation-extras.ts';
-import type {
-  CompletionTask,
-  ListFilter,
-  OperationChange,
-  OperationSnapshot,
-  OperationSpec,
-  ProgressSnapshot,
-  ResponseSnapshot,
-} from '../core/snapshot.ts';
+  requestId as id,
+  isMethod,
+  METHODS,
+  type Method,
+  type ParamsOf,
+  type ResultOf,
+  serializedError,
+  snapshotSchema,
+  watchId,
+} from './methods.ts';
 
 /**
  * The app ↔ host wire protocol (docs/architecture.md: "the library talks to the per-user
@@ -27,15 +23,20 @@ import type {
  *   reply    {v:1, id, ok:true, result} | {v:1, id, ok:false, error: SerializedTransferError}
  *   push     {v:1, push:'snapshot', watchId, snapshot}
  *
- * Methods: hello, start, list, get, cancel, update, pause, resume, makeCurrent, enableCompletionGroup,
- * watch, unwatch, status, shutdown (METHODS below).
+ * The methods, their params and results are declared once, in METHODS (methods.ts).
  * A bad frame gets an error reply with the request's id when it could be read (else id null) and the
  * connection stays open; an oversized frame, or anything but a valid `hello` first, closes it.
  *
- * Every message is validated here with zod, on both sides: the host never trusts a client and a client
- * never trusts whatever answers on the socket. This module and api/validation.ts are the only places
+ * Every message is validated here with zod (the schemas are in methods.ts), on both sides: the host
+ * never trusts a client and a client never trusts whatever answers on the socket. A start request
+ * carries only what an app may ask for (core/operation-extras.ts requestExtrasSchema); a field the
+ * engine keeps for itself is refused by name. These modules and api/validation.ts are the only places
  * that reject input.
  */
+
+export type { HostStatus, Method, ParamsOf, ResultOf } from './methods.ts';
+/** Where the socket and the host's log live; kept here too, where the wire protocol is read. */
+export { hostLogPath, hostSocketPath, isMethod, METHODS, snapshotSchema };
 
 export const PROTOCOL_VERSION = 1;
 /** A client frame (one JSON line, newline excluded) longer than this is refused and the connection closed. */
@@ -46,176 +47,8 @@ export const MAX_FRAME_BYTES = 1024 * 1024;
  */
 export const MAX_HOST_FRAME_BYTES = 64 * 1024 * 1024;
 
-/** sockaddr_un.sun_path holds 108 bytes on Linux (104 on macOS), NUL included. */
-const MAX_SOCKET_PATH_BYTES = process.platform === 'darwin' ? 103 : 107;
-
-/**
- * `${home}/host.sock`. libuv silently truncates a longer path, which would bind some other name (maybe
- * another home's), so a home too deep for a socket is refused with a clear error instead.
- */
-export function hostSocketPath(home: string): string {
-  const path = join(home, 'host.sock');
-  if (Buffer.byteLength(path) > MAX_SOCKET_PATH_BYTES) {
-    throw new TransferError(
-      'BT_ERR_CONFIG_INVALID',
-      `BGTRANSFER_HOME is too long for the host socket: ${path} has more than ${MAX_SOCKET_PATH_BYTES} bytes`,
-    );
-  }
-  return path;
-}
-
-export function hostLogPath(home: string): string {
-  return join(home, 'host.log');
-}
-
 export function protocolError(message: string): TransferError {
   return new TransferError('BT_ERR_IPC_PROTOCOL', message);
-}
-
-// ---- Data transfer objects (core/snapshot.ts), checked against their TypeScript types with `satisfies`.
-
-const text = z.string().max(64 * 1024);
-const guid = z.string().min(1).max(200);
-const appId = z.string().min(1).max(1024);
-const headerPair = z.tuple([text, text]);
-const id = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
-const watchId = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
-const count = z.number().int().min(0);
-
-const transferGroup = z.strictObject({
-  name: text,
-  transferBehavior: z.enum(BackgroundTransferBehavior),
-});
-
-const operationSpec = z.strictObject({
-  guid,
-  appId,
-  method: text,
-  requestedUri: text,
-  sourcePath: z.string().min(1).max(4096).nullable(),
-  headers: z.array(headerPair).max(1000),
-  costPolicy: z.enum(BackgroundTransferCostPolicy),
-  priority: z.enum(BackgroundTransferPriority),
-  group: text.nullable(),
-  transferGroup: transferGroup.nullable(),
-  extras: operationExtrasSchema.optional(),
-}) satisfies z.ZodType<OperationSpec>;
-
-const listFilter = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('ungrouped') }),
-  z.strictObject({ kind: z.literal('group'), group: text }),
-  z.strictObject({ kind: z.literal('transferGroup'), name: text }),
-  z.strictObject({ kind: z.literal('all') }),
-]) satisfies z.ZodType<ListFilter>;
-
-const operationChange = z.strictObject({
-  costPolicy: z.enum(BackgroundTransferCostPolicy).optional(),
-  priority: z.enum(BackgroundTransferPriority).optional(),
-  setHeader: headerPair.optional(),
-  removeHeader: text.optional(),
-}) satisfies z.ZodType<OperationChange>;
-
-/** A code this version does not know (a newer host) still arrives as a coded error: BT_ERR_INTERNAL. */
-const errorCode = z
-  .string()
-  .transform((code): ErrorCode => (code in ERROR_DEFINITIONS ? (code as ErrorCode) : 'BT_ERR_INTERNAL'));
-
-const serializedError = z.object({
-  code: errorCode,
-  message: z.string(),
-  httpStatus: z.number().int().optional(),
-}) satisfies z.ZodType<SerializedTransferError, unknown>;
-
-// Host → app objects: known fields are checked, unknown ones kept (a newer host, or a field added to
-// core/snapshot.ts that this file does not know yet, must not be dropped on the way).
-const progress = z.looseObject({
-  bytesSent: count,
-  totalBytesToSend: count,
-  bytesReceived: count,
-  totalBytesToReceive: count,
-  status: z.enum(BackgroundTransferStatus),
-  hasResponseChanged: z.boolean(),
-  hasRestarted: z.boolean(),
-}) satisfies z.ZodType<ProgressSnapshot>;
-
-const response = z.looseObject({
-  statusCode: z.number().int(),
-  actualUri: z.string(),
-  isResumable: z.boolean(),
-  headers: z.array(z.tuple([z.string(), z.string()])),
-  bodyTruncated: z.boolean().optional(),
-}) satisfies z.ZodType<ResponseSnapshot>;
-
-export const snapshotSchema = z.looseObject({
-  guid: z.string(),
-  appId: z.string(),
-  method: z.string(),
-  requestedUri: z.string(),
-  sourcePath: z.string().nullable(),
-  group: z.string().nullable(),
-  transferGroup: z.looseObject({ name: z.string(), transferBehavior: z.enum(BackgroundTransferBehavior) }).nullable(),
-  costPolicy: z.enum(BackgroundTransferCostPolicy),
-  priority: z.enum(BackgroundTransferPriority),
-  progress,
-  responseVersion: count,
-  response: response.nullable(),
-  error: serializedError.nullable(),
-  createdAtMs: z.number(),
-}) satisfies z.ZodType<OperationSnapshot, unknown>;
-
-/** What `bgtransfer host status` shows. Counts are the calling app's operations by status name. */
-const hostStatus = z.object({
-  pid: z.number().int(),
-  uptimeMs: z.number(),
-  home: z.string(),
-  protocolVersion: z.number().int(),
-  appId: z.string(),
-  counts: z.record(z.string(), count),
-  /** Connections that completed `hello`, this one included. */
-  clients: count,
-});
-export type HostStatus = z.infer<typeof hostStatus>;
-
-const completionTask = z.strictObject({
-  command: z.string().min(1).max(4096),
-  args: z.array(text).max(1000),
-  cwd: z.string().max(4096).nullable(),
-}) satisfies z.ZodType<CompletionTask>;
-
-const empty = z.strictObject({});
-const byGuid = z.strictObject({ guid });
-
-/** Each method's params (validated by the host) and result (validated by the client). */
-export const METHODS = {
-  hello: {
-    params: z.strictObject({ protocolVersion: z.number().int(), appId }),
-    result: z.object({ protocolVersion: z.number().int(), pid: z.number().int(), home: z.string() }),
-  },
-  start: { params: z.strictObject({ spec: operationSpec }), result: snapshotSchema },
-  list: { params: z.strictObject({ filter: listFilter }), result: z.array(snapshotSchema) },
-  get: { params: byGuid, result: snapshotSchema },
-  cancel: { params: byGuid, result: snapshotSchema },
-  update: { params: z.strictObject({ guid, change: operationChange }), result: snapshotSchema },
-  pause: { params: byGuid, result: snapshotSchema },
-  resume: { params: byGuid, result: snapshotSchema },
-  makeCurrent: { params: byGuid, result: snapshotSchema },
-  enableCompletionGroup: {
-    params: z.strictObject({ group: z.strictObject({ id: text, task: completionTask }) }),
-    result: z.object({}),
-  },
-  /** The client picks watchId (unique per connection), so it can re-send the same watch after a reconnect. */
-  watch: { params: z.strictObject({ guid, watchId }), result: z.object({ watchId }) },
-  unwatch: { params: z.strictObject({ watchId }), result: z.object({}) },
-  status: { params: empty, result: hostStatus },
-  shutdown: { params: empty, result: z.object({}) },
-} as const;
-
-export type Method = keyof typeof METHODS;
-export type ParamsOf<M extends Method> = z.input<(typeof METHODS)[M]['params']>;
-export type ResultOf<M extends Method> = z.output<(typeof METHODS)[M]['result']>;
-
-export function isMethod(name: string): name is Method {
-  return Object.hasOwn(METHODS, name);
 }
 
 // ---- Envelopes.

@@ -3,15 +3,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { TransferError, toTransferError } from '../core/errors.ts';
 import { createLogger, type Logger } from '../core/logger.ts';
 import { resolveAppId } from '../core/paths.ts';
-import type {
-  CompletionTask,
-  ListFilter,
-  OperationChange,
-  OperationSnapshot,
-  OperationSpec,
-} from '../core/snapshot.ts';
+import type { OperationSnapshot } from '../core/snapshot.ts';
 import { Connection, ConnectionLost, lostDuring } from './host-connection.ts';
 import { connectSocket, ensureHost } from './host-launcher.ts';
+import { type AppMethod, mayRetry } from './methods.ts';
 import {
   type HostStatus,
   hostSocketPath,
@@ -54,44 +49,9 @@ export class SocketPort implements TransferPort {
     this.#log = options.log ?? createLogger('bgtransfer-client', this.#env);
   }
 
-  /** Retried after a reconnect: the host's start is idempotent per guid (TransferService.start). */
-  async start(spec: OperationSpec): Promise<OperationSnapshot> {
-    return this.#link(spec.appId).call('start', { spec }, true);
-  }
-
-  list(appId: string, filter: ListFilter): Promise<OperationSnapshot[]> {
-    return this.#link(appId).call('list', { filter }, true);
-  }
-
-  get(appId: string, guid: string): Promise<OperationSnapshot> {
-    return this.#link(appId).call('get', { guid }, true);
-  }
-
-  cancel(appId: string, guid: string): Promise<OperationSnapshot> {
-    return this.#link(appId).call('cancel', { guid }, true);
-  }
-
-  /** Not retried when it sets a header: a repeated setHeader joins the value twice (R63). */
-  update(appId: string, guid: string, change: OperationChange): Promise<OperationSnapshot> {
-    return this.#link(appId).call('update', { guid, change }, change.setHeader === undefined);
-  }
-
-  /** pause, resume and makeCurrent set a state, so sending one twice is harmless. */
-  pause(appId: string, guid: string): Promise<OperationSnapshot> {
-    return this.#link(appId).call('pause', { guid }, true);
-  }
-
-  resume(appId: string, guid: string): Promise<OperationSnapshot> {
-    return this.#link(appId).call('resume', { guid }, true);
-  }
-
-  makeCurrent(appId: string, guid: string): Promise<OperationSnapshot> {
-    return this.#link(appId).call('makeCurrent', { guid }, true);
-  }
-
-  /** Idempotent on the host: the group is created once, enabling it again changes nothing. */
-  async enableCompletionGroup(appId: string, group: { id: string; task: CompletionTask }): Promise<void> {
-    await this.#link(appId).call('enableCompletionGroup', { group }, true);
+  /** A call lost with its connection is sent once more on a new one when METHODS says it may be. */
+  call<M extends AppMethod>(method: M, appId: string, params: ParamsOf<M>): Promise<ResultOf<M>> {
+    return this.#link(appId).call(method, params, mayRetry(method, params));
   }
 
   watch(
@@ -105,12 +65,12 @@ export class SocketPort implements TransferPort {
 
   /** The host's pid, uptime and the app's counts by status. */
   status(appId: string = resolveAppId(this.#env)): Promise<HostStatus> {
-    return this.#link(appId).call('status', {}, true);
+    return this.#link(appId).call('status', {}, mayRetry('status', {}));
   }
 
   /** Asks the host to stop; running uploads stay persisted for the next host (R12). */
   async shutdown(appId: string = resolveAppId(this.#env)): Promise<void> {
-    await this.#link(appId).call('shutdown', {}, false);
+    await this.#link(appId).call('shutdown', {}, mayRetry('shutdown', {}));
   }
 
   /** Ends every connection; later calls reject with BT_ERR_ILLEGAL_STATE, as with a closed engine. */

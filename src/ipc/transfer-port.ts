@@ -1,11 +1,6 @@
 import type { TransferError } from '../core/errors.ts';
-import type {
-  CompletionTask,
-  ListFilter,
-  OperationChange,
-  OperationSnapshot,
-  OperationSpec,
-} from '../core/snapshot.ts';
+import type { OperationSnapshot } from '../core/snapshot.ts';
+import type { AppMethod, ParamsOf, ResultOf } from './methods.ts';
 
 /**
  * The one narrow seam between the API and whoever runs the transfers (the API talks to it
@@ -15,20 +10,12 @@ import type {
 export interface TransferPort {
   /** The BGTRANSFER_HOME this port serves (response bodies are files under it, R46). */
   readonly home: string;
-  /** Persists and queues a new operation. Rejects with a coded error for bad input (nothing is stored then). */
-  start(spec: OperationSpec): Promise<OperationSnapshot>;
-  list(appId: string, filter: ListFilter): Promise<OperationSnapshot[]>;
-  /** BT_ERR_NOT_FOUND when the guid is unknown or belongs to another app. */
-  get(appId: string, guid: string): Promise<OperationSnapshot>;
-  cancel(appId: string, guid: string): Promise<OperationSnapshot>;
-  update(appId: string, guid: string, change: OperationChange): Promise<OperationSnapshot>;
-  /** Beyond Windows: pausedByApplication, survives restarts. */
-  pause(appId: string, guid: string): Promise<OperationSnapshot>;
-  resume(appId: string, guid: string): Promise<OperationSnapshot>;
-  /** R32. */
-  makeCurrent(appId: string, guid: string): Promise<OperationSnapshot>;
-  /** R78–R80: records the group with its task and enables it; the task runs once every member ended. */
-  enableCompletionGroup(appId: string, group: { id: string; task: CompletionTask }): Promise<void>;
+  /**
+   * Runs one of the app methods of METHODS (methods.ts) for `appId`: start, createSpool, releaseSpool,
+   * list, get, cancel, update, pause, resume, makeCurrent, enableCompletionGroup. Rejects with a coded
+   * error (BT_ERR_NOT_FOUND for a guid of another app; bad input stores nothing).
+   */
+  call<M extends AppMethod>(method: M, appId: string, params: ParamsOf<M>): Promise<ResultOf<M>>;
   /**
    * Calls `listener` with the operation's current snapshot, then with every change, until the returned
    * function is called. Progress arrives at a bounded rate (config progressIntervalMs).

@@ -1,6 +1,6 @@
 import { rootCertificates } from 'node:tls';
 import type { Dispatcher } from 'undici';
-import type { HttpCredential } from '../protocols/http/basic-auth.ts';
+import type { HttpCredential } from './basic-auth.ts';
 import { type ProxySetting, proxyRouter } from './proxy-config.ts';
 import { forwardProxyInterceptor, proxyConnector } from './proxy-connector.ts';
 import { Agent } from './undici-parts.ts';

@@ -1,6 +1,6 @@
 import { BlockList, isIP } from 'node:net';
 import { TransferError } from '../core/errors.ts';
-import { basicAuthorization, type HttpCredential } from '../protocols/http/basic-auth.ts';
+import { basicAuthorization, type HttpCredential } from './basic-auth.ts';
 
 /**
  * How requests reach servers: directly (`none`, the default), through the proxies named by the

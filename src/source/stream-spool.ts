@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { type FileHandle, mkdir, open, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeWebReadableStream } from 'node:stream/web';
@@ -34,7 +34,35 @@ function ioError(message: string, cause: unknown): TransferError {
 }
 
 function isWebStream(stream: unknown): stream is NodeWebReadableStream<Uint8Array> {
-  return typeof (stream as { getReader?: unknown }).getReader === 'function';
+  return (
+    typeof stream === 'object' && stream !== null && typeof (stream as { getReader?: unknown }).getReader === 'function'
+  );
+}
+
+/**
+ * A Node Readable (anything stream-like with read/pipe/on, as Node's own streams and older userland
+ * ones have) or a web ReadableStream. Anything else, a path string above all, is refused: pipeline
+ * would iterate a string and upload its characters.
+ */
+export function assertUploadStream(
+  value: unknown,
+): asserts value is NodeJS.ReadableStream | ReadableStream<Uint8Array> {
+  if (typeof value === 'object' && value !== null) {
+    if (value instanceof Readable || isWebStream(value)) return;
+    const candidate = value as { read?: unknown; pipe?: unknown; on?: unknown };
+    if ([candidate.read, candidate.pipe, candidate.on].every((member) => typeof member === 'function')) return;
+  }
+  const what = typeof value === 'string' ? `a string (${value.length} characters)` : describe(value);
+  throw new TransferError(
+    'BT_ERR_INVALID_ARGUMENT',
+    `createUploadFromStreamAsync needs a Node Readable or a web ReadableStream, not ${what}; to upload a file, use createUpload`,
+  );
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value !== 'object') return `a ${typeof value}`;
+  return `an object (${value.constructor?.name ?? 'no constructor'})`;
 }
 
 function toBytes(chunk: unknown): Uint8Array {
@@ -106,6 +134,29 @@ function discard(stream: NodeJS.ReadableStream | ReadableStream<Uint8Array>, rea
   if (typeof destroyable.destroy === 'function' && destroyable.destroyed !== true) destroyable.destroy();
 }
 
+/**
+ * Copies `stream` into `path`, an empty spool file the transfer engine created for this upload (the
+ * app may not choose where a spool lives: the engine removes it when the upload ends). Same guarantees
+ * and errors as spoolStream; on failure the file is emptied, and its owner (the engine) removes it when
+ * the app releases it. The file is never created here: a missing one is BT_ERR_IO.
+ */
+export async function fillSpool(
+  stream: NodeJS.ReadableStream | ReadableStream<Uint8Array>,
+  path: string,
+  options: SpoolOptions,
+): Promise<SpooledFile> {
+  try {
+    const maxBytes = validateMaxBytes(options.maxBytes);
+    const handle = await open(path, 'r+').catch((error: unknown) => {
+      throw ioError(`cannot open spool file ${path}`, error);
+    });
+    return await copyInto(stream, handle, path, maxBytes);
+  } catch (error) {
+    discard(stream, error);
+    throw error instanceof TransferError ? error : ioError('spooling the upload stream failed', error);
+  }
+}
+
 async function spoolToFile(
   stream: NodeJS.ReadableStream | ReadableStream<Uint8Array>,
   directory: string,
@@ -118,8 +169,24 @@ async function spoolToFile(
   const handle = await open(path, 'wx', 0o600).catch((error: unknown) => {
     throw ioError(`cannot create spool file ${path}`, error);
   });
+  try {
+    return await copyInto(stream, handle, path, maxBytes);
+  } catch (error) {
+    await rm(path, { force: true }).catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Writes the stream into the open, empty file, fsyncs it and its directory, and closes it. */
+async function copyInto(
+  stream: NodeJS.ReadableStream | ReadableStream<Uint8Array>,
+  handle: FileHandle,
+  path: string,
+  maxBytes: number,
+): Promise<SpooledFile> {
   let handleOpen = true;
   try {
+    await handle.truncate(0);
     // The mode given to open() is narrowed by the umask; make it exactly owner read/write.
     await handle.chmod(0o600);
     const hash = createHash('sha256');
@@ -144,11 +211,14 @@ async function spoolToFile(
     const stats = await handle.stat();
     handleOpen = false;
     await handle.close();
-    await syncDirectory(directory);
+    await syncDirectory(dirname(path));
     return { path, size: stats.size, mtimeMs: stats.mtimeMs, ino: stats.ino, sha256: hash.digest('hex') };
   } catch (error) {
-    if (handleOpen) await handle.close().catch(() => undefined);
-    await rm(path, { force: true }).catch(() => undefined);
+    if (handleOpen) {
+      // Nothing half-written is left for anyone to mistake for the stream.
+      await handle.truncate(0).catch(() => undefined);
+      await handle.close().catch(() => undefined);
+    }
     throw error;
   }
 }

@@ -22,7 +22,10 @@ export interface OperationRecord extends OperationSnapshot {
   extras: OperationExtras;
 }
 
-export interface NewOperation extends OperationSpec {
+/** What the engine stores for a new operation: the app's spec with the engine's own extras. */
+export interface NewOperation extends Omit<OperationSpec, 'extras'> {
+  /** The engine's: the app's request with its own state filled in (spool path, no session yet). */
+  extras?: OperationExtras;
   /** The exact body length (file size, or the encoded multipart length). */
   sourceSize: number;
   sourceMtimeMs: number;

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { type Config, DEFAULT_CONFIG } from '../../src/core/config.ts';
 import { BackgroundTransferCostPolicy, BackgroundTransferPriority } from '../../src/core/enums.ts';
 import { createLogger } from '../../src/core/logger.ts';
-import { DEFAULT_EXTRAS } from '../../src/core/operation-extras.ts';
+import { DEFAULT_REQUEST_EXTRAS } from '../../src/core/operation-extras.ts';
 import type { OperationSnapshot, OperationSpec } from '../../src/core/snapshot.ts';
 import { Engine } from '../../src/engine/engine.ts';
 import type { NetworkStateSource } from '../../src/engine/network-gate.ts';
@@ -77,7 +77,7 @@ export async function startEngine(config: Partial<Config> = {}): Promise<EngineH
       group: null,
       transferGroup: null,
       // Plain HTTP unless a test asks for negotiation: request counts stay those of the upload itself.
-      extras: { ...DEFAULT_EXTRAS, resumeProtocol: 'none' },
+      extras: { ...DEFAULT_REQUEST_EXTRAS, resumeProtocol: 'none' },
       ...overrides,
     }),
     waitFor(guid, predicate, timeoutMs = 15_000) {

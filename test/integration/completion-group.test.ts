@@ -162,7 +162,7 @@ test('the host runs the task once, after the app exited, when all three uploads 
     await sleep(1_000);
     assert.equal(taskRuns(taskOut).length, 1, 'a new host does not run a fired task again');
     // R80: a group that was never enabled never runs its task, although its upload completed.
-    const notEnabled = await restarted.get(APP_ID, report.notEnabledGuid);
+    const notEnabled = await restarted.call('get', APP_ID, { guid: report.notEnabledGuid });
     assert.equal(notEnabled.progress.status, BackgroundTransferStatus.completed);
     assert.deepEqual(taskRuns(unusedOut), []);
   } finally {

@@ -79,7 +79,7 @@ async function runApp(script: string, home: string, host: 'auto' | 'inproc', url
 async function assertStoredAndCompletes(home: string, guid: string): Promise<void> {
   const port = new SocketPort(home);
   try {
-    const found = await port.get(APP_ID, guid);
+    const found = await port.call('get', APP_ID, { guid });
     assert.equal(found.guid, guid);
     const done = await waitForStatus(port, guid, BackgroundTransferStatus.completed);
     assert.equal(done.response?.statusCode, 201);
@@ -91,7 +91,7 @@ async function assertStoredAndCompletes(home: string, guid: string): Promise<voi
 async function waitForStatus(port: SocketPort, guid: string, status: BackgroundTransferStatus) {
   const deadline = Date.now() + 60_000;
   for (;;) {
-    const snapshot = await port.get(APP_ID, guid);
+    const snapshot = await port.call('get', APP_ID, { guid });
     if (snapshot.progress.status === status) return snapshot;
     if (Date.now() > deadline) throw new Error(`upload ${guid} is ${snapshot.progress.status}, not ${status}`);
     await new Promise((resolve) => setTimeout(resolve, 50));

@@ -10,8 +10,8 @@ import {
   BackgroundTransferPriority,
   BackgroundTransferStatus,
 } from '../../src/core/enums.ts';
+import { isProcessRunning } from '../../src/core/process.ts';
 import type { OperationSpec } from '../../src/core/snapshot.ts';
-import { isProcessRunning } from '../../src/engine/home-lock.ts';
 import { stopHost } from '../../src/ipc/host-control.ts';
 import { SocketPort } from '../../src/ipc/socket-port.ts';
 import { type HttpProxy, startHttpProxy } from '../helpers/http-proxy.ts';
@@ -101,7 +101,7 @@ test('an idle host exits after hostIdleExitMs, not while an upload waits for a r
   const port = new SocketPort(home);
   const spec = putSpec(`${server.url}/idle`, file.path);
   const firstPid = (await port.status(APP_ID)).pid;
-  await port.start(spec);
+  await port.call('start', APP_ID, { spec });
   await port.close(); // no client connected from here on
 
   await waitFor('the first attempt', () => attempts >= 1, 20_000);
@@ -118,7 +118,7 @@ test('an idle host exits after hostIdleExitMs, not while an upload waits for a r
   // On demand: the library starts a new host, which has the completed upload.
   const again = new SocketPort(home);
   try {
-    const snapshot = await again.get(APP_ID, spec.guid);
+    const snapshot = await again.call('get', APP_ID, { guid: spec.guid });
     assert.equal(snapshot.progress.status, BackgroundTransferStatus.completed);
     assert.equal(snapshot.response?.statusCode, 201);
     const secondPid = (await again.status(APP_ID)).pid;

@@ -9,12 +9,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { BackgroundTransferStatus } from '../../src/core/enums.ts';
 import { homeLayout } from '../../src/core/paths.ts';
+import { isProcessRunning } from '../../src/core/process.ts';
 import type { OperationSpec } from '../../src/core/snapshot.ts';
-import { isProcessRunning } from '../../src/engine/home-lock.ts';
 import { hostStatus, stopHost } from '../../src/ipc/host-control.ts';
 import { hostLogPath, hostSocketPath } from '../../src/ipc/protocol.ts';
 import { SocketPort } from '../../src/ipc/socket-port.ts';
 import { type NodeChild, spawnNode } from '../helpers/process-tools.ts';
+import { rawSession, request } from '../helpers/raw-socket.ts';
 import { makeTempDir, type RandomFile, type TempDir, writeRandomFile } from '../helpers/temp-dir.ts';
 import { startUploadServer, type UploadServer } from '../helpers/upload-server.ts';
 
@@ -169,21 +170,25 @@ test('an app sees only its own operations: app-b gets BT_ERR_NOT_FOUND for app-a
   const port = new SocketPort(home);
   try {
     const spec = specFor('app-a', file, `${server.url}/iso`);
-    const started = await port.start(spec);
+    const started = await port.call('start', spec.appId, { spec });
     assert.equal(started.guid, spec.guid);
     // The retry of a start lost with its connection: same guid → the stored operation, no duplicate.
-    assert.equal((await port.start(spec)).guid, spec.guid);
-    assert.equal((await port.list('app-a', { kind: 'all' })).length, 1);
+    assert.equal((await port.call('start', spec.appId, { spec })).guid, spec.guid);
+    assert.equal((await port.call('list', 'app-a', { filter: { kind: 'all' } })).length, 1);
 
-    assert.deepEqual(await port.list('app-b', { kind: 'all' }), []);
-    await assert.rejects(port.get('app-b', spec.guid), { code: 'BT_ERR_NOT_FOUND' });
-    await assert.rejects(port.cancel('app-b', spec.guid), { code: 'BT_ERR_NOT_FOUND' });
-    await assert.rejects(port.update('app-b', spec.guid, { priority: 1 }), { code: 'BT_ERR_NOT_FOUND' });
-    await assert.rejects(port.start({ ...spec, appId: 'app-b' }), { code: 'BT_ERR_INVALID_ARGUMENT' });
+    assert.deepEqual(await port.call('list', 'app-b', { filter: { kind: 'all' } }), []);
+    await assert.rejects(port.call('get', 'app-b', { guid: spec.guid }), { code: 'BT_ERR_NOT_FOUND' });
+    await assert.rejects(port.call('cancel', 'app-b', { guid: spec.guid }), { code: 'BT_ERR_NOT_FOUND' });
+    await assert.rejects(port.call('update', 'app-b', { guid: spec.guid, change: { priority: 1 } }), {
+      code: 'BT_ERR_NOT_FOUND',
+    });
+    await assert.rejects(port.call('start', 'app-b', { spec: { ...spec, appId: 'app-b' } }), {
+      code: 'BT_ERR_INVALID_ARGUMENT',
+    });
     const appB = runApp('enumerate-and-attach', home, 'app-b');
     assert.deepEqual(await report<Enumerated[]>(appB, 'ENUMERATED'), []);
     assert.equal((await appB.exited).code, 0);
-    const own = await port.get('app-a', spec.guid);
+    const own = await port.call('get', 'app-a', { guid: spec.guid });
     assert.notEqual(own.progress.status, BackgroundTransferStatus.canceled);
   } finally {
     await port.close();
@@ -235,7 +240,7 @@ test('garbage on the socket gets an error reply or a close, and the host keeps s
     assert.equal(huge.closed, true);
     assert.ok(huge.replies.length === 1 || huge.replies[1]?.error?.code === 'BT_ERR_IPC_PROTOCOL');
 
-    assert.deepEqual(await port.list('app-a', { kind: 'all' }), []);
+    assert.deepEqual(await port.call('list', 'app-a', { filter: { kind: 'all' } }), []);
     assert.equal((await hostStatus(home))?.pid, pid);
     assert.match(readFileSync(hostLogPath(home), 'utf8'), /"msg":"bad request"/);
   } finally {
@@ -250,7 +255,7 @@ test('a client that stops reading stalls neither the host nor other clients; it 
   const watches = 2_000;
   try {
     const spec = specFor('app-a', file, `${server.url}/slow-reader`);
-    await port.start(spec);
+    await port.call('start', spec.appId, { spec });
     // Thousands of watches on one upload: every progress tick is ~1.5 MB for this connection, and it
     // reads nothing (no 'data' listener), so the host's buffer for it passes the coalescing bound.
     const reader = connect(hostSocketPath(home));
@@ -341,10 +346,10 @@ test('a call in flight when the connection drops is sent once more on a new conn
   await new Promise<void>((resolve) => scripted.listen(hostSocketPath(home), resolve));
   const port = new SocketPort(home);
   try {
-    assert.deepEqual(await port.list('app-a', { kind: 'all' }), []);
+    assert.deepEqual(await port.call('list', 'app-a', { filter: { kind: 'all' } }), []);
     assert.deepEqual(seen, ['1:hello', '1:list', '2:hello', '2:list']);
     // R63: a repeated setHeader joins the value twice, so it is not re-sent.
-    await assert.rejects(port.update('app-a', randomUUID(), { setHeader: ['X-Tag', 'a'] }), {
+    await assert.rejects(port.call('update', 'app-a', { guid: randomUUID(), change: { setHeader: ['X-Tag', 'a'] } }), {
       code: 'BT_ERR_HOST_UNREACHABLE',
     });
     assert.deepEqual(seen.slice(4), ['2:update']);
@@ -460,45 +465,6 @@ async function waitFor(condition: () => Promise<boolean>, timeoutMs: number): Pr
     if (performance.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
     await sleep(50);
   }
-}
-
-function request(id: number, method: string, params: unknown): string {
-  return JSON.stringify({ v: 1, id, method, params });
-}
-
-interface RawReply {
-  id: number | null;
-  ok: boolean;
-  error?: { code: string; message: string };
-}
-
-/** Sends lines on a raw connection; collects the replies until the host closes it or goes quiet. */
-function rawSession(path: string, lines: string[]): Promise<{ replies: RawReply[]; closed: boolean }> {
-  return new Promise((resolve) => {
-    const socket = connect(path);
-    const replies: RawReply[] = [];
-    let buffered = '';
-    let quiet: NodeJS.Timeout | undefined;
-    const finish = (closed: boolean): void => {
-      clearTimeout(quiet);
-      socket.destroy();
-      resolve({ replies, closed });
-    };
-    socket.on('error', () => undefined); // EPIPE/ECONNRESET while the 2 MiB line is refused
-    socket.on('data', (chunk) => {
-      buffered += chunk.toString('utf8');
-      const parts = buffered.split('\n');
-      buffered = parts.pop() ?? '';
-      for (const part of parts) replies.push(JSON.parse(part) as RawReply);
-      clearTimeout(quiet);
-      quiet = setTimeout(() => finish(false), 300);
-    });
-    socket.once('close', () => finish(true));
-    socket.once('connect', () => {
-      for (const line of lines) socket.write(`${line}\n`);
-      quiet = setTimeout(() => finish(false), 1_000);
-    });
-  });
 }
 
 /** Runs a one-line connect as the unprivileged user `nobody`; resolves with the error code it got. */

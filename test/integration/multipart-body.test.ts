@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import busboy from 'busboy';
 import { request } from 'undici';
 import { BackgroundTransferContentPart } from '../../src/api/background-transfer-content-part.ts';
-import { generateBoundary } from '../../src/protocols/multipart/boundary.ts';
+import { generateBoundary } from '../../src/core/multipart/boundary.ts';
 import { buildMultipartBody } from '../../src/protocols/multipart/multipart-body.ts';
 import { makeTempDir, type RandomFile, type TempDir, writeRandomFile } from '../helpers/temp-dir.ts';
 

@@ -9,12 +9,9 @@ import {
   multipartContentType,
   validateBoundary,
   validateSubType,
-} from '../../src/protocols/multipart/boundary.ts';
-import {
-  buildMultipartBody,
-  type ContentPartSpec,
-  planMultipartBody,
-} from '../../src/protocols/multipart/multipart-body.ts';
+} from '../../src/core/multipart/boundary.ts';
+import { type ContentPartSpec, planMultipartBody } from '../../src/core/multipart/plan.ts';
+import { buildMultipartBody } from '../../src/protocols/multipart/multipart-body.ts';
 import type { BodySource } from '../../src/source/body-source.ts';
 import { inspectSourceFile } from '../../src/source/file-source.ts';
 import { makeTempDir, type RandomFile, type TempDir, writeRandomFile } from '../helpers/temp-dir.ts';

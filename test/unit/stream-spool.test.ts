@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { TransferError } from '../../src/core/errors.ts';
 import { readFileBody } from '../../src/source/file-source.ts';
-import { removeSpool, spoolStream } from '../../src/source/stream-spool.ts';
+import { assertUploadStream, fillSpool, removeSpool, spoolStream } from '../../src/source/stream-spool.ts';
 import { makeTempDir, type TempDir } from '../helpers/temp-dir.ts';
 
 /**
@@ -201,4 +201,35 @@ test('removeSpool deletes the file and accepts one that is already gone', async 
   await removeSpool(result.path);
   assert.deepEqual(await readdir(directory), []);
   await removeSpool(result.path);
+});
+
+test('fillSpool writes into the file the engine created, never creates one, and empties it on failure', async () => {
+  const directory = spoolDir();
+  const { chunks, all } = randomChunks(5, 7_000);
+  const made = await spoolStream(Readable.from([]), directory, { maxBytes: 0 });
+  const filled = await fillSpool(Readable.from(chunks), made.path, { maxBytes: all.length });
+  await assertSpooled(filled, directory, all);
+
+  await assert.rejects(fillSpool(Readable.from(chunks), made.path, { maxBytes: all.length - 1 }), {
+    code: 'BT_ERR_SPOOL_LIMIT',
+  });
+  assert.equal(statSync(made.path).size, 0, 'nothing half-written stays in the file');
+
+  const missing = join(directory, 'stream-not-made-by-the-engine.spool');
+  await assert.rejects(fillSpool(Readable.from(chunks), missing, { maxBytes: all.length }), { code: 'BT_ERR_IO' });
+  assert.deepEqual(readdirSync(directory), [made.path.slice(directory.length + 1)], 'no file was created');
+});
+
+test('assertUploadStream takes Node and web streams and refuses a path string with a coded error', () => {
+  assertUploadStream(Readable.from([]));
+  assertUploadStream(webStream([]));
+  assert.throws(
+    () => assertUploadStream('/some/path/to/file.bin'),
+    (error: unknown) => {
+      assert.ok(error instanceof TransferError);
+      assert.equal(error.code, 'BT_ERR_INVALID_ARGUMENT');
+      assert.match(error.message, /a string \(22 characters\)/);
+      return true;
+    },
+  );
 });

@@ -27,7 +27,8 @@ export function definePauseResumeCommand(command: Command, context: CliContext, 
     .action(async (guid: string, options: ControlOptions) => {
       const port = await new Connection(context.env).port();
       const appId = cliAppId(context, options.app);
-      const snapshot = verb === 'pause' ? await port.pause(appId, guid) : await port.resume(appId, guid);
+      const snapshot =
+        verb === 'pause' ? await port.call('pause', appId, { guid }) : await port.call('resume', appId, { guid });
       writeLine(context.stdout, `${verb}d ${guid} (${statusName(snapshot.progress.status)})`);
       context.exitCode = ExitCode.success;
     });
@@ -42,7 +43,7 @@ export function defineCancelCommand(command: Command, context: CliContext): void
     .addHelpText('after', '\nExample:\n  $ bgtransfer cancel 6f1c2a34-…')
     .action(async (guid: string, options: ControlOptions) => {
       const port = await new Connection(context.env).port();
-      const snapshot = await port.cancel(cliAppId(context, options.app), guid);
+      const snapshot = await port.call('cancel', cliAppId(context, options.app), { guid });
       const status = snapshot.progress.status;
       if (status === BackgroundTransferStatus.canceled) writeLine(context.stdout, `canceled ${guid}`);
       else writeLine(context.stderr, `bgtransfer: upload ${guid} had already ended (${statusName(status)})`);

@@ -28,7 +28,7 @@ export function defineListCommand(command: Command, context: CliContext): void {
     .addHelpText('after', EXAMPLES)
     .action(async (options: ListOptions) => {
       const port = await new Connection(context.env).port();
-      const snapshots = await port.list(cliAppId(context, options.app), { kind: 'all' });
+      const snapshots = await port.call('list', cliAppId(context, options.app), { filter: { kind: 'all' } });
       if (options.json) {
         for (const snapshot of snapshots) writeLine(context.stdout, JSON.stringify(listEntry(snapshot)));
       } else if (snapshots.length === 0) {

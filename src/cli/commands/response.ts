@@ -33,7 +33,7 @@ export function defineResponseCommand(command: Command, context: CliContext): vo
     .addHelpText('after', EXAMPLES)
     .action(async (guid: string, options: ResponseOptions) => {
       const port = await new Connection(context.env).port();
-      const snapshot = await port.get(cliAppId(context, options.app), guid);
+      const snapshot = await port.call('get', cliAppId(context, options.app), { guid });
       const response = snapshot.response;
       if (!response) {
         // R43: no response information before the server answered, or when it never did.

@@ -79,7 +79,7 @@ async function runUpload(
   const connection = new Connection(context.env);
   const port = await connection.port();
   // Once start() resolves the operation is persisted (R10): from here on it outlives this command.
-  const started = await port.start(spec);
+  const started = await port.call('start', spec.appId, { spec });
 
   if (options.detach) {
     writeLine(context.stdout, options.json ? progressJson(started) : started.guid);

@@ -43,8 +43,10 @@ async function runWatch(context: CliContext, guid: string | undefined, options: 
   const port = await connection.port();
   const initial: OperationSnapshot[] =
     guid === undefined
-      ? (await port.list(appId, { kind: 'all' })).filter((snapshot) => !isTerminalStatus(snapshot.progress.status))
-      : [await port.get(appId, guid)];
+      ? (await port.call('list', appId, { filter: { kind: 'all' } })).filter(
+          (snapshot) => !isTerminalStatus(snapshot.progress.status),
+        )
+      : [await port.call('get', appId, { guid })];
   if (initial.length === 0) {
     writeLine(context.stderr, `bgtransfer: no uploads in progress for app ${appId}`);
     return Exit.success;

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
+import type { HttpCredential } from '../../net/basic-auth.ts';
 import { type AuthChallenge, quote } from './auth-challenge.ts';
-import type { HttpCredential } from './basic-auth.ts';
 
 /** RFC 7616 §3.3 / §6.1 (the IANA "HTTP Digest Hash Algorithms" registry) → Node hash names. */
 const HASHES: ReadonlyMap<string, string> = new Map([

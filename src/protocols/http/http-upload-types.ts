@@ -1,7 +1,7 @@
 import type { Dispatcher } from 'undici';
 import type { ResponseSnapshot } from '../../core/snapshot.ts';
+import type { HttpCredential } from '../../net/basic-auth.ts';
 import type { BodySource } from '../../source/body-source.ts';
-import type { HttpCredential } from './basic-auth.ts';
 import type { HeaderList, HeaderPairs } from './header-pairs.ts';
 
 interface HttpUploadCommon {

@@ -1,7 +1,7 @@
 import type { Dispatcher } from 'undici';
 import type { ResponseSnapshot } from '../../core/snapshot.ts';
+import type { HttpCredential } from '../../net/basic-auth.ts';
 import type { BodySource } from '../../source/body-source.ts';
-import type { HttpCredential } from './basic-auth.ts';
 import type { HeaderList } from './header-pairs.ts';
 
 /** What the engine stores durably to resume an upload in a later attempt or process. */

@@ -1,5 +1,5 @@
+import { basicAuthorization, type HttpCredential } from '../../net/basic-auth.ts';
 import { hasAuthorization, headerValues, parseAuthParams, parseChallenges } from './auth-challenge.ts';
-import { basicAuthorization, type HttpCredential } from './basic-auth.ts';
 import { DigestSession, selectDigestChallenge } from './digest-auth.ts';
 import type { HeaderList, HeaderPairs } from './header-pairs.ts';
 

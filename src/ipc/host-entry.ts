@@ -1,5 +1,5 @@
 import { resolveHome } from '../core/paths.ts';
-import { runHost } from './host-main.ts';
+import { runHost } from './host-process.ts';
 
 /**
  * The transfer host process that ipc/host-launcher.ts spawns detached. Its home comes

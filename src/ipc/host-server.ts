@@ -4,6 +4,9 @@ import { BackgroundTransferStatus, isTerminalStatus } from '../core/enums.ts';
 import { TransferError, toTransferError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { OperationSnapshot } from '../core/snapshot.ts';
+import type { SocketServeOptions } from '../host/host-main.ts';
+import type { TransferService } from '../host/transfer-service.ts';
+import { type AppMethod, invoke, isAppMethod } from './methods.ts';
 import {
   encodeFrame,
   FrameDecoder,
@@ -16,8 +19,7 @@ import {
   protocolError,
   type ReplyFrame,
   type ValidRequest,
-} from '../ipc/protocol.ts';
-import type { TransferService } from './transfer-service.ts';
+} from './protocol.ts';
 
 /**
  * The host's side of the socket: serves one TransferService to every app of this OS
@@ -26,12 +28,8 @@ import type { TransferService } from './transfer-service.ts';
  * connect ("Only the owning OS user can reach the host").
  */
 
-export interface HostServerOptions {
+export interface HostServerOptions extends SocketServeOptions {
   service: TransferService;
-  socketPath: string;
-  log: Logger;
-  /** A client sent `shutdown`; called after its reply was queued. */
-  onShutdownRequest(): void;
 }
 
 /** Above this many unsent bytes a connection's progress pushes are coalesced (slow reader). */
@@ -76,7 +74,7 @@ export class HostServer {
 
   status(appId: string): HostStatus {
     const counts: Record<string, number> = {};
-    for (const snapshot of this.#options.service.list(appId, { kind: 'all' })) {
+    for (const snapshot of this.#options.service.list({ appId, holder: 'status' }, { filter: { kind: 'all' } })) {
       const name = STATUS_NAMES.get(snapshot.progress.status) ?? String(snapshot.progress.status);
       counts[name] = (counts[name] ?? 0) + 1;
     }
@@ -212,32 +210,13 @@ class ClientSession {
     this.#write({ v: PROTOCOL_VERSION, id, ok: true, result });
   }
 
-  /** Runs one call for the connection's app; throws coded errors. */
+  /** Runs one call for the connection's app; throws coded errors. App methods go to the service by name. */
   #call(appId: string, request: Exclude<ValidRequest, { method: 'hello' }>): unknown {
-    const { service } = this.#host;
+    if (isAppMethod(request.method)) {
+      const { method, params } = request as Extract<ValidRequest, { method: AppMethod }>;
+      return invoke(this.#host.service, method, { appId, holder: this.#spoolHolder }, params);
+    }
     switch (request.method) {
-      case 'start':
-        if (request.params.spec.appId !== appId) {
-          throw new TransferError('BT_ERR_INVALID_ARGUMENT', `spec.appId must be this connection's app id ${appId}`);
-        }
-        return service.start(request.params.spec);
-      case 'list':
-        return service.list(appId, request.params.filter);
-      case 'get':
-        return service.get(appId, request.params.guid);
-      case 'cancel':
-        return service.cancel(appId, request.params.guid);
-      case 'update':
-        return service.update(appId, request.params.guid, request.params.change);
-      case 'pause':
-        return service.pause(appId, request.params.guid);
-      case 'resume':
-        return service.resume(appId, request.params.guid);
-      case 'makeCurrent':
-        return service.makeCurrent(appId, request.params.guid);
-      case 'enableCompletionGroup':
-        service.enableCompletionGroup(appId, request.params.group);
-        return {};
       case 'watch':
         return this.#watch(appId, request.params.guid, request.params.watchId);
       case 'unwatch':
@@ -248,6 +227,7 @@ class ClientSession {
       case 'shutdown':
         return {};
     }
+    throw new TransferError('BT_ERR_INTERNAL', `no handler for ${request.method}`);
   }
 
   /** The current snapshot is pushed before the reply (TransferService.watch calls back at once). */
@@ -329,9 +309,20 @@ class ClientSession {
     }
   }
 
+  /** The spools this connection asked for are released when it closes (its app exited or gave up). */
+  get #spoolHolder(): string {
+    return `connection ${this.#id}`;
+  }
+
   #dispose(): void {
     for (const watch of this.#watches.values()) watch.unsubscribe();
     this.#watches.clear();
+    try {
+      const released = this.#host.service.releaseSpoolHolder(this.#spoolHolder);
+      if (released > 0) this.#host.log.info({ session: this.#id, files: released }, 'removed spools never started');
+    } catch (error) {
+      this.#host.log.warn({ session: this.#id, err: error }, 'could not release the spools of a closed connection');
+    }
     this.#host.closed();
     if (this.appId !== undefined) this.#host.log.info({ session: this.#id, appId: this.appId }, 'client disconnected');
   }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { TransferError } from '../../core/errors.ts';
+import { TransferError } from '../errors.ts';
 
 /**
  * Multipart boundaries and subtypes (R69, R70): the `boundary` and `subType` arguments of

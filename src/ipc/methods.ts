@@ -1,0 +1,273 @@
+import { z } from 'zod';
+import {
+  BackgroundTransferBehavior,
+  BackgroundTransferCostPolicy,
+  BackgroundTransferPriority,
+  BackgroundTransferStatus,
+} from '../core/enums.ts';
+import { ERROR_DEFINITIONS, type ErrorCode, type SerializedTransferError } from '../core/errors.ts';
+import { requestExtrasSchema } from '../core/operation-extras.ts';
+import type {
+  CompletionTask,
+  ListFilter,
+  OperationChange,
+  OperationSnapshot,
+  OperationSpec,
+  ProgressSnapshot,
+  ResponseSnapshot,
+} from '../core/snapshot.ts';
+import type { CallContext } from '../host/transfer-service.ts';
+
+/**
+ * The transfer host's remote methods, declared once. Each has its params (validated by the host),
+ * its result (validated by the client) and a scope:
+ *
+ *   app         a call on the app's operations. The host's TransferService has a method of the same
+ *               name taking (CallContext, params) — AppService below makes the compiler hold it to
+ *               that — and both ports (TransferPort.call) and the host's dispatch forward it by name.
+ *               Adding one is this table plus that service method.
+ *   connection  about the connection itself (hello, watches, host status, shutdown): the socket
+ *               server and client handle these.
+ *
+ * `retry`: whether the socket client may send the call once more when the connection dropped before
+ * the reply (the host may or may not have run it).
+ */
+
+// Data transfer objects (core/snapshot.ts), checked against their TypeScript types with `satisfies`.
+
+const text = z.string().max(64 * 1024);
+const guid = z.string().min(1).max(200);
+const appId = z.string().min(1).max(1024);
+const headerPair = z.tuple([text, text]);
+export const requestId = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+export const watchId = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
+const count = z.number().int().min(0);
+
+const transferGroup = z.strictObject({
+  name: text,
+  transferBehavior: z.enum(BackgroundTransferBehavior),
+});
+
+/**
+ * What an app may ask for, and nothing else: a field the engine keeps for itself (a spool path, a
+ * resume session, a probe result, an offset) is refused by name rather than silently dropped, so a
+ * forged or confused client learns what it did wrong.
+ */
+const operationSpec = z.strictObject(
+  {
+    guid,
+    appId,
+    method: text,
+    requestedUri: text,
+    sourcePath: z.string().min(1).max(4096).nullable(),
+    headers: z.array(headerPair).max(1000),
+    costPolicy: z.enum(BackgroundTransferCostPolicy),
+    priority: z.enum(BackgroundTransferPriority),
+    group: text.nullable(),
+    transferGroup: transferGroup.nullable(),
+    extras: requestExtrasSchema.optional(),
+  },
+  {
+    error: (issue) =>
+      issue.code === 'unrecognized_keys'
+        ? `spec may not carry ${issue.keys.join(', ')}: a client sends only what an app asks for; the engine keeps its own state`
+        : undefined,
+  },
+) satisfies z.ZodType<OperationSpec>;
+
+const listFilter = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('ungrouped') }),
+  z.strictObject({ kind: z.literal('group'), group: text }),
+  z.strictObject({ kind: z.literal('transferGroup'), name: text }),
+  z.strictObject({ kind: z.literal('all') }),
+]) satisfies z.ZodType<ListFilter>;
+
+const operationChange = z.strictObject({
+  costPolicy: z.enum(BackgroundTransferCostPolicy).optional(),
+  priority: z.enum(BackgroundTransferPriority).optional(),
+  setHeader: headerPair.optional(),
+  removeHeader: text.optional(),
+}) satisfies z.ZodType<OperationChange>;
+
+/** A code this version does not know (a newer host) still arrives as a coded error: BT_ERR_INTERNAL. */
+const errorCode = z
+  .string()
+  .transform((code): ErrorCode => (code in ERROR_DEFINITIONS ? (code as ErrorCode) : 'BT_ERR_INTERNAL'));
+
+export const serializedError = z.object({
+  code: errorCode,
+  message: z.string(),
+  httpStatus: z.number().int().optional(),
+}) satisfies z.ZodType<SerializedTransferError, unknown>;
+
+// Host → app objects: known fields are checked, unknown ones kept (a newer host, or a field added to
+// core/snapshot.ts that this file does not know yet, must not be dropped on the way).
+const progress = z.looseObject({
+  bytesSent: count,
+  totalBytesToSend: count,
+  bytesReceived: count,
+  totalBytesToReceive: count,
+  status: z.enum(BackgroundTransferStatus),
+  hasResponseChanged: z.boolean(),
+  hasRestarted: z.boolean(),
+}) satisfies z.ZodType<ProgressSnapshot>;
+
+const response = z.looseObject({
+  statusCode: z.number().int(),
+  actualUri: z.string(),
+  isResumable: z.boolean(),
+  headers: z.array(z.tuple([z.string(), z.string()])),
+  bodyTruncated: z.boolean().optional(),
+}) satisfies z.ZodType<ResponseSnapshot>;
+
+export const snapshotSchema = z.looseObject({
+  guid: z.string(),
+  appId: z.string(),
+  method: z.string(),
+  requestedUri: z.string(),
+  sourcePath: z.string().nullable(),
+  group: z.string().nullable(),
+  transferGroup: z.looseObject({ name: z.string(), transferBehavior: z.enum(BackgroundTransferBehavior) }).nullable(),
+  costPolicy: z.enum(BackgroundTransferCostPolicy),
+  priority: z.enum(BackgroundTransferPriority),
+  progress,
+  responseVersion: count,
+  response: response.nullable(),
+  error: serializedError.nullable(),
+  createdAtMs: z.number(),
+}) satisfies z.ZodType<OperationSnapshot, unknown>;
+
+/** What `bgtransfer host status` shows. Counts are the calling app's operations by status name. */
+const hostStatus = z.object({
+  pid: z.number().int(),
+  uptimeMs: z.number(),
+  home: z.string(),
+  protocolVersion: z.number().int(),
+  appId: z.string(),
+  counts: z.record(z.string(), count),
+  /** Connections that completed `hello`, this one included. */
+  clients: count,
+});
+export type HostStatus = z.infer<typeof hostStatus>;
+
+const completionTask = z.strictObject({
+  command: z.string().min(1).max(4096),
+  args: z.array(text).max(1000),
+  cwd: z.string().max(4096).nullable(),
+}) satisfies z.ZodType<CompletionTask>;
+
+const empty = z.strictObject({});
+const byGuid = z.strictObject({ guid });
+
+const done = z.object({});
+const always = (): boolean => true;
+const never = (): boolean => false;
+
+/** Each method's params (validated by the host), result (validated by the client), scope and retry. */
+export const METHODS = {
+  hello: {
+    scope: 'connection',
+    retry: never,
+    params: z.strictObject({ protocolVersion: z.number().int(), appId }),
+    result: z.object({ protocolVersion: z.number().int(), pid: z.number().int(), home: z.string() }),
+  },
+  /** Retried: the host's start is idempotent per guid (TransferService.start). */
+  start: { scope: 'app', retry: always, params: z.strictObject({ spec: operationSpec }), result: snapshotSchema },
+  /**
+   * An empty file the host created for one stream upload; `start` names it by spoolId. Retried: a
+   * spool made by a host that died during the call is removed by the next host.
+   */
+  createSpool: {
+    scope: 'app',
+    retry: always,
+    params: empty,
+    result: z.object({ spoolId: z.string(), path: z.string() }),
+  },
+  releaseSpool: { scope: 'app', retry: always, params: z.strictObject({ spoolId: text }), result: done },
+  /** R22–R24: the app's operations, by filter. */
+  list: {
+    scope: 'app',
+    retry: always,
+    params: z.strictObject({ filter: listFilter }),
+    result: z.array(snapshotSchema),
+  },
+  get: { scope: 'app', retry: always, params: byGuid, result: snapshotSchema },
+  cancel: { scope: 'app', retry: always, params: byGuid, result: snapshotSchema },
+  /** Not retried when it sets a header: a repeated setHeader joins the value twice (R63). */
+  update: {
+    scope: 'app',
+    retry: (params: { change: OperationChange }): boolean => params.change.setHeader === undefined,
+    params: z.strictObject({ guid, change: operationChange }),
+    result: snapshotSchema,
+  },
+  /**
+   * pause and resume go beyond Windows (pausedByApplication survives restarts); makeCurrent is R32.
+   * Each sets a state, so sending one twice is harmless.
+   */
+  pause: { scope: 'app', retry: always, params: byGuid, result: snapshotSchema },
+  resume: { scope: 'app', retry: always, params: byGuid, result: snapshotSchema },
+  makeCurrent: { scope: 'app', retry: always, params: byGuid, result: snapshotSchema },
+  /**
+   * R78–R80: records the group with its task and enables it; the task runs once every member ended.
+   * Idempotent on the host: the group is created once, enabling it again changes nothing.
+   */
+  enableCompletionGroup: {
+    scope: 'app',
+    retry: always,
+    params: z.strictObject({ group: z.strictObject({ id: text, task: completionTask }) }),
+    result: done,
+  },
+  /** The client picks watchId (unique per connection), so it can re-send the same watch after a reconnect. */
+  watch: {
+    scope: 'connection',
+    retry: never,
+    params: z.strictObject({ guid, watchId }),
+    result: z.object({ watchId }),
+  },
+  unwatch: { scope: 'connection', retry: never, params: z.strictObject({ watchId }), result: done },
+  status: { scope: 'connection', retry: always, params: empty, result: hostStatus },
+  shutdown: { scope: 'connection', retry: never, params: empty, result: done },
+} as const;
+
+type Methods = typeof METHODS;
+export type Method = keyof Methods;
+export type ParamsOf<M extends Method> = z.input<Methods[M]['params']>;
+/** Params as the host reads them, after validation. */
+export type ValidParamsOf<M extends Method> = z.output<Methods[M]['params']>;
+export type ResultOf<M extends Method> = z.output<Methods[M]['result']>;
+
+/** The methods on an app's operations (scope 'app'). */
+export type AppMethod = { [M in Method]: Methods[M]['scope'] extends 'app' ? M : never }[Method];
+
+/**
+ * What the host's service must offer: one method per app method, named alike, taking the caller and
+ * the validated params. Results are checked where they are read (the client's parseResult).
+ */
+export type AppService = { [M in AppMethod]: (context: CallContext, params: ValidParamsOf<M>) => unknown };
+
+export function isMethod(name: string): name is Method {
+  return Object.hasOwn(METHODS, name);
+}
+
+export function isAppMethod(name: Method): name is AppMethod {
+  return METHODS[name].scope === 'app';
+}
+
+/** Runs one app method on the service by name (the host's dispatch and the in-process port). */
+export function invoke<M extends AppMethod>(
+  service: AppService,
+  method: M,
+  context: CallContext,
+  params: ValidParamsOf<M>,
+): unknown {
+  // TypeScript cannot tie `service[method]`'s parameter type to `params` through the mapped type;
+  // AppService and ValidParamsOf<M> come from the same table entry, so the call is sound.
+  const handler = service[method] as (context: CallContext, params: ValidParamsOf<M>) => unknown;
+  return handler.call(service, context, params);
+}
+
+/** Whether a call lost with its connection may be sent again (see `retry` above). */
+export function mayRetry<M extends Method>(method: M, params: ParamsOf<M>): boolean {
+  const retry = METHODS[method].retry as (params: ParamsOf<M>) => boolean;
+  return retry(params);
+}
