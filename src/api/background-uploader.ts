@@ -5,6 +5,7 @@ import { TransferError } from '../core/errors.ts';
 import { DEFAULT_EXTRAS, type NotificationSpec, type OperationExtras } from '../core/operation-extras.ts';
 import { resolveHome } from '../core/paths.ts';
 import type { OperationSnapshot, OperationSpec } from '../core/snapshot.ts';
+import { splitUserinfo } from '../core/url-credentials.ts';
 import type { TransferPort } from '../ipc/transfer-port.ts';
 import { generateBoundary } from '../protocols/multipart/boundary.ts';
 import { buildMultipartBody } from '../protocols/multipart/multipart-body.ts';
@@ -214,11 +215,14 @@ export class BackgroundUploader {
     // R6 makes POST the default; an ftp:// upload defaults to STOR instead (issue 5 §4).
     const isFtp = url.protocol === 'ftp:' || url.protocol === 'ftps:';
     const method = isFtp && this.#method === 'POST' ? 'STOR' : this.#method;
+    // Userinfo becomes the server credential here already, so the app's own requestedUri matches
+    // what enumeration returns later (the engine does the same for any client).
+    const { requestedUri, serverCredential } = splitUserinfo(url.href, this.#serverCredential);
     const spec: OperationSpec = {
       guid: randomUUID(),
       appId: currentAppId(),
       method,
-      requestedUri: url.href,
+      requestedUri,
       sourcePath,
       headers: this.#headers.toArray(),
       costPolicy: this.#costPolicy,
@@ -229,7 +233,7 @@ export class BackgroundUploader {
         ...DEFAULT_EXTRAS,
         body,
         resumeProtocol: this.#resumeProtocol,
-        serverCredential: this.#serverCredential && { ...this.#serverCredential },
+        serverCredential: serverCredential && { ...serverCredential },
         proxyCredential: this.#proxyCredential && { ...this.#proxyCredential },
         successNotification: this.#success,
         failureNotification: this.#failure,

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { redactText } from '../core/redact.ts';
 import { defineConfigCommand } from './commands/config.ts';
 import { defineCancelCommand, definePauseResumeCommand } from './commands/control.ts';
 import { defineHostCommand } from './commands/host.ts';
@@ -40,7 +41,8 @@ export function createProgram(context: CliContext): Command {
     .showHelpAfterError('(add --help for usage)')
     .configureOutput({
       writeOut: (text) => context.stdout.write(text),
-      writeErr: (text) => context.stderr.write(text),
+      // Usage errors may echo an argument, which may be a URL with a password in it.
+      writeErr: (text) => context.stderr.write(redactText(text)),
       // Usage errors in the one error shape: `bgtransfer: <message> (<code>)`.
       outputError: (text, write) =>
         write(`bgtransfer: ${text.replace(/^error: /, '').trimEnd()} (BT_ERR_INVALID_ARGUMENT)\n`),

@@ -1,4 +1,5 @@
 import cliProgress from 'cli-progress';
+import { redactText } from '../core/redact.ts';
 import type { OperationSnapshot } from '../core/snapshot.ts';
 import { writeLine } from './context.ts';
 import {
@@ -117,7 +118,8 @@ class TtyView implements ProgressView {
   }
 
   note(message: string): void {
-    this.#bars.log(`${message}\n`);
+    // cli-progress writes to the stream itself, past writeLine and its redaction.
+    this.#bars.log(`${redactText(message)}\n`);
   }
 
   close(): void {

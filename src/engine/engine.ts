@@ -14,6 +14,7 @@ import type {
   OperationSnapshot,
   OperationSpec,
 } from '../core/snapshot.ts';
+import { withUserinfoAsCredential } from '../core/url-credentials.ts';
 import { terminateIetf } from '../protocols/ietf/ietf-upload.ts';
 import { terminateTus } from '../protocols/tus/tus-control.ts';
 import { removeSpool } from '../source/stream-spool.ts';
@@ -147,8 +148,9 @@ export class Engine {
   }
 
   /** Checks and measures the body now (it may have changed since createUpload), stores the operation, queues it. */
-  start(spec: OperationSpec): OperationSnapshot {
+  start(given: OperationSpec): OperationSnapshot {
     this.#assertOpen();
+    const spec = withUserinfoAsCredential(given);
     const extras = spec.extras ?? DEFAULT_EXTRAS;
     const measured = inspectBody(spec.sourcePath, extras.body);
     checkLimits(this.#store, this.#config, spec);

@@ -1,7 +1,7 @@
 import { chmodSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { pino } from 'pino';
 import { isTransferError } from '../core/errors.ts';
-import type { Logger } from '../core/logger.ts';
+import { baseLoggerOptions, type Logger } from '../core/logger.ts';
 import { homeLayout } from '../core/paths.ts';
 import { isProcessRunning } from '../ipc/host-launcher.ts';
 import { hostLogPath, hostSocketPath } from '../ipc/protocol.ts';
@@ -84,9 +84,10 @@ function createHostLogger(home: string, foreground: boolean, env: NodeJS.Process
   const level = env.BGTRANSFER_LOG_LEVEL ?? 'info';
   // sync: a host killed with SIGKILL loses no line it already logged.
   const file = pino.destination({ dest: hostLogPath(home), sync: true, mkdir: true });
-  if (!foreground) return pino({ name: 'bgtransfer-host', level }, file);
+  const options = baseLoggerOptions('bgtransfer-host', level);
+  if (!foreground) return pino(options, file);
   return pino(
-    { name: 'bgtransfer-host', level },
+    options,
     pino.multistream([
       { stream: file, level },
       { stream: pino.destination(2), level },
