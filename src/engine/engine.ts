@@ -14,12 +14,12 @@ import type {
   OperationSnapshot,
   OperationSpec,
 } from '../core/snapshot.ts';
-import { withUserinfoAsCredential } from '../core/url-credentials.ts';
 import { terminateIetf } from '../protocols/ietf/ietf-upload.ts';
 import { terminateTus } from '../protocols/tus/tus-control.ts';
 import { removeSpool } from '../source/stream-spool.ts';
 import type { OperationRecord } from '../store/operation-record.ts';
 import type { OperationStore } from '../store/operation-store.ts';
+import { acceptSpec } from './accept-spec.ts';
 import { inspectBody } from './body-factory.ts';
 import { DispatcherPool, type PoolSettings } from './dispatcher-pool.ts';
 import { HomeLock } from './home-lock.ts';
@@ -150,7 +150,7 @@ export class Engine {
   /** Checks and measures the body now (it may have changed since createUpload), stores the operation, queues it. */
   start(given: OperationSpec): OperationSnapshot {
     this.#assertOpen();
-    const spec = withUserinfoAsCredential(given);
+    const spec = acceptSpec(given, this.home);
     const extras = spec.extras ?? DEFAULT_EXTRAS;
     const measured = inspectBody(spec.sourcePath, extras.body);
     checkLimits(this.#store, this.#config, spec);
