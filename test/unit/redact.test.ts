@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
 import { describe, test } from 'node:test';
+import { pino } from 'pino';
 import { TransferError } from '../../src/core/errors.ts';
+import { baseLoggerOptions } from '../../src/core/logger.ts';
 import { isSecretHeaderName, isSecretParamName, redactHeaders, redactText, redactUrl } from '../../src/core/redact.ts';
 import { splitUserinfo, withUserinfoAsCredential } from '../../src/core/url-credentials.ts';
 
@@ -143,5 +146,27 @@ describe('userinfo as the server credential', () => {
     assert.equal(stored.requestedUri, 'ftp://h/f.bin');
     assert.deepEqual(stored.extras?.serverCredential, { userName: 'u', password: 'p' });
     assert.equal(stored.method, 'PUT');
+  });
+});
+
+describe('log lines', () => {
+  test('are redacted as a whole: messages, fields, and the causes of a logged error', () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(chunk.toString('utf8'));
+        done();
+      },
+    });
+    const log = pino(baseLoggerOptions('test', 'info'), sink);
+    const cause = new Error('PUT https://u:pw-LEAK@h/x?X-Amz-Signature=sig-LEAK failed');
+    log.warn(
+      { err: new Error('upload failed', { cause }), url: 'https://h/y?token=tok-LEAK' },
+      'see https://a:b-LEAK@h/',
+    );
+    log.info({ headers: { authorization: 'Basic auth-LEAK' } }, 'sent');
+    const text = lines.join('');
+    assert.match(text, /X-Amz-Signature=\*\*\*/);
+    assert.doesNotMatch(text, /LEAK/);
   });
 });
