@@ -4,8 +4,17 @@ import { DEFAULT_EXTRAS } from '../core/operation-extras.ts';
 import type { OperationSpec } from '../core/snapshot.ts';
 import { withUserinfoAsCredential } from '../core/url-credentials.ts';
 
-/** A guid names files in the home (the response body); it must stay a plain file name. */
-const SAFE_GUID = /^[A-Za-z0-9_-]+$/;
+/** Ids that name files in the home (a guid's response body, a completion group's task log). */
+const SAFE_ID = /^[A-Za-z0-9_-]+$/;
+
+/** Refuses an id that would not stay a plain file name in the home (`../x`, `a/b`, `.`). */
+export function assertFileNameId(what: string, id: string): void {
+  if (SAFE_ID.test(id)) return;
+  throw new TransferError(
+    'BT_ERR_INVALID_ARGUMENT',
+    `the ${what} ${JSON.stringify(id.slice(0, 64))} may contain only letters, digits, "-" and "_"`,
+  );
+}
 
 /**
  * What the engine takes from a client's OperationSpec, and what it decides itself. Any process of the
@@ -21,12 +30,7 @@ const SAFE_GUID = /^[A-Za-z0-9_-]+$/;
  * the host reads them as the same OS user the app runs as.
  */
 export function acceptSpec(given: OperationSpec, home: string): OperationSpec {
-  if (!SAFE_GUID.test(given.guid)) {
-    throw new TransferError(
-      'BT_ERR_INVALID_ARGUMENT',
-      `the guid ${JSON.stringify(given.guid.slice(0, 64))} may contain only letters, digits, "-" and "_"`,
-    );
-  }
+  assertFileNameId('guid', given.guid);
   const spec = withUserinfoAsCredential(given);
   const extras = spec.extras ?? DEFAULT_EXTRAS;
   if (extras.body.kind === 'stream') {

@@ -4,6 +4,7 @@ import { describe, test } from 'node:test';
 import { DEFAULT_EXTRAS } from '../../src/core/operation-extras.ts';
 import type { OperationSpec } from '../../src/core/snapshot.ts';
 import { acceptSpec } from '../../src/engine/accept-spec.ts';
+import { TransferService } from '../../src/host/transfer-service.ts';
 import { startEngine } from '../helpers/engine-harness.ts';
 import { assertThrowsCode } from '../helpers/store-fixtures.ts';
 import { makeTempDir, writeRandomFile } from '../helpers/temp-dir.ts';
@@ -78,6 +79,24 @@ describe('acceptSpec', () => {
     } finally {
       await h.close();
       await dir.cleanup();
+    }
+  });
+
+  test('the host refuses a completion group id that is not a plain file name (it names the task log)', async () => {
+    const h = await startEngine();
+    try {
+      const enabled: string[] = [];
+      const services = {
+        enableCompletionGroup: (_app: string, id: string) => void enabled.push(id),
+        close: async () => {},
+      };
+      const service = new TransferService(h.engine, services);
+      const task = { command: 'true', args: [], cwd: null };
+      assertThrowsCode(() => service.enableCompletionGroup('app', { id: '../../x', task }), 'BT_ERR_INVALID_ARGUMENT');
+      service.enableCompletionGroup('app', { id: 'group-1', task });
+      assert.deepEqual(enabled, ['group-1']);
+    } finally {
+      await h.close();
     }
   });
 });
