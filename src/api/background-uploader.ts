@@ -6,6 +6,7 @@ import { measureMultipart } from '../core/multipart/plan.ts';
 import { DEFAULT_REQUEST_EXTRAS, type NotificationSpec, type RequestBody } from '../core/operation-extras.ts';
 import { captureProxyEnv } from '../core/proxy-env.ts';
 import type { ListFilter, OperationSnapshot, OperationSpec } from '../core/snapshot.ts';
+import { splitUserinfo } from '../core/url-credentials.ts';
 import { inspectSourceFile } from '../source/file-source.ts';
 import { assertUploadStream, fillSpool } from '../source/stream-spool.ts';
 import { BackgroundTransferCompletionGroup } from './background-transfer-completion-group.ts';
@@ -217,11 +218,14 @@ export class BackgroundUploader {
     // R6 makes POST the default; an ftp:// upload defaults to STOR instead.
     const isFtp = url.protocol === 'ftp:' || url.protocol === 'ftps:';
     const method = isFtp && this.#method === 'POST' ? 'STOR' : this.#method;
+    // Userinfo becomes the server credential here already, so the app's own requestedUri matches
+    // what enumeration returns later (the engine does the same for any client).
+    const { requestedUri, serverCredential } = splitUserinfo(url.href, this.#serverCredential);
     const spec: OperationSpec = {
       guid: randomUUID(),
       appId: currentAppId(),
       method,
-      requestedUri: url.href,
+      requestedUri,
       sourcePath,
       headers: this.#headers.toArray(),
       costPolicy: this.#costPolicy,
@@ -232,7 +236,7 @@ export class BackgroundUploader {
         ...DEFAULT_REQUEST_EXTRAS,
         body,
         resumeProtocol: this.#resumeProtocol,
-        serverCredential: this.#serverCredential && { ...this.#serverCredential },
+        serverCredential: serverCredential && { ...serverCredential },
         proxyCredential: this.#proxyCredential && { ...this.#proxyCredential },
         successNotification: this.#success,
         failureNotification: this.#failure,

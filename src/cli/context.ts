@@ -1,4 +1,5 @@
 import { resolveHome } from '../core/paths.ts';
+import { redactText } from '../core/redact.ts';
 import { ExitCode as Exit, type ExitCode } from './exit-codes.ts';
 
 /** The app id of the CLI's own uploads when BGTRANSFER_APP_ID is not set. */
@@ -38,6 +39,11 @@ export function isInproc(context: CliContext): boolean {
   return context.env.BGTRANSFER_HOST === 'inproc';
 }
 
+/**
+ * Every line the CLI prints (tables, --json, messages, errors) goes through here, so it is redacted here:
+ * a URL's userinfo, signed query values and credential headers never reach a terminal or a script's
+ * log, even from an error message stored by an older version.
+ */
 export function writeLine(stream: NodeJS.WritableStream, text: string): void {
-  stream.write(`${text}\n`);
+  stream.write(`${redactText(text)}\n`);
 }

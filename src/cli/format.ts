@@ -50,30 +50,6 @@ export function shortGuid(guid: string): string {
   return guid.slice(0, 8);
 }
 
-/** Query parameters whose values are secrets in practice (presigned URLs, API keys). */
-const SECRET_PARAM = /sig|signature|token|secret|password|passwd|credential|key|auth/i;
-
-/**
- * A URI safe to print: no user name or password, and secret-looking query values masked. `list` and
- * `watch` never show credentials.
- */
-export function redactUri(uri: string): string {
-  let url: URL;
-  try {
-    url = new URL(uri);
-  } catch {
-    return uri;
-  }
-  if (url.username || url.password) {
-    url.username = '';
-    url.password = '';
-  }
-  for (const name of [...url.searchParams.keys()]) {
-    if (SECRET_PARAM.test(name)) url.searchParams.set(name, '***');
-  }
-  return url.href;
-}
-
 /**
  * One `--json` line: the fields of BackgroundUploadProgress plus `guid` (docs/api/cli.md). A failed
  * operation's line also carries `error` ({ code, message }), so a script needs no second call.

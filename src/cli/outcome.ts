@@ -1,9 +1,10 @@
 import { basename } from 'node:path';
 import { BackgroundTransferStatus } from '../core/enums.ts';
+import { redactUrl } from '../core/redact.ts';
 import type { OperationSnapshot } from '../core/snapshot.ts';
 import { type CliContext, writeLine } from './context.ts';
 import { ExitCode, formatMessageLine } from './exit-codes.ts';
-import { formatBytes, redactUri, shortGuid, statusName } from './format.ts';
+import { formatBytes, shortGuid, statusName } from './format.ts';
 
 export interface Outcome {
   exitCode: ExitCode;
@@ -24,7 +25,7 @@ export function outcomeOf(snapshot: OperationSnapshot): Outcome {
     if (statusCode >= 200 && statusCode < 300) {
       return {
         exitCode: ExitCode.success,
-        message: `completed: ${formatBytes(progress.bytesSent)} sent to ${redactUri(snapshot.requestedUri)}, HTTP ${statusCode}`,
+        message: `completed: ${formatBytes(progress.bytesSent)} sent to ${redactUrl(snapshot.requestedUri)}, HTTP ${statusCode}`,
         code: null,
       };
     }

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { redactText } from '../core/redact.ts';
 import { defineConfigCommand } from './commands/config.ts';
 import { defineCancelCommand, definePauseResumeCommand } from './commands/control.ts';
 import { defineHostCommand } from './commands/host.ts';
@@ -8,8 +9,10 @@ import { defineResponseCommand } from './commands/response.ts';
 import { defineUploadCommand } from './commands/upload.ts';
 import { defineWatchCommand } from './commands/watch.ts';
 import type { CliContext } from './context.ts';
+import { environmentAndSettingsHelp } from './help-text.ts';
 
-const PROGRAM_HELP = `
+function programHelp(columns: number): string {
+  return `
 Examples:
   $ bgtransfer upload photo.jpg https://example.com/upload            # POST, with a progress bar
   $ bgtransfer upload disk.img https://example.com/img --method PUT --detach
@@ -18,11 +21,7 @@ Examples:
   $ bgtransfer response <guid> --body
   $ bgtransfer config maxAttempts 5
 
-Environment:
-  BGTRANSFER_HOME     where uploads and settings live (default: $XDG_STATE_HOME/bgtransfer)
-  BGTRANSFER_HOST     auto (default): use the per-user transfer host, starting it when needed;
-                      inproc: run the engine inside this command (uploads stop when it exits)
-  BGTRANSFER_APP_ID   the app whose uploads the commands see (default: bgtransfer-cli)
+${environmentAndSettingsHelp(columns)}
 
 Exit codes:
   0  success (for upload/watch: completed with a 2xx answer)
@@ -31,6 +30,7 @@ Exit codes:
   3  the transfer host could not be reached or started
 
 Errors are printed as "bgtransfer: <message> (<code>)"; docs/errors.md lists every code.`;
+}
 
 /** The `bgtransfer` command tree (docs/api/cli.md). Actions set `context.exitCode`. */
 export function createProgram(context: CliContext): Command {
@@ -40,13 +40,14 @@ export function createProgram(context: CliContext): Command {
     .showHelpAfterError('(add --help for usage)')
     .configureOutput({
       writeOut: (text) => context.stdout.write(text),
-      writeErr: (text) => context.stderr.write(text),
+      // Usage errors may echo an argument, which may be a URL with a password in it.
+      writeErr: (text) => context.stderr.write(redactText(text)),
       // Usage errors in the one error shape: `bgtransfer: <message> (<code>)`.
       outputError: (text, write) =>
         write(`bgtransfer: ${text.replace(/^error: /, '').trimEnd()} (BT_ERR_INVALID_ARGUMENT)\n`),
     })
     .exitOverride()
-    .addHelpText('after', PROGRAM_HELP);
+    .addHelpText('after', programHelp(context.stdout.columns ?? 80));
 
   // program.command() (not addCommand) so that every command inherits exitOverride and the output setup.
   defineUploadCommand(program.command('upload'), context);

@@ -1,5 +1,7 @@
 import cliProgress from 'cli-progress';
+import { redactText } from '../core/redact.ts';
 import type { OperationSnapshot } from '../core/snapshot.ts';
+import { type BarFields, fitBarLine, wrapToWidth } from './bar-line.ts';
 import { writeLine } from './context.ts';
 import {
   formatBytes,
@@ -51,15 +53,21 @@ class Track {
   lastStatus: number | undefined;
   lastBytes = 0;
   lastHasRestarted = false;
+  /** The most bytes the current request was seen to send; a restart loses these. */
+  sentThisRequest = 0;
   lastPrintedAt = Number.NEGATIVE_INFINITY;
 
   /**
-   * Feeds a snapshot; returns true when the upload went back to byte 0 (R38: a restart sends it whole).
-   * The flag may be repeated by several snapshots (a probe re-reads it), so only its rise counts.
+   * Feeds a snapshot; returns true when the upload went back to byte 0 after sending bytes (R38: a
+   * restart sends it whole). The flag may be repeated by several snapshots (a probe re-reads it), so
+   * only its rise counts. A request that ended before its first byte (a refused connection) flags a
+   * restart too, but sent nothing that is sent again, so it is not reported.
    */
   observe(snapshot: OperationSnapshot, nowMs: number): boolean {
     const { bytesSent, hasRestarted } = snapshot.progress;
-    const restarted = (hasRestarted && !this.lastHasRestarted) || bytesSent < this.lastBytes;
+    const wentBack = (hasRestarted && !this.lastHasRestarted) || bytesSent < this.lastBytes;
+    const restarted = wentBack && this.sentThisRequest > 0;
+    this.sentThisRequest = wentBack ? bytesSent : Math.max(this.sentThisRequest, bytesSent);
     this.meter.sample(bytesSent, nowMs);
     this.lastBytes = bytesSent;
     this.lastHasRestarted = hasRestarted;
@@ -84,9 +92,10 @@ class TtyView implements ProgressView {
     this.#options = options;
     this.#bars = new cliProgress.MultiBar({
       stream: options.stdout,
-      // Own token names: cli-progress fills {total}, {value} and {eta} itself, over any payload of that name.
-      format: '{label} [{bar}] {percentage}% | {sentText} / {totalText} | {rateText} | ETA {etaText} | {statusText}',
-      barsize: 28,
+      // Built to fit the terminal (bar-line.ts): cli-progress would cut the line, status last, at its edge.
+      // The payload is what update() passes, always a BarFields without the fraction.
+      format: (_options, params, payload: Omit<BarFields, 'fraction'>) =>
+        fitBarLine({ ...payload, fraction: params.progress }, params.maxWidth),
       hideCursor: true,
       autopadding: true,
       clearOnComplete: false,
@@ -117,7 +126,9 @@ class TtyView implements ProgressView {
   }
 
   note(message: string): void {
-    this.#bars.log(`${message}\n`);
+    // cli-progress writes to the stream itself, past writeLine and its redaction; it also turns the
+    // terminal's line wrapping off, so the message is wrapped here.
+    this.#bars.log(`${wrapToWidth(redactText(message), this.#options.stdout.columns ?? 80)}\n`);
   }
 
   close(): void {

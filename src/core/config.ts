@@ -3,41 +3,69 @@ import { z } from 'zod';
 import { TransferError } from './errors.ts';
 
 /**
- * `$BGTRANSFER_HOME/config.json` (docs/api/config.md). Every key is optional; missing keys take the
- * defaults below. An unknown key or a bad value is a BT_ERR_CONFIG_INVALID naming the key.
+ * `$BGTRANSFER_HOME/config.json`. Every key is optional; missing keys take the defaults below. An
+ * unknown key or a bad value is a BT_ERR_CONFIG_INVALID naming the key. Each key's description is the
+ * one `bgtransfer --help` prints: this schema is the only list of keys.
  */
 export const configSchema = z
   .object({
-    /** How many transfers run at once (R30 leaves it undocumented in Windows). @default 4 */
-    maxConcurrentTransfers: z.number().int().min(1).max(256),
-    /** R47: connection establishment is aborted after 5 minutes. @default 300000 */
-    connectTimeoutMs: z.number().int().min(1),
-    /** R48: no response within 2 minutes after the request is sent → aborted. @default 120000 */
-    responseTimeoutMs: z.number().int().min(1),
-    /** No bytes accepted for this long aborts the request, which is retried or resumed. @default 60000 */
-    stallTimeoutMs: z.number().int().min(1),
-    /** R49: attempts per upload before it fails (reset when the server acknowledged new bytes). @default 3 */
-    maxAttempts: z.number().int().min(1).max(100),
-    /** First retry delay; doubles per attempt, with jitter. @default 1000 */
-    retryBaseDelayMs: z.number().int().min(0),
-    /** Whether the network is metered: read from the system, or forced. @default "auto" */
-    metered: z.enum(['auto', 'yes', 'no']),
-    /** Redirects (307/308) followed per request. @default 10 */
-    maxRedirects: z.number().int().min(0).max(50),
-    /** HTTP(S) proxy: "auto" (HTTPS_PROXY/HTTP_PROXY/NO_PROXY), "none", or a proxy URL. @default "auto" */
-    proxy: z.union([z.enum(['auto', 'none']), z.url({ protocol: /^https?$/ })]),
-    /** PEM files of extra CA certificates trusted for HTTPS, besides the system CAs. @default [] */
-    extraCaCertificates: z.array(z.string().min(1)),
-    /** R29: live (unfinished) operations one app may have; Windows advises 200. @default 10000 */
-    maxOperationsPerApp: z.number().int().min(1),
-    /** R28: transfer groups one app may create. @default 50 */
-    maxTransferGroupsPerApp: z.number().int().min(1),
-    /** How often progress is reported to attached apps, at most. @default 100 */
-    progressIntervalMs: z.number().int().min(10).max(60000),
-    /** host.log is rotated (to host.log.1, keeping 3) once it would grow past this. @default 5242880 */
-    logMaxBytes: z.number().int().min(1024),
-    /** An idle host (nothing to do, no client connected) exits after this long; 0 = never. @default 600000 */
-    hostIdleExitMs: z.number().int().min(0),
+    maxConcurrentTransfers: z.number().int().min(1).max(256).describe('How many uploads run at once.'),
+    connectTimeoutMs: z
+      .number()
+      .int()
+      .min(1)
+      .describe('Milliseconds a connection may take to open before the attempt fails.'),
+    responseTimeoutMs: z
+      .number()
+      .int()
+      .min(1)
+      .describe('Milliseconds to wait for the response after the body was sent.'),
+    stallTimeoutMs: z
+      .number()
+      .int()
+      .min(1)
+      .describe('Milliseconds without a body byte accepted before the request is aborted, then retried or resumed.'),
+    maxAttempts: z
+      .number()
+      .int()
+      .min(1)
+      .max(100)
+      .describe('Attempts per upload before it fails; counted anew when the server acknowledged new bytes.'),
+    retryBaseDelayMs: z
+      .number()
+      .int()
+      .min(0)
+      .describe('Milliseconds before the first retry; doubles per attempt, with jitter.'),
+    metered: z
+      .enum(['auto', 'yes', 'no'])
+      .describe('Whether the network is metered: auto (asked from NetworkManager), yes or no.'),
+    maxRedirects: z.number().int().min(0).max(50).describe('307/308 redirects followed per request.'),
+    proxy: z
+      .union([z.enum(['auto', 'none']), z.url({ protocol: /^https?$/ })])
+      .describe('auto (HTTPS_PROXY, HTTP_PROXY, NO_PROXY), none, or a proxy URL http(s)://[user:password@]host:port.'),
+    extraCaCertificates: z
+      .array(z.string().min(1))
+      .describe(
+        'PEM files of CA certificates trusted besides the system CAs (to `bgtransfer config`: comma-separated).',
+      ),
+    maxOperationsPerApp: z.number().int().min(1).describe('Unfinished uploads one app may have.'),
+    maxTransferGroupsPerApp: z.number().int().min(1).describe('Transfer groups one app may create.'),
+    progressIntervalMs: z
+      .number()
+      .int()
+      .min(10)
+      .max(60000)
+      .describe('Milliseconds between progress reports to attached apps, at least.'),
+    logMaxBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .describe('host.log is rotated (to host.log.1, keeping 3) once it would grow past this many bytes.'),
+    hostIdleExitMs: z
+      .number()
+      .int()
+      .min(0)
+      .describe('An idle host (nothing to do, no client connected) exits after this many milliseconds; 0 = never.'),
   })
   .strict();
 

@@ -1,5 +1,6 @@
 import type { WebErrorStatus } from './enums.ts';
 import { HRESULT, hresultForHttpStatus, toSigned, webErrorStatusForHresult } from './hresult.ts';
+import { redactText } from './redact.ts';
 
 /**
  * The error registry: one table, one class (docs/errors.md).
@@ -252,7 +253,10 @@ export class TransferError extends Error {
   readonly httpStatus: number | undefined;
 
   constructor(code: ErrorCode, message: string, options: TransferErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    // Every message goes through here, so this is where secrets leave it: a URL's userinfo, signed
+    // query values, credential headers (core/redact.ts). Messages are built from URLs in many places;
+    // one filter here cannot be forgotten by the next one.
+    super(redactText(message), options.cause === undefined ? undefined : { cause: options.cause });
     const definition: ErrorDefinition = ERROR_DEFINITIONS[code];
     this.name = code === 'BT_ERR_CANCELED' ? 'Canceled' : 'TransferError';
     this.code = code;

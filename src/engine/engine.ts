@@ -18,6 +18,7 @@ import { terminateTus } from '../protocols/tus/tus-control.ts';
 import { removeSpool } from '../source/stream-spool.ts';
 import type { OperationRecord } from '../store/operation-record.ts';
 import type { OperationStore } from '../store/operation-store.ts';
+import { acceptSpec } from './accept-spec.ts';
 import { inspectBody } from './body-factory.ts';
 import { DispatcherPool, type PoolSettings } from './dispatcher-pool.ts';
 import { HomeLock } from './home-lock.ts';
@@ -151,8 +152,9 @@ export class Engine {
   }
 
   /** Checks and measures the body now (it may have changed since createUpload), stores the operation, queues it. */
-  start(spec: OperationSpec): OperationSnapshot {
+  start(given: OperationSpec): OperationSnapshot {
     this.#assertOpen();
+    const spec = acceptSpec(given);
     const extras = storedExtras(spec.appId, spec.extras, this.#spools);
     const measured = inspectBody(spec.sourcePath, extras.body);
     checkLimits(this.#store, this.#config, spec);

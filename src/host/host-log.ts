@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { DEFAULT_CONFIG, loadConfig } from '../core/config.ts';
-import type { Logger } from '../core/logger.ts';
+import { baseLoggerOptions, type Logger } from '../core/logger.ts';
 import { homeLayout, hostLogPath } from '../core/paths.ts';
 import { RotatingLogFile } from './rotating-log-file.ts';
 
@@ -18,9 +18,11 @@ export function createHostLogger(home: string, foreground: boolean, env: NodeJS.
     // Reported once the engine opens.
   }
   const file = new RotatingLogFile(hostLogPath(home), maxBytes);
-  if (!foreground) return pino({ name: 'bgtransfer-host', level }, file);
+  // The same options as every logger of the library: each finished line is redacted (core/redact.ts).
+  const options = baseLoggerOptions('bgtransfer-host', level);
+  if (!foreground) return pino(options, file);
   return pino(
-    { name: 'bgtransfer-host', level },
+    options,
     pino.multistream([
       { stream: file, level },
       { stream: pino.destination(2), level },

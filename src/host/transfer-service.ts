@@ -8,6 +8,7 @@ import type {
   OperationSnapshot,
   OperationSpec,
 } from '../core/snapshot.ts';
+import { assertFileNameId } from '../engine/accept-spec.ts';
 import type { Engine } from '../engine/engine.ts';
 import type { CreatedSpool } from '../engine/spools.ts';
 
@@ -128,6 +129,8 @@ export class TransferService {
   /** R78–R80: the group's task runs once every member has ended. */
   enableCompletionGroup({ appId }: CallContext, { group }: { group: { id: string; task: CompletionTask } }): Done {
     if (!this.#services) throw new TransferError('BT_ERR_ILLEGAL_STATE', 'completion groups need the host services');
+    // The id names the task's log file in the home.
+    assertFileNameId('completion group id', group.id);
     this.#services.enableCompletionGroup(appId, group.id, group.task);
     return {};
   }

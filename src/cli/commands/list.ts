@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
+import { redactUrl } from '../../core/redact.ts';
 import type { OperationSnapshot } from '../../core/snapshot.ts';
 import { Connection } from '../connection.ts';
 import { type CliContext, cliAppId, writeLine } from '../context.ts';
 import { ExitCode } from '../exit-codes.ts';
-import { formatSentOfTotal, redactUri, statusName } from '../format.ts';
+import { formatSentOfTotal, statusName } from '../format.ts';
 
 interface ListOptions {
   app?: string;
@@ -47,7 +48,7 @@ function listEntry(snapshot: OperationSnapshot): Record<string, unknown> {
     ...snapshot.progress,
     statusName: statusName(snapshot.progress.status),
     method: snapshot.method,
-    requestedUri: redactUri(snapshot.requestedUri),
+    requestedUri: redactUrl(snapshot.requestedUri),
     group: snapshot.group,
     createdAt: new Date(snapshot.createdAtMs).toISOString(),
     ...(snapshot.error ? { error: { code: snapshot.error.code, message: snapshot.error.message } } : {}),
@@ -62,7 +63,7 @@ function table(snapshots: readonly OperationSnapshot[]): string[] {
       statusName(snapshot.progress.status),
       formatSentOfTotal(snapshot.progress),
       snapshot.method,
-      redactUri(snapshot.requestedUri),
+      redactUrl(snapshot.requestedUri),
     ]),
   ];
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));

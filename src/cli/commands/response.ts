@@ -2,10 +2,11 @@ import { pipeline } from 'node:stream/promises';
 import { type Command, Option } from 'commander';
 import { openResultStream } from '../../api/result-stream.ts';
 import { responseBodyPath } from '../../core/paths.ts';
+import { redactHeaders, redactUrl } from '../../core/redact.ts';
 import { Connection } from '../connection.ts';
 import { type CliContext, cliAppId, writeLine } from '../context.ts';
 import { CliError, ExitCode } from '../exit-codes.ts';
-import { redactUri, statusName } from '../format.ts';
+import { statusName } from '../format.ts';
 
 interface ResponseOptions {
   app?: string;
@@ -50,20 +51,20 @@ export function defineResponseCommand(command: Command, context: CliContext): vo
           JSON.stringify({
             guid,
             statusCode: response.statusCode,
-            actualUri: redactUri(response.actualUri),
+            actualUri: redactUrl(response.actualUri),
             isResumable: response.isResumable,
             isBodyTruncated: response.bodyTruncated === true,
-            headers: response.headers,
+            headers: redactHeaders(response.headers),
           }),
         );
       } else {
         writeLine(context.stdout, `statusCode: ${response.statusCode}`);
-        writeLine(context.stdout, `actualUri: ${redactUri(response.actualUri)}`);
+        writeLine(context.stdout, `actualUri: ${redactUrl(response.actualUri)}`);
         writeLine(context.stdout, `isResumable: ${response.isResumable}`);
         if (response.bodyTruncated) writeLine(context.stdout, 'isBodyTruncated: true');
         writeLine(context.stdout, 'headers:');
-        // R45: names in the case the server sent, in its order.
-        for (const [name, value] of response.headers) writeLine(context.stdout, `  ${name}: ${value}`);
+        // R45: names in the case the server sent, in its order; cookie and credential values masked.
+        for (const [name, value] of redactHeaders(response.headers)) writeLine(context.stdout, `  ${name}: ${value}`);
       }
       context.exitCode = ExitCode.success;
     });

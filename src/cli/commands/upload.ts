@@ -1,10 +1,11 @@
 import { basename } from 'node:path';
 import { type Command, Option } from 'commander';
+import { redactUrl } from '../../core/redact.ts';
 import { Connection } from '../connection.ts';
 import { type CliContext, cliAppId, isInproc, writeLine } from '../context.ts';
 import { ExitCode as Exit, type ExitCode } from '../exit-codes.ts';
 import { followOperation } from '../follow.ts';
-import { formatBytes, progressJson, redactUri } from '../format.ts';
+import { formatBytes, progressJson } from '../format.ts';
 import { detachOnInterrupt } from '../interrupt.ts';
 import { reportOutcome } from '../outcome.ts';
 import { chooseViewMode, createProgressView } from '../progress-view.ts';
@@ -101,7 +102,7 @@ async function runUpload(
   });
   connection.onNotice = (message) => view.note(message);
   view.note(
-    `uploading ${fileName} (${formatBytes(started.progress.totalBytesToSend)}) to ${redactUri(spec.requestedUri)} with ${spec.method}; guid ${started.guid}${context.stdout.isTTY ? ' (Ctrl-C detaches)' : ''}`,
+    `uploading ${fileName} (${formatBytes(started.progress.totalBytesToSend)}) to ${redactUrl(spec.requestedUri)} with ${spec.method}; guid ${started.guid}${context.stdout.isTTY ? ' (Ctrl-C detaches)' : ''}`,
   );
   let result: Awaited<ReturnType<typeof followOperation>>;
   try {
