@@ -10,6 +10,7 @@ import { BackgroundTransferStatus, BackgroundUploader, closeAsync, type UploadOp
 import { hostStatus, stopHost } from '../../src/ipc/host-control.ts';
 import { type ApiHome, readAll, useApiHome } from '../helpers/api-home.ts';
 import { type FaultProxy, startFaultProxy } from '../helpers/fault-proxy.ts';
+import { startIetfServer } from '../helpers/ietf-server.ts';
 import { spawnNode } from '../helpers/process-tools.ts';
 import { makeTempDir, type TempDir, writeRandomFile } from '../helpers/temp-dir.ts';
 import { startTusServer } from '../helpers/tus-server.ts';
@@ -92,6 +93,38 @@ for (const method of ['POST', 'PUT']) {
     assert.ok(RESPONSE_BODY.subarray(0, kept.length).equals(kept), 'what was kept is the start of the answer');
   });
 }
+
+test('IETF draft (POST): a 201 whose body is cut completes the upload once, flagged as truncated', async () => {
+  home = await useApiHome({ retryBaseDelayMs: 50 });
+  const draft = await startIetfServer();
+  try {
+    const file = await writeRandomFile(files.path, 'cut-ietf.bin', 128 * KiB);
+    const send = async (proxy: FaultProxy, path: string): Promise<UploadOperation> => {
+      const uploader = new BackgroundUploader();
+      uploader.resumeProtocol = 'ietf';
+      const operation = uploader.createUpload(`${proxy.url}${path}`, file.path);
+      assert.equal(await outcomeOf(operation), `completed ${BackgroundTransferStatus.completed}`);
+      return operation;
+    };
+    // The answers (104, then 201 with a JSON body) have the same length for the same body: measure once.
+    const measure = await proxyTo(draft.port);
+    await send(measure, '/measure');
+    const answerBytes = measure.connections[0]?.downstreamBytes ?? 0;
+    const proxy = await proxyTo(draft.port);
+    proxy.nextConnection({ truncateAfterDownstreamBytes: answerBytes - 20 });
+    const operation = await send(proxy, '/cut');
+    assert.equal(proxy.connections[0]?.fault, 'truncate', 'the answer was cut');
+    assert.equal(draft.requests.filter((request) => request.url === '/cut').length, 1, 'one creation request');
+    const info = operation.getResponseInformation();
+    assert.equal(info?.statusCode, 201);
+    assert.equal(info?.isBodyTruncated, true);
+    const id = draft.uploadId(info?.headers.get('Location') ?? '');
+    assert.equal(await draft.sha256(id), file.sha256);
+    assert.equal(draft.uploads.get(id)?.receivedBytes, file.size);
+  } finally {
+    await draft.close();
+  }
+});
 
 test('a complete answer is not flagged as truncated', async () => {
   home = await useApiHome();
