@@ -90,7 +90,11 @@ async function runHttp(context: AttemptContext, url: URL): Promise<HttpUploadRes
   const common = {
     headers,
     credentials,
-    body: resumablePost ? clearingCreationPending(context, source) : source,
+    // An app that named the draft knows its server keeps a cut creation as an unfinished upload: until
+    // the last byte is out, nothing can have been acted on. "auto" may be talking to a plain server.
+    body: resumablePost
+      ? clearingCreationPending(context, source, record.extras.resumeProtocol === 'ietf' ? 'last' : 'first')
+      : source,
     dispatcher: context.dispatcher,
     signal: live.controller.signal,
     responseTimeoutMs: context.config.responseTimeoutMs,

@@ -283,3 +283,52 @@ test('host SIGKILLed during a tus creation (method POST): the upload is created 
     await tus.close();
   }
 });
+
+/**
+ * resumeProtocol "ietf", method POST: the draft server has the request's head but has not answered
+ * (no 104 yet) and reads no body, so the client has handed only part of the 16 MiB body to the
+ * connection when its process is SIGKILLed. A draft server keeps a cut request as an unfinished upload
+ * and acts only on a complete one: the next process creates the upload again instead of terminating it.
+ */
+test('IETF draft (POST) SIGKILLed before the 104 with the body not all sent: created again, not terminated', async () => {
+  home = await useApiHome({ retryBaseDelayMs: 50 }, 'ietf-creation-kill');
+  const heads: string[] = [];
+  const holding: Server = createServer((req) => {
+    // Neither a 104 nor a read: the client's body stops in the socket buffers.
+    req.pause();
+    heads.push(`${req.method} ${req.headers['upload-draft-interop-version'] ?? '-'}`);
+  });
+  await new Promise<void>((resolve) => holding.listen(0, '127.0.0.1', resolve));
+  const port = (holding.address() as AddressInfo).port;
+  try {
+    const file = await writeRandomFile(files.path, 'ietf-post.bin', 16 * 1024 * KiB);
+    const child = spawnNode([APP, 'POST', `http://127.0.0.1:${port}/ietf-post`, file.path, '--resume-protocol=ietf'], {
+      env: { BGTRANSFER_HOME: home.home, BGTRANSFER_HOST: 'inproc', BGTRANSFER_APP_ID: 'ietf-creation-kill' },
+    });
+    const guid = (await child.waitForLine(/^started /, 20_000)).split(' ')[1] ?? '';
+    for (let waited = 0; heads.length === 0; waited += 20) {
+      assert.ok(waited < 30_000, 'the creation request reached the server');
+      await sleep(20);
+    }
+    // Let the client fill the socket buffers (it cannot hand over all 16 MiB to a server that reads nothing).
+    await sleep(1_000);
+    child.kill('SIGKILL');
+    assert.equal((await child.exited).signal, 'SIGKILL');
+    const [operation] = await BackgroundUploader.getCurrentUploadsAsync();
+    assert.equal(operation?.guid, guid);
+    assert.ok(
+      operation?.progress.status === BackgroundTransferStatus.idle ||
+        operation?.progress.status === BackgroundTransferStatus.running,
+      `queued to be created again, not ended (status ${operation?.progress.status}, ${operation?.getResponseInformation()})`,
+    );
+    for (let waited = 0; heads.length < 2; waited += 20) {
+      assert.ok(waited < 30_000, 'the creation request was sent again');
+      await sleep(20);
+    }
+    assert.deepEqual(heads, ['POST 6', 'POST 6']);
+    await Promise.resolve(operation?.attachAsync().cancel()).catch(() => undefined);
+  } finally {
+    holding.closeAllConnections();
+    await new Promise<void>((resolve) => holding.close(() => resolve()));
+  }
+});
