@@ -20,6 +20,7 @@ import {
 } from './attempt-delivery.ts';
 import { openBody } from './body-factory.ts';
 import type { LiveTransfer } from './live-transfer.ts';
+import { acceptedByServer } from './recovery.ts';
 import { parseRetryAfter } from './retry-policy.ts';
 
 export interface AttemptContext {
@@ -45,6 +46,9 @@ export type AttemptOutcome =
  * any other final status is an error that keeps the response (reference §4.3).
  */
 export async function runAttempt(context: AttemptContext): Promise<AttemptOutcome> {
+  // A request of this upload already got a 2xx and was then stopped (pause, network, preempt): the
+  // server has the body, so a new request would deliver it twice.
+  if (acceptedByServer(context.live.record)) return { kind: 'completed' };
   try {
     const url = new URL(context.live.record.requestedUri);
     if (url.protocol === 'ftp:' || url.protocol === 'ftps:') {

@@ -229,6 +229,50 @@ test('SIGKILL after a 2xx head arrived: the next process completes the POST, sen
   }
 });
 
+test('paused while a 2xx answer comes in, then resumed: completed without sending the POST again', async () => {
+  home = await useApiHome({}, 'pause-after-answer');
+  const held: ServerResponse[] = [];
+  let posts = 0;
+  const holding: Server = createServer((req, res) => {
+    posts += 1;
+    req.resume();
+    req.on('end', () => {
+      if (posts > 1) {
+        res.writeHead(201, { 'Content-Length': '2' }).end('ok');
+        return;
+      }
+      res.writeHead(201, { 'Content-Length': '1000', 'Content-Type': 'text/plain' });
+      res.write('0123456789');
+      held.push(res);
+    });
+  });
+  await new Promise<void>((resolve) => holding.listen(0, '127.0.0.1', resolve));
+  const port = (holding.address() as AddressInfo).port;
+  try {
+    const file = await writeRandomFile(files.path, 'paused-answer.bin', 64 * KiB);
+    const uploader = new BackgroundUploader();
+    uploader.resumeProtocol = 'none';
+    const operation = uploader.createUpload(`http://127.0.0.1:${port}/paused-answer`, file.path);
+    const outcome = outcomeOf(operation);
+    const bodyPath = join(home.home, 'responses', `${operation.guid}.body`);
+    for (let waited = 0; !(existsSync(bodyPath) && statSync(bodyPath).size === 10); waited += 20) {
+      assert.ok(waited < 30_000, 'the answer reached the engine');
+      await sleep(20);
+    }
+    await operation.pause();
+    await operation.resume();
+    assert.deepEqual(
+      { outcome: await outcome, posts },
+      { outcome: `completed ${BackgroundTransferStatus.completed}`, posts: 1 },
+    );
+    assert.equal(operation.getResponseInformation()?.statusCode, 201);
+  } finally {
+    for (const res of held) res.destroy();
+    holding.closeAllConnections();
+    await new Promise<void>((resolve) => holding.close(() => resolve()));
+  }
+});
+
 /**
  * A tus upload with the default method (POST) and resumeProtocol "auto", through the real transfer
  * host: the server holds the creation request, the host is SIGKILLed while it waits for the Location.
