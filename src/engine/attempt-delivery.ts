@@ -45,23 +45,23 @@ export function setCreationPending(context: AttemptContext, pending: boolean): v
 }
 
 /**
- * The body, unchanged, except that the "creation pending" mark is cleared durably just before its first
- * chunk is handed to the connection: from then on the server may hold (and, for a plain server, act
- * on) part of the body, so a POST interrupted later is terminated (R12) unless it has a session.
+ * The body, unchanged, except that the "creation pending" mark is cleared durably just before a chunk
+ * is handed to the connection: the first one (`'first'`: from then on a plain server may hold, and act
+ * on, part of the body) or the one that ends the body (`'last'`: for a server known to speak the IETF
+ * draft, which keeps a cut request as an unfinished upload and acts only on a complete one). A POST
+ * interrupted after that is terminated (R12) unless it has a session.
  */
-export function clearingCreationPending(context: AttemptContext, source: BodySource): BodySource {
+export function clearingCreationPending(context: AttemptContext, source: BodySource, at: 'first' | 'last'): BodySource {
   return {
     size: source.size,
     read(start) {
       const chunks = source.read(start);
       return {
         async *[Symbol.asyncIterator]() {
-          let first = true;
+          let position = start;
           for await (const chunk of chunks) {
-            if (first) {
-              first = false;
-              setCreationPending(context, false);
-            }
+            position += chunk.byteLength;
+            if (at === 'first' || position >= source.size) setCreationPending(context, false);
             yield chunk;
           }
         },

@@ -54,7 +54,7 @@ export function recoverInterrupted(store: OperationStore, home: string): Recover
  * The stored response of a running operation is the final answer of its current request (a failed
  * attempt's answer is never 2xx: a 2xx completes the upload), so a 2xx here means the server has it.
  */
-function acceptedByServer(record: OperationRecord): boolean {
+export function acceptedByServer(record: OperationRecord): boolean {
   const status = record.response?.statusCode;
   return status !== undefined && status >= 200 && status < 300;
 }

@@ -20,6 +20,7 @@ import {
 } from './attempt-delivery.ts';
 import { openBody } from './body-factory.ts';
 import type { LiveTransfer } from './live-transfer.ts';
+import { acceptedByServer } from './recovery.ts';
 import { parseRetryAfter } from './retry-policy.ts';
 
 export interface AttemptContext {
@@ -45,6 +46,9 @@ export type AttemptOutcome =
  * any other final status is an error that keeps the response (docs/windows-behaviour.md, "HTTP errors").
  */
 export async function runAttempt(context: AttemptContext): Promise<AttemptOutcome> {
+  // A request of this upload already got a 2xx and was then stopped (pause, network, preempt): the
+  // server has the body, so a new request would deliver it twice.
+  if (acceptedByServer(context.live.record)) return { kind: 'completed' };
   try {
     const url = new URL(context.live.record.requestedUri);
     if (url.protocol === 'ftp:' || url.protocol === 'ftps:') {
@@ -90,7 +94,11 @@ async function runHttp(context: AttemptContext, url: URL): Promise<HttpUploadRes
   const common = {
     headers,
     credentials,
-    body: resumablePost ? clearingCreationPending(context, source) : source,
+    // An app that named the draft knows its server keeps a cut creation as an unfinished upload: until
+    // the last byte is out, nothing can have been acted on. "auto" may be talking to a plain server.
+    body: resumablePost
+      ? clearingCreationPending(context, source, record.extras.resumeProtocol === 'ietf' ? 'last' : 'first')
+      : source,
     dispatcher: context.dispatcher,
     signal: live.controller.signal,
     responseTimeoutMs: context.config.responseTimeoutMs,

@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes, randomInt } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import busboy from 'busboy';
 import {
   BackgroundTransferContentPart,
   BackgroundUploader,
@@ -16,6 +14,8 @@ import {
 import { hostStatus, stopHost } from '../../src/ipc/host-control.ts';
 import { type FaultPlan, type FaultProxy, startFaultProxy } from '../helpers/fault-proxy.ts';
 import { type IetfTestServer, startIetfServer } from '../helpers/ietf-server.ts';
+import { multipartMatches } from '../helpers/multipart-check.ts';
+import { mulberry32, shuffle } from '../helpers/seeded-random.ts';
 import { makeTempDir, type TempDir, writeRandomFile } from '../helpers/temp-dir.ts';
 import { startTusServer, type TusRequestRecord, type TusTestServer } from '../helpers/tus-server.ts';
 import { type RecordedRequest, startUploadServer, type UploadServer } from '../helpers/upload-server.ts';
@@ -224,7 +224,10 @@ interface PlannedUpload {
 /** Everything random about the uploads, drawn up front so that CHAOS_SEED replays it whatever the timing. */
 function planUploads(): PlannedUpload[] {
   const scale = UPLOADS / MIX.reduce((sum, [, weight]) => sum + weight, 0);
-  const kinds = shuffle(MIX.flatMap(([kind, weight]) => Array<Kind>(Math.round(weight * scale)).fill(kind)));
+  const kinds = shuffle(
+    random,
+    MIX.flatMap(([kind, weight]) => Array<Kind>(Math.round(weight * scale)).fill(kind)),
+  );
   // Large enough for a stall to be caught by the stall timer (it needs several MiB still to go).
   const bigLeft = new Set<Kind>(['tus-post', 'tus-put', 'ietf', 'plain-put']);
   return kinds.map((kind, index) => {
@@ -410,42 +413,11 @@ async function verify(upload: Upload): Promise<Verdict> {
   if (!tus.exists(id)) return 'lost';
   const total = upload.operation.progress.totalBytesToSend;
   if (tus.receivedBytes(id) !== total) return tus.receivedBytes(id) > total ? 'duplicated' : 'lost';
-  if (upload.kind === 'multipart') return (await multipartMatches(join(tus.directory, id), upload)) ? 'ok' : 'corrupt';
+  if (upload.kind === 'multipart')
+    return (await multipartMatches(join(tus.directory, id), { note: upload.text ?? '' }, upload.sha256))
+      ? 'ok'
+      : 'corrupt';
   return (await tus.sha256(id)) === upload.sha256 ? 'ok' : 'corrupt';
-}
-
-/** Parses the stored multipart body (busboy, not our encoder): the text part and the file part's sha256. */
-async function multipartMatches(path: string, upload: Upload): Promise<boolean> {
-  const head = await new Promise<string>((resolve, reject) => {
-    const stream = createReadStream(path, { start: 0, end: 200 });
-    let text = '';
-    stream.on('data', (chunk) => {
-      text += chunk.toString();
-    });
-    stream.on('end', () => resolve(text));
-    stream.on('error', reject);
-  });
-  const boundary = head.slice(2, head.indexOf('\r\n'));
-  const parser = busboy({ headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } });
-  let field: string | undefined;
-  let fileSha: string | undefined;
-  const parsed = new Promise<void>((resolve, reject) => {
-    parser.on('field', (name, value) => {
-      if (name === 'note') field = value;
-    });
-    parser.on('file', (_name, stream) => {
-      const hash = createHash('sha256');
-      stream.on('data', (chunk: Buffer) => hash.update(chunk));
-      stream.on('end', () => {
-        fileSha = hash.digest('hex');
-      });
-    });
-    parser.on('close', resolve);
-    parser.on('error', reject);
-  });
-  createReadStream(path).pipe(parser);
-  await parsed;
-  return field === upload.text && fileSha === upload.sha256;
 }
 
 function stats(values: number[]): string {
@@ -454,26 +426,4 @@ function stats(values: number[]): string {
   const at = (q: number): string =>
     (sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0).toFixed(0);
   return `median ${at(0.5)} ms, max ${at(1)} ms`;
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Seeded randomness
-
-function mulberry32(state: number): () => number {
-  let s = state >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function shuffle<T>(items: T[]): T[] {
-  for (let index = items.length - 1; index > 0; index--) {
-    const other = Math.floor(random() * (index + 1));
-    [items[index], items[other]] = [items[other]!, items[index]!];
-  }
-  return items;
 }

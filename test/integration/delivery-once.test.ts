@@ -10,6 +10,7 @@ import { BackgroundTransferStatus, BackgroundUploader, closeAsync, type UploadOp
 import { hostStatus, stopHost } from '../../src/ipc/host-control.ts';
 import { type ApiHome, readAll, useApiHome } from '../helpers/api-home.ts';
 import { type FaultProxy, startFaultProxy } from '../helpers/fault-proxy.ts';
+import { startIetfServer } from '../helpers/ietf-server.ts';
 import { spawnNode } from '../helpers/process-tools.ts';
 import { makeTempDir, type TempDir, writeRandomFile } from '../helpers/temp-dir.ts';
 import { startTusServer } from '../helpers/tus-server.ts';
@@ -92,6 +93,38 @@ for (const method of ['POST', 'PUT']) {
     assert.ok(RESPONSE_BODY.subarray(0, kept.length).equals(kept), 'what was kept is the start of the answer');
   });
 }
+
+test('IETF draft (POST): a 201 whose body is cut completes the upload once, flagged as truncated', async () => {
+  home = await useApiHome({ retryBaseDelayMs: 50 });
+  const draft = await startIetfServer();
+  try {
+    const file = await writeRandomFile(files.path, 'cut-ietf.bin', 128 * KiB);
+    const send = async (proxy: FaultProxy, path: string): Promise<UploadOperation> => {
+      const uploader = new BackgroundUploader();
+      uploader.resumeProtocol = 'ietf';
+      const operation = uploader.createUpload(`${proxy.url}${path}`, file.path);
+      assert.equal(await outcomeOf(operation), `completed ${BackgroundTransferStatus.completed}`);
+      return operation;
+    };
+    // The answers (104, then 201 with a JSON body) have the same length for the same body: measure once.
+    const measure = await proxyTo(draft.port);
+    await send(measure, '/measure');
+    const answerBytes = measure.connections[0]?.downstreamBytes ?? 0;
+    const proxy = await proxyTo(draft.port);
+    proxy.nextConnection({ truncateAfterDownstreamBytes: answerBytes - 20 });
+    const operation = await send(proxy, '/cut');
+    assert.equal(proxy.connections[0]?.fault, 'truncate', 'the answer was cut');
+    assert.equal(draft.requests.filter((request) => request.url === '/cut').length, 1, 'one creation request');
+    const info = operation.getResponseInformation();
+    assert.equal(info?.statusCode, 201);
+    assert.equal(info?.isBodyTruncated, true);
+    const id = draft.uploadId(info?.headers.get('Location') ?? '');
+    assert.equal(await draft.sha256(id), file.sha256);
+    assert.equal(draft.uploads.get(id)?.receivedBytes, file.size);
+  } finally {
+    await draft.close();
+  }
+});
 
 test('a complete answer is not flagged as truncated', async () => {
   home = await useApiHome();
@@ -196,6 +229,50 @@ test('SIGKILL after a 2xx head arrived: the next process completes the POST, sen
   }
 });
 
+test('paused while a 2xx answer comes in, then resumed: completed without sending the POST again', async () => {
+  home = await useApiHome({}, 'pause-after-answer');
+  const held: ServerResponse[] = [];
+  let posts = 0;
+  const holding: Server = createServer((req, res) => {
+    posts += 1;
+    req.resume();
+    req.on('end', () => {
+      if (posts > 1) {
+        res.writeHead(201, { 'Content-Length': '2' }).end('ok');
+        return;
+      }
+      res.writeHead(201, { 'Content-Length': '1000', 'Content-Type': 'text/plain' });
+      res.write('0123456789');
+      held.push(res);
+    });
+  });
+  await new Promise<void>((resolve) => holding.listen(0, '127.0.0.1', resolve));
+  const port = (holding.address() as AddressInfo).port;
+  try {
+    const file = await writeRandomFile(files.path, 'paused-answer.bin', 64 * KiB);
+    const uploader = new BackgroundUploader();
+    uploader.resumeProtocol = 'none';
+    const operation = uploader.createUpload(`http://127.0.0.1:${port}/paused-answer`, file.path);
+    const outcome = outcomeOf(operation);
+    const bodyPath = join(home.home, 'responses', `${operation.guid}.body`);
+    for (let waited = 0; !(existsSync(bodyPath) && statSync(bodyPath).size === 10); waited += 20) {
+      assert.ok(waited < 30_000, 'the answer reached the engine');
+      await sleep(20);
+    }
+    await operation.pause();
+    await operation.resume();
+    assert.deepEqual(
+      { outcome: await outcome, posts },
+      { outcome: `completed ${BackgroundTransferStatus.completed}`, posts: 1 },
+    );
+    assert.equal(operation.getResponseInformation()?.statusCode, 201);
+  } finally {
+    for (const res of held) res.destroy();
+    holding.closeAllConnections();
+    await new Promise<void>((resolve) => holding.close(() => resolve()));
+  }
+});
+
 /**
  * A tus upload with the default method (POST) and resumeProtocol "auto", through the real transfer
  * host: the server holds the creation request, the host is SIGKILLed while it waits for the Location.
@@ -248,5 +325,54 @@ test('host SIGKILLed during a tus creation (method POST): the upload is created 
     await stopHost(home.home).catch(() => false);
     await closeAsync();
     await tus.close();
+  }
+});
+
+/**
+ * resumeProtocol "ietf", method POST: the draft server has the request's head but has not answered
+ * (no 104 yet) and reads no body, so the client has handed only part of the 16 MiB body to the
+ * connection when its process is SIGKILLed. A draft server keeps a cut request as an unfinished upload
+ * and acts only on a complete one: the next process creates the upload again instead of terminating it.
+ */
+test('IETF draft (POST) SIGKILLed before the 104 with the body not all sent: created again, not terminated', async () => {
+  home = await useApiHome({ retryBaseDelayMs: 50 }, 'ietf-creation-kill');
+  const heads: string[] = [];
+  const holding: Server = createServer((req) => {
+    // Neither a 104 nor a read: the client's body stops in the socket buffers.
+    req.pause();
+    heads.push(`${req.method} ${req.headers['upload-draft-interop-version'] ?? '-'}`);
+  });
+  await new Promise<void>((resolve) => holding.listen(0, '127.0.0.1', resolve));
+  const port = (holding.address() as AddressInfo).port;
+  try {
+    const file = await writeRandomFile(files.path, 'ietf-post.bin', 16 * 1024 * KiB);
+    const child = spawnNode([APP, 'POST', `http://127.0.0.1:${port}/ietf-post`, file.path, '--resume-protocol=ietf'], {
+      env: { BGTRANSFER_HOME: home.home, BGTRANSFER_HOST: 'inproc', BGTRANSFER_APP_ID: 'ietf-creation-kill' },
+    });
+    const guid = (await child.waitForLine(/^started /, 20_000)).split(' ')[1] ?? '';
+    for (let waited = 0; heads.length === 0; waited += 20) {
+      assert.ok(waited < 30_000, 'the creation request reached the server');
+      await sleep(20);
+    }
+    // Let the client fill the socket buffers (it cannot hand over all 16 MiB to a server that reads nothing).
+    await sleep(1_000);
+    child.kill('SIGKILL');
+    assert.equal((await child.exited).signal, 'SIGKILL');
+    const [operation] = await BackgroundUploader.getCurrentUploadsAsync();
+    assert.equal(operation?.guid, guid);
+    assert.ok(
+      operation?.progress.status === BackgroundTransferStatus.idle ||
+        operation?.progress.status === BackgroundTransferStatus.running,
+      `queued to be created again, not ended (status ${operation?.progress.status}, ${operation?.getResponseInformation()})`,
+    );
+    for (let waited = 0; heads.length < 2; waited += 20) {
+      assert.ok(waited < 30_000, 'the creation request was sent again');
+      await sleep(20);
+    }
+    assert.deepEqual(heads, ['POST 6', 'POST 6']);
+    await Promise.resolve(operation?.attachAsync().cancel()).catch(() => undefined);
+  } finally {
+    holding.closeAllConnections();
+    await new Promise<void>((resolve) => holding.close(() => resolve()));
   }
 });
