@@ -3,7 +3,8 @@ import type { Dispatcher } from 'undici';
 import type { HttpCredential } from '../protocols/http/basic-auth.ts';
 import { type ProxySetting, proxyRouter } from './proxy-config.ts';
 import { forwardProxyInterceptor, proxyConnector } from './proxy-connector.ts';
-import { Agent } from './undici-parts.ts';
+import { readBeforeWriteError } from './read-before-write-error.ts';
+import { Agent, buildConnector } from './undici-parts.ts';
 
 export type { ProxySetting } from './proxy-config.ts';
 
@@ -36,6 +37,8 @@ const KEEP_ALIVE_MAX_TIMEOUT_MS = 60_000;
  * tunnel (407, 403…) becomes the request's final response. Throws BT_ERR_INVALID_ARGUMENT for a
  * proxy URL that is not http(s).
  *
+ * A socket whose write fails reads the answer that already arrived first (read-before-write-error.ts).
+ *
  * Pipelining stays at 1: uploads are long, non-idempotent requests and must never queue behind each
  * other on one socket.
  */
@@ -48,9 +51,14 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     pipelining: 1,
   };
   const router = proxyRouter(options.proxy ?? { mode: 'none' }, options.proxyCredential ?? null);
-  if (router === null) return new Agent({ connect: { timeout: options.connectTimeoutMs, ca }, ...pool });
+  if (router === null) {
+    return new Agent({
+      connect: readBeforeWriteError(buildConnector({ timeout: options.connectTimeoutMs, ca })),
+      ...pool,
+    });
+  }
   const agent = new Agent({
-    connect: proxyConnector({ connectTimeoutMs: options.connectTimeoutMs, ca, router }),
+    connect: readBeforeWriteError(proxyConnector({ connectTimeoutMs: options.connectTimeoutMs, ca, router })),
     ...pool,
   });
   return agent.compose(forwardProxyInterceptor(router));
