@@ -27,7 +27,13 @@ export type ResponseSink =
   /** The first MEMORY_SINK_LIMIT_BYTES are kept in `ExchangeResponse.body`; the rest is read and dropped. */
   | { kind: 'memory' }
   /** Read and dropped (e.g. a redirect's body), so the connection stays reusable. */
-  | { kind: 'discard' };
+  | { kind: 'discard' }
+  /**
+   * Not read at all: the exchange settles on the status and headers and the connection is closed.
+   * For probes, whose answer is in the head: a body that never comes (lighttpd answers OPTIONS with
+   * a chunked body it never sends) must not hold them up.
+   */
+  | { kind: 'headers' };
 
 export interface ExchangeInput {
   url: URL;
@@ -187,6 +193,7 @@ class Exchange implements Dispatcher.DispatchHandler {
       return;
     }
     if (this.#sink.kind === 'file') this.#file = this.#openResponseFile(this.#sink.path);
+    if (this.#sink.kind === 'headers') this.#succeed();
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -389,7 +396,10 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (!settlement.ok) this.#sent.flush(this.#bytesSent);
     this.#sent.cancel();
     this.#received.cancel();
-    if (!settlement.ok) {
+    if (settlement.ok && settlement.response.sink === 'headers' && this.#controller !== null) {
+      // The unread body (maybe one that never comes) goes with the connection.
+      this.#controller.abort(new Error('response body not needed'));
+    } else if (!settlement.ok) {
       const reason = settlement.error instanceof Error ? settlement.error : new Error(String(settlement.error));
       if (this.#controller === null) this.#pendingAbort = reason;
       else if (!this.#controller.aborted) this.#controller.abort(reason);
