@@ -6,6 +6,7 @@ import type { OperationExtras } from '../core/operation-extras.ts';
 import type { ResponseSnapshot } from '../core/snapshot.ts';
 import { uploadHttp } from '../protocols/http/http-upload.ts';
 import type { HttpUploadResult } from '../protocols/http/http-upload-types.ts';
+import { requestMessage } from '../protocols/http/request-messages.ts';
 import type { ResumableUploadInput } from '../protocols/http/resumable-types.ts';
 import { uploadIetf } from '../protocols/ietf/ietf-upload.ts';
 import { probeTus } from '../protocols/tus/tus-control.ts';
@@ -44,14 +45,13 @@ export async function runAttempt(context: AttemptContext): Promise<AttemptOutcom
       await runFtp(context, url);
       return { kind: 'completed' };
     }
-    return judge(context, await runHttp(context, url));
+    return judge(await runHttp(context, url));
   } catch (error) {
     return { kind: 'failed', error: toTransferError(error, 'BT_ERR_NETWORK'), retryAfterMs: undefined };
   }
 }
 
-function judge(context: AttemptContext, result: HttpUploadResult): AttemptOutcome {
-  const record = context.live.record;
+function judge(result: HttpUploadResult): AttemptOutcome {
   const status = result.response.statusCode;
   if (status >= 200 && status < 300) return { kind: 'completed' };
   const retryAfter = result.response.headers.find(([name]) => name.toLowerCase() === 'retry-after')?.[1];
@@ -59,7 +59,8 @@ function judge(context: AttemptContext, result: HttpUploadResult): AttemptOutcom
     kind: 'failed',
     error: new TransferError(
       'BT_ERR_HTTP_STATUS',
-      `the server answered ${status} for ${record.method} ${record.requestedUri}`,
+      // The request that got the answer: a tus PATCH or POST, the URL after redirects.
+      requestMessage(result.requestMethod, result.response.actualUri, `the server answered ${status}`),
       { httpStatus: status },
     ),
     retryAfterMs: parseRetryAfter(retryAfter, Date.now()),

@@ -3,7 +3,7 @@ import type { Dispatcher } from 'undici';
 import type { HttpCredential } from '../protocols/http/basic-auth.ts';
 import { type ProxySetting, proxyRouter } from './proxy-config.ts';
 import { forwardProxyInterceptor, proxyConnector } from './proxy-connector.ts';
-import { readBeforeWriteError } from './read-before-write-error.ts';
+import { withSocketShims } from './socket-shims.ts';
 import { Agent, buildConnector } from './undici-parts.ts';
 
 export type { ProxySetting } from './proxy-config.ts';
@@ -37,7 +37,8 @@ const KEEP_ALIVE_MAX_TIMEOUT_MS = 60_000;
  * tunnel (407, 403…) becomes the request's final response. Throws BT_ERR_INVALID_ARGUMENT for a
  * proxy URL that is not http(s).
  *
- * A socket whose write fails reads the answer that already arrived first (read-before-write-error.ts).
+ * Every socket reads an answer that arrived before a write error, and supports `Expect: 100-continue`
+ * (socket-shims.ts).
  *
  * Pipelining stays at 1: uploads are long, non-idempotent requests and must never queue behind each
  * other on one socket.
@@ -53,12 +54,12 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   const router = proxyRouter(options.proxy ?? { mode: 'none' }, options.proxyCredential ?? null);
   if (router === null) {
     return new Agent({
-      connect: readBeforeWriteError(buildConnector({ timeout: options.connectTimeoutMs, ca })),
+      connect: withSocketShims(buildConnector({ timeout: options.connectTimeoutMs, ca })),
       ...pool,
     });
   }
   const agent = new Agent({
-    connect: readBeforeWriteError(proxyConnector({ connectTimeoutMs: options.connectTimeoutMs, ca, router })),
+    connect: withSocketShims(proxyConnector({ connectTimeoutMs: options.connectTimeoutMs, ca, router })),
     ...pool,
   });
   return agent.compose(forwardProxyInterceptor(router));

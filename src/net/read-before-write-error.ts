@@ -1,5 +1,4 @@
 import type { Socket } from 'node:net';
-import type { buildConnector as BuildConnector } from 'undici';
 
 /**
  * How long a socket whose write failed goes on reading before it is destroyed with the write error.
@@ -8,31 +7,22 @@ import type { buildConnector as BuildConnector } from 'undici';
  */
 export const READ_AFTER_WRITE_ERROR_MS = 250;
 
-/**
- * A server or proxy that answers early (401, 407, 413) and closes without reading the body makes the
- * next body write fail with ECONNRESET or EPIPE. Node destroys the socket at once, dropping the
- * answer that already arrived but was not read yet: the request would end as "connection reset"
- * instead of with the answer (tinyproxy's 407, in about half the tries). This wraps undici's
- * connector so that a socket whose *write* fails keeps reading for READ_AFTER_WRITE_ERROR_MS first:
- * undici parses the answer (a response that ends with the connection is complete then) and the
- * request ends with it; without an answer the write error stands, a moment later.
- */
-export function readBeforeWriteError(connect: BuildConnector.connector): BuildConnector.connector {
-  return (options, callback) => {
-    connect(options, (...args) => {
-      if (args[0] === null) deferWriteErrors(args[1]);
-      callback(...args);
-    });
-  };
-}
-
 function isWriteError(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   const { code, syscall } = error as NodeJS.ErrnoException;
   return syscall === 'write' && (code === 'ECONNRESET' || code === 'EPIPE');
 }
 
-function deferWriteErrors(socket: Socket): void {
+/**
+ * A server or proxy that answers early (401, 407, 413) and closes without reading the body makes the
+ * next body write fail with ECONNRESET or EPIPE. Node destroys the socket at once, dropping the
+ * answer that already arrived but was not read yet: the request would end as "connection reset"
+ * instead of with the answer (tinyproxy's 407, in about half the tries). A socket whose *write*
+ * fails keeps reading for READ_AFTER_WRITE_ERROR_MS first: undici parses the answer (a response that
+ * ends with the connection is complete then) and the request ends with it; without an answer the
+ * write error stands, a moment later.
+ */
+export function deferWriteErrors(socket: Socket): void {
   const destroy = socket.destroy.bind(socket);
   let deferred = false;
   // Own property over the prototype's: only this socket changes, and every caller (Node's write
