@@ -7,6 +7,11 @@ import type { Socket } from 'node:net';
  */
 export const READ_AFTER_WRITE_ERROR_MS = 250;
 
+/** undici's "other side closed": the connection ended with no (complete) answer. */
+function isPeerClosed(error: unknown): boolean {
+  return error instanceof Error && (error as NodeJS.ErrnoException).code === 'UND_ERR_SOCKET';
+}
+
 function isWriteError(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   const { code, syscall } = error as NodeJS.ErrnoException;
@@ -24,13 +29,18 @@ function isWriteError(error: unknown): boolean {
  */
 export function deferWriteErrors(socket: Socket): void {
   const destroy = socket.destroy.bind(socket);
-  let deferred = false;
   // Own property over the prototype's: only this socket changes, and every caller (Node's write
   // path, undici, our aborts) goes through it.
+  let writeError: Error | null = null;
   socket.destroy = (error?: Error): Socket => {
-    if (deferred && isWriteError(error)) return socket;
-    if (deferred || !isWriteError(error) || socket.destroyed || !socket.readable) return destroy(error);
-    deferred = true;
+    if (writeError !== null && isWriteError(error)) return socket;
+    if (writeError !== null && isPeerClosed(error)) {
+      // The write already consumed the reset, so the read sees a plain end: without an answer, the
+      // reset is what happened.
+      return destroy(writeError);
+    }
+    if (writeError !== null || !isWriteError(error) || socket.destroyed || !socket.readable) return destroy(error);
+    writeError = error ?? null;
     // Node's Writable marks the readable side errored too, and an errored Readable reads nothing more;
     // it is cleared so undici can read the answer. (No public API does this; `destroy` sets it again.)
     const readable = Reflect.get(socket, '_readableState') as { errored: Error | null } | undefined;

@@ -115,7 +115,8 @@ const PLAIN: ReadonlyMap<string, string> = new Map([
   ['ENETDOWN', 'the network is down'],
   ['EADDRNOTAVAIL', 'no local address could reach the server'],
   ['ECONNRESET', 'the connection was reset by the server'],
-  ['EPIPE', 'the server closed the connection'],
+  // EPIPE: a write after the server had closed or reset the connection; the same to the user.
+  ['EPIPE', 'the connection was reset by the server'],
   ['ECONNABORTED', 'the connection was aborted'],
   ['UND_ERR_SOCKET', 'the server closed the connection'],
   ['UND_ERR_ABORTED', 'the request was aborted'],
