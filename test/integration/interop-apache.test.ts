@@ -69,7 +69,7 @@ async function sha256Of(path: string): Promise<string> {
     .digest('hex');
 }
 
-test('Apache mod_auth_digest: a 10 MiB upload puts the body on the wire once, and the next upload needs no 401', async () => {
+test('Apache mod_auth_digest: a 10 MiB upload puts the body on the wire once, and the next upload needs no 401', async (t) => {
   const before = wire.upstreamBytes();
   const first = await put('/digest/first.bin');
   const firstBytes = wire.upstreamBytes() - before;
@@ -79,6 +79,7 @@ test('Apache mod_auth_digest: a 10 MiB upload puts the body on the wire once, an
     firstBytes <= file.size + OVERHEAD_BYTES,
     `first upload: ${firstBytes} bytes on the wire for a ${file.size}-byte body (${(firstBytes / file.size).toFixed(2)}×)`,
   );
+  t.diagnostic(`first upload: ${firstBytes} bytes on the wire for ${file.size}`);
   const log = await apache.accessLog();
   assert.deepEqual(
     log.map((line) => `${line.method} ${line.path} ${line.status}`),
@@ -92,6 +93,7 @@ test('Apache mod_auth_digest: a 10 MiB upload puts the body on the wire once, an
   const secondBytes = wire.upstreamBytes() - middle;
   assert.equal(second.response.statusCode, 201);
   assert.equal(await sha256Of(join(apache.digestRoot, 'second.bin')), file.sha256);
+  t.diagnostic(`second upload: ${secondBytes} bytes on the wire for ${file.size}`);
   assert.ok(secondBytes <= file.size + OVERHEAD_BYTES, `second upload: ${secondBytes} bytes on the wire`);
   assert.deepEqual(
     (await apache.accessLog()).slice(2).map((line) => `${line.method} ${line.path} ${line.status}`),
@@ -99,7 +101,7 @@ test('Apache mod_auth_digest: a 10 MiB upload puts the body on the wire once, an
   );
 });
 
-test('Apache mod_auth_digest: wrong credentials are refused before the body, with Basic and with Digest', async () => {
+test('Apache mod_auth_digest: wrong credentials are refused before the body, with Basic and with Digest', async (t) => {
   const lines = (await apache.accessLog()).length;
   const before = wire.upstreamBytes();
   counter += 1;
@@ -119,6 +121,7 @@ test('Apache mod_auth_digest: wrong credentials are refused before the body, wit
     onBytesReceived() {},
   });
   const sent = wire.upstreamBytes() - before;
+  t.diagnostic(`refused upload: ${sent} bytes on the wire for ${file.size}`);
   assert.equal(result.response.statusCode, 401);
   const refused = (await apache.accessLog()).slice(lines);
   assert.deepEqual(
