@@ -13,6 +13,9 @@ export interface ExchangeBody {
   end?: number;
 }
 
+/** A `headers` sink's body that has not ended this long after the head closes its connection. */
+export const HEADERS_SINK_BODY_GRACE_MS = 1_000;
+
 /** Where the final response's body goes, chosen when its headers arrive. */
 export type ResponseSink =
   /** Created or truncated; the exchange settles only after the file is closed. */
@@ -22,9 +25,10 @@ export type ResponseSink =
   /** Read and dropped (e.g. a redirect's body), so the connection stays reusable. */
   | { kind: 'discard' }
   /**
-   * Not read at all: the exchange settles on the status and headers and the connection is closed.
-   * For probes, whose answer is in the head: a body that never comes (lighttpd answers OPTIONS with
-   * a chunked body it never sends) must not hold them up.
+   * Not waited for: the exchange settles on the status and headers. The body is dropped in the
+   * background; if it has not ended a second later, the connection is closed. For probes, whose
+   * answer is in the head: a body that never comes (lighttpd answers OPTIONS with a chunked body it
+   * never sends) must not hold them up.
    */
   | { kind: 'headers' };
 

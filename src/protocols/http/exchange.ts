@@ -11,6 +11,7 @@ import {
   type ExchangeBody,
   type ExchangeInput,
   type ExchangeResponse,
+  HEADERS_SINK_BODY_GRACE_MS,
   MEMORY_SINK_LIMIT_BYTES,
   type ResponseSink,
 } from './exchange-types.ts';
@@ -69,6 +70,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   #truncated = false;
   #bytesReceived = 0;
   #waitingForDrain = false;
+  #bodyGraceTimer: NodeJS.Timeout | undefined;
   /** Resolved by `100 Continue`, the final response's head, or the end of the exchange (ends an early-answer wait). */
   readonly #answered: Promise<void>;
   #markAnswered: () => void = () => {};
@@ -202,6 +204,8 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(): void {
+    // A `headers` sink's body arrived after all: the connection stays reusable.
+    clearTimeout(this.#bodyGraceTimer);
     if (this.#settled) return;
     const file = this.#file;
     if (file === null) {
@@ -217,6 +221,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onResponseError(_controller: Dispatcher.DispatchController | undefined, error: Error): void {
+    clearTimeout(this.#bodyGraceTimer);
     if (error instanceof ProxyRefusedError && this.#status === 0 && !this.#settled) {
       // The proxy refused the tunnel (e.g. 407): its answer is this request's final response, with
       // no body (the request never reached the origin).
@@ -280,12 +285,11 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
   /**
-   * Waits up to `holdMs` for `100 Continue` or the final answer (early-answer.ts). True when the final
-   * answer came (or the exchange ended): the body is not sent, and the generator stays open until the exchange settled, so undici
-   * does not fail the request for a short body while the answer is still being read.
+   * Waits up to `holdMs` for `100 Continue` or the final answer (early-answer.ts); not a stall. True
+   * when the final answer came (or the exchange ended): the body is not sent, and the generator stays
+   * open until the exchange settled, so undici does not fail the request for a short body meanwhile.
    */
   async #waitForEarlyAnswer(holdMs: number): Promise<boolean> {
-    // Not a stall: the wait is ours, the connection took everything so far.
     this.#timers.clearStall();
     const timer = new AbortController();
     await Promise.race([this.#answered, delay(holdMs, undefined, { signal: timer.signal }).catch(() => undefined)]);
@@ -365,9 +369,14 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (!settlement.ok) this.#sent.flush(this.#bytesSent);
     this.#sent.cancel();
     this.#received.cancel();
-    if (settlement.ok && settlement.response.sink === 'headers' && this.#controller !== null) {
-      // The unread body (maybe one that never comes) goes with the connection.
-      this.#controller.abort(new Error('response body not needed'));
+    const controller = this.#controller;
+    if (settlement.ok && settlement.response.sink === 'headers' && controller !== null) {
+      // The body is read and dropped in the background so the connection can be reused; one that has
+      // not ended after the grace period (maybe never comes) goes with the connection.
+      this.#bodyGraceTimer = setTimeout(() => {
+        if (!controller.aborted) controller.abort(new Error('response body not needed'));
+      }, HEADERS_SINK_BODY_GRACE_MS);
+      this.#bodyGraceTimer.unref();
     } else if (!settlement.ok) {
       const reason = settlement.error instanceof Error ? settlement.error : new Error(String(settlement.error));
       if (this.#controller === null) this.#pendingAbort = reason;
