@@ -34,7 +34,6 @@ export async function startTinyproxy(options: TinyproxyOptions = {}): Promise<Ti
         `LogFile "${join(dir, 'tinyproxy.log')}"`,
         `PidFile "${join(dir, 'tinyproxy.pid')}"`,
         'Allow 127.0.0.1',
-        'ConnectPort 0',
         // tinyproxy drops root privileges to this user when started as root.
         ...(process.getuid?.() === 0 ? ['User root', 'Group root'] : []),
         ...(auth === undefined ? [] : [`BasicAuth ${auth.userName} ${auth.password}`]),
