@@ -6,6 +6,7 @@ import type { OperationExtras } from '../core/operation-extras.ts';
 import type { ResponseSnapshot } from '../core/snapshot.ts';
 import { uploadHttp } from '../protocols/http/http-upload.ts';
 import type { HttpUploadResult } from '../protocols/http/http-upload-types.ts';
+import { requestMessage } from '../protocols/http/request-messages.ts';
 import type { ResumableUploadInput } from '../protocols/http/resumable-types.ts';
 import { uploadIetf } from '../protocols/ietf/ietf-upload.ts';
 import { probeTus } from '../protocols/tus/tus-control.ts';
@@ -62,7 +63,6 @@ export async function runAttempt(context: AttemptContext): Promise<AttemptOutcom
 }
 
 function judge(context: AttemptContext, result: HttpUploadResult): AttemptOutcome {
-  const record = context.live.record;
   const status = result.response.statusCode;
   if (result.response.bodyTruncated) recordTruncatedResponse(context, result);
   // A 2xx means the server accepted the body, even when the connection broke in its answer's body:
@@ -73,7 +73,8 @@ function judge(context: AttemptContext, result: HttpUploadResult): AttemptOutcom
     kind: 'failed',
     error: new TransferError(
       'BT_ERR_HTTP_STATUS',
-      `the server answered ${status} for ${record.method} ${record.requestedUri}`,
+      // The request that got the answer: a tus PATCH or POST, the URL after redirects.
+      requestMessage(result.requestMethod, result.response.actualUri, `the server answered ${status}`),
       { httpStatus: status },
     ),
     retryAfterMs: parseRetryAfter(retryAfter, Date.now()),

@@ -3,7 +3,8 @@ import type { Dispatcher } from 'undici';
 import type { HttpCredential } from './basic-auth.ts';
 import { type ProxySetting, proxyRouter } from './proxy-config.ts';
 import { forwardProxyInterceptor, proxyConnector } from './proxy-connector.ts';
-import { Agent } from './undici-parts.ts';
+import { withSocketShims } from './socket-shims.ts';
+import { Agent, buildConnector } from './undici-parts.ts';
 
 export type { ProxySetting } from './proxy-config.ts';
 
@@ -36,6 +37,9 @@ const KEEP_ALIVE_MAX_TIMEOUT_MS = 60_000;
  * tunnel (407, 403…) becomes the request's final response. Throws BT_ERR_INVALID_ARGUMENT for a
  * proxy URL that is not http(s).
  *
+ * Every socket reads an answer that arrived before a write error, and supports `Expect: 100-continue`
+ * (socket-shims.ts).
+ *
  * Pipelining stays at 1: uploads are long, non-idempotent requests and must never queue behind each
  * other on one socket.
  */
@@ -48,9 +52,14 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     pipelining: 1,
   };
   const router = proxyRouter(options.proxy ?? { mode: 'none' }, options.proxyCredential ?? null);
-  if (router === null) return new Agent({ connect: { timeout: options.connectTimeoutMs, ca }, ...pool });
+  if (router === null) {
+    return new Agent({
+      connect: withSocketShims(buildConnector({ timeout: options.connectTimeoutMs, ca })),
+      ...pool,
+    });
+  }
   const agent = new Agent({
-    connect: proxyConnector({ connectTimeoutMs: options.connectTimeoutMs, ca, router }),
+    connect: withSocketShims(proxyConnector({ connectTimeoutMs: options.connectTimeoutMs, ca, router })),
     ...pool,
   });
   return agent.compose(forwardProxyInterceptor(router));

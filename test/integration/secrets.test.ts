@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { type ApacheServer, startApache } from '../helpers/apache.ts';
+import { type ApacheServer, startApache } from '../helpers/apache-basic-auth.ts';
 import { findFreePort } from '../helpers/free-port.ts';
 import { type ChildExit, spawnNode } from '../helpers/process-tools.ts';
 import { makeTempDir, type RandomFile, type TempDir, writeRandomFile } from '../helpers/temp-dir.ts';

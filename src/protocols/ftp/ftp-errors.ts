@@ -37,13 +37,15 @@ const MESSAGE_TABLE: ReadonlyArray<readonly [RegExp, ErrorCode]> = [
  * - basic-ftp's own timeouts and "server hung up" errors → by message.
  * `secrets` (the password) are cut out of every message, whatever the server echoed back.
  */
-export function mapFtpError(error: unknown, step: string, secrets: readonly string[]): TransferError {
+export function mapFtpError(error: unknown, step: string, secrets: readonly string[], where?: string): TransferError {
+  // `FTP STOR a.bin at ftp://host/dir/a.bin: …`: the step and the server it was sent to.
+  const label = where === undefined ? `FTP ${step}` : `FTP ${step} at ${where}`;
   if (error instanceof TransferError) return redact(error, secrets);
   const reply = ftpReplyCode(error);
   if (reply !== undefined) {
     const text = error instanceof Error ? error.message.trim() : String(error);
     const withCode = text.startsWith(String(reply)) ? text : `${reply} ${text}`;
-    const message = `FTP ${step} failed: ${withCode}`;
+    const message = `${label}: the server answered ${withCode}`;
     // No `cause`: the FTPError only repeats the server's reply, which the message already has.
     return redact(new TransferError(codeForReply(reply), message), secrets);
   }
@@ -53,17 +55,19 @@ export function mapFtpError(error: unknown, step: string, secrets: readonly stri
   if (code === undefined || code === '0') {
     for (const [pattern, code] of MESSAGE_TABLE) {
       if (pattern.test(message)) {
-        return redact(new TransferError(code, `FTP ${step}: ${message}`, { cause: error }), secrets);
+        return redact(new TransferError(code, `${label}: ${message}`, { cause: error }), secrets);
       }
     }
   }
   if (code === 'ERR_STREAM_PREMATURE_CLOSE') {
     // The data connection closed (server FIN) while the body was still being piped into it.
-    const aborted = new TransferError('BT_ERR_CONNECTION_ABORTED', `FTP ${step}: ${message}`, { cause: error });
+    const aborted = new TransferError('BT_ERR_CONNECTION_ABORTED', `${label}: the server closed the data connection`, {
+      cause: error,
+    });
     return redact(aborted, secrets);
   }
   const mapped = mapNetworkError(error);
-  const stepped = new TransferError(mapped.code, `FTP ${step}: ${mapped.message}`, { cause: mapped.cause });
+  const stepped = new TransferError(mapped.code, `${label}: ${mapped.message}`, { cause: mapped.cause });
   return redact(stepped, secrets);
 }
 

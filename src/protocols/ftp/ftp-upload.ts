@@ -85,7 +85,7 @@ class FtpUploadAttempt {
       };
     } catch (error) {
       if (this.#failure !== null) throw this.#failure.reason;
-      throw mapFtpError(error, this.#step, this.#target.secrets);
+      throw mapFtpError(error, this.#step, this.#target.secrets, this.#target.display);
     } finally {
       signal.removeEventListener('abort', onAbort);
       this.#progress.cancel();

@@ -1,3 +1,4 @@
+import { EARLY_ANSWER_THRESHOLD_BYTES, EARLY_ANSWER_WAIT_MS } from './early-answer.ts';
 import { type ExchangeInput, type ExchangeResponse, exchange, type ResponseSink } from './exchange.ts';
 import type { AuthRetryState, ServerAuth } from './server-auth.ts';
 
@@ -8,7 +9,8 @@ import type { AuthRetryState, ServerAuth } from './server-auth.ts';
  * request body ends that exchange as every early answer does) and the request goes out again with its
  * body from `input.body.start`; `onResend` is called first (progress goes back to the start). Any
  * other answer, including a 401 that is not retried, reaches `input.chooseSink` as usual.
- * Without `auth` this is `exchange(input)`.
+ * A large body with credentials the origin has not accepted yet waits for an early 401 first
+ * (early-answer.ts). Without `auth` this is `exchange(input)`.
  */
 export async function authenticatedExchange(
   input: ExchangeInput,
@@ -20,9 +22,12 @@ export async function authenticatedExchange(
   for (;;) {
     const signed = auth.sign(input.method, input.url, input.headers);
     let retry = false;
+    const body = input.body;
+    const large = body !== null && (body.end ?? body.source.size) - body.start >= EARLY_ANSWER_THRESHOLD_BYTES;
     const response = await exchange({
       ...input,
       headers: signed.headers,
+      ...(signed.holdBody && large ? { earlyAnswerWaitMs: EARLY_ANSWER_WAIT_MS } : {}),
       chooseSink(status, headers): ResponseSink {
         if (auth.shouldRetry(status, headers, signed.sent, state)) {
           retry = true;

@@ -2,6 +2,7 @@ import type { Dispatcher } from 'undici';
 import { TransferError } from '../../core/errors.ts';
 import { authenticatedExchange } from './authenticated-exchange.ts';
 import type { HeaderList } from './header-pairs.ts';
+import { requestMessage } from './request-messages.ts';
 import { parseSessionUrl } from './resumable-step.ts';
 import type { ControlOptions } from './resumable-types.ts';
 import { ServerAuth } from './server-auth.ts';
@@ -37,5 +38,7 @@ export async function deleteUploadResource(
   );
   const status = response.status;
   if ((status >= 200 && status < 300) || status === 404 || status === 410) return;
-  throw new TransferError('BT_ERR_HTTP_STATUS', `DELETE ${uploadUrl} answered ${status}`, { httpStatus: status });
+  throw new TransferError('BT_ERR_HTTP_STATUS', requestMessage('DELETE', url, `the server answered ${status}`), {
+    httpStatus: status,
+  });
 }

@@ -1,76 +1,31 @@
 import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import type { Readable } from 'node:stream';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
 import { TransferError, toTransferError } from '../../core/errors.ts';
+import { EXPECT_MARKER, INTERIM_CONTINUE } from '../../net/expect-continue.ts';
 import { ProxyRefusedError } from '../../net/proxy-tunnel.ts';
-import type { BodySource } from '../../source/body-source.ts';
-import { type HeaderList, type HeaderPairs, headerPairs } from './header-pairs.ts';
+import { ExchangeTimers } from './exchange-timers.ts';
+import {
+  type ExchangeBody,
+  type ExchangeInput,
+  type ExchangeResponse,
+  HEADERS_SINK_BODY_GRACE_MS,
+  MEMORY_SINK_LIMIT_BYTES,
+  type ResponseSink,
+} from './exchange-types.ts';
+import { type HeaderPairs, headerPairs } from './header-pairs.ts';
 import { mapNetworkError } from './network-errors.ts';
 import { ProgressThrottle } from './progress-throttle.ts';
 
-/** A memory sink keeps at most this much of a response body (HEAD, OPTIONS, creation answers). */
-export const MEMORY_SINK_LIMIT_BYTES = 64 * 1024;
-
-/** The request body: bytes [start, end) of a source; Content-Length is end - start. */
-export interface ExchangeBody {
-  source: BodySource;
-  start: number;
-  /** One past the last byte sent; default `source.size` (a tus chunk may end earlier). */
-  end?: number;
-}
-
-/** Where the final response's body goes, chosen when its headers arrive. */
-export type ResponseSink =
-  /** Created or truncated; the exchange settles only after the file is closed. */
-  | { kind: 'file'; path: string }
-  /** The first MEMORY_SINK_LIMIT_BYTES are kept in `ExchangeResponse.body`; the rest is read and dropped. */
-  | { kind: 'memory' }
-  /** Read and dropped (e.g. a redirect's body), so the connection stays reusable. */
-  | { kind: 'discard' };
-
-export interface ExchangeInput {
-  url: URL;
-  method: string;
-  /** Sent as given, in order (the caller removes client-owned headers); Content-Length is added for a body. */
-  headers: HeaderList;
-  body: ExchangeBody | null;
-  dispatcher: Dispatcher;
-  /** Aborting rejects with `signal.reason`. */
-  signal: AbortSignal;
-  /** R48: no response this long after the body was sent (or, without a body, the request) → BT_ERR_TIMEOUT. */
-  responseTimeoutMs: number;
-  /** While the body is sent: no bytes accepted by the connection this long → BT_ERR_STALLED. 0 = off. */
-  stallTimeoutMs: number;
-  /**
-   * Called once with the final (>= 200) status and headers; returns where the body goes (default memory).
-   * A throw fails the exchange with that error (a TransferError stays as it is) and aborts the request.
-   */
-  chooseSink?(status: number, headers: HeaderPairs): ResponseSink;
-  /** Each 1xx response (e.g. the draft's 104 Upload Resumption Supported) with its headers. */
-  onInformational?(status: number, headers: HeaderPairs): void;
-  /** Body bytes handed to the connection so far (throttled; exact at the end). */
-  onBytesSent?(bytesSent: number): void;
-  /** Response-body bytes written to a file sink so far (throttled; exact at the end). */
-  onBytesReceived?(bytesReceived: number): void;
-}
-
-export interface ExchangeResponse {
-  status: number;
-  /** As received: case and order kept (R45). */
-  headers: HeaderPairs;
-  sink: ResponseSink['kind'];
-  /** Memory sink: the body's first MEMORY_SINK_LIMIT_BYTES; otherwise empty. */
-  body: Buffer;
-  bodyTruncated: boolean;
-  /** Body bytes received (for a file sink: written to the file). */
-  bytesReceived: number;
-  /**
-   * The connection broke after the final status and headers arrived: the answer stands (a 2xx means the
-   * server accepted the request body), but its body holds only the bytes that arrived.
-   */
-  bodyCut: boolean;
-}
+export {
+  type ExchangeBody,
+  type ExchangeInput,
+  type ExchangeResponse,
+  MEMORY_SINK_LIMIT_BYTES,
+  type ResponseSink,
+} from './exchange-types.ts';
 
 /**
  * One HTTP request and its final response over `input.dispatcher`. Rejects with a TransferError
@@ -105,9 +60,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   #pendingAbort: Error | null = null;
   #bodyError: TransferError | null = null;
   #bytesSent = 0;
-  #responseTimer: NodeJS.Timeout | undefined;
-  #stallTimer: NodeJS.Timeout | undefined;
-  #lastAcceptedAt = 0;
+  readonly #timers: ExchangeTimers;
   #status = 0;
   #headers: HeaderPairs = [];
   #sink: ResponseSink = { kind: 'memory' };
@@ -118,9 +71,32 @@ class Exchange implements Dispatcher.DispatchHandler {
   #bytesReceived = 0;
   #waitingForDrain = false;
   #bodyCut = false;
+  #bodyGraceTimer: NodeJS.Timeout | undefined;
+  /** Resolved by `100 Continue`, the final response's head, or the end of the exchange (ends an early-answer wait). */
+  readonly #answered: Promise<void>;
+  #markAnswered: () => void = () => {};
+  /** Resolved when the exchange settled. */
+  readonly #done: Promise<void>;
+  #markDone: () => void = () => {};
 
   constructor(input: ExchangeInput) {
     this.#input = input;
+    this.#timers = new ExchangeTimers({
+      method: input.method,
+      url: input.url,
+      hasBody: input.body !== null,
+      responseTimeoutMs: input.responseTimeoutMs,
+      stallTimeoutMs: input.stallTimeoutMs,
+      waiting: () => !this.#settled && this.#status === 0,
+      bytesSent: () => this.#bytesSent,
+      fail: (error) => this.#fail(error),
+    });
+    this.#answered = new Promise((resolve) => {
+      this.#markAnswered = resolve;
+    });
+    this.#done = new Promise((resolve) => {
+      this.#markDone = resolve;
+    });
     this.#body = input.body === null ? null : this.#bodyChunks(input.body);
     // Guarded: the throttles may call back from a timer, where a throw would crash the process.
     this.#sent = new ProgressThrottle((value) => this.#guard(() => input.onBytesSent?.(value)));
@@ -134,6 +110,7 @@ class Exchange implements Dispatcher.DispatchHandler {
       const { url, body } = this.#input;
       const headers = this.#input.headers.flat();
       if (body !== null) headers.push('content-length', String((body.end ?? body.source.size) - body.start));
+      if (body !== null && (this.#input.earlyAnswerWaitMs ?? 0) > 0) headers.push(EXPECT_MARKER, '100-continue');
       this.#input.dispatcher.dispatch(
         {
           origin: url.origin,
@@ -160,7 +137,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.#controller = controller;
     if (this.#pendingAbort !== null) controller.abort(this.#pendingAbort);
     // Connected and about to write: without a body, the wait for the response (R48) starts now.
-    else if (this.#body === null) this.#startResponseTimer();
+    else if (this.#body === null) this.#timers.startResponse();
   }
 
   onResponseStart(
@@ -171,8 +148,13 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (this.#settled) return;
     const pairs = headerPairs(controller.rawHeaders, headers);
     // 1xx is informational; the server is alive, so R48 starts over.
+    if (statusCode === INTERIM_CONTINUE) {
+      // `100 Continue` (expect-continue.ts): the server wants the body.
+      this.#markAnswered();
+      return;
+    }
     if (statusCode < 200) {
-      this.#responseTimer?.refresh();
+      this.#timers.refreshResponse();
       this.#guard(() => this.#input.onInformational?.(statusCode, pairs));
       return;
     }
@@ -181,11 +163,12 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   /** The final response's status and headers: stop the timers and choose the sink. */
   #finalResponseStart(statusCode: number, pairs: HeaderPairs): void {
-    this.#clearResponseTimer();
+    this.#timers.clearResponse();
     // The server answered (maybe before reading the whole body, e.g. 413): no more stall checks.
-    this.#clearStallTimer();
+    this.#timers.clearStall();
     this.#status = statusCode;
     this.#headers = pairs;
+    this.#markAnswered();
     try {
       this.#sink = this.#input.chooseSink?.(statusCode, pairs) ?? { kind: 'memory' };
     } catch (error) {
@@ -193,6 +176,7 @@ class Exchange implements Dispatcher.DispatchHandler {
       return;
     }
     if (this.#sink.kind === 'file') this.#file = this.#openResponseFile(this.#sink.path);
+    if (this.#sink.kind === 'headers') this.#succeed();
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -221,6 +205,8 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onResponseEnd(): void {
+    // A `headers` sink's body arrived after all: the connection stays reusable.
+    clearTimeout(this.#bodyGraceTimer);
     if (this.#settled) return;
     const file = this.#file;
     if (file === null) {
@@ -236,6 +222,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onResponseError(_controller: Dispatcher.DispatchController | undefined, error: Error): void {
+    clearTimeout(this.#bodyGraceTimer);
     if (error instanceof ProxyRefusedError && this.#status === 0 && !this.#settled) {
       // The proxy refused the tunnel (e.g. 407): its answer is this request's final response, with
       // no body (the request never reached the origin).
@@ -250,7 +237,15 @@ class Exchange implements Dispatcher.DispatchHandler {
       this.onResponseEnd();
       return;
     }
-    this.#fail(this.#bodyError ?? mapNetworkError(error));
+    this.#fail(
+      this.#bodyError ??
+        mapNetworkError(error, {
+          method: this.#input.method,
+          url: this.#input.url,
+          ...(this.#body === null ? {} : { bytesSent: this.#bytesSent }),
+          responseStarted: this.#status !== 0,
+        }),
+    );
   }
 
   // ---- body ----
@@ -259,18 +254,30 @@ class Exchange implements Dispatcher.DispatchHandler {
   async *#bodyChunks(body: ExchangeBody): AsyncGenerator<Uint8Array, void, undefined> {
     const end = body.end ?? body.source.size;
     let position = body.start;
-    this.#touchStallTimer();
+    let holdMs = this.#input.earlyAnswerWaitMs ?? 0;
+    this.#timers.touchStall();
     try {
       if (position < end) {
         for await (const chunk of body.source.read(body.start)) {
-          const piece = chunk.byteLength > end - position ? chunk.subarray(0, end - position) : chunk;
+          let piece = chunk.byteLength > end - position ? chunk.subarray(0, end - position) : chunk;
+          if (holdMs > 0 && piece.byteLength > 1) {
+            // undici writes the head with the first chunk: one byte takes it out, then the wait.
+            position += 1;
+            this.#bytesSent += 1;
+            this.#sent.update(this.#bytesSent);
+            yield piece.subarray(0, 1);
+            const answeredEarly = await this.#waitForEarlyAnswer(holdMs);
+            holdMs = 0;
+            if (answeredEarly) return;
+            piece = piece.subarray(1);
+          }
           position += piece.byteLength;
           this.#bytesSent += piece.byteLength;
           this.#sent.update(this.#bytesSent);
           yield piece;
           // undici asks for the next chunk only once the connection took this one (write() returned
           // true, or 'drain'): that is the "bytes accepted" the stall timer watches.
-          this.#touchStallTimer();
+          this.#timers.touchStall();
           if (position >= end) break;
         }
       }
@@ -280,61 +287,27 @@ class Exchange implements Dispatcher.DispatchHandler {
       throw error;
     }
     // undici asked for more after the last chunk was written: the body is fully handed over.
-    this.#clearStallTimer();
+    this.#timers.clearStall();
     this.#sent.flush(this.#bytesSent);
-    this.#startResponseTimer();
-  }
-
-  // ---- timers: response (R48) and stall ----
-
-  #startResponseTimer(): void {
-    const timeoutMs = this.#input.responseTimeoutMs;
-    // An early answer (e.g. 413 before the body was read) already ended the wait.
-    if (this.#settled || this.#status !== 0 || !(timeoutMs > 0)) return;
-    this.#responseTimer = setTimeout(() => {
-      const after = this.#body === null ? 'the request was sent' : 'the request body was sent';
-      this.#fail(
-        new TransferError(
-          'BT_ERR_TIMEOUT',
-          `no response from ${this.#input.url.origin} within ${timeoutMs} ms after ${after} (R48)`,
-        ),
-      );
-    }, timeoutMs);
-  }
-
-  #clearResponseTimer(): void {
-    clearTimeout(this.#responseTimer);
-    this.#responseTimer = undefined;
+    this.#timers.startResponse();
   }
 
   /**
-   * (Re)starts the stall timer. A peer that stops reading (a hung server, a dead NAT mapping, a
-   * proxy that holds the connection open) fills the socket buffers and then nothing moves: without
-   * this the request would wait forever (tus-js-client#773: stalls and silent hangs).
+   * Waits up to `holdMs` for `100 Continue` or the final answer (early-answer.ts); not a stall. True
+   * when the final answer came (or the exchange ended): the body is not sent, and the generator stays
+   * open until the exchange settled, so undici does not fail the request for a short body meanwhile.
    */
-  #touchStallTimer(): void {
-    const timeoutMs = this.#input.stallTimeoutMs;
-    if (this.#settled || this.#status !== 0 || !(timeoutMs > 0)) return;
-    this.#lastAcceptedAt = performance.now();
-    if (this.#stallTimer !== undefined) {
-      this.#stallTimer.refresh();
-      return;
+  async #waitForEarlyAnswer(holdMs: number): Promise<boolean> {
+    this.#timers.clearStall();
+    const timer = new AbortController();
+    await Promise.race([this.#answered, delay(holdMs, undefined, { signal: timer.signal }).catch(() => undefined)]);
+    timer.abort();
+    if (this.#status === 0 && !this.#settled) {
+      this.#timers.touchStall();
+      return false;
     }
-    this.#stallTimer = setTimeout(() => {
-      const silentMs = Math.round(performance.now() - this.#lastAcceptedAt);
-      this.#fail(
-        new TransferError(
-          'BT_ERR_STALLED',
-          `the connection to ${this.#input.url.origin} accepted no request-body bytes for ${silentMs} ms ` +
-            `(stallTimeoutMs ${timeoutMs}) after ${this.#bytesSent} bytes`,
-        ),
-      );
-    }, timeoutMs);
-  }
-
-  #clearStallTimer(): void {
-    clearTimeout(this.#stallTimer);
-    this.#stallTimer = undefined;
+    await this.#done;
+    return true;
   }
 
   // ---- sinks, settling and cleanup ----
@@ -396,14 +369,24 @@ class Exchange implements Dispatcher.DispatchHandler {
   #finish(settlement: Settlement): void {
     if (this.#settled) return;
     this.#settled = true;
-    this.#clearResponseTimer();
-    this.#clearStallTimer();
+    this.#markAnswered();
+    this.#markDone();
+    this.#timers.clearResponse();
+    this.#timers.clearStall();
     this.#input.signal.removeEventListener('abort', this.#onAbort);
     // On failure, report where the body stopped exactly (a held-back throttled value understates it).
     if (!settlement.ok) this.#sent.flush(this.#bytesSent);
     this.#sent.cancel();
     this.#received.cancel();
-    if (!settlement.ok) {
+    const controller = this.#controller;
+    if (settlement.ok && settlement.response.sink === 'headers' && controller !== null) {
+      // The body is read and dropped in the background so the connection can be reused; one that has
+      // not ended after the grace period (maybe never comes) goes with the connection.
+      this.#bodyGraceTimer = setTimeout(() => {
+        if (!controller.aborted) controller.abort(new Error('response body not needed'));
+      }, HEADERS_SINK_BODY_GRACE_MS);
+      this.#bodyGraceTimer.unref();
+    } else if (!settlement.ok) {
       const reason = settlement.error instanceof Error ? settlement.error : new Error(String(settlement.error));
       if (this.#controller === null) this.#pendingAbort = reason;
       else if (!this.#controller.aborted) this.#controller.abort(reason);

@@ -44,5 +44,7 @@ export interface HttpUploadInput extends HttpUploadCommon {
 export interface HttpUploadResult {
   /** The final response; the engine decides what its status means (2xx complete, >= 400 error). */
   response: ResponseSnapshot;
+  /** The method of the request that got `response` (a tus PATCH or POST, not the app's method). */
+  requestMethod: string;
   bytesReceived: number;
 }

@@ -4,6 +4,7 @@ import { authenticatedExchange } from './authenticated-exchange.ts';
 import type { ResponseSink } from './exchange.ts';
 import { CLIENT_OWNED_HEADERS, contentLength, findHeader, type HeaderList, withoutHeaders } from './header-pairs.ts';
 import type { HttpUploadInput, HttpUploadResult } from './http-upload-types.ts';
+import { requestMessage, urlText } from './request-messages.ts';
 import { ServerAuth } from './server-auth.ts';
 
 /** 307/308 keep method and body: the whole request is sent again to the new location. */
@@ -62,13 +63,18 @@ export async function uploadHttp(input: HttpUploadInput): Promise<HttpUploadResu
       const answer: ResponseSnapshot = final;
       return {
         response: response.bodyCut ? { ...answer, bodyTruncated: true } : answer,
+        requestMethod: input.method,
         bytesReceived: response.bytesReceived,
       };
     }
     if (redirects >= input.maxRedirects) {
       throw new TransferError(
         'BT_ERR_TOO_MANY_REDIRECTS',
-        `more than ${input.maxRedirects} redirects (last: ${response.status} from ${url.href})`,
+        requestMessage(
+          input.method,
+          url,
+          `more than ${input.maxRedirects} redirects (the last one: ${response.status})`,
+        ),
       );
     }
     const next = redirectTarget(url, response.status, findHeader(response.headers, 'location'));
@@ -87,14 +93,17 @@ function refuseRedirect(status: number, method: string, url: URL): void {
   if (!REFUSED_REDIRECT_STATUSES.has(status)) return;
   throw new TransferError(
     'BT_ERR_REDIRECT_NOT_ALLOWED',
-    `${status} redirect of a ${method} upload from ${url.href} (the body would be dropped)`,
+    requestMessage(method, url, `the server redirected the upload with ${status}, which would drop the body`),
     { httpStatus: status },
   );
 }
 
 function redirectTarget(current: URL, status: number, location: string | undefined): URL {
   if (location === undefined || location === '') {
-    throw new TransferError('BT_ERR_INVALID_RESPONSE', `${status} redirect from ${current.href} has no Location`);
+    throw new TransferError(
+      'BT_ERR_INVALID_RESPONSE',
+      `the ${status} redirect from ${urlText(current)} has no Location`,
+    );
   }
   let next: URL;
   try {
@@ -105,10 +114,16 @@ function redirectTarget(current: URL, status: number, location: string | undefin
     });
   }
   if (next.protocol !== 'http:' && next.protocol !== 'https:') {
-    throw new TransferError('BT_ERR_INVALID_RESPONSE', `${status} redirect to a non-HTTP location: ${next.href}`);
+    throw new TransferError(
+      'BT_ERR_INVALID_RESPONSE',
+      `the ${status} redirect from ${urlText(current)} goes to a non-HTTP location: ${urlText(next)}`,
+    );
   }
   if (current.protocol === 'https:' && next.protocol === 'http:') {
-    throw new TransferError('BT_ERR_INSECURE_REDIRECT', `https request redirected to plain http: ${next.href}`);
+    throw new TransferError(
+      'BT_ERR_INSECURE_REDIRECT',
+      `the ${status} redirect from ${urlText(current)} goes from https to plain http: ${urlText(next)}`,
+    );
   }
   return next;
 }

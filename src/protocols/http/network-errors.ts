@@ -1,4 +1,5 @@
 import { type ErrorCode, TransferError } from '../../core/errors.ts';
+import { formatBytes, requestMessage } from './request-messages.ts';
 
 /**
  * Node and undici error codes → bgtransfer error codes (docs/windows-behaviour.md, WinINet errors). Node puts the
@@ -95,25 +96,104 @@ function classify(value: object): ErrorCode | undefined {
   return undefined;
 }
 
+/** The request an error happened to, for its message. */
+export interface FailedRequest {
+  method: string;
+  url: URL;
+  /** Body bytes handed to the connection before the error (omitted: no body). */
+  bytesSent?: number;
+  /** The final response's head had arrived: the error cut its body. */
+  responseStarted?: boolean;
+}
+
+/** What undici and Node say, in plain words (their code stays in `cause`). */
+const PLAIN: ReadonlyMap<string, string> = new Map([
+  ['ECONNREFUSED', 'the server refused the connection (nothing listens on that port)'],
+  ['EHOSTUNREACH', 'the host is unreachable'],
+  ['EHOSTDOWN', 'the host is down'],
+  ['ENETUNREACH', 'the network is unreachable'],
+  ['ENETDOWN', 'the network is down'],
+  ['EADDRNOTAVAIL', 'no local address could reach the server'],
+  ['ECONNRESET', 'the connection was reset by the server'],
+  // EPIPE: a write after the server had closed or reset the connection; the same to the user.
+  ['EPIPE', 'the connection was reset by the server'],
+  ['ECONNABORTED', 'the connection was aborted'],
+  ['UND_ERR_SOCKET', 'the server closed the connection'],
+  ['UND_ERR_ABORTED', 'the request was aborted'],
+  ['ETIMEDOUT', 'the connection timed out'],
+  ['UND_ERR_CONNECT_TIMEOUT', 'connecting to the server took longer than connectTimeoutMs (R47)'],
+  ['UND_ERR_HEADERS_TIMEOUT', 'no response came within responseTimeoutMs (R48)'],
+  ['UND_ERR_BODY_TIMEOUT', 'the response body stopped arriving for longer than responseTimeoutMs'],
+  ['UND_ERR_INFO', 'the server’s answer is not valid HTTP'],
+  ['UND_ERR_HEADERS_OVERFLOW', 'the response headers are too large'],
+  ['UND_ERR_RES_CONTENT_LENGTH_MISMATCH', 'the response body is not as long as its Content-Length says'],
+  ['UND_ERR_RES_EXCEEDED_MAX_SIZE', 'the response is larger than allowed'],
+  ['CERT_HAS_EXPIRED', 'the server’s TLS certificate has expired'],
+  ['CERT_NOT_YET_VALID', 'the server’s TLS certificate is not valid yet'],
+  ['ERR_TLS_CERT_ALTNAME_INVALID', 'the server’s TLS certificate is for another host name'],
+  ['DEPTH_ZERO_SELF_SIGNED_CERT', 'the server’s TLS certificate is self-signed'],
+  ['SELF_SIGNED_CERT_IN_CHAIN', 'the server’s TLS certificate chain ends in a CA that is not trusted'],
+  ['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'the server’s TLS certificate is not signed by a trusted CA'],
+  ['UNABLE_TO_GET_ISSUER_CERT', 'the server’s TLS certificate is not signed by a trusted CA'],
+  ['UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'the server’s TLS certificate is not signed by a trusted CA'],
+  ['CERT_REVOKED', 'the server’s TLS certificate has been revoked'],
+]);
+
+function plainWords(mapped: ErrorCode, value: object, request: FailedRequest | undefined): string {
+  const code = codeOf(value) ?? '';
+  if (mapped === 'BT_ERR_HOST_NOT_RESOLVED') {
+    return request === undefined
+      ? 'the host name could not be resolved (DNS)'
+      : `the host name ${request.url.hostname} could not be resolved (DNS)`;
+  }
+  if (mapped === 'BT_ERR_INVALID_RESPONSE') {
+    if (code.startsWith('HPE_') || /^bad (response|upgrade)/.test(messageOf(value))) {
+      return 'the server’s answer is not valid HTTP';
+    }
+  }
+  if (mapped === 'BT_ERR_INVALID_ARGUMENT') return `the request could not be built: ${messageOf(value)}`;
+  const known = PLAIN.get(code);
+  // Other TLS failures: Node's code is what `openssl s_client` and searches understand.
+  if (known === undefined && mapped === 'BT_ERR_CERT_INVALID') return `the TLS connection failed (${code})`;
+  return known ?? `it failed: ${messageOf(value)}`;
+}
+
+/** Where the request was when the connection failed: "after 3.2 MiB of the body", … */
+function progressWords(mapped: ErrorCode, request: FailedRequest | undefined): string {
+  const cut = mapped === 'BT_ERR_CONNECTION_RESET' || mapped === 'BT_ERR_CONNECTION_ABORTED';
+  if (!cut || request === undefined) return '';
+  if (request.responseStarted === true) return ' while the response was arriving';
+  if (request.bytesSent === undefined) return ' before it answered';
+  if (request.bytesSent === 0) return ' before any of the body was sent';
+  return ` after ${formatBytes(request.bytesSent)} of the body`;
+}
+
 /**
  * Turns whatever Node or undici threw into a coded TransferError. A TransferError anywhere in the
  * chain wins (e.g. BT_ERR_SOURCE_CHANGED thrown by the body and re-thrown by undici). Otherwise the
  * innermost recognised code wins, because it names the root cause (undici's wrapper only says that
- * the request failed). The original code is kept in the message for logs.
+ * the request failed). The message says in plain words which request got what
+ * (`PATCH http://h/files/abc: the connection was reset by the server after 3.2 MiB of the body`);
+ * Node's and undici's own error stays as `cause`.
  */
-export function mapNetworkError(error: unknown): TransferError {
+export function mapNetworkError(error: unknown, request?: FailedRequest): TransferError {
   const chain = flatten(error);
   const coded = chain.find((value): value is TransferError => value instanceof TransferError);
   if (coded !== undefined) return coded;
+  const say = (what: string): string =>
+    request === undefined ? what : requestMessage(request.method, request.url, what);
   for (let index = chain.length - 1; index >= 0; index -= 1) {
     const value = chain[index]!;
     const mapped = classify(value);
     if (mapped !== undefined) {
-      return new TransferError(mapped, `${messageOf(value)} (${codeOf(value)})`, { cause: error });
+      const what = `${plainWords(mapped, value, request)}${progressWords(mapped, request)}`;
+      return new TransferError(mapped, say(what), { cause: error });
     }
   }
   const outer = chain[0];
   const detail = outer === undefined ? String(error) : messageOf(outer);
   const code = outer === undefined ? undefined : codeOf(outer);
-  return new TransferError('BT_ERR_NETWORK', code === undefined ? detail : `${detail} (${code})`, { cause: error });
+  // Unknown to the table: Node's words and code are all there is to go on.
+  const what = `a network error: ${detail}${code === undefined ? '' : ` (${code})`}`;
+  return new TransferError('BT_ERR_NETWORK', say(what), { cause: error });
 }

@@ -4,6 +4,7 @@ import { authenticatedExchange } from './authenticated-exchange.ts';
 import type { ExchangeBody, ExchangeResponse } from './exchange.ts';
 import { contentLength, findHeader, type HeaderList, type HeaderPairs } from './header-pairs.ts';
 import type { HttpUploadResult } from './http-upload-types.ts';
+import { requestMessage, urlText } from './request-messages.ts';
 import type { ResumableUploadInput } from './resumable-types.ts';
 import type { ServerAuth } from './server-auth.ts';
 
@@ -66,7 +67,7 @@ export async function sendStep(
   );
   if (final === null) return { response, final: null };
   const answer: ResponseSnapshot = response.bodyCut ? { ...final, bodyTruncated: true } : final;
-  return { response, final: { response: answer, bytesReceived: response.bytesReceived } };
+  return { response, final: { response: answer, requestMethod: step.method, bytesReceived: response.bytesReceived } };
 }
 
 /** A non-negative integer header value (tus offsets/lengths; the draft's sf-integer); undefined if absent or bad. */
@@ -87,11 +88,11 @@ export function resolveUploadUrl(location: string, base: URL, what: string): URL
     throw new TransferError('BT_ERR_INVALID_RESPONSE', `${what}: invalid Location ${location}`, { cause: error });
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new TransferError('BT_ERR_INVALID_RESPONSE', `${what}: non-HTTP Location ${url.href}`);
+    throw new TransferError('BT_ERR_INVALID_RESPONSE', `${what}: non-HTTP Location ${urlText(url)}`);
   }
   if (base.protocol === 'https:' && url.protocol === 'http:') {
     // The app's credentials go to the upload resource: never in clear text.
-    throw new TransferError('BT_ERR_INSECURE_REDIRECT', `${what}: https upload moved to plain http ${url.href}`);
+    throw new TransferError('BT_ERR_INSECURE_REDIRECT', `${what}: https upload moved to plain http ${urlText(url)}`);
   }
   return url;
 }
@@ -107,7 +108,7 @@ export function parseSessionUrl(uploadUrl: string): URL {
 
 /** BT_ERR_RESUME_LOST: the engine starts the upload over (R38) instead of retrying it. */
 export function resumeLost(url: URL, detail: string): TransferError {
-  return new TransferError('BT_ERR_RESUME_LOST', `the server no longer knows the upload ${url.href} (${detail})`);
+  return new TransferError('BT_ERR_RESUME_LOST', `the server no longer knows the upload ${urlText(url)} (${detail})`);
 }
 
 /** How one protocol's HEAD answer reads (tus 1.0 § HEAD, the IETF draft's offset retrieval). */
@@ -158,7 +159,7 @@ export async function queryUploadOffset(
   if (offset === undefined) {
     throw new TransferError(
       'BT_ERR_INVALID_RESPONSE',
-      `HEAD ${url.href} answered ${response.status} without Upload-Offset`,
+      requestMessage('HEAD', url, `the server answered ${response.status} without Upload-Offset`),
     );
   }
   if (offset > size) throw resumeLost(url, `the server has ${offset} bytes of a ${size}-byte body`);

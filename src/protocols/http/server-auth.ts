@@ -1,4 +1,5 @@
 import { basicAuthorization, type HttpCredential } from '../../net/basic-auth.ts';
+import { learnedDigest, rememberAccepted, rememberDigest, wasAccepted } from './auth-cache.ts';
 import { hasAuthorization, headerValues, parseAuthParams, parseChallenges } from './auth-challenge.ts';
 import { DigestSession, selectDigestChallenge } from './digest-auth.ts';
 import type { HeaderList, HeaderPairs } from './header-pairs.ts';
@@ -27,6 +28,9 @@ export interface AuthRetryState {
  * - Basic (RFC 7617) is sent preemptively until a Digest challenge (RFC 7616) is known; then Digest.
  * - A 401 with a Digest challenge is answered once; a 401 to Digest credentials is final unless it
  *   says `stale=true`, which is retried once with the new nonce.
+ * - What an origin asked for is remembered for the process (auth-cache.ts): the next upload to a
+ *   Digest server starts with Digest, and `holdBody` says when a request should wait for an early
+ *   refusal before sending a large body (early-answer.ts).
  *
  * Neither the password nor a generated header value is ever put in an error or a log line.
  */
@@ -34,10 +38,14 @@ export class ServerAuth {
   readonly #credential: HttpCredential;
   readonly #origin: string;
   #digest: DigestSession | null = null;
+  /** `#digest` came from an earlier upload (auth-cache.ts) and has not been answered here yet. */
+  #digestFromCache: boolean;
 
   private constructor(credential: HttpCredential, scope: URL) {
     this.#credential = credential;
     this.#origin = scope.origin;
+    this.#digest = learnedDigest(this.#origin, credential);
+    this.#digestFromCache = this.#digest !== null;
   }
 
   /** null without credentials: requests go out as the app wrote them. */
@@ -45,16 +53,26 @@ export class ServerAuth {
     return credential === null || credential === undefined ? null : new ServerAuth(credential, scope);
   }
 
-  /** `headers` plus the generated `Authorization` for `method` on `url`, and which kind it is. */
-  sign(method: string, url: URL, headers: HeaderList): { headers: HeaderList; sent: SentCredentials } {
-    if (url.origin !== this.#origin || hasAuthorization(headers)) return { headers, sent: 'app' };
+  /**
+   * `headers` plus the generated `Authorization` for `method` on `url`, and which kind it is.
+   * `holdBody`: the origin has not accepted these credentials yet (Basic sent preemptively, Digest
+   * not yet answered 2xx, or none could be sent), so a large body should wait for an early 401 first.
+   */
+  sign(
+    method: string,
+    url: URL,
+    headers: HeaderList,
+  ): { headers: HeaderList; sent: SentCredentials; holdBody: boolean } {
+    if (url.origin !== this.#origin || hasAuthorization(headers)) return { headers, sent: 'app', holdBody: false };
     if (this.#digest !== null) {
       const value = this.#digest.authorization(method, `${url.pathname}${url.search}`);
-      return { headers: [...headers, ['Authorization', value]], sent: 'digest' };
+      const holdBody = !wasAccepted(this.#origin, this.#credential, 'digest');
+      return { headers: [...headers, ['Authorization', value]], sent: 'digest', holdBody };
     }
     const basic = basicAuthorization(this.#credential);
-    if (basic === null) return { headers, sent: 'none' };
-    return { headers: [...headers, ['Authorization', basic]], sent: 'basic' };
+    if (basic === null) return { headers, sent: 'none', holdBody: true };
+    const holdBody = !wasAccepted(this.#origin, this.#credential, 'basic');
+    return { headers: [...headers, ['Authorization', basic]], sent: 'basic', holdBody };
   }
 
   /**
@@ -70,8 +88,21 @@ export class ServerAuth {
         if (next !== undefined) this.#digest.useNextNonce(next);
       }
     }
+    const fromCache = sent === 'digest' && this.#digestFromCache;
+    if (sent === 'digest') this.#digestFromCache = false;
+    if ((sent === 'basic' || sent === 'digest') && status >= 200 && status < 300) {
+      rememberAccepted(this.#origin, this.#credential, sent);
+      // Only a session that worked is worth reusing: wrong credentials would start with Digest for nothing.
+      if (sent === 'digest' && this.#digest !== null) rememberDigest(this.#origin, this.#credential, this.#digest);
+    }
     if (status !== 401 || sent === 'app') return false;
     const challenge = selectDigestChallenge(parseChallenges(headerValues(headers, 'www-authenticate')));
+    if (fromCache) {
+      // What another upload learned does not hold for this request (another realm, a path that
+      // wants Basic): start over as a fresh upload would, with the challenge in this answer or Basic.
+      this.#digest = challenge === null ? null : new DigestSession(challenge, this.#credential);
+      return true;
+    }
     if (challenge === null) return false;
     if (sent === 'digest') {
       if (!challenge.stale || state.staleRetried) return false;

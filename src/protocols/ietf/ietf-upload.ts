@@ -4,6 +4,7 @@ import { deleteUploadResource } from '../http/delete-upload-resource.ts';
 import { findHeader, type HeaderList, type HeaderPairs } from '../http/header-pairs.ts';
 import { uploadHttp } from '../http/http-upload.ts';
 import type { HttpUploadResult } from '../http/http-upload-types.ts';
+import { requestMessage, urlText } from '../http/request-messages.ts';
 import {
   type OffsetRules,
   parseSessionUrl,
@@ -91,7 +92,10 @@ export async function uploadIetf(input: IetfUploadInput): Promise<HttpUploadResu
     // offset is queried again once (it may have moved when the server kept more of a cut request).
     conflicts += 1;
     if (conflicts > 1) {
-      throw new TransferError('BT_ERR_OFFSET_MISMATCH', `${uploadUrl.href} answered 409 twice for offset ${found}`);
+      throw new TransferError(
+        'BT_ERR_OFFSET_MISMATCH',
+        requestMessage('PATCH', uploadUrl, `the server answered 409 twice for offset ${found}`),
+      );
     }
   }
 }
@@ -120,7 +124,7 @@ async function createUpload(input: IetfUploadInput): Promise<HttpUploadResult> {
       if (session === null && location !== undefined && location !== '') {
         let resolved: URL;
         try {
-          resolved = resolveUploadUrl(location, url, `104 from ${url.href}`);
+          resolved = resolveUploadUrl(location, url, `104 from ${urlText(url)}`);
         } catch {
           // A broken Location only means this upload cannot be resumed; the request itself goes on.
           return;

@@ -31,6 +31,8 @@ export async function probeTus(
       signal,
       responseTimeoutMs: options.responseTimeoutMs ?? CONTROL_TIMEOUT_MS,
       stallTimeoutMs: 0,
+      // The answer is in the status and headers; the body is never waited for.
+      chooseSink: () => ({ kind: 'headers' }),
     },
     ServerAuth.create(options.credentials, options.credentialScope ?? url),
   );

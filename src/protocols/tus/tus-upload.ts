@@ -1,6 +1,7 @@
 import { TransferError } from '../../core/errors.ts';
 import { findHeader, type HeaderList, type HeaderPairs } from '../http/header-pairs.ts';
 import type { HttpUploadResult } from '../http/http-upload-types.ts';
+import { requestLabel, requestMessage } from '../http/request-messages.ts';
 import {
   type OffsetRules,
   parseOffset,
@@ -101,7 +102,10 @@ export async function uploadTus(input: TusUploadInput): Promise<HttpUploadResult
       // our idea of the offset is stale (e.g. the server kept more of a cut request). Ask once more.
       conflicts += 1;
       if (conflicts > 1) {
-        throw new TransferError('BT_ERR_OFFSET_MISMATCH', `${uploadUrl.href} answered 409 twice for offset ${offset}`);
+        throw new TransferError(
+          'BT_ERR_OFFSET_MISMATCH',
+          requestMessage('PATCH', uploadUrl, `the server answered 409 twice for offset ${offset}`),
+        );
       }
       const found = await queryUploadOffset(input, uploadUrl, headers, auth, TUS_OFFSET);
       if (typeof found !== 'number') return found;
@@ -141,10 +145,10 @@ async function createUpload(
   if (location === undefined || location === '') {
     throw new TransferError(
       'BT_ERR_INVALID_RESPONSE',
-      `tus creation at ${input.endpoint.href} answered ${response.status} without a Location`,
+      requestMessage('POST', input.endpoint, `the tus creation was answered ${response.status} without a Location`),
     );
   }
-  return resolveUploadUrl(location, input.endpoint, `tus creation at ${input.endpoint.href}`);
+  return resolveUploadUrl(location, input.endpoint, requestLabel('POST', input.endpoint));
 }
 
 /** The upload's final answer: complete (acknowledged the whole body) or an error the engine judges. */
@@ -159,13 +163,16 @@ function isFinalPatchAnswer(status: number, headers: HeaderPairs, size: number):
 function nextOffset(headers: HeaderPairs, offset: number, end: number, url: URL): number {
   const acknowledged = parseOffset(findHeader(headers, 'upload-offset'));
   if (acknowledged === undefined) {
-    throw new TransferError('BT_ERR_INVALID_RESPONSE', `PATCH ${url.href} was accepted without an Upload-Offset`);
+    throw new TransferError(
+      'BT_ERR_INVALID_RESPONSE',
+      requestMessage('PATCH', url, 'the server accepted it without an Upload-Offset'),
+    );
   }
   // No progress (or more than was sent) would loop forever: let the next attempt ask with HEAD.
   if (acknowledged <= offset || acknowledged > end) {
     throw new TransferError(
       'BT_ERR_OFFSET_MISMATCH',
-      `PATCH ${url.href} of bytes ${offset}–${end} was acknowledged at offset ${acknowledged}`,
+      requestMessage('PATCH', url, `bytes ${offset}–${end} were acknowledged at offset ${acknowledged}`),
     );
   }
   return acknowledged;
