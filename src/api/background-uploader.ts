@@ -6,6 +6,12 @@ import { DEFAULT_EXTRAS, type NotificationSpec, type OperationExtras } from '../
 import { resolveHome } from '../core/paths.ts';
 import type { OperationSnapshot, OperationSpec } from '../core/snapshot.ts';
 import type { TransferPort } from '../ipc/transfer-port.ts';
+import {
+  DEFAULT_INTEROP_VERSION,
+  type IetfInteropVersion,
+  isSupportedInteropVersion,
+  SUPPORTED_INTEROP_VERSIONS,
+} from '../protocols/ietf/ietf-protocol.ts';
 import { generateBoundary } from '../protocols/multipart/boundary.ts';
 import { buildMultipartBody } from '../protocols/multipart/multipart-body.ts';
 import { inspectSourceFile } from '../source/file-source.ts';
@@ -46,6 +52,7 @@ export class BackgroundUploader {
   #transferGroup: BackgroundTransferGroup | null = null;
   #group: string | null = null;
   #resumeProtocol: ResumeProtocol = 'auto';
+  #ietfInteropVersion: IetfInteropVersion = DEFAULT_INTEROP_VERSION;
   readonly #headers = new RequestHeaders();
   readonly #completionGroup: BackgroundTransferCompletionGroup | null;
   #serverCredential: PasswordCredential | null = null;
@@ -147,6 +154,23 @@ export class BackgroundUploader {
     this.#resumeProtocol = value;
   }
 
+  /**
+   * `Upload-Draft-Interop-Version` spoken by the IETF resumable-upload protocol: 6 (drafts -04/-05,
+   * the default, what most draft servers speak) or 8 (drafts -09 to -11). docs/protocols.md.
+   */
+  get ietfInteropVersion(): IetfInteropVersion {
+    return this.#ietfInteropVersion;
+  }
+  set ietfInteropVersion(value: IetfInteropVersion) {
+    if (!isSupportedInteropVersion(value)) {
+      throw new TransferError(
+        'BT_ERR_INVALID_ARGUMENT',
+        `ietfInteropVersion must be one of ${SUPPORTED_INTEROP_VERSIONS.join(', ')}; got ${String(value)}`,
+      );
+    }
+    this.#ietfInteropVersion = value;
+  }
+
   get completionGroup(): BackgroundTransferCompletionGroup | null {
     return this.#completionGroup;
   }
@@ -229,6 +253,7 @@ export class BackgroundUploader {
         ...DEFAULT_EXTRAS,
         body,
         resumeProtocol: this.#resumeProtocol,
+        ietfInteropVersion: this.#ietfInteropVersion,
         serverCredential: this.#serverCredential && { ...this.#serverCredential },
         proxyCredential: this.#proxyCredential && { ...this.#proxyCredential },
         successNotification: this.#success,

@@ -33,6 +33,8 @@ export const operationExtrasSchema = z.object({
   body: bodySpec,
   /** resumeProtocol (docs/api/background-uploader.md). */
   resumeProtocol: z.enum(['auto', 'tus', 'ietf', 'none']),
+  /** ietfInteropVersion (docs/api/background-uploader.md): the draft version the IETF protocol speaks. */
+  ietfInteropVersion: z.union([z.literal(6), z.literal(8)]),
   /** The server-side upload a resume continues (tus upload URL, IETF resumption URL, FTP path). */
   session: z
     .object({
@@ -40,6 +42,8 @@ export const operationExtrasSchema = z.object({
       uploadUrl: z.string().nullable(),
       /** FTP APPE: the remote size before this upload appended anything (to resume without duplicating). */
       appendBase: z.number().nullable().optional(),
+      /** IETF draft: when the upload resource expires (Upload-Limit max-age / expires), ms since the epoch. */
+      expiresAtMs: z.number().nullable().optional(),
     })
     .nullable(),
   /** "auto" found the server speaks no resumable protocol: don't probe again (R38 restarts apply). */
@@ -65,6 +69,7 @@ export type NotificationSpec = z.infer<typeof notification>;
 export const DEFAULT_EXTRAS: Readonly<OperationExtras> = Object.freeze<OperationExtras>({
   body: { kind: 'file' },
   resumeProtocol: 'auto',
+  ietfInteropVersion: 6,
   session: null,
   probedPlain: false,
   serverCredential: null,

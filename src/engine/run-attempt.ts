@@ -91,8 +91,14 @@ async function runHttp(context: AttemptContext, url: URL): Promise<HttpUploadRes
   const resumable = (session: OperationExtras['session']): ResumableUploadInput => ({
     ...common,
     endpoint: url,
-    session: session?.uploadUrl ? { uploadUrl: session.uploadUrl } : null,
-    onSession: (uploadUrl) => saveSession(context, { protocol, uploadUrl }),
+    session: session?.uploadUrl ? { uploadUrl: session.uploadUrl, expiresAtMs: session.expiresAtMs ?? null } : null,
+    acknowledgedOffset: live.record.ackOffset,
+    onSession: (uploadUrl, expiresAtMs) =>
+      saveSession(context, {
+        protocol,
+        uploadUrl,
+        ...(expiresAtMs === undefined || expiresAtMs === null ? {} : { expiresAtMs }),
+      }),
     onOffset: (offset) => {
       live.record = { ...live.record, ackOffset: offset };
       store.recordAcknowledged(record.guid, offset);
@@ -101,7 +107,12 @@ async function runHttp(context: AttemptContext, url: URL): Promise<HttpUploadRes
   const send = (session: OperationExtras['session']) =>
     protocol === 'tus'
       ? uploadTus({ ...resumable(session), metadata: tusMetadata(record.sourcePath) })
-      : uploadIetf({ ...resumable(session), method: record.method, maxRedirects: context.config.maxRedirects });
+      : uploadIetf({
+          ...resumable(session),
+          method: record.method,
+          maxRedirects: context.config.maxRedirects,
+          interopVersion: record.extras.ietfInteropVersion,
+        });
   try {
     return await send(record.extras.session);
   } catch (error) {

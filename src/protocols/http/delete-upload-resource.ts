@@ -2,7 +2,7 @@ import type { Dispatcher } from 'undici';
 import { TransferError } from '../../core/errors.ts';
 import { authenticatedExchange } from './authenticated-exchange.ts';
 import type { HeaderList } from './header-pairs.ts';
-import { parseSessionUrl } from './resumable-step.ts';
+import { headersForOrigin, parseSessionUrl } from './resumable-step.ts';
 import type { ControlOptions } from './resumable-types.ts';
 import { ServerAuth } from './server-auth.ts';
 
@@ -22,18 +22,19 @@ export async function deleteUploadResource(
   options: ControlOptions,
 ): Promise<void> {
   const url = parseSessionUrl(uploadUrl);
+  const scope = options.credentialScope ?? url;
   const response = await authenticatedExchange(
     {
       url,
       method: 'DELETE',
-      headers,
+      headers: headersForOrigin(headers, url, scope),
       body: null,
       dispatcher,
       signal,
       responseTimeoutMs: options.responseTimeoutMs ?? CONTROL_TIMEOUT_MS,
       stallTimeoutMs: 0,
     },
-    ServerAuth.create(options.credentials, options.credentialScope ?? url),
+    ServerAuth.create(options.credentials, scope),
   );
   const status = response.status;
   if ((status >= 200 && status < 300) || status === 404 || status === 410) return;

@@ -2,6 +2,8 @@ import { TransferError } from '../../core/errors.ts';
 import { findHeader, type HeaderList, type HeaderPairs } from '../http/header-pairs.ts';
 import type { HttpUploadResult } from '../http/http-upload-types.ts';
 import {
+  checkedOffset,
+  headersForOrigin,
   type OffsetRules,
   parseOffset,
   parseSessionUrl,
@@ -39,7 +41,7 @@ const TUS_OFFSET: OffsetRules = {
     const length = parseOffset(findHeader(headers, 'upload-length'));
     return parseOffset(findHeader(headers, 'upload-offset')) === size && (length === undefined || length === size);
   },
-  offset: (headers) => parseOffset(findHeader(headers, 'upload-offset')),
+  offsetHeader: 'upload-offset',
 };
 
 /**
@@ -68,11 +70,18 @@ export async function uploadTus(input: TusUploadInput): Promise<HttpUploadResult
     input.onOffset(0);
   } else {
     uploadUrl = parseSessionUrl(input.session.uploadUrl);
-    const found = await queryUploadOffset(input, uploadUrl, headers, auth, TUS_OFFSET);
+    const found = await queryUploadOffset(
+      input,
+      uploadUrl,
+      headersForOrigin(headers, uploadUrl, input.endpoint),
+      auth,
+      TUS_OFFSET,
+    );
     if (typeof found !== 'number') return found;
     offset = found;
   }
   input.onBytesSent(offset);
+  const resourceHeaders = headersForOrigin(headers, uploadUrl, input.endpoint);
   let conflicts = 0;
   for (;;) {
     const end =
@@ -84,7 +93,7 @@ export async function uploadTus(input: TusUploadInput): Promise<HttpUploadResult
       {
         url: uploadUrl,
         method: 'PATCH',
-        headers: [...headers, ['Content-Type', TUS_PATCH_CONTENT_TYPE], ['Upload-Offset', String(offset)]],
+        headers: [...resourceHeaders, ['Content-Type', TUS_PATCH_CONTENT_TYPE], ['Upload-Offset', String(offset)]],
         body: { source: input.body, start: offset, end },
         isFinal: (status, pairs) => isFinalPatchAnswer(status, pairs, size),
       },
@@ -103,7 +112,7 @@ export async function uploadTus(input: TusUploadInput): Promise<HttpUploadResult
       if (conflicts > 1) {
         throw new TransferError('BT_ERR_OFFSET_MISMATCH', `${uploadUrl.href} answered 409 twice for offset ${offset}`);
       }
-      const found = await queryUploadOffset(input, uploadUrl, headers, auth, TUS_OFFSET);
+      const found = await queryUploadOffset(input, uploadUrl, resourceHeaders, auth, TUS_OFFSET);
       if (typeof found !== 'number') return found;
       offset = found;
       input.onBytesSent(offset);
@@ -151,18 +160,18 @@ async function createUpload(
 function isFinalPatchAnswer(status: number, headers: HeaderPairs, size: number): boolean {
   if (status === 409 || GONE_STATUSES.has(status)) return false;
   if (status < 200 || status >= 300) return true;
-  const acknowledged = parseOffset(findHeader(headers, 'upload-offset'));
-  return acknowledged !== undefined && acknowledged >= size;
+  // More than the body is not "complete" but a bad answer (nextOffset refuses it).
+  return parseOffset(findHeader(headers, 'upload-offset')) === size;
 }
 
 /** Upload-Offset of an intermediate 204 ("MUST include the Upload-Offset header containing the new offset"). */
 function nextOffset(headers: HeaderPairs, offset: number, end: number, url: URL): number {
-  const acknowledged = parseOffset(findHeader(headers, 'upload-offset'));
+  const acknowledged = checkedOffset(findHeader(headers, 'upload-offset'), offset, end, `PATCH ${url.href}`);
   if (acknowledged === undefined) {
     throw new TransferError('BT_ERR_INVALID_RESPONSE', `PATCH ${url.href} was accepted without an Upload-Offset`);
   }
-  // No progress (or more than was sent) would loop forever: let the next attempt ask with HEAD.
-  if (acknowledged <= offset || acknowledged > end) {
+  // No progress would loop forever: let the next attempt ask with HEAD.
+  if (acknowledged === offset && end > offset) {
     throw new TransferError(
       'BT_ERR_OFFSET_MISMATCH',
       `PATCH ${url.href} of bytes ${offset}–${end} was acknowledged at offset ${acknowledged}`,
