@@ -263,7 +263,7 @@ test('only a 104 of the interop version sent (6) is taken; 3, 7, 8 and 99 are ig
     ['8', false],
     ['99', false],
   ] as const) {
-    const server = await startIetfServer({ interopVersion: version });
+    const server = await startIetfServer({ interimVersion: version });
     closers.push(() => server.close());
     const { input, events } = ietfInput(`${server.url}/target`, small);
     const result = await uploadIetf(input);

@@ -23,8 +23,8 @@ export function offsetRules(attempt: IetfAttempt): OffsetRules {
 
 /**
  * §"Upload Append": PATCHes from `offset` to the end, each within `max-append-size` (the last one
- * carries `Upload-Complete: ?1`). A 409 names the server's offset (interop 8: "The response MUST
- * include the correct offset"), used after checking it; without one the offset is queried. 404 →
+ * carries `Upload-Complete: ?1`). A 409 names the server's offset, used after checking it; without
+ * one the offset is queried. 404 →
  * BT_ERR_RESUME_LOST (the engine starts over); 410 → BT_ERR_UPLOAD_COMPLETED (not sent again).
  */
 export async function appendRest(
@@ -81,10 +81,15 @@ export async function appendRest(
       if (conflicts > 1) {
         throw new TransferError('BT_ERR_OFFSET_MISMATCH', `${uploadUrl.href} answered 409 twice (offset ${offset})`);
       }
-      const told =
-        attempt.version >= 8
-          ? checkedOffset(findHeader(response.headers, 'upload-offset'), attempt.acknowledged, sentTo, `409 to ${what}`)
-          : undefined;
+      // -05: "The server MUST send the Upload-Offset header field in the response if it considers the
+      // upload active, ... when the response is a failure (e.g. 409 (Conflict))"; -09 on: "MUST include
+      // the correct offset". Checked: not beyond what was sent, not behind what was acknowledged.
+      const told = checkedOffset(
+        findHeader(response.headers, 'upload-offset'),
+        attempt.acknowledged,
+        sentTo,
+        `409 to ${what}`,
+      );
       if (told === undefined) {
         const found = await queryUploadOffset(input, uploadUrl, headers, attempt.auth, offsetRules(attempt));
         if (typeof found !== 'number') return finalAnswer(attempt, found, false);

@@ -23,8 +23,9 @@ export const NO_INTERIM = Symbol('no 104');
  * ignores the headers sees a plain upload, so this costs nothing where the draft is not spoken.
  *
  * With `waitMs` (large uploads) the body waits up to that long for the 104 ("A client might wait for a
- * limited duration to receive a 104 ... before starting to transmit the request content"). Without
- * one in time the request is stopped before any body byte and NO_INTERIM returned: the caller asks
+ * limited duration to receive a 104 ... before starting to transmit the request content"); its first
+ * byte goes out with the request head. Without a 104 in time the request is stopped there and
+ * NO_INTERIM returned: the caller asks
  * whether the server speaks the draft at all and creates the resource carefully, or sends it plain.
  */
 export async function optimisticCreation(
@@ -232,10 +233,22 @@ class BodyGate {
     return {
       size: body.size,
       async *read(start) {
-        await opened;
-        // Stopped for want of a 104: the request is being aborted, not a byte goes out.
-        if (gate.timedOut) return;
-        yield* body.read(start);
+        // undici writes the request head together with the first body chunk: one byte goes out so
+        // that the server sees the request and can answer 104; the rest waits for the gate.
+        const chunks = body.read(start)[Symbol.asyncIterator]();
+        try {
+          const first = await chunks.next();
+          if (first.done) return;
+          yield first.value.subarray(0, 1);
+          await opened;
+          // Stopped for want of a 104: the request is being aborted, nothing more goes out.
+          if (gate.timedOut) return;
+          if (first.value.byteLength > 1) yield first.value.subarray(1);
+          for (let next = await chunks.next(); !next.done; next = await chunks.next()) yield next.value;
+        } finally {
+          // Closes the source (its file) however the request ends.
+          await chunks.return?.();
+        }
       },
     };
   }
