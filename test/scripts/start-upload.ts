@@ -1,6 +1,6 @@
 /**
  * A tiny app for process tests: starts one upload with the public API and reports it on stdout.
- * argv: METHOD URL FILE [--exit-after-start]. Prints `started <guid>`, then `progress <bytesSent>`
+ * argv: METHOD URL FILE [--exit-after-start] [--resume=PROTOCOL] [--ietf-interop=N]. Prints `started <guid>`, then `progress <bytesSent>`
  * lines, then `completed <status>` or `failed <code>`.
  */
 import { BackgroundUploader, closeAsync, type UploadOperation } from '../../src/index.ts';
@@ -9,6 +9,10 @@ const [method = 'PUT', url = '', file = ''] = process.argv.slice(2);
 const exitAfterStart = process.argv.includes('--exit-after-start');
 const uploader = new BackgroundUploader();
 uploader.method = method;
+const resume = process.argv.find((arg) => arg.startsWith('--resume='))?.slice('--resume='.length);
+if (resume !== undefined) uploader.resumeProtocol = resume as typeof uploader.resumeProtocol;
+const interop = process.argv.find((arg) => arg.startsWith('--ietf-interop='))?.slice('--ietf-interop='.length);
+if (interop !== undefined) uploader.ietfInteropVersion = Number(interop) as typeof uploader.ietfInteropVersion;
 const operation = uploader.createUpload(url, file);
 let announced = false;
 operation.startAsync().then(
