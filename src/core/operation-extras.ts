@@ -33,8 +33,11 @@ export const operationExtrasSchema = z.object({
   body: bodySpec,
   /** resumeProtocol (docs/api/background-uploader.md). */
   resumeProtocol: z.enum(['auto', 'tus', 'ietf', 'none']),
-  /** ietfInteropVersion (docs/api/background-uploader.md): the draft version the IETF protocol speaks. */
-  ietfInteropVersion: z.union([z.literal(6), z.literal(8)]),
+  /**
+   * ietfInteropVersion (docs/api/background-uploader.md): the draft version the IETF protocol speaks.
+   * Defaulted, so that a start frame from a client that predates the field still parses.
+   */
+  ietfInteropVersion: z.union([z.literal(6), z.literal(8)]).default(6),
   /** The server-side upload a resume continues (tus upload URL, IETF resumption URL, FTP path). */
   session: z
     .object({

@@ -112,6 +112,9 @@ async function runHttp(context: AttemptContext, url: URL): Promise<HttpUploadRes
           method: record.method,
           maxRedirects: context.config.maxRedirects,
           interopVersion: record.extras.ietfInteropVersion,
+          // Only an app that named the draft gets the wait for a 104 (and careful creation): under
+          // "auto" most endpoints are plain servers, which the wait would only delay.
+          ...(record.extras.resumeProtocol === 'ietf' ? {} : { largeUploadBytes: Number.POSITIVE_INFINITY }),
         });
   try {
     return await send(record.extras.session);

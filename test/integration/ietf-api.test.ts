@@ -85,3 +85,37 @@ test('through the socket host: the version rides the start frame and the stored 
     await app.exited;
   }
 });
+
+test('resumeProtocol "ietf": a large upload without a 104 is created carefully and appended; "auto" does not wait', async () => {
+  home = await useApiHome({}, 'ietf-api');
+  const large = await writeRandomFile(files.path, 'large.bin', 17 * 1024 * 1024 + 5);
+  const silent = await startIetfServer({ send104: false });
+  try {
+    const uploader = new BackgroundUploader();
+    uploader.method = 'PUT';
+    uploader.resumeProtocol = 'ietf';
+    const operation = uploader.createUpload(`${silent.url}/careful`, large.path);
+    await operation.startAsync();
+    assert.equal(operation.progress.status, BackgroundTransferStatus.completed);
+    assert.equal(operation.progress.bytesSent, large.size);
+    const methods = silent.requests.map((request) => `${request.method} ${request.status}`);
+    assert.deepEqual(methods, ['PUT 0', 'OPTIONS 204', 'PUT 201', 'PATCH 201']);
+    const stored = [...silent.uploads.values()].find((upload) => upload.complete);
+    assert.ok(stored);
+    assert.equal(await silent.sha256(stored.id), large.sha256);
+
+    silent.requests.length = 0;
+    const auto = new BackgroundUploader();
+    auto.method = 'PUT';
+    const plain = auto.createUpload(`${silent.url}/auto`, large.path);
+    await plain.startAsync();
+    assert.equal(plain.progress.status, BackgroundTransferStatus.completed);
+    // The tus probe, then the app's request sent at once: no wait, no second creation.
+    assert.deepEqual(
+      silent.requests.map((request) => `${request.method} ${request.status}`),
+      ['OPTIONS 204', 'PUT 201'],
+    );
+  } finally {
+    await silent.close();
+  }
+});

@@ -21,7 +21,10 @@ export interface IetfUploadInput extends ResumableUploadInput {
   maxRedirects: number;
   /** `Upload-Draft-Interop-Version` to speak (default 6). */
   interopVersion?: IetfInteropVersion;
-  /** From this body size on, the creation waits for a 104 before sending the body (default LARGE_UPLOAD_BYTES). */
+  /**
+   * From this body size on, the creation waits for a 104 before sending the body (default
+   * LARGE_UPLOAD_BYTES; Infinity: never, as under resumeProtocol "auto").
+   */
   largeUploadBytes?: number;
   /** How long a large upload's creation waits for the 104 (default FIRST_104_WAIT_MS). */
   first104WaitMs?: number;
