@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Dispatcher } from 'undici';
+import { BackgroundTransferStatus as S } from '../../src/core/enums.ts';
 import type { ErrorCode } from '../../src/core/errors.ts';
+import { DEFAULT_EXTRAS } from '../../src/core/operation-extras.ts';
 import { createDispatcher } from '../../src/net/dispatcher.ts';
 import type { ResumableUploadInput } from '../../src/protocols/http/resumable-types.ts';
 import { terminateIetf, uploadIetf } from '../../src/protocols/ietf/ietf-upload.ts';
 import { terminateTus } from '../../src/protocols/tus/tus-control.ts';
 import { uploadTus } from '../../src/protocols/tus/tus-upload.ts';
+import { startEngine } from '../helpers/engine-harness.ts';
 import { headerOf, ietfAttempt, rejection } from '../helpers/ietf-input.ts';
 import { startIetfServer } from '../helpers/ietf-server.ts';
 import { makeTempDir, type RandomFile, type TempDir, writeRandomFile } from '../helpers/temp-dir.ts';
@@ -283,4 +286,31 @@ test('draft and tus: a HEAD that never answers times out (BT_ERR_TIMEOUT, retrya
     server.requests.filter((request) => request.url === '/uploads/hang' && request.method === 'PATCH').length,
     0,
   );
+});
+
+test('engine: an upload whose HEAD never answers is retried up to maxAttempts, then fails BT_ERR_TIMEOUT', async () => {
+  const h = await startEngine({ maxAttempts: 3, retryBaseDelayMs: 5, responseTimeoutMs: 1_000 });
+  try {
+    server.route('/tus-files', () => ({ status: 201, headers: [['Location', '/uploads/never']] }));
+    // The first PATCH and every HEAD after it hang: each attempt times out.
+    server.route('/uploads/never', () => ({ hang: true }));
+    const { guid } = h.engine.start(
+      h.spec({
+        sourcePath: file.path,
+        requestedUri: `${server.url}/tus-files`,
+        extras: { ...DEFAULT_EXTRAS, resumeProtocol: 'tus' },
+      }),
+    );
+    const final = await h.waitFor(guid, (s) => s.progress.status === S.error, 60_000);
+    assert.equal(final.error?.code, 'BT_ERR_TIMEOUT');
+    const resource = server.requests.filter((request) => request.url === '/uploads/never');
+    assert.deepEqual(
+      resource.map((request) => request.method),
+      ['PATCH', 'HEAD', 'HEAD'],
+      'one creation, then each retry asks the same upload resource (the session was kept)',
+    );
+    assert.equal(server.requests.filter((request) => request.url === '/tus-files').length, 1);
+  } finally {
+    await h.close();
+  }
 });
