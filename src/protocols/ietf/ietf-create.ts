@@ -98,7 +98,11 @@ export async function optimisticCreation(
         sentTo = sent;
         input.onBytesSent(sent);
       },
-      onResponse: (response, total) => input.onResponse({ ...response, isResumable: session !== null }, total),
+      onResponse(response, total) {
+        // An answer before the body (a refusal): the held-back body is not needed any more.
+        gate?.close();
+        input.onResponse({ ...response, isResumable: session !== null }, total);
+      },
       onBytesReceived: (received) => input.onBytesReceived(received),
       onInformational(status, headers, url) {
         if (status !== UPLOAD_RESUMPTION_SUPPORTED || !speaksVersion(headers, version)) return;
@@ -205,6 +209,7 @@ class BodyGate {
   #release: () => void = () => {};
   readonly #timer: NodeJS.Timeout;
   timedOut = false;
+  stopped = false;
 
   constructor(waitMs: number, onTimeout: () => void) {
     this.#opened = new Promise<void>((resolve) => {
@@ -222,8 +227,10 @@ class BodyGate {
     this.#release();
   }
 
+  /** The request is over: a body still held back never goes out. */
   close(): void {
     clearTimeout(this.#timer);
+    this.stopped = true;
     this.#release();
   }
 
@@ -242,7 +249,7 @@ class BodyGate {
           yield first.value.subarray(0, 1);
           await opened;
           // Stopped for want of a 104: the request is being aborted, nothing more goes out.
-          if (gate.timedOut) return;
+          if (gate.timedOut || gate.stopped) return;
           if (first.value.byteLength > 1) yield first.value.subarray(1);
           for (let next = await chunks.next(); !next.done; next = await chunks.next()) yield next.value;
         } finally {
