@@ -232,3 +232,30 @@ test('max-size in the offset answer below the body: BT_ERR_UPLOAD_LIMIT before a
   assert.equal(error.code, 'BT_ERR_UPLOAD_LIMIT');
   assert.equal(draft.requests.filter((request) => request.method === 'PATCH').length, 0);
 });
+
+test('interop 8: a 104 whose Upload-Limit max-size is below the body stops the upload and deletes the resource', async () => {
+  const draft = await server({ limits: { maxSize: MiB, maxAge: 600 }, checkSizeAtCreation: false });
+  const { input, events } = attempt(`${draft.url}/target`, medium, { interopVersion: 8 });
+  const error = await rejection(uploadIetf(input));
+  assert.equal(error.code, 'BT_ERR_UPLOAD_LIMIT');
+  assert.deepEqual(events.sessions, [], 'no session for an upload that cannot finish');
+  assert.deepEqual(events.responses, []);
+  const deadline = Date.now() + 10_000;
+  while (draft.uploads.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.equal(draft.uploads.size, 0, 'the upload resource was cancelled (DELETE)');
+  const deleted = draft.requests.find((request) => request.method === 'DELETE');
+  assert.equal(headerOf(deleted!.headers, 'upload-draft-interop-version'), '8');
+});
+
+test('interop 8: a body below the 104’s min-size is not made resumable; it goes on plain', async () => {
+  const draft = await server({ limits: { minSize: 10 * MiB } });
+  const { input, events } = attempt(`${draft.url}/target`, small, { interopVersion: 8 });
+  const result = await uploadIetf(input);
+  assert.equal(result.response.statusCode, 201);
+  assert.equal(result.response.isResumable, false);
+  assert.deepEqual(events.sessions, []);
+  assert.deepEqual(JSON.parse(await readFile(input.responseBodyPath, 'utf8')), {
+    sha256: small.sha256,
+    bytes: small.size,
+  });
+});
