@@ -41,6 +41,8 @@ export interface IetfServerOptions {
   failFinal?: number;
   /** false: a creation above max-size is not refused at once (the limit is only announced). */
   checkSizeAtCreation?: boolean;
+  /** After the body: a 104 every 100 ms and never a final answer. */
+  endlessInterims?: boolean;
   /** This many 104 progress reports (Upload-Offset) go out before a final answer. */
   interimStorm?: number;
 }
@@ -221,6 +223,11 @@ export async function startIetfServer(options: IetfServerOptions = {}): Promise<
       interim([['Upload-Offset', String(Math.floor((upload.offset * index) / (options.interimStorm ?? 1)))]]);
     }
     const offset: [string, string] = ['Upload-Offset', String(upload.offset)];
+    if (options.endlessInterims) {
+      const timer = setInterval(() => interim([offset]), 100);
+      req.socket.once('close', () => clearInterval(timer));
+      return;
+    }
     if (req.headers['upload-complete'] !== '?1') {
       // A creation that leaves the upload incomplete is 201 with the Location; an append 204.
       return answer(extra.length > 0 ? 201 : 204, [offset, ['Upload-Complete', '?0'], ...extra]);

@@ -314,3 +314,23 @@ test('engine: an upload whose HEAD never answers is retried up to maxAttempts, t
     await h.close();
   }
 });
+
+test('draft: 104s that never end after the body (no final answer) → BT_ERR_TIMEOUT, not a hang', {
+  timeout: 60_000,
+}, async () => {
+  const draft = await startIetfServer({ endlessInterims: true });
+  try {
+    const { input, events } = ietfAttempt(`${draft.url}/target`, file, dir.path, dispatcher, {
+      interopVersion: 8,
+      responseTimeoutMs: 1_000,
+    });
+    const started = Date.now();
+    const error = await rejection(uploadIetf(input));
+    assert.equal(error.code, 'BT_ERR_TIMEOUT', error.message);
+    assert.match(error.message, /interim responses/);
+    assert.ok(Date.now() - started < 30_000);
+    assert.equal(events.sessions.length, 1, 'the session stays for the retry to resume');
+  } finally {
+    await draft.close();
+  }
+});

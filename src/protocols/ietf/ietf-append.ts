@@ -2,7 +2,7 @@ import { TransferError } from '../../core/errors.ts';
 import { findHeader, type HeaderList } from '../http/header-pairs.ts';
 import type { HttpUploadResult } from '../http/http-upload-types.ts';
 import { checkedOffset, type OffsetRules, queryUploadOffset, resumeLost, sendStep } from '../http/resumable-step.ts';
-import { finalAnswer, type IetfAttempt, reportProgress } from './ietf-context.ts';
+import { finalAnswer, type IetfAttempt, InterimWatchdog, reportProgress } from './ietf-context.ts';
 import { PARTIAL_UPLOAD_CONTENT_TYPE, reportsComplete } from './ietf-protocol.ts';
 import { checkUploadSize, mergeLimits, nextAppendEnd, parseUploadLimit } from './upload-limit.ts';
 
@@ -42,11 +42,14 @@ export async function appendRest(
     const end = nextAppendEnd(attempt.limits, offset, size);
     const complete = end === size;
     let sentTo = offset;
+    const watchdog = new InterimWatchdog(input, end, `PATCH ${uploadUrl.href}`);
     const { response, final } = await sendStep(
       {
         ...input,
+        signal: watchdog.signal,
         onBytesSent(value) {
           sentTo = Math.max(sentTo, value);
+          watchdog.sent(value);
           input.onBytesSent(value);
         },
       },
@@ -63,10 +66,13 @@ export async function appendRest(
         // With Upload-Complete: ?1 the answer is the target resource's response; an error ends any append.
         isFinal: (status) =>
           status !== 409 && !LOST_STATUSES.has(status) && (complete || status < 200 || status >= 300),
-        onInformational: (status, pairs) => reportProgress(attempt, status, pairs, sentTo),
+        onInformational(status, pairs) {
+          watchdog.interim();
+          reportProgress(attempt, status, pairs, sentTo);
+        },
       },
       attempt.auth,
-    );
+    ).finally(() => watchdog.dispose());
     if (final !== null) return finalAnswer(attempt, final, true);
     const what = `PATCH ${uploadUrl.href}`;
     if (response.status === 404) throw resumeLost(uploadUrl, `${what} answered 404`);

@@ -90,3 +90,57 @@ export function cancelQuietly(attempt: IetfAttempt, uploadUrl: URL): void {
     },
   ).catch(() => undefined);
 }
+
+/**
+ * Bounds a storm of 104s after the body. The exchange restarts its response timeout (R48) at every
+ * 1xx, so a server that keeps sending 104s would hold the request forever; from the first 104 after
+ * the whole body was handed over, the final answer must come within `responseTimeoutMs`, else the
+ * request is aborted with BT_ERR_TIMEOUT.
+ */
+export class InterimWatchdog {
+  readonly #controller = new AbortController();
+  readonly #input: IetfUploadInput;
+  readonly #end: number;
+  readonly #what: string;
+  readonly #forward = (): void => this.#controller.abort(this.#input.signal.reason);
+  #bodySent = false;
+  #interims = 0;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(input: IetfUploadInput, end: number, what: string) {
+    this.#input = input;
+    this.#end = end;
+    this.#what = what;
+    if (input.signal.aborted) this.#forward();
+    else input.signal.addEventListener('abort', this.#forward, { once: true });
+  }
+
+  /** The request's signal: the attempt's, or this watchdog's timeout. */
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  /** Absolute bytes handed over so far. */
+  sent(value: number): void {
+    if (value >= this.#end) this.#bodySent = true;
+  }
+
+  /** A 1xx arrived. */
+  interim(): void {
+    this.#interims += 1;
+    if (!this.#bodySent || this.#timer !== undefined) return;
+    const timeoutMs = this.#input.responseTimeoutMs;
+    this.#timer = setTimeout(() => {
+      const error = new TransferError(
+        'BT_ERR_TIMEOUT',
+        `${this.#what}: no final answer within ${timeoutMs} ms after the body, only ${this.#interims} interim responses`,
+      );
+      this.#controller.abort(error);
+    }, timeoutMs);
+  }
+
+  dispose(): void {
+    clearTimeout(this.#timer);
+    this.#input.signal.removeEventListener('abort', this.#forward);
+  }
+}

@@ -4,7 +4,7 @@ import { findHeader, type HeaderPairs } from '../http/header-pairs.ts';
 import { uploadHttp } from '../http/http-upload.ts';
 import type { HttpUploadResult } from '../http/http-upload-types.ts';
 import { resolveUploadUrl, sendStep } from '../http/resumable-step.ts';
-import { cancelQuietly, finalAnswer, type IetfAttempt, reportProgress } from './ietf-context.ts';
+import { cancelQuietly, finalAnswer, type IetfAttempt, InterimWatchdog, reportProgress } from './ietf-context.ts';
 import {
   creationHeaders,
   PARTIAL_UPLOAD_CONTENT_TYPE,
@@ -35,8 +35,9 @@ export async function optimisticCreation(
   const { input, version } = attempt;
   const size = input.body.size;
   const controller = new AbortController();
-  const forward = (): void => controller.abort(input.signal.reason);
-  input.signal.addEventListener('abort', forward, { once: true });
+  const watchdog = new InterimWatchdog(input, size, `${input.method} ${input.endpoint.href}`);
+  const forward = (): void => controller.abort(watchdog.signal.reason);
+  watchdog.signal.addEventListener('abort', forward, { once: true });
   const noInterim = new TransferError('BT_ERR_TIMEOUT', `no 104 from ${input.endpoint.href} within ${waitMs} ms`);
   const gate = waitMs === null ? null : new BodyGate(waitMs, () => controller.abort(noInterim));
   let session: URL | null = null;
@@ -96,6 +97,7 @@ export async function optimisticCreation(
       credentials: input.credentials ?? null,
       onBytesSent(sent) {
         sentTo = sent;
+        watchdog.sent(sent);
         input.onBytesSent(sent);
       },
       onResponse(response, total) {
@@ -105,6 +107,7 @@ export async function optimisticCreation(
       },
       onBytesReceived: (received) => input.onBytesReceived(received),
       onInformational(status, headers, url) {
+        watchdog.interim();
         if (status !== UPLOAD_RESUMPTION_SUPPORTED || !speaksVersion(headers, version)) return;
         try {
           onInterim(headers, url);
@@ -117,11 +120,12 @@ export async function optimisticCreation(
     const answer = { ...result, response: { ...result.response, isResumable: session !== null } };
     return finalAnswer(attempt, answer, session !== null);
   } catch (error) {
-    if (error === noInterim && session === null && !input.signal.aborted) return NO_INTERIM;
+    if (error === noInterim && session === null && !watchdog.signal.aborted) return NO_INTERIM;
     throw error;
   } finally {
     gate?.close();
-    input.signal.removeEventListener('abort', forward);
+    watchdog.signal.removeEventListener('abort', forward);
+    watchdog.dispose();
   }
 }
 
