@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { BackgroundTransferCostPolicy, BackgroundTransferPriority } from '../core/enums.ts';
 import { TransferError } from '../core/errors.ts';
+import {
+  DEFAULT_INTEROP_VERSION,
+  type IetfInteropVersion,
+  isSupportedInteropVersion,
+  SUPPORTED_INTEROP_VERSIONS,
+} from '../core/ietf-interop.ts';
 import { generateBoundary } from '../core/multipart/boundary.ts';
 import { measureMultipart } from '../core/multipart/plan.ts';
 import { DEFAULT_REQUEST_EXTRAS, type NotificationSpec, type RequestBody } from '../core/operation-extras.ts';
@@ -45,6 +51,7 @@ export class BackgroundUploader {
   #transferGroup: BackgroundTransferGroup | null = null;
   #group: string | null = null;
   #resumeProtocol: ResumeProtocol = 'auto';
+  #ietfInteropVersion: IetfInteropVersion = DEFAULT_INTEROP_VERSION;
   readonly #headers = new RequestHeaders();
   readonly #completionGroup: BackgroundTransferCompletionGroup | null;
   #serverCredential: PasswordCredential | null = null;
@@ -146,6 +153,23 @@ export class BackgroundUploader {
     this.#resumeProtocol = value;
   }
 
+  /**
+   * `Upload-Draft-Interop-Version` spoken by the IETF resumable-upload protocol: 6 (drafts -04/-05,
+   * the default, what most draft servers speak) or 8 (drafts -09 to -11). docs/protocols.md.
+   */
+  get ietfInteropVersion(): IetfInteropVersion {
+    return this.#ietfInteropVersion;
+  }
+  set ietfInteropVersion(value: IetfInteropVersion) {
+    if (!isSupportedInteropVersion(value)) {
+      throw new TransferError(
+        'BT_ERR_INVALID_ARGUMENT',
+        `ietfInteropVersion must be one of ${SUPPORTED_INTEROP_VERSIONS.join(', ')}; got ${String(value)}`,
+      );
+    }
+    this.#ietfInteropVersion = value;
+  }
+
   get completionGroup(): BackgroundTransferCompletionGroup | null {
     return this.#completionGroup;
   }
@@ -236,6 +260,7 @@ export class BackgroundUploader {
         ...DEFAULT_REQUEST_EXTRAS,
         body,
         resumeProtocol: this.#resumeProtocol,
+        ietfInteropVersion: this.#ietfInteropVersion,
         serverCredential: serverCredential && { ...serverCredential },
         proxyCredential: this.#proxyCredential && { ...this.#proxyCredential },
         successNotification: this.#success,

@@ -173,6 +173,31 @@ export const ERROR_DEFINITIONS = Object.freeze({
     retryable: true,
     summary: 'The resumable-upload server kept rejecting the offset the client sent (409 Conflict).',
   },
+  BT_ERR_BAD_OFFSET: {
+    hresult: HRESULT.ERROR_INVALID_DATA,
+    retryable: true,
+    summary:
+      'A resumable-upload server sent an Upload-Offset that is malformed or impossible (beyond what was sent, behind what it acknowledged).',
+  },
+  BT_ERR_UPLOAD_LIMIT: {
+    // ERROR_FILE_TOO_LARGE (winerror.h 223), as BT_ERR_SPOOL_LIMIT.
+    hresult: 0x800700df,
+    retryable: false,
+    summary:
+      'The server’s Upload-Limit does not allow this upload (max-size smaller than the body, or append limits that contradict each other).',
+  },
+  BT_ERR_UPLOAD_REJECTED: {
+    hresult: HRESULT.E_FAIL,
+    retryable: false,
+    summary:
+      'A resumable-upload server answered an error with Upload-Complete: ?1: the upload ended there and is not resumed.',
+  },
+  BT_ERR_UPLOAD_COMPLETED: {
+    hresult: HRESULT.ERROR_INVALID_DATA,
+    retryable: false,
+    summary:
+      'The server says the upload resource is no longer available (410 Gone to an append): the body is not sent again.',
+  },
   // FTP (beyond Windows R7). WinINet reports an FTP server's error reply as ERROR_INTERNET_EXTENDED_ERROR
   // (12003) and a refused login as ERROR_INTERNET_LOGIN_FAILURE (12015); hresult.ts has no names for
   // them yet, so the values are written out here.

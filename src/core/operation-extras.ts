@@ -33,6 +33,11 @@ export const operationExtrasSchema = z.object({
   body: bodySpec,
   /** resumeProtocol (docs/api/background-uploader.md). */
   resumeProtocol: z.enum(['auto', 'tus', 'ietf', 'none']),
+  /**
+   * ietfInteropVersion (docs/api/background-uploader.md): the draft version the IETF protocol speaks.
+   * Defaulted, so that a start frame from a client that predates the field still parses.
+   */
+  ietfInteropVersion: z.union([z.literal(6), z.literal(8)]).default(6),
   /** The server-side upload a resume continues (tus upload URL, IETF resumption URL, FTP path). */
   session: z
     .object({
@@ -40,6 +45,8 @@ export const operationExtrasSchema = z.object({
       uploadUrl: z.string().nullable(),
       /** FTP APPE: the remote size before this upload appended anything (to resume without duplicating). */
       appendBase: z.number().nullable().optional(),
+      /** IETF draft: when the upload resource expires (Upload-Limit max-age / expires), ms since the epoch. */
+      expiresAtMs: z.number().nullable().optional(),
     })
     .nullable(),
   /** "auto" found the server speaks no resumable protocol: don't probe again (R38 restarts apply). */
@@ -136,6 +143,8 @@ export const requestExtrasSchema = z.strictObject(
     failureNotification: notification.nullable(),
     notificationBatchId: z.string().nullable(),
     completionGroupId: z.string().nullable(),
+    /** Defaulted, so that a start frame from a client that predates the field still parses. */
+    ietfInteropVersion: z.union([z.literal(6), z.literal(8)]).default(6),
     /** The creating app's proxy variables: the app decides which proxy its own uploads use. */
     proxyEnv: z.record(z.string(), z.string()).nullable(),
   },
@@ -150,6 +159,7 @@ export type NotificationSpec = z.infer<typeof notification>;
 export const DEFAULT_EXTRAS: Readonly<OperationExtras> = Object.freeze<OperationExtras>({
   body: { kind: 'file' },
   resumeProtocol: 'auto',
+  ietfInteropVersion: 6,
   session: null,
   probedPlain: false,
   serverCredential: null,
@@ -181,5 +191,6 @@ export const DEFAULT_REQUEST_EXTRAS: Readonly<RequestExtras> = Object.freeze<Req
   failureNotification: null,
   notificationBatchId: null,
   completionGroupId: null,
+  ietfInteropVersion: 6,
   proxyEnv: null,
 });

@@ -341,6 +341,7 @@ export class Engine {
     terminate(session.uploadUrl, dispatcher, record.headers, signal, {
       credentials: record.extras.serverCredential,
       credentialScope: new URL(record.requestedUri),
+      interopVersion: record.extras.ietfInteropVersion,
     }).catch((error: unknown) =>
       this.#log.info({ guid: record.guid, err: error }, 'could not terminate the upload on the server'),
     );

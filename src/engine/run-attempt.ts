@@ -121,8 +121,14 @@ async function runHttp(context: AttemptContext, url: URL): Promise<HttpUploadRes
   const resumable = (session: OperationExtras['session']): ResumableUploadInput => ({
     ...common,
     endpoint: url,
-    session: session?.uploadUrl ? { uploadUrl: session.uploadUrl } : null,
-    onSession: (uploadUrl) => saveSession(context, { protocol, uploadUrl }),
+    session: session?.uploadUrl ? { uploadUrl: session.uploadUrl, expiresAtMs: session.expiresAtMs ?? null } : null,
+    acknowledgedOffset: live.record.ackOffset,
+    onSession: (uploadUrl, expiresAtMs) =>
+      saveSession(context, {
+        protocol,
+        uploadUrl,
+        ...(expiresAtMs === undefined || expiresAtMs === null ? {} : { expiresAtMs }),
+      }),
     onOffset: (offset) => {
       live.record = { ...live.record, ackOffset: offset };
       store.recordAcknowledged(record.guid, offset);
@@ -137,6 +143,10 @@ async function runHttp(context: AttemptContext, url: URL): Promise<HttpUploadRes
           ...(session?.uploadUrl ? {} : { headers: withIdempotencyKey(context, headers) }),
           method: record.method,
           maxRedirects: context.config.maxRedirects,
+          interopVersion: record.extras.ietfInteropVersion,
+          // Only an app that named the draft gets the wait for a 104 (and careful creation): under
+          // "auto" most endpoints are plain servers, which the wait would only delay.
+          ...(record.extras.resumeProtocol === 'ietf' ? {} : { largeUploadBytes: Number.POSITIVE_INFINITY }),
         });
   try {
     return await send(record.extras.session);

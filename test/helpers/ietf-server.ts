@@ -1,10 +1,12 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { hashFile, receiveInto, type StoredUpload } from './ietf-server-store.ts';
 import { makeTempDir } from './temp-dir.ts';
+
+export type { IetfUpload } from './ietf-server-store.ts';
 
 /** One request as the server saw it. */
 export interface IetfRequestRecord {
@@ -15,21 +17,34 @@ export interface IetfRequestRecord {
   status: number;
 }
 
-/** Server-side state of one upload resource. */
-export interface IetfUpload {
-  id: string;
-  /** Length of the representation, when known (Content-Length of a completing creation, or Upload-Length). */
-  length: number | null;
-  /** Bytes stored (flushed to the data file). */
-  offset: number;
-  complete: boolean;
-  /** Body bytes received over all requests (bytes sent twice count twice). */
-  receivedBytes: number;
+/** Upload-Limit the server announces and enforces (§"Limits"). */
+export interface IetfServerLimits {
+  maxSize?: number;
+  minSize?: number;
+  maxAppendSize?: number;
+  minAppendSize?: number;
+  /** Seconds: `expires` to interop 6, `max-age` to 8. */
+  maxAge?: number;
 }
 
 export interface IetfServerOptions {
-  /** Upload-Draft-Interop-Version written in the 104 (default '6'). */
-  interopVersion?: string;
+  /** Interop versions spoken (default 6 and 8); a request of another version is a plain upload. */
+  versions?: number[];
+  /** Written in the 104 instead of the request's version (a 104 "of another version"). */
+  interimVersion?: string;
+  /** false: no 104 at all (a server or proxy that drops 1xx); the final answers still speak the draft. */
+  send104?: boolean;
+  limits?: IetfServerLimits;
+  /** The next HEADs report this many bytes less than stored (a stale offset: the PATCH then gets 409). */
+  headLag?: number;
+  /** The final answer of a completing request: this status with `Upload-Complete: ?1`. */
+  failFinal?: number;
+  /** false: a creation above max-size is not refused at once (the limit is only announced). */
+  checkSizeAtCreation?: boolean;
+  /** After the body: a 104 every 100 ms and never a final answer. */
+  endlessInterims?: boolean;
+  /** This many 104 progress reports (Upload-Offset) go out before a final answer. */
+  interimStorm?: number;
 }
 
 export interface IetfTestServer {
@@ -37,7 +52,8 @@ export interface IetfTestServer {
   port: number;
   directory: string;
   requests: IetfRequestRecord[];
-  uploads: Map<string, IetfUpload>;
+  uploads: Map<string, StoredUpload>;
+  options: IetfServerOptions;
   /** The upload id of an upload URL (its last path segment). */
   uploadId(uploadUrl: string): string;
   /** Hex sha256 of the upload's stored bytes. */
@@ -47,37 +63,63 @@ export interface IetfTestServer {
   close(): Promise<void>;
 }
 
-interface UploadState extends IetfUpload {
-  path: string;
-  /** The request currently writing to the upload, and when its bytes are all flushed. */
-  active: { req: IncomingMessage; done: Promise<void> } | null;
-}
+type Pairs = Array<[string, string]>;
+type Answer = (status: number, headers: Pairs, body?: string) => void;
 
 /**
- * The server side of draft-ietf-httpbis-resumable-upload-05 (interop 6) for tests; no npm package
- * implements it. A request to any other path that carries
- * `Upload-Draft-Interop-Version` creates an upload: a raw `104 Upload Resumption Supported` with the
- * `Location` goes out before the body is read (Node 20 has no API for an arbitrary 1xx),
- * bytes are stored as they arrive (a cut upload keeps its prefix), and the final answer is 201
- * with `{"sha256", "bytes"}`. `/uploads/<id>` answers HEAD (offset), PATCH (append; 409 on a wrong
- * offset) and DELETE. A request without the header is a plain upload answered the same way.
+ * The server side of draft-ietf-httpbis-resumable-upload for tests, interop 6 (-04/-05) and 8 (-09 to
+ * -11), chosen per request by its `Upload-Draft-Interop-Version`; no npm package implements it. A
+ * request to any other path than `/uploads/<id>` that carries a spoken version and `Upload-Complete`
+ * creates an upload: a raw `104 Upload Resumption Supported` with the `Location` (and, in 8, the
+ * Upload-Limit) goes out before the body is read (Node 20 has no API for an arbitrary 1xx), bytes are
+ * stored as they arrive (a cut upload keeps its prefix), and a completed upload is answered 201 with
+ * `{"sha256", "bytes"}`. `/uploads/<id>` answers HEAD (offset), PATCH (append; 409 with the offset on a
+ * wrong one, 410 in 8 / 400 in 6 once complete) and DELETE; OPTIONS announces Accept-Patch and the
+ * limits. A request of no spoken version is a plain upload answered the same way, without draft headers.
  */
 export async function startIetfServer(options: IetfServerOptions = {}): Promise<IetfTestServer> {
   const dir = await makeTempDir('ietf-server-');
-  const interop = options.interopVersion ?? '6';
-  const uploads = new Map<string, UploadState>();
+  const uploads = new Map<string, StoredUpload>();
   const requests: IetfRequestRecord[] = [];
+  const spoken = (req: IncomingMessage): number | null => {
+    const version = Number(req.headers['upload-draft-interop-version']);
+    return (options.versions ?? [6, 8]).includes(version) ? version : null;
+  };
+  const limitHeader = (version: number): Pairs => {
+    const limits = options.limits;
+    if (limits === undefined) return [];
+    const parts: string[] = [];
+    if (limits.maxSize !== undefined) parts.push(`max-size=${limits.maxSize}`);
+    parts.push(`min-size=${limits.minSize ?? 0}`);
+    if (limits.maxAppendSize !== undefined) parts.push(`max-append-size=${limits.maxAppendSize}`);
+    if (limits.minAppendSize !== undefined) parts.push(`min-append-size=${limits.minAppendSize}`);
+    if (limits.maxAge !== undefined) parts.push(`${version === 6 ? 'expires' : 'max-age'}=${limits.maxAge}`);
+    return [['Upload-Limit', parts.join(', ')]];
+  };
 
   const onRequest = async (req: IncomingMessage, res: ServerResponse, record: IetfRequestRecord): Promise<void> => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
-    const answer = (status: number, headers: Array<[string, string]>, body = ''): void => {
+    const version = spoken(req);
+    const answer: Answer = (status, headers, body = '') => {
       record.status = status;
       if (res.destroyed) return;
-      const flat = [...headers.flat(), 'Upload-Draft-Interop-Version', interop];
+      const flat = headers.flat();
+      if (version !== null) flat.push('Upload-Draft-Interop-Version', String(version));
       if (status !== 204) flat.push('Content-Length', String(Buffer.byteLength(body)));
       res.writeHead(status, flat);
       res.end(body);
     };
+    const interim = (headers: Pairs): void => {
+      if (options.send104 === false || res.destroyed) return;
+      const lines = [...headers, ['Upload-Draft-Interop-Version', options.interimVersion ?? String(version)]];
+      req.socket.write(
+        `HTTP/1.1 104 Upload Resumption Supported\r\n${lines.map(([n, v]) => `${n}: ${v}\r\n`).join('')}\r\n`,
+      );
+    };
+    if (req.method === 'OPTIONS') {
+      if (version === null) return answer(204, [['Allow', 'OPTIONS, POST, PUT']]);
+      return answer(204, [['Accept-Patch', 'application/partial-upload'], ...limitHeader(version)]);
+    }
     if (path.startsWith('/uploads/')) {
       const upload = uploads.get(path.slice('/uploads/'.length));
       if (upload === undefined) return answer(404, [], 'no such upload');
@@ -86,12 +128,20 @@ export async function startIetfServer(options: IetfServerOptions = {}): Promise<
         upload.active.req.socket.destroy();
         await upload.active.done;
       }
-      const state = (): Array<[string, string]> => [
-        ['Upload-Offset', String(upload.offset)],
+      const state = (offset = upload.offset): Pairs => [
+        ['Upload-Offset', String(offset)],
         ['Upload-Complete', upload.complete ? '?1' : '?0'],
-        ...(upload.length === null ? [] : ([['Upload-Length', String(upload.length)]] as Array<[string, string]>)),
+        ...(upload.length === null ? [] : ([['Upload-Length', String(upload.length)]] as Pairs)),
       ];
-      if (req.method === 'HEAD') return answer(204, [...state(), ['Cache-Control', 'no-store']]);
+      if (req.method === 'HEAD') {
+        const lag = Math.min(options.headLag ?? 0, upload.offset);
+        options.headLag = 0;
+        return answer(204, [
+          ...state(upload.offset - lag),
+          ['Cache-Control', 'no-store'],
+          ...limitHeader(version ?? 6),
+        ]);
+      }
       if (req.method === 'DELETE') {
         uploads.delete(upload.id);
         await rm(upload.path, { force: true });
@@ -99,37 +149,55 @@ export async function startIetfServer(options: IetfServerOptions = {}): Promise<
       }
       if (req.method !== 'PATCH') return answer(405, []);
       if (req.headers['content-type'] !== 'application/partial-upload') return answer(415, [], 'wrong type');
-      if (Number(req.headers['upload-offset']) !== upload.offset || upload.complete) {
+      if (upload.complete) {
+        req.resume();
+        // -11: "If the server retains knowledge of the upload resource but it is not available, the 410 (Gone)".
+        return version === 8 ? answer(410, [], 'completed-upload') : answer(400, [], 'completed-upload');
+      }
+      if (Number(req.headers['upload-offset']) !== upload.offset) {
         req.resume();
         return answer(409, state(), 'mismatching-upload-offset');
       }
-      const ended = await receive(upload, req);
-      if (!ended) return;
-      return finish(upload, req, answer, []);
+      const refused = appendRefusal(req, options.limits);
+      if (refused !== null) {
+        req.resume();
+        return answer(refused[0], state(), refused[1]);
+      }
+      if (!(await receiveInto(upload, req))) return;
+      return finish(upload, req, answer, interim, []);
     }
-    if (req.headers['upload-draft-interop-version'] === undefined || req.method === 'GET' || req.method === 'HEAD') {
+    const completeHeader = req.headers['upload-complete'];
+    if (version === null || completeHeader === undefined || req.method === 'GET' || req.method === 'HEAD') {
       // Plain upload: store it anyway (under an id nobody is told about) to answer with its hash.
       const plain = await createUpload(null);
-      if (!(await receive(plain, req))) return;
+      if (!(await receiveInto(plain, req))) return;
       uploads.delete(plain.id);
       const body = JSON.stringify({ sha256: await hashFile(plain.path), bytes: plain.offset });
       await rm(plain.path, { force: true });
       return answer(201, [['Content-Type', 'application/json']], body);
     }
-    const complete = req.headers['upload-complete'] === '?1';
-    const declared = req.headers['upload-length'] ?? (complete ? req.headers['content-length'] : undefined);
-    const upload = await createUpload(declared === undefined ? null : Number(declared));
-    req.socket.write(
-      'HTTP/1.1 104 Upload Resumption Supported\r\n' +
-        `Location: /uploads/${upload.id}\r\nUpload-Draft-Interop-Version: ${interop}\r\n\r\n`,
-    );
-    if (!(await receive(upload, req))) return;
-    return finish(upload, req, answer, [['Location', `/uploads/${upload.id}`]]);
+    const declared =
+      req.headers['upload-length'] ?? (completeHeader === '?1' ? req.headers['content-length'] : undefined);
+    const length = declared === undefined ? null : Number(declared);
+    if (
+      options.checkSizeAtCreation !== false &&
+      options.limits?.maxSize !== undefined &&
+      length !== null &&
+      length > options.limits.maxSize
+    ) {
+      req.resume();
+      return answer(413, limitHeader(version), 'larger than max-size');
+    }
+    const upload = await createUpload(length);
+    const location: [string, string] = ['Location', `/uploads/${upload.id}`];
+    interim([location, ...(version === 8 ? limitHeader(version) : [])]);
+    if (!(await receiveInto(upload, req))) return;
+    return finish(upload, req, answer, interim, [location, ...limitHeader(version)]);
   };
 
-  const createUpload = async (length: number | null): Promise<UploadState> => {
+  const createUpload = async (length: number | null): Promise<StoredUpload> => {
     const id = randomBytes(12).toString('hex');
-    const upload: UploadState = {
+    const upload: StoredUpload = {
       id,
       path: join(dir.path, id),
       length,
@@ -143,8 +211,39 @@ export async function startIetfServer(options: IetfServerOptions = {}): Promise<
     return upload;
   };
 
+  /** After a body ended: the final answer when the upload is complete, else the append's 204. */
+  const finish = async (
+    upload: StoredUpload,
+    req: IncomingMessage,
+    answer: Answer,
+    interim: (headers: Pairs) => void,
+    extra: Pairs,
+  ): Promise<void> => {
+    for (let index = 0; index < (options.interimStorm ?? 0); index += 1) {
+      interim([['Upload-Offset', String(Math.floor((upload.offset * index) / (options.interimStorm ?? 1)))]]);
+    }
+    const offset: [string, string] = ['Upload-Offset', String(upload.offset)];
+    if (options.endlessInterims) {
+      const timer = setInterval(() => interim([offset]), 100);
+      req.socket.once('close', () => clearInterval(timer));
+      return;
+    }
+    if (req.headers['upload-complete'] !== '?1') {
+      // A creation that leaves the upload incomplete is 201 with the Location; an append 204.
+      return answer(extra.length > 0 ? 201 : 204, [offset, ['Upload-Complete', '?0'], ...extra]);
+    }
+    if (upload.length !== null && upload.offset !== upload.length) {
+      return answer(400, [offset, ...extra], `upload ended at ${upload.offset} of ${upload.length}`);
+    }
+    upload.complete = true;
+    upload.length = upload.offset;
+    const body = JSON.stringify({ sha256: await hashFile(upload.path), bytes: upload.offset });
+    const status = options.failFinal ?? 201;
+    return answer(status, [['Content-Type', 'application/json'], ['Upload-Complete', '?1'], offset, ...extra], body);
+  };
+
   const server: Server = createServer((req, res) => {
-    const headers: Array<[string, string]> = [];
+    const headers: Pairs = [];
     for (let index = 0; index + 1 < req.rawHeaders.length; index += 2) {
       headers.push([req.rawHeaders[index]!, req.rawHeaders[index + 1]!]);
     }
@@ -165,6 +264,7 @@ export async function startIetfServer(options: IetfServerOptions = {}): Promise<
     directory: dir.path,
     requests,
     uploads,
+    options,
     uploadId: (uploadUrl) => new URL(uploadUrl, url).pathname.split('/').at(-1) ?? '',
     sha256: (uploadId) => hashFile(join(dir.path, uploadId)),
     async forget(uploadId) {
@@ -183,67 +283,13 @@ export async function startIetfServer(options: IetfServerOptions = {}): Promise<
   };
 }
 
-/**
- * Appends the request body at the upload's offset as it arrives (backpressure: the socket pauses
- * while the disk catches up). Resolves true when the body ended normally, false when the
- * connection died first; either way every received byte is flushed and counted in `offset`.
- */
-function receive(upload: UploadState, req: IncomingMessage): Promise<boolean> {
-  const start = upload.offset;
-  // A 1 MiB buffer, like a real server's: a 16 KiB one pauses the socket so often that a cut loses
-  // megabytes queued in the kernel.
-  const file = createWriteStream(upload.path, { flags: 'r+', start, highWaterMark: 1024 * 1024 });
-  let ended = false;
-  const done = new Promise<void>((resolve) => {
-    file.on('close', () => {
-      upload.offset = start + file.bytesWritten;
-      upload.active = null;
-      resolve();
-    });
-    file.on('error', () => {});
-  });
-  upload.active = { req, done };
-  req.on('data', (chunk: Buffer) => {
-    upload.receivedBytes += chunk.byteLength;
-    if (!file.write(chunk)) {
-      req.pause();
-      file.once('drain', () => req.resume());
-    }
-  });
-  req.on('end', () => {
-    ended = true;
-    file.end();
-  });
-  req.on('close', () => {
-    if (!file.writableEnded) file.end();
-  });
-  return done.then(() => ended);
-}
-
-/** After a body ended: the final 201 when the upload is complete, else the append's 204. */
-async function finish(
-  upload: UploadState,
-  req: IncomingMessage,
-  answer: (status: number, headers: Array<[string, string]>, body?: string) => void,
-  extra: Array<[string, string]>,
-): Promise<void> {
-  const offset: [string, string] = ['Upload-Offset', String(upload.offset)];
-  if (req.headers['upload-complete'] !== '?1') return answer(204, [offset, ['Upload-Complete', '?0'], ...extra]);
-  if (upload.length !== null && upload.offset !== upload.length) {
-    return answer(400, [offset, ...extra], `upload ended at ${upload.offset} of ${upload.length}`);
+/** An append outside the announced limits: 413 above max-append-size, 400 below min-append-size (not completing). */
+function appendRefusal(req: IncomingMessage, limits: IetfServerLimits | undefined): [number, string] | null {
+  const length = Number(req.headers['content-length'] ?? 0);
+  if (limits?.maxAppendSize !== undefined && length > limits.maxAppendSize) return [413, 'above max-append-size'];
+  const completing = req.headers['upload-complete'] === '?1';
+  if (limits?.minAppendSize !== undefined && !completing && length < limits.minAppendSize) {
+    return [400, 'below min-append-size'];
   }
-  upload.complete = true;
-  upload.length = upload.offset;
-  const body = JSON.stringify({ sha256: await hashFile(upload.path), bytes: upload.offset });
-  return answer(201, [['Content-Type', 'application/json'], ['Upload-Complete', '?1'], offset, ...extra], body);
-}
-
-function hashFile(path: string): Promise<string> {
-  return new Promise<string>((resolve, reject) => {
-    const hash = createHash('sha256');
-    createReadStream(path)
-      .on('data', (chunk) => hash.update(chunk))
-      .on('error', reject)
-      .on('end', () => resolve(hash.digest('hex')));
-  });
+  return null;
 }

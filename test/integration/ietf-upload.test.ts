@@ -255,18 +255,24 @@ test('409 on PATCH: the offset is queried again once; a second 409 → BT_ERR_OF
   assert.equal(error.code, 'BT_ERR_OFFSET_MISMATCH');
 });
 
-test('104 from interop versions 3–7 is taken; an unknown version is ignored (no session)', async () => {
+test('only a 104 of the interop version sent (6) is taken; 3, 7, 8 and 99 are ignored (a plain upload)', async () => {
   for (const [version, expectSession] of [
-    ['3', true],
-    ['7', true],
+    ['6', true],
+    ['3', false],
+    ['7', false],
+    ['8', false],
     ['99', false],
   ] as const) {
-    const server = await startIetfServer({ interopVersion: version });
+    const server = await startIetfServer({ interimVersion: version });
     closers.push(() => server.close());
     const { input, events } = ietfInput(`${server.url}/target`, small);
     const result = await uploadIetf(input);
     assert.equal(result.response.statusCode, 201, `interop ${version}`);
     assert.equal(events.sessions.length, expectSession ? 1 : 0, `interop ${version}`);
     assert.equal(result.response.isResumable, expectSession);
+    assert.deepEqual(JSON.parse(await readFile(input.responseBodyPath, 'utf8')), {
+      sha256: small.sha256,
+      bytes: small.size,
+    });
   }
 });

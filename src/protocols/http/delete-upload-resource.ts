@@ -3,7 +3,7 @@ import { TransferError } from '../../core/errors.ts';
 import { authenticatedExchange } from './authenticated-exchange.ts';
 import type { HeaderList } from './header-pairs.ts';
 import { requestMessage } from './request-messages.ts';
-import { parseSessionUrl } from './resumable-step.ts';
+import { headersForOrigin, parseSessionUrl } from './resumable-step.ts';
 import type { ControlOptions } from './resumable-types.ts';
 import { ServerAuth } from './server-auth.ts';
 
@@ -23,18 +23,19 @@ export async function deleteUploadResource(
   options: ControlOptions,
 ): Promise<void> {
   const url = parseSessionUrl(uploadUrl);
+  const scope = options.credentialScope ?? url;
   const response = await authenticatedExchange(
     {
       url,
       method: 'DELETE',
-      headers,
+      headers: headersForOrigin(headers, url, scope),
       body: null,
       dispatcher,
       signal,
       responseTimeoutMs: options.responseTimeoutMs ?? CONTROL_TIMEOUT_MS,
       stallTimeoutMs: 0,
     },
-    ServerAuth.create(options.credentials, options.credentialScope ?? url),
+    ServerAuth.create(options.credentials, scope),
   );
   const status = response.status;
   if ((status >= 200 && status < 300) || status === 404 || status === 410) return;

@@ -97,6 +97,50 @@ export function resolveUploadUrl(location: string, base: URL, what: string): URL
   return url;
 }
 
+/** The app's own credentials: never sent to an origin the app did not address. */
+const ORIGIN_BOUND_HEADERS: ReadonlySet<string> = new Set(['authorization', 'cookie', 'host']);
+
+/**
+ * The app's headers for a request to `url`: all of them on the origin the app addressed; without its
+ * Authorization and Cookie on another one (a tus Location or a 104 Location elsewhere is followed, as
+ * tus deployments with upload servers on another host need, but the app's credentials stay home).
+ */
+export function headersForOrigin(headers: HeaderList, url: URL, scope: URL): HeaderList {
+  return url.origin === scope.origin
+    ? headers
+    : headers.filter(([name]) => !ORIGIN_BOUND_HEADERS.has(name.toLowerCase()));
+}
+
+/**
+ * An Upload-Offset the server acknowledged, checked: BT_ERR_BAD_OFFSET when malformed, beyond `highest`
+ * (what was sent) or behind `lowest` (what the server acknowledged before); undefined when absent.
+ */
+export function checkedOffset(
+  value: string | undefined,
+  lowest: number,
+  highest: number,
+  what: string,
+): number | undefined {
+  if (value === undefined) return undefined;
+  const offset = parseOffset(value);
+  if (offset === undefined) {
+    throw new TransferError('BT_ERR_BAD_OFFSET', `${what} sent a malformed Upload-Offset: ${value.slice(0, 40)}`);
+  }
+  if (offset > highest) {
+    throw new TransferError(
+      'BT_ERR_BAD_OFFSET',
+      `${what} acknowledged offset ${offset}, but only ${highest} bytes were sent`,
+    );
+  }
+  if (offset < lowest) {
+    throw new TransferError(
+      'BT_ERR_BAD_OFFSET',
+      `${what} acknowledged offset ${offset}, behind the ${lowest} it acknowledged before`,
+    );
+  }
+  return offset;
+}
+
 /** The stored upload URL, parsed; a bad one cannot be resumed (the engine starts over). */
 export function parseSessionUrl(uploadUrl: string): URL {
   try {
@@ -117,8 +161,10 @@ export interface OffsetRules {
   lostStatuses: ReadonlySet<number>;
   /** A 2xx answer saying the whole body is there already (the final answer was lost). */
   reportsComplete(headers: HeaderPairs, size: number): boolean;
-  /** The acknowledged offset in the answer. */
-  offset(headers: HeaderPairs): number | undefined;
+  /** The acknowledged offset in the answer (its raw header value). */
+  offsetHeader: string;
+  /** Sees every non-final answer's headers (the IETF draft reads Upload-Limit there). */
+  onAnswer?(headers: HeaderPairs): void;
 }
 
 /**
@@ -155,7 +201,14 @@ export async function queryUploadOffset(
   if (length !== undefined && length !== size) {
     throw resumeLost(url, `the server's upload is ${length} bytes long, this body ${size}`);
   }
-  const offset = rules.offset(response.headers);
+  rules.onAnswer?.(response.headers);
+  // Behind what was acknowledged before: the server lost bytes it had promised to keep.
+  const offset = checkedOffset(
+    findHeader(response.headers, rules.offsetHeader),
+    Math.min(input.acknowledgedOffset ?? 0, size),
+    Number.MAX_SAFE_INTEGER,
+    `HEAD ${url.href}`,
+  );
   if (offset === undefined) {
     throw new TransferError(
       'BT_ERR_INVALID_RESPONSE',

@@ -8,6 +8,8 @@ import type { HeaderList } from './header-pairs.ts';
 export interface ResumableSession {
   /** The upload resource: tus `Location` of the creation, or the draft's 104 `Location`. */
   uploadUrl: string;
+  /** IETF draft: when the server said the upload resource expires (Upload-Limit max-age/expires), ms since the epoch. */
+  expiresAtMs?: number | null;
 }
 
 /** One attempt of an upload through a resumable protocol (tus 1.0 or the IETF draft). */
@@ -34,8 +36,13 @@ export interface ResumableUploadInput {
   stallTimeoutMs: number;
   /** Where the final response body goes (created or truncated). */
   responseBodyPath: string;
-  /** The upload resource is known: store it durably (called before any body byte is sent to it). */
-  onSession(uploadUrl: string): void;
+  /**
+   * The upload resource is known: store it durably (called before any body byte is sent to it). Called
+   * again with the same URL when its expiry becomes known.
+   */
+  onSession(uploadUrl: string, expiresAtMs?: number | null): void;
+  /** The offset the server acknowledged in earlier attempts: an offset query answering less is refused. */
+  acknowledgedOffset?: number;
   /** An offset the server acknowledged (HEAD, each append's answer, a 104 progress report). */
   onOffset(offset: number): void;
   /** Absolute progress: the offset the current request started at plus its bytes handed to the connection. */

@@ -1,17 +1,24 @@
-import { CLIENT_OWNED_HEADERS, findHeader, type HeaderList, withoutHeaders } from '../http/header-pairs.ts';
+/**
+ * draft-ietf-httpbis-resumable-upload ("Resumable Uploads for HTTP"): versions, constants and header
+ * helpers. §"Draft Version Identification": a client sends `Upload-Draft-Interop-Version` and MUST
+ * ignore a 104 whose version is missing or differs from the one it sent. Interop 6 is drafts -04/-05
+ * (what tusd, Apple's URLSession and SwiftNIO speak), 8 is drafts -09 to -11 (and the working copy
+ * after -11, which still names 8). Versions 7 (-06 to -08) and anything newer are not offered: 7 is
+ * superseded by 8, and no newer number is published in the draft text (docs/protocols.md).
+ */
+// The versions are app-facing too (BackgroundUploader.ietfInteropVersion), so they live in core.
+import type { IetfInteropVersion } from '../../core/ietf-interop.ts';
+import { CLIENT_OWNED_HEADERS, findHeader, type HeaderList } from '../http/header-pairs.ts';
 import { parseOffset } from '../http/resumable-step.ts';
 
-/**
- * draft-ietf-httpbis-resumable-upload-05 ("Resumable Uploads for HTTP"): constants and header helpers.
- * The draft's §"Draft Version Identification" asks clients of an unfinished draft to send
- * `Upload-Draft-Interop-Version`; -04 and -05 use 6 (tusd: 3 = -01, 4 = -02, 5 = -03, 6 = -04/-05).
- */
-export const INTEROP_VERSION = '6';
+export {
+  DEFAULT_INTEROP_VERSION,
+  type IetfInteropVersion,
+  isSupportedInteropVersion,
+  SUPPORTED_INTEROP_VERSIONS,
+} from '../../core/ietf-interop.ts';
 
-/** Interop versions whose 104 + Location we accept (tusd speaks 3–6; 7 is the next draft's). */
-const ACCEPTED_INTEROP_VERSIONS: ReadonlySet<string> = new Set(['3', '4', '5', '6', '7']);
-
-/** §"Upload Append": the append's media type (-05; tus-js-client's `ietf-draft-05` sends it too). */
+/** §"Upload Append": the append's media type (-04 on; tus-js-client's `ietf-draft-05` sends it too). */
 export const PARTIAL_UPLOAD_CONTENT_TYPE = 'application/partial-upload';
 
 /** 104 (Upload Resumption Supported), §"Upload Creation". */
@@ -39,27 +46,33 @@ const RESOURCE_OWNED_HEADERS: ReadonlySet<string> = new Set([
   'repr-digest',
 ]);
 
-/** The app's request, marked as a resumable upload creation that completes in this request. */
-export function creationHeaders(headers: HeaderList): HeaderList {
+/** The app's request marked as an upload creation: the whole body (`complete`) or none of it (careful creation). */
+export function creationHeaders(
+  headers: HeaderList,
+  version: IetfInteropVersion,
+  length: number,
+  complete = true,
+): HeaderList {
   return [
-    ...withoutHeaders(headers, DRAFT_OWNED_HEADERS),
-    ['Upload-Draft-Interop-Version', INTEROP_VERSION],
-    ['Upload-Complete', '?1'],
+    ...headers.filter(([name]) => !DRAFT_OWNED_HEADERS.has(name.toLowerCase())),
+    ['Upload-Draft-Interop-Version', String(version)],
+    ['Upload-Complete', complete ? '?1' : '?0'],
+    // -05 on: "the client SHOULD indicate the length", so a server can refuse early (Upload-Limit).
+    ['Upload-Length', String(length)],
   ];
 }
 
 /** Headers for requests to the upload resource (HEAD, PATCH, DELETE): the app's credentials and the version. */
-export function resourceHeaders(headers: HeaderList): HeaderList {
-  return [...withoutHeaders(headers, RESOURCE_OWNED_HEADERS), ['Upload-Draft-Interop-Version', INTEROP_VERSION]];
+export function resourceHeaders(headers: HeaderList, version: IetfInteropVersion): HeaderList {
+  return [
+    ...headers.filter(([name]) => !RESOURCE_OWNED_HEADERS.has(name.toLowerCase())),
+    ['Upload-Draft-Interop-Version', String(version)],
+  ];
 }
 
-/**
- * Whether a 1xx names a draft server we understand: no version header, or one of 3–7. (A server
- * running an unknown version may mean something else by the same fields.)
- */
-export function isAcceptedInterim(headers: HeaderList): boolean {
-  const version = findHeader(headers, 'upload-draft-interop-version');
-  return version === undefined || ACCEPTED_INTEROP_VERSIONS.has(version.trim());
+/** Whether a response says it speaks exactly `version` (a 104 of any other version is ignored). */
+export function speaksVersion(headers: HeaderList, version: IetfInteropVersion): boolean {
+  return findHeader(headers, 'upload-draft-interop-version')?.trim() === String(version);
 }
 
 /** An RFC 8941 sf-boolean (`?1` / `?0`, parameters ignored); undefined when absent or malformed. */
@@ -70,17 +83,12 @@ export function parseBoolean(value: string | undefined): boolean | undefined {
   return undefined;
 }
 
-/**
- * Whether the server reports the upload complete: `Upload-Complete: ?1` (interop 4+), or for
- * interop 3 (-01) the inverted `Upload-Incomplete: ?0`.
- */
+/** Whether the server reports the upload complete: `Upload-Complete: ?1`. */
 export function reportsComplete(headers: HeaderList): boolean {
-  const complete = parseBoolean(findHeader(headers, 'upload-complete'));
-  if (complete !== undefined) return complete;
-  return parseBoolean(findHeader(headers, 'upload-incomplete')) === false;
+  return parseBoolean(findHeader(headers, 'upload-complete')) === true;
 }
 
-/** `Upload-Offset` (sf-integer). */
+/** `Upload-Offset` (sf-integer); undefined when absent or malformed. */
 export function uploadOffset(headers: HeaderList): number | undefined {
   return parseOffset(findHeader(headers, 'upload-offset'));
 }

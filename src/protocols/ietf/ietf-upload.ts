@@ -1,149 +1,79 @@
 import type { Dispatcher } from 'undici';
-import { TransferError } from '../../core/errors.ts';
 import { deleteUploadResource } from '../http/delete-upload-resource.ts';
-import { findHeader, type HeaderList, type HeaderPairs } from '../http/header-pairs.ts';
-import { uploadHttp } from '../http/http-upload.ts';
+import type { HeaderList } from '../http/header-pairs.ts';
 import type { HttpUploadResult } from '../http/http-upload-types.ts';
-import { requestMessage, urlText } from '../http/request-messages.ts';
-import {
-  type OffsetRules,
-  parseSessionUrl,
-  queryUploadOffset,
-  resolveUploadUrl,
-  resumeLost,
-  sendStep,
-} from '../http/resumable-step.ts';
-import type { ControlOptions, ResumableUploadInput } from '../http/resumable-types.ts';
+import { headersForOrigin, parseSessionUrl, queryUploadOffset, resumeLost } from '../http/resumable-step.ts';
+import type { ControlOptions } from '../http/resumable-types.ts';
 import { ServerAuth } from '../http/server-auth.ts';
-import {
-  creationHeaders,
-  isAcceptedInterim,
-  PARTIAL_UPLOAD_CONTENT_TYPE,
-  reportsComplete,
-  resourceHeaders,
-  UPLOAD_RESUMPTION_SUPPORTED,
-  uploadOffset,
-} from './ietf-protocol.ts';
+import { appendRest, offsetRules } from './ietf-append.ts';
+import { finalAnswer, type IetfAttempt, type IetfUploadInput } from './ietf-context.ts';
+import { carefulCreation, NO_INTERIM, optimisticCreation, speaksDraft } from './ietf-create.ts';
+import { DEFAULT_INTEROP_VERSION, type IetfInteropVersion, resourceHeaders } from './ietf-protocol.ts';
+import { checkUploadSize, expiresAt } from './upload-limit.ts';
 
-export interface IetfUploadInput extends ResumableUploadInput {
-  /** The app's method for the creation request (any content-bearing method, §"Upload Creation"). */
-  method: string;
-  /** 307/308 on the creation request are followed as by uploadHttp. */
-  maxRedirects: number;
-}
-
-/** The upload resource is gone ("404 (Not Found)" / "410 (Gone)" on the offset query). */
-const GONE_STATUSES: ReadonlySet<number> = new Set([404, 410]);
-
-/** §"Offset Retrieval": Upload-Offset, and Upload-Complete: ?1 when the whole body is there. */
-const IETF_OFFSET: OffsetRules = {
-  lostStatuses: GONE_STATUSES,
-  reportsComplete: (headers) => reportsComplete(headers),
-  offset: (headers) => uploadOffset(headers),
-};
+export type { IetfUploadInput } from './ietf-context.ts';
 
 /**
- * One attempt of an upload through draft-ietf-httpbis-resumable-upload-05 (interop version 6).
+ * From this size on, the creation waits for the 104 before sending the body, and without one falls
+ * back to careful creation: re-sending 16 MiB after a cut costs far more than one extra round trip.
+ */
+export const LARGE_UPLOAD_BYTES = 16 * 1024 * 1024;
+/** How long a large upload waits for the 104; a draft server sends it as soon as it has the headers. */
+export const FIRST_104_WAIT_MS = 2_000;
+
+/**
+ * One attempt of an upload through draft-ietf-httpbis-resumable-upload, in the interop version the
+ * operation asked for (6 by default; docs/protocols.md lists each version's rules).
  *
- * Without a session the app's own request is sent, marked `Upload-Complete: ?1` (§"Upload Creation",
- * "optimistic" creation): a draft server answers `104` with the upload resource's `Location` at once,
- * which goes to `onSession`; a server that ignores the headers sees a plain upload, so this costs
- * nothing where the draft is not spoken (how `resumeProtocol: "auto"` detects it).
- * With a session: HEAD (§"Offset Retrieval") and one PATCH with the rest (§"Upload Append").
- * Resolves with the final response; rejects like uploadHttp, plus BT_ERR_RESUME_LOST and
- * BT_ERR_OFFSET_MISMATCH.
+ * Without a session: the optimistic creation (the app's request + `Upload-Complete: ?1`), which a
+ * plain server sees as a plain upload (how `resumeProtocol: "auto"` detects the draft). A large body
+ * waits for the 104 first; without one, OPTIONS tells whether the server speaks the draft: then
+ * careful creation (empty body, `Upload-Complete: ?0`) and appends, else the plain upload.
+ * With a session: HEAD (§"Offset Retrieval") and appends (§"Upload Append") within the limits.
+ * Resolves with the final response; rejects like uploadHttp, plus BT_ERR_RESUME_LOST,
+ * BT_ERR_OFFSET_MISMATCH, BT_ERR_BAD_OFFSET, BT_ERR_UPLOAD_LIMIT, BT_ERR_UPLOAD_REJECTED and
+ * BT_ERR_UPLOAD_COMPLETED.
  */
 export async function uploadIetf(input: IetfUploadInput): Promise<HttpUploadResult> {
   input.signal.throwIfAborted();
-  if (input.session === null) return createUpload(input);
-  const uploadUrl = parseSessionUrl(input.session.uploadUrl);
-  const headers = resourceHeaders(input.headers);
-  // One for the attempt: a Digest challenge from the HEAD also answers the PATCH.
-  const auth = ServerAuth.create(input.credentials, input.endpoint);
-  let conflicts = 0;
-  for (;;) {
-    const found = await queryUploadOffset(input, uploadUrl, headers, auth, IETF_OFFSET);
-    if (typeof found !== 'number') return found;
-    input.onBytesSent(found);
-    const { response, final } = await sendStep(
-      input,
-      {
-        url: uploadUrl,
-        method: 'PATCH',
-        headers: [
-          ...headers,
-          ['Upload-Offset', String(found)],
-          ['Upload-Complete', '?1'],
-          ['Content-Type', PARTIAL_UPLOAD_CONTENT_TYPE],
-        ],
-        body: { source: input.body, start: found },
-        // With Upload-Complete: ?1 the answer is the target resource's response (§"Upload Append").
-        isFinal: (status) => status !== 409 && !GONE_STATUSES.has(status),
-        onInformational: (status, pairs) => reportProgress(input, status, pairs),
-      },
-      auth,
-    );
-    if (final !== null) {
-      if (final.response.statusCode >= 200 && final.response.statusCode < 300) input.onOffset(input.body.size);
-      return final;
+  const attempt: IetfAttempt = {
+    input,
+    version: input.interopVersion ?? DEFAULT_INTEROP_VERSION,
+    // One for the attempt: a Digest challenge from the HEAD also answers the PATCH.
+    auth: ServerAuth.create(input.credentials, input.endpoint),
+    limits: {},
+    acknowledged: 0,
+  };
+  const headers = (url: URL): HeaderList =>
+    headersForOrigin(resourceHeaders(input.headers, attempt.version), url, input.endpoint);
+  if (input.session === null) {
+    const large = input.body.size >= (input.largeUploadBytes ?? LARGE_UPLOAD_BYTES);
+    const created = await optimisticCreation(attempt, large ? (input.first104WaitMs ?? FIRST_104_WAIT_MS) : null);
+    if (created !== NO_INTERIM) return created;
+    if (!(await speaksDraft(attempt))) {
+      // Without a wait there is no NO_INTERIM: the plain upload's own answer.
+      return (await optimisticCreation(attempt, null)) as HttpUploadResult;
     }
-    if (GONE_STATUSES.has(response.status)) throw resumeLost(uploadUrl, `PATCH answered ${response.status}`);
-    // 409: "the server MUST respond with 409 (Conflict)" when Upload-Offset does not match; the
-    // offset is queried again once (it may have moved when the server kept more of a cut request).
-    conflicts += 1;
-    if (conflicts > 1) {
-      throw new TransferError(
-        'BT_ERR_OFFSET_MISMATCH',
-        requestMessage('PATCH', uploadUrl, `the server answered 409 twice for offset ${found}`),
-      );
-    }
+    const uploadUrl = await carefulCreation(attempt);
+    if (!(uploadUrl instanceof URL)) return uploadUrl;
+    input.onBytesSent(0);
+    return appendRest(attempt, uploadUrl, headers(uploadUrl), 0);
   }
-}
-
-/** The app's request, upgraded: a 104 with Location makes it resumable from then on. */
-async function createUpload(input: IetfUploadInput): Promise<HttpUploadResult> {
-  let session: string | null = null;
-  const result = await uploadHttp({
-    url: input.endpoint,
-    method: input.method,
-    headers: creationHeaders(input.headers),
-    body: input.body,
-    responseBodyPath: input.responseBodyPath,
-    dispatcher: input.dispatcher,
-    signal: input.signal,
-    responseTimeoutMs: input.responseTimeoutMs,
-    stallTimeoutMs: input.stallTimeoutMs,
-    maxRedirects: input.maxRedirects,
-    credentials: input.credentials ?? null,
-    onBytesSent: (sent) => input.onBytesSent(sent),
-    onResponse: (response, total) => input.onResponse({ ...response, isResumable: session !== null }, total),
-    onBytesReceived: (received) => input.onBytesReceived(received),
-    onInformational(status, headers, url) {
-      if (status !== UPLOAD_RESUMPTION_SUPPORTED || !isAcceptedInterim(headers)) return;
-      const location = findHeader(headers, 'location');
-      if (session === null && location !== undefined && location !== '') {
-        let resolved: URL;
-        try {
-          resolved = resolveUploadUrl(location, url, `104 from ${urlText(url)}`);
-        } catch {
-          // A broken Location only means this upload cannot be resumed; the request itself goes on.
-          return;
-        }
-        session = resolved.href;
-        input.onSession(session);
-      }
-      reportProgress(input, status, headers);
-    },
-  });
-  // ResponseInformation.isResumable: the final response came from a request the server made resumable.
-  return { ...result, response: { ...result.response, isResumable: session !== null } };
-}
-
-/** A 104 during an append may carry the offset received so far (§"Upload Append": progress). */
-function reportProgress(input: IetfUploadInput, status: number, headers: HeaderPairs): void {
-  if (status !== UPLOAD_RESUMPTION_SUPPORTED) return;
-  const offset = uploadOffset(headers);
-  if (offset !== undefined && offset <= input.body.size) input.onOffset(offset);
+  const uploadUrl = parseSessionUrl(input.session.uploadUrl);
+  const expires = input.session.expiresAtMs;
+  // "After the resource's lifetime is reached ... a client SHOULD NOT attempt to access the upload resource."
+  if (expires !== undefined && expires !== null && expires <= Date.now()) {
+    throw resumeLost(uploadUrl, `it expired at ${new Date(expires).toISOString()} (Upload-Limit)`);
+  }
+  attempt.acknowledged = input.acknowledgedOffset ?? 0;
+  const found = await queryUploadOffset(input, uploadUrl, headers(uploadUrl), attempt.auth, offsetRules(attempt));
+  // queryUploadOffset reported a complete upload's offset itself.
+  if (typeof found !== 'number') return finalAnswer(attempt, found, false);
+  checkUploadSize(attempt.limits, input.body.size, uploadUrl.href);
+  if (attempt.limits.maxAgeSeconds !== undefined) input.onSession(uploadUrl.href, expiresAt(attempt.limits));
+  attempt.acknowledged = found;
+  input.onBytesSent(found);
+  return appendRest(attempt, uploadUrl, headers(uploadUrl), found);
 }
 
 /**
@@ -155,7 +85,8 @@ export function terminateIetf(
   dispatcher: Dispatcher,
   headers: HeaderList,
   signal: AbortSignal,
-  options: ControlOptions = {},
+  options: ControlOptions & { interopVersion?: IetfInteropVersion } = {},
 ): Promise<void> {
-  return deleteUploadResource(uploadUrl, resourceHeaders(headers), dispatcher, signal, options);
+  const version = options.interopVersion ?? DEFAULT_INTEROP_VERSION;
+  return deleteUploadResource(uploadUrl, resourceHeaders(headers, version), dispatcher, signal, options);
 }

@@ -3,6 +3,8 @@ import { findHeader, type HeaderList, type HeaderPairs } from '../http/header-pa
 import type { HttpUploadResult } from '../http/http-upload-types.ts';
 import { requestLabel, requestMessage } from '../http/request-messages.ts';
 import {
+  checkedOffset,
+  headersForOrigin,
   type OffsetRules,
   parseOffset,
   parseSessionUrl,
@@ -40,7 +42,7 @@ const TUS_OFFSET: OffsetRules = {
     const length = parseOffset(findHeader(headers, 'upload-length'));
     return parseOffset(findHeader(headers, 'upload-offset')) === size && (length === undefined || length === size);
   },
-  offset: (headers) => parseOffset(findHeader(headers, 'upload-offset')),
+  offsetHeader: 'upload-offset',
 };
 
 /**
@@ -69,11 +71,18 @@ export async function uploadTus(input: TusUploadInput): Promise<HttpUploadResult
     input.onOffset(0);
   } else {
     uploadUrl = parseSessionUrl(input.session.uploadUrl);
-    const found = await queryUploadOffset(input, uploadUrl, headers, auth, TUS_OFFSET);
+    const found = await queryUploadOffset(
+      input,
+      uploadUrl,
+      headersForOrigin(headers, uploadUrl, input.endpoint),
+      auth,
+      TUS_OFFSET,
+    );
     if (typeof found !== 'number') return found;
     offset = found;
   }
   input.onBytesSent(offset);
+  const resourceHeaders = headersForOrigin(headers, uploadUrl, input.endpoint);
   let conflicts = 0;
   for (;;) {
     const end =
@@ -85,7 +94,7 @@ export async function uploadTus(input: TusUploadInput): Promise<HttpUploadResult
       {
         url: uploadUrl,
         method: 'PATCH',
-        headers: [...headers, ['Content-Type', TUS_PATCH_CONTENT_TYPE], ['Upload-Offset', String(offset)]],
+        headers: [...resourceHeaders, ['Content-Type', TUS_PATCH_CONTENT_TYPE], ['Upload-Offset', String(offset)]],
         body: { source: input.body, start: offset, end },
         isFinal: (status, pairs) => isFinalPatchAnswer(status, pairs, size),
       },
@@ -107,7 +116,7 @@ export async function uploadTus(input: TusUploadInput): Promise<HttpUploadResult
           requestMessage('PATCH', uploadUrl, `the server answered 409 twice for offset ${offset}`),
         );
       }
-      const found = await queryUploadOffset(input, uploadUrl, headers, auth, TUS_OFFSET);
+      const found = await queryUploadOffset(input, uploadUrl, resourceHeaders, auth, TUS_OFFSET);
       if (typeof found !== 'number') return found;
       offset = found;
       input.onBytesSent(offset);
@@ -155,21 +164,21 @@ async function createUpload(
 function isFinalPatchAnswer(status: number, headers: HeaderPairs, size: number): boolean {
   if (status === 409 || GONE_STATUSES.has(status)) return false;
   if (status < 200 || status >= 300) return true;
-  const acknowledged = parseOffset(findHeader(headers, 'upload-offset'));
-  return acknowledged !== undefined && acknowledged >= size;
+  // More than the body is not "complete" but a bad answer (nextOffset refuses it).
+  return parseOffset(findHeader(headers, 'upload-offset')) === size;
 }
 
 /** Upload-Offset of an intermediate 204 ("MUST include the Upload-Offset header containing the new offset"). */
 function nextOffset(headers: HeaderPairs, offset: number, end: number, url: URL): number {
-  const acknowledged = parseOffset(findHeader(headers, 'upload-offset'));
+  const acknowledged = checkedOffset(findHeader(headers, 'upload-offset'), offset, end, `PATCH ${url.href}`);
   if (acknowledged === undefined) {
     throw new TransferError(
       'BT_ERR_INVALID_RESPONSE',
       requestMessage('PATCH', url, 'the server accepted it without an Upload-Offset'),
     );
   }
-  // No progress (or more than was sent) would loop forever: let the next attempt ask with HEAD.
-  if (acknowledged <= offset || acknowledged > end) {
+  // No progress would loop forever: let the next attempt ask with HEAD.
+  if (acknowledged === offset && end > offset) {
     throw new TransferError(
       'BT_ERR_OFFSET_MISMATCH',
       requestMessage('PATCH', url, `bytes ${offset}–${end} were acknowledged at offset ${acknowledged}`),

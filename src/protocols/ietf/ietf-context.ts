@@ -1,0 +1,146 @@
+import { TransferError } from '../../core/errors.ts';
+import { deleteUploadResource } from '../http/delete-upload-resource.ts';
+import { findHeader, type HeaderPairs } from '../http/header-pairs.ts';
+import type { HttpUploadResult } from '../http/http-upload-types.ts';
+import { parseOffset } from '../http/resumable-step.ts';
+import type { ResumableUploadInput } from '../http/resumable-types.ts';
+import type { ServerAuth } from '../http/server-auth.ts';
+import {
+  type IetfInteropVersion,
+  reportsComplete,
+  resourceHeaders,
+  speaksVersion,
+  UPLOAD_RESUMPTION_SUPPORTED,
+} from './ietf-protocol.ts';
+import type { UploadLimits } from './upload-limit.ts';
+
+export interface IetfUploadInput extends ResumableUploadInput {
+  /** The app's method for the creation request (any content-bearing method, §"Upload Creation"). */
+  method: string;
+  /** 307/308 on the creation request are followed as by uploadHttp. */
+  maxRedirects: number;
+  /** `Upload-Draft-Interop-Version` to speak (default 6). */
+  interopVersion?: IetfInteropVersion;
+  /**
+   * From this body size on, the creation waits for a 104 before sending the body (default
+   * LARGE_UPLOAD_BYTES; Infinity: never, as under resumeProtocol "auto").
+   */
+  largeUploadBytes?: number;
+  /** How long a large upload's creation waits for the 104 (default FIRST_104_WAIT_MS). */
+  first104WaitMs?: number;
+}
+
+/** One attempt's state: the version spoken, what the server announced and acknowledged. */
+export interface IetfAttempt {
+  input: IetfUploadInput;
+  version: IetfInteropVersion;
+  auth: ServerAuth | null;
+  /** Upload-Limit as learned so far in this attempt. */
+  limits: UploadLimits;
+  /** The highest offset the server acknowledged. */
+  acknowledged: number;
+}
+
+/**
+ * The final response of the upload. "If the client received a final response with the
+ * `Upload-Complete: ?1` header field, the upload is complete ... 4xx or 5xx status codes indicate in
+ * this case that the representation was fully transmitted, but an error occurred while processing
+ * it. Resuming the upload would not resolve this error" (-11 §"Upload Append"): BT_ERR_UPLOAD_REJECTED,
+ * which the engine neither retries nor resumes (the response stays recorded).
+ */
+export function finalAnswer(attempt: IetfAttempt, final: HttpUploadResult, resumable: boolean): HttpUploadResult {
+  const { statusCode, headers, actualUri } = final.response;
+  if (statusCode >= 200 && statusCode < 300) {
+    if (resumable) attempt.input.onOffset(attempt.input.body.size);
+    return final;
+  }
+  if (statusCode >= 400 && reportsComplete(headers)) {
+    throw new TransferError(
+      'BT_ERR_UPLOAD_REJECTED',
+      `${actualUri} answered ${statusCode} with Upload-Complete: ?1: the server received the whole body and failed to process it`,
+    );
+  }
+  return final;
+}
+
+/**
+ * A 104 may carry the offset received so far (§"Upload Append": progress). Only one of our version,
+ * only forward, and never beyond what was sent: a storm of interim answers changes nothing else.
+ */
+export function reportProgress(attempt: IetfAttempt, status: number, headers: HeaderPairs, sentTo: number): void {
+  if (status !== UPLOAD_RESUMPTION_SUPPORTED || !speaksVersion(headers, attempt.version)) return;
+  const offset = parseOffset(findHeader(headers, 'upload-offset'));
+  if (offset === undefined || offset <= attempt.acknowledged || offset > sentTo) return;
+  attempt.acknowledged = offset;
+  attempt.input.onOffset(offset);
+}
+
+/** "If the client discovers that it cannot continue the upload while adhering to the limits, it SHOULD ... cancel the upload." */
+export function cancelQuietly(attempt: IetfAttempt, uploadUrl: URL): void {
+  const { input } = attempt;
+  deleteUploadResource(
+    uploadUrl.href,
+    resourceHeaders(input.headers, attempt.version),
+    input.dispatcher,
+    AbortSignal.timeout(input.responseTimeoutMs),
+    {
+      credentials: input.credentials ?? null,
+      credentialScope: input.endpoint,
+      responseTimeoutMs: input.responseTimeoutMs,
+    },
+  ).catch(() => undefined);
+}
+
+/**
+ * Bounds a storm of 104s after the body. The exchange restarts its response timeout (R48) at every
+ * 1xx, so a server that keeps sending 104s would hold the request forever; from the first 104 after
+ * the whole body was handed over, the final answer must come within `responseTimeoutMs`, else the
+ * request is aborted with BT_ERR_TIMEOUT.
+ */
+export class InterimWatchdog {
+  readonly #controller = new AbortController();
+  readonly #input: IetfUploadInput;
+  readonly #end: number;
+  readonly #what: string;
+  readonly #forward = (): void => this.#controller.abort(this.#input.signal.reason);
+  #bodySent = false;
+  #interims = 0;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(input: IetfUploadInput, end: number, what: string) {
+    this.#input = input;
+    this.#end = end;
+    this.#what = what;
+    if (input.signal.aborted) this.#forward();
+    else input.signal.addEventListener('abort', this.#forward, { once: true });
+  }
+
+  /** The request's signal: the attempt's, or this watchdog's timeout. */
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  /** Absolute bytes handed over so far. */
+  sent(value: number): void {
+    if (value >= this.#end) this.#bodySent = true;
+  }
+
+  /** A 1xx arrived. */
+  interim(): void {
+    this.#interims += 1;
+    if (!this.#bodySent || this.#timer !== undefined) return;
+    const timeoutMs = this.#input.responseTimeoutMs;
+    this.#timer = setTimeout(() => {
+      const error = new TransferError(
+        'BT_ERR_TIMEOUT',
+        `${this.#what}: no final answer within ${timeoutMs} ms after the body, only ${this.#interims} interim responses`,
+      );
+      this.#controller.abort(error);
+    }, timeoutMs);
+  }
+
+  dispose(): void {
+    clearTimeout(this.#timer);
+    this.#input.signal.removeEventListener('abort', this.#forward);
+  }
+}

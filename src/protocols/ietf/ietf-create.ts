@@ -1,0 +1,266 @@
+import { TransferError, toTransferError } from '../../core/errors.ts';
+import type { BodySource } from '../../source/body-source.ts';
+import { findHeader, type HeaderPairs } from '../http/header-pairs.ts';
+import { uploadHttp } from '../http/http-upload.ts';
+import type { HttpUploadResult } from '../http/http-upload-types.ts';
+import { resolveUploadUrl, sendStep } from '../http/resumable-step.ts';
+import { cancelQuietly, finalAnswer, type IetfAttempt, InterimWatchdog, reportProgress } from './ietf-context.ts';
+import {
+  creationHeaders,
+  PARTIAL_UPLOAD_CONTENT_TYPE,
+  resourceHeaders,
+  speaksVersion,
+  UPLOAD_RESUMPTION_SUPPORTED,
+} from './ietf-protocol.ts';
+import { checkUploadSize, expiresAt, mergeLimits, parseUploadLimit } from './upload-limit.ts';
+
+/** The large upload's creation got no 104 in time and was stopped before its body (see optimisticCreation). */
+export const NO_INTERIM = Symbol('no 104');
+
+/**
+ * §"Optimistic Upload Creation": the app's own request, marked `Upload-Complete: ?1`. A draft server
+ * answers 104 with the upload resource's `Location` at once, which goes to `onSession`; a server that
+ * ignores the headers sees a plain upload, so this costs nothing where the draft is not spoken.
+ *
+ * With `waitMs` (large uploads) the body waits up to that long for the 104 ("A client might wait for a
+ * limited duration to receive a 104 ... before starting to transmit the request content"); its first
+ * byte goes out with the request head. Without a 104 in time the request is stopped there and
+ * NO_INTERIM returned: the caller asks
+ * whether the server speaks the draft at all and creates the resource carefully, or sends it plain.
+ */
+export async function optimisticCreation(
+  attempt: IetfAttempt,
+  waitMs: number | null,
+): Promise<HttpUploadResult | typeof NO_INTERIM> {
+  const { input, version } = attempt;
+  const size = input.body.size;
+  const controller = new AbortController();
+  const watchdog = new InterimWatchdog(input, size, `${input.method} ${input.endpoint.href}`);
+  const forward = (): void => controller.abort(watchdog.signal.reason);
+  watchdog.signal.addEventListener('abort', forward, { once: true });
+  const noInterim = new TransferError('BT_ERR_TIMEOUT', `no 104 from ${input.endpoint.href} within ${waitMs} ms`);
+  const gate = waitMs === null ? null : new BodyGate(waitMs, () => controller.abort(noInterim));
+  let session: URL | null = null;
+  let sentTo = 0;
+
+  const onInterim = (headers: HeaderPairs, requestUrl: URL): void => {
+    attempt.limits = mergeLimits(attempt.limits, parseUploadLimit(headers, version));
+    const location = findHeader(headers, 'location');
+    if (location !== undefined && location !== '') {
+      let resolved: URL;
+      try {
+        resolved = resolveUploadUrl(location, requestUrl, `104 from ${requestUrl.href}`);
+      } catch {
+        // A broken Location only means this upload cannot be resumed; the request itself goes on.
+        return;
+      }
+      if (session !== null && resolved.href !== session.href) {
+        // "Where the Location value is expected to be identical across multiple messages, clients
+        // SHOULD verify this. If verification fails, clients SHOULD abort the current request."
+        throw new TransferError(
+          'BT_ERR_INVALID_RESPONSE',
+          `${requestUrl.href} named two upload resources in its 104s: ${session.href} and ${resolved.href}`,
+        );
+      }
+      if (session === null) {
+        // Below min-size the server may not keep the upload resource: the upload goes on plain.
+        if (attempt.limits.minSize !== undefined && size < attempt.limits.minSize) {
+          gate?.open();
+          return;
+        }
+        try {
+          checkUploadSize(attempt.limits, size, `the upload resource ${resolved.href}`);
+        } catch (error) {
+          cancelQuietly(attempt, resolved);
+          throw error;
+        }
+        session = resolved;
+        input.onSession(resolved.href, expiresAt(attempt.limits));
+        gate?.open();
+      }
+    }
+    reportProgress(attempt, UPLOAD_RESUMPTION_SUPPORTED, headers, sentTo);
+  };
+
+  try {
+    const result = await uploadHttp({
+      url: input.endpoint,
+      method: input.method,
+      headers: creationHeaders(input.headers, version, size),
+      body: gate === null ? input.body : gate.wrap(input.body),
+      responseBodyPath: input.responseBodyPath,
+      dispatcher: input.dispatcher,
+      signal: controller.signal,
+      responseTimeoutMs: input.responseTimeoutMs,
+      stallTimeoutMs: input.stallTimeoutMs,
+      maxRedirects: input.maxRedirects,
+      credentials: input.credentials ?? null,
+      onBytesSent(sent) {
+        sentTo = sent;
+        watchdog.sent(sent);
+        input.onBytesSent(sent);
+      },
+      onResponse(response, total) {
+        // An answer before the body (a refusal): the held-back body is not needed any more.
+        gate?.close();
+        input.onResponse({ ...response, isResumable: session !== null }, total);
+      },
+      onBytesReceived: (received) => input.onBytesReceived(received),
+      onInformational(status, headers, url) {
+        watchdog.interim();
+        if (status !== UPLOAD_RESUMPTION_SUPPORTED || !speaksVersion(headers, version)) return;
+        try {
+          onInterim(headers, url);
+        } catch (error) {
+          controller.abort(toTransferError(error));
+        }
+      },
+    });
+    // ResponseInformation.isResumable: the final response came from a request the server made resumable.
+    const answer = { ...result, response: { ...result.response, isResumable: session !== null } };
+    return finalAnswer(attempt, answer, session !== null);
+  } catch (error) {
+    if (error === noInterim && session === null && !watchdog.signal.aborted) return NO_INTERIM;
+    throw error;
+  } finally {
+    gate?.close();
+    watchdog.signal.removeEventListener('abort', forward);
+    watchdog.dispose();
+  }
+}
+
+/**
+ * Whether the target speaks the draft in our version, by OPTIONS (-05: "MUST include the Upload-Limit
+ * header field ... in a response to an OPTIONS request"; -09 on: "MUST include the Accept-Patch header
+ * field" naming application/partial-upload). A server that names another interop version does not.
+ * Limits learned here are checked before anything is sent.
+ */
+export async function speaksDraft(attempt: IetfAttempt): Promise<boolean> {
+  const { input, version } = attempt;
+  const { response } = await sendStep(
+    input,
+    {
+      url: input.endpoint,
+      method: 'OPTIONS',
+      headers: resourceHeaders(input.headers, version),
+      body: null,
+      isFinal: () => false,
+    },
+    attempt.auth,
+  );
+  if (response.status < 200 || response.status >= 300) return false;
+  const named = findHeader(response.headers, 'upload-draft-interop-version');
+  if (named !== undefined && named.trim() !== String(version)) return false;
+  const limits = parseUploadLimit(response.headers, version);
+  const acceptsPartial = (findHeader(response.headers, 'accept-patch') ?? '')
+    .split(',')
+    .some((type) => type.split(';')[0]?.trim().toLowerCase() === PARTIAL_UPLOAD_CONTENT_TYPE);
+  if (limits === undefined && !acceptsPartial) return false;
+  attempt.limits = mergeLimits(attempt.limits, limits);
+  checkUploadSize(attempt.limits, input.body.size, input.endpoint.href);
+  return true;
+}
+
+const EMPTY_BODY: BodySource = {
+  size: 0,
+  async *read() {},
+};
+
+/**
+ * §"Careful Upload Creation": the app's request with an empty body and `Upload-Complete: ?0`; the
+ * 2xx answer's Location is the upload resource (stored before any body byte is sent), its Upload-Limit
+ * the limits for the appends. Any other answer is the upload's final response.
+ */
+export async function carefulCreation(attempt: IetfAttempt): Promise<URL | HttpUploadResult> {
+  const { input, version } = attempt;
+  const size = input.body.size;
+  const { response, final } = await sendStep(
+    input,
+    {
+      url: input.endpoint,
+      method: input.method,
+      headers: creationHeaders(input.headers, version, size, false),
+      body: { source: EMPTY_BODY, start: 0 },
+      isFinal: (status) => status < 200 || status >= 300,
+    },
+    attempt.auth,
+  );
+  if (final !== null)
+    return finalAnswer(attempt, { ...final, response: { ...final.response, isResumable: false } }, false);
+  const location = findHeader(response.headers, 'location');
+  if (location === undefined || location === '') {
+    throw new TransferError(
+      'BT_ERR_INVALID_RESPONSE',
+      `${input.method} ${input.endpoint.href} with Upload-Complete: ?0 answered ${response.status} without a Location`,
+    );
+  }
+  const uploadUrl = resolveUploadUrl(location, input.endpoint, `creation at ${input.endpoint.href}`);
+  attempt.limits = mergeLimits(attempt.limits, parseUploadLimit(response.headers, version));
+  try {
+    checkUploadSize(attempt.limits, size, `the upload resource ${uploadUrl.href}`);
+  } catch (error) {
+    cancelQuietly(attempt, uploadUrl);
+    throw error;
+  }
+  input.onSession(uploadUrl.href, expiresAt(attempt.limits));
+  input.onOffset(0);
+  return uploadUrl;
+}
+
+/** Holds a body back until opened, or until `waitMs` passed (then `onTimeout`). */
+class BodyGate {
+  readonly #opened: Promise<void>;
+  #release: () => void = () => {};
+  readonly #timer: NodeJS.Timeout;
+  timedOut = false;
+  stopped = false;
+
+  constructor(waitMs: number, onTimeout: () => void) {
+    this.#opened = new Promise<void>((resolve) => {
+      this.#release = resolve;
+    });
+    this.#timer = setTimeout(() => {
+      this.timedOut = true;
+      onTimeout();
+      this.#release();
+    }, waitMs);
+  }
+
+  open(): void {
+    clearTimeout(this.#timer);
+    this.#release();
+  }
+
+  /** The request is over: a body still held back never goes out. */
+  close(): void {
+    clearTimeout(this.#timer);
+    this.stopped = true;
+    this.#release();
+  }
+
+  wrap(body: BodySource): BodySource {
+    const opened = this.#opened;
+    const gate = this;
+    return {
+      size: body.size,
+      async *read(start) {
+        // undici writes the request head together with the first body chunk: one byte goes out so
+        // that the server sees the request and can answer 104; the rest waits for the gate.
+        const chunks = body.read(start)[Symbol.asyncIterator]();
+        try {
+          const first = await chunks.next();
+          if (first.done) return;
+          yield first.value.subarray(0, 1);
+          await opened;
+          // Stopped for want of a 104: the request is being aborted, nothing more goes out.
+          if (gate.timedOut || gate.stopped) return;
+          if (first.value.byteLength > 1) yield first.value.subarray(1);
+          for (let next = await chunks.next(); !next.done; next = await chunks.next()) yield next.value;
+        } finally {
+          // Closes the source (its file) however the request ends.
+          await chunks.return?.();
+        }
+      },
+    };
+  }
+}
