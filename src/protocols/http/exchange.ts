@@ -249,7 +249,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.#touchStallTimer();
     try {
       if (position < end) {
-        for await (const chunk of body.source.read(body.start)) {
+        for await (const chunk of body.source.read(body.start, end)) {
           const piece = chunk.byteLength > end - position ? chunk.subarray(0, end - position) : chunk;
           position += piece.byteLength;
           this.#bytesSent += piece.byteLength;
