@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
+import { DEFAULT_EXTRAS } from '../core/default-extras.ts';
 import { BackgroundTransferCostPolicy, BackgroundTransferPriority } from '../core/enums.ts';
 import { TransferError } from '../core/errors.ts';
-import { DEFAULT_EXTRAS, type NotificationSpec, type OperationExtras } from '../core/operation-extras.ts';
+import type { NotificationSpec, OperationExtras } from '../core/operation-extras.ts';
 import { resolveHome } from '../core/paths.ts';
 import type { OperationSnapshot, OperationSpec } from '../core/snapshot.ts';
 import type { TransferPort } from '../ipc/transfer-port.ts';

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { defineConfigCommand } from './commands/config.ts';
 import { defineCancelCommand, definePauseResumeCommand } from './commands/control.ts';
@@ -8,6 +7,7 @@ import { defineResponseCommand } from './commands/response.ts';
 import { defineUploadCommand } from './commands/upload.ts';
 import { defineWatchCommand } from './commands/watch.ts';
 import type { CliContext } from './context.ts';
+import { packageVersion } from './package-version.ts';
 
 const PROGRAM_HELP = `
 Examples:
@@ -59,11 +59,4 @@ export function createProgram(context: CliContext): Command {
   defineHostCommand(program.command('host'), context);
   defineConfigCommand(program.command('config'), context);
   return program;
-}
-
-/** package.json sits two levels up both from src/cli/ (source) and from dist/cli/ (build). */
-function packageVersion(): string {
-  const manifest: unknown = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
-  const version = typeof manifest === 'object' && manifest !== null && 'version' in manifest ? manifest.version : '';
-  return typeof version === 'string' ? version : '0.0.0';
 }

@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { DEFAULT_EXTRAS } from './default-extras.ts';
+
+export { DEFAULT_EXTRAS };
 
 /**
  * What an operation carries beyond the Windows snapshot: how its body is made, how it resumes, its
@@ -31,7 +34,7 @@ const notification = z.object({ summary: z.string(), body: z.string() });
 
 export const operationExtrasSchema = z.object({
   body: bodySpec,
-  /** spec/contract.md §2 resumeProtocol. */
+  /** BackgroundUploader.resumeProtocol: which resumable protocol to use, or 'auto' to probe for one. */
   resumeProtocol: z.enum(['auto', 'tus', 'ietf', 'none']),
   /** The server-side upload a resume continues (tus upload URL, IETF resumption URL, FTP path). */
   session: z
@@ -61,19 +64,6 @@ export type ContentPartData = z.infer<typeof contentPart>;
 export type ResumeSession = NonNullable<OperationExtras['session']>;
 export type Credential = z.infer<typeof credential>;
 export type NotificationSpec = z.infer<typeof notification>;
-
-export const DEFAULT_EXTRAS: Readonly<OperationExtras> = Object.freeze<OperationExtras>({
-  body: { kind: 'file' },
-  resumeProtocol: 'auto',
-  session: null,
-  probedPlain: false,
-  serverCredential: null,
-  proxyCredential: null,
-  successNotification: null,
-  failureNotification: null,
-  notificationBatchId: null,
-  completionGroupId: null,
-});
 
 /** A stored value merged over the defaults, so rows written before a field existed still read. */
 export function parseExtras(value: unknown): OperationExtras {
