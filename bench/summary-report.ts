@@ -26,7 +26,7 @@ export interface SummaryRow {
   unit: 's' | 'CPU s';
   baselinePeakRssBytes: number;
   peakRssBytes: number;
-  /** The target, as text, and whether the medians meet it. */
+  /** The target, as text (empty: no target), and whether the medians meet it. */
   floor: string;
   met: boolean;
 }
@@ -62,6 +62,8 @@ export function summarize(samples: readonly Sample[]): SummaryRow[] {
     };
     rows.push({ ...row, floor: floor.text, met: floor.met(row) });
   };
+  // CPU time is what a loaded machine distorts least: shown beside the wall times it explains.
+  const informational = { text: '', met: () => true };
   const ratioAtMost = (limit: number) => ({
     text: `ratio ≤ ${limit}`,
     met: (row: { ratio: number }) => row.ratio <= limit,
@@ -74,10 +76,12 @@ export function summarize(samples: readonly Sample[]): SummaryRow[] {
     text: '≤ 0.15 s and ≤ 55 MiB',
     met: (row) => row.value <= 0.15 && row.peakRssBytes <= 55 * MIB,
   });
+  compare("import('bgtransfer'): CPU", "import('bgtransfer')", 'node -e 0', 'cpuSeconds', informational);
   compare('bgtransfer --version', 'bgtransfer --version', 'node -e 0', 'wallSeconds', {
     text: '≤ 0.2 s',
     met: (row) => row.value <= 0.2,
   });
+  compare('bgtransfer --version: CPU', 'bgtransfer --version', 'node -e 0', 'cpuSeconds', informational);
   return rows;
 }
 
@@ -95,7 +99,7 @@ export function renderSummary(
     ...rows.map(
       (row) =>
         `| ${row.measure} | ${row.baseline} | ${fixed(row.baselineValue, 3)} ${row.unit} | ${fixed(row.value, 3)} ${row.unit} | ` +
-        `${fixed(row.ratio, 2)} | ${mib(row.baselinePeakRssBytes)} | ${mib(row.peakRssBytes)} | ${row.floor} | ${row.met ? 'yes' : 'no'} |`,
+        `${fixed(row.ratio, 2)} | ${mib(row.baselinePeakRssBytes)} | ${mib(row.peakRssBytes)} | ${row.floor} | ${row.floor === '' ? '' : row.met ? 'yes' : 'no'} |`,
     ),
     '',
     'Peak RSS of "CLI through the host" is the larger of the CLI process and the host (VmHWM since it started).',
