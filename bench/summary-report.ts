@@ -13,6 +13,8 @@ export interface Sample {
   maxRssBytes: number;
   /** The host's VmHWM after this run (CLI runs only). */
   hostPeakRssBytes?: number;
+  /** The host's share of cpuSeconds (CLI runs only). */
+  hostCpuSeconds?: number;
 }
 
 /** One line of the table: a bgtransfer measure against its baseline, medians of the valid runs. */
@@ -85,8 +87,15 @@ export function summarize(samples: readonly Sample[]): SummaryRow[] {
   return rows;
 }
 
+function hostCpu(samples: readonly Sample[]): number {
+  return median(
+    samples.flatMap((sample) => (sample.ok && sample.hostCpuSeconds !== undefined ? [sample.hostCpuSeconds] : [])),
+  );
+}
+
 export function renderSummary(
   rows: readonly SummaryRow[],
+  samples: readonly Sample[],
   sizeBytes: number,
   runs: number,
   startupRuns: number,
@@ -103,6 +112,7 @@ export function renderSummary(
     ),
     '',
     'Peak RSS of "CLI through the host" is the larger of the CLI process and the host (VmHWM since it started).',
+    `Of its CPU time the host used ${fixed(hostCpu(samples), 3)} s (median), the CLI process the rest.`,
   ];
   return lines.join('\n');
 }

@@ -98,6 +98,7 @@ try {
       const ok = run.exitCode === 0 && (await arrived(received, sha256));
       record('put', 'CLI through the host', round, { ...run, cpuSeconds: run.cpuSeconds + hostCpu }, ok, {
         hostPeakRssBytes: processPeakRssBytes(hostPid),
+        hostCpuSeconds: hostCpu,
       });
     },
   };
@@ -133,7 +134,7 @@ try {
 }
 
 const rows = summarize(samples);
-console.log(renderSummary(rows, sizeBytes, runs, startupRuns));
+console.log(renderSummary(rows, samples, sizeBytes, runs, startupRuns));
 const resultPath = await writeResult(rows);
 console.log(`\nresults: ${resultPath}`);
 const failed = samples.filter((sample) => !sample.ok);
