@@ -112,6 +112,7 @@ export async function* readFileBody(
   const stop = Math.min(end, source.size);
   const handle = await openSource(source);
   const reads: Array<Promise<Buffer>> = [];
+  let closed = false;
   try {
     const opened = await handle.stat();
     if (opened.ino !== source.ino || opened.size !== source.size || opened.mtimeMs !== source.mtimeMs) {
@@ -141,12 +142,19 @@ export async function* readFileBody(
           throw changed(source, `size ${source.size} → ${now.size}`);
         }
       }
+      if (reads.length === 0) {
+        // Closed before the last chunk goes out, not after: undici ends the request only once the
+        // iterable is done, and a response that completes before that makes it drop the connection
+        // (no keep-alive) — the server may answer as soon as the last byte arrives.
+        closed = true;
+        await handle.close();
+      }
       for (let at = 0; at < chunk.byteLength; at += SEND_BYTES) yield chunk.subarray(at, at + SEND_BYTES);
     }
   } finally {
     // A consumer that stops early (a tus chunk's end, an abort) leaves reads in flight: they must end
     // before the descriptor is closed.
     await Promise.allSettled(reads);
-    await handle.close();
+    if (!closed) await handle.close();
   }
 }

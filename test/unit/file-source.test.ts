@@ -152,6 +152,21 @@ test('a consumer that stops early closes the file, with reads still in flight', 
   assert.equal(openDescriptors(), before);
 });
 
+test('the file is closed before the last chunk is handed over', async () => {
+  // undici ends the request only when the body iterable is done; waiting for close() after the last
+  // byte lets a quick response arrive first, and undici then drops the kept-alive connection.
+  const before = openDescriptors();
+  const sizes: number[] = [];
+  let openAtLast = -1;
+  let received = 0;
+  for await (const chunk of readFileBody(source)) {
+    received += chunk.byteLength;
+    sizes.push(chunk.byteLength);
+    if (received === content.length) openAtLast = openDescriptors();
+  }
+  assert.equal(openAtLast, before, `descriptors open while the last chunk was handed over (${sizes.length} chunks)`);
+});
+
 test('a file changed during the read fails with BT_ERR_SOURCE_CHANGED before its last chunk', async () => {
   const copy = await writeRandomFile(dir.path, 'changed.bin', 6 * MIB);
   const info = inspectSourceFile(copy.path);
