@@ -22,16 +22,21 @@ export interface SinkRequest {
 export interface PutSink {
   /** `http://127.0.0.1:<port>` */
   readonly url: string;
-  /** Resolves with the next request that finishes after this call. */
-  nextRequest(): Promise<SinkRequest>;
+  /**
+   * Resolves with the next request that finishes after this call; with `method`, the next one with that
+   * method (bgtransfer's default resumeProtocol 'auto' sends an OPTIONS probe before the PUT).
+   */
+  nextRequest(method?: string): Promise<SinkRequest>;
   close(): Promise<void>;
 }
 
 export async function startPutSink(): Promise<PutSink> {
-  const waiters: Array<(request: SinkRequest) => void> = [];
+  let waiters: Array<{ method: string | undefined; resolve: (request: SinkRequest) => void }> = [];
   const server = createServer((req, res) => {
     void receive(req, res).then((request) => {
-      for (const resolve of waiters.splice(0)) resolve(request);
+      const matching = waiters.filter((waiter) => waiter.method === undefined || waiter.method === request.method);
+      waiters = waiters.filter((waiter) => !matching.includes(waiter));
+      for (const waiter of matching) waiter.resolve(request);
     });
   });
   server.listen(0, '127.0.0.1');
@@ -39,7 +44,7 @@ export async function startPutSink(): Promise<PutSink> {
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
-    nextRequest: () => new Promise((resolve) => waiters.push(resolve)),
+    nextRequest: (method) => new Promise((resolve) => waiters.push({ method, resolve })),
     close: async () => {
       server.closeAllConnections();
       server.close();

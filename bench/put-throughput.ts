@@ -81,7 +81,7 @@ async function bgtransferSide(
   run: number,
 ): Promise<PairedRun['bgtransfer']> {
   let server: SinkRequest | undefined;
-  const received = sink.nextRequest().then((request) => {
+  const received = sink.nextRequest('PUT').then((request) => {
     server = request;
   });
   const client = await runBgtransfer(file, `${sink.url}/bgtransfer-${run}`);

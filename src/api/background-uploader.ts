@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { DEFAULT_REQUEST_EXTRAS } from '../core/default-extras.ts';
 import { BackgroundTransferCostPolicy, BackgroundTransferPriority } from '../core/enums.ts';
 import { TransferError } from '../core/errors.ts';
 import {
@@ -9,7 +10,7 @@ import {
 } from '../core/ietf-interop.ts';
 import { generateBoundary } from '../core/multipart/boundary.ts';
 import { measureMultipart } from '../core/multipart/plan.ts';
-import { DEFAULT_REQUEST_EXTRAS, type NotificationSpec, type RequestBody } from '../core/operation-extras.ts';
+import type { NotificationSpec, RequestBody } from '../core/operation-extras.ts';
 import { captureProxyEnv } from '../core/proxy-env.ts';
 import type { ListFilter, OperationSnapshot, OperationSpec } from '../core/snapshot.ts';
 import { splitUserinfo } from '../core/url-credentials.ts';

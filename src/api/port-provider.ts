@@ -1,13 +1,14 @@
 import { TransferError } from '../core/errors.ts';
 import { resolveAppId, resolveHome } from '../core/paths.ts';
-import { InprocPort } from '../ipc/inproc-port.ts';
-import { SocketPort } from '../ipc/socket-port.ts';
 import type { TransferPort } from '../ipc/transfer-port.ts';
 
 /**
- * Which engine this process talks to (docs/architecture.md): BGTRANSFER_HOST=inproc runs it here;
- * `auto` (the default) talks to the per-user transfer host. One port per process, opened lazily on
- * the first call that needs it.
+ * Which engine this process talks to: BGTRANSFER_HOST=inproc runs it here; `auto` (the default) talks
+ * to the per-user transfer host. One port per process, opened lazily on the first call that needs it.
+ *
+ * Both ports are imported only when one is opened, so `import('bgtransfer')` loads the app-side classes
+ * alone. An app that talks to the host never loads the engine, SQLite or the protocols (the in-process
+ * port brings them all); it loads the socket client (with zod for the host's replies) at its first call.
  */
 let current: { home: string; port: Promise<TransferPort> } | undefined;
 
@@ -17,9 +18,9 @@ export function getPort(env: NodeJS.ProcessEnv = process.env): Promise<TransferP
   const mode = env.BGTRANSFER_HOST ?? 'auto';
   let port: Promise<TransferPort>;
   if (mode === 'inproc') {
-    port = Promise.resolve().then(() => InprocPort.open(home));
+    port = import('../ipc/inproc-port.ts').then(({ InprocPort }) => InprocPort.open(home));
   } else if (mode === 'auto') {
-    port = Promise.resolve(new SocketPort(home, { env }));
+    port = import('../ipc/socket-port.ts').then(({ SocketPort }) => new SocketPort(home, { env }));
   } else {
     port = Promise.reject(
       new TransferError(

@@ -1,9 +1,9 @@
 #!/usr/bin/env node
-import { runCli } from './run-cli.ts';
+import { packageVersion } from './package-version.ts';
 
 /**
- * The `bgtransfer` command (docs/api/cli.md): `node dist/cli/main.js` after a build (package.json
- * "bin"), or `node --conditions=source --import tsx src/cli/main.ts` from source.
+ * The `bgtransfer` command: `node dist/cli/main.js` after a build (package.json "bin"), or
+ * `node --conditions=source --import tsx src/cli/main.ts` from source.
  */
 // A reader that goes away (`bgtransfer list | head -1`) is not an error worth a stack trace.
 for (const stream of [process.stdout, process.stderr]) {
@@ -13,8 +13,16 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
-const exitCode = await runCli(process.argv.slice(2));
-process.exitCode = exitCode;
-// The engine connection is closed by now; a handle something else left open must not keep a finished
-// command alive, so exit shortly after stdout has drained.
-setTimeout(() => process.exit(exitCode), 1_000).unref();
+const argv = process.argv.slice(2);
+// `bgtransfer --version` answers before the command tree (commander, the API, the socket client) is
+// loaded: it is what scripts run to check the tool is there, and it should cost little more than Node.
+if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
+  process.stdout.write(`${packageVersion()}\n`);
+} else {
+  const { runCli } = await import('./run-cli.ts');
+  const exitCode = await runCli(argv);
+  process.exitCode = exitCode;
+  // The engine connection is closed by now; a handle something else left open must not keep a finished
+  // command alive, so exit shortly after stdout has drained.
+  setTimeout(() => process.exit(exitCode), 1_000).unref();
+}

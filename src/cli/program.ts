@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { redactText } from '../core/redact.ts';
 import { defineConfigCommand } from './commands/config.ts';
@@ -10,6 +9,7 @@ import { defineUploadCommand } from './commands/upload.ts';
 import { defineWatchCommand } from './commands/watch.ts';
 import type { CliContext } from './context.ts';
 import { environmentAndSettingsHelp } from './help-text.ts';
+import { packageVersion } from './package-version.ts';
 
 function programHelp(columns: number): string {
   return `
@@ -60,11 +60,4 @@ export function createProgram(context: CliContext): Command {
   defineHostCommand(program.command('host'), context);
   defineConfigCommand(program.command('config'), context);
   return program;
-}
-
-/** package.json sits two levels up both from src/cli/ (source) and from dist/cli/ (build). */
-function packageVersion(): string {
-  const manifest: unknown = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
-  const version = typeof manifest === 'object' && manifest !== null && 'version' in manifest ? manifest.version : '';
-  return typeof version === 'string' ? version : '0.0.0';
 }

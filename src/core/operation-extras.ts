@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { DEFAULT_EXTRAS, DEFAULT_REQUEST_EXTRAS } from './default-extras.ts';
+
+export { DEFAULT_EXTRAS, DEFAULT_REQUEST_EXTRAS };
 
 /**
  * What an operation carries beyond the Windows snapshot: how its body is made, how it resumes, its
@@ -31,7 +34,7 @@ const notification = z.object({ summary: z.string(), body: z.string() });
 
 export const operationExtrasSchema = z.object({
   body: bodySpec,
-  /** resumeProtocol (docs/api/background-uploader.md). */
+  /** BackgroundUploader.resumeProtocol: which resumable protocol to use, or 'auto' to probe for one. */
   resumeProtocol: z.enum(['auto', 'tus', 'ietf', 'none']),
   /**
    * ietfInteropVersion (docs/api/background-uploader.md): the draft version the IETF protocol speaks.
@@ -156,23 +159,6 @@ export type BodySpec = OperationExtras['body'];
 export type Credential = z.infer<typeof credential>;
 export type NotificationSpec = z.infer<typeof notification>;
 
-export const DEFAULT_EXTRAS: Readonly<OperationExtras> = Object.freeze<OperationExtras>({
-  body: { kind: 'file' },
-  resumeProtocol: 'auto',
-  ietfInteropVersion: 6,
-  session: null,
-  probedPlain: false,
-  serverCredential: null,
-  proxyCredential: null,
-  successNotification: null,
-  failureNotification: null,
-  notificationBatchId: null,
-  completionGroupId: null,
-  idempotencyKey: null,
-  creationPending: false,
-  proxyEnv: null,
-});
-
 /** A stored value merged over the defaults, so rows written before a field existed still read. */
 export function parseExtras(value: unknown): OperationExtras {
   const merged = typeof value === 'object' && value !== null ? { ...DEFAULT_EXTRAS, ...value } : value;
@@ -181,16 +167,3 @@ export function parseExtras(value: unknown): OperationExtras {
 
 export type RequestExtras = z.infer<typeof requestExtrasSchema>;
 export type RequestBody = RequestExtras['body'];
-
-export const DEFAULT_REQUEST_EXTRAS: Readonly<RequestExtras> = Object.freeze<RequestExtras>({
-  body: { kind: 'file' },
-  resumeProtocol: 'auto',
-  serverCredential: null,
-  proxyCredential: null,
-  successNotification: null,
-  failureNotification: null,
-  notificationBatchId: null,
-  completionGroupId: null,
-  ietfInteropVersion: 6,
-  proxyEnv: null,
-});

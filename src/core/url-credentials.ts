@@ -1,4 +1,5 @@
-import { type Credential, DEFAULT_REQUEST_EXTRAS } from './operation-extras.ts';
+import { DEFAULT_REQUEST_EXTRAS } from './default-extras.ts';
+import type { Credential } from './operation-extras.ts';
 import type { OperationSpec } from './snapshot.ts';
 
 /**

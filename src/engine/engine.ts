@@ -4,6 +4,7 @@ import type { Config } from '../core/config.ts';
 import { BackgroundTransferBehavior, isTerminalStatus, BackgroundTransferStatus as S } from '../core/enums.ts';
 import { TransferError } from '../core/errors.ts';
 import { withHeader, withoutHeader } from '../core/header-list.ts';
+import { HomeLock } from '../core/home-lock.ts';
 import type { Logger } from '../core/logger.ts';
 import { homeLayout, responseBodyPath } from '../core/paths.ts';
 import type {
@@ -21,7 +22,6 @@ import type { OperationStore } from '../store/operation-store.ts';
 import { acceptSpec } from './accept-spec.ts';
 import { inspectBody } from './body-factory.ts';
 import { DispatcherPool, type PoolSettings } from './dispatcher-pool.ts';
-import { HomeLock } from './home-lock.ts';
 import { checkLimits } from './limits.ts';
 import { LiveTransfer, type StopReason, toSnapshot } from './live-transfer.ts';
 import { ALWAYS_CONNECTED, gateEvent, type NetworkStateSource, networkGate } from './network-gate.ts';

@@ -1,8 +1,8 @@
 import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { isTransferError } from '../core/errors.ts';
+import { removeZombieLock } from '../core/home-lock.ts';
 import type { Logger } from '../core/logger.ts';
 import { hostSocketPath } from '../core/paths.ts';
-import { removeZombieLock } from '../engine/home-lock.ts';
 import { createHostLogger } from './host-log.ts';
 import { watchIdle } from './idle-exit.ts';
 import { openTransferService } from './open-transfer-service.ts';

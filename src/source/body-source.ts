@@ -10,12 +10,14 @@ export interface BodySource {
   readonly size: number;
   /**
    * The bytes from `start` to the end, pulled lazily one chunk at a time (backpressure: the consumer's
-   * pace). Throws BT_ERR_SOURCE_CHANGED when the underlying data changed since the upload was queued.
+   * pace; a source may read a few chunks ahead). Throws BT_ERR_SOURCE_CHANGED when the underlying data
+   * changed since the upload was queued. `end` says where the consumer will stop (a tus chunk): a source
+   * need not read past it, but may yield more; the consumer cuts the last chunk.
    */
-  read(start: number): AsyncIterable<Uint8Array>;
+  read(start: number, end?: number): AsyncIterable<Uint8Array>;
 }
 
 /** A file as a body (raw-body uploads, R7 CreateUpload). */
 export function fileBody(source: FileSourceInfo): BodySource {
-  return { size: source.size, read: (start) => readFileBody(source, start) };
+  return { size: source.size, read: (start, end) => readFileBody(source, start, end) };
 }

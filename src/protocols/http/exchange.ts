@@ -258,7 +258,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.#timers.touchStall();
     try {
       if (position < end) {
-        for await (const chunk of body.source.read(body.start)) {
+        for await (const chunk of body.source.read(body.start, end)) {
           let piece = chunk.byteLength > end - position ? chunk.subarray(0, end - position) : chunk;
           if (holdMs > 0 && piece.byteLength > 1) {
             // undici writes the head with the first chunk: one byte takes it out, then the wait.

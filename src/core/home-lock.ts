@@ -1,8 +1,8 @@
 import { closeSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { TransferError } from '../core/errors.ts';
-import type { Logger } from '../core/logger.ts';
-import { homeLayout } from '../core/paths.ts';
-import { isProcessRunning } from '../core/process.ts';
+import { TransferError } from './errors.ts';
+import type { Logger } from './logger.ts';
+import { homeLayout } from './paths.ts';
+import { isProcessRunning } from './process.ts';
 
 /**
  * The engine lock (`engine.lock`) and everything that reads its pid: the lock itself (the engine takes

@@ -1,0 +1,227 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { startPutSink } from './put-sink-server.ts';
+import { createRandomFile } from './random-file.ts';
+import { renderSummary, type Sample, type SummaryRow, summarize } from './summary-report.ts';
+import { assertGnuTime, processCpuSeconds, processPeakRssBytes, type TimedRun, timedRun } from './timed-run.ts';
+
+/**
+ * `npm run bench`: the built package against its peers, as ratios measured in the same run.
+ *
+ *   node --conditions=source --import tsx bench/summary.ts [--size-mib 1024] [--runs 5] [--startup-runs 10]
+ *
+ * - A PUT of one random file over loopback to a hashing node:http server: `curl -T` against the built
+ *   CLI through a running transfer host (`bgtransfer upload FILE URL --method PUT`; CPU is the CLI's plus
+ *   the host's) and against the built package in-process (bench/put-once-built.mjs). Each round runs the
+ *   three in a rotating order and each ratio is taken against the same round's curl; a run counts only
+ *   if the server got every byte with the right sha256.
+ * - `import('bgtransfer')` and `bgtransfer --version` against `node -e 0`, alternately.
+ *
+ * Wall time, CPU time and peak RSS come from GNU time (ru_maxrss); the host's from /proc. Prints one
+ * markdown table of medians and writes bench/results/summary-<timestamp>.json. Needs `npm run build`.
+ */
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const CLI = join(ROOT, 'dist/cli/main.js');
+const PUT_ONCE = join(ROOT, 'bench/put-once-built.mjs');
+
+const { values } = parseArgs({
+  options: {
+    'size-mib': { type: 'string', default: '1024' },
+    runs: { type: 'string', default: '5' },
+    'startup-runs': { type: 'string', default: '10' },
+  },
+});
+const sizeMib = positiveInteger(values['size-mib'], '--size-mib');
+const runs = positiveInteger(values.runs, '--runs');
+const startupRuns = positiveInteger(values['startup-runs'], '--startup-runs');
+const sizeBytes = sizeMib * 1024 * 1024;
+
+assertGnuTime();
+if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first (npm run bench does)`);
+
+const loadBefore = loadavg();
+const workDir = await mkdtemp(join(tmpdir(), 'bgtransfer-bench-'));
+const sink = await startPutSink();
+let host: ChildProcess | undefined;
+const samples: Sample[] = [];
+try {
+  const file = join(workDir, `random-${sizeMib}MiB.bin`);
+  process.stderr.write(`writing ${sizeMib} MiB of random data to ${file}\n`);
+  const sha256 = await createRandomFile(file, sizeBytes);
+  const hostHome = join(workDir, 'host-home');
+  host = await startHost(hostHome);
+  const hostPid = host.pid ?? -1;
+
+  const sides: Record<string, (round: number) => Promise<void>> = {
+    curl: async (round) => {
+      const received = sink.nextRequest('PUT');
+      const run = await timedRun('curl', [
+        '-sS',
+        '-T',
+        file,
+        '-o',
+        '/dev/null',
+        '-w',
+        '%{http_code}',
+        `${sink.url}/curl-${round}`,
+      ]);
+      const ok = run.exitCode === 0 && run.stdout.trim() === '201' && (await arrived(received, sha256));
+      record('put', 'curl', round, run, ok);
+    },
+    inproc: async (round) => {
+      const home = join(workDir, `inproc-home-${round}`);
+      const received = sink.nextRequest('PUT');
+      const run = await timedRun(process.execPath, [PUT_ONCE, `${sink.url}/inproc-${round}`, file], {
+        env: { ...process.env, BGTRANSFER_HOST: 'inproc', BGTRANSFER_HOME: home, BGTRANSFER_APP_ID: 'bench' },
+        cwd: ROOT,
+      });
+      const ok = run.exitCode === 0 && (await arrived(received, sha256));
+      record('put', 'in-process', round, run, ok);
+      await rm(home, { recursive: true, force: true });
+    },
+    cli: async (round) => {
+      const received = sink.nextRequest('PUT');
+      const hostCpuBefore = processCpuSeconds(hostPid);
+      const run = await timedRun(
+        process.execPath,
+        [CLI, 'upload', file, `${sink.url}/cli-${round}`, '--method', 'PUT'],
+        { env: { ...process.env, BGTRANSFER_HOST: 'auto', BGTRANSFER_HOME: hostHome } },
+      );
+      const hostCpu = processCpuSeconds(hostPid) - hostCpuBefore;
+      const ok = run.exitCode === 0 && (await arrived(received, sha256));
+      record('put', 'CLI through the host', round, { ...run, cpuSeconds: run.cpuSeconds + hostCpu }, ok, {
+        hostPeakRssBytes: processPeakRssBytes(hostPid),
+        hostCpuSeconds: hostCpu,
+      });
+    },
+  };
+  for (let round = 1; round <= runs; round++) {
+    for (const name of rotate(Object.keys(sides), round)) await sides[name]?.(round);
+  }
+
+  const startup: Record<string, (round: number) => Promise<void>> = {
+    node: async (round) => {
+      const run = await timedRun(process.execPath, ['-e', '0'], { cwd: ROOT });
+      record('startup', 'node -e 0', round, run, run.exitCode === 0);
+    },
+    import: async (round) => {
+      const run = await timedRun(process.execPath, ['--input-type=module', '-e', "await import('bgtransfer')"], {
+        cwd: ROOT,
+        env: { ...process.env, BGTRANSFER_HOST: 'auto' },
+      });
+      record('startup', "import('bgtransfer')", round, run, run.exitCode === 0);
+    },
+    version: async (round) => {
+      const run = await timedRun(process.execPath, [CLI, '--version'], { cwd: ROOT });
+      record('startup', 'bgtransfer --version', round, run, run.exitCode === 0 && /^\d+\.\d+\.\d+/.test(run.stdout));
+    },
+  };
+  for (let round = 1; round <= startupRuns; round++) {
+    for (const name of rotate(Object.keys(startup), round)) await startup[name]?.(round);
+  }
+} finally {
+  host?.kill('SIGTERM');
+  if (host && host.exitCode === null) await new Promise((resolve) => host?.once('exit', resolve));
+  await sink.close();
+  await rm(workDir, { recursive: true, force: true });
+}
+
+const rows = summarize(samples);
+console.log(renderSummary(rows, samples, sizeBytes, runs, startupRuns));
+const resultPath = await writeResult(rows);
+console.log(`\nresults: ${resultPath}`);
+const failed = samples.filter((sample) => !sample.ok);
+if (failed.length > 0) {
+  console.error(
+    `${failed.length} run(s) failed: ${failed.map((sample) => `${sample.side} #${sample.round}`).join(', ')}`,
+  );
+  process.exitCode = 1;
+}
+
+function record(
+  group: Sample['group'],
+  side: string,
+  round: number,
+  run: TimedRun,
+  ok: boolean,
+  extra: Partial<Sample> = {},
+): void {
+  samples.push({
+    group,
+    side,
+    round,
+    ok,
+    wallSeconds: run.wallSeconds,
+    cpuSeconds: run.cpuSeconds,
+    maxRssBytes: run.maxRssBytes,
+    ...extra,
+  });
+  const status = ok ? 'ok' : `FAILED (exit ${run.exitCode}) ${run.stderr.trim().split('\n').slice(-3).join(' | ')}`;
+  process.stderr.write(
+    `${group} #${round} ${side}: ${status} ${run.wallSeconds.toFixed(3)} s wall, ${run.cpuSeconds.toFixed(2)} s CPU\n`,
+  );
+}
+
+/** Whether the server got the whole body intact (a failed client is not waited for). */
+async function arrived(received: Promise<{ bytes: number; sha256: string }>, sha256: string): Promise<boolean> {
+  const request = await Promise.race([received, sleep(10_000).then(() => undefined)]);
+  return request !== undefined && request.bytes === sizeBytes && request.sha256 === sha256;
+}
+
+/** The transfer host in the foreground, as a direct child; resolves once it answers `host status`. */
+async function startHost(home: string): Promise<ChildProcess> {
+  const env = { ...process.env, BGTRANSFER_HOST: 'auto', BGTRANSFER_HOME: home };
+  const child = spawn(process.execPath, [CLI, 'host'], { env, stdio: 'ignore' });
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const status = await timedRun(process.execPath, [CLI, 'host', 'status'], { env });
+    if (status.exitCode === 0) return child;
+    if (child.exitCode !== null) throw new Error(`the transfer host exited with code ${child.exitCode}`);
+    await sleep(100);
+  }
+  child.kill('SIGTERM');
+  throw new Error('the transfer host did not start');
+}
+
+async function writeResult(rows: readonly SummaryRow[]): Promise<string> {
+  const dir = fileURLToPath(new URL('./results/', import.meta.url));
+  await mkdir(dir, { recursive: true });
+  const date = new Date().toISOString();
+  const path = join(dir, `summary-${date.replace(/[:.]/g, '-')}.json`);
+  const result = {
+    benchmark: 'summary',
+    date,
+    sizeBytes,
+    runs,
+    startupRuns,
+    environment: {
+      node: process.version,
+      cpu: cpus()[0]?.model ?? 'unknown',
+      cores: cpus().length,
+      loadAverageBefore: loadBefore,
+      loadAverageAfter: loadavg(),
+    },
+    units: { seconds: 's', rss: 'bytes' },
+    rows,
+    samples,
+  };
+  await writeFile(path, `${JSON.stringify(result, (_key, value) => (Number.isNaN(value) ? null : value), 2)}\n`);
+  return path;
+}
+
+function rotate<T>(items: readonly T[], by: number): T[] {
+  const shift = by % items.length;
+  return [...items.slice(shift), ...items.slice(0, shift)];
+}
+
+function positiveInteger(value: string | undefined, flag: string): number {
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < 1) throw new Error(`${flag} must be a positive integer, got ${value}`);
+  return parsed;
+}

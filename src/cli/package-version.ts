@@ -1,0 +1,8 @@
+import { readFileSync } from 'node:fs';
+
+/** The package's version. package.json sits two levels up both from src/cli/ (source) and from dist/cli/ (build). */
+export function packageVersion(): string {
+  const manifest: unknown = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+  const version = typeof manifest === 'object' && manifest !== null && 'version' in manifest ? manifest.version : '';
+  return typeof version === 'string' ? version : '0.0.0';
+}

@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { spawnNode } from '../helpers/process-tools.ts';
+import { makeTempDir, type TempDir } from '../helpers/temp-dir.ts';
+
+/**
+ * The library is light where it can be: `import('bgtransfer')` loads the app-side classes only, an app
+ * that talks to the transfer host loads the socket client but never the engine, SQLite, undici or the
+ * protocols, and `bgtransfer --version` loads nothing of the command tree. Structural (which modules a
+ * child process loaded), not timed; bench/ measures the time and memory this saves.
+ */
+
+const SCRIPT = fileURLToPath(new URL('../scripts/loaded-modules.ts', import.meta.url));
+
+/** Packages only the engine, the host or the CLI's commands need. */
+const ENGINE_PACKAGES = ['better-sqlite3', 'undici', 'basic-ftp', 'dbus-next'];
+const APP_SIDE_FORBIDDEN_PACKAGES = [...ENGINE_PACKAGES, 'pino', 'zod', 'commander', 'cli-progress'];
+/** Source folders of the engine side (the host, the engine, the store, the network and the protocols). */
+const ENGINE_FOLDERS = [
+  'src/engine/',
+  'src/store/',
+  'src/host/',
+  'src/net/',
+  'src/protocols/http/',
+  'src/protocols/tus/',
+];
+
+let dir: TempDir;
+let runs = 0;
+
+before(async () => {
+  dir = await makeTempDir('light-import-');
+});
+
+after(async () => {
+  await dir.cleanup();
+});
+
+async function loadedModules(mode: string): Promise<{ modules: string[]; output: readonly string[] }> {
+  runs += 1;
+  const child = spawnNode([SCRIPT, mode, join(dir.path, `modules-${runs}.log`)], {
+    env: { BGTRANSFER_HOME: join(dir.path, `home-${runs}`), BGTRANSFER_HOST: undefined },
+  });
+  const exit = await child.exited;
+  assert.equal(exit.code, 0, `loaded-modules.ts ${mode} failed:\n${child.stderrLines.join('\n')}`);
+  const line = child.stdoutLines.find((candidate) => candidate.startsWith('{"modules":'));
+  assert.ok(line, `no module list in the output of ${mode}: ${child.stdoutLines.join('\n')}`);
+  return { modules: (JSON.parse(line) as { modules: string[] }).modules, output: child.stdoutLines };
+}
+
+function packagesIn(modules: readonly string[], names: readonly string[]): string[] {
+  return names.filter((name) => modules.some((url) => url.includes(`/node_modules/${name}/`)));
+}
+
+function foldersIn(modules: readonly string[], folders: readonly string[]): string[] {
+  return folders.filter((folder) => modules.some((url) => url.includes(`/${folder}`)));
+}
+
+test("import('bgtransfer') loads neither the engine nor the socket client", { timeout: 60_000 }, async () => {
+  const { modules } = await loadedModules('import');
+  assert.ok(
+    modules.some((url) => url.endsWith('/src/api/background-uploader.ts')),
+    'the check sees the modules it should',
+  );
+  assert.deepEqual(packagesIn(modules, APP_SIDE_FORBIDDEN_PACKAGES), []);
+  assert.deepEqual(foldersIn(modules, [...ENGINE_FOLDERS, 'src/ipc/', 'src/cli/']), []);
+});
+
+test('an app that talks to the transfer host never loads the engine', { timeout: 60_000 }, async () => {
+  const { modules } = await loadedModules('socket-port');
+  assert.ok(
+    modules.some((url) => url.endsWith('/src/ipc/socket-port.ts')),
+    'the socket client was loaded',
+  );
+  assert.deepEqual(packagesIn(modules, ENGINE_PACKAGES), []);
+  assert.deepEqual(foldersIn(modules, ENGINE_FOLDERS), []);
+});
+
+test('in-process mode loads the engine (the check above can see it)', { timeout: 60_000 }, async () => {
+  const { modules } = await loadedModules('inproc-port');
+  assert.deepEqual(packagesIn(modules, ['better-sqlite3', 'undici']), ['better-sqlite3', 'undici']);
+  assert.deepEqual(foldersIn(modules, ['src/engine/', 'src/store/']), ['src/engine/', 'src/store/']);
+});
+
+test('bgtransfer --version loads nothing of the command tree', { timeout: 60_000 }, async () => {
+  const { modules, output } = await loadedModules('version');
+  const manifest = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  assert.equal(output[0], manifest.version);
+  assert.deepEqual(packagesIn(modules, APP_SIDE_FORBIDDEN_PACKAGES), []);
+  assert.deepEqual(foldersIn(modules, ['src/api/', 'src/ipc/', 'src/cli/commands/']), []);
+});
