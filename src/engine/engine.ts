@@ -1,12 +1,14 @@
 import { EventEmitter } from 'node:events';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import type { Config } from '../core/config.ts';
 import { BackgroundTransferBehavior, isTerminalStatus, BackgroundTransferStatus as S } from '../core/enums.ts';
 import { TransferError } from '../core/errors.ts';
 import { withHeader, withoutHeader } from '../core/header-list.ts';
+import { guardHome, guardHomeEntry } from '../core/home-guard.ts';
 import type { Logger } from '../core/logger.ts';
 import { DEFAULT_EXTRAS } from '../core/operation-extras.ts';
 import { homeLayout, responseBodyPath } from '../core/paths.ts';
+import { readBoundedFile } from '../core/safe-read.ts';
 import type {
   ListFilter,
   OperationChange,
@@ -94,9 +96,11 @@ export class Engine {
     const layout = homeLayout(options.home);
     // Everything that can fail on bad settings happens before the lock and the store are taken.
     const extraCa = readCaFiles(options.config.extraCaCertificates);
+    guardHome(layout.home);
     const lock = HomeLock.acquire(layout.lock, layout.home);
     let store: OperationStore;
     try {
+      guardHomeEntry(layout.responses, 'directory', 'the response directory');
       mkdirSync(layout.responses, { recursive: true, mode: 0o700 });
       store = options.openStore(layout.database);
     } catch (error) {
@@ -520,14 +524,20 @@ function poolSettings(config: Config, extraCaCertificates: string[]): PoolSettin
   return { connectTimeoutMs: config.connectTimeoutMs, extraCaCertificates, proxy: config.proxy };
 }
 
+/** A CA bundle is far below this; the bound keeps /dev/zero or a FIFO named by mistake from hanging the host. */
+const MAX_CA_FILE_BYTES = 16 * 1024 * 1024;
+
 function readCaFiles(paths: readonly string[]): string[] {
   return paths.map((path) => {
-    try {
-      return readFileSync(path, 'utf8');
-    } catch (error) {
-      throw new TransferError('BT_ERR_CONFIG_INVALID', `config: extraCaCertificates: cannot read ${path}`, {
-        cause: error,
-      });
-    }
+    const what = 'config: extraCaCertificates';
+    const bytes = readBoundedFile(path, {
+      maxBytes: MAX_CA_FILE_BYTES,
+      code: 'BT_ERR_CONFIG_INVALID',
+      what,
+      followLinks: true,
+    });
+    if (bytes === undefined)
+      throw new TransferError('BT_ERR_CONFIG_INVALID', `${what}: cannot read ${path}: no such file`);
+    return bytes.toString('utf8');
   });
 }

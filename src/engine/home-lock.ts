@@ -1,5 +1,6 @@
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
 import { TransferError } from '../core/errors.ts';
+import { readPidFile } from '../core/safe-read.ts';
 
 /**
  * One engine per BGTRANSFER_HOME: two engines on one store would run the same upload twice. The lock
@@ -50,12 +51,7 @@ export class HomeLock {
 }
 
 function readOwner(path: string): number | undefined {
-  try {
-    const pid = Number.parseInt(readFileSync(path, 'utf8'), 10);
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
-  }
+  return readPidFile(path);
 }
 
 function isAlive(pid: number): boolean {
