@@ -8,7 +8,6 @@ import { guardHome, guardHomeEntry } from '../core/home-guard.ts';
 import type { Logger } from '../core/logger.ts';
 import { DEFAULT_EXTRAS } from '../core/operation-extras.ts';
 import { homeLayout, responseBodyPath } from '../core/paths.ts';
-import { readBoundedFile } from '../core/safe-read.ts';
 import type {
   ListFilter,
   OperationChange,
@@ -22,6 +21,7 @@ import { removeSpool } from '../source/stream-spool.ts';
 import type { OperationRecord } from '../store/operation-record.ts';
 import type { OperationStore } from '../store/operation-store.ts';
 import { inspectBody } from './body-factory.ts';
+import { readCaFiles } from './ca-files.ts';
 import { DispatcherPool, type PoolSettings } from './dispatcher-pool.ts';
 import { HomeLock } from './home-lock.ts';
 import { checkLimits } from './limits.ts';
@@ -522,22 +522,4 @@ export class Engine {
 
 function poolSettings(config: Config, extraCaCertificates: string[]): PoolSettings {
   return { connectTimeoutMs: config.connectTimeoutMs, extraCaCertificates, proxy: config.proxy };
-}
-
-/** A CA bundle is far below this; the bound keeps /dev/zero or a FIFO named by mistake from hanging the host. */
-const MAX_CA_FILE_BYTES = 16 * 1024 * 1024;
-
-function readCaFiles(paths: readonly string[]): string[] {
-  return paths.map((path) => {
-    const what = 'config: extraCaCertificates';
-    const bytes = readBoundedFile(path, {
-      maxBytes: MAX_CA_FILE_BYTES,
-      code: 'BT_ERR_CONFIG_INVALID',
-      what,
-      followLinks: true,
-    });
-    if (bytes === undefined)
-      throw new TransferError('BT_ERR_CONFIG_INVALID', `${what}: cannot read ${path}: no such file`);
-    return bytes.toString('utf8');
-  });
 }
