@@ -1,10 +1,14 @@
-import { chmodSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { linkSync, renameSync, rmSync } from 'node:fs';
 import { pino } from 'pino';
 import { isTransferError } from '../core/errors.ts';
+import { guardHomeEntry, openHomeFileForAppend } from '../core/home-guard.ts';
+import { clearHostFailure, writeHostFailure } from '../core/host-failure.ts';
 import type { Logger } from '../core/logger.ts';
 import { homeLayout } from '../core/paths.ts';
-import { isProcessRunning } from '../ipc/host-launcher.ts';
+import { readPidFile } from '../core/safe-read.ts';
+import { isProcessRunning } from '../ipc/host-liveness.ts';
 import { hostLogPath, hostSocketPath } from '../ipc/protocol.ts';
+import { openHomeAndLog } from './home-start.ts';
 import { HostServer } from './host-server.ts';
 import { openTransferService } from './open-transfer-service.ts';
 import type { TransferService } from './transfer-service.ts';
@@ -27,10 +31,10 @@ export interface RunHostOptions {
 export async function runHost(options: RunHostOptions): Promise<number> {
   const { home } = options;
   const env = options.env ?? process.env;
-  // 0700 home + 0600 socket: only the owning OS user can reach the host (spec/contract.md §3).
-  mkdirSync(home, { recursive: true, mode: 0o700 });
-  chmodSync(home, 0o700);
-  const log = createHostLogger(home, options.foreground ?? false, env);
+  // A 0700 home of this user + a 0600 socket: only the owning OS user can reach the host.
+  const log = openHomeAndLog(home, () => createHostLogger(home, options.foreground ?? false, env));
+  if (log === undefined) return 1;
+  log.info({ pid: process.pid }, 'transfer host starting');
   const socketPath = hostSocketPath(home);
 
   removeZombieLock(home, log);
@@ -44,10 +48,20 @@ export async function runHost(options: RunHostOptions): Promise<number> {
       return 0;
     }
     log.error({ err: error }, 'cannot open the transfer engine');
+    writeHostFailure(home, error);
     return 1;
   }
 
-  // Only now, holding the lock, is a socket file certainly stale (its host was killed).
+  // Only now, holding the lock, is a socket file certainly stale (its host was killed); what is not a
+  // socket there is not ours to delete.
+  try {
+    guardHomeEntry(socketPath, 'socket', 'the host socket path');
+  } catch (error) {
+    log.error({ err: error }, 'cannot listen on the host socket');
+    writeHostFailure(home, error);
+    await service.close();
+    return 1;
+  }
   rmSync(socketPath, { force: true });
   let stop: (reason: string) => void = () => undefined;
   const stopped = new Promise<string>((resolve) => {
@@ -59,6 +73,7 @@ export async function runHost(options: RunHostOptions): Promise<number> {
   let server: HostServer | undefined;
   try {
     server = await HostServer.listen({ service, socketPath, log, onShutdownRequest: () => stop('shutdown') });
+    clearHostFailure(home);
     log.info({ home, socketPath }, 'transfer host listening');
     log.info({ reason: await stopped }, 'transfer host stopping');
   } catch (error) {
@@ -83,7 +98,7 @@ export async function runHost(options: RunHostOptions): Promise<number> {
 function createHostLogger(home: string, foreground: boolean, env: NodeJS.ProcessEnv): Logger {
   const level = env.BGTRANSFER_LOG_LEVEL ?? 'info';
   // sync: a host killed with SIGKILL loses no line it already logged.
-  const file = pino.destination({ dest: hostLogPath(home), sync: true, mkdir: true });
+  const file = pino.destination({ fd: openHomeFileForAppend(hostLogPath(home), 'the host log'), sync: true });
   if (!foreground) return pino({ name: 'bgtransfer-host', level }, file);
   return pino(
     { name: 'bgtransfer-host', level },
@@ -101,7 +116,7 @@ function createHostLogger(home: string, foreground: boolean, env: NodeJS.Process
  */
 function removeZombieLock(home: string, log: Logger): void {
   const lock = homeLayout(home).lock;
-  const pid = readPid(lock);
+  const pid = readPidFile(lock);
   if (pid === undefined || pid === process.pid || isProcessRunning(pid)) return;
   // Rename first, so that of two hosts starting at once only one moves the file, and a lock another
   // host created in between (not the zombie's) is put back.
@@ -111,7 +126,7 @@ function removeZombieLock(home: string, log: Logger): void {
   } catch {
     return;
   }
-  if (readPid(claimed) === pid) {
+  if (readPidFile(claimed) === pid) {
     log.info({ pid }, 'removed the engine lock of a process that is no longer running');
   } else {
     try {
@@ -121,13 +136,4 @@ function removeZombieLock(home: string, log: Logger): void {
     }
   }
   rmSync(claimed, { force: true });
-}
-
-function readPid(path: string): number | undefined {
-  try {
-    const pid = Number.parseInt(readFileSync(path, 'utf8'), 10);
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
-  }
 }

@@ -1,17 +1,23 @@
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { closeSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { TransferError } from '../core/errors.ts';
+import { guardHome, openHomeFileForAppend } from '../core/home-guard.ts';
+import { clearHostFailure, hostFailureError, readHostFailure } from '../core/host-failure.ts';
 import { homeLayout } from '../core/paths.ts';
+import { isProcessRunning, liveLockOwner } from './host-liveness.ts';
 import { hostLogPath, hostSocketPath } from './protocol.ts';
+import { StartLock } from './start-lock.ts';
+
+export { isProcessRunning, liveLockOwner };
 
 /**
- * Finds or starts the per-user transfer host (spec/contract.md §3: "starting it detached if it is not
- * running, so transfers go on after the app exits"). Starting is race-free by construction: a number
- * of clients may spawn a host at once; the engine lock lets exactly one of them run (the others exit 0,
- * see host-main.ts) and every client just polls the socket until that one listens.
+ * Finds or starts the per-user transfer host, detached, so transfers go on after the app exits.
+ * One client at a time starts it (start-lock.ts); the others poll the socket until it listens. A host
+ * that refuses to start says why in `host.failed` (core/host-failure.ts), and the call fails with that
+ * code; a host that dies while starting (killed, crashed) is started again, up to MAX_STARTS times.
  */
 
 export interface EnsureHostOptions {
@@ -23,6 +29,10 @@ export interface EnsureHostOptions {
 
 const DEFAULT_START_TIMEOUT_MS = 10_000;
 const POLL_INTERVAL_MS = 25;
+/** Hosts one call starts at most when each dies while starting. */
+const MAX_STARTS = 3;
+/** Wait before the second start; doubled before the third. */
+const RESTART_BACKOFF_MS = 200;
 
 /** Connects to the socket, or rejects with the connect error (ENOENT, ECONNREFUSED, EACCES, …). */
 export function connectSocket(path: string): Promise<Socket> {
@@ -49,36 +59,72 @@ export function isHostAbsent(error: unknown): boolean {
 /** Returns a connected socket to the running host, starting one first if none is listening. */
 export async function ensureHost(home: string, options: EnsureHostOptions = {}): Promise<Socket> {
   const path = hostSocketPath(home);
+  // The app checks the home too: a host cannot report an unsafe home from inside it.
+  guardHome(home);
+  const startedAtMs = Date.now();
   const deadline = performance.now() + (options.timeoutMs ?? DEFAULT_START_TIMEOUT_MS);
+  let lock: StartLock | undefined;
   let child: SpawnedHost | undefined;
-  for (;;) {
-    try {
-      return await connectSocket(path);
-    } catch (error) {
-      if (!isHostAbsent(error)) throw unreachable(`cannot connect to the transfer host at ${path}`, error);
+  let starts = 0;
+  try {
+    for (;;) {
+      try {
+        return await connectSocket(path);
+      } catch (error) {
+        if (!isHostAbsent(error)) throw unreachable(`cannot connect to the transfer host at ${path}`, error);
+      }
+      if (lock === undefined) {
+        // Another client's host refused to start since this call began: its reason is ours too.
+        const failure = readHostFailure(home);
+        if (failure !== undefined && failure.atMs >= startedAtMs && liveLockOwner(home) === undefined) {
+          throw hostFailureError(failure);
+        }
+        if (liveLockOwner(home) === undefined) lock = StartLock.tryAcquire(home);
+      }
+      if (lock !== undefined && (child === undefined || child.exitCode !== undefined)) {
+        if (child !== undefined) {
+          const failure = readHostFailure(home);
+          if (failure !== undefined && failure.pid === child.pid) throw hostFailureError(failure);
+          if (child.exitCode === 0 && liveLockOwner(home) !== undefined) {
+            // It found the engine lock taken (a host shutting down, an in-process engine): wait for that one.
+          } else if (starts >= MAX_STARTS) {
+            throw unreachable(
+              `the transfer host exited ${describeExit(child)} while starting, ${starts} times; see ${hostLogPath(home)}`,
+            );
+          } else {
+            await sleep(RESTART_BACKOFF_MS * 2 ** (starts - 1));
+          }
+        }
+        if (liveLockOwner(home) === undefined && (child === undefined || child.exitCode !== undefined)) {
+          // Checked again under the lock: the host of the previous holder may have just started listening.
+          const socket = await connectSocket(path).catch(() => undefined);
+          if (socket !== undefined) return socket;
+          clearHostFailure(home);
+          child = spawnHost(home, options.env ?? process.env);
+          starts += 1;
+        }
+      }
+      if (performance.now() > deadline) {
+        const owner = liveLockOwner(home);
+        const holder = owner === undefined ? '' : ` (process ${owner} holds ${homeLayout(home).lock})`;
+        throw unreachable(`the transfer host did not start listening on ${path}${holder}; see ${hostLogPath(home)}`);
+      }
+      await sleep(POLL_INTERVAL_MS);
     }
-    if (child?.exitCode !== undefined && child.exitCode !== 0) {
-      throw unreachable(
-        `the transfer host exited with code ${child.exitCode} while starting; see ${hostLogPath(home)}`,
-      );
-    }
-    // Spawn when no live process holds the engine lock, and again if our host lost a race to one that
-    // has since gone away (e.g. a host that was shutting down when we first looked).
-    if ((child === undefined || child.exitCode === 0) && liveLockOwner(home) === undefined) {
-      child = spawnHost(home, options.env ?? process.env);
-    }
-    if (performance.now() > deadline) {
-      const owner = liveLockOwner(home);
-      const holder = owner === undefined ? '' : ` (process ${owner} holds ${homeLayout(home).lock})`;
-      throw unreachable(`the transfer host did not start listening on ${path}${holder}; see ${hostLogPath(home)}`);
-    }
-    await sleep(POLL_INTERVAL_MS);
+  } finally {
+    lock?.release();
   }
 }
 
 interface SpawnedHost {
+  pid: number | undefined;
   /** undefined while it runs. */
   exitCode: number | undefined;
+  signal: NodeJS.Signals | undefined;
+}
+
+function describeExit(child: SpawnedHost): string {
+  return child.signal === undefined ? `with code ${child.exitCode}` : `on ${child.signal}`;
 }
 
 /** The host runs from the same place as this module: from source under tsx, or from dist. */
@@ -92,10 +138,9 @@ function hostCommand(): string[] {
 }
 
 function spawnHost(home: string, env: NodeJS.ProcessEnv): SpawnedHost {
-  mkdirSync(home, { recursive: true, mode: 0o700 });
   // The host logs with pino to host.log itself; this catches what happens before that (a crash at load).
-  const logFd = openSync(hostLogPath(home), 'a', 0o600);
-  const spawned: SpawnedHost = { exitCode: undefined };
+  const logFd = openHomeFileForAppend(hostLogPath(home), 'the host log');
+  const spawned: SpawnedHost = { pid: undefined, exitCode: undefined, signal: undefined };
   try {
     const child = spawn(process.execPath, hostCommand(), {
       cwd: home,
@@ -103,10 +148,12 @@ function spawnHost(home: string, env: NodeJS.ProcessEnv): SpawnedHost {
       env: { ...env, BGTRANSFER_HOME: home },
       stdio: ['ignore', logFd, logFd],
     });
+    spawned.pid = child.pid;
     child.once('error', () => {
       spawned.exitCode = 127;
     });
     child.once('exit', (code, signal) => {
+      spawned.signal = signal ?? undefined;
       spawned.exitCode = code ?? (signal ? 128 : 1);
     });
     child.unref();
@@ -114,36 +161,6 @@ function spawnHost(home: string, env: NodeJS.ProcessEnv): SpawnedHost {
     closeSync(logFd);
   }
   return spawned;
-}
-
-/** The pid in `engine.lock` if that process is running (a zombie is not: it holds nothing any more). */
-export function liveLockOwner(home: string): number | undefined {
-  let pid: number;
-  try {
-    pid = Number.parseInt(readFileSync(homeLayout(home).lock, 'utf8'), 10);
-  } catch {
-    return undefined;
-  }
-  return Number.isInteger(pid) && pid > 0 && isProcessRunning(pid) ? pid : undefined;
-}
-
-/**
- * kill(pid, 0) succeeds for a zombie, and a host whose parent app exited stays a zombie where PID 1
- * does not reap orphans (containers, CI): /proc tells the two apart on Linux.
- */
-export function isProcessRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // "pid (comm) S ..." — comm may contain spaces and parentheses, so read after the last ')'.
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return true;
-  }
 }
 
 function unreachable(message: string, cause?: unknown): TransferError {
