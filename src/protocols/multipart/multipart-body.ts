@@ -3,6 +3,7 @@ import { TransferError } from '../../core/errors.ts';
 import type { BodySource } from '../../source/body-source.ts';
 import { type FileSourceInfo, readFileBody } from '../../source/file-source.ts';
 import { multipartContentType, validateBoundary, validateSubType } from './boundary.ts';
+import { boundaryInContent, scanFilePart, scanStart } from './boundary-scan.ts';
 import { closeDelimiter, PART_END, partPreamble } from './part-headers.ts';
 
 /**
@@ -44,10 +45,10 @@ function checkPart(part: ContentPartSpec, index: number, boundary: string): void
   if (part.text !== null && part.file !== null) {
     throw invalid(`content part ${index} has both text and a file (R68: a part holds one or the other)`);
   }
-  // RFC 2046 §5.1.1: the delimiter must not occur in a part's content. Text can be checked here; a file
-  // cannot without reading it, which is why a generated boundary carries 144 random bits.
+  // RFC 2046 §5.1.1: the delimiter must not occur in a part's content. Text is checked here; a file is
+  // checked while it streams (boundary-scan.ts).
   if (part.text !== null && `\r\n${part.text}`.includes(`\r\n--${boundary}`)) {
-    throw invalid(`content part ${index}: its text contains the boundary delimiter "--${boundary}" (RFC 2046 §5.1.1)`);
+    throw boundaryInContent(`the text of content part ${index}`, boundary);
   }
 }
 
@@ -119,7 +120,7 @@ function segmentsFrom(plan: MultipartPlan, start: number): BodySegment[] {
   });
 }
 
-async function* readPlan(plan: MultipartPlan, start: number): AsyncGenerator<Uint8Array> {
+async function* readPlan(plan: MultipartPlan, start: number, boundary: string): AsyncGenerator<Uint8Array> {
   const segments = segmentsFrom(plan, start);
   await assertFilesUnchanged(segments.flatMap((segment) => (segment.kind === 'file' ? [segment.file] : [])));
   for (const segment of segments) {
@@ -127,20 +128,21 @@ async function* readPlan(plan: MultipartPlan, start: number): AsyncGenerator<Uin
     if (segment.kind === 'bytes') {
       yield segment.bytes.subarray(skip);
     } else {
-      yield* readFileBody(segment.file, skip);
+      const from = scanStart(skip, boundary);
+      yield* scanFilePart(readFileBody(segment.file, from), segment.file, boundary, from, skip);
     }
   }
 }
 
 /** A BodySource over a plan: exact size, readable from any offset 0 ≤ start ≤ size. */
-export function multipartBodySource(plan: MultipartPlan): BodySource {
+export function multipartBodySource(plan: MultipartPlan, boundary: string): BodySource {
   return {
     size: plan.size,
     read(start: number): AsyncIterable<Uint8Array> {
       if (!Number.isSafeInteger(start) || start < 0 || start > plan.size) {
         throw new TransferError('BT_ERR_INVALID_ARGUMENT', `multipart body offset ${start} is outside 0..${plan.size}`);
       }
-      return readPlan(plan, start);
+      return readPlan(plan, start, boundary);
     },
   };
 }
@@ -158,5 +160,5 @@ export function buildMultipartBody(
   validateSubType(subType);
   validateBoundary(boundary);
   const plan = planMultipartBody(parts, boundary);
-  return { body: multipartBodySource(plan), contentType: multipartContentType(subType, boundary) };
+  return { body: multipartBodySource(plan, boundary), contentType: multipartContentType(subType, boundary) };
 }
