@@ -4,6 +4,7 @@ import { chmodSync, chownSync, mkdirSync, readFileSync, renameSync, rmSync, syml
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { stopHost } from '../../src/ipc/host-control.ts';
 import {
@@ -16,6 +17,7 @@ import {
   makeSentinelHome,
   type RowContext,
 } from '../helpers/bad-input-harness.ts';
+import { spawnNode } from '../helpers/process-tools.ts';
 import { makeTempDir, type TempDir, writeRandomFile } from '../helpers/temp-dir.ts';
 import { startUploadServer, type UploadServer } from '../helpers/upload-server.ts';
 
@@ -26,6 +28,7 @@ import { startUploadServer, type UploadServer } from '../helpers/upload-server.t
  * before it are all still there. Add a row to ROWS to cover another bad input.
  */
 
+const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const NOBODY_UID = 65534;
 /** A config.json larger than the host reads (1 MiB). */
 const HUGE_CONFIG_BYTES = 2 * 1024 * 1024;
@@ -384,6 +387,31 @@ after(async () => {
 test('the table has at least 30 rows, each with a distinct name', () => {
   assert.ok(ROWS.length >= 30, `${ROWS.length} rows`);
   assert.equal(new Set(ROWS.map((row) => row.name)).size, ROWS.length);
+});
+
+test('after BT_ERR_STORE_REPLACED, `bgtransfer host reset-store` keeps the old files aside and the next host starts empty', {
+  timeout: 120_000,
+}, async () => {
+  const scratch = join(temp.path, 'reset-store');
+  mkdirSync(scratch, { mode: 0o700 });
+  const home = join(scratch, 'home');
+  copyHome(template, home);
+  try {
+    writeFileSync(homeFiles(home).db, '');
+    assert.equal((await appCall(home)).code, 'BT_ERR_STORE_REPLACED');
+    const cli = spawnNode([CLI, 'host', 'reset-store'], { env: { BGTRANSFER_HOME: home, BGTRANSFER_HOST: 'auto' } });
+    const exit = await cli.exited;
+    assert.equal(exit.code, 0, cli.stderrLines.join('\n'));
+    const moved = cli.stdoutLines.filter((line) => line.startsWith('moved aside: '));
+    assert.ok(
+      moved.some((line) => line.includes('bgtransfer.db.id.aside-')),
+      cli.stdoutLines.join('\n'),
+    );
+    assert.deepEqual(await appCall(home), {});
+    await stopHost(home);
+  } finally {
+    killProcessesUnder(scratch);
+  }
 });
 
 /** Rows use homes of their own, so a few run at once (most of a row is waiting for a host to start). */
