@@ -231,7 +231,7 @@ export const ERROR_DEFINITIONS = Object.freeze({
   BT_ERR_BOUNDARY_IN_CONTENT: {
     hresult: HRESULT.ERROR_INVALID_DATA,
     retryable: false,
-    summary: 'The multipart boundary delimiter occurs inside a content part.',
+    summary: 'The multipart boundary delimiter occurs inside a file part (found while it is sent).',
   },
   BT_ERR_HOST_UNREACHABLE: {
     hresult: HRESULT.E_FAIL,

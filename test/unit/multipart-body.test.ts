@@ -271,16 +271,16 @@ describe('validation', () => {
 
   test('no parts, text and file in one spec (R68), or text containing the delimiter are rejected', () => {
     const file = inspectSourceFile(small.path);
-    const cases: Array<[ContentPartSpec[], string]> = [
-      [[], 'BT_ERR_INVALID_ARGUMENT'],
-      [[spec({ name: 'x', text: 'y', file })], 'BT_ERR_INVALID_ARGUMENT'],
-      [[spec({ name: 'x', text: 'before\r\n--b\r\nafter' })], 'BT_ERR_BOUNDARY_IN_CONTENT'],
-      [[spec({ name: 'x', text: '--b at the start' })], 'BT_ERR_BOUNDARY_IN_CONTENT'],
+    const cases: ContentPartSpec[][] = [
+      [],
+      [spec({ name: 'x', text: 'y', file })],
+      [spec({ name: 'x', text: 'before\r\n--b\r\nafter' })],
+      [spec({ name: 'x', text: '--b at the start' })],
     ];
-    for (const [parts, code] of cases) {
+    for (const parts of cases) {
       assert.equal(
         errorCode(() => buildMultipartBody(parts, 'form-data', 'b')),
-        code,
+        'BT_ERR_INVALID_ARGUMENT',
       );
     }
     assert.equal(buildMultipartBody([spec({ text: 'a--b in the middle' })], 'form-data', 'b').body.size > 0, true);

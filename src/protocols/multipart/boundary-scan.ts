@@ -13,9 +13,13 @@ export function delimiterOf(boundary: string): Buffer {
   return Buffer.from(`\r\n--${boundary}`, 'latin1');
 }
 
-export function boundaryInContent(where: string, boundary: string): TransferError {
+/**
+ * Found in a text part when the upload is created: a bad argument (BT_ERR_INVALID_ARGUMENT), as every
+ * other check at creation. Found in a file while it streams: BT_ERR_BOUNDARY_IN_CONTENT.
+ */
+export function boundaryInContent(where: string, boundary: string, atCreation = false): TransferError {
   return new TransferError(
-    'BT_ERR_BOUNDARY_IN_CONTENT',
+    atCreation ? 'BT_ERR_INVALID_ARGUMENT' : 'BT_ERR_BOUNDARY_IN_CONTENT',
     `${where} contains the multipart boundary delimiter "--${boundary}"; a server would split the part there. ` +
       'Leave the boundary out to get a random one, or choose one that does not occur in the content',
   );

@@ -48,7 +48,7 @@ function checkPart(part: ContentPartSpec, index: number, boundary: string): void
   // RFC 2046 §5.1.1: the delimiter must not occur in a part's content. Text is checked here; a file is
   // checked while it streams (boundary-scan.ts).
   if (part.text !== null && `\r\n${part.text}`.includes(`\r\n--${boundary}`)) {
-    throw boundaryInContent(`the text of content part ${index}`, boundary);
+    throw boundaryInContent(`the text of content part ${index}`, boundary, true);
   }
 }
 
