@@ -23,7 +23,8 @@ export function hostFailurePath(home: string): string {
 }
 
 export function writeHostFailure(home: string, error: unknown): void {
-  const coded = toTransferError(error);
+  // An uncoded error (e.g. listen's EADDRINUSE) still reaches the app with the host's own words.
+  const coded = toTransferError(error, 'BT_ERR_HOST_UNREACHABLE');
   const failure: HostFailure = { pid: process.pid, code: coded.code, message: coded.message, atMs: Date.now() };
   const path = hostFailurePath(home);
   const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;

@@ -78,6 +78,7 @@ export async function runHost(options: RunHostOptions): Promise<number> {
     log.info({ reason: await stopped }, 'transfer host stopping');
   } catch (error) {
     log.error({ err: error, socketPath }, 'cannot listen on the host socket');
+    writeHostFailure(home, error);
   } finally {
     // From here a second signal (Ctrl-C twice) has its default effect and ends the process at once;
     // that is safe, as stored states are recovered by the next host anyway.
