@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { type Config, configSchema, DEFAULT_CONFIG, parseConfig } from '../core/config.ts';
+import { type Config, configSchema, DEFAULT_CONFIG, parseConfig, readConfigJson } from '../core/config.ts';
 import { TransferError } from '../core/errors.ts';
+import { guardHome } from '../core/home-guard.ts';
 
 export type ConfigKey = keyof Config;
 
@@ -22,15 +23,8 @@ export function assertConfigKey(key: string): ConfigKey {
 
 /** The keys config.json sets (validated, so an unknown key or bad value is an error naming it, docs/api/config.md). */
 export function readConfigFile(path: string): Partial<Config> {
-  if (!existsSync(path)) return {};
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (error) {
-    throw new TransferError('BT_ERR_CONFIG_INVALID', `config: ${path} is not valid JSON; fix or remove it`, {
-      cause: error,
-    });
-  }
+  const raw = readConfigJson(path);
+  if (raw === undefined) return {};
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new TransferError('BT_ERR_CONFIG_INVALID', `config: ${path} must hold a JSON object`);
   }
@@ -76,10 +70,12 @@ export function parseConfigValue(key: ConfigKey, text: string): Config[ConfigKey
 export function writeConfigValue(path: string, key: ConfigKey, value: Config[ConfigKey]): Config {
   const next = { ...readConfigFile(path), [key]: value };
   const effective = parseConfig(next);
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  guardHome(dirname(path));
   const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {
-    writeFileSync(temp, `${JSON.stringify(next, null, 2)}\n`, { mode: 0o600 });
+    // wx (O_EXCL): a link planted at the temp name is not followed. rename replaces a link at config.json
+    // itself, never its target.
+    writeFileSync(temp, `${JSON.stringify(next, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
     // rename() is atomic: a host reading config.json sees the old file or the new one, never half of one.
     renameSync(temp, path);
   } catch (error) {

@@ -39,6 +39,9 @@ const HOST_CODES: ReadonlySet<string> = new Set([
   'BT_ERR_HOST_UNREACHABLE',
   'BT_ERR_IPC_PROTOCOL',
   'BT_ERR_HOME_IN_USE',
+  // The host refused to start: its home or store needs the user's attention.
+  'BT_ERR_HOME_UNSAFE',
+  'BT_ERR_STORE_REPLACED',
 ]);
 
 /**

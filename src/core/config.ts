@@ -1,6 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { TransferError } from './errors.ts';
+import { readBoundedFile } from './safe-read.ts';
 
 /**
  * `$BGTRANSFER_HOME/config.json`. Every key is optional; missing keys take the defaults below. An
@@ -103,14 +103,31 @@ export function parseConfig(value: unknown): Config {
   return { ...DEFAULT_CONFIG, ...result.data };
 }
 
+/** config.json is a few hundred bytes; the bound only keeps a wrong file from being read whole. */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+
+/**
+ * config.json's parsed JSON, or undefined when there is none. What is not a regular file of at most
+ * MAX_CONFIG_BYTES (a FIFO, a link to /dev/zero) is refused unread (core/safe-read.ts).
+ */
+export function readConfigJson(path: string): unknown {
+  const bytes = readBoundedFile(path, { maxBytes: MAX_CONFIG_BYTES, code: 'BT_ERR_CONFIG_INVALID', what: 'config' });
+  if (bytes === undefined) return undefined;
+  try {
+    return JSON.parse(bytes.toString('utf8'));
+  } catch (error) {
+    throw new TransferError('BT_ERR_CONFIG_INVALID', `config: ${path} is not valid JSON; fix or remove it`, {
+      cause: error,
+    });
+  }
+}
+
 /** Reads config.json (absent → defaults). */
 export function loadConfig(path: string): Config {
-  if (!existsSync(path)) return { ...DEFAULT_CONFIG };
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(readFileSync(path, 'utf8'));
-  } catch (error) {
-    throw new TransferError('BT_ERR_CONFIG_INVALID', `config: ${path} is not valid JSON`, { cause: error });
+  const parsed = readConfigJson(path);
+  if (parsed === undefined) return { ...DEFAULT_CONFIG };
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new TransferError('BT_ERR_CONFIG_INVALID', `config: ${path} must hold a JSON object`);
   }
   return parseConfig(parsed);
 }

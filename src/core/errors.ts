@@ -243,6 +243,22 @@ export const ERROR_DEFINITIONS = Object.freeze({
     summary: 'Another live process runs the engine for this BGTRANSFER_HOME.',
   },
   BT_ERR_STORE: { hresult: HRESULT.E_FAIL, retryable: false, summary: 'The SQLite store failed.' },
+  BT_ERR_STORE_REPLACED: {
+    hresult: HRESULT.E_FAIL,
+    retryable: false,
+    summary: 'The store this home had is gone, empty or another database; the host refuses to start afresh.',
+  },
+  BT_ERR_HOME_UNSAFE: {
+    hresult: HRESULT.E_ACCESSDENIED,
+    retryable: false,
+    summary:
+      'BGTRANSFER_HOME or a file in it is a link, not the kind of file expected, owned by another user, or open to others.',
+  },
+  BT_ERR_BOUNDARY_IN_CONTENT: {
+    hresult: HRESULT.ERROR_INVALID_DATA,
+    retryable: false,
+    summary: 'The multipart boundary delimiter occurs inside a file part (found while it is sent).',
+  },
   BT_ERR_HOST_UNREACHABLE: {
     hresult: HRESULT.E_FAIL,
     retryable: false,

@@ -1,8 +1,9 @@
-import { closeSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, linkSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { TransferError } from './errors.ts';
 import type { Logger } from './logger.ts';
 import { homeLayout } from './paths.ts';
 import { isProcessRunning } from './process.ts';
+import { readPidFile } from './safe-read.ts';
 
 /**
  * The engine lock (`engine.lock`) and everything that reads its pid: the lock itself (the engine takes
@@ -101,11 +102,7 @@ export function removeZombieLock(home: string, log: Logger): void {
 }
 
 /** The pid a lock file holds, or undefined (absent, unreadable, not a pid). */
+/** A pid file in the home, read without following a link and with a size bound (core/safe-read.ts). */
 export function readPid(path: string): number | undefined {
-  try {
-    const pid = Number.parseInt(readFileSync(path, 'utf8'), 10);
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
-  }
+  return readPidFile(path);
 }

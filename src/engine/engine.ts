@@ -1,9 +1,10 @@
 import { EventEmitter } from 'node:events';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import type { Config } from '../core/config.ts';
 import { BackgroundTransferBehavior, isTerminalStatus, BackgroundTransferStatus as S } from '../core/enums.ts';
 import { TransferError } from '../core/errors.ts';
 import { withHeader, withoutHeader } from '../core/header-list.ts';
+import { guardHome, guardHomeEntry } from '../core/home-guard.ts';
 import { HomeLock } from '../core/home-lock.ts';
 import type { Logger } from '../core/logger.ts';
 import { homeLayout, responseBodyPath } from '../core/paths.ts';
@@ -21,6 +22,7 @@ import type { OperationRecord } from '../store/operation-record.ts';
 import type { OperationStore } from '../store/operation-store.ts';
 import { acceptSpec } from './accept-spec.ts';
 import { inspectBody } from './body-factory.ts';
+import { readCaFiles } from './ca-files.ts';
 import { DispatcherPool, type PoolSettings } from './dispatcher-pool.ts';
 import { checkLimits } from './limits.ts';
 import { LiveTransfer, type StopReason, toSnapshot } from './live-transfer.ts';
@@ -97,9 +99,11 @@ export class Engine {
     const layout = homeLayout(options.home);
     // Everything that can fail on bad settings happens before the lock and the store are taken.
     const extraCa = readCaFiles(options.config.extraCaCertificates);
+    guardHome(layout.home);
     const lock = HomeLock.acquire(layout.lock, layout.home);
     let store: OperationStore;
     try {
+      guardHomeEntry(layout.responses, 'directory', 'the response directory');
       mkdirSync(layout.responses, { recursive: true, mode: 0o700 });
       store = options.openStore(layout.database);
     } catch (error) {
@@ -532,16 +536,4 @@ export class Engine {
 
 function poolSettings(config: Config, extraCaCertificates: string[]): PoolSettings {
   return { connectTimeoutMs: config.connectTimeoutMs, extraCaCertificates, proxy: config.proxy };
-}
-
-function readCaFiles(paths: readonly string[]): string[] {
-  return paths.map((path) => {
-    try {
-      return readFileSync(path, 'utf8');
-    } catch (error) {
-      throw new TransferError('BT_ERR_CONFIG_INVALID', `config: extraCaCertificates: cannot read ${path}`, {
-        cause: error,
-      });
-    }
-  });
 }

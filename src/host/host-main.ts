@@ -1,8 +1,11 @@
-import { chmodSync, mkdirSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { isTransferError } from '../core/errors.ts';
+import { guardHomeEntry } from '../core/home-guard.ts';
 import { removeZombieLock } from '../core/home-lock.ts';
+import { clearHostFailure, writeHostFailure } from '../core/host-failure.ts';
 import type { Logger } from '../core/logger.ts';
 import { hostSocketPath } from '../core/paths.ts';
+import { openHomeAndLog } from './home-start.ts';
 import { createHostLogger } from './host-log.ts';
 import { watchIdle } from './idle-exit.ts';
 import { openTransferService } from './open-transfer-service.ts';
@@ -46,9 +49,9 @@ export async function runHost(options: RunHostOptions): Promise<number> {
   const { home } = options;
   const env = options.env ?? process.env;
   // 0700 home + 0600 socket: only the owning OS user can reach the host (docs/architecture.md).
-  mkdirSync(home, { recursive: true, mode: 0o700 });
-  chmodSync(home, 0o700);
-  const log = createHostLogger(home, options.foreground ?? false, env);
+  const log = openHomeAndLog(home, () => createHostLogger(home, options.foreground ?? false, env));
+  if (log === undefined) return 1;
+  log.info({ pid: process.pid }, 'transfer host starting');
   const socketPath = hostSocketPath(home);
 
   removeZombieLock(home, log);
@@ -64,10 +67,20 @@ export async function runHost(options: RunHostOptions): Promise<number> {
       return 0;
     }
     log.error({ err: error }, 'cannot open the transfer engine');
+    writeHostFailure(home, error);
     return 1;
   }
 
-  // Only now, holding the lock, is a socket file certainly stale (its host was killed).
+  // Only now, holding the lock, is a socket file certainly stale (its host was killed); what is not a
+  // socket there is not ours to delete.
+  try {
+    guardHomeEntry(socketPath, 'socket', 'the host socket path');
+  } catch (error) {
+    log.error({ err: error }, 'cannot listen on the host socket');
+    writeHostFailure(home, error);
+    await service.close();
+    return 1;
+  }
   rmSync(socketPath, { force: true });
   let stop: (reason: string) => void = () => undefined;
   const stopped = new Promise<string>((resolve) => {
@@ -79,6 +92,7 @@ export async function runHost(options: RunHostOptions): Promise<number> {
   let server: SocketServer | undefined;
   try {
     server = await options.serve({ service, socketPath, log, onShutdownRequest: () => stop('shutdown') });
+    clearHostFailure(home);
     log.info({ home, socketPath }, 'transfer host listening');
     const listening = server;
     const stopIdleWatch = watchIdle({
@@ -91,6 +105,7 @@ export async function runHost(options: RunHostOptions): Promise<number> {
     log.info({ reason }, 'transfer host stopping');
   } catch (error) {
     log.error({ err: error, socketPath }, 'cannot listen on the host socket');
+    writeHostFailure(home, error);
   } finally {
     // From here a second signal (Ctrl-C twice) has its default effect and ends the process at once;
     // that is safe, as stored states are recovered by the next host anyway.

@@ -1,4 +1,5 @@
-import { closeSync, fstatSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { openHomeFileForAppend } from '../core/home-guard.ts';
 
 /** Rotated files kept beside the live one: host.log.1 (newest) … host.log.3 (oldest). */
 export const ROTATED_LOG_FILES = 3;
@@ -20,7 +21,8 @@ export class RotatingLogFile {
     this.#path = path;
     this.#maxBytes = maxBytes;
     this.#keep = keep;
-    this.#fd = openSync(path, 'a', 0o600);
+    // Never through a link, never a FIFO (core/home-guard.ts): the log is the host's own file.
+    this.#fd = openHomeFileForAppend(path, 'the host log');
     this.#size = fstatSync(this.#fd).size;
   }
 
@@ -43,7 +45,7 @@ export class RotatingLogFile {
     for (let index = this.#keep - 1; index >= 1; index -= 1)
       renameIfPresent(`${this.#path}.${index}`, `${this.#path}.${index + 1}`);
     renameIfPresent(this.#path, `${this.#path}.1`);
-    this.#fd = openSync(this.#path, 'a', 0o600);
+    this.#fd = openHomeFileForAppend(this.#path, 'the host log');
     // Another process (a host that lost the start race) may have appended meanwhile: count what is there.
     this.#size = fstatSync(this.#fd).size;
   }

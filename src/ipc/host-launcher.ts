@@ -1,23 +1,25 @@
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TransferError } from '../core/errors.ts';
+import { guardHome, openHomeFileForAppend } from '../core/home-guard.ts';
 import { liveLockOwner } from '../core/home-lock.ts';
-import { homeLayout } from '../core/paths.ts';
+import { clearHostFailure, hostFailureError, readHostFailure } from '../core/host-failure.ts';
+import { homeLayout, hostLogPath, hostSocketPath } from '../core/paths.ts';
 import { hostCommand } from './host-command.ts';
 import { hostEnvironment } from './host-environment.ts';
-import { hostLogPath, hostSocketPath } from './protocol.ts';
+import { StartLock } from './start-lock.ts';
 
 /**
- * Finds or starts the per-user transfer host ("starting it detached if it is not
- * running, so transfers go on after the app exits"). Starting is race-free by construction: a number
- * of clients may spawn a host at once; the engine lock lets exactly one of them run (the others exit 0,
- * see host/host-main.ts) and every client just polls the socket until that one listens.
+ * Finds or starts the per-user transfer host, detached, so transfers go on after the app exits.
+ * One client at a time starts it (start-lock.ts); the others poll the socket until it listens. A host
+ * that refuses to start says why in `host.failed` (core/host-failure.ts), and the call fails with that
+ * code; a host that dies while starting (killed, crashed) is started again, up to MAX_STARTS times.
  */
 
 export interface EnsureHostOptions {
-  /** Filtered for the host (host-environment.ts; BGTRANSFER_HOME is set to `home` whatever it says). */
+  /** Passed to the host (BGTRANSFER_HOME is set to `home` whatever it says). */
   env?: NodeJS.ProcessEnv;
   /** How long to wait for a listening host. @default 10000 */
   timeoutMs?: number;
@@ -25,6 +27,10 @@ export interface EnsureHostOptions {
 
 const DEFAULT_START_TIMEOUT_MS = 10_000;
 const POLL_INTERVAL_MS = 25;
+/** Hosts one call starts at most when each dies while starting. */
+const MAX_STARTS = 3;
+/** Wait before the second start; doubled before the third. */
+const RESTART_BACKOFF_MS = 200;
 
 /** Connects to the socket, or rejects with the connect error (ENOENT, ECONNREFUSED, EACCES, …). */
 export function connectSocket(path: string): Promise<Socket> {
@@ -51,43 +57,78 @@ export function isHostAbsent(error: unknown): boolean {
 /** Returns a connected socket to the running host, starting one first if none is listening. */
 export async function ensureHost(home: string, options: EnsureHostOptions = {}): Promise<Socket> {
   const path = hostSocketPath(home);
+  // The app checks the home too: a host cannot report an unsafe home from inside it.
+  guardHome(home);
+  const startedAtMs = Date.now();
   const deadline = performance.now() + (options.timeoutMs ?? DEFAULT_START_TIMEOUT_MS);
+  let lock: StartLock | undefined;
   let child: SpawnedHost | undefined;
-  for (;;) {
-    try {
-      return await connectSocket(path);
-    } catch (error) {
-      if (!isHostAbsent(error)) throw unreachable(`cannot connect to the transfer host at ${path}`, error);
+  let starts = 0;
+  try {
+    for (;;) {
+      try {
+        return await connectSocket(path);
+      } catch (error) {
+        if (!isHostAbsent(error)) throw unreachable(`cannot connect to the transfer host at ${path}`, error);
+      }
+      if (lock === undefined) {
+        // Another client's host refused to start since this call began: its reason is ours too.
+        const failure = readHostFailure(home);
+        if (failure !== undefined && failure.atMs >= startedAtMs && liveLockOwner(home) === undefined) {
+          throw hostFailureError(failure);
+        }
+        if (liveLockOwner(home) === undefined) lock = StartLock.tryAcquire(home);
+      }
+      if (lock !== undefined && (child === undefined || child.exitCode !== undefined)) {
+        if (child !== undefined) {
+          const failure = readHostFailure(home);
+          if (failure !== undefined && failure.pid === child.pid) throw hostFailureError(failure);
+          if (child.exitCode === 0 && liveLockOwner(home) !== undefined) {
+            // It found the engine lock taken (a host shutting down, an in-process engine): wait for that one.
+          } else if (starts >= MAX_STARTS) {
+            throw unreachable(
+              `the transfer host exited ${describeExit(child)} while starting, ${starts} times; see ${hostLogPath(home)}`,
+            );
+          } else {
+            await sleep(RESTART_BACKOFF_MS * 2 ** (starts - 1));
+          }
+        }
+        if (liveLockOwner(home) === undefined && (child === undefined || child.exitCode !== undefined)) {
+          // Checked again under the lock: the host of the previous holder may have just started listening.
+          const socket = await connectSocket(path).catch(() => undefined);
+          if (socket !== undefined) return socket;
+          clearHostFailure(home);
+          child = spawnHost(home, options.env ?? process.env);
+          starts += 1;
+        }
+      }
+      if (performance.now() > deadline) {
+        const owner = liveLockOwner(home);
+        const holder = owner === undefined ? '' : ` (process ${owner} holds ${homeLayout(home).lock})`;
+        throw unreachable(`the transfer host did not start listening on ${path}${holder}; see ${hostLogPath(home)}`);
+      }
+      await sleep(POLL_INTERVAL_MS);
     }
-    if (child?.exitCode !== undefined && child.exitCode !== 0) {
-      throw unreachable(
-        `the transfer host exited with code ${child.exitCode} while starting; see ${hostLogPath(home)}`,
-      );
-    }
-    // Spawn when no live process holds the engine lock, and again if our host lost a race to one that
-    // has since gone away (e.g. a host that was shutting down when we first looked).
-    if ((child === undefined || child.exitCode === 0) && liveLockOwner(home) === undefined) {
-      child = spawnHost(home, options.env ?? process.env);
-    }
-    if (performance.now() > deadline) {
-      const owner = liveLockOwner(home);
-      const holder = owner === undefined ? '' : ` (process ${owner} holds ${homeLayout(home).lock})`;
-      throw unreachable(`the transfer host did not start listening on ${path}${holder}; see ${hostLogPath(home)}`);
-    }
-    await sleep(POLL_INTERVAL_MS);
+  } finally {
+    lock?.release();
   }
 }
 
 interface SpawnedHost {
+  pid: number | undefined;
   /** undefined while it runs. */
   exitCode: number | undefined;
+  signal: NodeJS.Signals | undefined;
+}
+
+function describeExit(child: SpawnedHost): string {
+  return child.signal === undefined ? `with code ${child.exitCode}` : `on ${child.signal}`;
 }
 
 function spawnHost(home: string, env: NodeJS.ProcessEnv): SpawnedHost {
-  mkdirSync(home, { recursive: true, mode: 0o700 });
   // The host logs with pino to host.log itself; this catches what happens before that (a crash at load).
-  const logFd = openSync(hostLogPath(home), 'a', 0o600);
-  const spawned: SpawnedHost = { exitCode: undefined };
+  const logFd = openHomeFileForAppend(hostLogPath(home), 'the host log');
+  const spawned: SpawnedHost = { pid: undefined, exitCode: undefined, signal: undefined };
   try {
     const command = hostCommand();
     const child = spawn(command.node, command.args, {
@@ -96,10 +137,12 @@ function spawnHost(home: string, env: NodeJS.ProcessEnv): SpawnedHost {
       env: hostEnvironment(env, home),
       stdio: ['ignore', logFd, logFd],
     });
+    spawned.pid = child.pid;
     child.once('error', () => {
       spawned.exitCode = 127;
     });
     child.once('exit', (code, signal) => {
+      spawned.signal = signal ?? undefined;
       spawned.exitCode = code ?? (signal ? 128 : 1);
     });
     child.unref();

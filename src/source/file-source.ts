@@ -1,4 +1,4 @@
-import { accessSync, constants, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, openSync, readSync, statSync } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { TransferError } from '../core/errors.ts';
 
@@ -35,7 +35,41 @@ export function inspectSourceFile(path: string): FileSourceInfo {
   } catch (error) {
     throw new TransferError('BT_ERR_FILE_UNREADABLE', `source file cannot be read: ${path}`, { cause: error });
   }
+  // Files under /proc and /sys report size 0 and yield bytes: uploaded by size they would arrive empty.
+  if (stats.size === 0 && readsPastSize(path)) {
+    throw new TransferError(
+      'BT_ERR_SOURCE_CHANGED',
+      `source file ${path} yields bytes although its size is 0 (its size is not known in advance, as under /proc); ` +
+        'copy it to a regular file first, or upload it with createUploadFromStreamAsync',
+    );
+  }
   return { path, size: stats.size, mtimeMs: stats.mtimeMs, ino: stats.ino };
+}
+
+/** Whether an empty-looking file yields a byte anyway (O_NONBLOCK: never waits). */
+function readsPastSize(path: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch {
+    return false; // the read at upload time reports it
+  }
+  try {
+    return readSync(fd, Buffer.alloc(1), 0, 1, null) > 0;
+  } catch {
+    return false;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * A file that yields bytes past its recorded size has changed (it grew, or its size lied, as under
+ * /proc): the body would be a silent truncation. Checked before the chunk that ends the file goes out.
+ */
+async function assertEndsAtSize(handle: FileHandle, source: FileSourceInfo): Promise<void> {
+  const { bytesRead } = await handle.read(Buffer.alloc(1), 0, 1, source.size);
+  if (bytesRead > 0) throw changed(source, `it yields more than the ${source.size} bytes recorded`);
 }
 
 /**
@@ -132,6 +166,7 @@ export async function* readFileBody(
     };
     readAhead();
     let position = start;
+    if (start >= source.size) await assertEndsAtSize(handle, source);
     for (let read = reads.shift(); read !== undefined; read = reads.shift()) {
       const chunk = await read;
       readAhead();
@@ -141,6 +176,7 @@ export async function* readFileBody(
         if (now.size !== source.size || now.mtimeMs !== source.mtimeMs) {
           throw changed(source, `size ${source.size} → ${now.size}`);
         }
+        await assertEndsAtSize(handle, source);
       }
       if (reads.length === 0) {
         // Closed before the last chunk goes out, not after: undici ends the request only once the

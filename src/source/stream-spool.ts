@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeWebReadableStream } from 'node:stream/web';
 import { TransferError } from '../core/errors.ts';
+import { refuseLink } from '../core/home-guard.ts';
 import type { FileSourceInfo } from './file-source.ts';
 
 /**
@@ -162,6 +163,8 @@ async function spoolToFile(
   directory: string,
   maxBytes: number,
 ): Promise<SpooledFile> {
+  // A link or a file planted where the spool directory goes would receive the app's bytes elsewhere.
+  refuseLink(directory, 'the spool directory');
   await mkdir(directory, { recursive: true, mode: 0o700 }).catch((error: unknown) => {
     throw ioError(`cannot create spool directory ${directory}`, error);
   });

@@ -108,6 +108,16 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       'CREATE INDEX operations_seq ON operations (seq)',
     ],
   },
+  {
+    version: 5,
+    description: 'store identity',
+    up: [
+      // A random id made once per database: the home records it (store.id), so a database that was
+      // emptied or swapped for another is told apart from a first start (store-identity.ts).
+      'CREATE TABLE storeIdentity (id TEXT PRIMARY KEY NOT NULL, createdAtMs INTEGER NOT NULL) STRICT',
+      "INSERT INTO storeIdentity (id, createdAtMs) VALUES (lower(hex(randomblob(16))), CAST(strftime('%s', 'now') AS INTEGER) * 1000)",
+    ],
+  },
 ]);
 
 export const LATEST_SCHEMA_VERSION: number = MIGRATIONS.at(-1)?.version ?? 0;

@@ -1,11 +1,9 @@
-import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { BackgroundTransferStatus } from '../core/enums.ts';
 import { type SerializedTransferError, TransferError } from '../core/errors.ts';
 import type { OperationExtras } from '../core/operation-extras.ts';
 import type { ListFilter, OperationPatch, ResponseSnapshot, TransferGroupSpec } from '../core/snapshot.ts';
-import { migrate } from './migrations.ts';
+import { openDatabase, storeError } from './open-database.ts';
 import type {
   CompletionGroupRecord,
   NewCompletionGroup,
@@ -97,35 +95,6 @@ function prepareAll(db: Database.Database) {
   };
 }
 
-/** Creates missing parent directories as 0700 and the database file as 0600: it holds URIs and headers. */
-function prepareFile(path: string): void {
-  const file = resolve(path);
-  const dir = dirname(file);
-  const firstCreated = mkdirSync(dir, { recursive: true, mode: 0o700 });
-  if (firstCreated !== undefined) {
-    // mkdir's mode is filtered by the umask; chmod makes every directory we created exactly 0700.
-    for (let current = dir; ; current = dirname(current)) {
-      chmodSync(current, 0o700);
-      if (current === firstCreated || current === dirname(current)) break;
-    }
-  }
-  let fd: number;
-  try {
-    fd = openSync(file, 'wx', 0o600);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return; // an existing store keeps its mode
-    throw error;
-  }
-  closeSync(fd);
-  chmodSync(file, 0o600); // the umask may have removed bits, never added them; make it exact
-}
-
-function storeError(what: string, error: unknown): TransferError {
-  if (error instanceof TransferError) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  return new TransferError('BT_ERR_STORE', `${what}: ${message}`, { cause: error });
-}
-
 /**
  * OperationStore on one better-sqlite3 connection (synchronous: every call is one short transaction).
  * WAL lets the CLI read while the engine writes; synchronous=NORMAL is durable across process crashes
@@ -158,27 +127,12 @@ export class SqliteOperationStore implements OperationStore {
     });
   }
 
-  /** Opens (creating if needed) the store at `path` and migrates it; `:memory:` gives a private database. */
+  /**
+   * Opens (creating if needed) the store at `path` and migrates it; `:memory:` gives a private database.
+   * A file store is checked first: not a link, and the very database this home had (open-database.ts).
+   */
   static open(path: string, options: SqliteStoreOptions = {}): SqliteOperationStore {
-    const inMemory = path === ':memory:';
-    let db: Database.Database;
-    try {
-      if (!inMemory) prepareFile(path);
-      db = new Database(path);
-    } catch (error) {
-      throw storeError(`cannot open the store at ${path}`, error);
-    }
-    try {
-      db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = NORMAL');
-      db.pragma('busy_timeout = 5000');
-      db.pragma('foreign_keys = ON');
-      migrate(db);
-      return new SqliteOperationStore(db, options.now ?? Date.now);
-    } catch (error) {
-      db.close();
-      throw storeError(`cannot open the store at ${path}`, error);
-    }
+    return new SqliteOperationStore(openDatabase(path), options.now ?? Date.now);
   }
 
   insertOperation(operation: NewOperation): OperationRecord {

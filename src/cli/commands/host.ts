@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { homeLayout } from '../../core/paths.ts';
 import { type CliContext, cliAppId, cliHome, writeLine } from '../context.ts';
 import { CliError, ExitCode } from '../exit-codes.ts';
 import { formatDuration } from '../format.ts';
@@ -11,6 +12,7 @@ Examples:
   $ bgtransfer host status     # exit code 3 when no host runs
   $ bgtransfer host stop
   $ bgtransfer host install-service   # a systemd user unit (enabled where systemctl --user works)
+  $ bgtransfer host reset-store   # after BT_ERR_STORE_REPLACED: keep the old store aside, start empty
 
 With BGTRANSFER_HOST=auto (the default) commands and apps start the host themselves, detached, when
 it is not running; run it in the foreground only to watch its logs or under a service manager.`;
@@ -40,6 +42,23 @@ export function defineHostCommand(command: Command, context: CliContext): void {
       if (status === null) throw new CliError(ExitCode.hostUnreachable, `no transfer host is running for ${home}`);
       if (options.json) writeLine(context.stdout, JSON.stringify(status));
       else for (const line of describeStatus(status)) writeLine(context.stdout, line);
+      context.exitCode = ExitCode.success;
+    });
+
+  command
+    .command('reset-store')
+    .description('move the store aside (it is kept, renamed) so the next host starts with an empty one')
+    .action(async () => {
+      const home = cliHome(context);
+      const { liveLockOwner } = await import('../../core/home-lock.ts');
+      const owner = liveLockOwner(home);
+      if (owner !== undefined) {
+        throw new CliError(ExitCode.hostUnreachable, `process ${owner} runs the engine for ${home}; stop it first`);
+      }
+      const { setStoreAside } = await import('../../store/store-reset.ts');
+      const moved = setStoreAside(homeLayout(home).database);
+      for (const path of moved) writeLine(context.stdout, `moved aside: ${path}`);
+      if (moved.length === 0) writeLine(context.stderr, `bgtransfer: ${home} has no store to move aside`);
       context.exitCode = ExitCode.success;
     });
 

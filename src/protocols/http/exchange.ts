@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { constants, createWriteStream, type WriteStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
@@ -18,6 +18,10 @@ import {
 import { type HeaderPairs, headerPairs } from './header-pairs.ts';
 import { mapNetworkError } from './network-errors.ts';
 import { ProgressThrottle } from './progress-throttle.ts';
+
+/** A response body file is the host's own: opened without following a link or waiting on a FIFO. */
+const RESPONSE_FILE_FLAGS =
+  constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW | constants.O_NONBLOCK;
 
 export {
   type ExchangeBody,
@@ -323,7 +327,8 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
   #openResponseFile(path: string): WriteStream {
-    const file = createWriteStream(path, { flags: 'w' });
+    // fs.open takes numeric flags; @types/node only declares the string form for streams.
+    const file = createWriteStream(path, { flags: RESPONSE_FILE_FLAGS as unknown as string, mode: 0o600 });
     file.on('error', (error) => {
       this.#fail(
         new TransferError('BT_ERR_IO', `cannot write the response body to ${path}: ${error.message}`, { cause: error }),

@@ -8,6 +8,7 @@ import {
 } from '../../core/multipart/plan.ts';
 import type { BodySource } from '../../source/body-source.ts';
 import { type FileSourceInfo, readFileBody } from '../../source/file-source.ts';
+import { scanFilePart, scanStart } from './boundary-scan.ts';
 
 /**
  * A multipart request body built from content parts (R68–R72, RFC 2046 §5.1, RFC 7578). The body is never
@@ -49,7 +50,7 @@ function segmentsFrom(plan: MultipartPlan, start: number): BodySegment[] {
   });
 }
 
-async function* readPlan(plan: MultipartPlan, start: number): AsyncGenerator<Uint8Array> {
+async function* readPlan(plan: MultipartPlan, start: number, boundary: string): AsyncGenerator<Uint8Array> {
   const segments = segmentsFrom(plan, start);
   await assertFilesUnchanged(segments.flatMap((segment) => (segment.kind === 'file' ? [segment.file] : [])));
   for (const segment of segments) {
@@ -57,20 +58,23 @@ async function* readPlan(plan: MultipartPlan, start: number): AsyncGenerator<Uin
     if (segment.kind === 'bytes') {
       yield segment.bytes.subarray(skip);
     } else {
-      yield* readFileBody(segment.file, skip);
+      // RFC 2046 §5.1.1: the delimiter must not occur in a part's content; a file can only be checked as
+      // it streams (boundary-scan.ts), from a little before `skip` so a delimiter across it is seen.
+      const from = scanStart(skip, boundary);
+      yield* scanFilePart(readFileBody(segment.file, from), segment.file, boundary, from, skip);
     }
   }
 }
 
 /** A BodySource over a plan: exact size, readable from any offset 0 ≤ start ≤ size. */
-export function multipartBodySource(plan: MultipartPlan): BodySource {
+export function multipartBodySource(plan: MultipartPlan, boundary: string): BodySource {
   return {
     size: plan.size,
     read(start: number): AsyncIterable<Uint8Array> {
       if (!Number.isSafeInteger(start) || start < 0 || start > plan.size) {
         throw new TransferError('BT_ERR_INVALID_ARGUMENT', `multipart body offset ${start} is outside 0..${plan.size}`);
       }
-      return readPlan(plan, start);
+      return readPlan(plan, start, boundary);
     },
   };
 }
@@ -86,5 +90,5 @@ export function buildMultipartBody(
   boundary: string,
 ): { body: BodySource; contentType: string } {
   const { plan, contentType } = measureMultipart(parts, subType, boundary);
-  return { body: multipartBodySource(plan), contentType };
+  return { body: multipartBodySource(plan, boundary), contentType };
 }
