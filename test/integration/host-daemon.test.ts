@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -193,4 +193,17 @@ test("the host starts with a clean environment; each app's uploads go through th
   for (const name of ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'NO_PROXY']) assert.ok(!names.includes(name), name);
   assert.ok(environ.includes(`BGTRANSFER_HOME=${home}`));
   assert.ok(names.includes('PATH') && names.includes('HOME'));
+});
+
+test('a running host rotates host.log once it would grow past logMaxBytes', async () => {
+  const home = newHome('log', { logMaxBytes: 1024 });
+  const pid = await hostPid(home);
+  // Each client logs "client connected" and "client disconnected" (about 120 bytes each).
+  for (let index = 0; index < 15; index += 1) assert.equal(await hostPid(home), pid);
+  await waitFor('host.log.1', () => existsSync(join(home, 'host.log.1')), 10_000);
+  for (const name of ['host.log', 'host.log.1']) {
+    const text = readFileSync(join(home, name), 'utf8');
+    assert.ok(Buffer.byteLength(text) <= 1024, `${name} is within logMaxBytes`);
+    for (const line of text.trim().split('\n')) assert.equal((JSON.parse(line) as { pid: number }).pid, pid);
+  }
 });
