@@ -10,9 +10,10 @@ import {
   BackgroundTransferPriority,
   BackgroundTransferStatus,
 } from '../../src/core/enums.ts';
+import { DEFAULT_EXTRAS } from '../../src/core/operation-extras.ts';
 import type { OperationSpec } from '../../src/core/snapshot.ts';
 import { isProcessRunning } from '../../src/engine/home-lock.ts';
-import { stopHost } from '../../src/ipc/host-control.ts';
+import { hostStatus, stopHost } from '../../src/ipc/host-control.ts';
 import { SocketPort } from '../../src/ipc/socket-port.ts';
 import { type HttpProxy, startHttpProxy } from '../helpers/http-proxy.ts';
 import { type NodeChild, spawnNode } from '../helpers/process-tools.ts';
@@ -107,10 +108,14 @@ test('an idle host exits after hostIdleExitMs, not while an upload waits for a r
   await waitFor('the first attempt', () => attempts >= 1, 20_000);
   // Back-off (5 s) and then a held request (3 s): twice the idle time each, and the host stays.
   await sleep(2 * IDLE_EXIT_MS);
-  assert.ok(isProcessRunning(firstPid), 'the host stays while an upload waits for its retry');
+  assert.equal(
+    (await hostStatus(home, { appId: APP_ID }))?.pid,
+    firstPid,
+    'the host stays while an upload waits for its retry',
+  );
   await waitFor('the retry', () => attempts >= 2, 20_000);
   await sleep(2 * IDLE_EXIT_MS);
-  assert.ok(isProcessRunning(firstPid), 'the host stays while an upload runs');
+  assert.equal((await hostStatus(home, { appId: APP_ID }))?.pid, firstPid, 'the host stays while an upload runs');
 
   release();
   await waitFor('the idle host to exit', () => !isProcessRunning(firstPid), 30_000);
@@ -126,6 +131,33 @@ test('an idle host exits after hostIdleExitMs, not while an upload waits for a r
   } finally {
     await again.close();
   }
+});
+
+test('an idle host does not exit while a completion-group task runs', async () => {
+  const home = newHome('task', { hostIdleExitMs: IDLE_EXIT_MS });
+  const file = await writeRandomFile(temp.path, 'task.bin', 1024);
+  server.route('/task', () => ({ status: 201 }));
+  const taskLog = join(home, 'tasks', 'idle-group.log');
+  const port = new SocketPort(home);
+  const pid = (await port.status(APP_ID)).pid;
+  const spec = putSpec(`${server.url}/task`, file.path);
+  await port.start({ ...spec, extras: { ...DEFAULT_EXTRAS, completionGroupId: 'idle-group' } });
+  // The task outlives the idle time several times over.
+  const task = { command: '/bin/sh', args: ['-c', 'echo started; sleep 6; echo finished'], cwd: null };
+  await port.enableCompletionGroup(APP_ID, { id: 'idle-group', task });
+  await port.close();
+
+  await waitFor(
+    'the task to start',
+    () => existsSync(taskLog) && readFileSync(taskLog, 'utf8').includes('started'),
+    30_000,
+  );
+  await sleep(3 * IDLE_EXIT_MS);
+  // Still serving, not merely alive (a stopping host waits for its tasks too).
+  assert.equal((await hostStatus(home, { appId: APP_ID }))?.pid, pid, 'the host stays while the task runs');
+  assert.ok(!readFileSync(taskLog, 'utf8').includes('finished'), 'the task still runs');
+  await waitFor('the idle host to exit after the task', () => !isProcessRunning(pid), 30_000);
+  assert.ok(readFileSync(taskLog, 'utf8').includes('finished'), 'the task ran to its end');
 });
 
 test('hostIdleExitMs 0: the host never exits for idleness', async () => {
