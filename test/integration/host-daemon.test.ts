@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -10,9 +10,10 @@ import {
   BackgroundTransferPriority,
   BackgroundTransferStatus,
 } from '../../src/core/enums.ts';
+import { DEFAULT_REQUEST_EXTRAS } from '../../src/core/operation-extras.ts';
 import { isProcessRunning } from '../../src/core/process.ts';
 import type { OperationSpec } from '../../src/core/snapshot.ts';
-import { stopHost } from '../../src/ipc/host-control.ts';
+import { hostStatus, stopHost } from '../../src/ipc/host-control.ts';
 import { SocketPort } from '../../src/ipc/socket-port.ts';
 import { type HttpProxy, startHttpProxy } from '../helpers/http-proxy.ts';
 import { type NodeChild, spawnNode } from '../helpers/process-tools.ts';
@@ -107,10 +108,14 @@ test('an idle host exits after hostIdleExitMs, not while an upload waits for a r
   await waitFor('the first attempt', () => attempts >= 1, 20_000);
   // Back-off (5 s) and then a held request (3 s): twice the idle time each, and the host stays.
   await sleep(2 * IDLE_EXIT_MS);
-  assert.ok(isProcessRunning(firstPid), 'the host stays while an upload waits for its retry');
+  assert.equal(
+    (await hostStatus(home, { appId: APP_ID }))?.pid,
+    firstPid,
+    'the host stays while an upload waits for its retry',
+  );
   await waitFor('the retry', () => attempts >= 2, 20_000);
   await sleep(2 * IDLE_EXIT_MS);
-  assert.ok(isProcessRunning(firstPid), 'the host stays while an upload runs');
+  assert.equal((await hostStatus(home, { appId: APP_ID }))?.pid, firstPid, 'the host stays while an upload runs');
 
   release();
   await waitFor('the idle host to exit', () => !isProcessRunning(firstPid), 30_000);
@@ -126,6 +131,35 @@ test('an idle host exits after hostIdleExitMs, not while an upload waits for a r
   } finally {
     await again.close();
   }
+});
+
+test('an idle host does not exit while a completion-group task runs', async () => {
+  const home = newHome('task', { hostIdleExitMs: IDLE_EXIT_MS });
+  const file = await writeRandomFile(temp.path, 'task.bin', 1024);
+  server.route('/task', () => ({ status: 201 }));
+  const taskLog = join(home, 'tasks', 'idle-group.log');
+  const port = new SocketPort(home);
+  const pid = (await port.status(APP_ID)).pid;
+  const spec = putSpec(`${server.url}/task`, file.path);
+  await port.call('start', APP_ID, {
+    spec: { ...spec, extras: { ...DEFAULT_REQUEST_EXTRAS, completionGroupId: 'idle-group' } },
+  });
+  // The task outlives the idle time several times over.
+  const task = { command: '/bin/sh', args: ['-c', 'echo started; sleep 6; echo finished'], cwd: null };
+  await port.call('enableCompletionGroup', APP_ID, { group: { id: 'idle-group', task } });
+  await port.close();
+
+  await waitFor(
+    'the task to start',
+    () => existsSync(taskLog) && readFileSync(taskLog, 'utf8').includes('started'),
+    30_000,
+  );
+  await sleep(3 * IDLE_EXIT_MS);
+  // Still serving, not merely alive (a stopping host waits for its tasks too).
+  assert.equal((await hostStatus(home, { appId: APP_ID }))?.pid, pid, 'the host stays while the task runs');
+  assert.ok(!readFileSync(taskLog, 'utf8').includes('finished'), 'the task still runs');
+  await waitFor('the idle host to exit after the task', () => !isProcessRunning(pid), 30_000);
+  assert.ok(readFileSync(taskLog, 'utf8').includes('finished'), 'the task ran to its end');
 });
 
 test('hostIdleExitMs 0: the host never exits for idleness', async () => {
@@ -193,4 +227,17 @@ test("the host starts with a clean environment; each app's uploads go through th
   for (const name of ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'NO_PROXY']) assert.ok(!names.includes(name), name);
   assert.ok(environ.includes(`BGTRANSFER_HOME=${home}`));
   assert.ok(names.includes('PATH') && names.includes('HOME'));
+});
+
+test('a running host rotates host.log once it would grow past logMaxBytes', async () => {
+  const home = newHome('log', { logMaxBytes: 1024 });
+  const pid = await hostPid(home);
+  // Each client logs "client connected" and "client disconnected" (about 120 bytes each).
+  for (let index = 0; index < 15; index += 1) assert.equal(await hostPid(home), pid);
+  await waitFor('host.log.1', () => existsSync(join(home, 'host.log.1')), 10_000);
+  for (const name of ['host.log', 'host.log.1']) {
+    const text = readFileSync(join(home, name), 'utf8');
+    assert.ok(Buffer.byteLength(text) <= 1024, `${name} is within logMaxBytes`);
+    for (const line of text.trim().split('\n')) assert.equal((JSON.parse(line) as { pid: number }).pid, pid);
+  }
 });
