@@ -12,10 +12,10 @@ import {
   type ExchangeInput,
   type ExchangeResponse,
   HEADERS_SINK_BODY_GRACE_MS,
-  MEMORY_SINK_LIMIT_BYTES,
   type ResponseSink,
 } from './exchange-types.ts';
 import { type HeaderPairs, headerPairs } from './header-pairs.ts';
+import { MemoryBody } from './memory-body.ts';
 import { mapNetworkError } from './network-errors.ts';
 import { ProgressThrottle } from './progress-throttle.ts';
 
@@ -65,9 +65,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   #headers: HeaderPairs = [];
   #sink: ResponseSink = { kind: 'memory' };
   #file: WriteStream | null = null;
-  #memory: Buffer[] = [];
-  #memoryBytes = 0;
-  #truncated = false;
+  readonly #memory = new MemoryBody();
   #bytesReceived = 0;
   #waitingForDrain = false;
   #bodyCut = false;
@@ -185,7 +183,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     const file = this.#file;
     if (file === null) {
       this.#bytesReceived += length;
-      if (this.#sink.kind === 'memory') this.#keep(chunk);
+      if (this.#sink.kind === 'memory') this.#memory.keep(chunk);
       return;
     }
     const ready = file.write(chunk, (error) => {
@@ -312,16 +310,6 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   // ---- sinks, settling and cleanup ----
 
-  #keep(chunk: Buffer): void {
-    const room = MEMORY_SINK_LIMIT_BYTES - this.#memoryBytes;
-    if (chunk.byteLength > room) this.#truncated = true;
-    if (room <= 0) return;
-    const piece = chunk.byteLength > room ? chunk.subarray(0, room) : chunk;
-    // Copied: undici may reuse the chunk's memory after the callback.
-    this.#memory.push(Buffer.from(piece));
-    this.#memoryBytes += piece.byteLength;
-  }
-
   #openResponseFile(path: string): WriteStream {
     const file = createWriteStream(path, { flags: 'w' });
     file.on('error', (error) => {
@@ -353,8 +341,8 @@ class Exchange implements Dispatcher.DispatchHandler {
         status: this.#status,
         headers: this.#headers,
         sink: this.#sink.kind,
-        body: Buffer.concat(this.#memory),
-        bodyTruncated: this.#truncated,
+        body: this.#memory.bytes(),
+        bodyTruncated: this.#memory.truncated,
         bytesReceived: this.#bytesReceived,
         bodyCut: this.#bodyCut,
       },
