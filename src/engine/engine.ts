@@ -1,4 +1,3 @@
-import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import type { Config } from '../core/config.ts';
 import { BackgroundTransferBehavior, isTerminalStatus, BackgroundTransferStatus as S } from '../core/enums.ts';
@@ -7,7 +6,7 @@ import { withHeader, withoutHeader } from '../core/header-list.ts';
 import { guardHome, guardHomeEntry } from '../core/home-guard.ts';
 import { HomeLock } from '../core/home-lock.ts';
 import type { Logger } from '../core/logger.ts';
-import { homeLayout, responseBodyPath } from '../core/paths.ts';
+import { homeLayout } from '../core/paths.ts';
 import type {
   ListFilter,
   OperationChange,
@@ -17,7 +16,6 @@ import type {
 } from '../core/snapshot.ts';
 import { terminateIetf } from '../protocols/ietf/ietf-upload.ts';
 import { terminateTus } from '../protocols/tus/tus-control.ts';
-import { removeSpool } from '../source/stream-spool.ts';
 import type { OperationRecord } from '../store/operation-record.ts';
 import type { OperationStore } from '../store/operation-store.ts';
 import { acceptSpec } from './accept-spec.ts';
@@ -25,12 +23,11 @@ import { inspectBody } from './body-factory.ts';
 import { readCaFiles } from './ca-files.ts';
 import { DispatcherPool, type PoolSettings } from './dispatcher-pool.ts';
 import { checkLimits } from './limits.ts';
-import { LiveTransfer, type StopReason, toSnapshot } from './live-transfer.ts';
-import { ALWAYS_CONNECTED, gateEvent, type NetworkStateSource, networkGate } from './network-gate.ts';
-import { type OutcomeContext, recordOutcome, recordStop } from './outcome-transitions.ts';
-import { type QueueEntry, queueEntry, ReadyQueue, rotateGroup } from './ready-queue.ts';
+import { toSnapshot } from './live-transfer.ts';
+import { ALWAYS_CONNECTED, type NetworkStateSource } from './network-gate.ts';
+import { rotateGroup } from './ready-queue.ts';
 import { recoverInterrupted } from './recovery.ts';
-import { runAttempt } from './run-attempt.ts';
+import { Scheduler } from './scheduler.ts';
 import { SpoolRegistry, storedExtras, UNFINISHED, unfinishedSpoolPaths } from './spools.ts';
 
 export interface EngineOptions {
@@ -45,53 +42,41 @@ export interface EngineOptions {
   random?: () => number;
 }
 
-type EngineEvents = { update: [OperationSnapshot] };
-
-/** How often running operations' counters are written to the store. */
-const PERSIST_INTERVAL_MS = 1_000;
-/** The longest a retry waits, whatever the back-off or Retry-After says. */
-const MAX_RETRY_DELAY_MS = 10 * 60_000;
-
 /**
  * The transfer engine: owns the store, runs queued operations up to the concurrency limit while the
- * network allows, turns each attempt's outcome into a named state transition, and publishes snapshots.
- * It knows nothing of apps or sockets; host/ scopes it per app and ipc/ carries it.
+ * network allows (scheduler.ts), turns each attempt's outcome into a named state transition, and
+ * publishes snapshots. It knows nothing of apps or sockets; host/ scopes it per app and ipc/ carries it.
  */
 export class Engine {
   readonly home: string;
   readonly #store: OperationStore;
   readonly #lock: HomeLock;
-  readonly #events = new EventEmitter<EngineEvents>();
-  readonly #running = new Map<string, LiveTransfer>();
-  /** Queued (idle) operations in scheduling order; kept in step with the store by #publishRecord. */
-  readonly #queue = new ReadyQueue();
+  readonly #scheduler: Scheduler;
   readonly #log: Logger;
   readonly #now: () => number;
-  readonly #random: () => number;
-  readonly #network: NetworkStateSource;
-  readonly #stopWatchingNetwork: () => void;
-  #config: Config;
-  #extraCa: string[];
   readonly #dispatchers: DispatcherPool;
   readonly #spools: SpoolRegistry;
-  #ticker: NodeJS.Timeout | undefined;
-  #wakeTimer: NodeJS.Timeout | undefined;
   #closed = false;
 
   private constructor(options: EngineOptions, lock: HomeLock, store: OperationStore, extraCa: string[]) {
     this.home = options.home;
     this.#lock = lock;
     this.#store = store;
-    this.#config = options.config;
     this.#log = options.logger;
     this.#now = options.now ?? Date.now;
-    this.#random = options.random ?? Math.random;
-    this.#network = options.network ?? ALWAYS_CONNECTED;
-    this.#extraCa = extraCa;
     this.#dispatchers = new DispatcherPool(poolSettings(options.config, extraCa));
     this.#spools = new SpoolRegistry(homeLayout(options.home).spool);
-    this.#events.setMaxListeners(0);
-    this.#stopWatchingNetwork = this.#network.onChange(() => this.#applyNetworkState());
+    this.#scheduler = new Scheduler({
+      home: options.home,
+      store,
+      dispatchers: this.#dispatchers,
+      network: options.network ?? ALWAYS_CONNECTED,
+      config: options.config,
+      extraCa,
+      logger: options.logger,
+      now: this.#now,
+      random: options.random ?? Math.random,
+    });
   }
 
   /** Takes the home lock, opens the store, recovers what a previous process left running, starts queued work. */
@@ -112,18 +97,18 @@ export class Engine {
     }
     const engine = new Engine(options, lock, store, extraCa);
     const recovered = recoverInterrupted(store, options.home);
-    for (const record of store.listByStatus([S.idle])) engine.#queue.upsert(queueEntry(record));
+    for (const record of store.listByStatus([S.idle])) engine.#scheduler.enqueue(record);
     const reaped = engine.#spools.reapOrphans(unfinishedSpoolPaths(store.listByStatus(UNFINISHED)));
     if (reaped.length > 0) options.logger.info({ files: reaped.length }, 'removed spool files no upload owns');
     if (Object.values(recovered).some((count) => count > 0)) {
       options.logger.info(recovered, 'recovered interrupted uploads');
     }
-    engine.#applyNetworkState();
+    engine.#scheduler.applyNetworkState();
     return engine;
   }
 
   get config(): Config {
-    return this.#config;
+    return this.#scheduler.config;
   }
 
   /** The store, for host-level services (completion groups) that run beside the engine. */
@@ -140,19 +125,7 @@ export class Engine {
     const extraCa = readCaFiles(config.extraCaCertificates);
     // Attempts in flight keep the dispatcher they started with; it is closed once none runs.
     this.#dispatchers.reconfigure(poolSettings(config, extraCa));
-    this.#config = config;
-    this.#extraCa = extraCa;
-    this.#closeRetiredWhenIdle();
-    if (this.#ticker) {
-      clearInterval(this.#ticker);
-      this.#ticker = undefined;
-      if (this.#running.size > 0) this.#ensureTicker();
-    }
-    this.#schedule();
-  }
-
-  #closeRetiredWhenIdle(): void {
-    if (this.#running.size === 0) this.#dispatchers.closeRetired();
+    this.#scheduler.setConfig(config, extraCa);
   }
 
   /** Checks and measures the body now (it may have changed since createUpload), stores the operation, queues it. */
@@ -161,7 +134,7 @@ export class Engine {
     const spec = acceptSpec(given);
     const extras = storedExtras(spec.appId, spec.extras, this.#spools);
     const measured = inspectBody(spec.sourcePath, extras.body);
-    checkLimits(this.#store, this.#config, spec);
+    checkLimits(this.#store, this.config, spec);
     if (spec.transferGroup) this.#store.upsertTransferGroup(spec.appId, spec.transferGroup);
     const record = this.#store.insertOperation({
       ...spec,
@@ -173,8 +146,8 @@ export class Engine {
     });
     if (spec.extras?.body.kind === 'stream') this.#spools.adopt(spec.extras.body.spoolId);
     this.#log.debug({ guid: record.guid, method: record.method }, 'queued');
-    this.#publishRecord(record);
-    this.#schedule();
+    this.#scheduler.publishRecord(record);
+    this.#scheduler.schedule();
     return toSnapshot(record);
   }
 
@@ -184,7 +157,7 @@ export class Engine {
   }
 
   get(guid: string): OperationSnapshot | undefined {
-    const live = this.#running.get(guid);
+    const live = this.#scheduler.live(guid);
     if (live) return live.peekSnapshot();
     const record = this.#store.getOperation(guid);
     return record && toSnapshot(record);
@@ -198,7 +171,7 @@ export class Engine {
   list(appId: string, filter: ListFilter): OperationSnapshot[] {
     return this.#store
       .listOperations(appId, filter)
-      .map((record) => this.#running.get(record.guid)?.peekSnapshot() ?? toSnapshot(record));
+      .map((record) => this.#scheduler.live(record.guid)?.peekSnapshot() ?? toSnapshot(record));
   }
 
   /** R59/R60: cancels the transfer itself. Returns the final snapshot, or the current one if it had already ended. */
@@ -206,10 +179,10 @@ export class Engine {
     this.#assertOpen();
     const record = this.#store.moveToCanceled(guid);
     if (!record) return this.#require(guid);
-    this.#stop(guid, 'cancel');
+    this.#scheduler.stop(guid, 'cancel');
     this.#terminateSession(record);
-    this.#publishRecord(record);
-    this.#schedule();
+    this.#scheduler.publishRecord(record);
+    this.#scheduler.schedule();
     return toSnapshot(record);
   }
 
@@ -223,9 +196,9 @@ export class Engine {
     if (current.progress.status === S.pausedByApplication) return current;
     const record = this.#store.applyEvent(guid, 'pause');
     if (!record) throw new TransferError('BT_ERR_ILLEGAL_STATE', `upload ${guid} has ended and cannot be paused`);
-    this.#stop(guid, 'pause');
-    this.#publishRecord(record);
-    this.#schedule();
+    this.#scheduler.stop(guid, 'pause');
+    this.#scheduler.publishRecord(record);
+    this.#scheduler.schedule();
     return toSnapshot(record);
   }
 
@@ -245,8 +218,8 @@ export class Engine {
     }
     const record = this.#store.applyEvent(guid, 'resume');
     if (!record) return this.#require(guid);
-    this.#publishRecord(record);
-    this.#schedule();
+    this.#scheduler.publishRecord(record);
+    this.#scheduler.schedule();
     return toSnapshot(record);
   }
 
@@ -269,14 +242,14 @@ export class Engine {
     this.#store.setSequences(sequences);
     for (const [memberGuid] of sequences) {
       const updated = this.#store.getOperation(memberGuid);
-      if (updated?.progress.status === S.idle) this.#queue.upsert(queueEntry(updated));
+      if (updated?.progress.status === S.idle) this.#scheduler.enqueue(updated);
     }
     if (group.transferBehavior === BackgroundTransferBehavior.serialized) {
       for (const member of members) {
-        if (member.guid !== guid && this.#running.has(member.guid)) this.#stop(member.guid, 'preempt');
+        if (member.guid !== guid && this.#scheduler.live(member.guid)) this.#scheduler.stop(member.guid, 'preempt');
       }
     }
-    this.#schedule();
+    this.#scheduler.schedule();
     return this.get(guid) ?? toSnapshot(record);
   }
 
@@ -298,17 +271,16 @@ export class Engine {
     if (!record) {
       throw new TransferError('BT_ERR_ILLEGAL_STATE', `upload ${guid} has ended; its properties can no longer change`);
     }
-    const live = this.#running.get(guid);
+    const live = this.#scheduler.live(guid);
     if (live) live.record = record;
-    this.#publishRecord(record);
-    if (change.costPolicy !== undefined) this.#applyGate(record);
-    this.#schedule();
+    this.#scheduler.publishRecord(record);
+    if (change.costPolicy !== undefined) this.#scheduler.applyGate(record);
+    this.#scheduler.schedule();
     return this.get(guid) ?? toSnapshot(record);
   }
 
   onUpdate(listener: (snapshot: OperationSnapshot) => void): () => void {
-    this.#events.on('update', listener);
-    return () => this.#events.off('update', listener);
+    return this.#scheduler.onUpdate(listener);
   }
 
   /**
@@ -318,14 +290,7 @@ export class Engine {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    this.#stopWatchingNetwork();
-    clearInterval(this.#ticker);
-    clearTimeout(this.#wakeTimer);
-    const pending = [...this.#running.keys()].map((guid) => {
-      this.#stop(guid, 'shutdown');
-      return this.#running.get(guid)?.done;
-    });
-    await Promise.allSettled(pending);
+    await this.#scheduler.close();
     this.#spools.releaseAll();
     this.#store.close();
     await this.#dispatchers.close();
@@ -340,7 +305,7 @@ export class Engine {
     const session = record.extras.session;
     if (!session?.uploadUrl || (session.protocol !== 'tus' && session.protocol !== 'ietf')) return;
     const terminate = session.protocol === 'tus' ? terminateTus : terminateIetf;
-    const signal = AbortSignal.timeout(this.#config.responseTimeoutMs);
+    const signal = AbortSignal.timeout(this.config.responseTimeoutMs);
     const dispatcher = this.#dispatchers.get(record.extras);
     terminate(session.uploadUrl, dispatcher, record.headers, signal, {
       credentials: record.extras.serverCredential,
@@ -359,178 +324,6 @@ export class Engine {
     const snapshot = this.get(guid);
     if (!snapshot) throw new TransferError('BT_ERR_NOT_FOUND', `no upload ${guid}`);
     return snapshot;
-  }
-
-  /**
-   * Publishes a stored record (a status change outside a running request). R38/R39 flags belong to the
-   * first notification *of a request*, which the live path publishes, so they are false here.
-   */
-  #publishRecord(record: OperationRecord): void {
-    // A request still winding down (stopped, aborting) must not report the status it had before.
-    const live = this.#running.get(record.guid);
-    if (live) live.record = record;
-    if (record.progress.status === S.idle) this.#queue.upsert(queueEntry(record));
-    else this.#queue.remove(record.guid);
-    // A spooled stream is cleaned up when its operation ends.
-    if (isTerminalStatus(record.progress.status) && record.extras.body.kind === 'stream') {
-      void removeSpool(record.extras.body.spoolPath).catch(() => undefined);
-    }
-    const snapshot = toSnapshot(record);
-    snapshot.progress = { ...snapshot.progress, hasRestarted: false, hasResponseChanged: false };
-    this.#events.emit('update', snapshot);
-  }
-
-  #publishLive(live: LiveTransfer): void {
-    this.#events.emit('update', live.takeSnapshot());
-  }
-
-  #stop(guid: string, reason: StopReason): void {
-    this.#running.get(guid)?.stop(reason);
-  }
-
-  // ---- network (R50, R52–R54) ----
-
-  /** Moves one live operation to where the network says it belongs: waiting, or back in the queue. */
-  #applyGate(record: OperationRecord): void {
-    const status = record.progress.status;
-    const event = gateEvent(networkGate(record.costPolicy, this.#network.current()), status);
-    const updated = event && this.#store.applyEvent(record.guid, event);
-    if (!updated) return;
-    if (status === S.running) this.#stop(record.guid, 'network');
-    this.#publishRecord(updated);
-  }
-
-  /** Re-judges every live operation after a connectivity or metered change, then schedules. */
-  #applyNetworkState(): void {
-    if (this.#closed) return;
-    const live = this.#store.listByStatus([S.idle, S.running, S.pausedNoNetwork, S.pausedCostedNetwork]);
-    for (const record of live) this.#applyGate(record);
-    this.#schedule();
-  }
-
-  // ---- scheduling ----
-
-  /**
-   * Starts queued operations while slots are free and the network allows; at most one operation of a
-   * Serialized transfer group runs at a time (R30); wakes itself for the next retry back-off.
-   */
-  #schedule(): void {
-    if (this.#closed) return;
-    clearTimeout(this.#wakeTimer);
-    this.#wakeTimer = undefined;
-    const slots = this.#config.maxConcurrentTransfers - this.#running.size;
-    if (slots <= 0) return;
-    const busyGroups = new Set<string>();
-    for (const live of this.#running.values()) {
-      const group = queueEntry(live.record).serializedGroup;
-      if (group) busyGroups.add(group);
-    }
-    const network = this.#network.current();
-    const blocked: string[] = [];
-    const { ready, nextWakeMs } = this.#queue.pick(slots, this.#now(), (entry: QueueEntry, picked) => {
-      // Its previous request is still winding down (paused and resumed at once): it starts when that ends.
-      if (this.#running.has(entry.guid)) return false;
-      if (networkGate(entry.costPolicy as OperationRecord['costPolicy'], network) !== 'allowed') {
-        blocked.push(entry.guid);
-        return false;
-      }
-      const group = entry.serializedGroup;
-      return group === null || (!busyGroups.has(group) && !picked.some((other) => other.serializedGroup === group));
-    });
-    for (const guid of blocked) {
-      const record = this.#store.getOperation(guid);
-      if (record) this.#applyGate(record);
-    }
-    for (const entry of ready) this.#launch(entry.guid);
-    if (nextWakeMs !== undefined) {
-      this.#wakeTimer = setTimeout(() => this.#schedule(), Math.max(0, nextWakeMs - this.#now()));
-      this.#wakeTimer.unref();
-    }
-  }
-
-  #launch(guid: string): boolean {
-    this.#queue.remove(guid);
-    const record = this.#store.moveToRunning(guid);
-    if (!record) return false;
-    const live = new LiveTransfer(record);
-    this.#running.set(guid, live);
-    this.#publishLive(live);
-    this.#ensureTicker();
-    live.done = this.#runToOutcome(live).finally(() => {
-      if (this.#running.get(guid) === live) this.#running.delete(guid);
-      if (this.#running.size === 0) {
-        clearInterval(this.#ticker);
-        this.#ticker = undefined;
-        this.#closeRetiredWhenIdle();
-      }
-      this.#schedule();
-    });
-    return true;
-  }
-
-  /** Publishes running operations' progress at most every progressIntervalMs (bounded push rate). */
-  #ensureTicker(): void {
-    if (this.#ticker) return;
-    this.#ticker = setInterval(() => {
-      const now = this.#now();
-      for (const live of this.#running.values()) {
-        if (live.dirty || live.hasResponseChanged) this.#publishLive(live);
-        if (now - live.lastPersistMs >= PERSIST_INTERVAL_MS) this.#persistProgress(live, now);
-      }
-    }, this.#config.progressIntervalMs);
-    this.#ticker.unref();
-  }
-
-  #persistProgress(live: LiveTransfer, now: number): void {
-    live.lastPersistMs = now;
-    this.#store.recordProgress(live.record.guid, {
-      bytesSent: live.bytesSent,
-      bytesReceived: live.bytesReceived,
-      totalBytesToReceive: live.totalBytesToReceive,
-    });
-  }
-
-  // ---- attempts ----
-
-  async #runToOutcome(live: LiveTransfer): Promise<void> {
-    const guid = live.record.guid;
-    const ackAtStart = live.record.ackOffset;
-    const outcome = await runAttempt({
-      live,
-      store: this.#store,
-      dispatcher: this.#dispatchers.get(live.record.extras),
-      config: this.#config,
-      responseBodyPath: responseBodyPath(this.home, guid),
-      extraCaCertificates: this.#extraCa,
-      onResponse: () => this.#publishLive(live),
-    });
-    try {
-      if (live.stopReason !== null) {
-        const record = recordStop(this.#store, guid, live.stopReason);
-        if (record) this.#publishRecord(record);
-        return;
-      }
-      this.#persistProgress(live, this.#now());
-      const record = recordOutcome(this.#outcomeContext(), guid, outcome, ackAtStart);
-      if (record) this.#publishRecord(record);
-    } catch (error) {
-      this.#log.error({ guid, err: error }, 'could not record the outcome of an attempt');
-    }
-  }
-
-  #outcomeContext(): OutcomeContext {
-    return {
-      store: this.#store,
-      retryPolicy: {
-        maxAttempts: this.#config.maxAttempts,
-        retryBaseDelayMs: this.#config.retryBaseDelayMs,
-        maxDelayMs: MAX_RETRY_DELAY_MS,
-      },
-      connected: () => this.#network.current().connected,
-      now: this.#now,
-      random: this.#random,
-      log: this.#log,
-    };
   }
 }
 

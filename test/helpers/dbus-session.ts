@@ -55,7 +55,7 @@ export async function startPrivateBus(options: PrivateBusOptions = {}): Promise<
     await exited;
     await rm(dir, { recursive: true, force: true });
     const hint = isMissingBinary(error)
-      ? 'dbus-daemon is not installed; .ci/run installs it, locally run: apt-get install -y dbus-daemon'
+      ? 'dbus-daemon is not installed; npm test installs it when run as root, otherwise run: apt-get install -y dbus-daemon'
       : stderr.join('').trim();
     throw new Error(`dbus-daemon did not start: ${error instanceof Error ? error.message : error}\n${hint}`);
   }

@@ -70,7 +70,7 @@ function findBinary(name: string, debianPackage: string): string {
     }
   }
   throw new Error(
-    `${name} is not installed. .ci/run installs it; locally run: apt-get install -y --no-install-recommends ${debianPackage}`,
+    `${name} is not installed. npm test installs it when run as root; locally run: apt-get install -y --no-install-recommends ${debianPackage}`,
   );
 }
 

@@ -309,7 +309,7 @@ function findVsftpd(): string {
     }
   }
   throw new Error(
-    'vsftpd is not installed (looked on PATH and in /usr/sbin). .ci/run installs it; ' +
+    'vsftpd is not installed (looked on PATH and in /usr/sbin). npm test installs it when run as root; ' +
       'locally run: apt-get install -y --no-install-recommends vsftpd',
   );
 }

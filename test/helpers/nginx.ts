@@ -63,7 +63,7 @@ function findNginxBinary(): string {
     }
   }
   throw new Error(
-    'nginx is not installed (looked on PATH and in /usr/sbin). .ci/run installs it; ' +
+    'nginx is not installed (looked on PATH and in /usr/sbin). npm test installs it when run as root; ' +
       'locally run: apt-get install -y --no-install-recommends nginx',
   );
 }

@@ -310,7 +310,7 @@ test('a stall in the tail of a body is caught by the response timeout (R48) and 
 
 /**
  * BGTRANSFER_HOST=inproc: while an upload waits out a retry back-off, nothing holds the event loop —
- * src/engine/engine.ts `#schedule()` unrefs its wake timer (`this.#wakeTimer.unref()`, also the progress
+ * src/engine/scheduler.ts `schedule()` unrefs its wake timer (`this.#wakeTimer.unref()`, also the progress
  * ticker in `#ensureTicker()`), and src/ipc/inproc-port.ts `watch()` holds no handle (SocketPort, by
  * contrast, keeps its socket ref'd while a watch is active: `Connection.holdOpen`). An app whose only
  * work is `await operation.startAsync()` therefore exits in the middle of the back-off — code 13

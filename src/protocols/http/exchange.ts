@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { constants, createWriteStream, type WriteStream } from 'node:fs';
+import type { WriteStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
@@ -12,16 +12,13 @@ import {
   type ExchangeInput,
   type ExchangeResponse,
   HEADERS_SINK_BODY_GRACE_MS,
-  MEMORY_SINK_LIMIT_BYTES,
   type ResponseSink,
 } from './exchange-types.ts';
 import { type HeaderPairs, headerPairs } from './header-pairs.ts';
+import { MemoryBody } from './memory-body.ts';
 import { mapNetworkError } from './network-errors.ts';
 import { ProgressThrottle } from './progress-throttle.ts';
-
-/** A response body file is the host's own: opened without following a link or waiting on a FIFO. */
-const RESPONSE_FILE_FLAGS =
-  constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+import { createResponseFile } from './response-file.ts';
 
 export {
   type ExchangeBody,
@@ -69,9 +66,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   #headers: HeaderPairs = [];
   #sink: ResponseSink = { kind: 'memory' };
   #file: WriteStream | null = null;
-  #memory: Buffer[] = [];
-  #memoryBytes = 0;
-  #truncated = false;
+  readonly #memory = new MemoryBody();
   #bytesReceived = 0;
   #waitingForDrain = false;
   #bodyCut = false;
@@ -189,7 +184,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     const file = this.#file;
     if (file === null) {
       this.#bytesReceived += length;
-      if (this.#sink.kind === 'memory') this.#keep(chunk);
+      if (this.#sink.kind === 'memory') this.#memory.keep(chunk);
       return;
     }
     const ready = file.write(chunk, (error) => {
@@ -316,19 +311,8 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   // ---- sinks, settling and cleanup ----
 
-  #keep(chunk: Buffer): void {
-    const room = MEMORY_SINK_LIMIT_BYTES - this.#memoryBytes;
-    if (chunk.byteLength > room) this.#truncated = true;
-    if (room <= 0) return;
-    const piece = chunk.byteLength > room ? chunk.subarray(0, room) : chunk;
-    // Copied: undici may reuse the chunk's memory after the callback.
-    this.#memory.push(Buffer.from(piece));
-    this.#memoryBytes += piece.byteLength;
-  }
-
   #openResponseFile(path: string): WriteStream {
-    // fs.open takes numeric flags; @types/node only declares the string form for streams.
-    const file = createWriteStream(path, { flags: RESPONSE_FILE_FLAGS as unknown as string, mode: 0o600 });
+    const file = createResponseFile(path);
     file.on('error', (error) => {
       this.#fail(
         new TransferError('BT_ERR_IO', `cannot write the response body to ${path}: ${error.message}`, { cause: error }),
@@ -358,8 +342,8 @@ class Exchange implements Dispatcher.DispatchHandler {
         status: this.#status,
         headers: this.#headers,
         sink: this.#sink.kind,
-        body: Buffer.concat(this.#memory),
-        bodyTruncated: this.#truncated,
+        body: this.#memory.bytes(),
+        bodyTruncated: this.#memory.truncated,
         bytesReceived: this.#bytesReceived,
         bodyCut: this.#bodyCut,
       },
