@@ -108,6 +108,21 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       'CREATE INDEX operations_seq ON operations (seq)',
     ],
   },
+  {
+    version: 5,
+    description: 'endpoint capabilities',
+    up: [
+      // What an endpoint speaks (tus, the IETF draft, plain), learned once by resumeProtocol "auto" so
+      // that later uploads skip the probe; an entry past expiresAtMs is probed again.
+      `CREATE TABLE endpointCapabilities (
+        endpoint TEXT PRIMARY KEY NOT NULL,
+        protocol TEXT NOT NULL,
+        detailsJson TEXT NOT NULL DEFAULT '{}',
+        learnedAtMs INTEGER NOT NULL,
+        expiresAtMs INTEGER NOT NULL
+      ) STRICT`,
+    ],
+  },
 ]);
 
 export const LATEST_SCHEMA_VERSION: number = MIGRATIONS.at(-1)?.version ?? 0;
