@@ -19,33 +19,14 @@ export function endpointKeys(url: URL): { exact: string; origin: string } {
   return { exact: `${origin}${url.pathname}`, origin };
 }
 
-/** What the store knows of this URL: its own entry, else a plain origin. */
-export function recallEndpoint(store: OperationStore, url: URL): EndpointCapability | undefined {
-  const keys = endpointKeys(url);
-  const exact = store.getEndpointCapability(keys.exact);
-  if (exact !== undefined) return exact;
-  const origin = store.getEndpointCapability(keys.origin);
-  return origin?.protocol === 'plain' ? origin : undefined;
-}
+/** Cached entries per store; bounded, since every new path of a plain origin is a (cached) miss. */
+const CACHE_LIMIT = 4096;
 
-/** The endpoint answered unlike what was learned: forget it (and a plain origin) so it is probed again. */
-export function forgetEndpoint(store: OperationStore, url: URL): void {
-  const keys = endpointKeys(url);
-  store.forgetEndpointCapability(keys.exact);
-  store.forgetEndpointCapability(keys.origin);
-}
-
-/** A 104 came from this endpoint: it speaks the draft (no probe needed to know). */
-export function rememberIetfEndpoint(store: OperationStore, url: URL, interopVersion: number | undefined): void {
-  const keys = endpointKeys(url);
-  const now = Date.now();
-  store.forgetEndpointCapability(keys.origin);
-  store.rememberEndpointCapability(keys.exact, {
-    protocol: 'ietf',
-    ...(interopVersion === undefined ? {} : { ietfInteropVersion: interopVersion }),
-    learnedAtMs: now,
-    expiresAtMs: now + ENDPOINT_MEMORY_MS,
-  });
+interface StoreMemory {
+  /** The store's answer per key (null: nothing remembered), so an upload reads no row. */
+  cache: Map<string, EndpointCapability | null>;
+  /** Probes in flight per origin: concurrent uploads share one. */
+  probes: Map<string, PendingProbe>;
 }
 
 interface PendingProbe {
@@ -53,8 +34,71 @@ interface PendingProbe {
   done: Promise<EndpointCapability | undefined>;
 }
 
-/** Probes in flight per store (one store per host) and origin: concurrent uploads share one. */
-const inFlight = new WeakMap<OperationStore, Map<string, PendingProbe>>();
+/**
+ * One per store, so one per host: the host is the only writer of its store (the home lock), so the
+ * cache cannot go stale except by expiry, which is checked on every read.
+ */
+const memories = new WeakMap<OperationStore, StoreMemory>();
+
+function memoryOf(store: OperationStore): StoreMemory {
+  let memory = memories.get(store);
+  if (memory === undefined) {
+    memory = { cache: new Map(), probes: new Map() };
+    memories.set(store, memory);
+  }
+  return memory;
+}
+
+function read(store: OperationStore, key: string): EndpointCapability | undefined {
+  const { cache } = memoryOf(store);
+  let entry = cache.get(key);
+  if (entry === undefined) {
+    entry = store.getEndpointCapability(key) ?? null;
+    if (cache.size >= CACHE_LIMIT) cache.clear();
+    cache.set(key, entry);
+  }
+  if (entry === null) return undefined;
+  if (entry.expiresAtMs <= Date.now()) {
+    cache.delete(key);
+    return undefined;
+  }
+  return entry;
+}
+
+function write(store: OperationStore, key: string, capability: EndpointCapability | null): void {
+  if (capability === null) store.forgetEndpointCapability(key);
+  else store.rememberEndpointCapability(key, capability);
+  memoryOf(store).cache.set(key, capability);
+}
+
+/** What the store knows of this URL: its own entry, else a plain origin. */
+export function recallEndpoint(store: OperationStore, url: URL): EndpointCapability | undefined {
+  const keys = endpointKeys(url);
+  const exact = read(store, keys.exact);
+  if (exact !== undefined) return exact;
+  const origin = read(store, keys.origin);
+  return origin?.protocol === 'plain' ? origin : undefined;
+}
+
+/** The endpoint answered unlike what was learned: forget it (and a plain origin) so it is probed again. */
+export function forgetEndpoint(store: OperationStore, url: URL): void {
+  const keys = endpointKeys(url);
+  write(store, keys.exact, null);
+  write(store, keys.origin, null);
+}
+
+/** A 104 came from this endpoint: it speaks the draft (no probe needed to know). */
+export function rememberIetfEndpoint(store: OperationStore, url: URL, interopVersion: number | undefined): void {
+  const keys = endpointKeys(url);
+  const now = Date.now();
+  write(store, keys.origin, null);
+  write(store, keys.exact, {
+    protocol: 'ietf',
+    ...(interopVersion === undefined ? {} : { ietfInteropVersion: interopVersion }),
+    learnedAtMs: now,
+    expiresAtMs: now + ENDPOINT_MEMORY_MS,
+  });
+}
 
 /**
  * What `url` speaks: remembered, or learned with one `probe` that concurrent callers for the same
@@ -71,15 +115,14 @@ export async function endpointCapability(
   for (;;) {
     const known = recallEndpoint(store, url);
     if (known !== undefined) return known;
-    const pending = inFlight.get(store)?.get(keys.origin);
+    const pending = memoryOf(store).probes.get(keys.origin);
     if (pending === undefined) break;
     const shared = await untilAborted(pending.done, signal);
     if (pending.exact === keys.exact && shared !== undefined) return shared;
     // Otherwise look again: a plain answer now covers the origin; after a tus one (only its path),
     // a failure or an indecisive answer, this path gets its own probe.
   }
-  const probes = inFlight.get(store) ?? new Map<string, PendingProbe>();
-  inFlight.set(store, probes);
+  const { probes } = memoryOf(store);
   const done = learn(store, keys, probe);
   const mine: PendingProbe = {
     exact: keys.exact,
@@ -110,8 +153,8 @@ async function learn(
     expiresAtMs: now + ENDPOINT_MEMORY_MS,
   };
   if (!answer.decisive) return { capability, learned: undefined };
-  store.rememberEndpointCapability(keys.exact, capability);
-  if (!answer.tus) store.rememberEndpointCapability(keys.origin, capability);
+  write(store, keys.exact, capability);
+  if (!answer.tus) write(store, keys.origin, capability);
   return { capability, learned: capability };
 }
 
