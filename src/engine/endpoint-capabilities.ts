@@ -135,7 +135,12 @@ export async function endpointCapability(
       }),
   };
   probes.set(keys.origin, mine);
-  return (await done).capability;
+  try {
+    return (await done).capability;
+  } finally {
+    // Also here: the caller may forget the endpoint at once, and must not find this probe pending.
+    if (probes.get(keys.origin) === mine) probes.delete(keys.origin);
+  }
 }
 
 async function learn(
