@@ -41,7 +41,7 @@ import {
  *     process creates `count` uploads (PUT, resumeProtocol 'none': no OPTIONS probe) and times the first
  *     startAsync() to the last completion it is told of. With 10,000 operations stored, the enumeration
  *     is then timed: getCurrentUploadsAsync() in `list-runs` fresh processes, and `bgtransfer list --json`.
- * Then `auto-runs` runs with the default resumeProtocol 'auto' (an OPTIONS probe per upload).
+ * Then `auto-runs` runs with the default resumeProtocol 'auto' (one OPTIONS probe for the endpoint, then remembered).
  *
  * `--window` (default 4000) bounds the uploads one client has started and not yet seen settle: the host
  * refuses a 4,097th watch on one connection (MAX_WATCHES_PER_CONNECTION) and startAsync() then never

@@ -177,7 +177,7 @@ export function renderMarkdown(
     '|---|---|---|',
     `| undici request() | ${fixed(summary.undiciUploadsPerSecond, 0)} | 1.00 |`,
     `| bgtransfer, resumeProtocol none | ${fixed(summary.noneUploadsPerSecond, 0)} | ${fixed(summary.noneRatio, 2)} |`,
-    `| bgtransfer, resumeProtocol auto (OPTIONS probe per upload) | ${fixed(summary.autoUploadsPerSecond, 0)} | ${fixed(summary.autoRatio, 2)} (auto/none ${fixed(summary.autoVsNone, 2)}) |`,
+    `| bgtransfer, resumeProtocol auto (endpoint probed once, then remembered) | ${fixed(summary.autoUploadsPerSecond, 0)} | ${fixed(summary.autoRatio, 2)} (auto/none ${fixed(summary.autoVsNone, 2)}) |`,
     '',
     `Host RSS: ${mib(summary.hostIdleRssBytes)} idle (started from source under tsx), peak (VmHWM) ${mib(summary.hostPeakRssUploadsBytes)} while uploading, ${mib(summary.hostPeakRssBytes)} after the enumerations below`,
     '',

@@ -9,7 +9,7 @@ import type { HttpUploadResult } from '../protocols/http/http-upload-types.ts';
 import { requestMessage } from '../protocols/http/request-messages.ts';
 import type { ResumableUploadInput } from '../protocols/http/resumable-types.ts';
 import { uploadIetf } from '../protocols/ietf/ietf-upload.ts';
-import { probeTus } from '../protocols/tus/tus-control.ts';
+import { probeTusEndpoint } from '../protocols/tus/tus-control.ts';
 import { uploadTus } from '../protocols/tus/tus-upload.ts';
 import type { OperationStore } from '../store/operation-store.ts';
 import {
@@ -20,6 +20,7 @@ import {
   withIdempotencyKey,
 } from './attempt-delivery.ts';
 import { openBody } from './body-factory.ts';
+import { endpointCapability, forgetEndpoint, recallEndpoint, rememberIetfEndpoint } from './endpoint-capabilities.ts';
 import type { LiveTransfer } from './live-transfer.ts';
 import { acceptedByServer } from './recovery.ts';
 import { parseRetryAfter } from './retry-policy.ts';
@@ -42,8 +43,9 @@ export type AttemptOutcome =
 /**
  * One attempt of an operation. The protocol is chosen per operation (docs/api/background-uploader.md
  * `resumeProtocol`): a stored session continues where the server is (tus, IETF draft, FTP); "auto"
- * asks the endpoint once whether it speaks tus (OPTIONS) and otherwise sends the app's request with the
- * IETF draft's headers, which a plain server ignores (then R38 restarts apply). A final 2xx completes;
+ * uses what the store remembers of the endpoint, or asks it once whether it speaks tus (OPTIONS), and
+ * otherwise sends the app's request with the IETF draft's headers, which a plain server ignores (then
+ * R38 restarts apply). A final 2xx completes;
  * any other final status is an error that keeps the response (docs/windows-behaviour.md, "HTTP errors").
  */
 export async function runAttempt(context: AttemptContext): Promise<AttemptOutcome> {
@@ -118,27 +120,33 @@ async function runHttp(context: AttemptContext, url: URL): Promise<HttpUploadRes
       maxRedirects: context.config.maxRedirects,
     });
   }
-  const resumable = (session: OperationExtras['session']): ResumableUploadInput => ({
+  // A creation under "auto" went by what was remembered of the endpoint: check the answer agrees.
+  const learnedCreation = record.extras.resumeProtocol === 'auto' && record.extras.session === null;
+  const resumable = (protocol: 'tus' | 'ietf', session: OperationExtras['session']): ResumableUploadInput => ({
     ...common,
     endpoint: url,
     session: session?.uploadUrl ? { uploadUrl: session.uploadUrl, expiresAtMs: session.expiresAtMs ?? null } : null,
     acknowledgedOffset: live.record.ackOffset,
-    onSession: (uploadUrl, expiresAtMs) =>
+    onSession: (uploadUrl, expiresAtMs) => {
+      // Under "auto" a session of the draft means a 104 came: remember the endpoint speaks it.
+      if (learnedCreation && protocol === 'ietf' && recallEndpoint(store, url)?.protocol !== 'ietf')
+        rememberIetfEndpoint(store, url, record.extras.ietfInteropVersion);
       saveSession(context, {
         protocol,
         uploadUrl,
         ...(expiresAtMs === undefined || expiresAtMs === null ? {} : { expiresAtMs }),
-      }),
+      });
+    },
     onOffset: (offset) => {
       live.record = { ...live.record, ackOffset: offset };
       store.recordAcknowledged(record.guid, offset);
     },
   });
-  const send = (session: OperationExtras['session']) =>
+  const send = (protocol: 'tus' | 'ietf', session: OperationExtras['session']) =>
     protocol === 'tus'
-      ? uploadTus({ ...resumable(session), metadata: tusMetadata(record.sourcePath) })
+      ? uploadTus({ ...resumable(protocol, session), metadata: tusMetadata(record.sourcePath) })
       : uploadIetf({
-          ...resumable(session),
+          ...resumable(protocol, session),
           // The draft's creation request carries the whole body; appends to the resource need no key.
           ...(session?.uploadUrl ? {} : { headers: withIdempotencyKey(context, headers) }),
           method: record.method,
@@ -148,22 +156,48 @@ async function runHttp(context: AttemptContext, url: URL): Promise<HttpUploadRes
           // "auto" most endpoints are plain servers, which the wait would only delay.
           ...(record.extras.resumeProtocol === 'ietf' ? {} : { largeUploadBytes: Number.POSITIVE_INFINITY }),
         });
-  try {
-    return await send(record.extras.session);
-  } catch (error) {
-    if (!(error instanceof TransferError) || error.code !== 'BT_ERR_RESUME_LOST') throw error;
-    // The server forgot the upload: begin a new one from byte 0, in this same attempt (R38 flags it).
-    saveSession(context, null);
+  const restart = () => {
     if (resumablePost) setCreationPending(context, true);
     live.record = { ...live.record, ackOffset: 0 };
     store.recordAcknowledged(record.guid, 0);
     live.hasRestarted = true;
     live.bytesSent = 0;
-    return send(null);
+  };
+  try {
+    const result = await send(protocol, record.extras.session);
+    if (!learnedCreation || live.record.extras.session !== null || !changedServer(protocol, result)) return result;
+    // The endpoint answered unlike what was learned: forget it, ask again, and send once more if the
+    // answer differs (the creation was refused, so nothing was accepted).
+    forgetEndpoint(store, url);
+    const again = await learnedProtocol(context, url, headers);
+    if (again === protocol) return result;
+    restart();
+    return await send(again, null);
+  } catch (error) {
+    if (!(error instanceof TransferError) || error.code !== 'BT_ERR_RESUME_LOST') throw error;
+    // The server forgot the upload: begin a new one from byte 0, in this same attempt (R38 flags it).
+    saveSession(context, null);
+    restart();
+    return send(protocol, null);
   }
 }
 
-/** The protocol of this attempt; "auto" probes tus once per operation and remembers a plain server. */
+/** tus refuses a creation at an endpoint without tus (404/405/412 to the POST): it changed. */
+const TUS_GONE_STATUSES: ReadonlySet<number> = new Set([404, 405, 412]);
+
+/**
+ * Whether a creation's answer contradicts what was learned of the endpoint: a learned tus endpoint
+ * refusing the tus POST, or a learned plain one refusing the request with a tus header (tus servers
+ * put Tus-Resumable on every answer but OPTIONS's).
+ */
+function changedServer(protocol: 'tus' | 'ietf', result: HttpUploadResult): boolean {
+  const status = result.response.statusCode;
+  if (status >= 200 && status < 300) return false;
+  if (protocol === 'tus') return result.requestMethod.toUpperCase() === 'POST' && TUS_GONE_STATUSES.has(status);
+  return result.response.headers.some(([name]) => name.toLowerCase() === 'tus-resumable');
+}
+
+/** The protocol of this attempt; "auto" goes by what the endpoint is known to speak (learned once). */
 async function chooseProtocol(
   context: AttemptContext,
   url: URL,
@@ -173,14 +207,37 @@ async function chooseProtocol(
   if (extras.session?.protocol === 'tus' || extras.session?.protocol === 'ietf') return extras.session.protocol;
   if (extras.resumeProtocol !== 'auto') return extras.resumeProtocol;
   if (extras.probedPlain) return 'ietf';
-  // A network error fails this attempt (retried, probed again); only an answer without Tus-Version
-  // means the endpoint does not speak tus.
-  const tus = await probeTus(url, context.dispatcher, context.live.controller.signal, headers, {
-    credentials: context.live.record.extras.serverCredential,
-  });
-  if (tus) return 'tus';
-  // Not tus: the IETF draft is detected on the request itself (a 104), at no extra cost.
-  saveExtras(context, { ...extras, probedPlain: true });
+  return learnedProtocol(context, url, headers);
+}
+
+/**
+ * Remembered, or one OPTIONS probe shared by concurrent uploads. A network error fails this attempt
+ * (retried, probed again); an answer without Tus-Version means the endpoint does not speak tus. Not
+ * tus: the IETF draft is detected on the request itself (a 104), at no extra cost.
+ */
+async function learnedProtocol(
+  context: AttemptContext,
+  url: URL,
+  headers: ReadonlyArray<readonly [string, string]>,
+): Promise<'tus' | 'ietf'> {
+  const { live, store, dispatcher } = context;
+  const signal = live.controller.signal;
+  const credentials = live.record.extras.serverCredential;
+  let decisive = true;
+  const capability = await endpointCapability(
+    store,
+    url,
+    async () => {
+      const answer = await probeTusEndpoint(url, dispatcher, signal, headers, { credentials });
+      decisive = answer.decisive;
+      return answer;
+    },
+    signal,
+  );
+  if (capability.protocol === 'tus') return 'tus';
+  // An answer that said nothing of the server (401, 5xx): not remembered, but this operation does
+  // not ask again on its retries.
+  if (!decisive) saveExtras(context, { ...live.record.extras, probedPlain: true });
   return 'ietf';
 }
 

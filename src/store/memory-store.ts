@@ -3,6 +3,7 @@ import { type SerializedTransferError, TransferError } from '../core/errors.ts';
 import type { OperationExtras } from '../core/operation-extras.ts';
 import type { ListFilter, OperationPatch, ResponseSnapshot, TransferGroupSpec } from '../core/snapshot.ts';
 import { nextStatus, type TransitionEvent } from '../core/transitions.ts';
+import { type EndpointCapability, MemoryEndpointCapabilities } from './endpoint-capability.ts';
 import type {
   CompletionGroupRecord,
   NewCompletionGroup,
@@ -51,11 +52,28 @@ export class MemoryOperationStore implements OperationStore {
   readonly #completionGroups = new Map<string, CompletionGroupRecord>();
   readonly #notifiedBatches = new Set<string>();
   readonly #now: () => number;
+  readonly #endpoints: MemoryEndpointCapabilities;
   #lastSeq = 0;
   #closed = false;
 
   constructor(options: MemoryStoreOptions = {}) {
     this.#now = options.now ?? Date.now;
+    this.#endpoints = new MemoryEndpointCapabilities(this.#now);
+  }
+
+  getEndpointCapability(endpoint: string): EndpointCapability | undefined {
+    this.#assertOpen();
+    return this.#endpoints.get(endpoint);
+  }
+
+  rememberEndpointCapability(endpoint: string, capability: EndpointCapability): void {
+    this.#assertOpen();
+    this.#endpoints.remember(endpoint, capability);
+  }
+
+  forgetEndpointCapability(endpoint: string): void {
+    this.#assertOpen();
+    this.#endpoints.forget(endpoint);
   }
 
   insertOperation(operation: NewOperation): OperationRecord {

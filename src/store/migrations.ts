@@ -118,6 +118,21 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       "INSERT INTO storeIdentity (id, createdAtMs) VALUES (lower(hex(randomblob(16))), CAST(strftime('%s', 'now') AS INTEGER) * 1000)",
     ],
   },
+  {
+    version: 6,
+    description: 'endpoint capabilities',
+    up: [
+      // What an endpoint speaks (tus, the IETF draft, plain), learned once by resumeProtocol "auto" so
+      // that later uploads skip the probe; an entry past expiresAtMs is probed again.
+      `CREATE TABLE endpointCapabilities (
+        endpoint TEXT PRIMARY KEY NOT NULL,
+        protocol TEXT NOT NULL,
+        detailsJson TEXT NOT NULL DEFAULT '{}',
+        learnedAtMs INTEGER NOT NULL,
+        expiresAtMs INTEGER NOT NULL
+      ) STRICT`,
+    ],
+  },
 ]);
 
 export const LATEST_SCHEMA_VERSION: number = MIGRATIONS.at(-1)?.version ?? 0;

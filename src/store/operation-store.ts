@@ -2,6 +2,7 @@ import type { BackgroundTransferStatus } from '../core/enums.ts';
 import type { SerializedTransferError } from '../core/errors.ts';
 import type { OperationExtras } from '../core/operation-extras.ts';
 import type { ListFilter, OperationPatch, ResponseSnapshot, TransferGroupSpec } from '../core/snapshot.ts';
+import type { EndpointCapability } from './endpoint-capability.ts';
 import type {
   CompletionGroupRecord,
   NewCompletionGroup,
@@ -80,6 +81,13 @@ export interface OperationStore {
   getTransferGroup(appId: string, name: string): TransferGroupSpec | undefined;
   /** Transfer groups persist across sessions (R27); same name → same group (R26). */
   upsertTransferGroup(appId: string, group: TransferGroupSpec): void;
+
+  /** What `endpoint` speaks, unless never learned or expired (docs/protocols.md, "Endpoint memory"). */
+  getEndpointCapability(endpoint: string): EndpointCapability | undefined;
+  /** Replaces what is known of `endpoint`. */
+  rememberEndpointCapability(endpoint: string, capability: EndpointCapability): void;
+  /** The endpoint seems to have changed: the next upload probes it again. */
+  forgetEndpointCapability(endpoint: string): void;
 
   close(): void;
 }

@@ -3,6 +3,7 @@ import type { BackgroundTransferStatus } from '../core/enums.ts';
 import { type SerializedTransferError, TransferError } from '../core/errors.ts';
 import type { OperationExtras } from '../core/operation-extras.ts';
 import type { ListFilter, OperationPatch, ResponseSnapshot, TransferGroupSpec } from '../core/snapshot.ts';
+import { type EndpointCapability, SqliteEndpointCapabilities } from './endpoint-capability.ts';
 import { openDatabase, storeError } from './open-database.ts';
 import type {
   CompletionGroupRecord,
@@ -110,11 +111,13 @@ export class SqliteOperationStore implements OperationStore {
     (update: () => Database.RunResult, guid: string) => OperationRow | null
   >;
   readonly #insert: Database.Transaction<(row: Omit<OperationRow, 'seq'>) => OperationRow | undefined>;
+  readonly #endpoints: SqliteEndpointCapabilities;
 
   private constructor(db: Database.Database, now: () => number) {
     this.#db = db;
     this.#now = now;
     this.#sql = prepareAll(db);
+    this.#endpoints = new SqliteEndpointCapabilities(db, now);
     this.#updateAndRead = db.transaction((update: () => Database.RunResult, guid: string) =>
       update().changes === 0 ? null : (this.#sql.selectOperation.get(guid) ?? null),
     );
@@ -340,6 +343,18 @@ export class SqliteOperationStore implements OperationStore {
       'markCompletionGroupFired',
       () => this.#sql.markCompletionGroupFired.run({ id, now: this.#now() }).changes > 0,
     );
+  }
+
+  getEndpointCapability(endpoint: string): EndpointCapability | undefined {
+    return this.#run('getEndpointCapability', () => this.#endpoints.get(endpoint));
+  }
+
+  rememberEndpointCapability(endpoint: string, capability: EndpointCapability): void {
+    this.#run('rememberEndpointCapability', () => this.#endpoints.remember(endpoint, capability));
+  }
+
+  forgetEndpointCapability(endpoint: string): void {
+    this.#run('forgetEndpointCapability', () => this.#endpoints.forget(endpoint));
   }
 
   /** Idempotent. Checkpoints the WAL into the main file as SQLite does when the last connection closes. */

@@ -10,6 +10,7 @@ import { DEFAULT_EXTRAS } from '../../src/core/operation-extras.ts';
 import type { OperationRecord } from '../../src/store/operation-record.ts';
 import type { OperationStore } from '../../src/store/operation-store.ts';
 import { assertThrowsCode, GIB, newOperation } from '../helpers/store-fixtures.ts';
+import { runEndpointContract } from './store-contract-endpoints.ts';
 import { runExtrasContract } from './store-contract-extras.ts';
 import { runTransitionContract } from './store-contract-transitions.ts';
 
@@ -193,6 +194,7 @@ export function runStoreContract(name: string, makeStore: () => OperationStore):
 
     runTransitionContract(() => store);
     runExtrasContract(() => store);
+    runEndpointContract(() => store);
 
     describe('close', () => {
       it('is idempotent and later calls fail with BT_ERR_STORE', () => {

@@ -8,18 +8,33 @@ import { appHeaders, supportsTus1, tusHeaders } from './tus-protocol.ts';
 
 /** Probes and terminations are small requests: an answer should come quickly. */
 
+/** What an OPTIONS probe learned; `decisive` is false for an answer that says nothing about the server. */
+export interface TusProbe {
+  tus: boolean;
+  /** The answer describes the endpoint itself (2xx, or 404/405/501: no OPTIONS there), worth remembering. */
+  decisive: boolean;
+  extensions: string[];
+  maxSize: number | undefined;
+}
+
+/**
+ * Statuses that say the endpoint has no OPTIONS handler at all: a plain server. Others (401, 403, 407,
+ * 5xx, …) may be about this request or this moment, so they decide only the current attempt.
+ */
+const NO_OPTIONS_STATUSES: ReadonlySet<number> = new Set([404, 405, 501]);
+
 /**
  * Whether `url` (a creation endpoint) speaks tus 1.0.0: an OPTIONS answer (2xx) whose `Tus-Version`
- * lists 1.0.0 (spec § OPTIONS: "The Server MUST include Tus-Version"). Any other answer is false;
- * a network failure rejects with a TransferError.
+ * lists 1.0.0 (spec § OPTIONS: "The Server MUST include Tus-Version"), with its Tus-Extension and
+ * Tus-Max-Size. Any other answer is not tus; a network failure rejects with a TransferError.
  */
-export async function probeTus(
+export async function probeTusEndpoint(
   url: URL,
   dispatcher: Dispatcher,
   signal: AbortSignal,
   headers: HeaderList,
   options: ControlOptions = {},
-): Promise<boolean> {
+): Promise<TusProbe> {
   const response = await authenticatedExchange(
     {
       url,
@@ -36,7 +51,30 @@ export async function probeTus(
     },
     ServerAuth.create(options.credentials, options.credentialScope ?? url),
   );
-  return response.status >= 200 && response.status < 300 && supportsTus1(findHeader(response.headers, 'tus-version'));
+  const ok = response.status >= 200 && response.status < 300;
+  const tus = ok && supportsTus1(findHeader(response.headers, 'tus-version'));
+  const extensions = (findHeader(response.headers, 'tus-extension') ?? '')
+    .split(',')
+    .map((extension) => extension.trim())
+    .filter((extension) => extension !== '');
+  const maxSize = Number(findHeader(response.headers, 'tus-max-size'));
+  return {
+    tus,
+    decisive: ok || NO_OPTIONS_STATUSES.has(response.status),
+    extensions: tus ? extensions : [],
+    maxSize: tus && Number.isSafeInteger(maxSize) && maxSize >= 0 ? maxSize : undefined,
+  };
+}
+
+/** probeTusEndpoint, as a yes or no. */
+export async function probeTus(
+  url: URL,
+  dispatcher: Dispatcher,
+  signal: AbortSignal,
+  headers: HeaderList,
+  options: ControlOptions = {},
+): Promise<boolean> {
+  return (await probeTusEndpoint(url, dispatcher, signal, headers, options)).tus;
 }
 
 /**

@@ -1,0 +1,183 @@
+import type { TusProbe } from '../protocols/tus/tus-control.ts';
+import type { EndpointCapability } from '../store/endpoint-capability.ts';
+import type { OperationStore } from '../store/operation-store.ts';
+
+/** How long a learned capability is trusted; servers are rarely replaced, and a mismatch forgets at once. */
+export const ENDPOINT_MEMORY_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * The keys of an upload URL, without userinfo, query or fragment (they may hold secrets, and a signed
+ * query differs per upload). `exact` = scheme://host:port/path: a tus creation endpoint is a path, and
+ * one origin may serve tus at /files/ and plain uploads elsewhere. `origin` = scheme://host:port:
+ * plain servers (WebDAV, S3-like PUTs) take a different URL per file, so a plain answer is also
+ * remembered for the whole origin; a tus endpoint under it is then found by its answer to the plain
+ * request (tus servers put Tus-Resumable on every answer), which forgets the origin entry.
+ */
+export function endpointKeys(url: URL): { exact: string; origin: string } {
+  const port = url.port === '' ? (url.protocol === 'https:' ? '443' : '80') : url.port;
+  const origin = `${url.protocol}//${url.hostname}:${port}`;
+  return { exact: `${origin}${url.pathname}`, origin };
+}
+
+/** Cached entries per store; bounded, since every new path of a plain origin is a (cached) miss. */
+const CACHE_LIMIT = 4096;
+
+interface StoreMemory {
+  /** The store's answer per key (null: nothing remembered), so an upload reads no row. */
+  cache: Map<string, EndpointCapability | null>;
+  /** Probes in flight per origin: concurrent uploads share one. */
+  probes: Map<string, PendingProbe>;
+}
+
+interface PendingProbe {
+  exact: string;
+  done: Promise<EndpointCapability | undefined>;
+}
+
+/**
+ * One per store, so one per host: the host is the only writer of its store (the home lock), so the
+ * cache cannot go stale except by expiry, which is checked on every read.
+ */
+const memories = new WeakMap<OperationStore, StoreMemory>();
+
+function memoryOf(store: OperationStore): StoreMemory {
+  let memory = memories.get(store);
+  if (memory === undefined) {
+    memory = { cache: new Map(), probes: new Map() };
+    memories.set(store, memory);
+  }
+  return memory;
+}
+
+function read(store: OperationStore, key: string): EndpointCapability | undefined {
+  const { cache } = memoryOf(store);
+  let entry = cache.get(key);
+  if (entry === undefined) {
+    entry = store.getEndpointCapability(key) ?? null;
+    if (cache.size >= CACHE_LIMIT) cache.clear();
+    cache.set(key, entry);
+  }
+  if (entry === null) return undefined;
+  if (entry.expiresAtMs <= Date.now()) {
+    cache.delete(key);
+    return undefined;
+  }
+  return entry;
+}
+
+function write(store: OperationStore, key: string, capability: EndpointCapability | null): void {
+  if (capability === null) store.forgetEndpointCapability(key);
+  else store.rememberEndpointCapability(key, capability);
+  memoryOf(store).cache.set(key, capability);
+}
+
+/** What the store knows of this URL: its own entry, else a plain origin. */
+export function recallEndpoint(store: OperationStore, url: URL): EndpointCapability | undefined {
+  const keys = endpointKeys(url);
+  const exact = read(store, keys.exact);
+  if (exact !== undefined) return exact;
+  const origin = read(store, keys.origin);
+  return origin?.protocol === 'plain' ? origin : undefined;
+}
+
+/** The endpoint answered unlike what was learned: forget it (and a plain origin) so it is probed again. */
+export function forgetEndpoint(store: OperationStore, url: URL): void {
+  const keys = endpointKeys(url);
+  write(store, keys.exact, null);
+  write(store, keys.origin, null);
+}
+
+/** A 104 came from this endpoint: it speaks the draft (no probe needed to know). */
+export function rememberIetfEndpoint(store: OperationStore, url: URL, interopVersion: number | undefined): void {
+  const keys = endpointKeys(url);
+  const now = Date.now();
+  write(store, keys.origin, null);
+  write(store, keys.exact, {
+    protocol: 'ietf',
+    ...(interopVersion === undefined ? {} : { ietfInteropVersion: interopVersion }),
+    learnedAtMs: now,
+    expiresAtMs: now + ENDPOINT_MEMORY_MS,
+  });
+}
+
+/**
+ * What `url` speaks: remembered, or learned with one `probe` that concurrent callers for the same
+ * origin share (a caller for another path of that origin uses the result if it was plain). An
+ * indecisive answer (401, 5xx, …) is used for this attempt only: plain. A probe that fails rejects.
+ */
+export async function endpointCapability(
+  store: OperationStore,
+  url: URL,
+  probe: () => Promise<TusProbe>,
+  signal: AbortSignal,
+): Promise<EndpointCapability> {
+  const keys = endpointKeys(url);
+  for (;;) {
+    const known = recallEndpoint(store, url);
+    if (known !== undefined) return known;
+    const pending = memoryOf(store).probes.get(keys.origin);
+    if (pending === undefined) break;
+    const shared = await untilAborted(pending.done, signal);
+    if (pending.exact === keys.exact && shared !== undefined) return shared;
+    // Otherwise look again: a plain answer now covers the origin; after a tus one (only its path),
+    // a failure or an indecisive answer, this path gets its own probe.
+  }
+  const { probes } = memoryOf(store);
+  const done = learn(store, keys, probe);
+  const mine: PendingProbe = {
+    exact: keys.exact,
+    // Out of the map before any waiter resumes, so a waiter never finds a finished probe.
+    done: done
+      .then(({ learned }) => learned)
+      .catch(() => undefined)
+      .finally(() => {
+        if (probes.get(keys.origin) === mine) probes.delete(keys.origin);
+      }),
+  };
+  probes.set(keys.origin, mine);
+  try {
+    return (await done).capability;
+  } finally {
+    // Also here: the caller may forget the endpoint at once, and must not find this probe pending.
+    if (probes.get(keys.origin) === mine) probes.delete(keys.origin);
+  }
+}
+
+async function learn(
+  store: OperationStore,
+  keys: { exact: string; origin: string },
+  probe: () => Promise<TusProbe>,
+): Promise<{ capability: EndpointCapability; learned: EndpointCapability | undefined }> {
+  const answer = await probe();
+  const now = Date.now();
+  const capability: EndpointCapability = {
+    protocol: answer.tus ? 'tus' : 'plain',
+    ...(answer.tus ? { tusExtensions: answer.extensions } : {}),
+    ...(answer.maxSize === undefined ? {} : { tusMaxSize: answer.maxSize }),
+    learnedAtMs: now,
+    expiresAtMs: now + ENDPOINT_MEMORY_MS,
+  };
+  if (!answer.decisive) return { capability, learned: undefined };
+  write(store, keys.exact, capability);
+  if (!answer.tus) write(store, keys.origin, capability);
+  return { capability, learned: capability };
+}
+
+/** Waits for `promise`, but no longer than the caller's own upload lives. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  signal.throwIfAborted();
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}

@@ -1,0 +1,135 @@
+import type Database from 'better-sqlite3';
+import { z } from 'zod';
+import { TransferError } from '../core/errors.ts';
+
+/**
+ * What one endpoint speaks, learned by `resumeProtocol: "auto"` and remembered so that later uploads
+ * skip the OPTIONS probe. `plain` is a server that answered the probe without tus (the draft's 104 can
+ * still upgrade it); `ietf` is a server that sent the draft's 104.
+ */
+export interface EndpointCapability {
+  protocol: 'tus' | 'ietf' | 'plain';
+  /** tus: the server's Tus-Extension list (creation, termination, …). */
+  tusExtensions?: string[];
+  /** tus: Tus-Max-Size in bytes, when the server announced one. */
+  tusMaxSize?: number;
+  /** ietf: the interop version the 104 carried. */
+  ietfInteropVersion?: number;
+  learnedAtMs: number;
+  /** After this the entry is not returned: the endpoint is probed again. */
+  expiresAtMs: number;
+}
+
+/** The details column: everything that is not a key or a time. Validated when read back. */
+const DETAILS = z
+  .object({
+    tusExtensions: z.array(z.string()).optional(),
+    tusMaxSize: z.number().int().nonnegative().optional(),
+    ietfInteropVersion: z.number().int().positive().optional(),
+  })
+  .strict();
+
+const PROTOCOL = z.enum(['tus', 'ietf', 'plain']);
+
+export interface EndpointRow {
+  endpoint: string;
+  protocol: string;
+  detailsJson: string;
+  learnedAtMs: number;
+  expiresAtMs: number;
+}
+
+export function capabilityToRow(endpoint: string, capability: EndpointCapability): EndpointRow {
+  const { protocol, learnedAtMs, expiresAtMs, ...details } = capability;
+  assertCapability(endpoint, capability);
+  return { endpoint, protocol, detailsJson: JSON.stringify(DETAILS.parse(details)), learnedAtMs, expiresAtMs };
+}
+
+/** A row that does not parse (a newer release wrote it, or it was edited) is treated as unknown. */
+export function rowToCapability(row: EndpointRow): EndpointCapability | undefined {
+  const protocol = PROTOCOL.safeParse(row.protocol);
+  let details: unknown;
+  try {
+    details = JSON.parse(row.detailsJson);
+  } catch {
+    return undefined;
+  }
+  const parsed = DETAILS.safeParse(details);
+  if (!protocol.success || !parsed.success) return undefined;
+  return { protocol: protocol.data, ...parsed.data, learnedAtMs: row.learnedAtMs, expiresAtMs: row.expiresAtMs };
+}
+
+export function assertCapability(endpoint: string, capability: EndpointCapability): void {
+  if (
+    endpoint === '' ||
+    !Number.isSafeInteger(capability.learnedAtMs) ||
+    !Number.isSafeInteger(capability.expiresAtMs)
+  ) {
+    throw new TransferError(
+      'BT_ERR_INVALID_ARGUMENT',
+      `an endpoint capability needs an endpoint and integer times (got ${JSON.stringify(endpoint)})`,
+    );
+  }
+}
+
+const SQL = {
+  select: 'SELECT * FROM endpointCapabilities WHERE endpoint = ?',
+  upsert: `INSERT INTO endpointCapabilities (endpoint, protocol, detailsJson, learnedAtMs, expiresAtMs)
+    VALUES (@endpoint, @protocol, @detailsJson, @learnedAtMs, @expiresAtMs)
+    ON CONFLICT (endpoint) DO UPDATE SET protocol = excluded.protocol, detailsJson = excluded.detailsJson,
+      learnedAtMs = excluded.learnedAtMs, expiresAtMs = excluded.expiresAtMs`,
+  delete: 'DELETE FROM endpointCapabilities WHERE endpoint = ?',
+} as const;
+
+/** The endpointCapabilities table (schema v6) on the SQLite store's connection. */
+export class SqliteEndpointCapabilities {
+  readonly #select: Database.Statement<[string], EndpointRow>;
+  readonly #upsert: Database.Statement<EndpointRow, never>;
+  readonly #delete: Database.Statement<[string], never>;
+  readonly #now: () => number;
+
+  constructor(db: Database.Database, now: () => number) {
+    this.#select = db.prepare<[string], EndpointRow>(SQL.select);
+    this.#upsert = db.prepare<EndpointRow, never>(SQL.upsert);
+    this.#delete = db.prepare<[string], never>(SQL.delete);
+    this.#now = now;
+  }
+
+  get(endpoint: string): EndpointCapability | undefined {
+    const row = this.#select.get(endpoint);
+    if (row === undefined || row.expiresAtMs <= this.#now()) return undefined;
+    return rowToCapability(row);
+  }
+
+  remember(endpoint: string, capability: EndpointCapability): void {
+    this.#upsert.run(capabilityToRow(endpoint, capability));
+  }
+
+  forget(endpoint: string): void {
+    this.#delete.run(endpoint);
+  }
+}
+
+/** The same semantics in a Map, for the memory store. */
+export class MemoryEndpointCapabilities {
+  readonly #rows = new Map<string, EndpointRow>();
+  readonly #now: () => number;
+
+  constructor(now: () => number) {
+    this.#now = now;
+  }
+
+  get(endpoint: string): EndpointCapability | undefined {
+    const row = this.#rows.get(endpoint);
+    if (row === undefined || row.expiresAtMs <= this.#now()) return undefined;
+    return rowToCapability(row);
+  }
+
+  remember(endpoint: string, capability: EndpointCapability): void {
+    this.#rows.set(endpoint, capabilityToRow(endpoint, capability));
+  }
+
+  forget(endpoint: string): void {
+    this.#rows.delete(endpoint);
+  }
+}

@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import {
+  endpointCapability,
+  endpointKeys,
+  forgetEndpoint,
+  recallEndpoint,
+} from '../../src/engine/endpoint-capabilities.ts';
+import type { TusProbe } from '../../src/protocols/tus/tus-control.ts';
+import { MemoryOperationStore } from '../../src/store/memory-store.ts';
+
+const TUS: TusProbe = { tus: true, decisive: true, extensions: ['creation'], maxSize: 1000 };
+const PLAIN: TusProbe = { tus: false, decisive: true, extensions: [], maxSize: undefined };
+const UNAUTHORIZED: TusProbe = { tus: false, decisive: false, extensions: [], maxSize: undefined };
+
+/** A probe that counts its calls and answers after a turn of the event loop. */
+function countingProbe(answer: TusProbe): { calls: number; probe: () => Promise<TusProbe> } {
+  const counter = {
+    calls: 0,
+    probe: async () => {
+      counter.calls += 1;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      return answer;
+    },
+  };
+  return counter;
+}
+
+const signal = new AbortController().signal;
+
+describe('endpoint keys', () => {
+  it('scheme://host:port + path, default ports written out, no userinfo, query or fragment', () => {
+    assert.deepEqual(endpointKeys(new URL('https://user:secret@example.test/files/?sig=abc#x')), {
+      exact: 'https://example.test:443/files/',
+      origin: 'https://example.test:443',
+    });
+    assert.equal(endpointKeys(new URL('http://example.test:8080/a')).exact, 'http://example.test:8080/a');
+  });
+});
+
+describe('endpointCapability', () => {
+  it('concurrent callers share one probe; the answer is remembered with its details', async () => {
+    const store = new MemoryOperationStore();
+    const url = new URL('http://h:1/files/');
+    const counter = countingProbe(TUS);
+    const results = await Promise.all(
+      Array.from({ length: 10 }, () => endpointCapability(store, url, counter.probe, signal)),
+    );
+    assert.equal(counter.calls, 1);
+    assert.ok(results.every((result) => result.protocol === 'tus'));
+    assert.deepEqual(store.getEndpointCapability('http://h:1/files/')?.tusExtensions, ['creation']);
+    assert.equal(store.getEndpointCapability('http://h:1/files/')?.tusMaxSize, 1000);
+    await endpointCapability(store, url, counter.probe, signal);
+    assert.equal(counter.calls, 1, 'remembered');
+  });
+
+  it('a plain answer covers the whole origin; a tus answer only its path', async () => {
+    const store = new MemoryOperationStore();
+    const plain = countingProbe(PLAIN);
+    await Promise.all(
+      [0, 1, 2].map((i) => endpointCapability(store, new URL(`http://p:1/u/${i}`), plain.probe, signal)),
+    );
+    assert.equal(plain.calls, 1);
+    assert.equal(recallEndpoint(store, new URL('http://p:1/other'))?.protocol, 'plain');
+
+    const tus = countingProbe(TUS);
+    await endpointCapability(store, new URL('http://t:1/files/'), tus.probe, signal);
+    assert.equal(recallEndpoint(store, new URL('http://t:1/elsewhere')), undefined);
+  });
+
+  it('an indecisive answer (401, 5xx) decides the call but is not remembered', async () => {
+    const store = new MemoryOperationStore();
+    const url = new URL('http://a:1/x');
+    const counter = countingProbe(UNAUTHORIZED);
+    assert.equal((await endpointCapability(store, url, counter.probe, signal)).protocol, 'plain');
+    assert.equal(recallEndpoint(store, url), undefined);
+  });
+
+  it('forgetting drops the path and its plain origin; a failing probe rejects and remembers nothing', async () => {
+    const store = new MemoryOperationStore();
+    const url = new URL('http://f:1/u/1');
+    await endpointCapability(store, url, countingProbe(PLAIN).probe, signal);
+    forgetEndpoint(store, url);
+    assert.equal(recallEndpoint(store, url), undefined);
+    assert.equal(store.getEndpointCapability('http://f:1'), undefined);
+    await assert.rejects(
+      endpointCapability(store, url, () => Promise.reject(new Error('ECONNREFUSED')), signal),
+      /ECONNREFUSED/,
+    );
+    assert.equal(recallEndpoint(store, url), undefined);
+  });
+});
