@@ -8,6 +8,8 @@ export const DEFAULT_EXTRAS: Readonly<OperationExtras> = Object.freeze<Operation
   body: { kind: 'file' },
   resumeProtocol: 'auto',
   ietfInteropVersion: 6,
+  sendContentDigest: false,
+  contentDigest: null,
   session: null,
   probedPlain: false,
   serverCredential: null,
@@ -32,5 +34,6 @@ export const DEFAULT_REQUEST_EXTRAS: Readonly<RequestExtras> = Object.freeze<Req
   notificationBatchId: null,
   completionGroupId: null,
   ietfInteropVersion: 6,
+  sendContentDigest: false,
   proxyEnv: null,
 });

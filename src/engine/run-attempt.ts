@@ -11,6 +11,7 @@ import type { ResumableUploadInput } from '../protocols/http/resumable-types.ts'
 import { uploadIetf } from '../protocols/ietf/ietf-upload.ts';
 import { probeTus } from '../protocols/tus/tus-control.ts';
 import { uploadTus } from '../protocols/tus/tus-upload.ts';
+import type { BodySource } from '../source/body-source.ts';
 import type { OperationStore } from '../store/operation-store.ts';
 import {
   clearingCreationPending,
@@ -19,7 +20,7 @@ import {
   setCreationPending,
   withIdempotencyKey,
 } from './attempt-delivery.ts';
-import { openBody } from './body-factory.ts';
+import { type AttemptBody, keepContentDigest, openAttemptBody, withReprDigest } from './attempt-digest.ts';
 import type { LiveTransfer } from './live-transfer.ts';
 import { acceptedByServer } from './recovery.ts';
 import { parseRetryAfter } from './retry-policy.ts';
@@ -50,15 +51,19 @@ export async function runAttempt(context: AttemptContext): Promise<AttemptOutcom
   // A request of this upload already got a 2xx and was then stopped (pause, network, preempt): the
   // server has the body, so a new request would deliver it twice.
   if (acceptedByServer(context.live.record)) return { kind: 'completed' };
+  let body: AttemptBody | undefined;
   try {
     const url = new URL(context.live.record.requestedUri);
+    body = openAttemptBody(context.live.record);
     if (url.protocol === 'ftp:' || url.protocol === 'ftps:') {
-      await runFtp(context, url);
+      await runFtp(context, url, body.source);
       return { kind: 'completed' };
     }
-    return judge(context, await runHttp(context, url));
+    return judge(context, await runHttp(context, url, body));
   } catch (error) {
     return { kind: 'failed', error: toTransferError(error, 'BT_ERR_NETWORK'), retryAfterMs: undefined };
+  } finally {
+    if (body) keepContentDigest(context, body.source);
   }
 }
 
@@ -81,17 +86,19 @@ function judge(context: AttemptContext, result: HttpUploadResult): AttemptOutcom
   };
 }
 
-async function runHttp(context: AttemptContext, url: URL): Promise<HttpUploadResult> {
+async function runHttp(context: AttemptContext, url: URL, opened: AttemptBody): Promise<HttpUploadResult> {
   const { live, store } = context;
   const record = live.record;
-  const { source, contentType } = openBody(record, record.extras.body);
-  const headers = withContentType(record.headers, contentType);
+  const { source, contentType } = opened;
   const callbacks = progressCallbacks(context);
   const credentials = record.extras.serverCredential;
   // A POST headed for a resumable protocol: until a session exists or its first body byte goes out, a
   // crash sent nothing the server could have accepted (recovery creates it again instead of R12).
   const resumablePost = isPost(record.method) && record.extras.resumeProtocol !== 'none';
   if (resumablePost && record.extras.session === null) setCreationPending(context, true);
+  const typed = withContentType(record.headers, contentType);
+  const protocol = await chooseProtocol(context, url, typed);
+  const headers = await withReprDigest(typed, source, protocol, record.extras.sendContentDigest);
   const common = {
     headers,
     credentials,
@@ -107,7 +114,6 @@ async function runHttp(context: AttemptContext, url: URL): Promise<HttpUploadRes
     responseBodyPath: context.responseBodyPath,
     ...callbacks,
   };
-  const protocol = await chooseProtocol(context, url, headers);
   if (protocol === 'none') {
     const keyed = withIdempotencyKey(context, headers);
     return uploadHttp({
@@ -184,10 +190,9 @@ async function chooseProtocol(
   return 'ietf';
 }
 
-async function runFtp(context: AttemptContext, url: URL): Promise<void> {
+async function runFtp(context: AttemptContext, url: URL, source: BodySource): Promise<void> {
   const { live, store } = context;
   const record = live.record;
-  const { source } = openBody(record, record.extras.body);
   const session = record.extras.session;
   // Loaded only for FTP uploads: basic-ftp costs ~12 MB of memory an HTTP-only app never needs.
   const { uploadFtp } = await import('../protocols/ftp/ftp-upload.ts');
