@@ -12,6 +12,7 @@ export const DEFAULT_EXTRAS: Readonly<OperationExtras> = Object.freeze<Operation
   contentDigest: null,
   session: null,
   probedPlain: false,
+  tusSha256Checksum: false,
   serverCredential: null,
   proxyCredential: null,
   successNotification: null,

@@ -59,6 +59,8 @@ export const operationExtrasSchema = z.object({
       expiresAtMs: z.number().nullable().optional(),
     })
     .nullable(),
+  /** The tus probe found the checksum extension with sha256: each PATCH carries Upload-Checksum. */
+  tusSha256Checksum: z.boolean().default(false),
   /** "auto" found the server speaks no resumable protocol: don't probe again (R38 restarts apply). */
   probedPlain: z.boolean(),
   serverCredential: credential.nullable(),

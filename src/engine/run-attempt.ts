@@ -9,7 +9,7 @@ import type { HttpUploadResult } from '../protocols/http/http-upload-types.ts';
 import { requestMessage } from '../protocols/http/request-messages.ts';
 import type { ResumableUploadInput } from '../protocols/http/resumable-types.ts';
 import { uploadIetf } from '../protocols/ietf/ietf-upload.ts';
-import { probeTus } from '../protocols/tus/tus-control.ts';
+import { probeTusEndpoint } from '../protocols/tus/tus-control.ts';
 import { uploadTus } from '../protocols/tus/tus-upload.ts';
 import type { BodySource } from '../source/body-source.ts';
 import type { OperationStore } from '../store/operation-store.ts';
@@ -142,7 +142,11 @@ async function runHttp(context: AttemptContext, url: URL, opened: AttemptBody): 
   });
   const send = (session: OperationExtras['session']) =>
     protocol === 'tus'
-      ? uploadTus({ ...resumable(session), metadata: tusMetadata(record.sourcePath) })
+      ? uploadTus({
+          ...resumable(session),
+          metadata: tusMetadata(record.sourcePath),
+          sha256Checksum: live.record.extras.tusSha256Checksum,
+        })
       : uploadIetf({
           ...resumable(session),
           // The draft's creation request carries the whole body; appends to the resource need no key.
@@ -181,10 +185,13 @@ async function chooseProtocol(
   if (extras.probedPlain) return 'ietf';
   // A network error fails this attempt (retried, probed again); only an answer without Tus-Version
   // means the endpoint does not speak tus.
-  const tus = await probeTus(url, context.dispatcher, context.live.controller.signal, headers, {
+  const tus = await probeTusEndpoint(url, context.dispatcher, context.live.controller.signal, headers, {
     credentials: context.live.record.extras.serverCredential,
   });
-  if (tus) return 'tus';
+  if (tus.tus) {
+    if (tus.sha256Checksum) saveExtras(context, { ...extras, tusSha256Checksum: true });
+    return 'tus';
+  }
   // Not tus: the IETF draft is detected on the request itself (a 104), at no extra cost.
   saveExtras(context, { ...extras, probedPlain: true });
   return 'ietf';

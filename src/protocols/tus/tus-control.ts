@@ -20,6 +20,24 @@ export async function probeTus(
   headers: HeaderList,
   options: ControlOptions = {},
 ): Promise<boolean> {
+  return (await probeTusEndpoint(url, dispatcher, signal, headers, options)).tus;
+}
+
+/** What an OPTIONS answer says an endpoint speaks. */
+export interface TusCapabilities {
+  tus: boolean;
+  /** The checksum extension with sha256 (`Tus-Extension` lists checksum, `Tus-Checksum-Algorithm` sha256). */
+  sha256Checksum: boolean;
+}
+
+/** probeTus, plus whether the endpoint checks `Upload-Checksum: sha256` (checksum extension). */
+export async function probeTusEndpoint(
+  url: URL,
+  dispatcher: Dispatcher,
+  signal: AbortSignal,
+  headers: HeaderList,
+  options: ControlOptions = {},
+): Promise<TusCapabilities> {
   const response = await authenticatedExchange(
     {
       url,
@@ -36,7 +54,14 @@ export async function probeTus(
     },
     ServerAuth.create(options.credentials, options.credentialScope ?? url),
   );
-  return response.status >= 200 && response.status < 300 && supportsTus1(findHeader(response.headers, 'tus-version'));
+  const tus =
+    response.status >= 200 && response.status < 300 && supportsTus1(findHeader(response.headers, 'tus-version'));
+  const listed = (name: string, value: string) =>
+    (findHeader(response.headers, name) ?? '').split(',').some((item) => item.trim().toLowerCase() === value);
+  return {
+    tus,
+    sha256Checksum: tus && listed('tus-extension', 'checksum') && listed('tus-checksum-algorithm', 'sha256'),
+  };
 }
 
 /**
