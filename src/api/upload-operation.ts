@@ -95,6 +95,7 @@ export class UploadOperation {
       response: null,
       error: null,
       createdAtMs: Date.now(),
+      contentDigest: null,
     };
     const operation = new UploadOperation(CREATE, snapshot, { kind: 'created', spec });
     operation.#completionGroup = completionGroup;
@@ -140,6 +141,15 @@ export class UploadOperation {
     return this.#snapshot.transferGroup && BackgroundTransferGroup.fromSpec(this.#snapshot.transferGroup);
   }
   /** A copy of the latest progress (R34: take one copy per handler call). */
+  /**
+   * Beyond Windows: the SHA-256 of the bytes uploaded as `sha-256=:<base64>:` (RFC 9530), available
+   * once the whole body has been read (for a resumed upload, once the rest was sent), else null. For a
+   * multipart upload it is the digest of the encoded body that was sent.
+   */
+  get contentDigest(): string | null {
+    return this.#snapshot.contentDigest;
+  }
+
   get progress(): ProgressSnapshot {
     return { ...this.#snapshot.progress };
   }

@@ -8,8 +8,11 @@ export const DEFAULT_EXTRAS: Readonly<OperationExtras> = Object.freeze<Operation
   body: { kind: 'file' },
   resumeProtocol: 'auto',
   ietfInteropVersion: 6,
+  sendContentDigest: false,
+  contentDigest: null,
   session: null,
   probedPlain: false,
+  tusSha256Checksum: false,
   serverCredential: null,
   proxyCredential: null,
   successNotification: null,
@@ -32,5 +35,6 @@ export const DEFAULT_REQUEST_EXTRAS: Readonly<RequestExtras> = Object.freeze<Req
   notificationBatchId: null,
   completionGroupId: null,
   ietfInteropVersion: 6,
+  sendContentDigest: false,
   proxyEnv: null,
 });

@@ -173,6 +173,11 @@ export const ERROR_DEFINITIONS = Object.freeze({
     retryable: true,
     summary: 'The resumable-upload server kept rejecting the offset the client sent (409 Conflict).',
   },
+  BT_ERR_CHECKSUM_MISMATCH: {
+    hresult: HRESULT.ERROR_INVALID_DATA,
+    retryable: true,
+    summary: 'A tus server kept answering 460 (checksum mismatch): the bytes of a chunk arrived altered every time.',
+  },
   BT_ERR_BAD_OFFSET: {
     hresult: HRESULT.ERROR_INVALID_DATA,
     retryable: true,

@@ -41,6 +41,13 @@ export const operationExtrasSchema = z.object({
    * Defaulted, so that a start frame from a client that predates the field still parses.
    */
   ietfInteropVersion: z.union([z.literal(6), z.literal(8)]).default(6),
+  /**
+   * sendContentDigest (docs/api/background-uploader.md): send the body's SHA-256 as `Repr-Digest` on
+   * plain and IETF draft requests (computed before the body: one extra read). Defaulted for old rows.
+   */
+  sendContentDigest: z.boolean().default(false),
+  /** UploadOperation.contentDigest: `sha-256=:<base64>:` of the bytes uploaded, once all were read. */
+  contentDigest: z.string().nullable().default(null),
   /** The server-side upload a resume continues (tus upload URL, IETF resumption URL, FTP path). */
   session: z
     .object({
@@ -52,6 +59,8 @@ export const operationExtrasSchema = z.object({
       expiresAtMs: z.number().nullable().optional(),
     })
     .nullable(),
+  /** The tus probe found the checksum extension with sha256: each PATCH carries Upload-Checksum. */
+  tusSha256Checksum: z.boolean().default(false),
   /** "auto" found the server speaks no resumable protocol: don't probe again (R38 restarts apply). */
   probedPlain: z.boolean(),
   serverCredential: credential.nullable(),
@@ -148,6 +157,8 @@ export const requestExtrasSchema = z.strictObject(
     completionGroupId: z.string().nullable(),
     /** Defaulted, so that a start frame from a client that predates the field still parses. */
     ietfInteropVersion: z.union([z.literal(6), z.literal(8)]).default(6),
+    /** Defaulted, so that a start frame from a client that predates the field still parses. */
+    sendContentDigest: z.boolean().default(false),
     /** The creating app's proxy variables: the app decides which proxy its own uploads use. */
     proxyEnv: z.record(z.string(), z.string()).nullable(),
   },

@@ -78,6 +78,11 @@ export interface OperationSnapshot {
   response: ResponseSnapshot | null;
   error: SerializedTransferError | null;
   createdAtMs: number;
+  /**
+   * Beyond Windows: the SHA-256 of the bytes uploaded (the encoded body for multipart) as RFC 9530's
+   * `sha-256=:<base64>:`, once the whole body has been read; null before.
+   */
+  contentDigest: string | null;
 }
 
 /** Which operations an enumeration returns (R22–R24). */

@@ -154,6 +154,7 @@ async function learn(
     protocol: answer.tus ? 'tus' : 'plain',
     ...(answer.tus ? { tusExtensions: answer.extensions } : {}),
     ...(answer.maxSize === undefined ? {} : { tusMaxSize: answer.maxSize }),
+    ...(answer.sha256Checksum ? { tusSha256Checksum: true } : {}),
     learnedAtMs: now,
     expiresAtMs: now + ENDPOINT_MEMORY_MS,
   };

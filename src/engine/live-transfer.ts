@@ -102,6 +102,7 @@ export function toSnapshot(record: OperationRecord): OperationSnapshot {
     response: record.response === null ? null : cloneResponse(record.response),
     error: record.error,
     createdAtMs: record.createdAtMs,
+    contentDigest: record.extras.contentDigest,
   };
 }
 

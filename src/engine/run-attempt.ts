@@ -11,6 +11,7 @@ import type { ResumableUploadInput } from '../protocols/http/resumable-types.ts'
 import { uploadIetf } from '../protocols/ietf/ietf-upload.ts';
 import { probeTusEndpoint } from '../protocols/tus/tus-control.ts';
 import { uploadTus } from '../protocols/tus/tus-upload.ts';
+import type { BodySource } from '../source/body-source.ts';
 import type { OperationStore } from '../store/operation-store.ts';
 import {
   clearingCreationPending,
@@ -19,7 +20,7 @@ import {
   setCreationPending,
   withIdempotencyKey,
 } from './attempt-delivery.ts';
-import { openBody } from './body-factory.ts';
+import { type AttemptBody, keepContentDigest, openAttemptBody, withReprDigest } from './attempt-digest.ts';
 import { endpointCapability, forgetEndpoint, recallEndpoint, rememberIetfEndpoint } from './endpoint-capabilities.ts';
 import type { LiveTransfer } from './live-transfer.ts';
 import { acceptedByServer } from './recovery.ts';
@@ -52,15 +53,19 @@ export async function runAttempt(context: AttemptContext): Promise<AttemptOutcom
   // A request of this upload already got a 2xx and was then stopped (pause, network, preempt): the
   // server has the body, so a new request would deliver it twice.
   if (acceptedByServer(context.live.record)) return { kind: 'completed' };
+  let body: AttemptBody | undefined;
   try {
     const url = new URL(context.live.record.requestedUri);
+    body = openAttemptBody(context.live.record);
     if (url.protocol === 'ftp:' || url.protocol === 'ftps:') {
-      await runFtp(context, url);
+      await runFtp(context, url, body.source);
       return { kind: 'completed' };
     }
-    return judge(context, await runHttp(context, url));
+    return judge(context, await runHttp(context, url, body));
   } catch (error) {
     return { kind: 'failed', error: toTransferError(error, 'BT_ERR_NETWORK'), retryAfterMs: undefined };
+  } finally {
+    if (body) keepContentDigest(context, body.source);
   }
 }
 
@@ -83,17 +88,19 @@ function judge(context: AttemptContext, result: HttpUploadResult): AttemptOutcom
   };
 }
 
-async function runHttp(context: AttemptContext, url: URL): Promise<HttpUploadResult> {
+async function runHttp(context: AttemptContext, url: URL, opened: AttemptBody): Promise<HttpUploadResult> {
   const { live, store } = context;
   const record = live.record;
-  const { source, contentType } = openBody(record, record.extras.body);
-  const headers = withContentType(record.headers, contentType);
+  const { source, contentType } = opened;
   const callbacks = progressCallbacks(context);
   const credentials = record.extras.serverCredential;
   // A POST headed for a resumable protocol: until a session exists or its first body byte goes out, a
   // crash sent nothing the server could have accepted (recovery creates it again instead of R12).
   const resumablePost = isPost(record.method) && record.extras.resumeProtocol !== 'none';
   if (resumablePost && record.extras.session === null) setCreationPending(context, true);
+  const typed = withContentType(record.headers, contentType);
+  const protocol = await chooseProtocol(context, url, typed);
+  const headers = await withReprDigest(typed, source, protocol, record.extras.sendContentDigest);
   const common = {
     headers,
     credentials,
@@ -109,7 +116,6 @@ async function runHttp(context: AttemptContext, url: URL): Promise<HttpUploadRes
     responseBodyPath: context.responseBodyPath,
     ...callbacks,
   };
-  const protocol = await chooseProtocol(context, url, headers);
   if (protocol === 'none') {
     const keyed = withIdempotencyKey(context, headers);
     return uploadHttp({
@@ -144,7 +150,11 @@ async function runHttp(context: AttemptContext, url: URL): Promise<HttpUploadRes
   });
   const send = (protocol: 'tus' | 'ietf', session: OperationExtras['session']) =>
     protocol === 'tus'
-      ? uploadTus({ ...resumable(protocol, session), metadata: tusMetadata(record.sourcePath) })
+      ? uploadTus({
+          ...resumable(protocol, session),
+          metadata: tusMetadata(record.sourcePath),
+          sha256Checksum: live.record.extras.tusSha256Checksum,
+        })
       : uploadIetf({
           ...resumable(protocol, session),
           // The draft's creation request carries the whole body; appends to the resource need no key.
@@ -234,17 +244,21 @@ async function learnedProtocol(
     },
     signal,
   );
-  if (capability.protocol === 'tus') return 'tus';
+  if (capability.protocol === 'tus') {
+    if (capability.tusSha256Checksum && !live.record.extras.tusSha256Checksum) {
+      saveExtras(context, { ...live.record.extras, tusSha256Checksum: true });
+    }
+    return 'tus';
+  }
   // An answer that said nothing of the server (401, 5xx): not remembered, but this operation does
   // not ask again on its retries.
   if (!decisive) saveExtras(context, { ...live.record.extras, probedPlain: true });
   return 'ietf';
 }
 
-async function runFtp(context: AttemptContext, url: URL): Promise<void> {
+async function runFtp(context: AttemptContext, url: URL, source: BodySource): Promise<void> {
   const { live, store } = context;
   const record = live.record;
-  const { source } = openBody(record, record.extras.body);
   const session = record.extras.session;
   // Loaded only for FTP uploads: basic-ftp costs ~12 MB of memory an HTTP-only app never needs.
   const { uploadFtp } = await import('../protocols/ftp/ftp-upload.ts');

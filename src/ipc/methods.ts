@@ -135,6 +135,8 @@ export const snapshotSchema = z.looseObject({
   response: response.nullable(),
   error: serializedError.nullable(),
   createdAtMs: z.number(),
+  // A host that predates the field sends none: no digest known.
+  contentDigest: z.string().nullable().default(null),
 }) satisfies z.ZodType<OperationSnapshot, unknown>;
 
 /** What `bgtransfer host status` shows. Counts are the calling app's operations by status name. */

@@ -13,6 +13,8 @@ export interface EndpointCapability {
   tusExtensions?: string[];
   /** tus: Tus-Max-Size in bytes, when the server announced one. */
   tusMaxSize?: number;
+  /** tus: the server checks `Upload-Checksum: sha256` (checksum extension). */
+  tusSha256Checksum?: boolean;
   /** ietf: the interop version the 104 carried. */
   ietfInteropVersion?: number;
   learnedAtMs: number;
@@ -25,6 +27,7 @@ const DETAILS = z
   .object({
     tusExtensions: z.array(z.string()).optional(),
     tusMaxSize: z.number().int().nonnegative().optional(),
+    tusSha256Checksum: z.boolean().optional(),
     ietfInteropVersion: z.number().int().positive().optional(),
   })
   .strict();

@@ -3,7 +3,7 @@ import type { OperationExtras } from '../core/operation-extras.ts';
 import type { OperationSnapshot, OperationSpec, ResponseSnapshot } from '../core/snapshot.ts';
 
 /** What the store keeps about one operation: the snapshot the API sees plus the engine's own fields. */
-export interface OperationRecord extends OperationSnapshot {
+export interface OperationRecord extends Omit<OperationSnapshot, 'contentDigest'> {
   /** Request headers in the order the app set them (R63 joins repeats before they get here). */
   headers: Array<[string, string]>;
   /** Source identity recorded at start, to detect a file that changed. */
@@ -19,6 +19,7 @@ export interface OperationRecord extends OperationSnapshot {
   updatedAtMs: number;
   /** Bytes the server acknowledged having (tus/IETF Upload-Offset, FTP SIZE): where a resume starts. */
   ackOffset: number;
+  /** Also holds the snapshot's contentDigest (no column of its own). */
   extras: OperationExtras;
 }
 

@@ -14,9 +14,11 @@ export interface FaultPlan {
   throttleBytesPerSecond?: number;
   /** After forwarding this many server→client bytes, close (FIN) the client side and drop the server side. */
   truncateAfterDownstreamBytes?: number;
+  /** Inverts the bits of the client→server byte at this offset on the way (the connection goes on). */
+  flipUpstreamByteAt?: number;
 }
 
-export type FaultKind = 'reset' | 'stall' | 'truncate';
+export type FaultKind = 'reset' | 'stall' | 'truncate' | 'flip';
 
 /** One proxied connection, updated live. */
 export interface ProxyConnection {
@@ -113,6 +115,9 @@ export async function startFaultProxy(
     const toServer = new Pump(client, upstream, {
       ...(plan.throttleBytesPerSecond === undefined ? {} : { bytesPerSecond: plan.throttleBytesPerSecond }),
       ...(upstreamLimit === undefined ? {} : { limit: upstreamLimit }),
+      ...(plan.flipUpstreamByteAt === undefined
+        ? {}
+        : { flipAt: plan.flipUpstreamByteAt, onFlip: () => fault('flip') }),
       onRead: (length) => {
         state.upstreamRead += length;
       },
@@ -183,6 +188,9 @@ interface PumpOptions {
   bytesPerSecond?: number;
   /** Forward exactly this many bytes, then call onLimit once (once the last piece was written). */
   limit?: number;
+  /** Inverts the byte at this offset of the stream (a corruption TCP's checksum happened to miss). */
+  flipAt?: number;
+  onFlip?(): void;
   onRead?(length: number): void;
   onForwarded(length: number): void;
   onLimit(): void;
@@ -224,7 +232,14 @@ class Pump {
     if (this.#stopped) return;
     const { limit } = this.#options;
     const room = limit === undefined ? Number.POSITIVE_INFINITY : limit - this.#forwarded;
-    const piece = chunk.byteLength > room ? chunk.subarray(0, room) : chunk;
+    let piece = chunk.byteLength > room ? chunk.subarray(0, room) : chunk;
+    const { flipAt } = this.#options;
+    if (flipAt !== undefined && flipAt >= this.#forwarded && flipAt < this.#forwarded + piece.byteLength) {
+      piece = Buffer.from(piece);
+      const at = flipAt - this.#forwarded;
+      piece[at] = (piece[at] ?? 0) ^ 0xff;
+      this.#options.onFlip?.();
+    }
     const reachesLimit = limit !== undefined && this.#forwarded + piece.byteLength >= limit;
     this.#forwarded += piece.byteLength;
     this.#options.onForwarded(piece.byteLength);

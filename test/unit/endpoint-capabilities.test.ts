@@ -9,9 +9,15 @@ import {
 import type { TusProbe } from '../../src/protocols/tus/tus-control.ts';
 import { MemoryOperationStore } from '../../src/store/memory-store.ts';
 
-const TUS: TusProbe = { tus: true, decisive: true, extensions: ['creation'], maxSize: 1000 };
-const PLAIN: TusProbe = { tus: false, decisive: true, extensions: [], maxSize: undefined };
-const UNAUTHORIZED: TusProbe = { tus: false, decisive: false, extensions: [], maxSize: undefined };
+const TUS: TusProbe = { tus: true, decisive: true, extensions: ['creation'], maxSize: 1000, sha256Checksum: false };
+const PLAIN: TusProbe = { tus: false, decisive: true, extensions: [], maxSize: undefined, sha256Checksum: false };
+const UNAUTHORIZED: TusProbe = {
+  tus: false,
+  decisive: false,
+  extensions: [],
+  maxSize: undefined,
+  sha256Checksum: false,
+};
 
 /** A probe that counts its calls and answers after a turn of the event loop. */
 function countingProbe(answer: TusProbe): { calls: number; probe: () => Promise<TusProbe> } {

@@ -15,6 +15,8 @@ export interface TusProbe {
   decisive: boolean;
   extensions: string[];
   maxSize: number | undefined;
+  /** The checksum extension with sha256 (`Tus-Extension` lists checksum, `Tus-Checksum-Algorithm` sha256). */
+  sha256Checksum: boolean;
 }
 
 /**
@@ -58,11 +60,14 @@ export async function probeTusEndpoint(
     .map((extension) => extension.trim())
     .filter((extension) => extension !== '');
   const maxSize = Number(findHeader(response.headers, 'tus-max-size'));
+  const listed = (name: string, value: string) =>
+    (findHeader(response.headers, name) ?? '').split(',').some((item) => item.trim().toLowerCase() === value);
   return {
     tus,
     decisive: ok || NO_OPTIONS_STATUSES.has(response.status),
     extensions: tus ? extensions : [],
     maxSize: tus && Number.isSafeInteger(maxSize) && maxSize >= 0 ? maxSize : undefined,
+    sha256Checksum: tus && listed('tus-extension', 'checksum') && listed('tus-checksum-algorithm', 'sha256'),
   };
 }
 

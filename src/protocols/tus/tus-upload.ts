@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { TransferError } from '../../core/errors.ts';
 import { findHeader, type HeaderList, type HeaderPairs } from '../http/header-pairs.ts';
 import type { HttpUploadResult } from '../http/http-upload-types.ts';
@@ -25,7 +26,18 @@ export interface TusUploadInput extends ResumableUploadInput {
    * sizes (a 413 on PATCH); each chunk's acknowledged offset is reported through onOffset.
    */
   chunkSizeBytes?: number;
+  /**
+   * The server checks `Upload-Checksum: sha256 <base64>` (checksum extension, learnt from OPTIONS):
+   * each PATCH carries the SHA-256 of its body (read once before it is sent), and a 460 (checksum
+   * mismatch: the server stored nothing) sends that chunk again, not the whole file.
+   */
+  sha256Checksum?: boolean;
 }
+
+/** Checksum mismatch (checksum extension): the PATCH's body arrived altered and was not stored. */
+const CHECKSUM_MISMATCH = 460;
+/** A chunk altered this many times in a row is not a passing accident: the attempt fails. */
+const MAX_CHECKSUM_RETRIES = 3;
 
 /** "the Server SHOULD respond with the 404 Not Found or 410 Gone status" for a removed upload (§ HEAD). */
 const GONE_STATUSES: ReadonlySet<number> = new Set([404, 410]);
@@ -84,6 +96,7 @@ export async function uploadTus(input: TusUploadInput): Promise<HttpUploadResult
   input.onBytesSent(offset);
   const resourceHeaders = headersForOrigin(headers, uploadUrl, input.endpoint);
   let conflicts = 0;
+  let mismatches = 0;
   for (;;) {
     const end =
       input.chunkSizeBytes !== undefined && input.chunkSizeBytes > 0
@@ -94,7 +107,12 @@ export async function uploadTus(input: TusUploadInput): Promise<HttpUploadResult
       {
         url: uploadUrl,
         method: 'PATCH',
-        headers: [...resourceHeaders, ['Content-Type', TUS_PATCH_CONTENT_TYPE], ['Upload-Offset', String(offset)]],
+        headers: [
+          ...resourceHeaders,
+          ['Content-Type', TUS_PATCH_CONTENT_TYPE],
+          ['Upload-Offset', String(offset)],
+          ...(input.sha256Checksum ? [['Upload-Checksum', await chunkChecksum(input, offset, end)] as const] : []),
+        ],
         body: { source: input.body, start: offset, end },
         isFinal: (status, pairs) => isFinalPatchAnswer(status, pairs, size),
       },
@@ -106,6 +124,21 @@ export async function uploadTus(input: TusUploadInput): Promise<HttpUploadResult
       return final;
     }
     if (GONE_STATUSES.has(response.status)) throw resumeLost(uploadUrl, `PATCH answered ${response.status}`);
+    if (response.status === CHECKSUM_MISMATCH) {
+      mismatches += 1;
+      if (mismatches > MAX_CHECKSUM_RETRIES) {
+        throw new TransferError(
+          'BT_ERR_CHECKSUM_MISMATCH',
+          requestMessage(
+            'PATCH',
+            uploadUrl,
+            `the server answered 460 (checksum mismatch) ${mismatches} times for bytes ${offset}–${end}`,
+          ),
+        );
+      }
+      input.onBytesSent(offset);
+      continue;
+    }
     if (response.status === 409) {
       // "If the offsets do not match, the Server MUST respond with the 409 Conflict status" (§ PATCH):
       // our idea of the offset is stale (e.g. the server kept more of a cut request). Ask once more.
@@ -124,6 +157,7 @@ export async function uploadTus(input: TusUploadInput): Promise<HttpUploadResult
     }
     offset = nextOffset(response.headers, offset, end, uploadUrl);
     conflicts = 0;
+    mismatches = 0;
     input.onOffset(offset);
   }
 }
@@ -162,7 +196,7 @@ async function createUpload(
 
 /** The upload's final answer: complete (acknowledged the whole body) or an error the engine judges. */
 function isFinalPatchAnswer(status: number, headers: HeaderPairs, size: number): boolean {
-  if (status === 409 || GONE_STATUSES.has(status)) return false;
+  if (status === 409 || status === CHECKSUM_MISMATCH || GONE_STATUSES.has(status)) return false;
   if (status < 200 || status >= 300) return true;
   // More than the body is not "complete" but a bad answer (nextOffset refuses it).
   return parseOffset(findHeader(headers, 'upload-offset')) === size;
@@ -185,4 +219,17 @@ function nextOffset(headers: HeaderPairs, offset: number, end: number, url: URL)
     );
   }
   return acknowledged;
+}
+
+/** `sha256 <base64>` of the body's bytes [start, end): one read of the chunk before it is sent. */
+async function chunkChecksum(input: TusUploadInput, start: number, end: number): Promise<string> {
+  const hash = createHash('sha256');
+  let position = start;
+  for await (const chunk of input.body.read(start, end)) {
+    const piece = position + chunk.byteLength > end ? chunk.subarray(0, end - position) : chunk;
+    hash.update(piece);
+    position += piece.byteLength;
+    if (position >= end) break;
+  }
+  return `sha256 ${hash.digest('base64')}`;
 }
