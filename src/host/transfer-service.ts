@@ -1,6 +1,7 @@
 import type { Config } from '../core/config.ts';
 import { BackgroundTransferStatus, isTerminalStatus } from '../core/enums.ts';
 import { TransferError } from '../core/errors.ts';
+import { checkHeader, checkStartSpec } from '../core/request-checks.ts';
 import type {
   CompletionTask,
   ListFilter,
@@ -72,6 +73,7 @@ export class TransferService {
     }
     const existing = this.#engine.get(spec.guid);
     if (existing && existing.appId === spec.appId) return existing;
+    checkStartSpec(spec);
     return this.#engine.start(spec);
   }
 
@@ -108,6 +110,7 @@ export class TransferService {
 
   update({ appId }: CallContext, { guid, change }: { guid: string; change: OperationChange }): OperationSnapshot {
     this.#own(appId, guid);
+    if (change.setHeader) checkHeader(...change.setHeader);
     return this.#engine.update(guid, change);
   }
 

@@ -30,7 +30,8 @@ import {
  * Every message is validated here with zod (the schemas are in methods.ts), on both sides: the host
  * never trusts a client and a client never trusts whatever answers on the socket. A start request
  * carries only what an app may ask for (core/operation-extras.ts requestExtrasSchema); a field the
- * engine keeps for itself is refused by name. These modules and api/validation.ts are the only places
+ * engine keeps for itself is refused by name. These modules, api/validation.ts and core/request-checks.ts
+ * (the URI, method and header rules, which the host applies to every start as well) are the only places
  * that reject input.
  */
 

@@ -3,7 +3,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { stopHost } from '../../src/ipc/host-control.ts';
+import { closeAsync } from '../../src/api/port-provider.ts';
+import { hostStatus, stopHost } from '../../src/ipc/host-control.ts';
+import { API_ROWS } from '../helpers/bad-input-api-rows.ts';
+import { type AreaContext, type AreaRow, assertHostServes } from '../helpers/bad-input-area.ts';
+import { CLI_ROWS } from '../helpers/bad-input-cli-rows.ts';
 import {
   appCall,
   assertSentinelsIntact,
@@ -14,6 +18,7 @@ import {
   type RowContext,
 } from '../helpers/bad-input-harness.ts';
 import { BAD_INPUT_ROWS as ROWS } from '../helpers/bad-input-rows.ts';
+import { SOCKET_ROWS, setSentinelGuid } from '../helpers/bad-input-socket-rows.ts';
 import { spawnNode } from '../helpers/process-tools.ts';
 import { makeTempDir, type TempDir, writeRandomFile } from '../helpers/temp-dir.ts';
 import { startUploadServer, type UploadServer } from '../helpers/upload-server.ts';
@@ -31,11 +36,13 @@ let temp: TempDir;
 let server: UploadServer;
 let template: string;
 let sentinels: string[];
+let sentinelFile: string;
 
 before(async () => {
   temp = await makeTempDir('bt-bad-input-');
   server = await startUploadServer();
   const files = await Promise.all([1, 2].map((n) => writeRandomFile(temp.path, `sentinel-${n}.bin`, 4096 * n)));
+  sentinelFile = files[0]?.path ?? '';
   template = join(temp.path, 'template');
   sentinels = await makeSentinelHome(
     template,
@@ -51,9 +58,19 @@ after(async () => {
   await temp.cleanup();
 });
 
-test('the table has at least 30 rows, each with a distinct name', () => {
-  assert.ok(ROWS.length >= 30, `${ROWS.length} rows`);
-  assert.equal(new Set(ROWS.map((row) => row.name)).size, ROWS.length);
+const AREAS: ReadonlyArray<readonly [string, readonly { name: string }[]]> = [
+  ['config.json, store and home', ROWS],
+  ['API', API_ROWS],
+  ['CLI', CLI_ROWS],
+  ['socket', SOCKET_ROWS],
+];
+
+test('the table has at least 100 rows, each with a distinct name', (t) => {
+  const all = AREAS.flatMap(([, rows]) => rows.map((row) => row.name));
+  for (const [area, rows] of AREAS) t.diagnostic(`${area}: ${rows.length} rows`);
+  t.diagnostic(`total: ${all.length} rows`);
+  assert.ok(all.length >= 100, `${all.length} rows`);
+  assert.equal(new Set(all).size, all.length);
 });
 
 test('after BT_ERR_STORE_REPLACED, `bgtransfer host reset-store` keeps the old files aside and the next host starts empty', {
@@ -111,3 +128,66 @@ describe('bad input', { concurrency: ROW_CONCURRENCY }, () => {
     });
   }
 });
+
+/**
+ * API, CLI and socket rows change nothing in the home, so each area shares one home and one running
+ * host; after every row the same host must still serve and the sentinels must be intact.
+ */
+function areaSuite(
+  area: string,
+  rows: readonly AreaRow[],
+  hooks: { before?(home: string): void; after?(): Promise<void> } = {},
+): void {
+  describe(`bad input: ${area}`, () => {
+    const ctx: AreaContext = { home: '', scratch: '', url: '', file: '' };
+    let pid = 0;
+    before(async () => {
+      ctx.scratch = join(temp.path, `area-${area}`);
+      mkdirSync(ctx.scratch, { mode: 0o700 });
+      ctx.home = join(ctx.scratch, 'home');
+      ctx.url = server.url;
+      ctx.file = sentinelFile;
+      copyHome(template, ctx.home);
+      assert.deepEqual(await appCall(ctx.home), {});
+      pid = (await hostStatus(ctx.home))?.pid ?? 0;
+      setSentinelGuid(sentinels[0] ?? '');
+      hooks.before?.(ctx.home);
+    });
+    after(async () => {
+      try {
+        await hooks.after?.();
+        await assertSentinelsIntact(ctx.home, sentinels);
+      } finally {
+        killProcessesUnder(ctx.scratch);
+      }
+    });
+    for (const row of rows) {
+      test(row.name, { timeout: 60_000 }, async () => {
+        const outcome = await row.act(ctx);
+        if ('serves' in row.expect) {
+          assert.equal(outcome.code, undefined, `the call failed: ${outcome.code} ${outcome.message}`);
+        } else {
+          assert.equal(outcome.code, row.expect.code, outcome.message);
+          if (row.expect.message) assert.match(outcome.message ?? '', row.expect.message);
+          if (row.expect.exit !== undefined) {
+            assert.equal((outcome as { exit?: number | null }).exit, row.expect.exit, outcome.message);
+          }
+        }
+        await assertHostServes(ctx.home, pid, sentinels);
+      });
+    }
+  });
+}
+
+areaSuite('API', API_ROWS, {
+  // The API in this process talks to the area's host through the socket, as an app with BGTRANSFER_HOST=auto.
+  before(home) {
+    process.env.BGTRANSFER_HOME = home;
+    process.env.BGTRANSFER_HOST = 'auto';
+    process.env.BGTRANSFER_APP_ID = 'bad-input-app';
+    process.env.BGTRANSFER_LOG_LEVEL = 'silent';
+  },
+  after: closeAsync,
+});
+areaSuite('CLI', CLI_ROWS);
+areaSuite('socket', SOCKET_ROWS);

@@ -1,0 +1,91 @@
+import { TransferError } from './errors.ts';
+import type { OperationSpec } from './snapshot.ts';
+
+/**
+ * The checks of what an app asks for (URI, method, headers), shared by the API, which refuses bad
+ * input before anything is queued, and the transfer host, which cannot assume that a client on its
+ * socket went through the API.
+ */
+
+/** R7 says HTTP(S) only; bgtransfer adds FTP and explicit FTPS. */
+const SUPPORTED_SCHEMES = new Set(['http:', 'https:', 'ftp:', 'ftps:']);
+/** The longest URI, header value or name the socket carries (a frame's string field): longer is refused here, by name. */
+export const MAX_FIELD_CHARS = 64 * 1024;
+
+/** RFC 9110 §5.6.2 token: header names and methods. */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+/** RFC 9110 §5.5 field value: visible ASCII, obs-text, space and tab; never CR, LF or NUL. */
+const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+/** An absolute http(s)/ftp(s) URI with a host. */
+export function checkUrl(url: URL): URL {
+  if (!SUPPORTED_SCHEMES.has(url.protocol)) {
+    throw new TransferError(
+      'BT_ERR_UNSUPPORTED_SCHEME',
+      `unsupported URI scheme "${url.protocol.replace(/:$/, '')}": use http, https, ftp or ftps`,
+    );
+  }
+  if (!url.hostname) throw new TransferError('BT_ERR_INVALID_URI', `URI has no host: ${url.href}`);
+  if (url.href.length > MAX_FIELD_CHARS) {
+    throw new TransferError(
+      'BT_ERR_INVALID_URI',
+      `URI is ${url.href.length} characters long; at most ${MAX_FIELD_CHARS} are allowed: ${url.origin}/…`,
+    );
+  }
+  return url;
+}
+
+export function checkUriString(uri: string): URL {
+  let url: URL;
+  try {
+    url = new URL(uri.trim());
+  } catch (error) {
+    throw new TransferError('BT_ERR_INVALID_URI', `not an absolute URI: ${JSON.stringify(uri.slice(0, 200))}`, {
+      cause: error,
+    });
+  }
+  return checkUrl(url);
+}
+
+export function checkHeader(name: unknown, value: unknown): [string, string] {
+  if (typeof name !== 'string' || !TOKEN.test(name) || name.length > MAX_FIELD_CHARS) {
+    throw new TransferError('BT_ERR_INVALID_HEADER', `invalid header name ${JSON.stringify(name)}`);
+  }
+  if (typeof value !== 'string' || !FIELD_VALUE.test(value)) {
+    throw new TransferError(
+      'BT_ERR_INVALID_HEADER',
+      `invalid value for header ${name}: CR, LF, NUL and characters above U+00FF are not allowed`,
+    );
+  }
+  if (value.length > MAX_FIELD_CHARS) {
+    throw new TransferError(
+      'BT_ERR_INVALID_HEADER',
+      `the value of header ${name} is ${value.length} characters long; at most ${MAX_FIELD_CHARS} are allowed`,
+    );
+  }
+  return [name, value.trim()];
+}
+
+export function checkMethod(method: unknown): string {
+  if (typeof method !== 'string' || !TOKEN.test(method)) {
+    throw new TransferError('BT_ERR_INVALID_METHOD', `invalid method ${JSON.stringify(method)}`);
+  }
+  return method;
+}
+
+/**
+ * What the host checks in a start request from any client: the same URI, method and header rules as the
+ * API, and a source path that is absolute (a relative one would be read from the host's working
+ * directory, the home).
+ */
+export function checkStartSpec(spec: OperationSpec): void {
+  checkUriString(spec.requestedUri);
+  checkMethod(spec.method);
+  for (const [name, value] of spec.headers) checkHeader(name, value);
+  if (spec.sourcePath !== null && !spec.sourcePath.startsWith('/')) {
+    throw new TransferError(
+      'BT_ERR_INVALID_ARGUMENT',
+      `sourcePath must be an absolute path; got ${JSON.stringify(spec.sourcePath.slice(0, 200))}`,
+    );
+  }
+}
