@@ -22,6 +22,8 @@ const ENVIRONMENT: ReadonlyArray<readonly [string, string]> = [
 ];
 
 /** Two columns, the second wrapped at spaces so that no line is wider than `columns`. */
+const NO_BREAK = '\u00a0';
+
 function table(rows: ReadonlyArray<readonly [string, string]>, columns: number): string {
   const indent = Math.max(...rows.map(([name]) => name.length)) + 4;
   const room = Math.max(30, columns - 1 - indent);
@@ -42,7 +44,8 @@ function table(rows: ReadonlyArray<readonly [string, string]>, columns: number):
     }
     flush(first);
   }
-  return lines.join('\n');
+  // A no-break space keeps "Default: value" on one line; it is printed as a plain space.
+  return lines.join('\n').replaceAll(NO_BREAK, ' ');
 }
 
 /**
@@ -52,7 +55,7 @@ function table(rows: ReadonlyArray<readonly [string, string]>, columns: number):
 export function environmentAndSettingsHelp(columns: number): string {
   const settings = CONFIG_KEYS.map((key): [string, string] => [
     key,
-    `${configSchema.shape[key].description ?? ''} Default: ${formatConfigValue(DEFAULT_CONFIG[key])}.`,
+    `${configSchema.shape[key].description ?? ''} Default:${NO_BREAK}${formatConfigValue(DEFAULT_CONFIG[key])}.`,
   ]);
   return `Environment:
 ${table(ENVIRONMENT, columns)}

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -206,7 +207,9 @@ export async function startIetfServer(options: IetfServerOptions = {}): Promise<
       receivedBytes: 0,
       active: null,
     };
-    await writeFile(upload.path, '');
+    // Synchronous: the 104 for a creation must go out in the same turn as the request arrives, before a
+    // client or a fault proxy can cut the connection (as a real server answers from the request head).
+    writeFileSync(upload.path, '');
     uploads.set(id, upload);
     return upload;
   };
