@@ -4,6 +4,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { DEFAULT_REQUEST_EXTRAS } from '../../src/core/default-extras.ts';
 import { stopHost } from '../../src/ipc/host-control.ts';
 import { hostSocketPath } from '../../src/ipc/protocol.ts';
 import { SocketPort } from '../../src/ipc/socket-port.ts';
@@ -141,10 +142,8 @@ test('a stream body names only a spool the host created for this app; a made-up 
     assert.ok(spool, `createSpool answered: ${JSON.stringify(given.replies[1])}`);
     assert.equal(join(home, 'spool'), join(spool.path, '..'), 'the host made it inside its own spool directory');
 
-    const streamExtras = (spoolId: string) => {
-      const { session, probedPlain, ...asked } = storedExtras({ body: { kind: 'stream', spoolId } });
-      return asked;
-    };
+    // Exactly what an app may ask for (the request schema), naming a spool by id.
+    const streamExtras = (spoolId: string) => ({ ...DEFAULT_REQUEST_EXTRAS, body: { kind: 'stream', spoolId } });
     const other = await rawSession(socketPath, [
       request(1, 'hello', { protocolVersion: 1, appId: 'app-b' }),
       startFrame(2, 'app-b', { extras: streamExtras(spool.spoolId) }),
