@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import { stopHost } from '../../src/ipc/host-control.ts';
+import { LATEST_SCHEMA_VERSION } from '../../src/store/migrations.ts';
 import { appCall, type BadInputRow, homeFiles, type RowContext } from './bad-input-harness.ts';
 
 /**
@@ -234,7 +235,7 @@ export const BAD_INPUT_ROWS: BadInputRow[] = [
     expect: { code: 'BT_ERR_STORE', message: /newer/ },
     repair(ctx) {
       const db = new Database(homeFiles(ctx.home).db);
-      db.pragma('user_version = 5');
+      db.pragma(`user_version = ${LATEST_SCHEMA_VERSION}`);
       db.close();
     },
   },
