@@ -32,8 +32,11 @@ const bodySpec = z.discriminatedUnion('kind', [
 const credential = z.object({ userName: z.string(), password: z.string() });
 const notification = z.object({ summary: z.string(), body: z.string() });
 
-export const operationExtrasSchema = z.object({
-  body: bodySpec,
+/**
+ * The fields an app chooses (through BackgroundUploader): the same in a start request and in the stored
+ * operation, so the two schemas below cannot drift apart.
+ */
+const askedFields = {
   /** BackgroundUploader.resumeProtocol: which resumable protocol to use, or 'auto' to probe for one. */
   resumeProtocol: z.enum(['auto', 'tus', 'ietf', 'none']),
   /**
@@ -46,6 +49,26 @@ export const operationExtrasSchema = z.object({
    * plain and IETF draft requests (computed before the body: one extra read). Defaulted for old rows.
    */
   sendContentDigest: z.boolean().default(false),
+  serverCredential: credential.nullable(),
+  proxyCredential: credential.nullable(),
+  /** R74: shown when the upload succeeds / fails (desktop notifications). */
+  successNotification: notification.nullable(),
+  failureNotification: notification.nullable(),
+  /** R75: the uploader that created the operation; its notifications judge all of its operations together. */
+  notificationBatchId: z.string().nullable(),
+  /** R78: the completion group this operation belongs to. */
+  completionGroupId: z.string().nullable(),
+  /**
+   * The app's proxy variables (HTTP_PROXY, HTTPS_PROXY, NO_PROXY, either case) when it created the
+   * upload, used with config `proxy` "auto": the host's own environment has none, so each app's uploads
+   * go through that app's proxies. null (rows stored before this existed): the engine's environment.
+   */
+  proxyEnv: z.record(z.string(), z.string()).nullable(),
+};
+
+export const operationExtrasSchema = z.object({
+  body: bodySpec,
+  ...askedFields,
   /** UploadOperation.contentDigest: `sha-256=:<base64>:` of the bytes uploaded, once all were read. */
   contentDigest: z.string().nullable().default(null),
   /** The server-side upload a resume continues (tus upload URL, IETF resumption URL, FTP path). */
@@ -63,15 +86,6 @@ export const operationExtrasSchema = z.object({
   tusSha256Checksum: z.boolean().default(false),
   /** "auto" found the server speaks no resumable protocol: don't probe again (R38 restarts apply). */
   probedPlain: z.boolean(),
-  serverCredential: credential.nullable(),
-  proxyCredential: credential.nullable(),
-  /** R74: shown when the upload succeeds / fails (desktop notifications). */
-  successNotification: notification.nullable(),
-  failureNotification: notification.nullable(),
-  /** R75: the uploader that created the operation; its notifications judge all of its operations together. */
-  notificationBatchId: z.string().nullable(),
-  /** R78: the completion group this operation belongs to. */
-  completionGroupId: z.string().nullable(),
   /**
    * Sent as `Idempotency-Key` (draft-ietf-httpapi-idempotency-key-header) on every attempt of a request
    * that carries the whole body: made once, before the first such request, and kept, so a server that
@@ -85,12 +99,6 @@ export const operationExtrasSchema = z.object({
    * terminating the POST (R12 is about plain POST bodies).
    */
   creationPending: z.boolean(),
-  /**
-   * The app's proxy variables (HTTP_PROXY, HTTPS_PROXY, NO_PROXY, either case) when it created the
-   * upload, used with config `proxy` "auto": the host's own environment has none, so each app's uploads
-   * go through that app's proxies. null (rows stored before this existed): the engine's environment.
-   */
-  proxyEnv: z.record(z.string(), z.string()).nullable(),
 });
 
 // ---- What an app may ask for. -------------------------------------------------------------------
@@ -148,19 +156,7 @@ const requestBody = z.discriminatedUnion('kind', [
 export const requestExtrasSchema = z.strictObject(
   {
     body: requestBody,
-    resumeProtocol: z.enum(['auto', 'tus', 'ietf', 'none']),
-    serverCredential: credential.nullable(),
-    proxyCredential: credential.nullable(),
-    successNotification: notification.nullable(),
-    failureNotification: notification.nullable(),
-    notificationBatchId: z.string().nullable(),
-    completionGroupId: z.string().nullable(),
-    /** Defaulted, so that a start frame from a client that predates the field still parses. */
-    ietfInteropVersion: z.union([z.literal(6), z.literal(8)]).default(6),
-    /** Defaulted, so that a start frame from a client that predates the field still parses. */
-    sendContentDigest: z.boolean().default(false),
-    /** The creating app's proxy variables: the app decides which proxy its own uploads use. */
-    proxyEnv: z.record(z.string(), z.string()).nullable(),
+    ...askedFields,
   },
   refuseUnknown('spec.extras'),
 );
