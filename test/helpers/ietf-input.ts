@@ -10,7 +10,8 @@ import type { RandomFile } from './temp-dir.ts';
 
 /** What a protocol attempt reported through its callbacks. */
 export interface AttemptEvents {
-  sessions: Array<{ url: string; expiresAtMs: number | null | undefined }>;
+  /** Each session with its expiry and how many body bytes had been sent when it was announced. */
+  sessions: Array<{ url: string; expiresAtMs: number | null | undefined; sentSoFar: number }>;
   offsets: number[];
   sent: number[];
   responses: ResponseSnapshot[];
@@ -43,7 +44,7 @@ export function ietfAttempt(
     stallTimeoutMs: 20_000,
     maxRedirects: 5,
     responseBodyPath: join(dir, `ietf-response-${counter}.bin`),
-    onSession: (url, expiresAtMs) => events.sessions.push({ url, expiresAtMs }),
+    onSession: (url, expiresAtMs) => events.sessions.push({ url, expiresAtMs, sentSoFar: events.sent.at(-1) ?? 0 }),
     onOffset: (offset) => events.offsets.push(offset),
     onBytesSent: (value) => events.sent.push(value),
     onResponse: (response) => events.responses.push(response),

@@ -1,16 +1,12 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Dispatcher } from 'undici';
-import { TransferError } from '../../src/core/errors.ts';
-import type { ResponseSnapshot } from '../../src/core/snapshot.ts';
 import { createDispatcher } from '../../src/net/dispatcher.ts';
 import { type IetfUploadInput, terminateIetf, uploadIetf } from '../../src/protocols/ietf/ietf-upload.ts';
-import { fileBody } from '../../src/source/body-source.ts';
-import { inspectSourceFile } from '../../src/source/file-source.ts';
 import { startFaultProxy } from '../helpers/fault-proxy.ts';
+import { headerOf, ietfAttempt, rejection } from '../helpers/ietf-input.ts';
 import { type IetfTestServer, startIetfServer } from '../helpers/ietf-server.ts';
 import { makeTempDir, type RandomFile, type TempDir, writeRandomFile } from '../helpers/temp-dir.ts';
 import { startUploadServer, type UploadServer } from '../helpers/upload-server.ts';
@@ -24,7 +20,6 @@ let dispatcher: Dispatcher;
 let draft: IetfTestServer;
 let plain: UploadServer;
 const closers: Array<() => Promise<void>> = [];
-let responseCounter = 0;
 
 before(async () => {
   dir = await makeTempDir('ietf-upload-test-');
@@ -42,56 +37,13 @@ after(async () => {
   await dir.cleanup();
 });
 
-interface Events {
-  sessions: Array<{ url: string; sentSoFar: number }>;
-  offsets: number[];
-  sent: number[];
-  responses: ResponseSnapshot[];
-}
-
-function ietfInput(
-  endpoint: string,
-  file: RandomFile,
-  overrides: Partial<IetfUploadInput> = {},
-): { input: IetfUploadInput; events: Events } {
-  const events: Events = { sessions: [], offsets: [], sent: [], responses: [] };
-  responseCounter += 1;
-  const input: IetfUploadInput = {
-    endpoint: new URL(endpoint),
-    method: 'POST',
-    headers: [
-      ['Content-Type', 'application/octet-stream'],
-      ['Authorization', 'Bearer t'],
-    ],
-    body: fileBody(inspectSourceFile(file.path)),
-    session: null,
-    dispatcher,
-    signal: new AbortController().signal,
+/** An attempt with this file's short timeouts (stalls are part of what it tests). */
+function ietfInput(endpoint: string, file: RandomFile, overrides: Partial<IetfUploadInput> = {}) {
+  return ietfAttempt(endpoint, file, dir.path, dispatcher, {
     responseTimeoutMs: 10_000,
     stallTimeoutMs: 5_000,
-    maxRedirects: 5,
-    responseBodyPath: join(dir.path, `response-${responseCounter}.bin`),
-    onSession: (url) => events.sessions.push({ url, sentSoFar: events.sent.at(-1) ?? 0 }),
-    onOffset: (offset) => events.offsets.push(offset),
-    onBytesSent: (value) => events.sent.push(value),
-    onResponse: (response) => events.responses.push(response),
-    onBytesReceived() {},
     ...overrides,
-  };
-  return { input, events };
-}
-
-function header(headers: Array<[string, string]>, name: string): string | undefined {
-  return headers.find(([candidate]) => candidate.toLowerCase() === name)?.[1];
-}
-
-async function rejection(promise: Promise<unknown>): Promise<TransferError> {
-  const error = await promise.then(
-    () => assert.fail('expected a rejection'),
-    (caught: unknown) => caught,
-  );
-  assert.ok(error instanceof TransferError, `expected a TransferError, got ${String(error)}`);
-  return error;
+  });
 }
 
 test('a server that ignores the draft: a plain upload (redirects too), no session', async () => {
@@ -108,10 +60,10 @@ test('a server that ignores the draft: a plain upload (redirects too), no sessio
   assert.deepEqual(events.sessions, []);
   const final = plain.requests.find((candidate) => candidate.url === '/final')!;
   assert.equal(final.method, 'PUT');
-  assert.equal(header(final.headers, 'upload-draft-interop-version'), '6');
-  assert.equal(header(final.headers, 'upload-complete'), '?1');
-  assert.equal(header(final.headers, 'content-type'), 'application/octet-stream');
-  assert.equal(header(final.headers, 'content-length'), String(small.size));
+  assert.equal(headerOf(final.headers, 'upload-draft-interop-version'), '6');
+  assert.equal(headerOf(final.headers, 'upload-complete'), '?1');
+  assert.equal(headerOf(final.headers, 'content-type'), 'application/octet-stream');
+  assert.equal(headerOf(final.headers, 'content-length'), String(small.size));
 });
 
 test('a draft server: the 104 Location goes to onSession at once; the final response is the app’s', async () => {
@@ -159,13 +111,13 @@ test('cut mid-body by the proxy: the next attempt HEADs and PATCHes from the ack
 
   const [head, patch] = draft.requests.filter((candidate) => candidate.url === `/uploads/${id}`);
   assert.equal(head?.method, 'HEAD');
-  assert.equal(header(head!.headers, 'upload-draft-interop-version'), '6');
-  assert.equal(header(head!.headers, 'authorization'), 'Bearer t', 'app credentials go to the upload resource');
+  assert.equal(headerOf(head!.headers, 'upload-draft-interop-version'), '6');
+  assert.equal(headerOf(head!.headers, 'authorization'), 'Bearer t', 'app credentials go to the upload resource');
   assert.equal(patch?.method, 'PATCH');
-  assert.equal(header(patch!.headers, 'upload-offset'), String(resumedAt));
-  assert.equal(header(patch!.headers, 'upload-complete'), '?1');
-  assert.equal(header(patch!.headers, 'content-type'), 'application/partial-upload');
-  assert.equal(header(patch!.headers, 'content-length'), String(big.size - resumedAt));
+  assert.equal(headerOf(patch!.headers, 'upload-offset'), String(resumedAt));
+  assert.equal(headerOf(patch!.headers, 'upload-complete'), '?1');
+  assert.equal(headerOf(patch!.headers, 'content-type'), 'application/partial-upload');
+  assert.equal(headerOf(patch!.headers, 'content-length'), String(big.size - resumedAt));
   // Re-sent = what the client handed over before the cut but the server had not stored: bytes in
   // flight (client and proxy socket buffers, dropped by the RST). The server never got a byte twice.
   const reSent = sentBeforeCut - resumedAt;
@@ -188,7 +140,7 @@ test('an upload the server reports complete: the HEAD answer is the final respon
   const again = ietfInput(`${draft.url}/target`, small, { session: { uploadUrl } });
   const result = await uploadIetf(again.input);
   assert.equal(result.response.statusCode, 204);
-  assert.equal(header(result.response.headers, 'upload-complete'), '?1');
+  assert.equal(headerOf(result.response.headers, 'upload-complete'), '?1');
   assert.deepEqual(again.events.offsets, [small.size]);
   assert.equal(draft.requests.at(-1)?.method, 'HEAD');
 });
@@ -202,7 +154,7 @@ test('a lost session → BT_ERR_RESUME_LOST; terminateIetf deletes an upload (an
   assert.equal(draft.uploads.has(id), false);
   const deleted = draft.requests.at(-1)!;
   assert.equal(deleted.method, 'DELETE');
-  assert.equal(header(deleted.headers, 'upload-draft-interop-version'), '6');
+  assert.equal(headerOf(deleted.headers, 'upload-draft-interop-version'), '6');
   await terminateIetf(uploadUrl, dispatcher, [], new AbortController().signal);
 
   const resumed = ietfInput(`${draft.url}/target`, small, { session: { uploadUrl } });
@@ -243,7 +195,7 @@ test('409 on PATCH: the offset is queried again once; a second 409 → BT_ERR_OF
   assert.deepEqual(events.offsets, [100, 5000, small.size]);
   const patches = server.requests.filter((candidate) => candidate.method === 'PATCH');
   assert.deepEqual(
-    patches.map((candidate) => header(candidate.headers, 'upload-offset')),
+    patches.map((candidate) => headerOf(candidate.headers, 'upload-offset')),
     ['100', '5000'],
   );
   assert.equal(patches[1]?.sha256, createHash('sha256').update(content.subarray(5000)).digest('hex'));
