@@ -14,8 +14,7 @@ import type {
   OperationSnapshot,
   OperationSpec,
 } from '../core/snapshot.ts';
-import { terminateIetf } from '../protocols/ietf/ietf-upload.ts';
-import { terminateTus } from '../protocols/tus/tus-control.ts';
+import { protocolOfSession } from '../protocols/registry.ts';
 import type { OperationRecord } from '../store/operation-record.ts';
 import type { OperationStore } from '../store/operation-store.ts';
 import { acceptSpec } from './accept-spec.ts';
@@ -298,22 +297,27 @@ export class Engine {
   }
 
   /**
-   * A canceled resumable upload is removed from the server too (tus termination extension, the IETF
-   * draft's DELETE), so the partial data does not linger there. Best effort: failures are logged.
+   * A canceled resumable upload is removed from the server too (its protocol's `terminate`: a DELETE
+   * of the upload resource), so the partial data does not linger there. Best effort: failures are logged.
    */
   #terminateSession(record: OperationRecord): void {
     const session = record.extras.session;
-    if (!session?.uploadUrl || (session.protocol !== 'tus' && session.protocol !== 'ietf')) return;
-    const terminate = session.protocol === 'tus' ? terminateTus : terminateIetf;
-    const signal = AbortSignal.timeout(this.config.responseTimeoutMs);
-    const dispatcher = this.#dispatchers.get(record.extras);
-    terminate(session.uploadUrl, dispatcher, record.headers, signal, {
-      credentials: record.extras.serverCredential,
-      credentialScope: new URL(record.requestedUri),
-      interopVersion: record.extras.ietfInteropVersion,
-    }).catch((error: unknown) =>
-      this.#log.info({ guid: record.guid, err: error }, 'could not terminate the upload on the server'),
-    );
+    if (!session) return;
+    const requested = new URL(record.requestedUri);
+    const protocol = protocolOfSession(requested, session.protocol);
+    if (!protocol?.terminate) return;
+    protocol
+      .terminate({
+        session,
+        headers: record.headers,
+        extras: record.extras,
+        dispatcher: this.#dispatchers.get(record.extras),
+        signal: AbortSignal.timeout(this.config.responseTimeoutMs),
+        credentialScope: requested,
+      })
+      .catch((error: unknown) =>
+        this.#log.info({ guid: record.guid, err: error }, 'could not terminate the upload on the server'),
+      );
   }
 
   #assertOpen(): void {
