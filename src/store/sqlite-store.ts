@@ -57,6 +57,11 @@ export class SqliteOperationStore implements OperationStore {
   readonly #insert: Database.Transaction<(row: Omit<OperationRow, 'seq'>) => OperationRow | undefined>;
   readonly #endpoints: SqliteEndpointCapabilities;
   readonly #group: GroupCommit | undefined;
+  /**
+   * Unfinished operations per app, counted once per app and then kept (insert +1, the move to a final
+   * status -1): a COUNT per start grew with the queue. One engine owns the file (the home lock).
+   */
+  readonly #live = new Map<string, number>();
 
   private constructor(db: Database.Database, options: SqliteStoreOptions) {
     this.#db = db;
@@ -92,6 +97,7 @@ export class SqliteOperationStore implements OperationStore {
       this.#group?.enter();
       const inserted = this.#insert.immediate(row);
       if (inserted === undefined) throw new TransferError('BT_ERR_STORE', `operation ${operation.guid} vanished`);
+      this.#countLive(inserted.appId, 1);
       return rowToRecord(inserted);
     } catch (error) {
       if (error instanceof Database.SqliteError && error.code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
@@ -151,16 +157,22 @@ export class SqliteOperationStore implements OperationStore {
   }
 
   moveToCompleted(guid: string): OperationRecord | null {
-    return this.#update('moveToCompleted', guid, () => this.#sql.moveToCompleted.run({ guid, now: this.#now() }));
+    return this.#ended(
+      this.#update('moveToCompleted', guid, () => this.#sql.moveToCompleted.run({ guid, now: this.#now() })),
+    );
   }
 
   moveToFailed(guid: string, error: SerializedTransferError): OperationRecord | null {
     const errorJson = errorToJson(error);
-    return this.#update('moveToFailed', guid, () => this.#sql.moveToFailed.run({ guid, now: this.#now(), errorJson }));
+    return this.#ended(
+      this.#update('moveToFailed', guid, () => this.#sql.moveToFailed.run({ guid, now: this.#now(), errorJson })),
+    );
   }
 
   moveToCanceled(guid: string): OperationRecord | null {
-    return this.#update('moveToCanceled', guid, () => this.#sql.moveToCanceled.run({ guid, now: this.#now() }));
+    return this.#ended(
+      this.#update('moveToCanceled', guid, () => this.#sql.moveToCanceled.run({ guid, now: this.#now() })),
+    );
   }
 
   recordProgress(guid: string, progress: ProgressUpdate): void {
@@ -174,13 +186,12 @@ export class SqliteOperationStore implements OperationStore {
   recordResponse(guid: string, response: ResponseSnapshot, totalBytesToReceive: number): OperationRecord | null {
     assertCount(totalBytesToReceive, 'totalBytesToReceive');
     const responseJson = responseToJson(response);
-    const record = this.#update('recordResponse', guid, () =>
+    // With group commit the answer is committed at the end of the turn its headers arrived in, before
+    // any later byte of it is read: a host killed while the body comes in finds it (docs/delivery-
+    // guarantees.md, rule 1). A kill within that turn is one before the answer was read at all.
+    return this.#update('recordResponse', guid, () =>
       this.#sql.recordResponse.run({ guid, now: this.#now(), responseJson, totalBytesToReceive }),
     );
-    // A final answer is committed at once, not at the end of the turn: a host killed right after it
-    // must find it and never send the body again (docs/delivery-guarantees.md, rule 1).
-    this.#group?.commit();
-    return record;
   }
 
   resetReceived(guid: string): void {
@@ -224,7 +235,12 @@ export class SqliteOperationStore implements OperationStore {
   }
 
   countLiveOperations(appId: string): number {
-    return this.#run('countLiveOperations', () => this.#sql.countLive.get(appId)?.count ?? 0);
+    let live = this.#live.get(appId);
+    if (live === undefined) {
+      live = this.#run('countLiveOperations', () => this.#sql.countLive.get(appId)?.count ?? 0);
+      this.#live.set(appId, live);
+    }
+    return live;
   }
 
   liveTransferGroupNames(appId: string): Set<string> {
@@ -329,6 +345,18 @@ export class SqliteOperationStore implements OperationStore {
     } catch (error) {
       throw storeError(`${what} failed`, error);
     }
+  }
+
+  /** The guarded moves to a final status start only from an unfinished one: a change is one less live. */
+  #ended(record: OperationRecord | null): OperationRecord | null {
+    if (record !== null) this.#countLive(record.appId, -1);
+    return record;
+  }
+
+  /** Adjusts a count already taken; an app not counted yet is counted at its first countLiveOperations. */
+  #countLive(appId: string, delta: number): void {
+    const live = this.#live.get(appId);
+    if (live !== undefined) this.#live.set(appId, live + delta);
   }
 
   /** A write: with group commit it joins the turn's transaction. */

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, stat } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -30,6 +30,18 @@ function statusOnDisk(path: string, guid: string): number | undefined {
   const db = new Database(path, { readonly: true });
   try {
     return db.prepare<[string], { status: number }>('SELECT status FROM operations WHERE guid = ?').get(guid)?.status;
+  } finally {
+    db.close();
+  }
+}
+
+function responseOnDisk(path: string, guid: string): string | null | undefined {
+  const db = new Database(path, { readonly: true });
+  try {
+    const row = db.prepare<[string], { responseJson: string | null }>(
+      'SELECT responseJson FROM operations WHERE guid = ?',
+    );
+    return row.get(guid)?.responseJson;
   } finally {
     db.close();
   }
@@ -70,19 +82,26 @@ describe('SqliteOperationStore group commit', () => {
     }
   });
 
-  it('a final answer is committed at once, with the earlier writes of its turn', () => {
+  it('a final answer read in an I/O callback is on disk before the next I/O callback runs', async () => {
     const path = freshPath();
     const store = SqliteOperationStore.open(path, { groupCommit: failOnCommitError });
     try {
       store.insertOperation(newOperation({ guid: 'r' }));
       store.moveToRunning('r');
-      const answered = store.recordResponse(
-        'r',
-        { statusCode: 201, actualUri: 'https://example.test/upload/1', isResumable: false, headers: [] },
-        0,
-      );
-      assert.ok(answered);
-      assert.equal(statusOnDisk(path, 'r'), answered.progress.status);
+      // As the host reads an answer's headers: in an I/O callback; its body comes in a later one.
+      const onDisk = await new Promise<string | null | undefined>((resolve) => {
+        stat(path, () => {
+          const answer = {
+            statusCode: 201,
+            actualUri: 'https://example.test/upload/1',
+            isResumable: false,
+            headers: [],
+          };
+          assert.ok(store.recordResponse('r', answer, 0));
+          stat(path, () => resolve(responseOnDisk(path, 'r')));
+        });
+      });
+      assert.match(onDisk ?? '', /"statusCode":201/);
     } finally {
       store.close();
     }
