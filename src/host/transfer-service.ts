@@ -57,6 +57,13 @@ export class TransferService {
     return this.#engine.home;
   }
 
+  /** Runs `callback` once every state change made so far is durable: replies and pushes wait for it. */
+  afterCommit(callback: () => void): void {
+    const store = this.#engine.store;
+    if (store.afterCommit) store.afterCommit(callback);
+    else callback();
+  }
+
   /** The settings in force (config.json, reloaded while running). */
   get config(): Config {
     return this.#engine.config;

@@ -89,5 +89,12 @@ export interface OperationStore {
   /** The endpoint seems to have changed: the next upload probes it again. */
   forgetEndpointCapability(endpoint: string): void;
 
+  /**
+   * Runs `callback` once every write made so far is durable. A store that commits each write before it
+   * returns (the default) calls it at once; one that groups commits (GroupCommit) calls it after the
+   * commit. Acknowledgements to apps wait for it.
+   */
+  afterCommit?(callback: () => void): void;
+
   close(): void;
 }
