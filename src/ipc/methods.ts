@@ -137,6 +137,9 @@ export const snapshotSchema = z.looseObject({
   createdAtMs: z.number(),
   // A host that predates the field sends none: no digest known.
   contentDigest: z.string().nullable().default(null),
+  // A host that predates downloads sends neither: an upload.
+  direction: z.enum(['upload', 'download']).default('upload'),
+  resultPath: z.string().nullable().default(null),
 }) satisfies z.ZodType<OperationSnapshot, unknown>;
 
 /** What `bgtransfer host status` shows. Counts are the calling app's operations by status name. */

@@ -2,7 +2,13 @@ import Database from 'better-sqlite3';
 import type { BackgroundTransferStatus } from '../core/enums.ts';
 import { type SerializedTransferError, TransferError } from '../core/errors.ts';
 import type { OperationExtras } from '../core/operation-extras.ts';
-import type { ListFilter, OperationPatch, ResponseSnapshot, TransferGroupSpec } from '../core/snapshot.ts';
+import type {
+  ListFilter,
+  OperationPatch,
+  ResponseSnapshot,
+  TransferDirection,
+  TransferGroupSpec,
+} from '../core/snapshot.ts';
 import { type EndpointCapability, SqliteEndpointCapabilities } from './endpoint-capability.ts';
 import { openDatabase, storeError } from './open-database.ts';
 import type {
@@ -68,7 +74,12 @@ function prepareAll(db: Database.Database) {
     ),
     resetReceived: db.prepare<GuidParams, never>(SQL.resetReceived),
     updateProperties: db.prepare<
-      GuidParams & { costPolicy: number | null; priority: number | null; headersJson: string | null },
+      GuidParams & {
+        costPolicy: number | null;
+        priority: number | null;
+        headersJson: string | null;
+        requestedUri: string | null;
+      },
       never
     >(SQL.updateProperties),
     upsertTransferGroup: db.prepare<[string, string, number], never>(SQL.upsertTransferGroup),
@@ -160,7 +171,7 @@ export class SqliteOperationStore implements OperationStore {
     return row === undefined ? undefined : rowToRecord(row);
   }
 
-  listOperations(appId: string, filter: ListFilter): OperationRecord[] {
+  listOperations(appId: string, filter: ListFilter, direction?: TransferDirection): OperationRecord[] {
     const rows = this.#run('listOperations', () => {
       switch (filter.kind) {
         case 'ungrouped':
@@ -173,7 +184,9 @@ export class SqliteOperationStore implements OperationStore {
           return this.#sql.listAll.all(appId);
       }
     });
-    return rows.map(rowToRecord);
+    // Filtered here rather than in four more statements: an app's list is small (R29 caps live ones).
+    const chosen = direction === undefined ? rows : rows.filter((row) => row.direction === direction);
+    return chosen.map(rowToRecord);
   }
 
   listByStatus(statuses: readonly BackgroundTransferStatus[]): OperationRecord[] {
@@ -243,6 +256,7 @@ export class SqliteOperationStore implements OperationStore {
         costPolicy: patch.costPolicy ?? null,
         priority: patch.priority ?? null,
         headersJson: patch.headers === undefined ? null : headersToJson(patch.headers),
+        requestedUri: patch.requestedUri ?? null,
       }),
     );
   }
