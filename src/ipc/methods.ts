@@ -66,6 +66,7 @@ const operationSpec = z.strictObject(
     group: text.nullable(),
     transferGroup: transferGroup.nullable(),
     extras: requestExtrasSchema.optional(),
+    download: z.strictObject({ resultPath: z.string().min(1).max(4096) }).optional(),
   },
   {
     error: (issue) =>
@@ -87,6 +88,7 @@ const operationChange = z.strictObject({
   priority: z.enum(BackgroundTransferPriority).optional(),
   setHeader: headerPair.optional(),
   removeHeader: text.optional(),
+  requestedUri: text.optional(),
 }) satisfies z.ZodType<OperationChange>;
 
 /** A code this version does not know (a newer host) still arrives as a coded error: BT_ERR_INTERNAL. */
@@ -193,7 +195,8 @@ export const METHODS = {
   list: {
     scope: 'app',
     retry: always,
-    params: z.strictObject({ filter: listFilter }),
+    // direction: only uploads (getCurrentUploadsAsync) or only downloads; absent: both (`bgtransfer list`).
+    params: z.strictObject({ filter: listFilter, direction: z.enum(['upload', 'download']).optional() }),
     result: z.array(snapshotSchema),
   },
   get: { scope: 'app', retry: always, params: byGuid, result: snapshotSchema },

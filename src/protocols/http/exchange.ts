@@ -174,7 +174,7 @@ class Exchange implements Dispatcher.DispatchHandler {
       this.#fail(toTransferError(error));
       return;
     }
-    if (this.#sink.kind === 'file') this.#file = this.#openResponseFile(this.#sink.path);
+    if (this.#sink.kind === 'file') this.#file = this.#openResponseFile(this.#sink.path, this.#sink.position);
     if (this.#sink.kind === 'headers') this.#succeed();
   }
 
@@ -311,8 +311,8 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   // ---- sinks, settling and cleanup ----
 
-  #openResponseFile(path: string): WriteStream {
-    const file = createResponseFile(path);
+  #openResponseFile(path: string, position: number | undefined): WriteStream {
+    const file = createResponseFile(path, position);
     file.on('error', (error) => {
       this.#fail(
         new TransferError('BT_ERR_IO', `cannot write the response body to ${path}: ${error.message}`, { cause: error }),
