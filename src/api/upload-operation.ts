@@ -13,6 +13,7 @@ import type { OperationChange, OperationSnapshot, OperationSpec, ProgressSnapsho
 import type { TransferPort } from '../ipc/transfer-port.ts';
 import type { BackgroundTransferCompletionGroup } from './background-transfer-completion-group.ts';
 import { BackgroundTransferGroup } from './background-transfer-group.ts';
+import { createdSnapshot } from './created-snapshot.ts';
 import { getPort } from './port-provider.ts';
 import { ResponseInformation } from './response-information.ts';
 import { openResultStream } from './result-stream.ts';
@@ -72,31 +73,7 @@ export class UploadOperation {
     totalBytesToSend: number,
     completionGroup: BackgroundTransferCompletionGroup | null = null,
   ): UploadOperation {
-    const snapshot: OperationSnapshot = {
-      guid: spec.guid,
-      appId: spec.appId,
-      method: spec.method,
-      requestedUri: spec.requestedUri,
-      sourcePath: spec.sourcePath,
-      group: spec.group,
-      transferGroup: spec.transferGroup,
-      costPolicy: spec.costPolicy,
-      priority: spec.priority,
-      progress: {
-        bytesSent: 0,
-        totalBytesToSend,
-        bytesReceived: 0,
-        totalBytesToReceive: 0,
-        status: BackgroundTransferStatus.idle,
-        hasResponseChanged: false,
-        hasRestarted: false,
-      },
-      responseVersion: 0,
-      response: null,
-      error: null,
-      createdAtMs: Date.now(),
-      contentDigest: null,
-    };
+    const snapshot = createdSnapshot(spec, totalBytesToSend);
     const operation = new UploadOperation(CREATE, snapshot, { kind: 'created', spec });
     operation.#completionGroup = completionGroup;
     return operation;

@@ -13,6 +13,7 @@ import type {
   OperationPatch,
   OperationSnapshot,
   OperationSpec,
+  TransferDirection,
 } from '../core/snapshot.ts';
 import { protocolOfSession } from '../protocols/registry.ts';
 import type { OperationRecord } from '../store/operation-record.ts';
@@ -21,6 +22,7 @@ import { acceptSpec } from './accept-spec.ts';
 import { inspectBody } from './body-factory.ts';
 import { readCaFiles } from './ca-files.ts';
 import { DispatcherPool, type PoolSettings } from './dispatcher-pool.ts';
+import { downloadUri, withDownloadSession } from './download-spec.ts';
 import { checkLimits } from './limits.ts';
 import { toSnapshot } from './live-transfer.ts';
 import { ALWAYS_CONNECTED, type NetworkStateSource } from './network-gate.ts';
@@ -131,7 +133,7 @@ export class Engine {
   start(given: OperationSpec): OperationSnapshot {
     this.#assertOpen();
     const spec = acceptSpec(given);
-    const extras = storedExtras(spec.appId, spec.extras, this.#spools);
+    const extras = withDownloadSession(spec, storedExtras(spec.appId, spec.extras, this.#spools));
     const measured = inspectBody(spec.sourcePath, extras.body);
     checkLimits(this.#store, this.config, spec);
     if (spec.transferGroup) this.#store.upsertTransferGroup(spec.appId, spec.transferGroup);
@@ -167,9 +169,9 @@ export class Engine {
     return this.#store.getOperation(guid);
   }
 
-  list(appId: string, filter: ListFilter): OperationSnapshot[] {
+  list(appId: string, filter: ListFilter, direction?: TransferDirection): OperationSnapshot[] {
     return this.#store
-      .listOperations(appId, filter)
+      .listOperations(appId, filter, direction)
       .map((record) => this.#scheduler.live(record.guid)?.peekSnapshot() ?? toSnapshot(record));
   }
 
@@ -260,6 +262,7 @@ export class Engine {
     const patch: OperationPatch = {};
     if (change.costPolicy !== undefined) patch.costPolicy = change.costPolicy;
     if (change.priority !== undefined) patch.priority = change.priority;
+    if (change.requestedUri !== undefined) patch.requestedUri = downloadUri(current, change.requestedUri);
     if (change.setHeader || change.removeHeader !== undefined) {
       let headers = current.headers;
       if (change.removeHeader !== undefined) headers = withoutHeader(headers, change.removeHeader);

@@ -28,7 +28,8 @@ export interface RecoveryCounts {
 export function recoverInterrupted(store: OperationStore, home: string): RecoveryCounts {
   const counts: RecoveryCounts = { restarted: 0, resumed: 0, terminated: 0, completed: 0 };
   for (const record of store.listByStatus([BackgroundTransferStatus.running])) {
-    if (acceptedByServer(record)) {
+    // A download's stored 2xx is only the head of its body: it resumes from its partial file instead.
+    if (record.direction === 'upload' && acceptedByServer(record)) {
       if (completeAccepted(store, record, home)) counts.completed += 1;
     } else if (record.extras.session !== null) {
       // A resumable session (tus, IETF draft, FTP): continue from the server's offset, whatever the method.

@@ -33,7 +33,12 @@ export interface Statements {
   recordResponse: Database.Statement<GuidParams & { responseJson: string; totalBytesToReceive: number }, never>;
   resetReceived: Database.Statement<GuidParams, never>;
   updateProperties: Database.Statement<
-    GuidParams & { costPolicy: number | null; priority: number | null; headersJson: string | null },
+    GuidParams & {
+      costPolicy: number | null;
+      priority: number | null;
+      headersJson: string | null;
+      requestedUri: string | null;
+    },
     never
   >;
   upsertTransferGroup: Database.Statement<[string, string, number], never>;
@@ -87,7 +92,12 @@ export function prepareAll(db: Database.Database): Statements {
     ),
     resetReceived: db.prepare<GuidParams, never>(SQL.resetReceived),
     updateProperties: db.prepare<
-      GuidParams & { costPolicy: number | null; priority: number | null; headersJson: string | null },
+      GuidParams & {
+        costPolicy: number | null;
+        priority: number | null;
+        headersJson: string | null;
+        requestedUri: string | null;
+      },
       never
     >(SQL.updateProperties),
     upsertTransferGroup: db.prepare<[string, string, number], never>(SQL.upsertTransferGroup),

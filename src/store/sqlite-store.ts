@@ -2,7 +2,13 @@ import Database from 'better-sqlite3';
 import type { BackgroundTransferStatus } from '../core/enums.ts';
 import { type SerializedTransferError, TransferError } from '../core/errors.ts';
 import type { OperationExtras } from '../core/operation-extras.ts';
-import type { ListFilter, OperationPatch, ResponseSnapshot, TransferGroupSpec } from '../core/snapshot.ts';
+import type {
+  ListFilter,
+  OperationPatch,
+  ResponseSnapshot,
+  TransferDirection,
+  TransferGroupSpec,
+} from '../core/snapshot.ts';
 import { type EndpointCapability, SqliteEndpointCapabilities } from './endpoint-capability.ts';
 import { GroupCommit } from './group-commit.ts';
 import { openDatabase, storeError } from './open-database.ts';
@@ -114,7 +120,7 @@ export class SqliteOperationStore implements OperationStore {
     return row === undefined ? undefined : rowToRecord(row);
   }
 
-  listOperations(appId: string, filter: ListFilter): OperationRecord[] {
+  listOperations(appId: string, filter: ListFilter, direction?: TransferDirection): OperationRecord[] {
     const rows = this.#run('listOperations', () => {
       switch (filter.kind) {
         case 'ungrouped':
@@ -127,7 +133,9 @@ export class SqliteOperationStore implements OperationStore {
           return this.#sql.listAll.all(appId);
       }
     });
-    return rows.map(rowToRecord);
+    // Filtered here rather than in four more statements: an app's list is small (R29 caps live ones).
+    const chosen = direction === undefined ? rows : rows.filter((row) => row.direction === direction);
+    return chosen.map(rowToRecord);
   }
 
   listByStatus(statuses: readonly BackgroundTransferStatus[]): OperationRecord[] {
@@ -206,6 +214,7 @@ export class SqliteOperationStore implements OperationStore {
         costPolicy: patch.costPolicy ?? null,
         priority: patch.priority ?? null,
         headersJson: patch.headers === undefined ? null : headersToJson(patch.headers),
+        requestedUri: patch.requestedUri ?? null,
       }),
     );
   }

@@ -176,6 +176,10 @@ class Exchange implements Dispatcher.DispatchHandler {
     }
     // A file sink's file is opened at the first body byte: most answers to an upload have no body, and
     // open + close per upload was a large share of a small upload's cost (readers treat no file as empty).
+    // A download's partial file (a `position`) is opened now: it must exist even for an empty body.
+    if (this.#sink.kind === 'file' && this.#sink.position !== undefined) {
+      this.#file = openResponseFile(this.#sink.path, (error) => this.#fail(error), this.#sink.position);
+    }
     if (this.#sink.kind === 'headers') this.#succeed();
   }
 
