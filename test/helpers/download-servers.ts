@@ -315,7 +315,7 @@ async function sendBody(
         res.socket?.resetAndDestroy();
         return;
       }
-      const { bytesRead, buffer } = await handle.read(Buffer.alloc(want), 0, want, offset);
+      const { bytesRead, buffer } = await handle.read(Buffer.allocUnsafe(want), 0, want, offset);
       if (bytesRead === 0) throw new Error(`${file} is shorter than it was when served`);
       const flushed = res.write(buffer.subarray(0, bytesRead));
       record.bytesSent += bytesRead;
