@@ -2,8 +2,8 @@ import { mebibytes, median } from './stats.ts';
 
 /** One measured process run of bench/summary.ts. */
 export interface Sample {
-  group: 'put' | 'startup';
-  /** 'curl', 'in-process', 'CLI through the host', 'node -e 0', "import('bgtransfer')", … */
+  group: 'put' | 'get' | 'startup';
+  /** 'curl', 'in-process', 'CLI through the host', 'curl GET', 'CLI download through the host', 'node -e 0', … */
   side: string;
   round: number;
   ok: boolean;
@@ -74,6 +74,23 @@ export function summarize(samples: readonly Sample[]): SummaryRow[] {
   compare('PUT, CLI through the host: CPU (CLI + host)', 'CLI through the host', 'curl', 'cpuSeconds', ratioAtMost(2));
   compare('PUT, in-process: wall', 'in-process', 'curl', 'wallSeconds', ratioAtMost(1.15));
   compare('PUT, in-process: CPU', 'in-process', 'curl', 'cpuSeconds', ratioAtMost(2));
+  // Downloads are measured only once the built CLI has the command; no target is set for them yet.
+  if (of('CLI download through the host').length > 0) {
+    compare(
+      'GET, CLI through the host: wall',
+      'CLI download through the host',
+      'curl GET',
+      'wallSeconds',
+      informational,
+    );
+    compare(
+      'GET, CLI through the host: CPU (CLI + host)',
+      'CLI download through the host',
+      'curl GET',
+      'cpuSeconds',
+      informational,
+    );
+  }
   compare("import('bgtransfer') (BGTRANSFER_HOST=auto)", "import('bgtransfer')", 'node -e 0', 'wallSeconds', {
     text: '≤ 0.15 s and ≤ 55 MiB',
     met: (row) => row.value <= 0.15 && row.peakRssBytes <= 55 * MIB,
@@ -101,7 +118,7 @@ export function renderSummary(
   startupRuns: number,
 ): string {
   const lines = [
-    `PUT of ${mebibytes(sizeBytes).toFixed(0)} MiB over loopback (${runs} paired rounds) and start-up (${startupRuns} rounds); medians`,
+    `${samples.some((sample) => sample.group === 'get') ? 'PUT and GET' : 'PUT'} of ${mebibytes(sizeBytes).toFixed(0)} MiB over loopback (${runs} paired rounds) and start-up (${startupRuns} rounds); medians`,
     '',
     '| measure | baseline | baseline | bgtransfer | ratio | baseline peak RSS | bgtransfer peak RSS | floor | met |',
     '|---|---|---|---|---|---|---|---|---|',

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -6,10 +6,13 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { startDownloadServer } from '../test/helpers/download-servers.ts';
+import { cliCanDownload, cliDownload, curlDownload } from './download-sides.ts';
 import { startPutSink } from './put-sink-server.ts';
 import { createRandomFile } from './random-file.ts';
 import { renderSummary, type Sample, type SummaryRow, summarize } from './summary-report.ts';
 import { assertGnuTime, processCpuSeconds, processPeakRssBytes, type TimedRun, timedRun } from './timed-run.ts';
+import { startHost, stopHost } from './transfer-host.ts';
 
 /**
  * `npm run bench`: the built package against its peers, as ratios measured in the same run.
@@ -21,6 +24,9 @@ import { assertGnuTime, processCpuSeconds, processPeakRssBytes, type TimedRun, t
  *   the host's) and against the built package in-process (bench/put-once-built.mjs). Each round runs the
  *   three in a rotating order and each ratio is taken against the same round's curl; a run counts only
  *   if the server got every byte with the right sha256.
+ * - A GET of the same file from the download tests' node:http range server: `curl -o` against the built
+ *   CLI through the same host (`bgtransfer download URL FILE`), alternating which goes first; each run
+ *   counts only if the file written has the right sha256. Skipped while the CLI has no `download`.
  * - `import('bgtransfer')` and `bgtransfer --version` against `node -e 0`, alternately.
  *
  * Wall time, CPU time and peak RSS come from GNU time (ru_maxrss); the host's from /proc. Prints one
@@ -56,7 +62,7 @@ try {
   process.stderr.write(`writing ${sizeMib} MiB of random data to ${file}\n`);
   const sha256 = await createRandomFile(file, sizeBytes);
   const hostHome = join(workDir, 'host-home');
-  host = await startHost(hostHome);
+  host = await startHost(CLI, hostHome);
   const hostPid = host.pid ?? -1;
 
   const sides: Record<string, (round: number) => Promise<void>> = {
@@ -105,6 +111,7 @@ try {
   for (let round = 1; round <= runs; round++) {
     for (const name of rotate(Object.keys(sides), round)) await sides[name]?.(round);
   }
+  await measureDownloads(file, sha256, hostHome, hostPid);
 
   const startup: Record<string, (round: number) => Promise<void>> = {
     node: async (round) => {
@@ -127,8 +134,7 @@ try {
     for (const name of rotate(Object.keys(startup), round)) await startup[name]?.(round);
   }
 } finally {
-  host?.kill('SIGTERM');
-  if (host && host.exitCode === null) await new Promise((resolve) => host?.once('exit', resolve));
+  await stopHost(host);
   await sink.close();
   await rm(workDir, { recursive: true, force: true });
 }
@@ -175,20 +181,6 @@ async function arrived(received: Promise<{ bytes: number; sha256: string }>, sha
   return request !== undefined && request.bytes === sizeBytes && request.sha256 === sha256;
 }
 
-/** The transfer host in the foreground, as a direct child; resolves once it answers `host status`. */
-async function startHost(home: string): Promise<ChildProcess> {
-  const env = { ...process.env, BGTRANSFER_HOST: 'auto', BGTRANSFER_HOME: home };
-  const child = spawn(process.execPath, [CLI, 'host'], { env, stdio: 'ignore' });
-  for (let attempt = 0; attempt < 200; attempt++) {
-    const status = await timedRun(process.execPath, [CLI, 'host', 'status'], { env });
-    if (status.exitCode === 0) return child;
-    if (child.exitCode !== null) throw new Error(`the transfer host exited with code ${child.exitCode}`);
-    await sleep(100);
-  }
-  child.kill('SIGTERM');
-  throw new Error('the transfer host did not start');
-}
-
 async function writeResult(rows: readonly SummaryRow[]): Promise<string> {
   const dir = fileURLToPath(new URL('./results/', import.meta.url));
   await mkdir(dir, { recursive: true });
@@ -213,6 +205,36 @@ async function writeResult(rows: readonly SummaryRow[]): Promise<string> {
   };
   await writeFile(path, `${JSON.stringify(result, (_key, value) => (Number.isNaN(value) ? null : value), 2)}\n`);
   return path;
+}
+
+/** The GET rounds, when the built CLI can download (bench/download-vs-curl.ts measures them alone). */
+async function measureDownloads(file: string, sha256: string, hostHome: string, hostPid: number): Promise<void> {
+  if (!(await cliCanDownload(CLI))) {
+    process.stderr.write('get: skipped, the built CLI has no download command\n');
+    return;
+  }
+  const server = await startDownloadServer();
+  try {
+    await server.serve('/random.bin', file);
+    const url = `${server.url}/random.bin`;
+    const out = join(workDir, 'downloaded.bin');
+    const env = { ...process.env, BGTRANSFER_HOST: 'auto', BGTRANSFER_HOME: hostHome };
+    const sides: Record<string, (round: number) => Promise<void>> = {
+      curl: async (round) => {
+        const { run, ok } = await curlDownload(url, out, sha256);
+        record('get', 'curl GET', round, run, ok);
+      },
+      cli: async (round) => {
+        const { run, ok, ...host } = await cliDownload(CLI, env, hostPid, url, out, sha256);
+        record('get', 'CLI download through the host', round, run, ok, host);
+      },
+    };
+    for (let round = 1; round <= runs; round++) {
+      for (const name of rotate(Object.keys(sides), round)) await sides[name]?.(round);
+    }
+  } finally {
+    await server.close();
+  }
 }
 
 function rotate<T>(items: readonly T[], by: number): T[] {

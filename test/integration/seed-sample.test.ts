@@ -8,11 +8,11 @@ import { makeTempDir, writeRandomFile } from '../helpers/temp-dir.ts';
 import { startUploadServer, type UploadServer } from '../helpers/upload-server.ts';
 
 /**
- * The seed's JavaScript sample (UploadOperation.txt: UploadFile and AttachUpload) runs
+ * The JavaScript sample of Microsoft's UploadOperation reference page (UploadFile and AttachUpload) runs
  * unchanged against `bgtransfer/winrt`, with `file` a StorageFile. The sample's server answers like
  * upload.aspx: "Filename is <name>" for a raw body with a Filename header.
  */
-/** The seed's sample, evaluated as written with `Windows` and its three handlers in scope. */
+/** The reference page's sample, evaluated as written with `Windows` and its three handlers in scope. */
 function loadSeedSample(handlers: { complete: Handler; error: Handler; progress: Handler }) {
   const code = readFileSync(fileURLToPath(new URL('../fixtures/seed-upload-sample.js', import.meta.url)), 'utf8');
   const factory = new Function(
@@ -52,7 +52,7 @@ after(async () => {
   await server.close();
 });
 
-test('the seed sample UploadFile and AttachUpload run unchanged (A1, R4)', async () => {
+test('the UploadOperation page sample UploadFile and AttachUpload run unchanged (A1, R4)', async () => {
   const files = await makeTempDir('seed-');
   const source = await writeRandomFile(files.path, 'photo.jpg', 3 * 1024 * 1024 + 7);
   const file = await Windows.Storage.StorageFile.getFileFromPathAsync(source.path);

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 /**
  * The repository explains itself: a comment, test or doc may cite only what the repository contains.
  * This checks that no file points at documents that live elsewhere or at an issue tracker's numbers,
- * that every Windows rule number (`R38`, `E5`) cited is defined in docs/windows-behaviour.md, and that
+ * that every Windows rule number (`R38`, `E5`, `D12`) cited is defined in docs/windows-behaviour.md, and that
  * every relative markdown link in docs/ and README.md leads to a file that exists.
  *
  * The patterns are assembled from pieces (or spelled with escapes) so that this file, which is scanned
@@ -74,10 +74,10 @@ function describeHits(found: readonly Hit[]): string[] {
   return found.map((hit) => `${hit.file}:${hit.line}: ${hit.text}`);
 }
 
-/** The rules docs/windows-behaviour.md defines: list items that start with a bold `R12` or `E5`. */
+/** The rules docs/windows-behaviour.md defines: list items that start with a bold `R12`, `E5` or `D3`. */
 function definedRules(): Set<string> {
   const text = readFileSync(join(repoRoot, RULE_DOC), 'utf8');
-  return new Set([...text.matchAll(/^- \*\*([RE]\d+)\*\*/gm)].map((match) => match[1] ?? ''));
+  return new Set([...text.matchAll(/^- \*\*([RED]\d+)\*\*/gm)].map((match) => match[1] ?? ''));
 }
 
 /** Relative link targets of a markdown text: `[text](target)`, without the fragment. */
@@ -116,14 +116,15 @@ describe('references resolve inside the repository', () => {
   test(`every rule number cited is defined in ${RULE_DOC}`, () => {
     const defined = definedRules();
     for (let n = 1; n <= 86; n += 1) assert.ok(defined.has(`R${n}`), `R${n} is defined`);
+    for (let n = 1; n <= 40; n += 1) assert.ok(defined.has(`D${n}`), `D${n} is defined`);
     const undefinedUses: string[] = [];
     for (const file of files) {
       const rel = relative(repoRoot, file);
       const lines = readFileSync(file, 'utf8').split('\n');
       lines.forEach((text, index) => {
-        // Rule numbers stand alone ("R38", "R41–R45", "E5"); generic type parameters such as `R1 = T`
+        // Rule numbers stand alone ("R38", "R41–R45", "E5", "D9"); generic type parameters such as `R1 = T`
         // are R1/R2 and defined anyway. Hex digits (0x80072EE2) are not preceded by a word boundary.
-        for (const match of text.matchAll(/\b([RE][1-9]\d*)\b/g)) {
+        for (const match of text.matchAll(/\b([RED][1-9]\d*)\b/g)) {
           const rule = match[1] ?? '';
           if (!defined.has(rule)) undefinedUses.push(`${rel}:${index + 1}: ${rule}`);
         }
