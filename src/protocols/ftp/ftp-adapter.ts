@@ -23,7 +23,7 @@ export const ftpProtocol: UploadProtocol = {
     const reached = () => {
       if (!stored) save({ protocol: 'ftp', uploadUrl: null });
     };
-    const result = await uploadFtp({
+    await uploadFtp({
       url: attempt.url,
       method: attempt.method,
       credentials: attempt.credentials,
@@ -43,8 +43,8 @@ export const ftpProtocol: UploadProtocol = {
         reached();
         attempt.onBytesSent(absolute);
       },
+      onRestart: () => attempt.onRestarted(),
     });
-    if (result.restarted) attempt.onRestarted();
     // FTP has no response to keep (R43 does not apply).
     return undefined;
   },
