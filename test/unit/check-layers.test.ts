@@ -79,7 +79,7 @@ test('the engine reaches a protocol only through the seam: the interface and the
   });
   const problems = checkLayers(src).map((line) => line.replace(/^.*?src\//, 'src/'));
   assert.deepEqual(problems.sort(), [
-    'src/engine/run.ts: imports src/protocols/ftp/ftp-upload.ts (engine reaches protocols only through upload-protocol.ts and registry.ts)',
-    'src/engine/run.ts: imports src/protocols/tus/tus-upload.ts (engine reaches protocols only through upload-protocol.ts and registry.ts)',
+    'src/engine/run.ts: imports src/protocols/ftp/ftp-upload.ts (engine reaches protocols only through upload-protocol.ts, registry.ts and download-protocol.ts)',
+    'src/engine/run.ts: imports src/protocols/tus/tus-upload.ts (engine reaches protocols only through upload-protocol.ts, registry.ts and download-protocol.ts)',
   ]);
 });
