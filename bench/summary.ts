@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startPutSink } from './put-sink-server.ts';
 import { createRandomFile } from './random-file.ts';
+import { autoSamples, tusSamples } from './summary-extra.ts';
 import { renderSummary, type Sample, type SummaryRow, summarize } from './summary-report.ts';
 import { assertGnuTime, processCpuSeconds, processPeakRssBytes, type TimedRun, timedRun } from './timed-run.ts';
 
@@ -15,12 +16,15 @@ import { assertGnuTime, processCpuSeconds, processPeakRssBytes, type TimedRun, t
  * `npm run bench`: the built package against its peers, as ratios measured in the same run.
  *
  *   node --conditions=source --import tsx bench/summary.ts [--size-mib 1024] [--runs 5] [--startup-runs 10]
+ *        [--tus-runs 5] [--auto-count 1000] [--auto-runs 5]
  *
  * - A PUT of one random file over loopback to a hashing node:http server: `curl -T` against the built
  *   CLI through a running transfer host (`bgtransfer upload FILE URL --method PUT`; CPU is the CLI's plus
  *   the host's) and against the built package in-process (bench/put-once-built.mjs). Each round runs the
  *   three in a rotating order and each ratio is taken against the same round's curl; a run counts only
  *   if the server got every byte with the right sha256.
+ * - A tus upload of the same file: bgtransfer against tus-js-client, and many small uploads with
+ *   resumeProtocol 'auto' against 'none' (bench/summary-extra.ts).
  * - `import('bgtransfer')` and `bgtransfer --version` against `node -e 0`, alternately.
  *
  * Wall time, CPU time and peak RSS come from GNU time (ru_maxrss); the host's from /proc. Prints one
@@ -36,11 +40,17 @@ const { values } = parseArgs({
     'size-mib': { type: 'string', default: '1024' },
     runs: { type: 'string', default: '5' },
     'startup-runs': { type: 'string', default: '10' },
+    'tus-runs': { type: 'string', default: '5' },
+    'auto-count': { type: 'string', default: '1000' },
+    'auto-runs': { type: 'string', default: '5' },
   },
 });
 const sizeMib = positiveInteger(values['size-mib'], '--size-mib');
 const runs = positiveInteger(values.runs, '--runs');
 const startupRuns = positiveInteger(values['startup-runs'], '--startup-runs');
+const tusRuns = positiveInteger(values['tus-runs'], '--tus-runs');
+const autoCount = positiveInteger(values['auto-count'], '--auto-count');
+const autoRuns = positiveInteger(values['auto-runs'], '--auto-runs');
 const sizeBytes = sizeMib * 1024 * 1024;
 
 assertGnuTime();
@@ -105,6 +115,8 @@ try {
   for (let round = 1; round <= runs; round++) {
     for (const name of rotate(Object.keys(sides), round)) await sides[name]?.(round);
   }
+  samples.push(...(await tusSamples(workDir, file, sha256, tusRuns)));
+  samples.push(...(await autoSamples(workDir, autoCount, autoRuns)));
 
   const startup: Record<string, (round: number) => Promise<void>> = {
     node: async (round) => {
