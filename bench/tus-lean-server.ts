@@ -4,9 +4,8 @@ import type { AddressInfo } from 'node:net';
 
 /**
  * A lean tus 1.0.0 server for throughput benchmarks (core protocol + creation): it keeps nothing but
- * a running sha-256 and byte count per upload, so a client is measured, not a store. @tus/server with
- * @tus/file-store writes every byte to disk through several streams and was, on loopback, slower than
- * the clients it served.
+ * a running sha-256 and byte count per upload, so a client is measured, not a store (@tus/server with
+ * @tus/file-store writes every byte to disk through several streams, in the same process as the bench).
  *
  * - POST /files/ with Upload-Length → 201, Location /files/<n>;
  * - HEAD /files/<n> → Upload-Offset, Upload-Length;
