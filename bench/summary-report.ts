@@ -2,7 +2,7 @@ import { mebibytes, median } from './stats.ts';
 
 /** One measured process run of bench/summary.ts. */
 export interface Sample {
-  group: 'put' | 'get' | 'startup';
+  group: 'put' | 'get' | 'startup' | 'tus' | 'auto';
   /** 'curl', 'in-process', 'CLI through the host', 'curl GET', 'CLI download through the host', 'node -e 0', … */
   side: string;
   round: number;
@@ -91,6 +91,17 @@ export function summarize(samples: readonly Sample[]): SummaryRow[] {
       informational,
     );
   }
+  compare('tus PATCH, in-process: transfer time', 'tus: bgtransfer', 'tus: tus-js-client', 'wallSeconds', {
+    text: 'ratio ≤ 0.91 (≥ 1.1× throughput), peak RSS ≤ baseline',
+    met: (row) => row.ratio <= 1 / 1.1 && row.peakRssBytes <= row.baselinePeakRssBytes,
+  });
+  compare('tus PATCH, in-process: CPU', 'tus: bgtransfer', 'tus: tus-js-client', 'cpuSeconds', informational);
+  const auto = sideOf(valid, 'auto', "'auto'");
+  const none = sideOf(valid, 'auto', "'none'");
+  if (auto !== undefined && none !== undefined) {
+    compare(`many small uploads, 'auto' vs 'none': wall`, auto, none, 'wallSeconds', ratioAtMost(1.05));
+    compare(`many small uploads, 'auto' vs 'none': CPU`, auto, none, 'cpuSeconds', ratioAtMost(1.05));
+  }
   compare("import('bgtransfer') (BGTRANSFER_HOST=auto)", "import('bgtransfer')", 'node -e 0', 'wallSeconds', {
     text: '≤ 0.15 s and ≤ 55 MiB',
     met: (row) => row.value <= 0.15 && row.peakRssBytes <= 55 * MIB,
@@ -102,6 +113,11 @@ export function summarize(samples: readonly Sample[]): SummaryRow[] {
   });
   compare('bgtransfer --version: CPU', 'bgtransfer --version', 'node -e 0', 'cpuSeconds', informational);
   return rows;
+}
+
+/** The side name of `group` that contains `part` (the auto rows name their upload count). */
+function sideOf(samples: readonly Sample[], group: Sample['group'], part: string): string | undefined {
+  return samples.find((sample) => sample.group === group && sample.side.includes(part))?.side;
 }
 
 function hostCpu(samples: readonly Sample[]): number {
@@ -118,7 +134,8 @@ export function renderSummary(
   startupRuns: number,
 ): string {
   const lines = [
-    `${samples.some((sample) => sample.group === 'get') ? 'PUT and GET' : 'PUT'} of ${mebibytes(sizeBytes).toFixed(0)} MiB over loopback (${runs} paired rounds) and start-up (${startupRuns} rounds); medians`,
+    `PUT${samples.some((sample) => sample.group === 'get') ? ', GET' : ''} and tus PATCH of ${mebibytes(sizeBytes).toFixed(0)} MiB over loopback (${runs} paired rounds), many small uploads, ` +
+      `and start-up (${startupRuns} rounds); medians. Ratio: bgtransfer over the baseline of the same round.`,
     '',
     '| measure | baseline | baseline | bgtransfer | ratio | baseline peak RSS | bgtransfer peak RSS | floor | met |',
     '|---|---|---|---|---|---|---|---|---|',
@@ -128,6 +145,7 @@ export function renderSummary(
         `${fixed(row.ratio, 2)} | ${mib(row.baselinePeakRssBytes)} | ${mib(row.peakRssBytes)} | ${row.floor} | ${row.floor === '' ? '' : row.met ? 'yes' : 'no'} |`,
     ),
     '',
+    'tus rows: transfer time as each app timed it (start of the upload until success), CPU and peak RSS of the whole process.',
     'Peak RSS of "CLI through the host" is the larger of the CLI process and the host (VmHWM since it started).',
     `Of its CPU time the host used ${fixed(hostCpu(samples), 3)} s (median), the CLI process the rest.`,
   ];

@@ -10,6 +10,7 @@ import { startDownloadServer } from '../test/helpers/download-servers.ts';
 import { cliCanDownload, cliDownload, curlDownload } from './download-sides.ts';
 import { startPutSink } from './put-sink-server.ts';
 import { createRandomFile } from './random-file.ts';
+import { autoSamples, tusSamples } from './summary-extra.ts';
 import { renderSummary, type Sample, type SummaryRow, summarize } from './summary-report.ts';
 import { assertGnuTime, processCpuSeconds, processPeakRssBytes, type TimedRun, timedRun } from './timed-run.ts';
 import { startHost, stopHost } from './transfer-host.ts';
@@ -18,6 +19,7 @@ import { startHost, stopHost } from './transfer-host.ts';
  * `npm run bench`: the built package against its peers, as ratios measured in the same run.
  *
  *   node --conditions=source --import tsx bench/summary.ts [--size-mib 1024] [--runs 5] [--startup-runs 10]
+ *        [--tus-runs 5] [--auto-count 1000] [--auto-runs 5]
  *
  * - A PUT of one random file over loopback to a hashing node:http server: `curl -T` against the built
  *   CLI through a running transfer host (`bgtransfer upload FILE URL --method PUT`; CPU is the CLI's plus
@@ -27,6 +29,8 @@ import { startHost, stopHost } from './transfer-host.ts';
  * - A GET of the same file from the download tests' node:http range server: `curl -o` against the built
  *   CLI through the same host (`bgtransfer download URL FILE`), alternating which goes first; each run
  *   counts only if the file written has the right sha256. Skipped while the CLI has no `download`.
+ * - A tus upload of the same file: bgtransfer against tus-js-client, and many small uploads with
+ *   resumeProtocol 'auto' against 'none' (bench/summary-extra.ts).
  * - `import('bgtransfer')` and `bgtransfer --version` against `node -e 0`, alternately.
  *
  * Wall time, CPU time and peak RSS come from GNU time (ru_maxrss); the host's from /proc. Prints one
@@ -42,11 +46,17 @@ const { values } = parseArgs({
     'size-mib': { type: 'string', default: '1024' },
     runs: { type: 'string', default: '5' },
     'startup-runs': { type: 'string', default: '10' },
+    'tus-runs': { type: 'string', default: '5' },
+    'auto-count': { type: 'string', default: '1000' },
+    'auto-runs': { type: 'string', default: '5' },
   },
 });
 const sizeMib = positiveInteger(values['size-mib'], '--size-mib');
 const runs = positiveInteger(values.runs, '--runs');
 const startupRuns = positiveInteger(values['startup-runs'], '--startup-runs');
+const tusRuns = positiveInteger(values['tus-runs'], '--tus-runs');
+const autoCount = positiveInteger(values['auto-count'], '--auto-count');
+const autoRuns = positiveInteger(values['auto-runs'], '--auto-runs');
 const sizeBytes = sizeMib * 1024 * 1024;
 
 assertGnuTime();
@@ -112,6 +122,8 @@ try {
     for (const name of rotate(Object.keys(sides), round)) await sides[name]?.(round);
   }
   await measureDownloads(file, sha256, hostHome, hostPid);
+  samples.push(...(await tusSamples(workDir, file, sha256, tusRuns)));
+  samples.push(...(await autoSamples(workDir, autoCount, autoRuns)));
 
   const startup: Record<string, (round: number) => Promise<void>> = {
     node: async (round) => {

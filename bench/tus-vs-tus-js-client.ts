@@ -16,15 +16,19 @@ import {
   runClient,
   type Via,
 } from './tus-bench-clients.ts';
+import { startLeanTusServer } from './tus-lean-server.ts';
 
 /**
  * tus upload throughput, memory and resume cost: bgtransfer against tus-js-client 4.3.1, on loopback.
  *
  *   node --conditions=source --import tsx bench/tus-vs-tus-js-client.ts [--size-mib 256] [--runs 3]
- *        [--resume-runs 1] [--via built|tsx] [--cut 0.55]
+ *        [--resume-runs 1] [--via built|tsx] [--cut 0.55] [--server lean|tus-server]
  *
- * Server: @tus/server 2.4.5 with @tus/file-store (test/helpers/tus-server.ts, which counts the bytes each
- * upload receives and hashes what it stored) in this process. Each client is a plain-JavaScript app in
+ * Server for the throughput runs: by default the lean tus server of bench/tus-lean-server.ts (a running
+ * sha-256 per upload, nothing stored), so that the clients, not the server, are the limit; `--server
+ * tus-server` uses @tus/server 2.4.5 with @tus/file-store instead. Resume runs always use the latter
+ * (test/helpers/tus-server.ts, which counts the bytes each upload receives, logs every request and
+ * hashes what it stored). Both servers run in this process. Each client is a plain-JavaScript app in
  * its own Node process (bench/tus-bench-clients.ts); by default bgtransfer is the package built from
  * src/ with tsc (`--via tsx` runs it from source instead, and gives both apps the tsx loader).
  *
@@ -49,6 +53,7 @@ const { values } = parseArgs({
     'resume-runs': { type: 'string', default: '1' },
     via: { type: 'string', default: 'built' },
     cut: { type: 'string', default: '0.55' },
+    server: { type: 'string', default: 'lean' },
   },
 });
 const sizeMib = positiveInteger(values['size-mib'], '--size-mib');
@@ -60,6 +65,8 @@ if (via !== 'built' && via !== 'tsx') throw new Error(`--via must be built or ts
 const cutFraction = Number(values.cut);
 if (!(cutFraction > 0 && cutFraction < 1)) throw new Error('--cut must be a fraction between 0 and 1');
 const sizeBytes = sizeMib * 1024 * 1024;
+const serverKind = values.server;
+if (serverKind !== 'lean' && serverKind !== 'tus-server') throw new Error(`--server must be lean or tus-server`);
 
 interface ThroughputRun {
   run: number;
@@ -97,6 +104,7 @@ interface ResumeRun {
 
 const workDir = await mkdtemp(join(tmpdir(), 'tus-bench-'));
 const tus = await startTusServer();
+const lean = await startLeanTusServer();
 const throughput: ThroughputRun[] = [];
 const resume: ResumeRun[] = [];
 let failures = 0;
@@ -126,6 +134,7 @@ try {
   console.log(`\nresults: ${await writeResult(setup, fileSha256)}`);
 } finally {
   await tus.close();
+  await lean.close();
   await rm(workDir, { recursive: true, force: true });
 }
 if (failures > 0) {
@@ -141,8 +150,9 @@ async function throughputRun(
   run: number,
   order: number,
 ): Promise<ThroughputRun> {
-  const measured = await runClient(setup, client, file, tus.endpoint, RETRY_DELAY_MS);
-  const stored = await checkStored(measured, sha256);
+  const endpoint = serverKind === 'lean' ? lean.endpoint : tus.endpoint;
+  const measured = await runClient(setup, client, file, endpoint, RETRY_DELAY_MS);
+  const stored = serverKind === 'lean' ? checkLean(measured, sha256) : await checkStored(measured, sha256);
   const valid = measured.ok && stored.valid && stored.receivedBytes === sizeBytes;
   report(`run ${run} ${client}`, measured, valid);
   return {
@@ -213,6 +223,14 @@ function disarmAfterFault(proxy: FaultProxy): { stop(): void } {
   return { stop: () => clearInterval(timer) };
 }
 
+/** The lean server's running hash: right sha256? How many bytes did it receive? */
+function checkLean(measured: ClientRun, sha256: string): { valid: boolean; receivedBytes: number } {
+  if (measured.uploadUrl === null) return { valid: false, receivedBytes: 0 };
+  const upload = lean.upload(measured.uploadUrl);
+  lean.forget(measured.uploadUrl);
+  return { valid: upload?.sha256 === sha256, receivedBytes: upload?.receivedBytes ?? 0 };
+}
+
 /** The server's copy: right sha256? How many bytes did it receive? Then frees its disk space. */
 async function checkStored(measured: ClientRun, sha256: string): Promise<{ valid: boolean; receivedBytes: number }> {
   if (measured.uploadUrl === null) return { valid: false, receivedBytes: 0 };
@@ -262,8 +280,8 @@ function renderMarkdown(setup: ClientSetup): string {
   const lines = [
     `## tus upload of ${sizeMib} MiB on loopback: bgtransfer vs tus-js-client 4.3.1`,
     '',
-    `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}, server @tus/server 2.4.5 ` +
-      `+ @tus/file-store in the bench process; bgtransfer ${setup.via === 'built' ? 'built with tsc (plain Node)' : 'from src/ via tsx (both apps with the tsx loader)'}, ` +
+    `${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), Node ${process.version}, server ${serverName()} ` +
+      `in the bench process; bgtransfer ${setup.via === 'built' ? 'built with tsc (plain Node)' : 'from src/ via tsx (both apps with the tsx loader)'}, ` +
       'BGTRANSFER_HOST=inproc; tus-js-client with a file stream, chunkSize unset.',
     '',
     '| run | client | transfer s | wall s | MB/s | peak RSS MB | valid |',
@@ -330,7 +348,7 @@ async function writeResult(setup: ClientSetup, fileSha256: string): Promise<stri
       cores: cpus().length,
       kernel: commandOutput('uname', ['-r']),
       network: 'loopback (127.0.0.1)',
-      server: '@tus/server 2.4.5 + @tus/file-store 2.1.1, in the bench process',
+      server: `${serverName()}, in the bench process (resume runs: @tus/server 2.4.5 + @tus/file-store 2.1.1)`,
       clients: {
         'tus-js-client': '4.3.1, fs.ReadStream source, chunkSize unset',
         bgtransfer: 'BGTRANSFER_HOST=inproc, resumeProtocol "tus"',
@@ -346,6 +364,12 @@ async function writeResult(setup: ClientSetup, fileSha256: string): Promise<stri
   // JSON has no NaN: a failed measurement is written as null.
   await writeFile(path, `${JSON.stringify(result, (_key, value) => (Number.isNaN(value) ? null : value), 2)}\n`);
   return path;
+}
+
+function serverName(): string {
+  return serverKind === 'lean'
+    ? 'the lean tus server (bench/tus-lean-server.ts: sha-256 only, nothing stored)'
+    : '@tus/server 2.4.5 + @tus/file-store 2.1.1';
 }
 
 function commandOutput(command: string, args: string[]): string {

@@ -16,8 +16,9 @@ import { startUploadServer } from '../helpers/upload-server.ts';
  * this process.
  */
 // The body's memory is a ring of five 1 MiB read buffers per upload (src/source/file-source.ts), so a
-// 2 GiB upload allocates no garbage per byte. Measured on this 2-core machine: 1 KiB upload 114 MB,
-// 2 GiB upload 119.1–119.6 MB (the rest is the engine: SQLite, undici, D-Bus). It was 138.8–154.6 MB
+// 2 GiB upload allocates no garbage per byte. Measured on this 2-core machine: 1 KiB upload
+// 113.7–113.9 MB, 2 GiB upload 119.0–119.8 MB (the rest is the engine: SQLite, undici, D-Bus, and
+// about 28 MB while Node exits, V8 optimising undici's WebAssembly parser). It was 138.8–154.6 MB
 // with a fresh 1 MiB buffer per read (the peak set by when V8 collected them) and 131 MB with 64 KiB
 // reads. 135 MB leaves 15 MB over the worst run; the growth limit catches per-byte memory whatever the
 // fixed cost becomes.
