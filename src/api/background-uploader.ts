@@ -54,6 +54,7 @@ export class BackgroundUploader {
   #resumeProtocol: ResumeProtocol = 'auto';
   #ietfInteropVersion: IetfInteropVersion = DEFAULT_INTEROP_VERSION;
   #sendContentDigest = false;
+  #tusParallelUploads = 1;
   readonly #headers = new RequestHeaders();
   readonly #completionGroup: BackgroundTransferCompletionGroup | null;
   #serverCredential: PasswordCredential | null = null;
@@ -190,6 +191,24 @@ export class BackgroundUploader {
     this.#sendContentDigest = value;
   }
 
+  /**
+   * Beyond Windows: where a tus server has the concatenation extension, a body of at least this many
+   * MiB goes as this many partial uploads over as many connections, then one final request. 1 to 16;
+   * default 1 (one upload). docs/protocols.md, "tus extensions".
+   */
+  get tusParallelUploads(): number {
+    return this.#tusParallelUploads;
+  }
+  set tusParallelUploads(value: number) {
+    if (!Number.isInteger(value) || value < 1 || value > 16) {
+      throw new TransferError(
+        'BT_ERR_INVALID_ARGUMENT',
+        `tusParallelUploads must be a whole number from 1 to 16; got ${String(value)}`,
+      );
+    }
+    this.#tusParallelUploads = value;
+  }
+
   get completionGroup(): BackgroundTransferCompletionGroup | null {
     return this.#completionGroup;
   }
@@ -282,6 +301,7 @@ export class BackgroundUploader {
         resumeProtocol: this.#resumeProtocol,
         ietfInteropVersion: this.#ietfInteropVersion,
         sendContentDigest: this.#sendContentDigest,
+        tusParallelUploads: this.#tusParallelUploads,
         serverCredential: serverCredential && { ...serverCredential },
         proxyCredential: this.#proxyCredential && { ...this.#proxyCredential },
         successNotification: this.#success,

@@ -9,6 +9,7 @@ export const DEFAULT_EXTRAS: Readonly<OperationExtras> = Object.freeze<Operation
   resumeProtocol: 'auto',
   ietfInteropVersion: 6,
   sendContentDigest: false,
+  tusParallelUploads: 1,
   contentDigest: null,
   session: null,
   probedPlain: false,
@@ -36,5 +37,6 @@ export const DEFAULT_REQUEST_EXTRAS: Readonly<RequestExtras> = Object.freeze<Req
   completionGroupId: null,
   ietfInteropVersion: 6,
   sendContentDigest: false,
+  tusParallelUploads: 1,
   proxyEnv: null,
 });

@@ -106,8 +106,13 @@ async function runHttp(context: AttemptContext, url: URL, opened: AttemptBody): 
     credentials,
     // An app that named the draft knows its server keeps a cut creation as an unfinished upload: until
     // the last byte is out, nothing can have been acted on. "auto" may be talking to a plain server.
+    // tus too: a POST carrying part of the body (creation-with-upload) makes an unfinished upload.
     body: resumablePost
-      ? clearingCreationPending(context, source, record.extras.resumeProtocol === 'ietf' ? 'last' : 'first')
+      ? clearingCreationPending(
+          context,
+          source,
+          record.extras.resumeProtocol === 'ietf' || protocol === 'tus' ? 'last' : 'first',
+        )
       : source,
     dispatcher: context.dispatcher,
     signal: live.controller.signal,
@@ -154,6 +159,10 @@ async function runHttp(context: AttemptContext, url: URL, opened: AttemptBody): 
           ...resumable(protocol, session),
           metadata: tusMetadata(record.sourcePath),
           sha256Checksum: live.record.extras.tusSha256Checksum,
+          extensions: recallEndpoint(store, url)?.tusExtensions,
+          parallelUploads: live.record.extras.tusParallelUploads,
+          parts: live.record.extras.session?.tusParts ?? null,
+          onParts: (tusParts) => saveSession(context, { protocol: 'tus', uploadUrl: null, tusParts: [...tusParts] }),
         })
       : uploadIetf({
           ...resumable(protocol, session),

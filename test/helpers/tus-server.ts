@@ -65,6 +65,11 @@ export async function startTusServer(
     relativeLocation?: boolean;
     maxSize?: number;
     /**
+     * Expiration extension: an unfinished upload expires this long after its creation (answers carry
+     * Upload-Expires; a HEAD after it is answered 410).
+     */
+    expirationMs?: number;
+    /**
      * Awaited before @tus/server sees a request (already recorded in `requests`): a test can hold a
      * creation request to kill its client at a known moment.
      */
@@ -72,7 +77,10 @@ export async function startTusServer(
   } = {},
 ): Promise<TusTestServer> {
   const dir = await makeTempDir('tus-server-');
-  const store = new CountingFileStore({ directory: dir.path });
+  const store = new CountingFileStore({
+    directory: dir.path,
+    ...(options.expirationMs === undefined ? {} : { expirationPeriodInMilliseconds: options.expirationMs }),
+  });
   const tus = new TusServer({
     path: '/files',
     datastore: store,
