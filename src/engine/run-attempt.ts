@@ -129,6 +129,9 @@ async function runHttp(context: AttemptContext, url: URL, opened: AttemptBody): 
       url,
       method: record.method,
       maxRedirects: context.config.maxRedirects,
+      onRestart: () => {
+        live.hasRestarted = true;
+      },
     });
   }
   // A creation under "auto" went by what was remembered of the endpoint: check the answer agrees.
