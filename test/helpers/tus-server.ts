@@ -27,6 +27,11 @@ export interface TusTestServer {
   requests: TusRequestRecord[];
   /** The upload id of an upload URL (its last path segment). */
   uploadId(uploadUrl: string): string;
+  /**
+   * The upload id behind an upload's final response: its `Location` when the creation answered it
+   * (creation-with-upload took the whole body), else the URL the answer came from (the last PATCH).
+   */
+  uploadIdOfResponse(info: { actualUri: { absoluteUri: string }; headers: Iterable<[string, string]> }): string;
   /** PATCH body bytes that reached the store for this upload, over all requests (re-sent bytes count twice). */
   receivedBytes(uploadId: string): number;
   /** Hex sha256 of the upload's stored data. */
@@ -114,6 +119,11 @@ export async function startTusServer(
     directory: dir.path,
     requests,
     uploadId: (uploadUrl) => new URL(uploadUrl, url).pathname.split('/').at(-1) ?? '',
+    uploadIdOfResponse(info) {
+      // @tus/server answers with lower-case names; the app's headers view is case-sensitive (R45).
+      const location = [...info.headers].find(([name]) => name.toLowerCase() === 'location')?.[1];
+      return new URL(location ?? info.actualUri.absoluteUri, url).pathname.split('/').at(-1) ?? '';
+    },
     receivedBytes: (uploadId) => store.received.get(uploadId) ?? 0,
     sha256(uploadId) {
       return new Promise<string>((resolve, reject) => {
