@@ -171,7 +171,6 @@ test('a plain endpoint that becomes tus is forgotten at its first tus answer, re
   front.switchTo(tus.port);
   assert.deepEqual(await uploadAll(1, () => `${front.url}/files/`), [BackgroundTransferStatus.completed]);
   assert.equal(optionsCount(tus.requests), 1, 'relearned with one probe');
-  // A 4 KiB body goes whole in the tus creation (creation-with-upload): no PATCH.
   const creations = tus.requests.filter(
     (r) => r.method === 'POST' && r.headers.some(([name]) => name.toLowerCase() === 'tus-resumable'),
   );

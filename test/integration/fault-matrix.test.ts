@@ -9,7 +9,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { BackgroundTransferStatus, BackgroundUploader, closeAsync, type UploadOperation } from '../../src/index.ts';
 import { hostStatus, stopHost } from '../../src/ipc/host-control.ts';
 import { hostLogPath } from '../../src/ipc/protocol.ts';
-import { CREATION_BODY_BYTES } from '../../src/protocols/tus/tus-creation.ts';
+import { creationBodyBytes } from '../../src/protocols/tus/tus-creation.ts';
 import { type FaultPlan, type FaultProxy, type ProxyConnection, startFaultProxy } from '../helpers/fault-proxy.ts';
 import { type IetfTestServer, startIetfServer } from '../helpers/ietf-server.ts';
 import { spawnNode } from '../helpers/process-tools.ts';
@@ -645,10 +645,9 @@ async function verifyOnServer(upload: Upload): Promise<void> {
     assert.equal(await tus.sha256(id), upload.file.sha256, `${label}: sha256 of tus upload ${id}`);
     assert.equal(tus.receivedBytes(id), upload.size, `${label}: the tus server read no byte of ${id} twice`);
     const offsets = patchOffsets(upload, `/files/${id}`);
-    // The creation carries the first part of the body (creation-with-upload); a small body, all of it.
-    if (offsets.length > 0) {
-      assert.equal(offsets[0], CREATION_BODY_BYTES, `${label}: the first PATCH starts where the creation ended`);
-    }
+    // The creation carries the first part of the body (creation-with-upload), never its last byte.
+    const carried = creationBodyBytes(upload.size, undefined);
+    assert.equal(offsets[0], carried, `${label}: the first PATCH starts where the creation ended`);
     assert.ok(neverBack(offsets), `${label}: each PATCH continues where the server was: ${offsets}`);
     return;
   }

@@ -2,27 +2,37 @@ import { TransferError } from '../../core/errors.ts';
 import { findHeader, type HeaderList } from '../http/header-pairs.ts';
 import type { HttpUploadResult } from '../http/http-upload-types.ts';
 import { requestLabel, requestMessage } from '../http/request-messages.ts';
-import { checkedOffset, parseOffset, resolveUploadUrl, sendStep } from '../http/resumable-step.ts';
+import { checkedOffset, resolveUploadUrl, sendStep } from '../http/resumable-step.ts';
 import type { ServerAuth } from '../http/server-auth.ts';
 import { type ExpiryTracker, uploadExpires } from './tus-expires.ts';
 import { encodeMetadata, TUS_PATCH_CONTENT_TYPE } from './tus-protocol.ts';
 import type { TusUploadInput } from './tus-types.ts';
 
 /**
- * Most body a creation POST carries (creation-with-upload). A body up to this size is uploaded in one
- * round trip. A larger one sends this much with the creation and the rest by PATCH: the upload URL
- * only arrives with the POST's answer, so everything a cut POST sent is lost, and keeping the POST
- * short bounds that loss. It also keeps "creation pending" meaningful: a POST that carries only part
- * of the body cannot complete the upload, so a process that dies during it may create it again.
+ * Most body a creation POST carries (creation-with-upload): the first bytes travel during the
+ * creation's round trip instead of after it. The upload URL only arrives with the POST's answer, so
+ * everything a cut POST sent is lost; keeping the POST short bounds that loss.
  */
 export const CREATION_BODY_BYTES = 256 * 1024;
+
+/**
+ * How much of a body the creation may carry: never its last byte. A creation that carried the whole
+ * body could complete an upload whose URL the client never learns (the process dies before the
+ * answer): the next process could neither resume it nor tell whether it arrived, and would have to
+ * terminate it (R12) or risk delivering it twice. Without the last byte, a creation in flight never
+ * completes anything ("creation pending" stays true), so it is safely created again.
+ */
+export function creationBodyBytes(size: number, chunkSizeBytes: number | undefined): number {
+  const chunk = chunkSizeBytes !== undefined && chunkSizeBytes > 0 ? chunkSizeBytes : Number.POSITIVE_INFINITY;
+  return Math.max(0, Math.min(size - 1, CREATION_BODY_BYTES, chunk));
+}
 
 export type Creation = { url: URL; offset: number; expiresAtMs: number | undefined } | { final: HttpUploadResult };
 
 /**
  * POST to the creation endpoint (creation extension): the upload URL and the offset the server already
  * has (creation-with-upload: its answer's Upload-Offset, checked against what the POST carried), or a
- * final answer: an error, or the whole body accepted in one round trip.
+ * final answer: an error, or the final concatenation's answer.
  */
 export async function createUpload(
   input: TusUploadInput,
@@ -48,12 +58,8 @@ export async function createUpload(
       headers: createHeaders,
       body: carried > 0 ? { source: input.body, start: 0, end: carried } : null,
       // A refusal (401, 413 "Upload-Length exceeds Tus-Max-Size", 5xx…) is the attempt's answer, and so
-      // is a creation that took the whole body (or the final concatenation: the upload is complete).
-      isFinal: (status, pairs) =>
-        status < 200 ||
-        status >= 300 ||
-        concat?.startsWith('final') === true ||
-        (carried === size && parseOffset(findHeader(pairs, 'upload-offset')) === size),
+      // is the final concatenation's (the upload is complete).
+      isFinal: (status) => status < 200 || status >= 300 || concat?.startsWith('final') === true,
     },
     auth,
   );
@@ -86,6 +92,5 @@ export async function createUpload(
 function withUploadBytes(input: TusUploadInput, concat: string | undefined): number {
   if (concat?.startsWith('final') || input.sha256Checksum) return 0;
   if (!input.extensions?.includes('creation-with-upload')) return 0;
-  const chunk = input.chunkSizeBytes !== undefined && input.chunkSizeBytes > 0 ? input.chunkSizeBytes : Infinity;
-  return Math.min(input.body.size, CREATION_BODY_BYTES, chunk);
+  return creationBodyBytes(input.body.size, input.chunkSizeBytes);
 }
