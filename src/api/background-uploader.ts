@@ -33,6 +33,7 @@ export class BackgroundUploader extends BackgroundTransferBase {
   #resumeProtocol: ResumeProtocol = 'auto';
   #ietfInteropVersion: IetfInteropVersion = DEFAULT_INTEROP_VERSION;
   #sendContentDigest = false;
+  #tusParallelUploads = 1;
 
   /** R4 of the ctor: every operation this uploader creates joins `completionGroup` (R78). */
   constructor(completionGroup?: BackgroundTransferCompletionGroup) {
@@ -85,6 +86,24 @@ export class BackgroundUploader extends BackgroundTransferBase {
       );
     }
     this.#sendContentDigest = value;
+  }
+
+  /**
+   * Beyond Windows: where a tus server has the concatenation extension, a body of at least this many
+   * MiB goes as this many partial uploads over as many connections, then one final request. 1 to 16;
+   * default 1 (one upload). docs/protocols.md, "tus extensions".
+   */
+  get tusParallelUploads(): number {
+    return this.#tusParallelUploads;
+  }
+  set tusParallelUploads(value: number) {
+    if (!Number.isInteger(value) || value < 1 || value > 16) {
+      throw new TransferError(
+        'BT_ERR_INVALID_ARGUMENT',
+        `tusParallelUploads must be a whole number from 1 to 16; got ${String(value)}`,
+      );
+    }
+    this.#tusParallelUploads = value;
   }
 
   /**
@@ -144,6 +163,7 @@ export class BackgroundUploader extends BackgroundTransferBase {
       resumeProtocol: this.#resumeProtocol,
       ietfInteropVersion: this.#ietfInteropVersion,
       sendContentDigest: this.#sendContentDigest,
+      tusParallelUploads: this.#tusParallelUploads,
     });
     return UploadOperation.fromSpec(spec, size, this.completionGroup);
   }

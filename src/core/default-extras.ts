@@ -9,6 +9,7 @@ export const DEFAULT_EXTRAS: Readonly<OperationExtras> = Object.freeze<Operation
   resumeProtocol: 'auto',
   ietfInteropVersion: 6,
   sendContentDigest: false,
+  tusParallelUploads: 1,
   contentDigest: null,
   session: null,
   probedPlain: false,
@@ -38,5 +39,6 @@ export const DEFAULT_REQUEST_EXTRAS: Readonly<RequestExtras> = Object.freeze<Req
   isRandomAccessRequired: false,
   ietfInteropVersion: 6,
   sendContentDigest: false,
+  tusParallelUploads: 1,
   proxyEnv: null,
 });

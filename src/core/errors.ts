@@ -176,7 +176,8 @@ export const ERROR_DEFINITIONS = Object.freeze({
   BT_ERR_CHECKSUM_MISMATCH: {
     hresult: HRESULT.ERROR_INVALID_DATA,
     retryable: true,
-    summary: 'A tus server kept answering 460 (checksum mismatch): the bytes of a chunk arrived altered every time.',
+    summary:
+      'The server kept refusing the bytes as altered in flight: a tus server answered 460 (checksum mismatch) to a chunk, or a server checking Repr-Digest answered 400 (digest mismatch), every time.',
   },
   BT_ERR_BAD_OFFSET: {
     hresult: HRESULT.ERROR_INVALID_DATA,

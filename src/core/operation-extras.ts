@@ -51,6 +51,12 @@ const askedFields = {
    * plain and IETF draft requests (computed before the body: one extra read). Defaulted for old rows.
    */
   sendContentDigest: z.boolean().default(false),
+  /**
+   * tusParallelUploads (docs/api/background-uploader.md): where a tus server has the concatenation
+   * extension, a large body goes as this many partial uploads at once. 1 = one upload. Defaulted for
+   * old rows and clients.
+   */
+  tusParallelUploads: z.number().int().min(1).max(16).default(1),
   serverCredential: credential.nullable(),
   proxyCredential: credential.nullable(),
   /** R74: shown when the upload succeeds / fails (desktop notifications). */
@@ -91,6 +97,18 @@ export const operationExtrasSchema = z.object({
       totalBytes: z.number().nullable().optional(),
       /** Download: the server's digest of the whole representation, `<algorithm>=:<base64>:`. */
       digest: z.string().nullable().optional(),
+      /** tus concatenation: each partial upload's bytes, URL (once created), offset and expiry. */
+      tusParts: z
+        .array(
+          z.object({
+            start: z.number(),
+            end: z.number(),
+            uploadUrl: z.string().nullable(),
+            offset: z.number(),
+            expiresAtMs: z.number().nullable().optional(),
+          }),
+        )
+        .optional(),
     })
     .nullable(),
   /** The tus probe found the checksum extension with sha256: each PATCH carries Upload-Checksum. */

@@ -101,10 +101,10 @@ async function runProtocol(
     record.extras.sendContentDigest,
   );
   // An app that named a protocol keeping cut creations knows its server holds one as an unfinished
-  // upload: until the last byte is out, nothing can have been acted on. "auto" may meet a plain server.
-  const body = resumablePost
-    ? clearingCreationPending(context, source, asked?.capabilities.keepsCutCreation ? 'last' : 'first')
-    : source;
+  // upload: until the last byte is out, nothing can have been acted on. "auto" may meet a plain server,
+  // unless the chosen protocol's creation is itself an unfinished upload whoever chose it.
+  const keepsCut = asked?.capabilities.keepsCutCreation || protocol.capabilities.creationAlwaysUnfinished;
+  const body = resumablePost ? clearingCreationPending(context, source, keepsCut ? 'last' : 'first') : source;
   // A creation under "auto" went by what was remembered of the endpoint: check the answer agrees.
   const learnedCreation = asked === undefined && record.extras.session === null;
   const send = (chosen: UploadProtocol, session: OperationExtras['session']) =>
@@ -117,6 +117,7 @@ async function runProtocol(
       extras: live.record.extras,
       session: session?.protocol === chosen.name ? session : null,
       acknowledgedOffset: live.record.ackOffset,
+      endpoint: recallEndpoint(store, url),
       credentials: record.extras.serverCredential,
       dispatcher: context.dispatcher,
       signal: live.controller.signal,

@@ -53,6 +53,11 @@ export interface ProtocolCapabilities {
    * out may already be acted on.
    */
   keepsCutCreation: boolean;
+  /**
+   * Its creation request never carries the body's last byte (tus creation-with-upload), so a cut
+   * creation is an unfinished upload whether the app named the protocol or "auto" chose it.
+   */
+  creationAlwaysUnfinished?: boolean;
 }
 
 /** One attempt, as the engine hands it to a protocol: the operation, its body, and where to report. */
@@ -71,6 +76,8 @@ export interface ProtocolAttempt {
   session: UploadSession | null;
   /** What the server acknowledged in earlier attempts: an offset query answering less is refused. */
   acknowledgedOffset: number;
+  /** What the endpoint memory holds for this URL (extensions a probe found), if anything. */
+  endpoint?: LearnedEndpoint | undefined;
   /** R65 `serverCredential`. */
   credentials: Credential | null;
   dispatcher: Dispatcher;

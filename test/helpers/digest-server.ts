@@ -41,6 +41,12 @@ export interface DigestServerOptions {
   challengeBeforeBody?: boolean;
   /** A nonce turns stale after this many accepted uses (0: every nonce is stale at once); default never. */
   nonceUses?: number;
+  /**
+   * Check a request's `Repr-Digest: sha-256=:…:` against the body received: a mismatch is answered
+   * 400 with an `application/problem+json` body of type `…#digest-mismatch` (the httpapi draft's
+   * problem type for digest fields), and counts in `digestMismatches`.
+   */
+  checkReprDigest?: boolean;
   /** Authenticated requests go here unread (e.g. @tus/server's handle); default: 201 `{sha256, bytes}`. */
   next?: (req: IncomingMessage, res: ServerResponse) => void;
 }
@@ -50,6 +56,8 @@ export interface DigestServer {
   url: string;
   port: number;
   requests: AuthRecord[];
+  /** Requests answered 400 because the body did not match their Repr-Digest (`checkReprDigest`). */
+  digestMismatches(): number;
   /** Every nonce issued so far turns stale: its next correct use gets `401 … stale=true`. */
   expireNonces(): void;
   close(): Promise<void>;
@@ -75,6 +83,7 @@ export async function startDigestServer(options: DigestServerOptions): Promise<D
   const realm = options.realm ?? 'bgtransfer test';
   const nonces = new Map<string, NonceState>();
   const requests: AuthRecord[] = [];
+  let mismatches = 0;
 
   const issue = (algorithm: string): string => {
     const nonce = randomBytes(18).toString('base64');
@@ -137,6 +146,22 @@ export async function startDigestServer(options: DigestServerOptions): Promise<D
     const bodyDone = readBody(req, record);
     const answer = (): void => {
       if (res.headersSent || req.socket.destroyed) return;
+      if (accepted && options.checkReprDigest && !matchesReprDigest(req, record)) {
+        mismatches += 1;
+        const problem = JSON.stringify({
+          type: 'https://iana.org/assignments/http-problem-types#digest-mismatch',
+          title: 'The Repr-Digest does not match the representation received',
+        });
+        record.status = 400;
+        res.writeHead(400, {
+          'Content-Type': 'application/problem+json',
+          'Content-Length': Buffer.byteLength(problem),
+          // A new connection for the next request: a test's fault plan then applies to each re-send.
+          Connection: 'close',
+        });
+        res.end(problem);
+        return;
+      }
       if (accepted) {
         const body = JSON.stringify({ sha256: record.sha256, bytes: record.bodyBytes });
         record.status = 201;
@@ -162,6 +187,7 @@ export async function startDigestServer(options: DigestServerOptions): Promise<D
     url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     port,
     requests,
+    digestMismatches: () => mismatches,
     expireNonces() {
       for (const state of nonces.values()) state.stale = true;
     },
@@ -239,4 +265,13 @@ function readBody(req: IncomingMessage, record: AuthRecord): Promise<void> {
     });
     req.on('close', () => resolve());
   });
+}
+
+/** Whether the body's SHA-256 (hex in `record.sha256`) is the one `Repr-Digest` names; no header: true. */
+function matchesReprDigest(req: IncomingMessage, record: AuthRecord): boolean {
+  const header = req.headers['repr-digest'];
+  if (typeof header !== 'string') return true;
+  const sent = /sha-256=:([^:]*):/.exec(header)?.[1];
+  if (sent === undefined || record.sha256 === null) return false;
+  return Buffer.from(sent, 'base64').toString('hex') === record.sha256;
 }

@@ -27,6 +27,11 @@ export interface TusTestServer {
   requests: TusRequestRecord[];
   /** The upload id of an upload URL (its last path segment). */
   uploadId(uploadUrl: string): string;
+  /**
+   * The upload id behind an upload's final response: its `Location` when the creation answered it
+   * (creation-with-upload took the whole body), else the URL the answer came from (the last PATCH).
+   */
+  uploadIdOfResponse(info: { actualUri: { absoluteUri: string }; headers: Iterable<[string, string]> }): string;
   /** PATCH body bytes that reached the store for this upload, over all requests (re-sent bytes count twice). */
   receivedBytes(uploadId: string): number;
   /** Hex sha256 of the upload's stored data. */
@@ -65,6 +70,11 @@ export async function startTusServer(
     relativeLocation?: boolean;
     maxSize?: number;
     /**
+     * Expiration extension: an unfinished upload expires this long after its creation (answers carry
+     * Upload-Expires; a HEAD after it is answered 410).
+     */
+    expirationMs?: number;
+    /**
      * Awaited before @tus/server sees a request (already recorded in `requests`): a test can hold a
      * creation request to kill its client at a known moment.
      */
@@ -72,7 +82,10 @@ export async function startTusServer(
   } = {},
 ): Promise<TusTestServer> {
   const dir = await makeTempDir('tus-server-');
-  const store = new CountingFileStore({ directory: dir.path });
+  const store = new CountingFileStore({
+    directory: dir.path,
+    ...(options.expirationMs === undefined ? {} : { expirationPeriodInMilliseconds: options.expirationMs }),
+  });
   const tus = new TusServer({
     path: '/files',
     datastore: store,
@@ -106,6 +119,11 @@ export async function startTusServer(
     directory: dir.path,
     requests,
     uploadId: (uploadUrl) => new URL(uploadUrl, url).pathname.split('/').at(-1) ?? '',
+    uploadIdOfResponse(info) {
+      // @tus/server answers with lower-case names; the app's headers view is case-sensitive (R45).
+      const location = [...info.headers].find(([name]) => name.toLowerCase() === 'location')?.[1];
+      return new URL(location ?? info.actualUri.absoluteUri, url).pathname.split('/').at(-1) ?? '';
+    },
     receivedBytes: (uploadId) => store.received.get(uploadId) ?? 0,
     sha256(uploadId) {
       return new Promise<string>((resolve, reject) => {

@@ -409,7 +409,7 @@ async function verify(upload: Upload): Promise<Verdict> {
     if (entry.processed.some((request) => request.sha256 !== upload.sha256)) return 'corrupt';
     return entry.processed.length === 1 ? 'ok' : 'duplicated';
   }
-  const id = tus.uploadId(info.actualUri.absoluteUri);
+  const id = tus.uploadIdOfResponse(info);
   if (!tus.exists(id)) return 'lost';
   const total = upload.operation.progress.totalBytesToSend;
   if (tus.receivedBytes(id) !== total) return tus.receivedBytes(id) > total ? 'duplicated' : 'lost';

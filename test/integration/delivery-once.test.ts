@@ -320,7 +320,7 @@ test('host SIGKILLed during a tus creation (method POST): the upload is created 
     assert.equal(restartedReports >= 1, true, 'hasRestarted was reported (R38)');
     const info = operation.getResponseInformation();
     assert.ok(info);
-    assert.equal(await tus.sha256(tus.uploadId(info.actualUri.absoluteUri)), file.sha256);
+    assert.equal(await tus.sha256(tus.uploadIdOfResponse(info)), file.sha256);
   } finally {
     await stopHost(home.home).catch(() => false);
     await closeAsync();

@@ -9,6 +9,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { BackgroundTransferStatus, BackgroundUploader, closeAsync, type UploadOperation } from '../../src/index.ts';
 import { hostStatus, stopHost } from '../../src/ipc/host-control.ts';
 import { hostLogPath } from '../../src/ipc/protocol.ts';
+import { creationBodyBytes } from '../../src/protocols/tus/tus-creation.ts';
 import { type FaultPlan, type FaultProxy, type ProxyConnection, startFaultProxy } from '../helpers/fault-proxy.ts';
 import { type IetfTestServer, startIetfServer } from '../helpers/ietf-server.ts';
 import { spawnNode } from '../helpers/process-tools.ts';
@@ -273,7 +274,7 @@ test('a connection reset during the tus OPTIONS probe does not make "auto" treat
   assert.equal(outcome, 'completed', `the upload ended with ${outcome}; requests that reached the server: ${methods}`);
   const info = operation.getResponseInformation();
   assert.ok(info);
-  assert.equal(await tus.sha256(tus.uploadId(info.actualUri.absoluteUri)), file.sha256);
+  assert.equal(await tus.sha256(tus.uploadIdOfResponse(info)), file.sha256);
 });
 
 /**
@@ -305,7 +306,7 @@ test('a stall in the tail of a body is caught by the response timeout (R48) and 
   assert.ok(elapsedMs >= RESPONSE_TIMEOUT_MS, `resumed only after the response timeout (${elapsedMs.toFixed(0)} ms)`);
   const info = operation.getResponseInformation();
   assert.ok(info);
-  assert.equal(await tus.sha256(tus.uploadId(info.actualUri.absoluteUri)), file.sha256);
+  assert.equal(await tus.sha256(tus.uploadIdOfResponse(info)), file.sha256);
 });
 
 /**
@@ -640,11 +641,13 @@ async function verifyOnServer(upload: Upload): Promise<void> {
   assert.ok(info, `${label} has a response`);
   assert.ok(info.statusCode >= 200 && info.statusCode < 300, `${label} answered ${info.statusCode}`);
   if (upload.kind === 'tus') {
-    const id = tus.uploadId(info.actualUri.absoluteUri);
+    const id = tus.uploadIdOfResponse(info);
     assert.equal(await tus.sha256(id), upload.file.sha256, `${label}: sha256 of tus upload ${id}`);
     assert.equal(tus.receivedBytes(id), upload.size, `${label}: the tus server read no byte of ${id} twice`);
     const offsets = patchOffsets(upload, `/files/${id}`);
-    assert.equal(offsets[0], 0, `${label}: the first PATCH starts at 0`);
+    // The creation carries the first part of the body (creation-with-upload), never its last byte.
+    const carried = creationBodyBytes(upload.size, undefined);
+    assert.equal(offsets[0], carried, `${label}: the first PATCH starts where the creation ended`);
     assert.ok(neverBack(offsets), `${label}: each PATCH continues where the server was: ${offsets}`);
     return;
   }

@@ -29,5 +29,7 @@ export const httpProtocol: UploadProtocol = {
       onBytesSent: (bytesSent) => attempt.onBytesSent(bytesSent),
       onResponse: (response, total) => attempt.onResponse(response, total),
       onBytesReceived: (bytesReceived) => attempt.onBytesReceived(bytesReceived),
+      // A body re-sent after a rejected Repr-Digest starts again from byte 0.
+      onRestart: () => attempt.onRestarted(),
     }),
 };

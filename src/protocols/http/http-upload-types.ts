@@ -39,6 +39,8 @@ export interface HttpUploadInput extends HttpUploadCommon {
   body: BodySource;
   /** First byte sent (default 0); Content-Length is `body.size - bodyStart`. */
   bodyStart?: number;
+  /** The body is about to be sent again from byte 0 (its Repr-Digest was rejected): R38's hasRestarted. */
+  onRestart?(): void;
 }
 
 export interface HttpUploadResult {

@@ -1,6 +1,7 @@
 import { TransferError } from '../../core/errors.ts';
 import type { ResponseSnapshot } from '../../core/snapshot.ts';
 import { authenticatedExchange } from './authenticated-exchange.ts';
+import { isDigestMismatch, MAX_DIGEST_RESENDS } from './digest-rejection.ts';
 import type { ResponseSink } from './exchange.ts';
 import { CLIENT_OWNED_HEADERS, contentLength, findHeader, type HeaderList, withoutHeaders } from './header-pairs.ts';
 import type { HttpUploadInput, HttpUploadResult } from './http-upload-types.ts';
@@ -19,10 +20,40 @@ const ORIGIN_BOUND_HEADERS: ReadonlySet<string> = new Set(['authorization', 'pro
  * 307/308 re-send the whole body to the new location (up to `maxRedirects`); 300–305 fail with
  * BT_ERR_REDIRECT_NOT_ALLOWED; every other status is returned for the caller to judge. With
  * `credentials`, a Digest challenge (401) re-sends the body with Digest credentials (ServerAuth);
- * a 401 that persists is returned like any other status.
+ * a 401 that persists is returned like any other status. A request that carried `Repr-Digest` and is
+ * answered 400 "digest mismatch" (the body arrived altered) is sent again from byte 0, at most
+ * MAX_DIGEST_RESENDS times (each announced through onRestart), then fails with BT_ERR_CHECKSUM_MISMATCH.
  * Rejects with a TransferError, or with `input.signal.reason` when aborted.
  */
 export async function uploadHttp(input: HttpUploadInput): Promise<HttpUploadResult> {
+  const carriesDigest = findHeader(input.headers, 'repr-digest') !== undefined;
+  for (let resends = 0; ; resends += 1) {
+    const result = await sendRequest(input);
+    const { statusCode, headers, actualUri } = result.response;
+    if (!carriesDigest || !(await isDigestMismatch(statusCode, headers, input.responseBodyPath))) {
+      return result;
+    }
+    // The body arrived altered (its digest differs from Repr-Digest): the server kept nothing of it,
+    // so it is sent again from byte 0, a few times at most.
+    if (resends >= MAX_DIGEST_RESENDS) {
+      throw new TransferError(
+        'BT_ERR_CHECKSUM_MISMATCH',
+        requestMessage(
+          input.method,
+          new URL(actualUri),
+          `the server answered 400 (digest mismatch: the body it received does not match Repr-Digest) ${resends + 1} times`,
+        ),
+        { httpStatus: statusCode },
+      );
+    }
+    input.signal.throwIfAborted();
+    input.onRestart?.();
+    input.onBytesSent(0);
+  }
+}
+
+/** One request with the body, following 307/308; see uploadHttp. */
+async function sendRequest(input: HttpUploadInput): Promise<HttpUploadResult> {
   input.signal.throwIfAborted();
   const body = input.body;
   const bodyStart = input.bodyStart ?? 0;

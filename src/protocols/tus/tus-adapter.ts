@@ -18,12 +18,23 @@ export const tusProtocol: UploadProtocol = {
   choice: 'tus',
   remembered: ['tus'],
   // Its integrity is per PATCH (Upload-Checksum), not one Repr-Digest header.
-  capabilities: { resumable: true, reprDigest: false, terminates: true, keepsCutCreation: false },
+  capabilities: {
+    resumable: true,
+    reprDigest: false,
+    terminates: true,
+    keepsCutCreation: false,
+    creationAlwaysUnfinished: true,
+  },
   upload: (attempt) =>
     uploadTus({
       ...resumableInput(attempt, 'tus'),
       metadata: attempt.sourcePath ? { filename: basename(attempt.sourcePath) } : {},
       sha256Checksum: attempt.extras.tusSha256Checksum,
+      extensions: attempt.endpoint?.tusExtensions,
+      parallelUploads: attempt.extras.tusParallelUploads,
+      parts: attempt.session?.tusParts ?? null,
+      // Each part's URL and offset are stored as the session: a later attempt continues every part.
+      onParts: (tusParts) => attempt.onSession({ protocol: 'tus', uploadUrl: null, tusParts: [...tusParts] }),
     }),
   terminate(termination) {
     const uploadUrl = termination.session.uploadUrl;

@@ -1,235 +1,41 @@
-import { createHash } from 'node:crypto';
-import { TransferError } from '../../core/errors.ts';
-import { findHeader, type HeaderList, type HeaderPairs } from '../http/header-pairs.ts';
 import type { HttpUploadResult } from '../http/http-upload-types.ts';
-import { requestLabel, requestMessage } from '../http/request-messages.ts';
-import {
-  checkedOffset,
-  headersForOrigin,
-  type OffsetRules,
-  parseOffset,
-  parseSessionUrl,
-  queryUploadOffset,
-  resolveUploadUrl,
-  resumeLost,
-  sendStep,
-} from '../http/resumable-step.ts';
-import type { ResumableUploadInput } from '../http/resumable-types.ts';
-import { ServerAuth } from '../http/server-auth.ts';
-import { encodeMetadata, TUS_PATCH_CONTENT_TYPE, tusHeaders } from './tus-protocol.ts';
+import { planParts, uploadConcatenated } from './tus-concat.ts';
+import { probeTusEndpoint } from './tus-control.ts';
+import { uploadOne } from './tus-single.ts';
+import type { TusUploadInput } from './tus-types.ts';
 
-export interface TusUploadInput extends ResumableUploadInput {
-  /** Upload-Metadata (creation extension), e.g. `{ filename: 'a.bin' }`; values are sent base64-encoded. */
-  metadata: Readonly<Record<string, string>>;
-  /**
-   * Largest PATCH body; absent = one PATCH for the rest. For servers or proxies that limit request
-   * sizes (a 413 on PATCH); each chunk's acknowledged offset is reported through onOffset.
-   */
-  chunkSizeBytes?: number;
-  /**
-   * The server checks `Upload-Checksum: sha256 <base64>` (checksum extension, learnt from OPTIONS):
-   * each PATCH carries the SHA-256 of its body (read once before it is sent), and a 460 (checksum
-   * mismatch: the server stored nothing) sends that chunk again, not the whole file.
-   */
-  sha256Checksum?: boolean;
-}
-
-/** Checksum mismatch (checksum extension): the PATCH's body arrived altered and was not stored. */
-const CHECKSUM_MISMATCH = 460;
-/** A chunk altered this many times in a row is not a passing accident: the attempt fails. */
-const MAX_CHECKSUM_RETRIES = 3;
-
-/** "the Server SHOULD respond with the 404 Not Found or 410 Gone status" for a removed upload (§ HEAD). */
-const GONE_STATUSES: ReadonlySet<number> = new Set([404, 410]);
-/** On HEAD, tus-js-client also drops the stored URL on 403 ("4xx on HEAD → drop stored URL"). */
-const HEAD_LOST_STATUSES: ReadonlySet<number> = new Set([403, 404, 410]);
+export type { TusPart, TusUploadInput } from './tus-types.ts';
 
 /**
- * § HEAD: "The Server MUST always include the Upload-Offset header in the response for a HEAD request";
- * an offset equal to the length means the upload is complete.
- */
-const TUS_OFFSET: OffsetRules = {
-  lostStatuses: HEAD_LOST_STATUSES,
-  reportsComplete(headers, size) {
-    const length = parseOffset(findHeader(headers, 'upload-length'));
-    return parseOffset(findHeader(headers, 'upload-offset')) === size && (length === undefined || length === size);
-  },
-  offsetHeader: 'upload-offset',
-};
-
-/**
- * One attempt of a tus 1.0.0 upload (core protocol + creation). Without a session: POST creation,
- * `onSession(Location)`, then PATCH from 0. With one: HEAD for the offset, then PATCH from there.
- * Resolves with the final response: the last PATCH's answer, or any answer that ends the attempt
- * with an error status (the engine judges it). Rejects with a TransferError (BT_ERR_RESUME_LOST when
- * the server no longer knows the upload, BT_ERR_OFFSET_MISMATCH after repeated 409s, network
- * errors), or with `signal.reason` when aborted.
+ * One attempt of a tus 1.0.0 upload (core protocol + creation, and the extensions the server names).
+ * Without a session: POST creation (with the body's first part where the server has
+ * creation-with-upload), `onSession(Location)`, then PATCH from the offset it acknowledged. With one:
+ * HEAD for the offset, then PATCH from there. With `parallelUploads` above 1 and a server that has
+ * concatenation, a large body goes as that many partial uploads at once, then one final POST.
+ * Resolves with the final response: the last PATCH's answer (or the creation's, when it carried the
+ * whole body), or any answer that ends the attempt with an error status (the engine judges it).
+ * Rejects with a TransferError (BT_ERR_RESUME_LOST when the server no longer knows the upload or its
+ * Upload-Expires passed, BT_ERR_OFFSET_MISMATCH after repeated 409s, network errors), or with
+ * `signal.reason` when aborted.
  */
 export async function uploadTus(input: TusUploadInput): Promise<HttpUploadResult> {
   input.signal.throwIfAborted();
-  const size = input.body.size;
-  const headers = tusHeaders(input.headers);
-  // One for the attempt: a Digest challenge from the POST or HEAD also answers the PATCHes.
-  const auth = ServerAuth.create(input.credentials, input.endpoint);
-  let uploadUrl: URL;
-  let offset: number;
-  if (input.session === null) {
-    const created = await createUpload(input, headers, auth);
-    if (!(created instanceof URL)) return created;
-    uploadUrl = created;
-    // Stored durably by the engine before the first byte goes out: a crash from here on resumes.
-    input.onSession(uploadUrl.href);
-    offset = 0;
-    input.onOffset(0);
-  } else {
-    uploadUrl = parseSessionUrl(input.session.uploadUrl);
-    const found = await queryUploadOffset(
-      input,
-      uploadUrl,
-      headersForOrigin(headers, uploadUrl, input.endpoint),
-      auth,
-      TUS_OFFSET,
-    );
-    if (typeof found !== 'number') return found;
-    offset = found;
+  if (input.parts !== undefined && input.parts !== null && input.parts.length > 0) {
+    return uploadConcatenated(input, input.parts);
   }
-  input.onBytesSent(offset);
-  const resourceHeaders = headersForOrigin(headers, uploadUrl, input.endpoint);
-  let conflicts = 0;
-  let mismatches = 0;
-  for (;;) {
-    const end =
-      input.chunkSizeBytes !== undefined && input.chunkSizeBytes > 0
-        ? Math.min(size, offset + input.chunkSizeBytes)
-        : size;
-    const { response, final } = await sendStep(
-      input,
-      {
-        url: uploadUrl,
-        method: 'PATCH',
-        headers: [
-          ...resourceHeaders,
-          ['Content-Type', TUS_PATCH_CONTENT_TYPE],
-          ['Upload-Offset', String(offset)],
-          ...(input.sha256Checksum ? [['Upload-Checksum', await chunkChecksum(input, offset, end)] as const] : []),
-        ],
-        body: { source: input.body, start: offset, end },
-        isFinal: (status, pairs) => isFinalPatchAnswer(status, pairs, size),
-      },
-      auth,
-    );
-    if (final !== null) {
-      const acknowledged = parseOffset(findHeader(response.headers, 'upload-offset'));
-      if (response.status >= 200 && response.status < 300 && acknowledged !== undefined) input.onOffset(acknowledged);
-      return final;
-    }
-    if (GONE_STATUSES.has(response.status)) throw resumeLost(uploadUrl, `PATCH answered ${response.status}`);
-    if (response.status === CHECKSUM_MISMATCH) {
-      mismatches += 1;
-      if (mismatches > MAX_CHECKSUM_RETRIES) {
-        throw new TransferError(
-          'BT_ERR_CHECKSUM_MISMATCH',
-          requestMessage(
-            'PATCH',
-            uploadUrl,
-            `the server answered 460 (checksum mismatch) ${mismatches} times for bytes ${offset}–${end}`,
-          ),
-        );
-      }
-      input.onBytesSent(offset);
-      continue;
-    }
-    if (response.status === 409) {
-      // "If the offsets do not match, the Server MUST respond with the 409 Conflict status" (§ PATCH):
-      // our idea of the offset is stale (e.g. the server kept more of a cut request). Ask once more.
-      conflicts += 1;
-      if (conflicts > 1) {
-        throw new TransferError(
-          'BT_ERR_OFFSET_MISMATCH',
-          requestMessage('PATCH', uploadUrl, `the server answered 409 twice for offset ${offset}`),
-        );
-      }
-      const found = await queryUploadOffset(input, uploadUrl, resourceHeaders, auth, TUS_OFFSET);
-      if (typeof found !== 'number') return found;
-      offset = found;
-      input.onBytesSent(offset);
-      continue;
-    }
-    offset = nextOffset(response.headers, offset, end, uploadUrl);
-    conflicts = 0;
-    mismatches = 0;
-    input.onOffset(offset);
+  if (input.session === null && (input.parallelUploads ?? 1) > 1) {
+    const extensions = input.extensions ?? (await probedExtensions(input));
+    const parts = extensions.includes('concatenation') ? planParts(input.body.size, input.parallelUploads ?? 1) : null;
+    if (parts !== null) return uploadConcatenated({ ...input, extensions }, parts);
   }
+  return uploadOne(input);
 }
 
-/** POST to the creation endpoint (creation extension): the upload URL, or a final error answer. */
-async function createUpload(
-  input: TusUploadInput,
-  headers: HeaderList,
-  auth: ServerAuth | null,
-): Promise<URL | HttpUploadResult> {
-  const metadata = encodeMetadata(input.metadata);
-  const createHeaders: Array<readonly [string, string]> = [...headers, ['Upload-Length', String(input.body.size)]];
-  if (metadata !== null) createHeaders.push(['Upload-Metadata', metadata]);
-  const { response, final } = await sendStep(
-    input,
-    {
-      url: input.endpoint,
-      method: 'POST',
-      headers: createHeaders,
-      body: null,
-      // A refusal (401, 413 "Upload-Length exceeds Tus-Max-Size", 5xx…) is the attempt's answer.
-      isFinal: (status) => status < 200 || status >= 300,
-    },
-    auth,
-  );
-  if (final !== null) return final;
-  const location = findHeader(response.headers, 'location');
-  if (location === undefined || location === '') {
-    throw new TransferError(
-      'BT_ERR_INVALID_RESPONSE',
-      requestMessage('POST', input.endpoint, `the tus creation was answered ${response.status} without a Location`),
-    );
-  }
-  return resolveUploadUrl(location, input.endpoint, requestLabel('POST', input.endpoint));
-}
-
-/** The upload's final answer: complete (acknowledged the whole body) or an error the engine judges. */
-function isFinalPatchAnswer(status: number, headers: HeaderPairs, size: number): boolean {
-  if (status === 409 || status === CHECKSUM_MISMATCH || GONE_STATUSES.has(status)) return false;
-  if (status < 200 || status >= 300) return true;
-  // More than the body is not "complete" but a bad answer (nextOffset refuses it).
-  return parseOffset(findHeader(headers, 'upload-offset')) === size;
-}
-
-/** Upload-Offset of an intermediate 204 ("MUST include the Upload-Offset header containing the new offset"). */
-function nextOffset(headers: HeaderPairs, offset: number, end: number, url: URL): number {
-  const acknowledged = checkedOffset(findHeader(headers, 'upload-offset'), offset, end, `PATCH ${url.href}`);
-  if (acknowledged === undefined) {
-    throw new TransferError(
-      'BT_ERR_INVALID_RESPONSE',
-      requestMessage('PATCH', url, 'the server accepted it without an Upload-Offset'),
-    );
-  }
-  // No progress would loop forever: let the next attempt ask with HEAD.
-  if (acknowledged === offset && end > offset) {
-    throw new TransferError(
-      'BT_ERR_OFFSET_MISMATCH',
-      requestMessage('PATCH', url, `bytes ${offset}–${end} were acknowledged at offset ${acknowledged}`),
-    );
-  }
-  return acknowledged;
-}
-
-/** `sha256 <base64>` of the body's bytes [start, end): one read of the chunk before it is sent. */
-async function chunkChecksum(input: TusUploadInput, start: number, end: number): Promise<string> {
-  const hash = createHash('sha256');
-  let position = start;
-  for await (const chunk of input.body.read(start, end)) {
-    const piece = position + chunk.byteLength > end ? chunk.subarray(0, end - position) : chunk;
-    hash.update(piece);
-    position += piece.byteLength;
-    if (position >= end) break;
-  }
-  return `sha256 ${hash.digest('base64')}`;
+/** The app asked for parallel parts without the endpoint being probed (resumeProtocol "tus"): ask once. */
+async function probedExtensions(input: TusUploadInput): Promise<readonly string[]> {
+  const probe = await probeTusEndpoint(input.endpoint, input.dispatcher, input.signal, input.headers, {
+    responseTimeoutMs: input.responseTimeoutMs,
+    credentials: input.credentials ?? null,
+  });
+  return probe.extensions;
 }
