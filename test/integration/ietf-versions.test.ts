@@ -2,6 +2,10 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 import type { Dispatcher } from 'undici';
+import { BackgroundTransferError } from '../../src/api/background-transfer-error.ts';
+import { WebErrorStatus } from '../../src/core/enums.ts';
+import { hresultForHttpStatus } from '../../src/core/hresult.ts';
+import { decideRetry } from '../../src/engine/retry-policy.ts';
 import { createDispatcher } from '../../src/net/dispatcher.ts';
 import { uploadIetf } from '../../src/protocols/ietf/ietf-upload.ts';
 import { headerOf, ietfAttempt, rejection } from '../helpers/ietf-input.ts';
@@ -175,7 +179,12 @@ for (const version of VERSIONS) {
     const error = await rejection(uploadIetf(input));
     assert.equal(error.code, 'BT_ERR_UPLOAD_REJECTED');
     assert.equal(error.retryable, false);
-    assert.equal(error.httpStatus, undefined, 'not an HTTP status the retry policy would retry');
+    // The status reaches the app as the HTTP HRESULT, as for any HTTP failure; the code keeps it final.
+    assert.equal(error.httpStatus, 500);
+    assert.equal(error.number, hresultForHttpStatus(500));
+    assert.equal(BackgroundTransferError.getStatus(error.number), WebErrorStatus.internalServerError);
+    const policy = { maxAttempts: 10, retryBaseDelayMs: 1, maxDelayMs: 1 };
+    assert.equal(decideRetry(error, 1, policy, undefined, 0.5).kind, 'fail', 'a final 500 is not retried');
     assert.deepEqual(
       events.responses.map((response) => response.statusCode),
       [500],
