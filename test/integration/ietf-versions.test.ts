@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
 import { BackgroundTransferError } from '../../src/api/background-transfer-error.ts';
 import { WebErrorStatus } from '../../src/core/enums.ts';
@@ -171,6 +172,45 @@ for (const version of VERSIONS) {
       ],
     );
     assert.deepEqual(events.offsets, [2 * MiB - 1000, 2 * MiB, medium.size]);
+  });
+
+  test(`interop ${version}: a resume that ends a completing append still flushing sees the upload complete`, async () => {
+    // The fault matrix's "PATCH …: the server answered 400": a cut reached the client after the server
+    // had read the whole final append, while its last bytes were still being written (a loaded disk).
+    // The resume's HEAD ended that request; the server said "every byte, incomplete", then completed the
+    // upload, and the resume's empty final PATCH got 400 (6) / 410 (8) for an upload that was complete.
+    const draft = await server({ flushDelayMs: 3_000 });
+    const uploadUrl = await partialUpload(draft, small, 0, version);
+    const upload = draft.uploads.get(draft.uploadId(uploadUrl))!;
+    const cut = new AbortController();
+    const append = fetch(uploadUrl, {
+      method: 'PATCH',
+      headers: {
+        'Upload-Draft-Interop-Version': String(version),
+        'Upload-Offset': '0',
+        'Upload-Complete': '?1',
+        'Content-Type': 'application/partial-upload',
+      },
+      body: await readFile(small.path),
+      signal: cut.signal,
+    }).catch(() => undefined);
+    while (upload.receivedBytes < small.size) await sleep(10);
+    cut.abort();
+    const { input, events } = attempt(`${draft.url}/target`, small, {
+      interopVersion: version,
+      session: { uploadUrl },
+    });
+    const result = await uploadIetf(input);
+    await append;
+    assert.ok(result.response.statusCode < 300, `the resume got ${result.response.statusCode}`);
+    assert.equal(await storedSha(draft, uploadUrl), small.sha256);
+    assert.deepEqual(events.offsets, [small.size]);
+    const resource = draft.requests.filter((request) => request.url === new URL(uploadUrl).pathname);
+    assert.deepEqual(
+      resource.map((request) => request.method),
+      ['PATCH', 'HEAD'],
+      'the resume sends nothing more',
+    );
   });
 
   test(`interop ${version}: an error with Upload-Complete: ?1 is final → BT_ERR_UPLOAD_REJECTED, not resumed`, async () => {
