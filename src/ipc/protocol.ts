@@ -166,11 +166,20 @@ export function parseHostMessage(line: string): HostMessage {
  */
 export function hostVersionMismatch(hostVersion: number): TransferError {
   const which = hostVersion < PROTOCOL_VERSION ? 'an older' : 'a newer';
-  return protocolError(
+  const error = protocolError(
     `the transfer host speaks IPC protocol ${hostVersion}, this app protocol ${PROTOCOL_VERSION}: it is ` +
-      `the host of ${which} bgtransfer, still running; stop it (\`bgtransfer host stop\` of that version, ` +
-      'or SIGTERM to its process; its transfers are kept and the next host resumes them) and try again',
+      `the host of ${which} bgtransfer, still running; stop it with \`bgtransfer host stop\` (its transfers ` +
+      'are kept and the next host resumes them) and try again',
   );
+  versionMismatches.add(error);
+  return error;
+}
+
+const versionMismatches = new WeakSet<TransferError>();
+
+/** Whether `error` says the host on the socket speaks another protocol version (`bgtransfer host stop` then signals it). */
+export function isHostVersionMismatch(error: unknown): boolean {
+  return error instanceof TransferError && versionMismatches.has(error);
 }
 
 /** Validates a successful reply's result against the method's result schema. */

@@ -1,11 +1,14 @@
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { TransferError } from '../../src/core/errors.ts';
+import { homeLayout } from '../../src/core/paths.ts';
+import { stopHost } from '../../src/ipc/host-control.ts';
 import { hostSocketPath, PROTOCOL_VERSION } from '../../src/ipc/protocol.ts';
 import { SocketPort } from '../../src/ipc/socket-port.ts';
+import { spawnNode } from '../helpers/process-tools.ts';
 import { makeTempDir, type TempDir } from '../helpers/temp-dir.ts';
 
 /**
@@ -85,5 +88,37 @@ test('an app meeting a host of IPC protocol 1 gets BT_ERR_IPC_PROTOCOL naming bo
   } finally {
     await port.close();
     await new Promise((resolve) => oldHost.close(resolve));
+  }
+});
+
+test("`bgtransfer host stop` stops a host of IPC protocol 1 with SIGTERM to the engine lock's owner", async () => {
+  const home = join(temp.path, 'old-host-process');
+  mkdirSync(home, { mode: 0o700 });
+  // The old host as a process of its own: it holds the engine lock (its pid in the lock file) and
+  // refuses every frame of another version, as a v1 host does.
+  const script = join(temp.path, 'old-host.mjs');
+  writeFileSync(
+    script,
+    `import { createServer } from 'node:net';
+     const [socketPath] = process.argv.slice(2);
+     createServer((socket) => {
+       socket.on('error', () => undefined);
+       socket.on('data', (chunk) => {
+         for (const line of chunk.toString('utf8').split('\\n').filter(Boolean)) {
+           const { v, id } = JSON.parse(line);
+           const error = { code: 'BT_ERR_IPC_PROTOCOL', message: 'the host speaks protocol 1, the frame v' + v };
+           socket.write(JSON.stringify({ v: 1, id, ok: false, error }) + '\\n');
+         }
+       });
+     }).listen(socketPath, () => console.log('LISTENING'));`,
+  );
+  const oldHost = spawnNode([script, hostSocketPath(home)]);
+  try {
+    await oldHost.waitForLine(/LISTENING/, 30_000);
+    writeFileSync(homeLayout(home).lock, String(oldHost.pid), { mode: 0o600 });
+    assert.equal(await stopHost(home), true);
+    assert.deepEqual(await oldHost.exited, { code: null, signal: 'SIGTERM' });
+  } finally {
+    oldHost.kill('SIGKILL');
   }
 });
