@@ -301,7 +301,7 @@ export const ERROR_DEFINITIONS = Object.freeze({
 export type ErrorCode = keyof typeof ERROR_DEFINITIONS;
 
 export interface TransferErrorOptions {
-  /** For BT_ERR_HTTP_STATUS / BT_ERR_REDIRECT_NOT_ALLOWED: the HTTP status that becomes the HRESULT. */
+  /** For BT_ERR_HTTP_STATUS / BT_ERR_REDIRECT_NOT_ALLOWED / BT_ERR_UPLOAD_REJECTED: the HTTP status that becomes the HRESULT. */
   httpStatus?: number;
   cause?: unknown;
 }

@@ -6,7 +6,8 @@ import type { TransferError } from '../core/errors.ts';
  *
  * R49: "BT retries an upload up to three times" — `maxAttempts` (default 3) counts attempts in all.
  * Retried: network errors (TransferError.retryable) and the statuses a server uses for "try later":
- * 408, 423, 429, 500, 502, 503, 504. Not retried: every other 4xx/5xx, certificate and input errors.
+ * 408, 423, 429, 500, 502, 503, 504. Not retried: every other 4xx/5xx, certificate and input errors,
+ * and a final answer (BT_ERR_UPLOAD_REJECTED) whatever its status.
  */
 export interface RetryPolicy {
   maxAttempts: number;
@@ -36,7 +37,12 @@ export function decideRetry(
   retryAfterMs: number | undefined,
   random: number,
 ): RetryDecision {
-  const retryable = error.httpStatus === undefined ? error.retryable : isRetryableStatus(error.httpStatus);
+  // Only a plain status error is judged by its status. Another code that carries one (for its HRESULT)
+  // keeps its own verdict: BT_ERR_UPLOAD_REJECTED's 500 is final by the draft, retrying cannot help.
+  const retryable =
+    error.code === 'BT_ERR_HTTP_STATUS' && error.httpStatus !== undefined
+      ? isRetryableStatus(error.httpStatus)
+      : error.retryable;
   if (!retryable || attemptsMade >= policy.maxAttempts) return { kind: 'fail' };
   if (retryAfterMs !== undefined) return { kind: 'retry', delayMs: Math.min(retryAfterMs, policy.maxDelayMs) };
   // Exponential back-off with "equal jitter": half fixed, half random, so clients that failed together

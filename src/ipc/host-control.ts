@@ -1,8 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isTransferError, TransferError } from '../core/errors.ts';
+import { liveLockOwner } from '../core/home-lock.ts';
 import { isProcessRunning } from '../core/process.ts';
 import { isHostAbsent } from './host-launcher.ts';
-import type { HostStatus } from './protocol.ts';
+import { type HostStatus, isHostVersionMismatch } from './protocol.ts';
 import { SocketPort } from './socket-port.ts';
 
 /**
@@ -49,7 +50,12 @@ export async function stopHost(home: string, options: HostControlOptions = {}): 
     });
   } catch (error) {
     if (isHostAbsent(error)) return false;
-    throw toUnreachable(error);
+    // A host of another bgtransfer version cannot be asked in words; the engine lock names its process,
+    // and SIGTERM stops it as cleanly as `shutdown` (its transfers stay in the store for the next host).
+    const owner = isHostVersionMismatch(error) ? liveLockOwner(home) : undefined;
+    if (owner === undefined) throw toUnreachable(error);
+    pid = owner;
+    process.kill(pid, 'SIGTERM');
   } finally {
     await port.close();
   }

@@ -19,9 +19,11 @@ import {
  * transfer host"). Newline-delimited JSON over `${home}/host.sock`, one message per line, each line at
  * most MAX_FRAME_BYTES. The first frame of a connection is `hello`, which binds it to one app id.
  *
- *   request  {v:1, id, method, params}
- *   reply    {v:1, id, ok:true, result} | {v:1, id, ok:false, error: SerializedTransferError}
- *   push     {v:1, push:'snapshot', watchId, snapshot}
+ *   request  {v, id, method, params}
+ *   reply    {v, id, ok:true, result} | {v, id, ok:false, error: SerializedTransferError}
+ *   push     {v, push:'snapshot', watchId, snapshot}
+ *
+ * with v = PROTOCOL_VERSION.
  *
  * The methods, their params and results are declared once, in METHODS (methods.ts).
  * A bad frame gets an error reply with the request's id when it could be read (else id null) and the
@@ -39,7 +41,12 @@ export type { HostStatus, Method, ParamsOf, ResultOf } from './methods.ts';
 /** Where the socket and the host's log live; kept here too, where the wire protocol is read. */
 export { hostLogPath, hostSocketPath, isMethod, METHODS, snapshotSchema };
 
-export const PROTOCOL_VERSION = 1;
+/**
+ * Bumped whenever a frame changes meaning: 2 since the start request's extras are strict (a field the
+ * engine keeps for itself is refused by name) and carry spool ids. A host and an app of different
+ * versions do not talk: each refuses the other's frames with BT_ERR_IPC_PROTOCOL naming both versions.
+ */
+export const PROTOCOL_VERSION = 2;
 /** A client frame (one JSON line, newline excluded) longer than this is refused and the connection closed. */
 export const MAX_FRAME_BYTES = 1024 * 1024;
 /**
@@ -139,12 +146,40 @@ export function parseHostMessage(line: string): HostMessage {
   } catch {
     throw protocolError('the host sent a frame that is not valid JSON');
   }
+  // Checked before the envelope: a host of another version answers in its own envelope, and what its
+  // frame says beyond `v` (e.g. "bad params" for a request it does not know) would mislead.
+  const version = (raw as { v?: unknown } | null)?.v;
+  if (typeof version === 'number' && Number.isInteger(version) && version !== PROTOCOL_VERSION) {
+    throw hostVersionMismatch(version);
+  }
   const isPush = typeof raw === 'object' && raw !== null && 'push' in raw;
   const parsed = isPush ? pushEnvelope.safeParse(raw) : replyEnvelope.safeParse(raw);
   if (!parsed.success) throw protocolError(`the host sent a bad message: ${z.prettifyError(parsed.error)}`);
   return isPush
     ? { kind: 'push', frame: parsed.data as PushFrame }
     : { kind: 'reply', frame: parsed.data as ReplyFrame };
+}
+
+/**
+ * The host on the socket is of another bgtransfer version: typically an older host still running after
+ * an upgrade. Stopping it loses nothing (the store keeps its transfers; the next host resumes them).
+ */
+export function hostVersionMismatch(hostVersion: number): TransferError {
+  const which = hostVersion < PROTOCOL_VERSION ? 'an older' : 'a newer';
+  const error = protocolError(
+    `the transfer host speaks IPC protocol ${hostVersion}, this app protocol ${PROTOCOL_VERSION}: it is ` +
+      `the host of ${which} bgtransfer, still running; stop it with \`bgtransfer host stop\` (its transfers ` +
+      'are kept and the next host resumes them) and try again',
+  );
+  versionMismatches.add(error);
+  return error;
+}
+
+const versionMismatches = new WeakSet<TransferError>();
+
+/** Whether `error` says the host on the socket speaks another protocol version (`bgtransfer host stop` then signals it). */
+export function isHostVersionMismatch(error: unknown): boolean {
+  return error instanceof TransferError && versionMismatches.has(error);
 }
 
 /** Validates a successful reply's result against the method's result schema. */

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { DEFAULT_REQUEST_EXTRAS } from '../../src/core/default-extras.ts';
-import { hostSocketPath } from '../../src/ipc/protocol.ts';
+import { hostSocketPath, PROTOCOL_VERSION } from '../../src/ipc/protocol.ts';
 import type { AreaContext, AreaRow } from './bad-input-area.ts';
 import { type Outcome, SENTINEL_APP } from './bad-input-harness.ts';
 import { type RawReply, rawSession, request } from './raw-socket.ts';
@@ -13,7 +13,7 @@ import { type RawReply, rawSession, request } from './raw-socket.ts';
  */
 
 const APP = 'raw-client';
-const hello = (appId = APP): string => request(1, 'hello', { protocolVersion: 1, appId });
+const hello = (appId = APP): string => request(1, 'hello', { protocolVersion: PROTOCOL_VERSION, appId });
 const MAX_FRAME_BYTES = 1024 * 1024;
 
 /** A start spec an app could send; `extra` adds or replaces fields. */
@@ -84,21 +84,26 @@ export const SOCKET_ROWS: AreaRow[] = [
   ),
   rawRow(
     'hello with an empty appId',
-    () => [request(1, 'hello', { protocolVersion: 1, appId: '' })],
+    () => [request(1, 'hello', { protocolVersion: PROTOCOL_VERSION, appId: '' })],
     'BT_ERR_INVALID_ARGUMENT',
     false,
   ),
   rawRow('a frame over the frame limit', () => ['x'.repeat(MAX_FRAME_BYTES + 1024)], 'BT_ERR_IPC_PROTOCOL'),
-  rawRow('garbage after hello', () => ['{"v":1,"id":2,'], 'BT_ERR_IPC_PROTOCOL'),
+  rawRow('garbage after hello', () => [`{"v":${PROTOCOL_VERSION},"id":2,`], 'BT_ERR_IPC_PROTOCOL'),
   rawRow(
-    'a frame of version 2',
-    () => [JSON.stringify({ v: 2, id: 2, method: 'status', params: {} })],
+    'a frame of the next protocol version',
+    () => [JSON.stringify({ v: PROTOCOL_VERSION + 1, id: 2, method: 'status', params: {} })],
     'BT_ERR_IPC_PROTOCOL',
   ),
   rawRow('a JSON array frame', () => ['[1,2,3]'], 'BT_ERR_IPC_PROTOCOL'),
   callRow('an unknown method', 'explode', () => ({}), 'BT_ERR_IPC_PROTOCOL'),
   callRow('a prototype-named method', '__proto__', () => ({}), 'BT_ERR_IPC_PROTOCOL'),
-  callRow('a second hello', 'hello', () => ({ protocolVersion: 1, appId: SENTINEL_APP }), 'BT_ERR_IPC_PROTOCOL'),
+  callRow(
+    'a second hello',
+    'hello',
+    () => ({ protocolVersion: PROTOCOL_VERSION, appId: SENTINEL_APP }),
+    'BT_ERR_IPC_PROTOCOL',
+  ),
   callRow('get with a numeric guid', 'get', () => ({ guid: 42 }), 'BT_ERR_INVALID_ARGUMENT'),
   callRow('list with an unknown filter', 'list', () => ({ filter: { kind: 'everything' } }), 'BT_ERR_INVALID_ARGUMENT'),
   callRow('list with params null', 'list', () => null, 'BT_ERR_INVALID_ARGUMENT'),

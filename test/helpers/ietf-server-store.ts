@@ -23,9 +23,14 @@ export interface StoredUpload extends IetfUpload {
 /**
  * Appends the request body at the upload's offset as it arrives (backpressure: the socket pauses
  * while the disk catches up). Resolves true when the body ended normally, false when the
- * connection died first; either way every received byte is flushed and counted in `offset`.
+ * connection died first; either way every received byte is flushed and counted in `offset`. The body of
+ * a completing request (Upload-Complete: ?1) that ended at the upload's length marks it `complete`.
  */
-export function receiveInto(upload: StoredUpload, req: IncomingMessage): Promise<boolean> {
+export function receiveInto(upload: StoredUpload, req: IncomingMessage, flushDelayMs = 0): Promise<boolean> {
+  // A request with Upload-Complete: ?1 whose whole body arrived completes the upload in the same turn
+  // as its last bytes count: a request that ended it meanwhile (§"Concurrency": a resume's HEAD) must
+  // never see every byte and an incomplete upload, which it would complete with an empty final append.
+  const completing = req.headers['upload-complete'] === '?1';
   const start = upload.offset;
   // A 1 MiB buffer, like a real server's: a 16 KiB one pauses the socket so often that a cut loses
   // megabytes queued in the kernel.
@@ -34,6 +39,10 @@ export function receiveInto(upload: StoredUpload, req: IncomingMessage): Promise
   const done = new Promise<void>((resolve) => {
     file.on('close', () => {
       upload.offset = start + file.bytesWritten;
+      if (ended && completing && (upload.length === null || upload.offset === upload.length)) {
+        upload.complete = true;
+        upload.length = upload.offset;
+      }
       upload.active = null;
       resolve();
     });
@@ -49,10 +58,11 @@ export function receiveInto(upload: StoredUpload, req: IncomingMessage): Promise
   });
   req.on('end', () => {
     ended = true;
-    file.end();
+    if (flushDelayMs > 0) setTimeout(() => file.end(), flushDelayMs);
+    else file.end();
   });
   req.on('close', () => {
-    if (!file.writableEnded) file.end();
+    if (!ended && !file.writableEnded) file.end();
   });
   return done.then(() => ended);
 }

@@ -46,6 +46,11 @@ export interface IetfServerOptions {
   endlessInterims?: boolean;
   /** This many 104 progress reports (Upload-Offset) go out before a final answer. */
   interimStorm?: number;
+  /**
+   * A loaded disk: a request's last bytes take this long to be written after its body has arrived (a
+   * request for the upload that comes meanwhile ends it and waits for them, §"Concurrency").
+   */
+  flushDelayMs?: number;
 }
 
 export interface IetfTestServer {
@@ -164,7 +169,7 @@ export async function startIetfServer(options: IetfServerOptions = {}): Promise<
         req.resume();
         return answer(refused[0], state(), refused[1]);
       }
-      if (!(await receiveInto(upload, req))) return;
+      if (!(await receiveInto(upload, req, options.flushDelayMs))) return;
       return finish(upload, req, answer, interim, []);
     }
     const completeHeader = req.headers['upload-complete'];
@@ -192,7 +197,7 @@ export async function startIetfServer(options: IetfServerOptions = {}): Promise<
     const upload = await createUpload(length);
     const location: [string, string] = ['Location', `/uploads/${upload.id}`];
     interim([location, ...(version === 8 ? limitHeader(version) : [])]);
-    if (!(await receiveInto(upload, req))) return;
+    if (!(await receiveInto(upload, req, options.flushDelayMs))) return;
     return finish(upload, req, answer, interim, [location, ...limitHeader(version)]);
   };
 
@@ -235,11 +240,10 @@ export async function startIetfServer(options: IetfServerOptions = {}): Promise<
       // A creation that leaves the upload incomplete is 201 with the Location; an append 204.
       return answer(extra.length > 0 ? 201 : 204, [offset, ['Upload-Complete', '?0'], ...extra]);
     }
-    if (upload.length !== null && upload.offset !== upload.length) {
+    // receiveInto marked it complete when the body ended at the upload's length.
+    if (!upload.complete) {
       return answer(400, [offset, ...extra], `upload ended at ${upload.offset} of ${upload.length}`);
     }
-    upload.complete = true;
-    upload.length = upload.offset;
     const body = JSON.stringify({ sha256: await hashFile(upload.path), bytes: upload.offset });
     const status = options.failFinal ?? 201;
     return answer(status, [['Content-Type', 'application/json'], ['Upload-Complete', '?1'], offset, ...extra], body);

@@ -1,4 +1,5 @@
 import { connect } from 'node:net';
+import { PROTOCOL_VERSION } from '../../src/ipc/protocol.ts';
 
 /**
  * Raw NDJSON frames on a host socket, for tests that play a client which does not go through
@@ -14,7 +15,7 @@ export interface RawReply {
 
 /** One request frame as a line (without its newline). */
 export function request(id: number, method: string, params: unknown): string {
-  return JSON.stringify({ v: 1, id, method, params });
+  return JSON.stringify({ v: PROTOCOL_VERSION, id, method, params });
 }
 
 /** Sends lines on a raw connection; collects the replies until the host closes it or goes quiet. */

@@ -303,6 +303,29 @@ for (const { kind, start } of SERVERS) {
       assert.equal((await stat(join(server.root, 'log.bin'))).size, 5 + SMALL_SIZE);
     });
 
+    test('a resumed APPE whose file the server dropped (appendBase 0) starts over and says so', async () => {
+      // An earlier attempt appended to a new file (appendBase 0); the server has no file now.
+      const restarts: string[] = [];
+      const offsets: number[] = [];
+      const result = await uploadFtp(
+        inputFor(`${server.url}appe-gone.bin`, {
+          method: 'APPE',
+          credentials: server.login,
+          resume: true,
+          appendBase: 0,
+          onOffset: (offset) => offsets.push(offset),
+          onRestart: (reason) => restarts.push(reason),
+        }),
+      );
+      assert.equal(result.restarted, true);
+      assert.match(result.restartReason ?? '', /no longer has the partial file/);
+      assert.deepEqual(restarts, [result.restartReason]);
+      assert.equal(result.startOffset, 0);
+      assert.equal(result.bytesSent, SMALL_SIZE);
+      assert.deepEqual(offsets, [0, SMALL_SIZE]);
+      assert.equal(await sha256File(join(server.root, 'appe-gone.bin')), small.sha256);
+    });
+
     test('a server that stops reading is BT_ERR_STALLED after stallTimeoutMs', async () => {
       const gate = gatedBody(big, 2 * MiB);
       const attempt = uploadFtp(

@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULT_REQUEST_EXTRAS } from '../../src/core/default-extras.ts';
 import { stopHost } from '../../src/ipc/host-control.ts';
-import { hostSocketPath } from '../../src/ipc/protocol.ts';
+import { hostSocketPath, PROTOCOL_VERSION } from '../../src/ipc/protocol.ts';
 import { SocketPort } from '../../src/ipc/socket-port.ts';
 import { rawSession, request } from '../helpers/raw-socket.ts';
 import { makeTempDir, type TempDir, writeRandomFile } from '../helpers/temp-dir.ts';
@@ -82,7 +82,7 @@ test('raw start frames naming a spool path, a resume session, a probe result or 
     await port.status('app-a');
     const victim = await writeRandomFile(temp.path, 'victim.bin', 64 * 1024);
     const source = await writeRandomFile(temp.path, 'source.bin', 1024);
-    const hello = request(1, 'hello', { protocolVersion: 1, appId: 'app-a' });
+    const hello = request(1, 'hello', { protocolVersion: PROTOCOL_VERSION, appId: 'app-a' });
     const { replies, closed } = await rawSession(hostSocketPath(home), [
       hello,
       // The host would upload this file and then delete it.
@@ -135,7 +135,7 @@ test('a stream body names only a spool the host created for this app; a made-up 
     await port.status('app-a');
     const socketPath = hostSocketPath(home);
     const given = await rawSession(socketPath, [
-      request(1, 'hello', { protocolVersion: 1, appId: 'app-a' }),
+      request(1, 'hello', { protocolVersion: PROTOCOL_VERSION, appId: 'app-a' }),
       request(2, 'createSpool', {}),
     ]);
     const spool = given.replies[1]?.result as { spoolId: string; path: string } | undefined;
@@ -145,7 +145,7 @@ test('a stream body names only a spool the host created for this app; a made-up 
     // Exactly what an app may ask for (the request schema), naming a spool by id.
     const streamExtras = (spoolId: string) => ({ ...DEFAULT_REQUEST_EXTRAS, body: { kind: 'stream', spoolId } });
     const other = await rawSession(socketPath, [
-      request(1, 'hello', { protocolVersion: 1, appId: 'app-b' }),
+      request(1, 'hello', { protocolVersion: PROTOCOL_VERSION, appId: 'app-b' }),
       startFrame(2, 'app-b', { extras: streamExtras(spool.spoolId) }),
       startFrame(3, 'app-b', { extras: streamExtras(randomUUID()) }),
       startFrame(4, 'app-b', { extras: streamExtras('../../etc/passwd') }),

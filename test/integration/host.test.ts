@@ -12,7 +12,7 @@ import { homeLayout } from '../../src/core/paths.ts';
 import { isProcessRunning } from '../../src/core/process.ts';
 import type { OperationSpec } from '../../src/core/snapshot.ts';
 import { hostStatus, stopHost } from '../../src/ipc/host-control.ts';
-import { hostLogPath, hostSocketPath } from '../../src/ipc/protocol.ts';
+import { hostLogPath, hostSocketPath, PROTOCOL_VERSION } from '../../src/ipc/protocol.ts';
 import { SocketPort } from '../../src/ipc/socket-port.ts';
 import { type NodeChild, spawnNode } from '../helpers/process-tools.ts';
 import { rawSession, request } from '../helpers/raw-socket.ts';
@@ -211,12 +211,12 @@ test('garbage on the socket gets an error reply or a close, and the host keeps s
     assert.equal(noHello.closed, true);
 
     const wrongVersion = await rawSession(socketPath, [request(1, 'hello', { protocolVersion: 99, appId: 'x' })]);
-    assert.match(wrongVersion.replies[0]?.error?.message ?? '', /protocol 1/);
+    assert.match(wrongVersion.replies[0]?.error?.message ?? '', new RegExp(`protocol ${PROTOCOL_VERSION}\\b`));
     assert.equal(wrongVersion.closed, true);
 
     const afterHello = await rawSession(socketPath, [
-      request(1, 'hello', { protocolVersion: 1, appId: 'app-a' }),
-      '{"v":1,"id":2,',
+      request(1, 'hello', { protocolVersion: PROTOCOL_VERSION, appId: 'app-a' }),
+      `{"v":${PROTOCOL_VERSION},"id":2,`,
       request(3, 'explode', {}),
       request(4, 'get', { guid: 42 }),
       request(5, 'list', { filter: { kind: 'all' } }),
@@ -234,7 +234,7 @@ test('garbage on the socket gets an error reply or a close, and the host keeps s
     assert.equal(afterHello.closed, false, 'a bad request after hello does not cost the connection');
 
     const huge = await rawSession(socketPath, [
-      request(1, 'hello', { protocolVersion: 1, appId: 'a' }),
+      request(1, 'hello', { protocolVersion: PROTOCOL_VERSION, appId: 'a' }),
       'x'.repeat(2 * 1024 * 1024),
     ]);
     assert.equal(huge.closed, true);
@@ -260,7 +260,7 @@ test('a client that stops reading stalls neither the host nor other clients; it 
     // reads nothing (no 'data' listener), so the host's buffer for it passes the coalescing bound.
     const reader = connect(hostSocketPath(home));
     reader.on('error', () => undefined);
-    const frames = [request(1, 'hello', { protocolVersion: 1, appId: 'app-a' })];
+    const frames = [request(1, 'hello', { protocolVersion: PROTOCOL_VERSION, appId: 'app-a' })];
     for (let watchId = 1; watchId <= watches; watchId += 1) {
       frames.push(request(watchId + 1, 'watch', { guid: spec.guid, watchId }));
     }
@@ -338,8 +338,8 @@ test('a call in flight when the connection drops is sent once more on a new conn
           socket.destroy();
           return;
         }
-        const result = method === 'hello' ? { protocolVersion: 1, pid: process.pid, home } : [];
-        socket.write(`${JSON.stringify({ v: 1, id, ok: true, result })}\n`);
+        const result = method === 'hello' ? { protocolVersion: PROTOCOL_VERSION, pid: process.pid, home } : [];
+        socket.write(`${JSON.stringify({ v: PROTOCOL_VERSION, id, ok: true, result })}\n`);
       }
     });
   });

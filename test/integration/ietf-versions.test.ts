@@ -1,7 +1,12 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
+import { BackgroundTransferError } from '../../src/api/background-transfer-error.ts';
+import { WebErrorStatus } from '../../src/core/enums.ts';
+import { hresultForHttpStatus } from '../../src/core/hresult.ts';
+import { decideRetry } from '../../src/engine/retry-policy.ts';
 import { createDispatcher } from '../../src/net/dispatcher.ts';
 import { uploadIetf } from '../../src/protocols/ietf/ietf-upload.ts';
 import { headerOf, ietfAttempt, rejection } from '../helpers/ietf-input.ts';
@@ -169,13 +174,57 @@ for (const version of VERSIONS) {
     assert.deepEqual(events.offsets, [2 * MiB - 1000, 2 * MiB, medium.size]);
   });
 
+  test(`interop ${version}: a resume that ends a completing append still flushing sees the upload complete`, async () => {
+    // The fault matrix's "PATCH …: the server answered 400": a cut reached the client after the server
+    // had read the whole final append, while its last bytes were still being written (a loaded disk).
+    // The resume's HEAD ended that request; the server said "every byte, incomplete", then completed the
+    // upload, and the resume's empty final PATCH got 400 (6) / 410 (8) for an upload that was complete.
+    const draft = await server({ flushDelayMs: 3_000 });
+    const uploadUrl = await partialUpload(draft, small, 0, version);
+    const upload = draft.uploads.get(draft.uploadId(uploadUrl))!;
+    const cut = new AbortController();
+    const append = fetch(uploadUrl, {
+      method: 'PATCH',
+      headers: {
+        'Upload-Draft-Interop-Version': String(version),
+        'Upload-Offset': '0',
+        'Upload-Complete': '?1',
+        'Content-Type': 'application/partial-upload',
+      },
+      body: await readFile(small.path),
+      signal: cut.signal,
+    }).catch(() => undefined);
+    while (upload.receivedBytes < small.size) await sleep(10);
+    cut.abort();
+    const { input, events } = attempt(`${draft.url}/target`, small, {
+      interopVersion: version,
+      session: { uploadUrl },
+    });
+    const result = await uploadIetf(input);
+    await append;
+    assert.ok(result.response.statusCode < 300, `the resume got ${result.response.statusCode}`);
+    assert.equal(await storedSha(draft, uploadUrl), small.sha256);
+    assert.deepEqual(events.offsets, [small.size]);
+    const resource = draft.requests.filter((request) => request.url === new URL(uploadUrl).pathname);
+    assert.deepEqual(
+      resource.map((request) => request.method),
+      ['PATCH', 'HEAD'],
+      'the resume sends nothing more',
+    );
+  });
+
   test(`interop ${version}: an error with Upload-Complete: ?1 is final → BT_ERR_UPLOAD_REJECTED, not resumed`, async () => {
     const draft = await server({ failFinal: 500 });
     const { input, events } = attempt(`${draft.url}/target`, small, { interopVersion: version });
     const error = await rejection(uploadIetf(input));
     assert.equal(error.code, 'BT_ERR_UPLOAD_REJECTED');
     assert.equal(error.retryable, false);
-    assert.equal(error.httpStatus, undefined, 'not an HTTP status the retry policy would retry');
+    // The status reaches the app as the HTTP HRESULT, as for any HTTP failure; the code keeps it final.
+    assert.equal(error.httpStatus, 500);
+    assert.equal(error.number, hresultForHttpStatus(500));
+    assert.equal(BackgroundTransferError.getStatus(error.number), WebErrorStatus.internalServerError);
+    const policy = { maxAttempts: 10, retryBaseDelayMs: 1, maxDelayMs: 1 };
+    assert.equal(decideRetry(error, 1, policy, undefined, 0.5).kind, 'fail', 'a final 500 is not retried');
     assert.deepEqual(
       events.responses.map((response) => response.statusCode),
       [500],

@@ -249,7 +249,11 @@ for (const row of CONTRACT_ROWS) {
           } else {
             assert.equal(done.progress.status, S.error);
             assert.equal(done.error?.code, answer.outcome.code, done.error?.message);
-            if (answer.outcome.status !== undefined) assert.equal(done.response?.statusCode, answer.outcome.status);
+            if (answer.outcome.status !== undefined) {
+              assert.equal(done.response?.statusCode, answer.outcome.status);
+              // The status reaches the app's error (its HRESULT), a final one included.
+              assert.equal(done.error?.httpStatus, answer.outcome.status);
+            }
             t.diagnostic(done.error?.message ?? '');
           }
         } finally {

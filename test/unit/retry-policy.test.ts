@@ -5,6 +5,8 @@ import { decideRetry, parseRetryAfter } from '../../src/engine/retry-policy.ts';
 
 const policy = { maxAttempts: 3, retryBaseDelayMs: 1000, maxDelayMs: 60_000 };
 const http = (status: number) => new TransferError('BT_ERR_HTTP_STATUS', `status ${status}`, { httpStatus: status });
+const rejected = (status: number) =>
+  new TransferError('BT_ERR_UPLOAD_REJECTED', `status ${status}`, { httpStatus: status });
 
 // R49: up to three attempts; only "try later" statuses and network errors are retried.
 const table: Array<[string, TransferError, number, 'retry' | 'fail']> = [
@@ -24,6 +26,10 @@ const table: Array<[string, TransferError, number, 'retry' | 'fail']> = [
   ['timeout retried', new TransferError('BT_ERR_TIMEOUT', 'x'), 1, 'retry'],
   ['untrusted certificate fails', new TransferError('BT_ERR_CERT_UNTRUSTED', 'x'), 1, 'fail'],
   ['changed source fails', new TransferError('BT_ERR_SOURCE_CHANGED', 'x'), 1, 'fail'],
+  // A draft server's error with Upload-Complete: ?1 is final whatever its status (the status is for the HRESULT).
+  ['final 500 (upload rejected) fails', rejected(500), 1, 'fail'],
+  ['final 503 (upload rejected) fails', rejected(503), 1, 'fail'],
+  ['final 422 (upload rejected) fails', rejected(422), 1, 'fail'],
 ];
 
 for (const [name, error, attempts, expected] of table) {

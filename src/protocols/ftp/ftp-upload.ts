@@ -222,7 +222,10 @@ class FtpUploadAttempt {
       );
     }
     this.#guard(() => onOffset(held));
-    return { start: held, command: 'APPE', complete: held === body.size, restartReason: null, appendBase };
+    // As for STOR: an earlier attempt appended to a file of its own, and the server dropped it, so this
+    // attempt starts over from byte 0 (R38: hasRestarted). A file still at appendBase is no restart.
+    const restartReason = remote === 'missing' ? 'the server no longer has the partial file' : null;
+    return { start: held, command: 'APPE', complete: held === body.size, restartReason, appendBase };
   }
 
   async #remoteSize(): Promise<RemoteSize> {

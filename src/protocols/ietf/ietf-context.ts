@@ -46,7 +46,8 @@ export interface IetfAttempt {
  * `Upload-Complete: ?1` header field, the upload is complete ... 4xx or 5xx status codes indicate in
  * this case that the representation was fully transmitted, but an error occurred while processing
  * it. Resuming the upload would not resolve this error" (-11 §"Upload Append"): BT_ERR_UPLOAD_REJECTED,
- * which the engine neither retries nor resumes (the response stays recorded).
+ * which the engine neither retries nor resumes (the response stays recorded); it carries the status,
+ * so the app's HRESULT says 422 or 500.
  */
 export function finalAnswer(attempt: IetfAttempt, final: HttpUploadResult, resumable: boolean): HttpUploadResult {
   const { statusCode, headers, actualUri } = final.response;
@@ -58,6 +59,8 @@ export function finalAnswer(attempt: IetfAttempt, final: HttpUploadResult, resum
     throw new TransferError(
       'BT_ERR_UPLOAD_REJECTED',
       `${actualUri} answered ${statusCode} with Upload-Complete: ?1: the server received the whole body and failed to process it`,
+      // The status makes the HRESULT (as for any HTTP failure); the code keeps the answer final for the retry policy.
+      { httpStatus: statusCode },
     );
   }
   return final;
