@@ -5,9 +5,7 @@ import { validateHeader } from '../api/validation.ts';
 import { BackgroundTransferCostPolicy, BackgroundTransferPriority } from '../core/enums.ts';
 import { TransferError } from '../core/errors.ts';
 import type { OperationSpec } from '../core/snapshot.ts';
-
-export const PRIORITY_NAMES = ['default', 'high', 'low'] as const;
-export const COST_POLICY_NAMES = ['default', 'unrestrictedOnly', 'always'] as const;
+import type { COST_POLICY_NAMES, PRIORITY_NAMES } from './transfer-options.ts';
 
 /** What `bgtransfer upload` was given (docs/api/cli.md). */
 export interface UploadRequest {

@@ -1,20 +1,15 @@
 import { basename } from 'node:path';
-import { type Command, Option } from 'commander';
+import type { Command } from 'commander';
 import { redactUrl } from '../../core/redact.ts';
 import { type CliContext, cliAppId } from '../context.ts';
 import type { ExitCode } from '../exit-codes.ts';
 import { formatBytes } from '../format.ts';
 import { startAndFollow } from '../run-transfer.ts';
-import { buildUploadSpec, COST_POLICY_NAMES, PRIORITY_NAMES, type UploadRequest } from '../upload-request.ts';
+import { addTransferOptions, type TransferOptions } from '../transfer-options.ts';
+import { buildUploadSpec } from '../upload-request.ts';
 
-interface UploadOptions {
+interface UploadOptions extends TransferOptions {
   method: string;
-  header?: string[];
-  priority: UploadRequest['priority'];
-  costPolicy: UploadRequest['costPolicy'];
-  group?: string;
-  detach?: boolean;
-  json?: boolean;
 }
 
 const EXAMPLES = `
@@ -35,25 +30,12 @@ export function defineUploadCommand(command: Command, context: CliContext): void
     .description('queue a durable upload of FILE to URL and show its progress until it ends')
     .argument('<file>', 'the file to send as the request body')
     .argument('<url>', 'an absolute http(s) URL')
-    .option('-X, --method <method>', 'the HTTP method (PUT, PATCH, …)', 'POST')
-    .option('-H, --header <header>', 'a request header "Name: value" (repeatable)', collect)
-    .addOption(new Option('--priority <priority>', 'queue priority').choices(PRIORITY_NAMES).default('default'))
-    .addOption(
-      new Option('--cost-policy <policy>', 'whether to use metered networks')
-        .choices(COST_POLICY_NAMES)
-        .default('default'),
-    )
-    .option('--group <name>', 'a group name (for getCurrentUploadsAsync(group))')
-    .option('-d, --detach', 'print the upload’s guid and return once it is queued')
-    .option('--json', 'one JSON object per line: progress fields plus guid')
+    .option('-X, --method <method>', 'the HTTP method (PUT, PATCH, …)', 'POST');
+  addTransferOptions(command, 'upload')
     .addHelpText('after', EXAMPLES)
     .action(async (file: string, url: string, options: UploadOptions) => {
       context.exitCode = await runUpload(context, { file, url, ...options });
     });
-}
-
-function collect(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), value];
 }
 
 async function runUpload(
