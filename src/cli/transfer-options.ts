@@ -1,4 +1,6 @@
 import { type Command, Option } from 'commander';
+import { validateHeader } from '../api/validation.ts';
+import { TransferError } from '../core/errors.ts';
 import type { TransferKind } from './transfer-kind.ts';
 
 export const PRIORITY_NAMES = ['default', 'high', 'low'] as const;
@@ -36,4 +38,16 @@ export function addTransferOptions(command: Command, kind: TransferKind): Comman
 
 function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
+}
+
+/** "Name: value" → [name, value], checked like setRequestHeader (BT_ERR_INVALID_HEADER). */
+export function parseHeaderLine(line: string): [string, string] {
+  const colon = line.indexOf(':');
+  if (colon <= 0) {
+    throw new TransferError(
+      'BT_ERR_INVALID_HEADER',
+      `--header must look like "Name: value", got ${JSON.stringify(line)}`,
+    );
+  }
+  return validateHeader(line.slice(0, colon).trim(), line.slice(colon + 1));
 }
