@@ -25,6 +25,7 @@ import { fileURLToPath } from 'node:url';
  *
  * So: protocols never import engine, store, host or ipc; api never imports engine, store or protocols
  * (FORBIDDEN below says it in so many words, whatever the ranks say); nothing imports a layer above it.
+ * And engine meets protocols only at their seam: the interface and the registry (below).
  */
 const RANKS: ReadonlyArray<readonly string[]> = [
   ['entry'],
@@ -43,6 +44,20 @@ const FORBIDDEN: Readonly<Record<string, readonly string[]>> = {
   api: ['engine', 'store', 'protocols', 'host', 'net'],
   protocols: ['engine', 'store', 'host', 'ipc'],
 };
+
+/**
+ * The protocol seam (docs/protocols.md): the engine reaches the upload protocols only through the
+ * interface and the registry (and the download code through download-protocol.ts), so that adding a protocol is one folder and one registry line, and no
+ * engine file grows a branch for one. `multipart/` is a body encoding, not a protocol.
+ */
+const ENGINE_MAY_IMPORT_FROM_PROTOCOLS: readonly string[] = [
+  'protocols/upload-protocol.ts',
+  'protocols/registry.ts',
+  'protocols/download-protocol.ts',
+  'protocols/multipart/',
+];
+
+const SEAM_RULE = 'engine reaches protocols only through upload-protocol.ts, registry.ts and download-protocol.ts';
 
 const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'src');
 
@@ -85,12 +100,20 @@ export function checkLayers(src: string = SRC): string[] {
       const to = layerOf(src, target);
       if (to === from) continue;
       const where = `${relative(root, file)}: imports ${relative(root, target)}`;
+      const inSrc = relative(src, target).split(sep).join('/');
       if (FORBIDDEN[from]?.includes(to)) problems.push(`${where} (${from} never imports ${to})`);
+      else if (from === 'engine' && to === 'protocols' && !seamImport(inSrc)) problems.push(`${where} (${SEAM_RULE})`);
       else if (rankOf(to) < rankOf(from)) problems.push(`${where} (${from} is below ${to})`);
       else if (rankOf(to) === rankOf(from)) problems.push(`${where} (${from} and ${to} are independent)`);
     }
   }
   return problems;
+}
+
+function seamImport(inSrc: string): boolean {
+  return ENGINE_MAY_IMPORT_FROM_PROTOCOLS.some((allowed) =>
+    allowed.endsWith('/') ? inSrc.startsWith(allowed) : inSrc === allowed,
+  );
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -2,6 +2,7 @@
  * bgtransfer: durable background uploads for Node.js in the shape of
  * Windows.Networking.BackgroundTransfer (docs/api/README.md).
  */
+export { BackgroundDownloader } from './api/background-downloader.ts';
 export { BackgroundTransferCompletionGroup } from './api/background-transfer-completion-group.ts';
 export { BackgroundTransferContentPart } from './api/background-transfer-content-part.ts';
 export { BackgroundTransferError } from './api/background-transfer-error.ts';
@@ -12,6 +13,7 @@ export {
   type PasswordCredential,
   type ResumeProtocol,
 } from './api/background-uploader.ts';
+export { type BackgroundDownloadProgress, DownloadOperation } from './api/download-operation.ts';
 export { closeAsync } from './api/port-provider.ts';
 export { ResponseHeaders, ResponseInformation } from './api/response-information.ts';
 export { type FileLike, StorageFile } from './api/storage-file.ts';

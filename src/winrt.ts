@@ -1,8 +1,10 @@
+import { BackgroundDownloader } from './api/background-downloader.ts';
 import { BackgroundTransferCompletionGroup } from './api/background-transfer-completion-group.ts';
 import { BackgroundTransferContentPart } from './api/background-transfer-content-part.ts';
 import { BackgroundTransferError } from './api/background-transfer-error.ts';
 import { BackgroundTransferGroup } from './api/background-transfer-group.ts';
 import { BackgroundUploader } from './api/background-uploader.ts';
+import { DownloadOperation } from './api/download-operation.ts';
 import { ResponseInformation } from './api/response-information.ts';
 import { StorageFile } from './api/storage-file.ts';
 import { UploadOperation } from './api/upload-operation.ts';
@@ -28,6 +30,8 @@ export const Windows = Object.freeze({
     BackgroundTransfer: Object.freeze({
       BackgroundUploader,
       UploadOperation,
+      BackgroundDownloader,
+      DownloadOperation,
       ResponseInformation,
       BackgroundTransferGroup,
       BackgroundTransferContentPart,

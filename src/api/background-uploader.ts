@@ -1,6 +1,3 @@
-import { randomUUID } from 'node:crypto';
-import { DEFAULT_REQUEST_EXTRAS } from '../core/default-extras.ts';
-import { BackgroundTransferCostPolicy, BackgroundTransferPriority } from '../core/enums.ts';
 import { TransferError } from '../core/errors.ts';
 import {
   DEFAULT_INTEROP_VERSION,
@@ -10,136 +7,36 @@ import {
 } from '../core/ietf-interop.ts';
 import { generateBoundary } from '../core/multipart/boundary.ts';
 import { measureMultipart } from '../core/multipart/plan.ts';
-import type { NotificationSpec, RequestBody } from '../core/operation-extras.ts';
-import { captureProxyEnv } from '../core/proxy-env.ts';
-import type { ListFilter, OperationSnapshot, OperationSpec } from '../core/snapshot.ts';
-import { splitUserinfo } from '../core/url-credentials.ts';
+import type { RequestBody } from '../core/operation-extras.ts';
+import type { ListFilter, OperationSnapshot } from '../core/snapshot.ts';
 import { inspectSourceFile } from '../source/file-source.ts';
-import { assertUploadStream, fillSpool } from '../source/stream-spool.ts';
-import { BackgroundTransferCompletionGroup } from './background-transfer-completion-group.ts';
+import { assertUploadStream } from '../source/stream-spool.ts';
+import { BackgroundTransferBase } from './background-transfer-base.ts';
+import type { BackgroundTransferCompletionGroup } from './background-transfer-completion-group.ts';
 import { BackgroundTransferContentPart } from './background-transfer-content-part.ts';
 import { BackgroundTransferGroup } from './background-transfer-group.ts';
 import { currentAppId, getPort } from './port-provider.ts';
-import { RequestHeaders } from './request-headers.ts';
 import { type FileLike, filePathOf } from './storage-file.ts';
 import { UploadOperation } from './upload-operation.ts';
-import { type UriLike, validateEnumValue, validateMethod, validateUri } from './validation.ts';
+import { type UriLike, validateUri } from './validation.ts';
 import { asVectorView, type VectorView } from './vector-view.ts';
-
-/** Windows.Security.Credentials.PasswordCredential, as far as uploads use it (R65). */
-export interface PasswordCredential {
-  userName: string;
-  password: string;
-  resource?: string;
-}
 
 /** How an upload continues across restarts (beyond Windows; docs/api/background-uploader.md). */
 export type ResumeProtocol = 'auto' | 'tus' | 'ietf' | 'none';
 
-/** A ToastNotification stand-in (R74): the text of a desktop notification. */
-export type NotificationLike = string | { summary?: string; body: string } | null;
-
-/** The largest stream createUploadFromStreamAsync spools (bounded). */
-const MAX_SPOOL_BYTES = 64 * 1024 ** 3;
-
 /**
  * BackgroundUploader (docs/api/background-uploader.md): configuration collected before operations are created (R5);
- * changing it later does not change operations already created.
+ * changing it later does not change operations already created. What it shares with BackgroundDownloader
+ * (method, headers, groups, credentials, notifications) is in background-transfer-base.ts.
  */
-export class BackgroundUploader {
-  #method = 'POST';
-  #costPolicy: BackgroundTransferCostPolicy = BackgroundTransferCostPolicy.default;
-  #transferGroup: BackgroundTransferGroup | null = null;
-  #group: string | null = null;
+export class BackgroundUploader extends BackgroundTransferBase {
   #resumeProtocol: ResumeProtocol = 'auto';
   #ietfInteropVersion: IetfInteropVersion = DEFAULT_INTEROP_VERSION;
   #sendContentDigest = false;
-  readonly #headers = new RequestHeaders();
-  readonly #completionGroup: BackgroundTransferCompletionGroup | null;
-  #serverCredential: PasswordCredential | null = null;
-  #proxyCredential: PasswordCredential | null = null;
-  #success: NotificationSpec | null = null;
-  #failure: NotificationSpec | null = null;
-  /** R75: the operations this uploader creates are judged together for its notifications. */
-  readonly #batchId = randomUUID();
 
   /** R4 of the ctor: every operation this uploader creates joins `completionGroup` (R78). */
   constructor(completionGroup?: BackgroundTransferCompletionGroup) {
-    if (completionGroup !== undefined && !(completionGroup instanceof BackgroundTransferCompletionGroup)) {
-      throw new TransferError('BT_ERR_INVALID_ARGUMENT', 'expected a BackgroundTransferCompletionGroup');
-    }
-    this.#completionGroup = completionGroup ?? null;
-  }
-
-  /** R65: HTTP Basic/Digest and FTP login. Stored readable only by the user; never listed or logged. */
-  get serverCredential(): PasswordCredential | null {
-    return this.#serverCredential;
-  }
-  set serverCredential(value: PasswordCredential | null) {
-    this.#serverCredential = checkCredential('serverCredential', value);
-  }
-
-  /** R65: credentials for the HTTP(S) proxy. */
-  get proxyCredential(): PasswordCredential | null {
-    return this.#proxyCredential;
-  }
-  set proxyCredential(value: PasswordCredential | null) {
-    this.#proxyCredential = checkCredential('proxyCredential', value);
-  }
-
-  /** R74: shown once every upload this uploader created completed. */
-  get successToastNotification(): NotificationSpec | null {
-    return this.#success;
-  }
-  set successToastNotification(value: NotificationLike) {
-    this.#success = toNotification('successToastNotification', value);
-  }
-
-  /** R74: shown when one upload this uploader created fails. */
-  get failureToastNotification(): NotificationSpec | null {
-    return this.#failure;
-  }
-  set failureToastNotification(value: NotificationLike) {
-    this.#failure = toNotification('failureToastNotification', value);
-  }
-
-  /** R6: POST by default; any HTTP token (PUT, PATCH, a custom verb). */
-  get method(): string {
-    return this.#method;
-  }
-  set method(value: string) {
-    this.#method = validateMethod(value);
-  }
-
-  get costPolicy(): BackgroundTransferCostPolicy {
-    return this.#costPolicy;
-  }
-  set costPolicy(value: BackgroundTransferCostPolicy) {
-    this.#costPolicy = validateEnumValue('costPolicy', value, BackgroundTransferCostPolicy);
-  }
-
-  get transferGroup(): BackgroundTransferGroup | null {
-    return this.#transferGroup;
-  }
-  set transferGroup(value: BackgroundTransferGroup | null) {
-    if (value !== null && !(value instanceof BackgroundTransferGroup)) {
-      throw new TransferError(
-        'BT_ERR_INVALID_ARGUMENT',
-        'transferGroup must come from BackgroundTransferGroup.createGroup',
-      );
-    }
-    this.#transferGroup = value;
-  }
-
-  /** Legacy string group (R23): such operations are enumerated only with getCurrentUploadsAsync(group). */
-  get group(): string | null {
-    return this.#group;
-  }
-  set group(value: string | null) {
-    if (value !== null && (typeof value !== 'string' || value.length === 0)) {
-      throw new TransferError('BT_ERR_INVALID_ARGUMENT', 'group must be a non-empty string or null');
-    }
-    this.#group = value;
+    super('POST', completionGroup);
   }
 
   get resumeProtocol(): ResumeProtocol {
@@ -190,15 +87,6 @@ export class BackgroundUploader {
     this.#sendContentDigest = value;
   }
 
-  get completionGroup(): BackgroundTransferCompletionGroup | null {
-    return this.#completionGroup;
-  }
-
-  /** R63: a repeated header joins its values with ", ". */
-  setRequestHeader(headerName: string, headerValue: string): void {
-    this.#headers.set(headerName, headerValue);
-  }
-
   /**
    * Creates (does not start) an upload of one file as the raw request body. Bad input
    * throws a coded error here, before anything is queued: the URI (absolute http/https), the file
@@ -244,54 +132,20 @@ export class BackgroundUploader {
     const url = validateUri(uri);
     assertUploadStream(stream);
     // Everything that can refuse the operation is checked before the stream is spooled.
-    this.#completionGroup?.assertOpenForMembers();
-    const port = await getPort();
-    const appId = currentAppId();
-    const spool = await port.call('createSpool', appId, {});
-    try {
-      const spooled = await fillSpool(stream, spool.path, { maxBytes: MAX_SPOOL_BYTES });
-      return this.#operation(url, null, { kind: 'stream', spoolId: spool.spoolId }, spooled.size);
-    } catch (error) {
-      await port.call('releaseSpool', appId, { spoolId: spool.spoolId }).catch(() => undefined);
-      throw error;
-    }
+    this.completionGroup?.assertOpenForMembers();
+    return this.spoolStream(stream, (body, size) => this.#operation(url, null, body, size));
   }
 
   #operation(url: URL, sourcePath: string | null, body: RequestBody, size: number): UploadOperation {
-    this.#completionGroup?.assertOpenForMembers();
     // R6 makes POST the default; an ftp:// upload defaults to STOR instead.
     const isFtp = url.protocol === 'ftp:' || url.protocol === 'ftps:';
-    const method = isFtp && this.#method === 'POST' ? 'STOR' : this.#method;
-    // Userinfo becomes the server credential here already, so the app's own requestedUri matches
-    // what enumeration returns later (the engine does the same for any client).
-    const { requestedUri, serverCredential } = splitUserinfo(url.href, this.#serverCredential);
-    const spec: OperationSpec = {
-      guid: randomUUID(),
-      appId: currentAppId(),
-      method,
-      requestedUri,
-      sourcePath,
-      headers: this.#headers.toArray(),
-      costPolicy: this.#costPolicy,
-      priority: BackgroundTransferPriority.default,
-      group: this.#group,
-      transferGroup: this.#transferGroup?.toSpec() ?? null,
-      extras: {
-        ...DEFAULT_REQUEST_EXTRAS,
-        body,
-        resumeProtocol: this.#resumeProtocol,
-        ietfInteropVersion: this.#ietfInteropVersion,
-        sendContentDigest: this.#sendContentDigest,
-        serverCredential: serverCredential && { ...serverCredential },
-        proxyCredential: this.#proxyCredential && { ...this.#proxyCredential },
-        successNotification: this.#success,
-        failureNotification: this.#failure,
-        notificationBatchId: this.#success || this.#failure ? this.#batchId : null,
-        completionGroupId: this.#completionGroup?.id ?? null,
-        proxyEnv: captureProxyEnv(),
-      },
-    };
-    return UploadOperation.fromSpec(spec, size, this.#completionGroup);
+    const method = isFtp && this.method === 'POST' ? 'STOR' : this.method;
+    const spec = this.newSpec(url, method, sourcePath, body, {
+      resumeProtocol: this.#resumeProtocol,
+      ietfInteropVersion: this.#ietfInteropVersion,
+      sendContentDigest: this.#sendContentDigest,
+    });
+    return UploadOperation.fromSpec(spec, size, this.completionGroup);
   }
 
   /** R22: the calling app's operations that have no group. Includes ones that ended while no app ran (R11). */
@@ -314,23 +168,8 @@ export class BackgroundUploader {
 
 async function enumerate(filter: ListFilter): Promise<VectorView<UploadOperation>> {
   const port = await getPort();
-  const snapshots: OperationSnapshot[] = await port.call('list', currentAppId(), { filter });
+  const snapshots: OperationSnapshot[] = await port.call('list', currentAppId(), { filter, direction: 'upload' });
   return asVectorView(snapshots.map((snapshot) => UploadOperation.fromSnapshot(snapshot, port)));
 }
 
-function checkCredential(name: string, value: PasswordCredential | null): PasswordCredential | null {
-  if (value === null || value === undefined) return null;
-  if (typeof value !== 'object' || typeof value.userName !== 'string' || typeof value.password !== 'string') {
-    throw new TransferError('BT_ERR_INVALID_ARGUMENT', `${name} needs { userName, password } strings`);
-  }
-  return { userName: value.userName, password: value.password };
-}
-
-function toNotification(name: string, value: NotificationLike): NotificationSpec | null {
-  if (value === null || value === undefined) return null;
-  if (typeof value === 'string') return { summary: 'bgtransfer', body: value };
-  if (typeof value === 'object' && typeof value.body === 'string') {
-    return { summary: value.summary ?? 'bgtransfer', body: value.body };
-  }
-  throw new TransferError('BT_ERR_INVALID_ARGUMENT', `${name} must be a string or { summary?, body }`);
-}
+export type { NotificationLike, PasswordCredential } from './background-transfer-base.ts';

@@ -1,57 +1,24 @@
 import { Readable } from 'node:stream';
-import {
-  BackgroundTransferCostPolicy,
-  BackgroundTransferPriority,
-  BackgroundTransferStatus,
-  isTerminalStatus,
-} from '../core/enums.ts';
 import { TransferError } from '../core/errors.ts';
-import { withHeader, withoutHeader } from '../core/header-list.ts';
 import type { Logger } from '../core/logger.ts';
 import { responseBodyPath } from '../core/paths.ts';
-import type { OperationChange, OperationSnapshot, OperationSpec, ProgressSnapshot } from '../core/snapshot.ts';
+import type { OperationSnapshot, OperationSpec, ProgressSnapshot } from '../core/snapshot.ts';
 import type { TransferPort } from '../ipc/transfer-port.ts';
 import type { BackgroundTransferCompletionGroup } from './background-transfer-completion-group.ts';
-import { BackgroundTransferGroup } from './background-transfer-group.ts';
-import { getPort } from './port-provider.ts';
-import { ResponseInformation } from './response-information.ts';
+import { createdSnapshot } from './created-snapshot.ts';
 import { openResultStream } from './result-stream.ts';
 import { StorageFile } from './storage-file.ts';
-import { TransferPromise } from './transfer-promise.ts';
-import { Uri } from './uri.ts';
-import { validateEnumValue, validateHeader } from './validation.ts';
-
-/** Only a ref'd handle is needed, not its firing; any period under setInterval's maximum will do. */
-const KEEP_ALIVE_INTERVAL_MS = 1_000_000;
+import { type Lifecycle, TransferOperation } from './transfer-operation.ts';
 
 /** Guards the constructor: operations come only from an uploader or an enumeration (R1). */
 const CREATE = Symbol('UploadOperation.create');
 
-type Lifecycle =
-  /** made by createUpload, not started: its spec lives only here */
-  | { kind: 'created'; spec: OperationSpec }
-  /** startAsync is persisting it */
-  | { kind: 'starting'; started: Promise<TransferPort> }
-  /** stored by the engine (started here, or enumerated) */
-  | { kind: 'stored'; port: TransferPort };
-
 /**
  * UploadOperation (docs/api/upload-operation.md): a handle on one upload. The state lives with the engine; this
- * object keeps the latest snapshot it was sent, so the synchronous getters (progress, R34) work.
+ * object keeps the latest snapshot it was sent, so the synchronous getters (progress, R34) work. The
+ * lifecycle, transfer promise and property changes are shared with DownloadOperation (transfer-operation.ts).
  */
-export class UploadOperation {
-  readonly #appId: string;
-  readonly #log: Logger | undefined;
-  #lifecycle: Lifecycle;
-  #snapshot: OperationSnapshot;
-  #response: { version: number; info: ResponseInformation } | undefined;
-  /** This object already showed hasRestarted for the current request (R38). */
-  #restartShown = false;
-  /** R78: the completion group of the uploader that created it (its enable() waits for our start). */
-  #completionGroup: BackgroundTransferCompletionGroup | null = null;
-  /** Property changes made after start, applied in order. */
-  #changes: Promise<unknown> = Promise.resolve();
-
+export class UploadOperation extends TransferOperation<UploadOperation> {
   /** @internal */
   constructor(token: typeof CREATE, snapshot: OperationSnapshot, lifecycle: Lifecycle, log?: Logger) {
     if (token !== CREATE) {
@@ -60,10 +27,7 @@ export class UploadOperation {
         'UploadOperation has no public constructor: use BackgroundUploader (R1)',
       );
     }
-    this.#appId = snapshot.appId;
-    this.#snapshot = snapshot;
-    this.#lifecycle = lifecycle;
-    this.#log = log;
+    super(snapshot, lifecycle, 'upload', log);
   }
 
   /** @internal An operation createUpload made (not started). */
@@ -72,33 +36,9 @@ export class UploadOperation {
     totalBytesToSend: number,
     completionGroup: BackgroundTransferCompletionGroup | null = null,
   ): UploadOperation {
-    const snapshot: OperationSnapshot = {
-      guid: spec.guid,
-      appId: spec.appId,
-      method: spec.method,
-      requestedUri: spec.requestedUri,
-      sourcePath: spec.sourcePath,
-      group: spec.group,
-      transferGroup: spec.transferGroup,
-      costPolicy: spec.costPolicy,
-      priority: spec.priority,
-      progress: {
-        bytesSent: 0,
-        totalBytesToSend,
-        bytesReceived: 0,
-        totalBytesToReceive: 0,
-        status: BackgroundTransferStatus.idle,
-        hasResponseChanged: false,
-        hasRestarted: false,
-      },
-      responseVersion: 0,
-      response: null,
-      error: null,
-      createdAtMs: Date.now(),
-      contentDigest: null,
-    };
+    const snapshot = createdSnapshot(spec, totalBytesToSend);
     const operation = new UploadOperation(CREATE, snapshot, { kind: 'created', spec });
-    operation.#completionGroup = completionGroup;
+    operation.completionGroup = completionGroup;
     return operation;
   }
 
@@ -107,11 +47,11 @@ export class UploadOperation {
    * (the CLI's `upload --detach` returns as soon as the operation is stored).
    */
   static specOf(operation: UploadOperation): OperationSpec {
-    const lifecycle = operation.#lifecycle;
-    if (lifecycle.kind !== 'created') {
+    const spec = operation.createdSpec;
+    if (spec === undefined) {
       throw new TransferError('BT_ERR_ILLEGAL_STATE', `upload ${operation.guid} was already started`);
     }
-    return lifecycle.spec;
+    return spec;
   }
 
   /** @internal An operation the engine already stores (enumeration, R3: attach, don't start). */
@@ -119,83 +59,23 @@ export class UploadOperation {
     return new UploadOperation(CREATE, snapshot, { kind: 'stored', port });
   }
 
-  /** Unique, stable for the operation's whole life, across restarts (R19). */
-  get guid(): string {
-    return this.#snapshot.guid;
-  }
-  get method(): string {
-    return this.#snapshot.method;
-  }
-  get requestedUri(): Uri {
-    return new Uri(this.#snapshot.requestedUri);
-  }
   /** The file uploaded; null for multipart and stream uploads. */
   get sourceFile(): StorageFile | null {
-    return this.#snapshot.sourcePath === null ? null : StorageFile.fromPath(this.#snapshot.sourcePath);
+    return this.snapshot.sourcePath === null ? null : StorageFile.fromPath(this.snapshot.sourcePath);
   }
-  /** Legacy string group (R23). */
-  get group(): string | null {
-    return this.#snapshot.group;
-  }
-  get transferGroup(): BackgroundTransferGroup | null {
-    return this.#snapshot.transferGroup && BackgroundTransferGroup.fromSpec(this.#snapshot.transferGroup);
-  }
-  /** A copy of the latest progress (R34: take one copy per handler call). */
+
   /**
    * Beyond Windows: the SHA-256 of the bytes uploaded as `sha-256=:<base64>:` (RFC 9530), available
    * once the whole body has been read (for a resumed upload, once the rest was sent), else null. For a
    * multipart upload it is the digest of the encoded body that was sent.
    */
   get contentDigest(): string | null {
-    return this.#snapshot.contentDigest;
+    return this.snapshot.contentDigest;
   }
 
+  /** A copy of the latest progress (R34: take one copy per handler call). */
   get progress(): ProgressSnapshot {
-    return { ...this.#snapshot.progress };
-  }
-
-  get costPolicy(): BackgroundTransferCostPolicy {
-    return this.#snapshot.costPolicy;
-  }
-  /** R52: takes effect for a running operation at once. */
-  set costPolicy(value: BackgroundTransferCostPolicy) {
-    const costPolicy = validateEnumValue('costPolicy', value, BackgroundTransferCostPolicy);
-    this.#snapshot = { ...this.#snapshot, costPolicy };
-    this.#change({ costPolicy }, (spec) => ({ ...spec, costPolicy }));
-  }
-
-  get priority(): BackgroundTransferPriority {
-    return this.#snapshot.priority;
-  }
-  /** R31: a queued operation is reordered. */
-  set priority(value: BackgroundTransferPriority) {
-    const priority = validateEnumValue('priority', value, BackgroundTransferPriority);
-    this.#snapshot = { ...this.#snapshot, priority };
-    this.#change({ priority }, (spec) => ({ ...spec, priority }));
-  }
-
-  /** R64: applies to the requests that follow. R63: a repeat joins the values. */
-  setRequestHeader(headerName: string, headerValue: string): void {
-    const header = validateHeader(headerName, headerValue);
-    this.#change({ setHeader: header }, (spec) => ({ ...spec, headers: withHeader(spec.headers, ...header) }));
-  }
-
-  removeRequestHeader(headerName: string): void {
-    const name = String(headerName);
-    this.#change({ removeHeader: name }, (spec) => ({ ...spec, headers: withoutHeader(spec.headers, name) }));
-  }
-
-  /**
-   * R41–R43: the latest server response; null before any response, or when none came (e.g. the
-   * connection failed). The same object until a new response arrives.
-   */
-  getResponseInformation(): ResponseInformation | null {
-    const { response, responseVersion } = this.#snapshot;
-    if (!response) return null;
-    if (this.#response?.version !== responseVersion) {
-      this.#response = { version: responseVersion, info: new ResponseInformation(response) };
-    }
-    return this.#response.info;
+    return this.currentProgress;
   }
 
   /**
@@ -206,195 +86,8 @@ export class UploadOperation {
     if (!Number.isSafeInteger(position) || position < 0) {
       throw new TransferError('BT_ERR_INVALID_ARGUMENT', `position must be a non-negative integer, got ${position}`);
     }
-    const home = this.#lifecycle.kind === 'stored' ? this.#lifecycle.port.home : undefined;
-    if (!home || !this.#snapshot.response) return Readable.from([]);
+    const home = this.storedPort?.home;
+    if (!home || !this.snapshot.response) return Readable.from([]);
     return openResultStream(responseBodyPath(home, this.guid), position);
-  }
-
-  /**
-   * R32: this operation and the ones after it in its transfer group go to the front of the group; in a
-   * Serialized group it runs next. No effect for an operation in no group.
-   */
-  makeCurrentInTransferGroup(): void {
-    if (!this.#snapshot.transferGroup) return;
-    void this.#afterStart((port) => port.call('makeCurrent', this.#appId, { guid: this.guid })).catch(() => undefined);
-  }
-
-  /**
-   * Beyond Windows (R62): stops the upload and records pausedByApplication, which survives restarts of
-   * the app and the host. Rejects with BT_ERR_ILLEGAL_STATE for an operation not started or ended.
-   */
-  pause(): Promise<void> {
-    return this.#afterStart((port) => port.call('pause', this.#appId, { guid: this.guid }));
-  }
-
-  /** Continues a paused upload: from the server's acknowledged offset where the protocol allows, else from 0. */
-  resume(): Promise<void> {
-    return this.#afterStart((port) => port.call('resume', this.#appId, { guid: this.guid }));
-  }
-
-  async #afterStart(call: (port: TransferPort) => Promise<OperationSnapshot>): Promise<void> {
-    const lifecycle = this.#lifecycle;
-    if (lifecycle.kind === 'created') {
-      throw new TransferError('BT_ERR_ILLEGAL_STATE', `upload ${this.guid} was not started: use startAsync()`);
-    }
-    const port = lifecycle.kind === 'stored' ? lifecycle.port : await lifecycle.started;
-    await this.#changes;
-    this.#apply(await call(port));
-  }
-
-  /**
-   * Starts the upload (R2). Fails with BT_ERR_ILLEGAL_STATE for an operation that was already started
-   * or came from an enumeration: use attachAsync (R3). The returned promise's `queued` resolves once
-   * the engine has stored the operation; the process stays alive until then even if nothing awaits it.
-   * Only `process.exit()` before `queued` resolved can lose the upload.
-   */
-  startAsync(): TransferPromise<UploadOperation, UploadOperation> {
-    const lifecycle = this.#lifecycle;
-    if (lifecycle.kind !== 'created') {
-      return this.#failed(
-        new TransferError('BT_ERR_ILLEGAL_STATE', `upload ${this.guid} was already started: use attachAsync() (R3)`),
-      );
-    }
-    // A ref'd timer until the start is acknowledged: an app that calls startAsync() and lets its event
-    // loop end must not exit while the spec is still on its way to the engine (the port's own handles
-    // may be unref'd between steps, e.g. while a host is being spawned).
-    const keepAlive = setInterval(() => undefined, KEEP_ALIVE_INTERVAL_MS);
-    const started = getPort()
-      .then(async (port) => {
-        const snapshot = await port.call('start', lifecycle.spec.appId, { spec: lifecycle.spec });
-        this.#snapshot = snapshot;
-        this.#lifecycle = { kind: 'stored', port };
-        return port;
-      })
-      .finally(() => clearInterval(keepAlive));
-    this.#lifecycle = { kind: 'starting', started };
-    this.#completionGroup?.trackStart(started);
-    started.catch(() => {
-      // Nothing was stored (bad input, host unreachable): the operation can be started again.
-      this.#lifecycle = lifecycle;
-    });
-    return this.#observe(started);
-  }
-
-  /** Monitors an operation started earlier, in this process or a previous one (R3, R10, R11). */
-  attachAsync(): TransferPromise<UploadOperation, UploadOperation> {
-    const lifecycle = this.#lifecycle;
-    if (lifecycle.kind === 'created') {
-      return this.#failed(
-        new TransferError('BT_ERR_ILLEGAL_STATE', `upload ${this.guid} was not started: use startAsync()`),
-      );
-    }
-    return this.#observe(lifecycle.kind === 'starting' ? lifecycle.started : Promise.resolve(lifecycle.port));
-  }
-
-  /**
-   * R38: the engine marks every notification of a restarted request; this object shows hasRestarted in
-   * the first one it receives and false afterwards (also for an app that attached mid-request).
-   */
-  #apply(snapshot: OperationSnapshot): void {
-    let hasRestarted = false;
-    if (snapshot.progress.hasRestarted) {
-      hasRestarted = !this.#restartShown;
-      this.#restartShown = true;
-    } else {
-      this.#restartShown = false;
-    }
-    // R39, R41: new response information is flagged in the first notification this object receives
-    // after the response changed (responseVersion), whoever else saw it first.
-    const hasResponseChanged = snapshot.responseVersion > this.#snapshot.responseVersion;
-    this.#snapshot = { ...snapshot, progress: { ...snapshot.progress, hasRestarted, hasResponseChanged } };
-  }
-
-  /** Watches the stored operation until it ends; progress handlers see every report (R4). */
-  #observe(ready: Promise<TransferPort>): TransferPromise<UploadOperation, UploadOperation> {
-    const handlers = new Set<(operation: UploadOperation) => void>();
-    let cancelRequested = false;
-    let portForCancel: TransferPort | undefined;
-    const promise = ready.then(
-      (port) =>
-        new Promise<UploadOperation>((resolve, reject) => {
-          portForCancel = port;
-          if (cancelRequested) this.#requestCancel(port);
-          const stop = port.watch(
-            this.#appId,
-            this.guid,
-            (snapshot) => {
-              this.#apply(snapshot);
-              const status = snapshot.progress.status;
-              if (!isTerminalStatus(status)) {
-                for (const handler of handlers) this.#callProgress(handler);
-                return;
-              }
-              stop();
-              if (status === BackgroundTransferStatus.completed) resolve(this);
-              else if (status === BackgroundTransferStatus.canceled) {
-                reject(new TransferError('BT_ERR_CANCELED', `upload ${this.guid} was canceled`));
-              } else {
-                reject(
-                  snapshot.error
-                    ? TransferError.fromJSON(snapshot.error)
-                    : new TransferError('BT_ERR_INTERNAL', 'failed'),
-                );
-              }
-            },
-            // The host refused the watch (the operation is gone, a limit): no snapshot will settle it.
-            (error) => reject(error),
-          );
-        }),
-    );
-    // The transfer goes on whether or not anyone awaits it: an unobserved failure must not crash the app.
-    promise.catch(() => undefined);
-    const queued = ready.then(() => this);
-    queued.catch(() => undefined);
-    return new TransferPromise(promise, {
-      queued,
-      addProgressHandler: (handler) => handlers.add(handler as (operation: UploadOperation) => void),
-      cancel: () => {
-        cancelRequested = true;
-        if (portForCancel) this.#requestCancel(portForCancel);
-      },
-    });
-  }
-
-  #callProgress(handler: (operation: UploadOperation) => void): void {
-    try {
-      handler(this);
-    } catch (error) {
-      // An app's progress handler that throws must not stop the transfer or other handlers.
-      this.#log?.warn({ guid: this.guid, err: error }, 'progress handler threw');
-    }
-  }
-
-  #requestCancel(port: TransferPort): void {
-    port.call('cancel', this.#appId, { guid: this.guid }).catch(() => undefined);
-  }
-
-  #failed(error: TransferError): TransferPromise<UploadOperation, UploadOperation> {
-    const promise = Promise.reject(error);
-    promise.catch(() => undefined);
-    return new TransferPromise<UploadOperation, UploadOperation>(promise, {
-      queued: promise,
-      addProgressHandler: () => undefined,
-      cancel: () => undefined,
-    });
-  }
-
-  /** Before start the change edits the spec; after, it goes to the engine, in order. */
-  #change(change: OperationChange, editSpec: (spec: OperationSpec) => OperationSpec): void {
-    const lifecycle = this.#lifecycle;
-    if (lifecycle.kind === 'created') {
-      this.#lifecycle = { kind: 'created', spec: editSpec(lifecycle.spec) };
-      return;
-    }
-    const port = lifecycle.kind === 'stored' ? Promise.resolve(lifecycle.port) : lifecycle.started;
-    this.#changes = this.#changes
-      .then(() => port)
-      .then((ready) => ready.call('update', this.#appId, { guid: this.guid, change }))
-      .then((snapshot) => this.#apply(snapshot))
-      .catch((error: unknown) => {
-        // A setter cannot throw later; a change to an operation that has ended is moot.
-        this.#log?.info({ guid: this.guid, err: error }, 'change not applied');
-      });
   }
 }

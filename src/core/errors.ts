@@ -226,6 +226,22 @@ export const ERROR_DEFINITIONS = Object.freeze({
     retryable: false,
     summary: 'A local file could not be read or written (e.g. the disk is full).',
   },
+  BT_ERR_DIGEST_MISMATCH: {
+    hresult: HRESULT.ERROR_INVALID_DATA,
+    retryable: true,
+    summary: 'A downloaded body does not match the digest the server or the app gave; the partial file was discarded.',
+  },
+  BT_ERR_CONTENT_RANGE: {
+    hresult: HRESULT.WININET_E_INVALID_SERVER_RESPONSE,
+    retryable: true,
+    summary: 'A resumed download got a 206 whose Content-Range does not continue the partial file.',
+  },
+  BT_ERR_DISK_FULL: {
+    // ERROR_DISK_FULL (winerror.h 112); not in HRESULT (src/core/hresult.ts) yet.
+    hresult: 0x80070070,
+    retryable: true,
+    summary: "The disk of a download's result file is full; the download waits and resumes when space returns.",
+  },
   BT_ERR_SPOOL_LIMIT: {
     // ERROR_FILE_TOO_LARGE (winerror.h 223); not in HRESULT (src/core/hresult.ts) yet.
     hresult: 0x800700df,

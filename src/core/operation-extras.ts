@@ -27,6 +27,8 @@ const bodySpec = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('multipart'), parts: z.array(contentPart), subType: z.string(), boundary: z.string() }),
   /** CreateUploadFromStreamAsync: the stream spooled to a durable file the host owns. */
   z.object({ kind: z.literal('stream'), spoolPath: z.string() }),
+  /** A download without a request body (createDownload(uri, resultFile)). */
+  z.object({ kind: z.literal('none') }),
 ]);
 
 const credential = z.object({ userName: z.string(), password: z.string() });
@@ -58,6 +60,8 @@ const askedFields = {
   notificationBatchId: z.string().nullable(),
   /** R78: the completion group this operation belongs to. */
   completionGroupId: z.string().nullable(),
+  /** DownloadOperation.isRandomAccessRequired: the app reads the result while it downloads (docs/downloads.md). */
+  isRandomAccessRequired: z.boolean().default(false),
   /**
    * The app's proxy variables (HTTP_PROXY, HTTPS_PROXY, NO_PROXY, either case) when it created the
    * upload, used with config `proxy` "auto": the host's own environment has none, so each app's uploads
@@ -74,12 +78,19 @@ export const operationExtrasSchema = z.object({
   /** The server-side upload a resume continues (tus upload URL, IETF resumption URL, FTP path). */
   session: z
     .object({
-      protocol: z.enum(['tus', 'ietf', 'ftp']),
+      /** 'download': a download resumes from its partial file (docs/downloads.md). */
+      protocol: z.enum(['tus', 'ietf', 'ftp', 'download']),
       uploadUrl: z.string().nullable(),
       /** FTP APPE: the remote size before this upload appended anything (to resume without duplicating). */
       appendBase: z.number().nullable().optional(),
       /** IETF draft: when the upload resource expires (Upload-Limit max-age / expires), ms since the epoch. */
       expiresAtMs: z.number().nullable().optional(),
+      /** Download: the If-Range validator of the partial file's bytes (a strong ETag, else Last-Modified). */
+      validator: z.string().nullable().optional(),
+      /** Download: the representation's length, once an answer told it (Content-Length, Content-Range). */
+      totalBytes: z.number().nullable().optional(),
+      /** Download: the server's digest of the whole representation, `<algorithm>=:<base64>:`. */
+      digest: z.string().nullable().optional(),
     })
     .nullable(),
   /** The tus probe found the checksum extension with sha256: each PATCH carries Upload-Checksum. */
@@ -150,6 +161,7 @@ const requestBody = z.discriminatedUnion('kind', [
     },
     refuseUnknown('a stream body'),
   ),
+  z.strictObject({ kind: z.literal('none') }, refuseUnknown('an empty body')),
 ]);
 
 /** The extras of a start request (OperationSpec.extras). */

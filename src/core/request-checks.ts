@@ -79,6 +79,7 @@ export function checkMethod(method: unknown): string {
  * directory, the home).
  */
 export function checkStartSpec(spec: OperationSpec): void {
+  if (spec.download) checkDownloadSpec(spec);
   checkUriString(spec.requestedUri);
   checkMethod(spec.method);
   for (const [name, value] of spec.headers) checkHeader(name, value);
@@ -86,6 +87,47 @@ export function checkStartSpec(spec: OperationSpec): void {
     throw new TransferError(
       'BT_ERR_INVALID_ARGUMENT',
       `sourcePath must be an absolute path; got ${JSON.stringify(spec.sourcePath.slice(0, 200))}`,
+    );
+  }
+}
+
+/** A download goes over HTTP(S) only: FTP downloads are not supported (docs/downloads.md). */
+export function checkDownloadUri(uri: string): URL {
+  const url = checkUriString(uri);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new TransferError(
+      'BT_ERR_UNSUPPORTED_SCHEME',
+      `unsupported URI scheme "${url.protocol.replace(/:$/, '')}" for a download: use http or https`,
+    );
+  }
+  return url;
+}
+
+/**
+ * A download's result path: absolute and normal (no `.`/`..` segments, no trailing `/`, no NUL), so the
+ * partial file beside it lands where the app meant. The host writes it as the app's own OS user.
+ */
+export function checkResultPath(path: string): string {
+  const shown = JSON.stringify(path.slice(0, 200));
+  if (!path.startsWith('/') || path.includes('\0') || path.endsWith('/')) {
+    throw new TransferError('BT_ERR_INVALID_ARGUMENT', `resultPath must be an absolute file path; got ${shown}`);
+  }
+  if (path.split('/').some((segment, index) => index > 0 && (segment === '' || segment === '.' || segment === '..'))) {
+    throw new TransferError(
+      'BT_ERR_INVALID_ARGUMENT',
+      `resultPath must not contain "", "." or ".." segments; got ${shown}`,
+    );
+  }
+  return path;
+}
+
+function checkDownloadSpec(spec: OperationSpec): void {
+  checkDownloadUri(spec.requestedUri);
+  checkResultPath(spec.download?.resultPath ?? '');
+  if (spec.extras?.body.kind === 'multipart') {
+    throw new TransferError(
+      'BT_ERR_INVALID_ARGUMENT',
+      'a download sends a file or a stream as its request body, not multipart',
     );
   }
 }

@@ -36,6 +36,15 @@ export interface ResponseSnapshot {
   bodyTruncated?: boolean;
 }
 
+/** Which way the body goes: an upload (BackgroundUploader) or a download (BackgroundDownloader). */
+export type TransferDirection = 'upload' | 'download';
+
+/** What makes a start a download (BackgroundDownloader.createDownload): where the body ends up. */
+export interface DownloadRequest {
+  /** Absolute path of the result file; it holds the body only once the download completed. */
+  resultPath: string;
+}
+
 export interface TransferGroupSpec {
   name: string;
   transferBehavior: BackgroundTransferBehavior;
@@ -59,6 +68,8 @@ export interface OperationSpec {
    * DEFAULT_REQUEST_EXTRAS). Only what an app asks for: the engine fills in its own state.
    */
   extras?: RequestExtras;
+  /** Present for a download (docs/downloads.md); absent for an upload. */
+  download?: DownloadRequest;
 }
 
 /** One operation as the API sees it. */
@@ -83,6 +94,10 @@ export interface OperationSnapshot {
    * `sha-256=:<base64>:`, once the whole body has been read; null before.
    */
   contentDigest: string | null;
+  /** Operations stored before downloads existed are uploads. */
+  direction: TransferDirection;
+  /** A download's result file (absolute path); null for an upload. */
+  resultPath: string | null;
 }
 
 /** Which operations an enumeration returns (R22–R24). */
@@ -97,6 +112,8 @@ export interface OperationPatch {
   costPolicy?: BackgroundTransferCostPolicy;
   priority?: BackgroundTransferPriority;
   headers?: Array<[string, string]>;
+  /** DownloadOperation.requestedUri set by the app (an expired signed URL replaced): the next request uses it. */
+  requestedUri?: string;
 }
 
 /** A change an app makes to a started operation through the port (R52, R31, R64). */
@@ -106,6 +123,8 @@ export interface OperationChange {
   /** R64: set (join, R63) or remove one request header for the next requests. */
   setHeader?: [string, string];
   removeHeader?: string;
+  /** A download's new URI for the next requests (DownloadOperation.requestedUri is writable). */
+  requestedUri?: string;
 }
 
 /** The program a completion group runs (R78, R79): no shell, arguments as given. */

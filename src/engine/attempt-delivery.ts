@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { OperationExtras } from '../core/operation-extras.ts';
-import type { HttpUploadResult } from '../protocols/http/http-upload-types.ts';
+import type { ProtocolAnswer } from '../protocols/upload-protocol.ts';
 import type { BodySource } from '../source/body-source.ts';
 import type { AttemptContext } from './run-attempt.ts';
 
@@ -47,8 +47,8 @@ export function setCreationPending(context: AttemptContext, pending: boolean): v
 /**
  * The body, unchanged, except that the "creation pending" mark is cleared durably just before a chunk
  * is handed to the connection: the first one (`'first'`: from then on a plain server may hold, and act
- * on, part of the body) or the one that ends the body (`'last'`: for a server known to speak the IETF
- * draft, which keeps a cut request as an unfinished upload and acts only on a complete one). A POST
+ * on, part of the body) or the one that ends the body (`'last'`: for a server known to speak a
+ * protocol that keeps a cut request as an unfinished upload and acts only on a complete one). A POST
  * interrupted after that is terminated (R12) unless it has a session.
  */
 export function clearingCreationPending(context: AttemptContext, source: BodySource, at: 'first' | 'last'): BodySource {
@@ -74,7 +74,7 @@ export function clearingCreationPending(context: AttemptContext, source: BodySou
  * The final response's body was cut: the response was stored when its headers arrived, and is stored
  * again with `bodyTruncated` (a new ResponseInformation, R41), keeping the bytes that arrived.
  */
-export function recordTruncatedResponse(context: AttemptContext, result: HttpUploadResult): void {
+export function recordTruncatedResponse(context: AttemptContext, result: ProtocolAnswer): void {
   const { live, store } = context;
   const updated = store.recordResponse(live.record.guid, result.response, live.totalBytesToReceive);
   if (!updated) return;

@@ -33,17 +33,17 @@ export function keepContentDigest(context: AttemptContext, source: DigestingBody
 
 /**
  * The headers plus `Repr-Digest` (RFC 9530) when the app asked for it (sendContentDigest) and the
- * protocol carries it in a header: plain requests and the IETF draft's. A header goes before the body,
- * so this reads the body once before sending it. tus is left out: its integrity is per PATCH. An app
- * that set its own Repr-Digest keeps it.
+ * protocol carries it in a header (its `reprDigest` capability; a protocol that checks integrity per
+ * request does not). A header goes before the body, so this reads the body once before sending it.
+ * An app that set its own Repr-Digest keeps it.
  */
 export async function withReprDigest(
   headers: Array<[string, string]>,
   source: DigestingBody,
-  protocol: 'tus' | 'ietf' | 'none',
+  carried: boolean,
   send: boolean,
 ): Promise<Array<[string, string]>> {
-  if (!send || protocol === 'tus') return headers;
+  if (!send || !carried) return headers;
   if (headers.some(([name]) => name.toLowerCase() === 'repr-digest')) return headers;
   return [...headers, ['Repr-Digest', await source.complete()]];
 }

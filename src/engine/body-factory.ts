@@ -35,6 +35,8 @@ export function inspectBody(sourcePath: string | null, body: BodySpec): BodyIden
       const { body: source } = buildMultipartBody(parts, body.subType, body.boundary);
       return { size: source.size, mtimeMs: 0, ino: 0, body: checked };
     }
+    case 'none':
+      return { size: 0, mtimeMs: 0, ino: 0, body };
   }
 }
 
@@ -61,8 +63,16 @@ export function openBody(
       const built = buildMultipartBody(body.parts, body.subType, body.boundary);
       return { source: built.body, contentType: built.contentType };
     }
+    case 'none':
+      return { source: EMPTY_BODY, contentType: undefined };
   }
 }
+
+/** A download's request without a body (a GET): nothing to read. */
+const EMPTY_BODY: BodySource = {
+  size: 0,
+  read: async function* () {},
+};
 
 function identity(
   path: string,

@@ -1,4 +1,4 @@
-import type { TusProbe } from '../protocols/tus/tus-control.ts';
+import type { EndpointProbe, LearnedEndpoint } from '../protocols/upload-protocol.ts';
 import type { EndpointCapability } from '../store/endpoint-capability.ts';
 import type { OperationStore } from '../store/operation-store.ts';
 
@@ -7,11 +7,11 @@ export const ENDPOINT_MEMORY_MS = 24 * 60 * 60 * 1000;
 
 /**
  * The keys of an upload URL, without userinfo, query or fragment (they may hold secrets, and a signed
- * query differs per upload). `exact` = scheme://host:port/path: a tus creation endpoint is a path, and
- * one origin may serve tus at /files/ and plain uploads elsewhere. `origin` = scheme://host:port:
- * plain servers (WebDAV, S3-like PUTs) take a different URL per file, so a plain answer is also
- * remembered for the whole origin; a tus endpoint under it is then found by its answer to the plain
- * request (tus servers put Tus-Resumable on every answer), which forgets the origin entry.
+ * query differs per upload). `exact` = scheme://host:port/path: a resumable protocol's creation
+ * endpoint is a path, and one origin may serve it at /files/ and plain uploads elsewhere. `origin` =
+ * scheme://host:port: plain servers (WebDAV, S3-like PUTs) take a different URL per file, so a plain
+ * answer is also remembered for the whole origin; a resumable endpoint under it is then found by its
+ * answer to the plain request (the protocol's `contradicts`), which forgets the origin entry.
  */
 export function endpointKeys(url: URL): { exact: string; origin: string } {
   const port = url.port === '' ? (url.protocol === 'https:' ? '443' : '80') : url.port;
@@ -87,17 +87,15 @@ export function forgetEndpoint(store: OperationStore, url: URL): void {
   write(store, keys.origin, null);
 }
 
-/** A 104 came from this endpoint: it speaks the draft (no probe needed to know). */
-export function rememberIetfEndpoint(store: OperationStore, url: URL, interopVersion: number | undefined): void {
+/**
+ * An upload learned what this endpoint speaks without a probe (a session a protocol created, such as
+ * the draft's 104): remembered for its path, and the origin is no longer taken for plain.
+ */
+export function rememberEndpoint(store: OperationStore, url: URL, learned: LearnedEndpoint): void {
   const keys = endpointKeys(url);
   const now = Date.now();
   write(store, keys.origin, null);
-  write(store, keys.exact, {
-    protocol: 'ietf',
-    ...(interopVersion === undefined ? {} : { ietfInteropVersion: interopVersion }),
-    learnedAtMs: now,
-    expiresAtMs: now + ENDPOINT_MEMORY_MS,
-  });
+  write(store, keys.exact, { ...learned, learnedAtMs: now, expiresAtMs: now + ENDPOINT_MEMORY_MS });
 }
 
 /**
@@ -108,7 +106,7 @@ export function rememberIetfEndpoint(store: OperationStore, url: URL, interopVer
 export async function endpointCapability(
   store: OperationStore,
   url: URL,
-  probe: () => Promise<TusProbe>,
+  probe: () => Promise<EndpointProbe>,
   signal: AbortSignal,
 ): Promise<EndpointCapability> {
   const keys = endpointKeys(url);
@@ -119,7 +117,7 @@ export async function endpointCapability(
     if (pending === undefined) break;
     const shared = await untilAborted(pending.done, signal);
     if (pending.exact === keys.exact && shared !== undefined) return shared;
-    // Otherwise look again: a plain answer now covers the origin; after a tus one (only its path),
+    // Otherwise look again: a plain answer now covers the origin; after a resumable one (only its path),
     // a failure or an indecisive answer, this path gets its own probe.
   }
   const { probes } = memoryOf(store);
@@ -146,21 +144,14 @@ export async function endpointCapability(
 async function learn(
   store: OperationStore,
   keys: { exact: string; origin: string },
-  probe: () => Promise<TusProbe>,
+  probe: () => Promise<EndpointProbe>,
 ): Promise<{ capability: EndpointCapability; learned: EndpointCapability | undefined }> {
   const answer = await probe();
   const now = Date.now();
-  const capability: EndpointCapability = {
-    protocol: answer.tus ? 'tus' : 'plain',
-    ...(answer.tus ? { tusExtensions: answer.extensions } : {}),
-    ...(answer.maxSize === undefined ? {} : { tusMaxSize: answer.maxSize }),
-    ...(answer.sha256Checksum ? { tusSha256Checksum: true } : {}),
-    learnedAtMs: now,
-    expiresAtMs: now + ENDPOINT_MEMORY_MS,
-  };
+  const capability: EndpointCapability = { ...answer.learned, learnedAtMs: now, expiresAtMs: now + ENDPOINT_MEMORY_MS };
   if (!answer.decisive) return { capability, learned: undefined };
   write(store, keys.exact, capability);
-  if (!answer.tus) write(store, keys.origin, capability);
+  if (capability.protocol === 'plain') write(store, keys.origin, capability);
   return { capability, learned: capability };
 }
 

@@ -13,15 +13,16 @@ import type {
   OperationPatch,
   OperationSnapshot,
   OperationSpec,
+  TransferDirection,
 } from '../core/snapshot.ts';
-import { terminateIetf } from '../protocols/ietf/ietf-upload.ts';
-import { terminateTus } from '../protocols/tus/tus-control.ts';
+import { protocolOfSession } from '../protocols/registry.ts';
 import type { OperationRecord } from '../store/operation-record.ts';
 import type { OperationStore } from '../store/operation-store.ts';
 import { acceptSpec } from './accept-spec.ts';
 import { inspectBody } from './body-factory.ts';
 import { readCaFiles } from './ca-files.ts';
 import { DispatcherPool, type PoolSettings } from './dispatcher-pool.ts';
+import { downloadUri, withDownloadSession } from './download-spec.ts';
 import { checkLimits } from './limits.ts';
 import { toSnapshot } from './live-transfer.ts';
 import { ALWAYS_CONNECTED, type NetworkStateSource } from './network-gate.ts';
@@ -132,7 +133,7 @@ export class Engine {
   start(given: OperationSpec): OperationSnapshot {
     this.#assertOpen();
     const spec = acceptSpec(given);
-    const extras = storedExtras(spec.appId, spec.extras, this.#spools);
+    const extras = withDownloadSession(spec, storedExtras(spec.appId, spec.extras, this.#spools));
     const measured = inspectBody(spec.sourcePath, extras.body);
     checkLimits(this.#store, this.config, spec);
     if (spec.transferGroup) this.#store.upsertTransferGroup(spec.appId, spec.transferGroup);
@@ -168,9 +169,9 @@ export class Engine {
     return this.#store.getOperation(guid);
   }
 
-  list(appId: string, filter: ListFilter): OperationSnapshot[] {
+  list(appId: string, filter: ListFilter, direction?: TransferDirection): OperationSnapshot[] {
     return this.#store
-      .listOperations(appId, filter)
+      .listOperations(appId, filter, direction)
       .map((record) => this.#scheduler.live(record.guid)?.peekSnapshot() ?? toSnapshot(record));
   }
 
@@ -261,6 +262,7 @@ export class Engine {
     const patch: OperationPatch = {};
     if (change.costPolicy !== undefined) patch.costPolicy = change.costPolicy;
     if (change.priority !== undefined) patch.priority = change.priority;
+    if (change.requestedUri !== undefined) patch.requestedUri = downloadUri(current, change.requestedUri);
     if (change.setHeader || change.removeHeader !== undefined) {
       let headers = current.headers;
       if (change.removeHeader !== undefined) headers = withoutHeader(headers, change.removeHeader);
@@ -298,22 +300,27 @@ export class Engine {
   }
 
   /**
-   * A canceled resumable upload is removed from the server too (tus termination extension, the IETF
-   * draft's DELETE), so the partial data does not linger there. Best effort: failures are logged.
+   * A canceled resumable upload is removed from the server too (its protocol's `terminate`: a DELETE
+   * of the upload resource), so the partial data does not linger there. Best effort: failures are logged.
    */
   #terminateSession(record: OperationRecord): void {
     const session = record.extras.session;
-    if (!session?.uploadUrl || (session.protocol !== 'tus' && session.protocol !== 'ietf')) return;
-    const terminate = session.protocol === 'tus' ? terminateTus : terminateIetf;
-    const signal = AbortSignal.timeout(this.config.responseTimeoutMs);
-    const dispatcher = this.#dispatchers.get(record.extras);
-    terminate(session.uploadUrl, dispatcher, record.headers, signal, {
-      credentials: record.extras.serverCredential,
-      credentialScope: new URL(record.requestedUri),
-      interopVersion: record.extras.ietfInteropVersion,
-    }).catch((error: unknown) =>
-      this.#log.info({ guid: record.guid, err: error }, 'could not terminate the upload on the server'),
-    );
+    if (!session) return;
+    const requested = new URL(record.requestedUri);
+    const protocol = protocolOfSession(requested, session.protocol);
+    if (!protocol?.terminate) return;
+    protocol
+      .terminate({
+        session,
+        headers: record.headers,
+        extras: record.extras,
+        dispatcher: this.#dispatchers.get(record.extras),
+        signal: AbortSignal.timeout(this.config.responseTimeoutMs),
+        credentialScope: requested,
+      })
+      .catch((error: unknown) =>
+        this.#log.info({ guid: record.guid, err: error }, 'could not terminate the upload on the server'),
+      );
   }
 
   #assertOpen(): void {

@@ -103,6 +103,8 @@ export function toSnapshot(record: OperationRecord): OperationSnapshot {
     error: record.error,
     createdAtMs: record.createdAtMs,
     contentDigest: record.extras.contentDigest,
+    direction: record.direction,
+    resultPath: record.resultPath,
   };
 }
 

@@ -21,17 +21,18 @@ export interface RecoveryCounts {
  * - a final 2xx answer had already been stored: the server accepted the body, so the upload is
  *   complete (its response body flagged as truncated unless the whole of it is on disk);
  * - an operation with a resumable session continues from the server-acknowledged offset;
- * - a POST that was still only becoming a resumable upload (creationPending: the tus probe or creation,
- *   an IETF draft request before its first body byte) sent nothing the server could accept, so it is
- *   created again (hasRestarted) instead of terminated.
+ * - a POST that was still only becoming a resumable upload (creationPending: the endpoint probe, the
+ *   creation request, or a creating request before its first body byte) sent nothing the server could
+ *   accept, so it is created again (hasRestarted) instead of terminated.
  */
 export function recoverInterrupted(store: OperationStore, home: string): RecoveryCounts {
   const counts: RecoveryCounts = { restarted: 0, resumed: 0, terminated: 0, completed: 0 };
   for (const record of store.listByStatus([BackgroundTransferStatus.running])) {
-    if (acceptedByServer(record)) {
+    // A download's stored 2xx is only the head of its body: it resumes from its partial file instead.
+    if (record.direction === 'upload' && acceptedByServer(record)) {
       if (completeAccepted(store, record, home)) counts.completed += 1;
     } else if (record.extras.session !== null) {
-      // A resumable session (tus, IETF draft, FTP): continue from the server's offset, whatever the method.
+      // A resumable session (of whichever protocol): continue from the server's offset, whatever the method.
       if (store.moveToQueued(record.guid, { restart: false, countAttempt: false, notBeforeMs: 0, lastError: null })) {
         counts.resumed += 1;
       }

@@ -17,7 +17,7 @@ export interface RetryPolicy {
 
 export type RetryDecision = { kind: 'retry'; delayMs: number } | { kind: 'fail' };
 
-// 423: a tus server answers Locked while it still holds the previous request for the same upload.
+// 423: a resumable-upload server answers Locked while it still holds the previous request for the same upload.
 const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([408, 423, 429, 500, 502, 503, 504]);
 
 export function isRetryableStatus(status: number): boolean {

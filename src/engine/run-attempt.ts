@@ -1,17 +1,10 @@
-import { basename } from 'node:path';
 import type { Dispatcher } from 'undici';
 import type { Config } from '../core/config.ts';
 import { TransferError, toTransferError } from '../core/errors.ts';
 import type { OperationExtras } from '../core/operation-extras.ts';
 import type { ResponseSnapshot } from '../core/snapshot.ts';
-import { uploadHttp } from '../protocols/http/http-upload.ts';
-import type { HttpUploadResult } from '../protocols/http/http-upload-types.ts';
-import { requestMessage } from '../protocols/http/request-messages.ts';
-import type { ResumableUploadInput } from '../protocols/http/resumable-types.ts';
-import { uploadIetf } from '../protocols/ietf/ietf-upload.ts';
-import { probeTusEndpoint } from '../protocols/tus/tus-control.ts';
-import { uploadTus } from '../protocols/tus/tus-upload.ts';
-import type { BodySource } from '../source/body-source.ts';
+import { chosenProtocol } from '../protocols/registry.ts';
+import { type ProtocolAnswer, requestMessage, type UploadProtocol } from '../protocols/upload-protocol.ts';
 import type { OperationStore } from '../store/operation-store.ts';
 import {
   clearingCreationPending,
@@ -21,7 +14,8 @@ import {
   withIdempotencyKey,
 } from './attempt-delivery.ts';
 import { type AttemptBody, keepContentDigest, openAttemptBody, withReprDigest } from './attempt-digest.ts';
-import { endpointCapability, forgetEndpoint, recallEndpoint, rememberIetfEndpoint } from './endpoint-capabilities.ts';
+import { chooseProtocol, learnedProtocol } from './attempt-protocol.ts';
+import { forgetEndpoint, recallEndpoint, rememberEndpoint } from './endpoint-capabilities.ts';
 import type { LiveTransfer } from './live-transfer.ts';
 import { acceptedByServer } from './recovery.ts';
 import { parseRetryAfter } from './retry-policy.ts';
@@ -42,11 +36,10 @@ export type AttemptOutcome =
   | { kind: 'failed'; error: TransferError; retryAfterMs: number | undefined };
 
 /**
- * One attempt of an operation. The protocol is chosen per operation (docs/api/background-uploader.md
- * `resumeProtocol`): a stored session continues where the server is (tus, IETF draft, FTP); "auto"
- * uses what the store remembers of the endpoint, or asks it once whether it speaks tus (OPTIONS), and
- * otherwise sends the app's request with the IETF draft's headers, which a plain server ignores (then
- * R38 restarts apply). A final 2xx completes;
+ * One attempt of an operation, through the upload protocol chosen for it (attempt-protocol.ts; the
+ * protocols are plug-ins behind one interface, docs/protocols.md): a stored session continues where
+ * the server is; "auto" goes by what the store remembers of the endpoint, or asks it once. A server
+ * that forgot the upload gets a new one from byte 0 in the same attempt (R38). A final 2xx completes;
  * any other final status is an error that keeps the response (docs/windows-behaviour.md, "HTTP errors").
  */
 export async function runAttempt(context: AttemptContext): Promise<AttemptOutcome> {
@@ -57,11 +50,7 @@ export async function runAttempt(context: AttemptContext): Promise<AttemptOutcom
   try {
     const url = new URL(context.live.record.requestedUri);
     body = openAttemptBody(context.live.record);
-    if (url.protocol === 'ftp:' || url.protocol === 'ftps:') {
-      await runFtp(context, url, body.source);
-      return { kind: 'completed' };
-    }
-    return judge(context, await runHttp(context, url, body));
+    return judge(context, await runProtocol(context, url, body));
   } catch (error) {
     return { kind: 'failed', error: toTransferError(error, 'BT_ERR_NETWORK'), retryAfterMs: undefined };
   } finally {
@@ -69,7 +58,9 @@ export async function runAttempt(context: AttemptContext): Promise<AttemptOutcom
   }
 }
 
-function judge(context: AttemptContext, result: HttpUploadResult): AttemptOutcome {
+function judge(context: AttemptContext, result: ProtocolAnswer | undefined): AttemptOutcome {
+  // The server stored the whole body and the protocol has no answer to keep.
+  if (result === undefined) return { kind: 'completed' };
   const status = result.response.statusCode;
   if (result.response.bodyTruncated) recordTruncatedResponse(context, result);
   // A 2xx means the server accepted the body, even when the connection broke in its answer's body:
@@ -80,7 +71,7 @@ function judge(context: AttemptContext, result: HttpUploadResult): AttemptOutcom
     kind: 'failed',
     error: new TransferError(
       'BT_ERR_HTTP_STATUS',
-      // The request that got the answer: a tus PATCH or POST, the URL after redirects.
+      // The request that got the answer (a protocol's own request, not always the app's), after redirects.
       requestMessage(result.requestMethod, result.response.actualUri, `the server answered ${status}`),
       { httpStatus: status },
     ),
@@ -88,84 +79,68 @@ function judge(context: AttemptContext, result: HttpUploadResult): AttemptOutcom
   };
 }
 
-async function runHttp(context: AttemptContext, url: URL, opened: AttemptBody): Promise<HttpUploadResult> {
+async function runProtocol(
+  context: AttemptContext,
+  url: URL,
+  opened: AttemptBody,
+): Promise<ProtocolAnswer | undefined> {
   const { live, store } = context;
   const record = live.record;
   const { source, contentType } = opened;
-  const callbacks = progressCallbacks(context);
-  const credentials = record.extras.serverCredential;
+  const asked = chosenProtocol(url, record.extras.resumeProtocol);
   // A POST headed for a resumable protocol: until a session exists or its first body byte goes out, a
   // crash sent nothing the server could have accepted (recovery creates it again instead of R12).
-  const resumablePost = isPost(record.method) && record.extras.resumeProtocol !== 'none';
+  const resumablePost = isPost(record.method) && (asked === undefined || asked.capabilities.resumable);
   if (resumablePost && record.extras.session === null) setCreationPending(context, true);
   const typed = withContentType(record.headers, contentType);
   const protocol = await chooseProtocol(context, url, typed);
-  const headers = await withReprDigest(typed, source, protocol, record.extras.sendContentDigest);
-  const common = {
-    headers,
-    credentials,
-    // An app that named the draft knows its server keeps a cut creation as an unfinished upload: until
-    // the last byte is out, nothing can have been acted on. "auto" may be talking to a plain server.
-    body: resumablePost
-      ? clearingCreationPending(context, source, record.extras.resumeProtocol === 'ietf' ? 'last' : 'first')
-      : source,
-    dispatcher: context.dispatcher,
-    signal: live.controller.signal,
-    responseTimeoutMs: context.config.responseTimeoutMs,
-    stallTimeoutMs: context.config.stallTimeoutMs,
-    responseBodyPath: context.responseBodyPath,
-    ...callbacks,
-  };
-  if (protocol === 'none') {
-    const keyed = withIdempotencyKey(context, headers);
-    return uploadHttp({
-      ...common,
-      headers: keyed,
+  const headers = await withReprDigest(
+    typed,
+    source,
+    protocol.capabilities.reprDigest,
+    record.extras.sendContentDigest,
+  );
+  // An app that named a protocol keeping cut creations knows its server holds one as an unfinished
+  // upload: until the last byte is out, nothing can have been acted on. "auto" may meet a plain server.
+  const body = resumablePost
+    ? clearingCreationPending(context, source, asked?.capabilities.keepsCutCreation ? 'last' : 'first')
+    : source;
+  // A creation under "auto" went by what was remembered of the endpoint: check the answer agrees.
+  const learnedCreation = asked === undefined && record.extras.session === null;
+  const send = (chosen: UploadProtocol, session: OperationExtras['session']) =>
+    chosen.upload({
       url,
       method: record.method,
+      headers,
+      body,
+      sourcePath: record.sourcePath,
+      extras: live.record.extras,
+      session: session?.protocol === chosen.name ? session : null,
+      acknowledgedOffset: live.record.ackOffset,
+      credentials: record.extras.serverCredential,
+      dispatcher: context.dispatcher,
+      signal: live.controller.signal,
+      connectTimeoutMs: context.config.connectTimeoutMs,
+      responseTimeoutMs: context.config.responseTimeoutMs,
+      stallTimeoutMs: context.config.stallTimeoutMs,
       maxRedirects: context.config.maxRedirects,
+      extraCaCertificates: context.extraCaCertificates,
+      responseBodyPath: context.responseBodyPath,
+      withIdempotencyKey: (list) => withIdempotencyKey(context, list),
+      onSession: (created) => {
+        const learned = learnedCreation ? chosen.learnsFromSession?.(live.record.extras) : undefined;
+        if (learned && recallEndpoint(store, url)?.protocol !== learned.protocol) rememberEndpoint(store, url, learned);
+        saveSession(context, created);
+      },
+      onOffset: (offset) => {
+        live.record = { ...live.record, ackOffset: offset };
+        store.recordAcknowledged(record.guid, offset);
+      },
+      onRestarted: () => {
+        live.hasRestarted = true;
+      },
+      ...progressCallbacks(context),
     });
-  }
-  // A creation under "auto" went by what was remembered of the endpoint: check the answer agrees.
-  const learnedCreation = record.extras.resumeProtocol === 'auto' && record.extras.session === null;
-  const resumable = (protocol: 'tus' | 'ietf', session: OperationExtras['session']): ResumableUploadInput => ({
-    ...common,
-    endpoint: url,
-    session: session?.uploadUrl ? { uploadUrl: session.uploadUrl, expiresAtMs: session.expiresAtMs ?? null } : null,
-    acknowledgedOffset: live.record.ackOffset,
-    onSession: (uploadUrl, expiresAtMs) => {
-      // Under "auto" a session of the draft means a 104 came: remember the endpoint speaks it.
-      if (learnedCreation && protocol === 'ietf' && recallEndpoint(store, url)?.protocol !== 'ietf')
-        rememberIetfEndpoint(store, url, record.extras.ietfInteropVersion);
-      saveSession(context, {
-        protocol,
-        uploadUrl,
-        ...(expiresAtMs === undefined || expiresAtMs === null ? {} : { expiresAtMs }),
-      });
-    },
-    onOffset: (offset) => {
-      live.record = { ...live.record, ackOffset: offset };
-      store.recordAcknowledged(record.guid, offset);
-    },
-  });
-  const send = (protocol: 'tus' | 'ietf', session: OperationExtras['session']) =>
-    protocol === 'tus'
-      ? uploadTus({
-          ...resumable(protocol, session),
-          metadata: tusMetadata(record.sourcePath),
-          sha256Checksum: live.record.extras.tusSha256Checksum,
-        })
-      : uploadIetf({
-          ...resumable(protocol, session),
-          // The draft's creation request carries the whole body; appends to the resource need no key.
-          ...(session?.uploadUrl ? {} : { headers: withIdempotencyKey(context, headers) }),
-          method: record.method,
-          maxRedirects: context.config.maxRedirects,
-          interopVersion: record.extras.ietfInteropVersion,
-          // Only an app that named the draft gets the wait for a 104 (and careful creation): under
-          // "auto" most endpoints are plain servers, which the wait would only delay.
-          ...(record.extras.resumeProtocol === 'ietf' ? {} : { largeUploadBytes: Number.POSITIVE_INFINITY }),
-        });
   const restart = () => {
     if (resumablePost) setCreationPending(context, true);
     live.record = { ...live.record, ackOffset: 0 };
@@ -175,7 +150,7 @@ async function runHttp(context: AttemptContext, url: URL, opened: AttemptBody): 
   };
   try {
     const result = await send(protocol, record.extras.session);
-    if (!learnedCreation || live.record.extras.session !== null || !changedServer(protocol, result)) return result;
+    if (!learnedCreation || live.record.extras.session !== null || !contradicts(protocol, result)) return result;
     // The endpoint answered unlike what was learned: forget it, ask again, and send once more if the
     // answer differs (the creation was refused, so nothing was accepted).
     forgetEndpoint(store, url);
@@ -192,101 +167,12 @@ async function runHttp(context: AttemptContext, url: URL, opened: AttemptBody): 
   }
 }
 
-/** tus refuses a creation at an endpoint without tus (404/405/412 to the POST): it changed. */
-const TUS_GONE_STATUSES: ReadonlySet<number> = new Set([404, 405, 412]);
-
-/**
- * Whether a creation's answer contradicts what was learned of the endpoint: a learned tus endpoint
- * refusing the tus POST, or a learned plain one refusing the request with a tus header (tus servers
- * put Tus-Resumable on every answer but OPTIONS's).
- */
-function changedServer(protocol: 'tus' | 'ietf', result: HttpUploadResult): boolean {
+/** Whether a refused creation's answer contradicts what was learned of the endpoint (a 2xx never does). */
+function contradicts(protocol: UploadProtocol, result: ProtocolAnswer | undefined): boolean {
+  if (result === undefined) return false;
   const status = result.response.statusCode;
   if (status >= 200 && status < 300) return false;
-  if (protocol === 'tus') return result.requestMethod.toUpperCase() === 'POST' && TUS_GONE_STATUSES.has(status);
-  return result.response.headers.some(([name]) => name.toLowerCase() === 'tus-resumable');
-}
-
-/** The protocol of this attempt; "auto" goes by what the endpoint is known to speak (learned once). */
-async function chooseProtocol(
-  context: AttemptContext,
-  url: URL,
-  headers: ReadonlyArray<readonly [string, string]>,
-): Promise<'tus' | 'ietf' | 'none'> {
-  const extras = context.live.record.extras;
-  if (extras.session?.protocol === 'tus' || extras.session?.protocol === 'ietf') return extras.session.protocol;
-  if (extras.resumeProtocol !== 'auto') return extras.resumeProtocol;
-  if (extras.probedPlain) return 'ietf';
-  return learnedProtocol(context, url, headers);
-}
-
-/**
- * Remembered, or one OPTIONS probe shared by concurrent uploads. A network error fails this attempt
- * (retried, probed again); an answer without Tus-Version means the endpoint does not speak tus. Not
- * tus: the IETF draft is detected on the request itself (a 104), at no extra cost.
- */
-async function learnedProtocol(
-  context: AttemptContext,
-  url: URL,
-  headers: ReadonlyArray<readonly [string, string]>,
-): Promise<'tus' | 'ietf'> {
-  const { live, store, dispatcher } = context;
-  const signal = live.controller.signal;
-  const credentials = live.record.extras.serverCredential;
-  let decisive = true;
-  const capability = await endpointCapability(
-    store,
-    url,
-    async () => {
-      const answer = await probeTusEndpoint(url, dispatcher, signal, headers, { credentials });
-      decisive = answer.decisive;
-      return answer;
-    },
-    signal,
-  );
-  if (capability.protocol === 'tus') {
-    if (capability.tusSha256Checksum && !live.record.extras.tusSha256Checksum) {
-      saveExtras(context, { ...live.record.extras, tusSha256Checksum: true });
-    }
-    return 'tus';
-  }
-  // An answer that said nothing of the server (401, 5xx): not remembered, but this operation does
-  // not ask again on its retries.
-  if (!decisive) saveExtras(context, { ...live.record.extras, probedPlain: true });
-  return 'ietf';
-}
-
-async function runFtp(context: AttemptContext, url: URL, source: BodySource): Promise<void> {
-  const { live, store } = context;
-  const record = live.record;
-  const session = record.extras.session;
-  // Loaded only for FTP uploads: basic-ftp costs ~12 MB of memory an HTTP-only app never needs.
-  const { uploadFtp } = await import('../protocols/ftp/ftp-upload.ts');
-  const result = await uploadFtp({
-    url,
-    method: record.method,
-    credentials: record.extras.serverCredential,
-    body: source,
-    signal: live.controller.signal,
-    connectTimeoutMs: context.config.connectTimeoutMs,
-    stallTimeoutMs: context.config.stallTimeoutMs,
-    extraCaCertificates: context.extraCaCertificates,
-    // A session exists once an attempt reached the server: later attempts ask it how much it has.
-    resume: session?.protocol === 'ftp',
-    appendBase: session?.appendBase ?? undefined,
-    onAppendBase: (remoteSize) => saveSession(context, { protocol: 'ftp', uploadUrl: null, appendBase: remoteSize }),
-    onOffset: (offset) => {
-      if (live.record.extras.session === null) saveSession(context, { protocol: 'ftp', uploadUrl: null });
-      live.record = { ...live.record, ackOffset: offset };
-      store.recordAcknowledged(record.guid, offset);
-    },
-    onBytesSent: (absolute) => {
-      if (live.record.extras.session === null) saveSession(context, { protocol: 'ftp', uploadUrl: null });
-      live.bytesSent = absolute;
-      live.dirty = true;
-    },
-  });
-  if (result.restarted) live.hasRestarted = true;
+  return protocol.contradicts?.(result) ?? false;
 }
 
 function progressCallbacks(context: AttemptContext) {
@@ -330,8 +216,4 @@ function withContentType(
   if (contentType && !list.some(([name]) => name.toLowerCase() === 'content-type'))
     list.push(['Content-Type', contentType]);
   return list;
-}
-
-function tusMetadata(sourcePath: string | null): Record<string, string> {
-  return sourcePath ? { filename: basename(sourcePath) } : {};
 }

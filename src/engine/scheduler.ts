@@ -13,6 +13,7 @@ import { gateEvent, type NetworkStateSource, networkGate } from './network-gate.
 import { type OutcomeContext, recordOutcome, recordStop } from './outcome-transitions.ts';
 import { type QueueEntry, queueEntry, ReadyQueue } from './ready-queue.ts';
 import { runAttempt } from './run-attempt.ts';
+import { discardDownloadPartial, runDownload } from './run-download.ts';
 
 type SchedulerEvents = { update: [OperationSnapshot] };
 
@@ -135,6 +136,10 @@ export class Scheduler {
     if (isTerminalStatus(record.progress.status) && record.extras.body.kind === 'stream') {
       void removeSpool(record.extras.body.spoolPath).catch(() => undefined);
     }
+    // An ended download that did not complete leaves no partial file behind (cancel, final error).
+    if (isTerminalStatus(record.progress.status) && record.progress.status !== S.completed) {
+      discardDownloadPartial(record, this.#log);
+    }
     const snapshot = toSnapshot(record);
     snapshot.progress = { ...snapshot.progress, hasRestarted: false, hasResponseChanged: false };
     this.#events.emit('update', snapshot);
@@ -255,7 +260,9 @@ export class Scheduler {
   async #runToOutcome(live: LiveTransfer): Promise<void> {
     const guid = live.record.guid;
     const ackAtStart = live.record.ackOffset;
-    const outcome = await runAttempt({
+    // A download's attempt is its own (run-download.ts); uploads go through the protocols of run-attempt.ts.
+    const run = live.record.direction === 'download' ? runDownload : runAttempt;
+    const outcome = await run({
       live,
       store: this.#store,
       dispatcher: this.#dispatchers.get(live.record.extras),

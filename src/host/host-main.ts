@@ -59,7 +59,14 @@ export async function runHost(options: RunHostOptions): Promise<number> {
   try {
     // The engine logs into host.log too (rotated with it), as quietly as in-process unless told otherwise.
     const engineLog = log.child({ component: 'engine' }, { level: env.BGTRANSFER_LOG_LEVEL ?? 'warn' });
-    service = await openTransferService(home, env, engineLog);
+    service = await openTransferService(home, env, engineLog, {
+      onError(error) {
+        // Nothing of the failed transaction was acknowledged; the engine's memory no longer matches
+        // the store, so the host ends and the next one recovers from what is on disk.
+        log.fatal({ err: error }, 'the store could not commit; exiting');
+        process.exit(70);
+      },
+    });
   } catch (error) {
     if (isTransferError(error) && error.code === 'BT_ERR_HOME_IN_USE') {
       // Another host is starting or running (two clients raced to start one): it serves; we leave.

@@ -23,6 +23,12 @@ export async function openTransferService(
   env: NodeJS.ProcessEnv = process.env,
   /** The host passes its own (host.log, rotated); in-process the library's logger (stderr) is used. */
   log?: Logger,
+  /**
+   * The host batches each event-loop turn's store writes into one commit and holds its replies until
+   * then (SqliteStoreOptions.groupCommit); onError gets a failed commit. In-process apps see every
+   * change the moment it is made, so there each write commits on its own.
+   */
+  groupCommit?: { onError: (error: unknown) => void },
 ): Promise<TransferService> {
   const layout = homeLayout(home);
   const config = loadConfig(layout.config);
@@ -37,7 +43,7 @@ export async function openTransferService(
     engine = Engine.open({
       home,
       config,
-      openStore: (path) => SqliteOperationStore.open(path),
+      openStore: (path) => SqliteOperationStore.open(path, { groupCommit }),
       logger,
       network: monitor,
     });

@@ -1,13 +1,14 @@
 import type { Config } from '../core/config.ts';
 import { BackgroundTransferStatus, isTerminalStatus } from '../core/enums.ts';
 import { TransferError } from '../core/errors.ts';
-import { checkHeader, checkStartSpec } from '../core/request-checks.ts';
+import { checkDownloadUri, checkHeader, checkStartSpec } from '../core/request-checks.ts';
 import type {
   CompletionTask,
   ListFilter,
   OperationChange,
   OperationSnapshot,
   OperationSpec,
+  TransferDirection,
 } from '../core/snapshot.ts';
 import { assertFileNameId } from '../engine/accept-spec.ts';
 import type { Engine } from '../engine/engine.ts';
@@ -57,6 +58,13 @@ export class TransferService {
     return this.#engine.home;
   }
 
+  /** Runs `callback` once every state change made so far is durable: replies and pushes wait for it. */
+  afterCommit(callback: () => void): void {
+    const store = this.#engine.store;
+    if (store.afterCommit) store.afterCommit(callback);
+    else callback();
+  }
+
   /** The settings in force (config.json, reloaded while running). */
   get config(): Config {
     return this.#engine.config;
@@ -95,8 +103,11 @@ export class TransferService {
     return this.#engine.spools.releaseHolder(holder);
   }
 
-  list({ appId }: CallContext, { filter }: { filter: ListFilter }): OperationSnapshot[] {
-    return this.#engine.list(appId, filter);
+  list(
+    { appId }: CallContext,
+    { filter, direction }: { filter: ListFilter; direction?: TransferDirection | undefined },
+  ): OperationSnapshot[] {
+    return this.#engine.list(appId, filter, direction);
   }
 
   get({ appId }: CallContext, { guid }: ByGuid): OperationSnapshot {
@@ -111,6 +122,7 @@ export class TransferService {
   update({ appId }: CallContext, { guid, change }: { guid: string; change: OperationChange }): OperationSnapshot {
     this.#own(appId, guid);
     if (change.setHeader) checkHeader(...change.setHeader);
+    if (change.requestedUri !== undefined) checkDownloadUri(change.requestedUri);
     return this.#engine.update(guid, change);
   }
 
@@ -142,7 +154,7 @@ export class TransferService {
   #own(appId: string, guid: string): OperationSnapshot {
     const snapshot = this.#engine.get(guid);
     if (!snapshot || snapshot.appId !== appId)
-      throw new TransferError('BT_ERR_NOT_FOUND', `no upload ${guid} for app ${appId}`);
+      throw new TransferError('BT_ERR_NOT_FOUND', `no operation ${guid} for app ${appId}`);
     return snapshot;
   }
 

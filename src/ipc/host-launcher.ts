@@ -26,6 +26,8 @@ export interface EnsureHostOptions {
 }
 
 const DEFAULT_START_TIMEOUT_MS = 10_000;
+/** Beyond the timeout, how long a host this call spawned may still take while it runs. */
+const STARTING_GRACE_MS = 50_000;
 const POLL_INTERVAL_MS = 25;
 /** Hosts one call starts at most when each dies while starting. */
 const MAX_STARTS = 3;
@@ -102,7 +104,12 @@ export async function ensureHost(home: string, options: EnsureHostOptions = {}):
           starts += 1;
         }
       }
-      if (performance.now() > deadline) {
+      const childStarting = child !== undefined && child.exitCode === undefined;
+      // A host this call spawned is given longer while it still runs: on a loaded machine loading Node and
+      // the engine alone can take seconds, and its own failure report (host.failed) is worth waiting for.
+      if (performance.now() > deadline && !(childStarting && performance.now() < deadline + STARTING_GRACE_MS)) {
+        const failure = readHostFailure(home);
+        if (failure !== undefined && failure.pid === child?.pid) throw hostFailureError(failure);
         const owner = liveLockOwner(home);
         const holder = owner === undefined ? '' : ` (process ${owner} holds ${homeLayout(home).lock})`;
         throw unreachable(`the transfer host did not start listening on ${path}${holder}; see ${hostLogPath(home)}`);

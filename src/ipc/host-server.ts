@@ -297,10 +297,11 @@ class ClientSession {
       const error = protocolError(`the reply is longer than ${MAX_HOST_FRAME_BYTES} bytes`);
       text = encodeFrame({ v: PROTOCOL_VERSION, id: frame.id, ok: false, error: error.toJSON() });
     }
-    // Frames of one burst (a reply and its pushes, many watches' progress) leave in one write.
+    // Frames of one burst (a reply and its pushes, many watches' progress) leave in one write, and only
+    // once the state changes they report are committed: the store commits a turn's writes together.
     if (!this.#socket.writableCorked) {
       this.#socket.cork();
-      process.nextTick(() => this.#socket.uncork());
+      process.nextTick(() => this.#host.service.afterCommit(() => this.#socket.uncork()));
     }
     this.#socket.write(text);
     if (this.#socket.writableLength > MAX_BUFFERED_BYTES) {

@@ -66,6 +66,7 @@ const operationSpec = z.strictObject(
     group: text.nullable(),
     transferGroup: transferGroup.nullable(),
     extras: requestExtrasSchema.optional(),
+    download: z.strictObject({ resultPath: z.string().min(1).max(4096) }).optional(),
   },
   {
     error: (issue) =>
@@ -87,6 +88,7 @@ const operationChange = z.strictObject({
   priority: z.enum(BackgroundTransferPriority).optional(),
   setHeader: headerPair.optional(),
   removeHeader: text.optional(),
+  requestedUri: text.optional(),
 }) satisfies z.ZodType<OperationChange>;
 
 /** A code this version does not know (a newer host) still arrives as a coded error: BT_ERR_INTERNAL. */
@@ -137,6 +139,9 @@ export const snapshotSchema = z.looseObject({
   createdAtMs: z.number(),
   // A host that predates the field sends none: no digest known.
   contentDigest: z.string().nullable().default(null),
+  // A host that predates downloads sends neither: an upload.
+  direction: z.enum(['upload', 'download']).default('upload'),
+  resultPath: z.string().nullable().default(null),
 }) satisfies z.ZodType<OperationSnapshot, unknown>;
 
 /** What `bgtransfer host status` shows. Counts are the calling app's operations by status name. */
@@ -190,7 +195,8 @@ export const METHODS = {
   list: {
     scope: 'app',
     retry: always,
-    params: z.strictObject({ filter: listFilter }),
+    // direction: only uploads (getCurrentUploadsAsync) or only downloads; absent: both (`bgtransfer list`).
+    params: z.strictObject({ filter: listFilter, direction: z.enum(['upload', 'download']).optional() }),
     result: z.array(snapshotSchema),
   },
   get: { scope: 'app', retry: always, params: byGuid, result: snapshotSchema },

@@ -13,6 +13,9 @@ export interface BodySource {
    * pace; a source may read a few chunks ahead). Throws BT_ERR_SOURCE_CHANGED when the underlying data
    * changed since the upload was queued. `end` says where the consumer will stop (a tus chunk): a source
    * need not read past it, but may yield more; the consumer cuts the last chunk.
+   *
+   * A chunk is lent, not given: a file source refills its buffer once the consumer has pulled a whole
+   * read (1 MiB) further on. A consumer that keeps bytes longer copies them (file-source.ts, RING_CHUNKS).
    */
   read(start: number, end?: number): AsyncIterable<Uint8Array>;
 }

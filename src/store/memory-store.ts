@@ -1,7 +1,13 @@
 import { BackgroundTransferStatus, isTerminalStatus } from '../core/enums.ts';
 import { type SerializedTransferError, TransferError } from '../core/errors.ts';
 import type { OperationExtras } from '../core/operation-extras.ts';
-import type { ListFilter, OperationPatch, ResponseSnapshot, TransferGroupSpec } from '../core/snapshot.ts';
+import type {
+  ListFilter,
+  OperationPatch,
+  ResponseSnapshot,
+  TransferDirection,
+  TransferGroupSpec,
+} from '../core/snapshot.ts';
 import { nextStatus, type TransitionEvent } from '../core/transitions.ts';
 import { type EndpointCapability, MemoryEndpointCapabilities } from './endpoint-capability.ts';
 import type {
@@ -99,9 +105,14 @@ export class MemoryOperationStore implements OperationStore {
     return record === undefined ? undefined : structuredClone(record);
   }
 
-  listOperations(appId: string, filter: ListFilter): OperationRecord[] {
+  listOperations(appId: string, filter: ListFilter, direction?: TransferDirection): OperationRecord[] {
     this.#assertOpen();
-    return this.#select((record) => record.appId === appId && matchesFilter(record, filter));
+    return this.#select(
+      (record) =>
+        record.appId === appId &&
+        matchesFilter(record, filter) &&
+        (direction === undefined || record.direction === direction),
+    );
   }
 
   listByStatus(statuses: readonly BackgroundTransferStatus[]): OperationRecord[] {
@@ -192,6 +203,7 @@ export class MemoryOperationStore implements OperationStore {
     if (patch.costPolicy !== undefined) record.costPolicy = patch.costPolicy;
     if (patch.priority !== undefined) record.priority = patch.priority;
     if (patch.headers !== undefined) record.headers = structuredClone(patch.headers);
+    if (patch.requestedUri !== undefined) record.requestedUri = patch.requestedUri;
     record.updatedAtMs = this.#now();
     return structuredClone(record);
   }

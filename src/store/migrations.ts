@@ -133,6 +133,18 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       ) STRICT`,
     ],
   },
+  {
+    version: 7,
+    description: 'download operations',
+    up: [
+      // Rows written before downloads existed are uploads. The mapping refuses any other value.
+      "ALTER TABLE operations ADD COLUMN direction TEXT NOT NULL DEFAULT 'upload'",
+      // A download's result file (absolute); NULL for uploads.
+      'ALTER TABLE operations ADD COLUMN resultPath TEXT',
+      // getCurrentUploadsAsync / getCurrentDownloadsAsync enumerate one direction of one app.
+      'CREATE INDEX operations_app_direction ON operations (appId, direction)',
+    ],
+  },
 ]);
 
 export const LATEST_SCHEMA_VERSION: number = MIGRATIONS.at(-1)?.version ?? 0;

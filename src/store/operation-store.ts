@@ -1,7 +1,13 @@
 import type { BackgroundTransferStatus } from '../core/enums.ts';
 import type { SerializedTransferError } from '../core/errors.ts';
 import type { OperationExtras } from '../core/operation-extras.ts';
-import type { ListFilter, OperationPatch, ResponseSnapshot, TransferGroupSpec } from '../core/snapshot.ts';
+import type {
+  ListFilter,
+  OperationPatch,
+  ResponseSnapshot,
+  TransferDirection,
+  TransferGroupSpec,
+} from '../core/snapshot.ts';
 import type { EndpointCapability } from './endpoint-capability.ts';
 import type {
   CompletionGroupRecord,
@@ -22,8 +28,8 @@ export interface OperationStore {
   /** Inserts a new operation in status idle (queued), at the end of the queue. Throws BT_ERR_INVALID_ARGUMENT for a duplicate guid. */
   insertOperation(operation: NewOperation): OperationRecord;
   getOperation(guid: string): OperationRecord | undefined;
-  /** The app's operations matching the filter, in queue order. */
-  listOperations(appId: string, filter: ListFilter): OperationRecord[];
+  /** The app's operations matching the filter (and of one direction, if given), in queue order. */
+  listOperations(appId: string, filter: ListFilter, direction?: TransferDirection): OperationRecord[];
   /** Every operation in one of these statuses (any app), in queue order. */
   listByStatus(statuses: readonly BackgroundTransferStatus[]): OperationRecord[];
 
@@ -44,7 +50,7 @@ export interface OperationStore {
   recordResponse(guid: string, response: ResponseSnapshot, totalBytesToReceive: number): OperationRecord | null;
   /** Resets received counters when a new request begins (R35). */
   resetReceived(guid: string): void;
-  /** costPolicy / priority / headers of a live operation. Returns null if the operation is finished. */
+  /** costPolicy / priority / headers / requestedUri of a live operation. Returns null if the operation is finished. */
   updateProperties(guid: string, patch: OperationPatch): OperationRecord | null;
 
   /** Status-only transitions: pause/resume (beyond Windows), network lost/back (R50), metered (R53). */
@@ -88,6 +94,13 @@ export interface OperationStore {
   rememberEndpointCapability(endpoint: string, capability: EndpointCapability): void;
   /** The endpoint seems to have changed: the next upload probes it again. */
   forgetEndpointCapability(endpoint: string): void;
+
+  /**
+   * Runs `callback` once every write made so far is durable. A store that commits each write before it
+   * returns (the default) calls it at once; one that groups commits (GroupCommit) calls it after the
+   * commit. Acknowledgements to apps wait for it.
+   */
+  afterCommit?(callback: () => void): void;
 
   close(): void;
 }

@@ -101,7 +101,8 @@ export const SQL = Object.freeze({
     WHERE guid = @guid AND ${NOT_TERMINAL}`,
   /** R52, R31, R64: a NULL parameter leaves that property unchanged. */
   updateProperties: `UPDATE operations SET costPolicy = COALESCE(@costPolicy, costPolicy),
-      priority = COALESCE(@priority, priority), headersJson = COALESCE(@headersJson, headersJson), updatedAtMs = @now
+      priority = COALESCE(@priority, priority), headersJson = COALESCE(@headersJson, headersJson),
+      requestedUri = COALESCE(@requestedUri, requestedUri), updatedAtMs = @now
     WHERE guid = @guid AND ${NOT_TERMINAL}`,
 
   /**

@@ -7,7 +7,7 @@ import {
 } from '../core/enums.ts';
 import { ERROR_DEFINITIONS, type ErrorCode, type SerializedTransferError, TransferError } from '../core/errors.ts';
 import { DEFAULT_EXTRAS, type OperationExtras, parseExtras } from '../core/operation-extras.ts';
-import type { ResponseSnapshot, TransferGroupSpec } from '../core/snapshot.ts';
+import type { ResponseSnapshot, TransferDirection, TransferGroupSpec } from '../core/snapshot.ts';
 import type { CompletionGroupRecord, NewOperation, OperationRecord } from './operation-record.ts';
 
 /**
@@ -47,6 +47,8 @@ export interface OperationRow {
   updatedAtMs: number;
   ackOffset: number;
   extrasJson: string;
+  direction: string;
+  resultPath: string | null;
 }
 
 /** Every column, in schema order; SELECTs name them instead of `*` so a later migration cannot change the row shape. */
@@ -82,6 +84,8 @@ export const OPERATION_COLUMNS = [
   'updatedAtMs',
   'ackOffset',
   'extrasJson',
+  'direction',
+  'resultPath',
 ] as const satisfies readonly (keyof OperationRow)[];
 
 const headersSchema = z.array(z.tuple([z.string(), z.string()]));
@@ -214,6 +218,8 @@ export function rowToRecord(row: OperationRow): OperationRecord {
     updatedAtMs: row.updatedAtMs,
     ackOffset: row.ackOffset,
     extras: parseExtrasColumn(row.extrasJson, guid),
+    direction: parseDirection(row.direction, subject),
+    resultPath: row.resultPath,
   };
   return record;
 }
@@ -254,7 +260,14 @@ export function newOperationRow(operation: NewOperation, nowMs: number): Omit<Op
     updatedAtMs: nowMs,
     ackOffset: 0,
     extrasJson: extrasToJson(operation.extras ?? DEFAULT_EXTRAS),
+    direction: operation.download ? 'download' : 'upload',
+    resultPath: operation.download?.resultPath ?? null,
   };
+}
+
+function parseDirection(value: string, subject: string): TransferDirection {
+  if (value === 'upload' || value === 'download') return value;
+  throw new TransferError('BT_ERR_STORE', `${subject}: direction has an unknown value ${JSON.stringify(value)}`);
 }
 
 /** A row of `transferGroups` (R26, R27). */

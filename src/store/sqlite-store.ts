@@ -2,8 +2,15 @@ import Database from 'better-sqlite3';
 import type { BackgroundTransferStatus } from '../core/enums.ts';
 import { type SerializedTransferError, TransferError } from '../core/errors.ts';
 import type { OperationExtras } from '../core/operation-extras.ts';
-import type { ListFilter, OperationPatch, ResponseSnapshot, TransferGroupSpec } from '../core/snapshot.ts';
+import type {
+  ListFilter,
+  OperationPatch,
+  ResponseSnapshot,
+  TransferDirection,
+  TransferGroupSpec,
+} from '../core/snapshot.ts';
 import { type EndpointCapability, SqliteEndpointCapabilities } from './endpoint-capability.ts';
+import { GroupCommit } from './group-commit.ts';
 import { openDatabase, storeError } from './open-database.ts';
 import type {
   CompletionGroupRecord,
@@ -14,9 +21,8 @@ import type {
   RequeueOptions,
 } from './operation-record.ts';
 import type { OperationStore } from './operation-store.ts';
-import { SQL, STATUS_EVENTS, type StatusEvent, statusEventSql } from './queries.ts';
+import type { StatusEvent } from './queries.ts';
 import {
-  type CompletionGroupRow,
   errorToJson,
   extrasToJson,
   headersToJson,
@@ -26,74 +32,18 @@ import {
   rowToCompletionGroup,
   rowToRecord,
   rowToTransferGroup,
-  type TransferGroupRow,
 } from './record-mapping.ts';
+import { prepareAll, type Statements } from './sqlite-statements.ts';
 import { assertCount, assertNewOperation, assertProgress, toStoredTimeMs } from './store-guards.ts';
 
 export interface SqliteStoreOptions {
   /** Clock for updatedAtMs (tests); defaults to Date.now. */
   now?: () => number;
-}
-
-type GuidParams = { guid: string; now: number };
-
-/** The prepared statements, prepared once per connection (better-sqlite3 reuses them across calls). */
-function prepareAll(db: Database.Database) {
-  return {
-    insertOperation: db.prepare<Omit<OperationRow, 'seq'>, never>(SQL.insertOperation),
-    selectOperation: db.prepare<[string], OperationRow>(SQL.selectOperation),
-    listUngrouped: db.prepare<[string], OperationRow>(SQL.listUngrouped),
-    listGroup: db.prepare<[string, string], OperationRow>(SQL.listGroup),
-    listTransferGroup: db.prepare<[string, string], OperationRow>(SQL.listTransferGroup),
-    listAll: db.prepare<[string], OperationRow>(SQL.listAll),
-    listByStatus: db.prepare<[string], OperationRow>(SQL.listByStatus),
-    moveToRunning: db.prepare<GuidParams, never>(SQL.moveToRunning),
-    moveToQueued: db.prepare<
-      GuidParams & {
-        restart: number;
-        attemptIncrement: number;
-        resetAttempts: number;
-        notBeforeMs: number;
-        replaceError: number;
-        errorJson: string | null;
-      },
-      never
-    >(SQL.moveToQueued),
-    moveToCompleted: db.prepare<GuidParams, never>(SQL.moveToCompleted),
-    moveToFailed: db.prepare<GuidParams & { errorJson: string }, never>(SQL.moveToFailed),
-    moveToCanceled: db.prepare<GuidParams, never>(SQL.moveToCanceled),
-    recordProgress: db.prepare<GuidParams & ProgressUpdate, never>(SQL.recordProgress),
-    recordResponse: db.prepare<GuidParams & { responseJson: string; totalBytesToReceive: number }, never>(
-      SQL.recordResponse,
-    ),
-    resetReceived: db.prepare<GuidParams, never>(SQL.resetReceived),
-    updateProperties: db.prepare<
-      GuidParams & { costPolicy: number | null; priority: number | null; headersJson: string | null },
-      never
-    >(SQL.updateProperties),
-    upsertTransferGroup: db.prepare<[string, string, number], never>(SQL.upsertTransferGroup),
-    ensureTransferGroup: db.prepare<[string, string, number], never>(SQL.ensureTransferGroup),
-    selectTransferGroup: db.prepare<[string, string], TransferGroupRow>(SQL.selectTransferGroup),
-    recordAcknowledged: db.prepare<GuidParams & { ackOffset: number }, never>(SQL.recordAcknowledged),
-    markInterrupted: db.prepare<GuidParams & { restart: number }, never>(SQL.markInterrupted),
-    setSequence: db.prepare<GuidParams & { seq: number }, never>(SQL.setSequence),
-    countLive: db.prepare<[string], { count: number }>(SQL.countLive),
-    liveTransferGroups: db.prepare<[string], { name: string }>(SQL.liveTransferGroups),
-    updateExtras: db.prepare<GuidParams & { extrasJson: string }, never>(SQL.updateExtras),
-    insertCompletionGroup: db.prepare<{ id: string; appId: string; taskJson: string; now: number }, never>(
-      SQL.insertCompletionGroup,
-    ),
-    selectCompletionGroup: db.prepare<[string], CompletionGroupRow>(SQL.selectCompletionGroup),
-    enableCompletionGroup: db.prepare<[string], never>(SQL.enableCompletionGroup),
-    markCompletionGroupFired: db.prepare<{ id: string; now: number }, never>(SQL.markCompletionGroupFired),
-    listPendingCompletionGroups: db.prepare<[], CompletionGroupRow>(SQL.listPendingCompletionGroups),
-    listCompletionGroupMembers: db.prepare<[string], OperationRow>(SQL.listCompletionGroupMembers),
-    listNotificationBatch: db.prepare<[string], OperationRow>(SQL.listNotificationBatch),
-    markBatchNotified: db.prepare<{ batchId: string; now: number }, never>(SQL.markBatchNotified),
-    statusEvents: Object.fromEntries(
-      STATUS_EVENTS.map((event) => [event, db.prepare<GuidParams, never>(statusEventSql(event))]),
-    ) as Record<StatusEvent, Database.Statement<GuidParams, never>>,
-  };
+  /**
+   * Batch the writes of one event-loop turn into one transaction (GroupCommit). Whoever tells an app
+   * about a write must then wait for afterCommit(). onError gets a failed commit.
+   */
+  groupCommit?: { onError: (error: unknown) => void } | undefined;
 }
 
 /**
@@ -105,17 +55,25 @@ function prepareAll(db: Database.Database) {
 export class SqliteOperationStore implements OperationStore {
   readonly #db: Database.Database;
   readonly #now: () => number;
-  readonly #sql: ReturnType<typeof prepareAll>;
+  readonly #sql: Statements;
   /** UPDATE then re-read, in one IMMEDIATE transaction (the write lock is taken up front: no upgrade races). */
   readonly #updateAndRead: Database.Transaction<
     (update: () => Database.RunResult, guid: string) => OperationRow | null
   >;
   readonly #insert: Database.Transaction<(row: Omit<OperationRow, 'seq'>) => OperationRow | undefined>;
   readonly #endpoints: SqliteEndpointCapabilities;
+  readonly #group: GroupCommit | undefined;
+  /**
+   * Unfinished operations per app, counted once per app and then kept (insert +1, the move to a final
+   * status -1): a COUNT per start grew with the queue. One engine owns the file (the home lock).
+   */
+  readonly #live = new Map<string, number>();
 
-  private constructor(db: Database.Database, now: () => number) {
+  private constructor(db: Database.Database, options: SqliteStoreOptions) {
     this.#db = db;
+    const now = options.now ?? Date.now;
     this.#now = now;
+    this.#group = options.groupCommit && new GroupCommit(db, options.groupCommit.onError);
     this.#sql = prepareAll(db);
     this.#endpoints = new SqliteEndpointCapabilities(db, now);
     this.#updateAndRead = db.transaction((update: () => Database.RunResult, guid: string) =>
@@ -135,15 +93,17 @@ export class SqliteOperationStore implements OperationStore {
    * A file store is checked first: not a link, and the very database this home had (open-database.ts).
    */
   static open(path: string, options: SqliteStoreOptions = {}): SqliteOperationStore {
-    return new SqliteOperationStore(openDatabase(path), options.now ?? Date.now);
+    return new SqliteOperationStore(openDatabase(path), options);
   }
 
   insertOperation(operation: NewOperation): OperationRecord {
     assertNewOperation(operation);
     const row = newOperationRow(operation, this.#now());
     try {
+      this.#group?.enter();
       const inserted = this.#insert.immediate(row);
       if (inserted === undefined) throw new TransferError('BT_ERR_STORE', `operation ${operation.guid} vanished`);
+      this.#countLive(inserted.appId, 1);
       return rowToRecord(inserted);
     } catch (error) {
       if (error instanceof Database.SqliteError && error.code === 'SQLITE_CONSTRAINT_PRIMARYKEY') {
@@ -160,7 +120,7 @@ export class SqliteOperationStore implements OperationStore {
     return row === undefined ? undefined : rowToRecord(row);
   }
 
-  listOperations(appId: string, filter: ListFilter): OperationRecord[] {
+  listOperations(appId: string, filter: ListFilter, direction?: TransferDirection): OperationRecord[] {
     const rows = this.#run('listOperations', () => {
       switch (filter.kind) {
         case 'ungrouped':
@@ -173,7 +133,9 @@ export class SqliteOperationStore implements OperationStore {
           return this.#sql.listAll.all(appId);
       }
     });
-    return rows.map(rowToRecord);
+    // Filtered here rather than in four more statements: an app's list is small (R29 caps live ones).
+    const chosen = direction === undefined ? rows : rows.filter((row) => row.direction === direction);
+    return chosen.map(rowToRecord);
   }
 
   listByStatus(statuses: readonly BackgroundTransferStatus[]): OperationRecord[] {
@@ -203,22 +165,28 @@ export class SqliteOperationStore implements OperationStore {
   }
 
   moveToCompleted(guid: string): OperationRecord | null {
-    return this.#update('moveToCompleted', guid, () => this.#sql.moveToCompleted.run({ guid, now: this.#now() }));
+    return this.#ended(
+      this.#update('moveToCompleted', guid, () => this.#sql.moveToCompleted.run({ guid, now: this.#now() })),
+    );
   }
 
   moveToFailed(guid: string, error: SerializedTransferError): OperationRecord | null {
     const errorJson = errorToJson(error);
-    return this.#update('moveToFailed', guid, () => this.#sql.moveToFailed.run({ guid, now: this.#now(), errorJson }));
+    return this.#ended(
+      this.#update('moveToFailed', guid, () => this.#sql.moveToFailed.run({ guid, now: this.#now(), errorJson })),
+    );
   }
 
   moveToCanceled(guid: string): OperationRecord | null {
-    return this.#update('moveToCanceled', guid, () => this.#sql.moveToCanceled.run({ guid, now: this.#now() }));
+    return this.#ended(
+      this.#update('moveToCanceled', guid, () => this.#sql.moveToCanceled.run({ guid, now: this.#now() })),
+    );
   }
 
   recordProgress(guid: string, progress: ProgressUpdate): void {
     assertProgress(progress);
     const { bytesSent, bytesReceived, totalBytesToReceive } = progress;
-    this.#run('recordProgress', () =>
+    this.#write('recordProgress', () =>
       this.#sql.recordProgress.run({ guid, now: this.#now(), bytesSent, bytesReceived, totalBytesToReceive }),
     );
   }
@@ -226,13 +194,16 @@ export class SqliteOperationStore implements OperationStore {
   recordResponse(guid: string, response: ResponseSnapshot, totalBytesToReceive: number): OperationRecord | null {
     assertCount(totalBytesToReceive, 'totalBytesToReceive');
     const responseJson = responseToJson(response);
+    // With group commit the answer is committed at the end of the turn its headers arrived in, before
+    // any later byte of it is read: a host killed while the body comes in finds it (docs/delivery-
+    // guarantees.md, rule 1). A kill within that turn is one before the answer was read at all.
     return this.#update('recordResponse', guid, () =>
       this.#sql.recordResponse.run({ guid, now: this.#now(), responseJson, totalBytesToReceive }),
     );
   }
 
   resetReceived(guid: string): void {
-    this.#run('resetReceived', () => this.#sql.resetReceived.run({ guid, now: this.#now() }));
+    this.#write('resetReceived', () => this.#sql.resetReceived.run({ guid, now: this.#now() }));
   }
 
   updateProperties(guid: string, patch: OperationPatch): OperationRecord | null {
@@ -243,12 +214,13 @@ export class SqliteOperationStore implements OperationStore {
         costPolicy: patch.costPolicy ?? null,
         priority: patch.priority ?? null,
         headersJson: patch.headers === undefined ? null : headersToJson(patch.headers),
+        requestedUri: patch.requestedUri ?? null,
       }),
     );
   }
 
   upsertTransferGroup(appId: string, group: TransferGroupSpec): void {
-    this.#run('upsertTransferGroup', () =>
+    this.#write('upsertTransferGroup', () =>
       this.#sql.upsertTransferGroup.run(appId, group.name, group.transferBehavior),
     );
   }
@@ -268,11 +240,16 @@ export class SqliteOperationStore implements OperationStore {
     const apply = this.#db.transaction(() => {
       for (const [guid, seq] of sequences) this.#sql.setSequence.run({ guid, now, seq });
     });
-    this.#run('setSequences', () => apply.immediate());
+    this.#write('setSequences', () => apply.immediate());
   }
 
   countLiveOperations(appId: string): number {
-    return this.#run('countLiveOperations', () => this.#sql.countLive.get(appId)?.count ?? 0);
+    let live = this.#live.get(appId);
+    if (live === undefined) {
+      live = this.#run('countLiveOperations', () => this.#sql.countLive.get(appId)?.count ?? 0);
+      this.#live.set(appId, live);
+    }
+    return live;
   }
 
   liveTransferGroupNames(appId: string): Set<string> {
@@ -282,14 +259,14 @@ export class SqliteOperationStore implements OperationStore {
   }
 
   markInterrupted(guid: string, restart: boolean): void {
-    this.#run('markInterrupted', () =>
+    this.#write('markInterrupted', () =>
       this.#sql.markInterrupted.run({ guid, now: this.#now(), restart: restart ? 1 : 0 }),
     );
   }
 
   recordAcknowledged(guid: string, ackOffset: number): void {
     assertCount(ackOffset, 'ackOffset');
-    this.#run('recordAcknowledged', () => this.#sql.recordAcknowledged.run({ guid, now: this.#now(), ackOffset }));
+    this.#write('recordAcknowledged', () => this.#sql.recordAcknowledged.run({ guid, now: this.#now(), ackOffset }));
   }
 
   updateExtras(guid: string, extras: OperationExtras): OperationRecord | null {
@@ -298,7 +275,7 @@ export class SqliteOperationStore implements OperationStore {
   }
 
   createCompletionGroup(group: NewCompletionGroup): void {
-    this.#run('createCompletionGroup', () =>
+    this.#write('createCompletionGroup', () =>
       this.#sql.insertCompletionGroup.run({
         id: group.id,
         appId: group.appId,
@@ -314,7 +291,7 @@ export class SqliteOperationStore implements OperationStore {
   }
 
   enableCompletionGroup(id: string): boolean {
-    return this.#run('enableCompletionGroup', () => this.#sql.enableCompletionGroup.run(id).changes > 0);
+    return this.#write('enableCompletionGroup', () => this.#sql.enableCompletionGroup.run(id).changes > 0);
   }
 
   listPendingCompletionGroups(): CompletionGroupRecord[] {
@@ -332,14 +309,14 @@ export class SqliteOperationStore implements OperationStore {
   }
 
   markBatchNotified(batchId: string): boolean {
-    return this.#run(
+    return this.#write(
       'markBatchNotified',
       () => this.#sql.markBatchNotified.run({ batchId, now: this.#now() }).changes > 0,
     );
   }
 
   markCompletionGroupFired(id: string): boolean {
-    return this.#run(
+    return this.#write(
       'markCompletionGroupFired',
       () => this.#sql.markCompletionGroupFired.run({ id, now: this.#now() }).changes > 0,
     );
@@ -350,16 +327,24 @@ export class SqliteOperationStore implements OperationStore {
   }
 
   rememberEndpointCapability(endpoint: string, capability: EndpointCapability): void {
-    this.#run('rememberEndpointCapability', () => this.#endpoints.remember(endpoint, capability));
+    this.#write('rememberEndpointCapability', () => this.#endpoints.remember(endpoint, capability));
   }
 
   forgetEndpointCapability(endpoint: string): void {
-    this.#run('forgetEndpointCapability', () => this.#endpoints.forget(endpoint));
+    this.#write('forgetEndpointCapability', () => this.#endpoints.forget(endpoint));
   }
 
   /** Idempotent. Checkpoints the WAL into the main file as SQLite does when the last connection closes. */
   close(): void {
-    if (this.#db.open) this.#db.close();
+    if (!this.#db.open) return;
+    this.#group?.commit();
+    this.#db.close();
+  }
+
+  /** Runs `callback` once every write made so far is durable (at once without group commit). */
+  afterCommit(callback: () => void): void {
+    if (this.#group) this.#group.afterCommit(callback);
+    else callback();
   }
 
   /** One statement outside an explicit transaction: SQLite runs it as its own (autocommit) transaction. */
@@ -371,9 +356,32 @@ export class SqliteOperationStore implements OperationStore {
     }
   }
 
+  /** The guarded moves to a final status start only from an unfinished one: a change is one less live. */
+  #ended(record: OperationRecord | null): OperationRecord | null {
+    if (record !== null) this.#countLive(record.appId, -1);
+    return record;
+  }
+
+  /** Adjusts a count already taken; an app not counted yet is counted at its first countLiveOperations. */
+  #countLive(appId: string, delta: number): void {
+    const live = this.#live.get(appId);
+    if (live !== undefined) this.#live.set(appId, live + delta);
+  }
+
+  /** A write: with group commit it joins the turn's transaction. */
+  #write<T>(what: string, run: () => T): T {
+    try {
+      this.#group?.enter();
+      return run();
+    } catch (error) {
+      throw storeError(`${what} failed`, error);
+    }
+  }
+
   #update(what: string, guid: string, update: () => Database.RunResult): OperationRecord | null {
     let row: OperationRow | null;
     try {
+      this.#group?.enter();
       row = this.#updateAndRead.immediate(update, guid);
     } catch (error) {
       throw storeError(`${what} failed`, error);

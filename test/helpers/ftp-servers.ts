@@ -59,6 +59,11 @@ export interface FtpSrvOptions {
   tls?: KeyPair;
   /** Commands answered with 502 (not implemented), e.g. ['APPE'] to play an older server. */
   disabledCommands?: string[];
+  /**
+   * Waits this long before each write to disk: a slow server, whose data connection holds the
+   * client's data in its queues (backpressure).
+   */
+  writeDelayMs?: number;
 }
 
 /** ftp-srv's typings type connections loosely; these are the fields cutSessions needs. */
@@ -94,10 +99,17 @@ type UploadRegistry = Set<{ connection: object; stream: WriteStream }>;
 /** ftp-srv's FileSystem deletes a file whose upload failed; a real server keeps it, so resuming is possible. */
 class KeepingFileSystem extends FileSystem {
   readonly #uploads: UploadRegistry;
+  readonly #writeDelayMs: number;
 
-  constructor(connection: ConstructorParameters<typeof FileSystem>[0], root: string, uploads: UploadRegistry) {
+  constructor(
+    connection: ConstructorParameters<typeof FileSystem>[0],
+    root: string,
+    uploads: UploadRegistry,
+    writeDelayMs = 0,
+  ) {
     super(connection, { root, cwd: '/' });
     this.#uploads = uploads;
+    this.#writeDelayMs = writeDelayMs;
   }
 
   override write(fileName: string, { append = false, start }: { append?: boolean; start?: number } = {}) {
@@ -105,6 +117,7 @@ class KeepingFileSystem extends FileSystem {
     // ftp-srv opens 'w+' even after REST, which truncates: REST+STOR would then leave zeros in front.
     const flags = append ? 'a' : start !== undefined && start > 0 ? 'r+' : 'w';
     const stream = createWriteStream(join(this.root, clientPath), { flags, start });
+    if (this.#writeDelayMs > 0) slowDown(stream, this.#writeDelayMs);
     // ftp-srv's STOR signals the end of the data by emitting 'close' on the stream (as its own FileSystem expects).
     stream.once('close', () => stream.end());
     const upload = { connection: this.connection, stream };
@@ -112,6 +125,16 @@ class KeepingFileSystem extends FileSystem {
     const forget = (): void => void this.#uploads.delete(upload);
     stream.once('finish', forget).once('error', forget);
     return { stream, clientPath };
+  }
+}
+
+/** Delays each write of `stream` (Writable's own hooks; the instance's properties over its prototype's). */
+function slowDown(stream: WriteStream, delayMs: number): void {
+  const write = stream._write.bind(stream);
+  const writev = stream._writev?.bind(stream);
+  stream._write = (chunk, encoding, callback) => void setTimeout(() => write(chunk, encoding, callback), delayMs);
+  if (writev !== undefined) {
+    stream._writev = (chunks, callback) => void setTimeout(() => writev(chunks, callback), delayMs);
   }
 }
 
@@ -147,7 +170,7 @@ export async function startFtpSrv(options: FtpSrvOptions = {}): Promise<TestFtpS
     connections.add(connection);
     connectors.set(connection, recordConnectors(connection));
     if (username === 'anonymous' || (username === ALICE.userName && password === ALICE.password)) {
-      resolve({ fs: new KeepingFileSystem(connection, dir.path, uploads) });
+      resolve({ fs: new KeepingFileSystem(connection, dir.path, uploads, options.writeDelayMs) });
     } else {
       reject(new Error('Login incorrect.'));
     }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Dispatcher } from 'undici';
@@ -178,6 +179,21 @@ test('sinks: memory keeps the first 64 KiB, file gets everything, discard keeps 
   );
   assert.equal(dropped.body.length, 0);
   assert.equal(dropped.bytesReceived, payload.length);
+});
+
+test('file sink: an empty answer creates no file and removes a stale one from an earlier attempt', async () => {
+  target.route('/empty-answer', () => ({ status: 201 }));
+  const small = { source: fileBody(inspectSourceFile(file.path)), start: 0, end: 10 };
+  const path = join(dir.path, 'empty-answer.bin');
+  const first = await exchange(
+    input(`${target.url}/empty-answer`, { body: small, chooseSink: () => ({ kind: 'file', path }) }),
+  );
+  assert.equal(first.status, 201);
+  assert.equal(existsSync(path), false, 'no file is created for an empty body');
+
+  await writeFile(path, "an earlier attempt's answer");
+  await exchange(input(`${target.url}/empty-answer`, { body: small, chooseSink: () => ({ kind: 'file', path }) }));
+  assert.equal(existsSync(path), false, 'the earlier body is not reported as this answer');
 });
 
 test('without a body the response timer starts at once (R48): a silent HEAD → BT_ERR_TIMEOUT', async () => {

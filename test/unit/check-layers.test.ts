@@ -59,3 +59,27 @@ test('a folder that is in no layer is an error, not a pass', () => {
   const src = tree({ 'widgets/w.ts': "import { x } from '../core/x.ts';\n", 'core/x.ts': 'export const x = 1;\n' });
   assert.throws(() => checkLayers(src), /src\/widgets is in no layer/);
 });
+
+test('the engine reaches a protocol only through the seam: the interface and the registry', () => {
+  const src = tree({
+    'engine/run.ts': [
+      "import type { UploadProtocol } from '../protocols/upload-protocol.ts';",
+      "import { PROTOCOLS } from '../protocols/registry.ts';",
+      "import { encode } from '../protocols/multipart/body.ts';",
+      "import { uploadTus } from '../protocols/tus/tus-upload.ts';",
+      "const ftp = import('../protocols/ftp/ftp-upload.ts');",
+      '',
+    ].join('\n'),
+    'protocols/upload-protocol.ts': 'export type UploadProtocol = object;\n',
+    'protocols/registry.ts': "import { tus } from './tus/tus-adapter.ts';\nexport const PROTOCOLS = [tus];\n",
+    'protocols/multipart/body.ts': 'export const encode = 1;\n',
+    'protocols/tus/tus-adapter.ts': "import { uploadTus } from './tus-upload.ts';\nexport const tus = uploadTus;\n",
+    'protocols/tus/tus-upload.ts': 'export const uploadTus = 1;\n',
+    'protocols/ftp/ftp-upload.ts': 'export const uploadFtp = 1;\n',
+  });
+  const problems = checkLayers(src).map((line) => line.replace(/^.*?src\//, 'src/'));
+  assert.deepEqual(problems.sort(), [
+    'src/engine/run.ts: imports src/protocols/ftp/ftp-upload.ts (engine reaches protocols only through upload-protocol.ts, registry.ts and download-protocol.ts)',
+    'src/engine/run.ts: imports src/protocols/tus/tus-upload.ts (engine reaches protocols only through upload-protocol.ts, registry.ts and download-protocol.ts)',
+  ]);
+});

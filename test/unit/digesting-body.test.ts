@@ -33,7 +33,8 @@ async function drain(iterable: AsyncIterable<Uint8Array>, limit = Number.POSITIV
   const chunks: Uint8Array[] = [];
   let length = 0;
   for await (const chunk of iterable) {
-    chunks.push(chunk);
+    // Copied: the file source reuses its read buffers once the consumer is a chunk further on.
+    chunks.push(Buffer.from(chunk));
     length += chunk.byteLength;
     if (length >= limit) break;
   }

@@ -6,21 +6,18 @@ import {
   forgetEndpoint,
   recallEndpoint,
 } from '../../src/engine/endpoint-capabilities.ts';
-import type { TusProbe } from '../../src/protocols/tus/tus-control.ts';
+import type { EndpointProbe } from '../../src/protocols/upload-protocol.ts';
 import { MemoryOperationStore } from '../../src/store/memory-store.ts';
 
-const TUS: TusProbe = { tus: true, decisive: true, extensions: ['creation'], maxSize: 1000, sha256Checksum: false };
-const PLAIN: TusProbe = { tus: false, decisive: true, extensions: [], maxSize: undefined, sha256Checksum: false };
-const UNAUTHORIZED: TusProbe = {
-  tus: false,
-  decisive: false,
-  extensions: [],
-  maxSize: undefined,
-  sha256Checksum: false,
+const TUS: EndpointProbe = {
+  decisive: true,
+  learned: { protocol: 'tus', tusExtensions: ['creation'], tusMaxSize: 1000 },
 };
+const PLAIN: EndpointProbe = { decisive: true, learned: { protocol: 'plain' } };
+const UNAUTHORIZED: EndpointProbe = { decisive: false, learned: { protocol: 'plain' } };
 
 /** A probe that counts its calls and answers after a turn of the event loop. */
-function countingProbe(answer: TusProbe): { calls: number; probe: () => Promise<TusProbe> } {
+function countingProbe(answer: EndpointProbe): { calls: number; probe: () => Promise<EndpointProbe> } {
   const counter = {
     calls: 0,
     probe: async () => {

@@ -8,6 +8,7 @@ import {
   CHUNK_BYTES,
   type FileSourceInfo,
   inspectSourceFile,
+  RING_CHUNKS,
   readFileBody,
   SEND_BYTES,
 } from '../../src/source/file-source.ts';
@@ -81,7 +82,8 @@ async function spyOnFileHandles(): Promise<ReadLog> {
 async function collect(chunks: AsyncIterable<Uint8Array>, slowMs = 0, sizes: number[] = []): Promise<Buffer> {
   const parts: Uint8Array[] = [];
   for await (const chunk of chunks) {
-    parts.push(chunk);
+    // Copied: the source reuses its read buffers once the consumer is a chunk further on.
+    parts.push(Buffer.from(chunk));
     sizes.push(chunk.byteLength);
     // A consumer slower than the disk, like a socket: the reads ahead have time to start.
     if (slowMs > 0) await new Promise((resolve) => setTimeout(resolve, slowMs));
@@ -126,6 +128,30 @@ test('reads 1 MiB at a time with several reads in flight and two fstat calls per
   assert.ok(log.maxInFlight >= 2, `reads overlap the consumer (at most ${log.maxInFlight} in flight)`);
   // Identity when opened, and size/mtime before the last chunk: not one per chunk.
   assert.equal(log.stats, 2);
+});
+
+test('reuses a ring of RING_CHUNKS read buffers, and a piece stays intact until a whole chunk later', async () => {
+  const buffers = new Set<ArrayBufferLike>();
+  // Every piece with its expected content, checked again once the consumer is pieces further on.
+  const held: Array<{ piece: Uint8Array; at: number }> = [];
+  const margin = CHUNK_BYTES / SEND_BYTES;
+  let at = 0;
+  for await (const piece of readFileBody(source)) {
+    buffers.add(piece.buffer);
+    held.push({ piece, at });
+    at += piece.byteLength;
+    // The pieces a consumer may still hold (basic-ftp holds two): unchanged.
+    for (const old of held.slice(-margin)) {
+      assert.ok(
+        Buffer.from(old.piece).equals(content.subarray(old.at, old.at + old.piece.byteLength)),
+        `the piece at ${old.at} is intact ${margin} pieces later`,
+      );
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  assert.equal(at, content.length);
+  // 9 MiB read in 10 reads, into at most RING_CHUNKS buffers (not one new buffer per read).
+  assert.ok(buffers.size <= RING_CHUNKS, `${buffers.size} read buffers for ${Math.ceil(at / CHUNK_BYTES)} reads`);
 });
 
 test('yields exactly the bytes [start, end) for any range', async () => {

@@ -122,6 +122,24 @@ export function runExtrasContract(store: () => OperationStore): void {
     });
   });
 
+  it('the live count follows inserts and ends, and a refused end changes nothing', () => {
+    assert.equal(store().countLiveOperations('app.a'), 0);
+    for (const guid of ['l1', 'l2', 'l3', 'l4']) store().insertOperation(newOperation({ guid }));
+    assert.equal(store().countLiveOperations('app.a'), 4);
+    store().moveToRunning('l1');
+    store().applyEvent('l4', 'pause');
+    assert.equal(store().countLiveOperations('app.a'), 4, 'running and paused count as unfinished');
+    store().moveToCompleted('l1');
+    store().moveToFailed('l2', { code: 'BT_ERR_HTTP_STATUS', message: 'no' });
+    store().moveToCanceled('l3');
+    assert.equal(store().countLiveOperations('app.a'), 1);
+    assert.equal(store().moveToCanceled('l1'), null);
+    assert.equal(store().moveToCompleted('l2'), null);
+    assert.equal(store().countLiveOperations('app.a'), 1, 'a refused move does not count');
+    store().moveToCanceled('l4');
+    assert.equal(store().countLiveOperations('app.a'), 0);
+  });
+
   describe('completion groups (R78–R81)', () => {
     const task = { command: '/bin/true', args: ['x'], cwd: null };
 

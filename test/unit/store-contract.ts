@@ -77,6 +77,8 @@ export function runStoreContract(name: string, makeStore: () => OperationStore):
           createdAtMs: 1_700_000_000_500,
           ackOffset: 0,
           extras: { ...DEFAULT_EXTRAS },
+          direction: 'upload',
+          resultPath: null,
           headers,
           sourceSize: 5 * GIB,
           sourceMtimeMs: 1_700_000_000_123.456,

@@ -57,6 +57,11 @@ export interface FtpUploadInput {
   onOffset(offset: number): void;
   /** Body bytes handed to the data connection, as an absolute offset in the body (at most every ~50 ms). */
   onBytesSent(absolute: number): void;
+  /**
+   * A resume starts over from byte 0 (`restartReason` says why), called before that send begins, so
+   * the restart shows in the progress of the request that makes it (R38), not only in the result.
+   */
+  onRestart?(reason: string): void;
 }
 
 /** FTP has no response to keep (R43 does not apply): the engine records no ResponseInformation. */

@@ -71,6 +71,7 @@ class FtpUploadAttempt {
       await this.#open();
       await this.#enterDirectories();
       const plan = await this.#plan();
+      this.#announceRestart(plan);
       if (!plan.complete) await this.#send(plan);
       else this.#progress.flush(this.#input.body.size);
       const sizeVerified = await this.#verify(plan);
@@ -187,6 +188,8 @@ class FtpUploadAttempt {
     }
     this.#guard(() => onOffset(0));
     if (remote === 'unsupported') return { ...fresh, restartReason: 'the server does not implement SIZE' };
+    // An earlier attempt stored part of the file (its STOR was under way): the server dropped it.
+    if (remote === 'missing') return { ...fresh, restartReason: 'the server no longer has the partial file' };
     if (typeof remote === 'number' && remote > body.size) {
       return { ...fresh, restartReason: `the server has ${remote} bytes, more than the body's ${body.size}` };
     }
@@ -233,6 +236,11 @@ class FtpUploadAttempt {
     }
   }
 
+  #announceRestart(plan: SendPlan): void {
+    const reason = plan.restartReason;
+    if (reason !== null) this.#guard(() => this.#input.onRestart?.(reason));
+  }
+
   /** Sends the body from `plan.start`, falling back from APPE to REST+STOR to a restart at 0. */
   async #send(plan: SendPlan): Promise<void> {
     const resuming = plan.start > 0 && plan.appendBase === null;
@@ -254,6 +262,7 @@ class FtpUploadAttempt {
     plan.start = 0;
     plan.command = 'STOR';
     this.#guard(() => this.#input.onOffset(0));
+    this.#announceRestart(plan);
     await this.#transfer('STOR', 0);
   }
 

@@ -18,8 +18,11 @@ export const HEADERS_SINK_BODY_GRACE_MS = 1_000;
 
 /** Where the final response's body goes, chosen when its headers arrive. */
 export type ResponseSink =
-  /** Created or truncated; the exchange settles only after the file is closed. */
-  | { kind: 'file'; path: string }
+  /**
+   * Created or truncated; the exchange settles only after the file is closed. With `position`, the file
+   * is kept and written from that byte on (a download resuming its partial file).
+   */
+  | { kind: 'file'; path: string; position?: number }
   /** The first MEMORY_SINK_LIMIT_BYTES are kept in `ExchangeResponse.body`; the rest is read and dropped. */
   | { kind: 'memory' }
   /** Read and dropped (e.g. a redirect's body), so the connection stays reusable. */

@@ -3,7 +3,7 @@ import type { WriteStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
-import { TransferError, toTransferError } from '../../core/errors.ts';
+import { type TransferError, toTransferError } from '../../core/errors.ts';
 import { EXPECT_MARKER, INTERIM_CONTINUE } from '../../net/expect-continue.ts';
 import { ProxyRefusedError } from '../../net/proxy-tunnel.ts';
 import { ExchangeTimers } from './exchange-timers.ts';
@@ -18,7 +18,7 @@ import { type HeaderPairs, headerPairs } from './header-pairs.ts';
 import { MemoryBody } from './memory-body.ts';
 import { mapNetworkError } from './network-errors.ts';
 import { ProgressThrottle } from './progress-throttle.ts';
-import { createResponseFile } from './response-file.ts';
+import { openResponseFile, removeStaleResponseFile } from './response-file.ts';
 
 export {
   type ExchangeBody,
@@ -174,13 +174,21 @@ class Exchange implements Dispatcher.DispatchHandler {
       this.#fail(toTransferError(error));
       return;
     }
-    if (this.#sink.kind === 'file') this.#file = this.#openResponseFile(this.#sink.path);
+    // A file sink's file is opened at the first body byte: most answers to an upload have no body, and
+    // open + close per upload was a large share of a small upload's cost (readers treat no file as empty).
+    // A download's partial file (a `position`) is opened now: it must exist even for an empty body.
+    if (this.#sink.kind === 'file' && this.#sink.position !== undefined) {
+      this.#file = openResponseFile(this.#sink.path, (error) => this.#fail(error), this.#sink.position);
+    }
     if (this.#sink.kind === 'headers') this.#succeed();
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.#settled) return;
     const length = chunk.byteLength;
+    if (this.#file === null && this.#sink.kind === 'file' && length > 0) {
+      this.#file = openResponseFile(this.#sink.path, (error) => this.#fail(error));
+    }
     const file = this.#file;
     if (file === null) {
       this.#bytesReceived += length;
@@ -209,7 +217,9 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (this.#settled) return;
     const file = this.#file;
     if (file === null) {
-      this.#succeed();
+      const stale = this.#sink.kind === 'file' ? removeStaleResponseFile(this.#sink.path) : null;
+      if (stale === null) this.#succeed();
+      else this.#fail(stale);
       return;
     }
     file.end();
@@ -310,16 +320,6 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
   // ---- sinks, settling and cleanup ----
-
-  #openResponseFile(path: string): WriteStream {
-    const file = createResponseFile(path);
-    file.on('error', (error) => {
-      this.#fail(
-        new TransferError('BT_ERR_IO', `cannot write the response body to ${path}: ${error.message}`, { cause: error }),
-      );
-    });
-    return file;
-  }
 
   readonly #onAbort = (): void => {
     // The caller made the reason (a coded TransferError); it is passed on untouched.

@@ -1,0 +1,44 @@
+import { resumableInput } from '../http/resumable-input.ts';
+import type { ProtocolAnswer, UploadProtocol } from '../upload-protocol.ts';
+import { terminateIetf, uploadIetf } from './ietf-upload.ts';
+
+/**
+ * The IETF draft "Resumable Uploads for HTTP" as an UploadProtocol. Under "auto" it is also what an
+ * endpoint without tus gets: its creation is the app's own request with the draft's headers, which a
+ * plain server ignores (then R38 restarts apply), and a 104 from a draft server makes it resumable.
+ */
+export const ietfProtocol: UploadProtocol = {
+  name: 'ietf',
+  schemes: ['http:', 'https:'],
+  choice: 'ietf',
+  remembered: ['ietf', 'plain'],
+  capabilities: { resumable: true, reprDigest: true, terminates: true, keepsCutCreation: true },
+  upload(attempt) {
+    const named = attempt.extras.resumeProtocol === 'ietf';
+    return uploadIetf({
+      ...resumableInput(attempt, 'ietf'),
+      // The draft's creation request carries the whole body; appends to the resource need no key.
+      ...(attempt.session?.uploadUrl ? {} : { headers: attempt.withIdempotencyKey(attempt.headers) }),
+      method: attempt.method,
+      maxRedirects: attempt.maxRedirects,
+      interopVersion: attempt.extras.ietfInteropVersion,
+      // Only an app that named the draft gets the wait for a 104 (and careful creation): under
+      // "auto" most endpoints are plain servers, which the wait would only delay.
+      ...(named ? {} : { largeUploadBytes: Number.POSITIVE_INFINITY }),
+    });
+  },
+  terminate(termination) {
+    const uploadUrl = termination.session.uploadUrl;
+    if (!uploadUrl) return Promise.resolve();
+    return terminateIetf(uploadUrl, termination.dispatcher, termination.headers, termination.signal, {
+      credentials: termination.extras.serverCredential,
+      credentialScope: termination.credentialScope,
+      interopVersion: termination.extras.ietfInteropVersion,
+    });
+  },
+  // A learned plain endpoint answering with Tus-Resumable (tus servers put it on every answer but OPTIONS's).
+  contradicts: (answer: ProtocolAnswer) =>
+    answer.response.headers.some(([name]) => name.toLowerCase() === 'tus-resumable'),
+  // A session of the draft under "auto" means a 104 came: the endpoint speaks it.
+  learnsFromSession: (extras) => ({ protocol: 'ietf', ietfInteropVersion: extras.ietfInteropVersion }),
+};

@@ -1,0 +1,126 @@
+import type Database from 'better-sqlite3';
+import type { ProgressUpdate } from './operation-record.ts';
+import { SQL, STATUS_EVENTS, type StatusEvent, statusEventSql } from './queries.ts';
+import type { CompletionGroupRow, OperationRow, TransferGroupRow } from './record-mapping.ts';
+
+export type GuidParams = { guid: string; now: number };
+
+/** The prepared statements of one connection. */
+export interface Statements {
+  insertOperation: Database.Statement<Omit<OperationRow, 'seq'>, never>;
+  selectOperation: Database.Statement<[string], OperationRow>;
+  listUngrouped: Database.Statement<[string], OperationRow>;
+  listGroup: Database.Statement<[string, string], OperationRow>;
+  listTransferGroup: Database.Statement<[string, string], OperationRow>;
+  listAll: Database.Statement<[string], OperationRow>;
+  listByStatus: Database.Statement<[string], OperationRow>;
+  moveToRunning: Database.Statement<GuidParams, never>;
+  moveToQueued: Database.Statement<
+    GuidParams & {
+      restart: number;
+      attemptIncrement: number;
+      resetAttempts: number;
+      notBeforeMs: number;
+      replaceError: number;
+      errorJson: string | null;
+    },
+    never
+  >;
+  moveToCompleted: Database.Statement<GuidParams, never>;
+  moveToFailed: Database.Statement<GuidParams & { errorJson: string }, never>;
+  moveToCanceled: Database.Statement<GuidParams, never>;
+  recordProgress: Database.Statement<GuidParams & ProgressUpdate, never>;
+  recordResponse: Database.Statement<GuidParams & { responseJson: string; totalBytesToReceive: number }, never>;
+  resetReceived: Database.Statement<GuidParams, never>;
+  updateProperties: Database.Statement<
+    GuidParams & {
+      costPolicy: number | null;
+      priority: number | null;
+      headersJson: string | null;
+      requestedUri: string | null;
+    },
+    never
+  >;
+  upsertTransferGroup: Database.Statement<[string, string, number], never>;
+  ensureTransferGroup: Database.Statement<[string, string, number], never>;
+  selectTransferGroup: Database.Statement<[string, string], TransferGroupRow>;
+  recordAcknowledged: Database.Statement<GuidParams & { ackOffset: number }, never>;
+  markInterrupted: Database.Statement<GuidParams & { restart: number }, never>;
+  setSequence: Database.Statement<GuidParams & { seq: number }, never>;
+  countLive: Database.Statement<[string], { count: number }>;
+  liveTransferGroups: Database.Statement<[string], { name: string }>;
+  updateExtras: Database.Statement<GuidParams & { extrasJson: string }, never>;
+  insertCompletionGroup: Database.Statement<{ id: string; appId: string; taskJson: string; now: number }, never>;
+  selectCompletionGroup: Database.Statement<[string], CompletionGroupRow>;
+  enableCompletionGroup: Database.Statement<[string], never>;
+  markCompletionGroupFired: Database.Statement<{ id: string; now: number }, never>;
+  listPendingCompletionGroups: Database.Statement<[], CompletionGroupRow>;
+  listCompletionGroupMembers: Database.Statement<[string], OperationRow>;
+  listNotificationBatch: Database.Statement<[string], OperationRow>;
+  markBatchNotified: Database.Statement<{ batchId: string; now: number }, never>;
+  statusEvents: Record<StatusEvent, Database.Statement<GuidParams, never>>;
+}
+
+/** The prepared statements, prepared once per connection (better-sqlite3 reuses them across calls). */
+export function prepareAll(db: Database.Database): Statements {
+  return {
+    insertOperation: db.prepare<Omit<OperationRow, 'seq'>, never>(SQL.insertOperation),
+    selectOperation: db.prepare<[string], OperationRow>(SQL.selectOperation),
+    listUngrouped: db.prepare<[string], OperationRow>(SQL.listUngrouped),
+    listGroup: db.prepare<[string, string], OperationRow>(SQL.listGroup),
+    listTransferGroup: db.prepare<[string, string], OperationRow>(SQL.listTransferGroup),
+    listAll: db.prepare<[string], OperationRow>(SQL.listAll),
+    listByStatus: db.prepare<[string], OperationRow>(SQL.listByStatus),
+    moveToRunning: db.prepare<GuidParams, never>(SQL.moveToRunning),
+    moveToQueued: db.prepare<
+      GuidParams & {
+        restart: number;
+        attemptIncrement: number;
+        resetAttempts: number;
+        notBeforeMs: number;
+        replaceError: number;
+        errorJson: string | null;
+      },
+      never
+    >(SQL.moveToQueued),
+    moveToCompleted: db.prepare<GuidParams, never>(SQL.moveToCompleted),
+    moveToFailed: db.prepare<GuidParams & { errorJson: string }, never>(SQL.moveToFailed),
+    moveToCanceled: db.prepare<GuidParams, never>(SQL.moveToCanceled),
+    recordProgress: db.prepare<GuidParams & ProgressUpdate, never>(SQL.recordProgress),
+    recordResponse: db.prepare<GuidParams & { responseJson: string; totalBytesToReceive: number }, never>(
+      SQL.recordResponse,
+    ),
+    resetReceived: db.prepare<GuidParams, never>(SQL.resetReceived),
+    updateProperties: db.prepare<
+      GuidParams & {
+        costPolicy: number | null;
+        priority: number | null;
+        headersJson: string | null;
+        requestedUri: string | null;
+      },
+      never
+    >(SQL.updateProperties),
+    upsertTransferGroup: db.prepare<[string, string, number], never>(SQL.upsertTransferGroup),
+    ensureTransferGroup: db.prepare<[string, string, number], never>(SQL.ensureTransferGroup),
+    selectTransferGroup: db.prepare<[string, string], TransferGroupRow>(SQL.selectTransferGroup),
+    recordAcknowledged: db.prepare<GuidParams & { ackOffset: number }, never>(SQL.recordAcknowledged),
+    markInterrupted: db.prepare<GuidParams & { restart: number }, never>(SQL.markInterrupted),
+    setSequence: db.prepare<GuidParams & { seq: number }, never>(SQL.setSequence),
+    countLive: db.prepare<[string], { count: number }>(SQL.countLive),
+    liveTransferGroups: db.prepare<[string], { name: string }>(SQL.liveTransferGroups),
+    updateExtras: db.prepare<GuidParams & { extrasJson: string }, never>(SQL.updateExtras),
+    insertCompletionGroup: db.prepare<{ id: string; appId: string; taskJson: string; now: number }, never>(
+      SQL.insertCompletionGroup,
+    ),
+    selectCompletionGroup: db.prepare<[string], CompletionGroupRow>(SQL.selectCompletionGroup),
+    enableCompletionGroup: db.prepare<[string], never>(SQL.enableCompletionGroup),
+    markCompletionGroupFired: db.prepare<{ id: string; now: number }, never>(SQL.markCompletionGroupFired),
+    listPendingCompletionGroups: db.prepare<[], CompletionGroupRow>(SQL.listPendingCompletionGroups),
+    listCompletionGroupMembers: db.prepare<[string], OperationRow>(SQL.listCompletionGroupMembers),
+    listNotificationBatch: db.prepare<[string], OperationRow>(SQL.listNotificationBatch),
+    markBatchNotified: db.prepare<{ batchId: string; now: number }, never>(SQL.markBatchNotified),
+    statusEvents: Object.fromEntries(
+      STATUS_EVENTS.map((event) => [event, db.prepare<GuidParams, never>(statusEventSql(event))]),
+    ) as Record<StatusEvent, Database.Statement<GuidParams, never>>,
+  };
+}

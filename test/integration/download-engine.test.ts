@@ -1,0 +1,98 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { copyFile, readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { BackgroundTransferStatus as S } from '../../src/core/enums.ts';
+import { DEFAULT_REQUEST_EXTRAS } from '../../src/core/operation-extras.ts';
+import type { OperationSpec } from '../../src/core/snapshot.ts';
+import { type EngineHarness, startEngine } from '../helpers/engine-harness.ts';
+import { type FaultProxy, startFaultProxy } from '../helpers/fault-proxy.ts';
+import { type NginxServer, startNginx } from '../helpers/nginx.ts';
+import { makeTempDir, type RandomFile, type TempDir, writeRandomFile } from '../helpers/temp-dir.ts';
+
+const MIB = 1024 * 1024;
+
+async function sha256Of(path: string): Promise<string> {
+  return createHash('sha256')
+    .update(await readFile(path))
+    .digest('hex');
+}
+
+/** The files in `dir` whose names mark a download's partial file. */
+async function partials(dir: string): Promise<string[]> {
+  return (await readdir(dir)).filter((name) => name.endsWith('.bgtransfer-partial'));
+}
+
+describe('downloads through the engine (nginx: static files with ranges and ETag)', () => {
+  let nginx: NginxServer;
+  let out: TempDir;
+  let file: RandomFile;
+  before(async () => {
+    nginx = await startNginx();
+    out = await makeTempDir('download-out-');
+    const source = await makeTempDir('download-src-');
+    file = await writeRandomFile(source.path, 'data.bin', 8 * MIB);
+    await copyFile(file.path, join(nginx.root, 'data.bin'));
+    await source.cleanup();
+  });
+  after(async () => {
+    await nginx?.stop();
+    await out?.cleanup();
+  });
+
+  function downloadSpec(h: EngineHarness, uri: string, resultPath: string): OperationSpec {
+    return {
+      ...h.spec({ sourcePath: '', requestedUri: uri }),
+      method: 'GET',
+      sourcePath: null,
+      extras: { ...DEFAULT_REQUEST_EXTRAS, body: { kind: 'none' } },
+      download: { resultPath },
+    };
+  }
+
+  it('downloads the whole file byte-exact and leaves no partial file', async () => {
+    const h = await startEngine();
+    try {
+      const resultPath = join(out.path, 'whole.bin');
+      const started = h.engine.start(downloadSpec(h, `${nginx.davUrl}data.bin`, resultPath));
+      assert.equal(started.direction, 'download');
+      assert.equal(started.resultPath, resultPath);
+      const done = await h.waitFor(started.guid, (s) => s.progress.status === S.completed, 60_000);
+      assert.equal(done.progress.bytesReceived, file.size);
+      assert.equal(done.progress.totalBytesToReceive, file.size);
+      assert.equal(done.response?.statusCode, 200);
+      assert.equal(await sha256Of(resultPath), file.sha256);
+      assert.equal((await stat(resultPath)).mode & 0o777, 0o600);
+      assert.deepEqual(await partials(out.path), []);
+      assert.deepEqual(
+        h.engine.list('engine-test', { kind: 'all' }, 'upload').map((s) => s.guid),
+        [],
+        'a download is not listed among uploads',
+      );
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('resumes after the connection is cut with Range/If-Range, fetching at most 1 MiB twice', async () => {
+    const proxy: FaultProxy = await startFaultProxy(Number(new URL(nginx.url).port));
+    const h = await startEngine({ retryBaseDelayMs: 100 });
+    try {
+      proxy.nextConnection({ truncateAfterDownstreamBytes: 3 * MIB });
+      const resultPath = join(out.path, 'resumed.bin');
+      const started = h.engine.start(downloadSpec(h, `${proxy.url}/dav/data.bin`, resultPath));
+      const done = await h.waitFor(started.guid, (s) => s.progress.status === S.completed, 60_000);
+      assert.equal(await sha256Of(resultPath), file.sha256);
+      assert.ok(proxy.connections.length >= 2, 'a second request continued the download');
+      const fetchedTwice = proxy.downstreamBytes() - file.size;
+      assert.ok(fetchedTwice <= MIB, `bytes fetched twice: ${fetchedTwice}`);
+      assert.equal(done.response?.statusCode, 206, 'the last answer was the rest of the file');
+      assert.equal(done.progress.hasRestarted, false);
+      assert.deepEqual(await partials(out.path), []);
+    } finally {
+      await h.close();
+      await proxy.close();
+    }
+  });
+});
