@@ -1,13 +1,13 @@
-import type { OperationSnapshot } from '../core/snapshot.ts';
+import type { OperationSnapshot, TransferDirection } from '../core/snapshot.ts';
 
 /**
  * Uploads and downloads look alike to the commands; what differs is which counters measure the
  * transfer and which local file it concerns. This is the one place that tells them apart.
  */
-export type TransferKind = 'upload' | 'download';
+export type TransferKind = TransferDirection;
 
 export function kindOf(snapshot: OperationSnapshot): TransferKind {
-  return 'direction' in snapshot && snapshot.direction === 'download' ? 'download' : 'upload';
+  return snapshot.direction;
 }
 
 /** The bytes the bar shows: the body sent for an upload, the body received for a download. */
@@ -26,8 +26,5 @@ export function amountOf(snapshot: OperationSnapshot): Amount {
 
 /** The local file: what an upload sends, or where a download ends up; null for a stream source. */
 export function localFileOf(snapshot: OperationSnapshot): string | null {
-  if (kindOf(snapshot) === 'download') {
-    return 'resultPath' in snapshot && typeof snapshot.resultPath === 'string' ? snapshot.resultPath : null;
-  }
-  return snapshot.sourcePath;
+  return kindOf(snapshot) === 'download' ? snapshot.resultPath : snapshot.sourcePath;
 }
