@@ -1,5 +1,6 @@
 import { BackgroundTransferStatus } from '../core/enums.ts';
 import type { OperationSnapshot, ProgressSnapshot } from '../core/snapshot.ts';
+import { type Amount, amountOf, kindOf } from './transfer-kind.ts';
 
 /** Pure text formatting for the command's output; nothing here writes. */
 
@@ -40,9 +41,9 @@ export function formatDuration(seconds: number | null): string {
 }
 
 /** "18.8%", or "--" while the size is unknown. */
-export function formatPercent(progress: ProgressSnapshot): string {
-  if (progress.totalBytesToSend <= 0) return '--';
-  return `${((progress.bytesSent / progress.totalBytesToSend) * 100).toFixed(1)}%`;
+export function formatPercent(amount: Amount): string {
+  if (amount.total <= 0) return '--';
+  return `${((amount.done / amount.total) * 100).toFixed(1)}%`;
 }
 
 /** Enough of a guid to tell uploads apart in a line of progress. */
@@ -51,18 +52,27 @@ export function shortGuid(guid: string): string {
 }
 
 /**
- * One `--json` line: the fields of BackgroundUploadProgress plus `guid` (docs/api/cli.md). A failed
- * operation's line also carries `error` ({ code, message }), so a script needs no second call.
+ * One `--json` line: the fields of BackgroundUploadProgress, or of BackgroundDownloadProgress for a
+ * download, plus `guid` (docs/api/cli.md). A failed operation's line also carries `error`
+ * ({ code, message }), so a script needs no second call.
  */
 export function progressJson(snapshot: OperationSnapshot): string {
-  const line: Record<string, unknown> = { guid: snapshot.guid, ...snapshot.progress };
+  const line: Record<string, unknown> = { guid: snapshot.guid, ...progressFields(snapshot) };
   if (snapshot.error && snapshot.progress.status === BackgroundTransferStatus.error) {
     line.error = { code: snapshot.error.code, message: snapshot.error.message };
   }
   return JSON.stringify(line);
 }
 
-/** "12.0 MiB / 64.0 MiB (18.8%)". */
-export function formatSentOfTotal(progress: ProgressSnapshot): string {
-  return `${formatBytes(progress.bytesSent)} / ${formatBytes(progress.totalBytesToSend)} (${formatPercent(progress)})`;
+/** "12.0 MiB / 64.0 MiB (18.8%)": sent of an upload, received of a download. */
+export function formatAmount(snapshot: OperationSnapshot): string {
+  const amount = amountOf(snapshot);
+  return `${formatBytes(amount.done)} / ${formatBytes(amount.total)} (${formatPercent(amount)})`;
+}
+
+/** The progress object the API shows for this operation: a download has no bytesSent/totalBytesToSend. */
+export function progressFields(snapshot: OperationSnapshot): Partial<ProgressSnapshot> {
+  if (kindOf(snapshot) === 'upload') return { ...snapshot.progress };
+  const { bytesSent: _sent, totalBytesToSend: _total, ...download } = snapshot.progress;
+  return download;
 }

@@ -5,6 +5,7 @@ import type { OperationSnapshot } from '../core/snapshot.ts';
 import { type CliContext, writeLine } from './context.ts';
 import { ExitCode, formatMessageLine } from './exit-codes.ts';
 import { formatBytes, shortGuid, statusName } from './format.ts';
+import { amountOf, kindOf, localFileOf } from './transfer-kind.ts';
 
 export interface Outcome {
   exitCode: ExitCode;
@@ -19,13 +20,20 @@ export interface Outcome {
  */
 export function outcomeOf(snapshot: OperationSnapshot): Outcome {
   const { progress, response, error } = snapshot;
-  const name = `upload ${snapshot.guid}`;
+  const kind = kindOf(snapshot);
+  const name = `${kind} ${snapshot.guid}`;
   if (progress.status === BackgroundTransferStatus.completed) {
     const statusCode = response?.statusCode ?? 0;
     if (statusCode >= 200 && statusCode < 300) {
+      const bytes = formatBytes(amountOf(snapshot).done);
+      const uri = redactUrl(snapshot.requestedUri);
+      const file = localFileOf(snapshot);
       return {
         exitCode: ExitCode.success,
-        message: `completed: ${formatBytes(progress.bytesSent)} sent to ${redactUrl(snapshot.requestedUri)}, HTTP ${statusCode}`,
+        message:
+          kind === 'download'
+            ? `completed: ${bytes} received from ${uri}${file === null ? '' : ` into ${file}`}, HTTP ${statusCode}`
+            : `completed: ${bytes} sent to ${uri}, HTTP ${statusCode}`,
         code: null,
       };
     }
@@ -41,13 +49,14 @@ export function outcomeOf(snapshot: OperationSnapshot): Outcome {
   };
 }
 
-/** The label of an upload in `watch`: short guid and file name. */
+/** The label of a transfer in `watch`: short guid, an arrow for a download, and the local file name. */
 export function watchLabel(snapshot: OperationSnapshot): string {
-  const file = snapshot.sourcePath === null ? 'stream' : basename(snapshot.sourcePath);
-  return `${shortGuid(snapshot.guid)} ${file}`;
+  const path = localFileOf(snapshot);
+  const file = path === null ? 'stream' : basename(path);
+  return `${shortGuid(snapshot.guid)} ${kindOf(snapshot) === 'download' ? '↓ ' : ''}${file}`;
 }
 
-/** Prints how an upload ended (success on stdout unless --json, failure on stderr); returns its exit code. */
+/** Prints how a transfer ended (success on stdout unless --json, failure on stderr); returns its exit code. */
 export function reportOutcome(context: CliContext, snapshot: OperationSnapshot, json: boolean): ExitCode {
   const outcome = outcomeOf(snapshot);
   if (outcome.exitCode === ExitCode.success) {

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { redactText } from '../core/redact.ts';
 import { defineConfigCommand } from './commands/config.ts';
 import { defineCancelCommand, definePauseResumeCommand } from './commands/control.ts';
+import { defineDownloadCommand } from './commands/download.ts';
 import { defineHostCommand } from './commands/host.ts';
 import { defineListCommand } from './commands/list.ts';
 import { defineResponseCommand } from './commands/response.ts';
@@ -16,6 +17,7 @@ function programHelp(columns: number): string {
 Examples:
   $ bgtransfer upload photo.jpg https://example.com/upload            # POST, with a progress bar
   $ bgtransfer upload disk.img https://example.com/img --method PUT --detach
+  $ bgtransfer download https://example.com/big.iso big.iso         # GET into big.iso, resumable
   $ bgtransfer list
   $ bgtransfer watch
   $ bgtransfer response <guid> --body
@@ -24,7 +26,7 @@ Examples:
 ${environmentAndSettingsHelp(columns)}
 
 Exit codes:
-  0  success (for upload/watch: completed with a 2xx answer)
+  0  success (for upload/download/watch: completed with a 2xx answer)
   1  the transfer failed or was canceled
   2  bad usage or bad input
   3  the transfer host could not be reached or started
@@ -35,7 +37,7 @@ Errors are printed as "bgtransfer: <message> (<code>)"; docs/errors.md lists eve
 /** The `bgtransfer` command tree (docs/api/cli.md). Actions set `context.exitCode`. */
 export function createProgram(context: CliContext): Command {
   const program = new Command('bgtransfer')
-    .description('Durable background uploads: queue, follow and control uploads that survive restarts.')
+    .description('Durable background uploads and downloads: queue, follow and control transfers that survive restarts.')
     .version(packageVersion(), '-V, --version')
     .showHelpAfterError('(add --help for usage)')
     .configureOutput({
@@ -51,6 +53,7 @@ export function createProgram(context: CliContext): Command {
 
   // program.command() (not addCommand) so that every command inherits exitOverride and the output setup.
   defineUploadCommand(program.command('upload'), context);
+  defineDownloadCommand(program.command('download'), context);
   defineListCommand(program.command('list'), context);
   defineWatchCommand(program.command('watch'), context);
   definePauseResumeCommand(program.command('pause'), context, 'pause');

@@ -4,18 +4,19 @@ import type { OperationSnapshot } from '../core/snapshot.ts';
 import { type BarFields, fitBarLine, wrapToWidth } from './bar-line.ts';
 import { writeLine } from './context.ts';
 import {
+  formatAmount,
   formatBytes,
   formatDuration,
   formatRate,
-  formatSentOfTotal,
   progressJson,
   shortGuid,
   statusName,
 } from './format.ts';
 import { RateMeter } from './rate-meter.ts';
+import { amountOf, kindOf } from './transfer-kind.ts';
 
 /**
- * How `upload` and `watch` show progress: a live bar on a TTY, plain lines at most once a second
+ * How `upload`, `download` and `watch` show progress: a live bar on a TTY, plain lines at most once a second
  * when stdout is not a TTY, one JSON object per line with --json (docs/api/cli.md).
  */
 export interface ProgressView {
@@ -32,7 +33,7 @@ export interface ViewOptions {
   mode: ViewMode;
   stdout: NodeJS.WriteStream;
   stderr: NodeJS.WriteStream;
-  /** What names an operation in its bar or line (the file for `upload`, guid and file for `watch`). */
+  /** What names an operation in its bar or line (the file for `upload`/`download`, guid and file for `watch`). */
   label: (snapshot: OperationSnapshot) => string;
 }
 
@@ -53,34 +54,39 @@ class Track {
   lastStatus: number | undefined;
   lastBytes = 0;
   lastHasRestarted = false;
-  /** The most bytes the current request was seen to send; a restart loses these. */
-  sentThisRequest = 0;
+  /** The most bytes the current request was seen to move; a restart loses these. */
+  movedThisRequest = 0;
   lastPrintedAt = Number.NEGATIVE_INFINITY;
 
   /**
-   * Feeds a snapshot; returns true when the upload went back to byte 0 after sending bytes (R38: a
-   * restart sends it whole). The flag may be repeated by several snapshots (a probe re-reads it), so
-   * only its rise counts. A request that ended before its first byte (a refused connection) flags a
-   * restart too, but sent nothing that is sent again, so it is not reported.
+   * Feeds a snapshot; returns true when the transfer went back to byte 0 after moving bytes (R38: a
+   * restarted upload is sent whole; D20: a download whose server cannot resume starts over). The flag
+   * may be repeated by several snapshots (a probe re-reads it), so only its rise counts. A request that
+   * ended before its first byte (a refused connection) flags a restart too, but moved nothing that is
+   * moved again, so it is not reported.
    */
   observe(snapshot: OperationSnapshot, nowMs: number): boolean {
-    const { bytesSent, hasRestarted } = snapshot.progress;
-    const wentBack = (hasRestarted && !this.lastHasRestarted) || bytesSent < this.lastBytes;
-    const restarted = wentBack && this.sentThisRequest > 0;
-    this.sentThisRequest = wentBack ? bytesSent : Math.max(this.sentThisRequest, bytesSent);
-    this.meter.sample(bytesSent, nowMs);
-    this.lastBytes = bytesSent;
+    const { hasRestarted } = snapshot.progress;
+    const { done } = amountOf(snapshot);
+    const wentBack = (hasRestarted && !this.lastHasRestarted) || done < this.lastBytes;
+    const restarted = wentBack && this.movedThisRequest > 0;
+    this.movedThisRequest = wentBack ? done : Math.max(this.movedThisRequest, done);
+    this.meter.sample(done, nowMs);
+    this.lastBytes = done;
     this.lastHasRestarted = hasRestarted;
     return restarted;
   }
 
   eta(snapshot: OperationSnapshot): string {
-    return formatDuration(this.meter.etaSeconds(snapshot.progress.bytesSent, snapshot.progress.totalBytesToSend));
+    const { done, total } = amountOf(snapshot);
+    return formatDuration(this.meter.etaSeconds(done, total));
   }
 }
 
 function restartNote(snapshot: OperationSnapshot): string {
-  return `upload ${shortGuid(snapshot.guid)} restarted from byte 0 (without a resumable server an interrupted upload is sent again whole, R38)`;
+  return kindOf(snapshot) === 'download'
+    ? `download ${shortGuid(snapshot.guid)} restarted from byte 0 (the server did not resume it: it ignores ranges or the file changed, D20)`
+    : `upload ${shortGuid(snapshot.guid)} restarted from byte 0 (without a resumable server an interrupted upload is sent again whole, R38)`;
 }
 
 class TtyView implements ProgressView {
@@ -106,19 +112,20 @@ class TtyView implements ProgressView {
 
   update(snapshot: OperationSnapshot): void {
     const { progress } = snapshot;
+    const amount = amountOf(snapshot);
     let entry = this.#tracks.get(snapshot.guid);
     if (!entry) {
-      entry = { track: new Track(), bar: this.#bars.create(Math.max(progress.totalBytesToSend, 1), 0) };
+      entry = { track: new Track(), bar: this.#bars.create(Math.max(amount.total, 1), 0) };
       this.#tracks.set(snapshot.guid, entry);
     }
     const { track, bar } = entry;
     if (track.observe(snapshot, performance.now())) this.note(restartNote(snapshot));
     track.lastStatus = progress.status;
-    bar.setTotal(Math.max(progress.totalBytesToSend, 1));
-    bar.update(progress.bytesSent, {
+    bar.setTotal(Math.max(amount.total, 1));
+    bar.update(amount.done, {
       label: this.#options.label(snapshot),
-      sentText: formatBytes(progress.bytesSent),
-      totalText: formatBytes(progress.totalBytesToSend),
+      sentText: formatBytes(amount.done),
+      totalText: formatBytes(amount.total),
       rateText: formatRate(track.meter.bytesPerSecond()),
       etaText: track.eta(snapshot),
       statusText: statusName(progress.status),
@@ -166,7 +173,7 @@ class PlainView implements ProgressView {
       [
         this.#options.label(snapshot),
         statusName(progress.status),
-        formatSentOfTotal(progress),
+        formatAmount(snapshot),
         formatRate(track.meter.bytesPerSecond()),
         `ETA ${track.eta(snapshot)}`,
       ].join('  '),

@@ -1,13 +1,9 @@
 import { resolve } from 'node:path';
 import { BackgroundUploader } from '../api/background-uploader.ts';
 import { UploadOperation } from '../api/upload-operation.ts';
-import { validateHeader } from '../api/validation.ts';
 import { BackgroundTransferCostPolicy, BackgroundTransferPriority } from '../core/enums.ts';
-import { TransferError } from '../core/errors.ts';
 import type { OperationSpec } from '../core/snapshot.ts';
-
-export const PRIORITY_NAMES = ['default', 'high', 'low'] as const;
-export const COST_POLICY_NAMES = ['default', 'unrestrictedOnly', 'always'] as const;
+import { type COST_POLICY_NAMES, type PRIORITY_NAMES, parseHeaderLine } from './transfer-options.ts';
 
 /** What `bgtransfer upload` was given (docs/api/cli.md). */
 export interface UploadRequest {
@@ -35,16 +31,4 @@ export function buildUploadSpec(request: UploadRequest, appId: string): Operatio
   const operation = uploader.createUpload(request.url, resolve(request.file));
   operation.priority = BackgroundTransferPriority[request.priority];
   return { ...UploadOperation.specOf(operation), appId };
-}
-
-/** "Name: value" → [name, value], checked like setRequestHeader (BT_ERR_INVALID_HEADER). */
-export function parseHeaderLine(line: string): [string, string] {
-  const colon = line.indexOf(':');
-  if (colon <= 0) {
-    throw new TransferError(
-      'BT_ERR_INVALID_HEADER',
-      `--header must look like "Name: value", got ${JSON.stringify(line)}`,
-    );
-  }
-  return validateHeader(line.slice(0, colon).trim(), line.slice(colon + 1));
 }

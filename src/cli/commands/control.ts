@@ -4,24 +4,29 @@ import { Connection } from '../connection.ts';
 import { type CliContext, cliAppId, writeLine } from '../context.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { statusName } from '../format.ts';
+import { kindOf } from '../transfer-kind.ts';
 
 interface ControlOptions {
   app?: string;
 }
 
-const APP_OPTION_HELP = 'the app the upload belongs to (default: $BGTRANSFER_APP_ID or bgtransfer-cli)';
+const APP_OPTION_HELP = 'the app the transfer belongs to (default: $BGTRANSFER_APP_ID or bgtransfer-cli)';
 
 const PAUSE_RESUME_HELP = {
   pause:
-    'Beyond Windows (which cannot pause uploads, R62): the upload stops and stays pausedByApplication, across\nrestarts, until bgtransfer resume. With a resumable server it then continues from the acknowledged\noffset; otherwise it is sent again from byte 0 (R38).',
-  resume: 'Queues a paused upload again (UploadOperation pause()/resume()).',
+    'The transfer stops and stays pausedByApplication, across restarts, until bgtransfer resume. A download\nthen continues with a range request where the server allows it (D28, D30). Pausing an upload goes\nbeyond Windows (R62): with a resumable server it continues from the acknowledged offset; otherwise it\nis sent again from byte 0 (R38).',
+  resume: 'Queues a paused upload or download again (pause()/resume() of the operation).',
 } as const;
 
 /** `bgtransfer pause|resume GUID` (docs/api/cli.md). */
 export function definePauseResumeCommand(command: Command, context: CliContext, verb: 'pause' | 'resume'): void {
   command
-    .description(verb === 'pause' ? 'pause an upload (it stays paused across restarts)' : 'resume a paused upload')
-    .argument('<guid>', 'the upload')
+    .description(
+      verb === 'pause'
+        ? 'pause an upload or download (it stays paused across restarts)'
+        : 'resume a paused upload or download',
+    )
+    .argument('<guid>', 'the upload or download')
     .option('--app <id>', APP_OPTION_HELP)
     .addHelpText('after', `\nExample:\n  $ bgtransfer ${verb} 6f1c2a34-…\n\n${PAUSE_RESUME_HELP[verb]}`)
     .action(async (guid: string, options: ControlOptions) => {
@@ -37,8 +42,8 @@ export function definePauseResumeCommand(command: Command, context: CliContext, 
 /** `bgtransfer cancel GUID` (R59, R60: cancels the transfer itself). */
 export function defineCancelCommand(command: Command, context: CliContext): void {
   command
-    .description('cancel an upload (the transfer itself, not only this observation)')
-    .argument('<guid>', 'the upload')
+    .description('cancel an upload or download (the transfer itself, not only this observation)')
+    .argument('<guid>', 'the upload or download')
     .option('--app <id>', APP_OPTION_HELP)
     .addHelpText('after', '\nExample:\n  $ bgtransfer cancel 6f1c2a34-…')
     .action(async (guid: string, options: ControlOptions) => {
@@ -46,7 +51,8 @@ export function defineCancelCommand(command: Command, context: CliContext): void
       const snapshot = await port.call('cancel', cliAppId(context, options.app), { guid });
       const status = snapshot.progress.status;
       if (status === BackgroundTransferStatus.canceled) writeLine(context.stdout, `canceled ${guid}`);
-      else writeLine(context.stderr, `bgtransfer: upload ${guid} had already ended (${statusName(status)})`);
+      else
+        writeLine(context.stderr, `bgtransfer: ${kindOf(snapshot)} ${guid} had already ended (${statusName(status)})`);
       context.exitCode = ExitCode.success;
     });
 }

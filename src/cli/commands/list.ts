@@ -4,7 +4,8 @@ import type { OperationSnapshot } from '../../core/snapshot.ts';
 import { Connection } from '../connection.ts';
 import { type CliContext, cliAppId, writeLine } from '../context.ts';
 import { ExitCode } from '../exit-codes.ts';
-import { formatSentOfTotal, statusName } from '../format.ts';
+import { formatAmount, progressFields, statusName } from '../format.ts';
+import { kindOf } from '../transfer-kind.ts';
 
 interface ListOptions {
   app?: string;
@@ -17,14 +18,15 @@ Examples:
   $ bgtransfer list --json | jq -r 'select(.status == 7) | .guid'
   $ BGTRANSFER_APP_ID=my-app bgtransfer list     # or: bgtransfer list --app my-app
 
-Shows guid, status, bytes sent / total, method and URI; never request headers or credentials (user
-names, passwords and secret-looking query values are masked).`;
+Shows guid, whether it is an upload or a download, status, bytes sent (an upload) or received (a download)
+of the total, method and URI; never request headers or credentials (user names, passwords and
+secret-looking query values are masked).`;
 
 /** `bgtransfer list [--json]` (docs/api/cli.md). */
 export function defineListCommand(command: Command, context: CliContext): void {
   command
-    .description('list the uploads of the app, in every state')
-    .option('--app <id>', 'the app whose uploads to list (default: $BGTRANSFER_APP_ID or bgtransfer-cli)')
+    .description('list the uploads and downloads of the app, in every state')
+    .option('--app <id>', 'the app whose transfers to list (default: $BGTRANSFER_APP_ID or bgtransfer-cli)')
     .option('--json', 'one JSON object per line')
     .addHelpText('after', EXAMPLES)
     .action(async (options: ListOptions) => {
@@ -33,7 +35,7 @@ export function defineListCommand(command: Command, context: CliContext): void {
       if (options.json) {
         for (const snapshot of snapshots) writeLine(context.stdout, JSON.stringify(listEntry(snapshot)));
       } else if (snapshots.length === 0) {
-        writeLine(context.stderr, 'bgtransfer: no uploads');
+        writeLine(context.stderr, 'bgtransfer: no uploads or downloads');
       } else {
         for (const row of table(snapshots)) writeLine(context.stdout, row);
       }
@@ -41,11 +43,15 @@ export function defineListCommand(command: Command, context: CliContext): void {
     });
 }
 
-/** One `list --json` line: the progress fields plus guid (docs/api/cli.md), and what the table shows. */
+/**
+ * One `list --json` line: guid, `direction` ("upload" or "download") and the progress fields of that
+ * kind of operation (docs/api/cli.md), and what the table shows.
+ */
 function listEntry(snapshot: OperationSnapshot): Record<string, unknown> {
   return {
     guid: snapshot.guid,
-    ...snapshot.progress,
+    direction: kindOf(snapshot),
+    ...progressFields(snapshot),
     statusName: statusName(snapshot.progress.status),
     method: snapshot.method,
     requestedUri: redactUrl(snapshot.requestedUri),
@@ -57,11 +63,12 @@ function listEntry(snapshot: OperationSnapshot): Record<string, unknown> {
 
 function table(snapshots: readonly OperationSnapshot[]): string[] {
   const rows = [
-    ['GUID', 'STATUS', 'SENT / TOTAL', 'METHOD', 'URI'],
+    ['GUID', 'DIRECTION', 'STATUS', 'BYTES / TOTAL', 'METHOD', 'URI'],
     ...snapshots.map((snapshot) => [
       snapshot.guid,
+      kindOf(snapshot),
       statusName(snapshot.progress.status),
-      formatSentOfTotal(snapshot.progress),
+      formatAmount(snapshot),
       snapshot.method,
       redactUrl(snapshot.requestedUri),
     ]),

@@ -7,6 +7,7 @@ import { Connection } from '../connection.ts';
 import { type CliContext, cliAppId, writeLine } from '../context.ts';
 import { CliError, ExitCode } from '../exit-codes.ts';
 import { statusName } from '../format.ts';
+import { kindOf } from '../transfer-kind.ts';
 
 interface ResponseOptions {
   app?: string;
@@ -20,15 +21,16 @@ Examples:
   $ bgtransfer response 6f1c2a34-… --body > reply.json
   $ bgtransfer response 6f1c2a34-… --json | jq .statusCode
 
-The response is kept on disk, so this works after the upload ended and after restarts (R46).
+The response is kept on disk, so this works after the transfer ended and after restarts (R46). A
+download's body is its result file; --body shows the body of an error answer, which never goes there (D13).
 Exit code 1 when the server has not answered (yet).`;
 
 /** `bgtransfer response GUID [--body]` (docs/api/cli.md; R41–R46). */
 export function defineResponseCommand(command: Command, context: CliContext): void {
   command
-    .description("print the server's response to an upload: status, actual URI, headers (--body: the body)")
-    .argument('<guid>', 'the upload')
-    .option('--app <id>', 'the app the upload belongs to (default: $BGTRANSFER_APP_ID or bgtransfer-cli)')
+    .description("print the server's response to an upload or download: status, actual URI, headers (--body: the body)")
+    .argument('<guid>', 'the upload or download')
+    .option('--app <id>', 'the app the transfer belongs to (default: $BGTRANSFER_APP_ID or bgtransfer-cli)')
     .addOption(new Option('--body', 'write only the response body bytes to stdout').conflicts('json'))
     .option('--json', 'print status, actual URI and headers as one JSON object')
     .addHelpText('after', EXAMPLES)
@@ -40,7 +42,7 @@ export function defineResponseCommand(command: Command, context: CliContext): vo
         // R43: no response information before the server answered, or when it never did.
         throw new CliError(
           ExitCode.transferFailed,
-          `upload ${guid} has no response (status ${statusName(snapshot.progress.status)})`,
+          `${kindOf(snapshot)} ${guid} has no response (status ${statusName(snapshot.progress.status)})`,
         );
       }
       if (options.body) {

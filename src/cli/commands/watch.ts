@@ -16,19 +16,19 @@ interface WatchOptions {
 
 const EXAMPLES = `
 Examples:
-  $ bgtransfer watch                 # every upload of this app that has not ended yet
-  $ bgtransfer watch 6f1c2a34-…      # one upload, until it ends
+  $ bgtransfer watch                 # every upload and download of this app that has not ended yet
+  $ bgtransfer watch 6f1c2a34-…      # one transfer, until it ends
   $ bgtransfer watch --json | jq -c .
 
-Ctrl-C stops watching; the uploads go on. Exit code 0 when every watched upload completed with a 2xx
-answer, 1 when one failed or was canceled.`;
+A download's label shows ↓ before its file. Ctrl-C stops watching; the transfers go on. Exit code 0
+when every watched transfer completed with a 2xx answer, 1 when one failed or was canceled.`;
 
-/** `bgtransfer watch [GUID]` (docs/api/cli.md): follow one or all live uploads until they end. */
+/** `bgtransfer watch [GUID]` (docs/api/cli.md): follow one or all live uploads and downloads until they end. */
 export function defineWatchCommand(command: Command, context: CliContext): void {
   command
-    .description('follow one upload, or every live upload of the app, until it ends')
-    .argument('[guid]', 'the upload to follow (default: all that have not ended)')
-    .option('--app <id>', 'the app whose uploads to follow (default: $BGTRANSFER_APP_ID or bgtransfer-cli)')
+    .description('follow one transfer, or every live upload and download of the app, until it ends')
+    .argument('[guid]', 'the upload or download to follow (default: all that have not ended)')
+    .option('--app <id>', 'the app whose transfers to follow (default: $BGTRANSFER_APP_ID or bgtransfer-cli)')
     .option('--json', 'one JSON object per line: progress fields plus guid')
     .addHelpText('after', EXAMPLES)
     .action(async (guid: string | undefined, options: WatchOptions) => {
@@ -48,7 +48,7 @@ async function runWatch(context: CliContext, guid: string | undefined, options: 
         )
       : [await port.call('get', appId, { guid })];
   if (initial.length === 0) {
-    writeLine(context.stderr, `bgtransfer: no uploads in progress for app ${appId}`);
+    writeLine(context.stderr, `bgtransfer: no uploads or downloads in progress for app ${appId}`);
     return Exit.success;
   }
 
@@ -82,7 +82,7 @@ async function runWatch(context: CliContext, guid: string | undefined, options: 
     if (code !== Exit.success) exitCode = code;
   }
   if (results.some((result) => result.kind === 'detached')) {
-    writeLine(context.stderr, 'bgtransfer: stopped watching; the uploads go on');
+    writeLine(context.stderr, 'bgtransfer: stopped watching; the transfers go on');
   }
   return exitCode;
 }
