@@ -21,6 +21,7 @@ export interface DownloadServerOptions {
 
 export interface ServedRequest {
   method: string;
+  url: string;
   range: string | undefined;
   ifRange: string | undefined;
   status: number;
@@ -50,6 +51,7 @@ export async function startDownloadServer(body: Buffer, initial: DownloadServerO
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const served: ServedRequest = {
       method: req.method ?? '',
+      url: req.url ?? '',
       range: req.headers.range,
       ifRange: req.headers['if-range'] as string | undefined,
       status: 200,
