@@ -3,7 +3,12 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { afterEach, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BackgroundDownloader, BackgroundTransferStatus, type DownloadOperation } from '../../src/index.ts';
+import {
+  BackgroundDownloader,
+  BackgroundTransferStatus,
+  type DownloadOperation,
+  WebErrorStatus,
+} from '../../src/index.ts';
 import { type ApiHome, useApiHome } from '../helpers/api-home.ts';
 import { type DownloadServer, startDownloadServer } from '../helpers/download-server.ts';
 
@@ -70,4 +75,32 @@ test('requestedUri is writable: after a pause, the next request goes to the new 
   assert.equal(paths[0], '/old?sig=1');
   assert.equal(paths.at(-1), '/new?sig=2');
   assert.equal(server.requests.at(-1)?.status, 206, 'the new URI continued the same file');
+});
+
+test('a listed recoverable status (403) pauses the download; a fresh URI and resume() complete it', async () => {
+  home = await useApiHome({ retryBaseDelayMs: 50 }, 'download-recoverable');
+  const body = randomBytes(2 * MIB);
+  server = await startDownloadServer(body, { forbiddenPaths: ['/file?sig=expired'] });
+  const download = new BackgroundDownloader().createDownload(
+    `${server.url}/file?sig=expired`,
+    join(home.dir, 'recovered.bin'),
+  );
+  download.recoverableWebErrorStatuses.push(WebErrorStatus.forbidden);
+  const done = download.startAsync();
+  await done.queued;
+  for (let waited = 0; ; waited += 50) {
+    const [current] = await BackgroundDownloader.getCurrentDownloadsAsync();
+    if (current?.progress.status === BackgroundTransferStatus.pausedRecoverableWebErrorStatus) {
+      assert.equal(current.currentWebErrorStatus, WebErrorStatus.forbidden);
+      break;
+    }
+    assert.ok(waited < 30_000, `paused on the 403; status ${current?.progress.status}`);
+    await sleep(50);
+  }
+  assert.equal(server.requests.length, 1, 'not retried while it waits for the app');
+  download.requestedUri = `${server.url}/file?sig=fresh`;
+  await download.resume();
+  await done;
+  assert.equal(download.progress.status, BackgroundTransferStatus.completed);
+  assert.equal(server.requests.at(-1)?.url, '/file?sig=fresh');
 });
