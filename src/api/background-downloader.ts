@@ -1,6 +1,7 @@
 import { TransferError } from '../core/errors.ts';
 import type { RequestBody } from '../core/operation-extras.ts';
 import { checkDownloadUri, checkResultPath } from '../core/request-checks.ts';
+import { checkResultLocation } from '../core/result-location.ts';
 import type { ListFilter, OperationSnapshot } from '../core/snapshot.ts';
 import { inspectSourceFile } from '../source/file-source.ts';
 import { assertUploadStream } from '../source/stream-spool.ts';
@@ -32,6 +33,7 @@ export class BackgroundDownloader extends BackgroundTransferBase {
   createDownload(uri: UriLike, resultFile: FileLike, requestBodyFile?: FileLike): DownloadOperation {
     const url = checkDownloadUri(validateUri(uri).href);
     const resultPath = checkResultPath(filePathOf(resultFile));
+    checkResultLocation(resultPath);
     if (requestBodyFile === undefined || requestBodyFile === null) {
       return this.#operation(url, resultPath, null, { kind: 'none' }, 0);
     }
@@ -47,6 +49,7 @@ export class BackgroundDownloader extends BackgroundTransferBase {
   ): Promise<DownloadOperation> {
     const url = checkDownloadUri(validateUri(uri).href);
     const resultPath = checkResultPath(filePathOf(resultFile));
+    checkResultLocation(resultPath);
     assertUploadStream(requestBodyStream);
     this.completionGroup?.assertOpenForMembers();
     return this.spoolStream(requestBodyStream, (body, size) => this.#operation(url, resultPath, null, body, size));

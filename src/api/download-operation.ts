@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { DEFAULT_REQUEST_EXTRAS } from '../core/default-extras.ts';
 import { partialPathOf } from '../core/download-paths.ts';
 import type { WebErrorStatus } from '../core/enums.ts';
 import { TransferError } from '../core/errors.ts';
@@ -11,6 +12,7 @@ import { createdSnapshot } from './created-snapshot.ts';
 import { openDownloadStream } from './download-result-stream.ts';
 import { StorageFile } from './storage-file.ts';
 import { type Lifecycle, TransferOperation } from './transfer-operation.ts';
+import type { TransferPromise } from './transfer-promise.ts';
 import type { Uri } from './uri.ts';
 import { type UriLike, validateUri } from './validation.ts';
 
@@ -29,7 +31,11 @@ export type BackgroundDownloadProgress = Pick<
  * once the download completed; until then the bytes are in a partial file beside it.
  */
 export class DownloadOperation extends TransferOperation<DownloadOperation> {
-  /** Recoverable statuses the app named (Windows' RecoverableWebErrorStatuses); kept with this object. */
+  /**
+   * Windows' RecoverableWebErrorStatuses: fill it before startAsync(). An error with one of these
+   * statuses pauses the download (pausedRecoverableWebErrorStatus) instead of failing it; the app can
+   * then set a new requestedUri and resume(). Changes after startAsync() do not reach the engine.
+   */
   readonly recoverableWebErrorStatuses: WebErrorStatus[] = [];
 
   /** @internal */
@@ -85,6 +91,23 @@ export class DownloadOperation extends TransferOperation<DownloadOperation> {
     return StorageFile.fromPath(this.#resultPath());
   }
 
+  /** Starts the download (R2), with the recoverable statuses the app listed. */
+  override startAsync(): TransferPromise<DownloadOperation, DownloadOperation> {
+    const statuses = [...this.recoverableWebErrorStatuses];
+    if (this.createdSpec !== undefined && statuses.length > 0) {
+      for (const status of statuses) {
+        if (!Number.isInteger(status) || status < 0 || status > 1000) {
+          throw new TransferError('BT_ERR_INVALID_ARGUMENT', `not a WebErrorStatus: ${String(status)}`);
+        }
+      }
+      this.change({}, (spec) => ({
+        ...spec,
+        extras: { ...(spec.extras ?? DEFAULT_REQUEST_EXTRAS), recoverableWebErrorStatuses: statuses },
+      }));
+    }
+    return super.startAsync();
+  }
+
   /** A copy of the latest progress (R34). */
   get progress(): BackgroundDownloadProgress {
     const { bytesReceived, totalBytesToReceive, status, hasResponseChanged, hasRestarted } = this.currentProgress;
@@ -114,7 +137,7 @@ export class DownloadOperation extends TransferOperation<DownloadOperation> {
     }
     this.change({}, (current) => ({
       ...current,
-      ...(current.extras ? { extras: { ...current.extras, isRandomAccessRequired: value } } : {}),
+      extras: { ...(current.extras ?? DEFAULT_REQUEST_EXTRAS), isRandomAccessRequired: value },
     }));
     this.#storedRandomAccess = value;
   }

@@ -69,6 +69,12 @@ const askedFields = {
   /** DownloadOperation.isRandomAccessRequired: the app reads the result while it downloads (docs/downloads.md). */
   isRandomAccessRequired: z.boolean().default(false),
   /**
+   * DownloadOperation.recoverableWebErrorStatuses: an error with one of these WebErrorStatus values
+   * pauses the download (pausedRecoverableWebErrorStatus) until the app resumes it, e.g. after setting
+   * a fresh requestedUri, instead of failing or retrying it.
+   */
+  recoverableWebErrorStatuses: z.array(z.number().int().min(0).max(1000)).max(64).default([]),
+  /**
    * The app's proxy variables (HTTP_PROXY, HTTPS_PROXY, NO_PROXY, either case) when it created the
    * upload, used with config `proxy` "auto": the host's own environment has none, so each app's uploads
    * go through that app's proxies. null (rows stored before this existed): the engine's environment.

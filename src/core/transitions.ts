@@ -18,9 +18,15 @@ export type TransitionEvent =
   | 'resume' // app resumed
   | 'loseNetwork' // no connectivity (R50)
   | 'meteredBlocked' // cost policy forbids the current network (R53)
-  | 'networkAllowed'; // connectivity / an allowed network is back
+  | 'networkAllowed' // connectivity / an allowed network is back
+  | 'recoverableError'; // a download's error is one the app listed as recoverable: it waits for the app
 
-const PAUSED: readonly BackgroundTransferStatus[] = [S.pausedByApplication, S.pausedCostedNetwork, S.pausedNoNetwork];
+const PAUSED: readonly BackgroundTransferStatus[] = [
+  S.pausedByApplication,
+  S.pausedCostedNetwork,
+  S.pausedNoNetwork,
+  S.pausedRecoverableWebErrorStatus,
+];
 const LIVE: readonly BackgroundTransferStatus[] = [S.idle, S.running, ...PAUSED];
 
 const TABLE: Readonly<
@@ -32,10 +38,12 @@ const TABLE: Readonly<
   fail: { from: LIVE, to: S.error },
   cancel: { from: LIVE, to: S.canceled },
   pause: { from: [S.idle, S.running, S.pausedCostedNetwork, S.pausedNoNetwork], to: S.pausedByApplication },
-  resume: { from: [S.pausedByApplication], to: S.idle },
+  // The app resumes a download it fixed (a new requestedUri) after a recoverable error, too.
+  resume: { from: [S.pausedByApplication, S.pausedRecoverableWebErrorStatus], to: S.idle },
   loseNetwork: { from: [S.idle, S.running, S.pausedCostedNetwork], to: S.pausedNoNetwork },
   meteredBlocked: { from: [S.idle, S.running, S.pausedNoNetwork], to: S.pausedCostedNetwork },
   networkAllowed: { from: [S.pausedNoNetwork, S.pausedCostedNetwork], to: S.idle },
+  recoverableError: { from: [S.idle, S.running], to: S.pausedRecoverableWebErrorStatus },
 };
 
 export function allowedFrom(event: TransitionEvent): readonly BackgroundTransferStatus[] {

@@ -1,5 +1,6 @@
 import { TransferError } from '../core/errors.ts';
 import type { OperationExtras } from '../core/operation-extras.ts';
+import { checkResultLocation } from '../core/result-location.ts';
 import type { OperationSpec } from '../core/snapshot.ts';
 import type { OperationRecord } from '../store/operation-record.ts';
 import { newDownloadSession } from './run-download.ts';
@@ -19,6 +20,7 @@ export function withDownloadSession(spec: OperationSpec, extras: OperationExtras
   if (extras.body.kind === 'multipart') {
     throw new TransferError('BT_ERR_INVALID_ARGUMENT', `download ${spec.guid} cannot send a multipart request body`);
   }
+  checkResultLocation(spec.download.resultPath);
   return { ...extras, session: newDownloadSession() };
 }
 

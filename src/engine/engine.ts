@@ -207,7 +207,8 @@ export class Engine {
   resume(guid: string): OperationSnapshot {
     this.#assertOpen();
     const current = this.#require(guid);
-    if (current.progress.status !== S.pausedByApplication) {
+    const paused = current.progress.status === S.pausedByApplication;
+    if (!paused && current.progress.status !== S.pausedRecoverableWebErrorStatus) {
       if (
         current.progress.status === S.completed ||
         current.progress.status === S.canceled ||

@@ -38,6 +38,24 @@ export function recordOutcome(
     store.markInterrupted(guid, restart);
     return store.applyEvent(guid, 'loseNetwork');
   }
+  // Windows' RecoverableWebErrorStatuses: the download waits for its app (a new URI, then resume).
+  if (current.direction === 'download' && current.extras.recoverableWebErrorStatuses.includes(error.webErrorStatus)) {
+    context.log.info({ guid, code: error.code }, 'download paused on a recoverable error');
+    store.moveToQueued(guid, { restart: false, countAttempt: false, notBeforeMs: 0, lastError: error.toJSON() });
+    return store.applyEvent(guid, 'recoverableError');
+  }
+  // A full disk is not the server's doing: the download waits for space, spending no attempt, and
+  // keeps the coded error for the app to see (docs/downloads.md, "Disk full").
+  if (error.code === 'BT_ERR_DISK_FULL') {
+    const delayMs = Math.min(context.retryPolicy.maxDelayMs, context.retryPolicy.retryBaseDelayMs * 10);
+    context.log.info({ guid, delayMs }, 'disk full; waiting for space');
+    return store.moveToQueued(guid, {
+      restart: false,
+      countAttempt: false,
+      notBeforeMs: context.now() + delayMs,
+      lastError: error.toJSON(),
+    });
+  }
   // The count starts over when the server acknowledged new bytes in this attempt.
   const progressed = current.ackOffset > ackAtStart;
   const attemptsMade = progressed ? 1 : current.attempts + 1;

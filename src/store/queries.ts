@@ -40,7 +40,14 @@ const INSERT_VALUES = OPERATION_COLUMNS.map((column) =>
 );
 
 /** The events applied by `applyEvent`: status-only transitions, each guarded by the table. */
-export const STATUS_EVENTS = ['pause', 'resume', 'loseNetwork', 'meteredBlocked', 'networkAllowed'] as const;
+export const STATUS_EVENTS = [
+  'pause',
+  'resume',
+  'loseNetwork',
+  'meteredBlocked',
+  'networkAllowed',
+  'recoverableError',
+] as const;
 export type StatusEvent = (typeof STATUS_EVENTS)[number];
 
 export function statusEventSql(event: StatusEvent): string {

@@ -15,12 +15,15 @@ export interface DownloadServerOptions {
   bytesPerSecond?: number;
   /** A 206 whose Content-Range starts this many bytes off from what was asked. */
   contentRangeSkew?: number;
+  /** Paths (with query) answered 403, like an expired signed URL. */
+  forbiddenPaths?: string[];
   /** Digest headers to send with each answer (e.g. Repr-Digest); `right` computes the real sha-256. */
   digest?: 'right-repr' | 'wrong-repr' | 'right-content-md5' | 'none';
 }
 
 export interface ServedRequest {
   method: string;
+  url: string;
   range: string | undefined;
   ifRange: string | undefined;
   status: number;
@@ -50,6 +53,7 @@ export async function startDownloadServer(body: Buffer, initial: DownloadServerO
   const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const served: ServedRequest = {
       method: req.method ?? '',
+      url: req.url ?? '',
       range: req.headers.range,
       ifRange: req.headers['if-range'] as string | undefined,
       status: 200,
@@ -57,6 +61,11 @@ export async function startDownloadServer(body: Buffer, initial: DownloadServerO
     };
     requests.push(served);
     req.resume();
+    if (options.forbiddenPaths?.includes(served.url)) {
+      served.status = 403;
+      res.writeHead(403, { 'Content-Type': 'text/plain' }).end('expired');
+      return;
+    }
     const whole = current;
     let start = 0;
     const range = /^bytes=(\d+)-$/.exec(served.range ?? '');

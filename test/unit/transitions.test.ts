@@ -28,3 +28,12 @@ test('complete only from running; start only from idle', () => {
   assert.equal(nextStatus(S.running, 'start'), null);
   assert.equal(nextStatus(S.pausedByApplication, 'start'), null);
 });
+
+test('a download paused on a recoverable error waits for the app: resume, cancel or fail, nothing else', () => {
+  assert.equal(nextStatus(S.running, 'recoverableError'), S.pausedRecoverableWebErrorStatus);
+  assert.equal(nextStatus(S.pausedRecoverableWebErrorStatus, 'resume'), S.idle);
+  assert.equal(nextStatus(S.pausedRecoverableWebErrorStatus, 'cancel'), S.canceled);
+  assert.equal(nextStatus(S.pausedRecoverableWebErrorStatus, 'fail'), S.error);
+  assert.equal(nextStatus(S.pausedRecoverableWebErrorStatus, 'start'), null);
+  assert.equal(nextStatus(S.pausedRecoverableWebErrorStatus, 'networkAllowed'), null);
+});
