@@ -16,7 +16,7 @@ import type {
 } from '../core/snapshot.ts';
 import { terminateIetf } from '../protocols/ietf/ietf-upload.ts';
 import { terminateTus } from '../protocols/tus/tus-control.ts';
-import type { OperationRecord } from '../store/operation-record.ts';
+import type { ListCursor, ListPage, OperationRecord } from '../store/operation-record.ts';
 import type { OperationStore } from '../store/operation-store.ts';
 import { acceptSpec } from './accept-spec.ts';
 import { inspectBody } from './body-factory.ts';
@@ -169,9 +169,21 @@ export class Engine {
   }
 
   list(appId: string, filter: ListFilter): OperationSnapshot[] {
-    return this.#store
-      .listOperations(appId, filter)
-      .map((record) => this.#scheduler.live(record.guid)?.peekSnapshot() ?? toSnapshot(record));
+    return this.listPage(appId, filter, { after: null, limit: -1 }).operations;
+  }
+
+  /** One page of list(): `next` is where the following page starts, null after the last one. */
+  listPage(
+    appId: string,
+    filter: ListFilter,
+    page: ListPage,
+  ): { operations: OperationSnapshot[]; next: ListCursor | null } {
+    const records = this.#store.listOperations(appId, filter, page);
+    const last = records.at(-1);
+    return {
+      operations: records.map((record) => this.#scheduler.live(record.guid)?.peekSnapshot() ?? toSnapshot(record)),
+      next: last && page.limit >= 0 && records.length === page.limit ? { seq: last.seq, guid: last.guid } : null,
+    };
   }
 
   /** R59/R60: cancels the transfer itself. Returns the final snapshot, or the current one if it had already ended. */

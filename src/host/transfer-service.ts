@@ -12,6 +12,7 @@ import type {
 import { assertFileNameId } from '../engine/accept-spec.ts';
 import type { Engine } from '../engine/engine.ts';
 import type { CreatedSpool } from '../engine/spools.ts';
+import type { ListCursor } from '../store/operation-record.ts';
 
 type ByGuid = { guid: string };
 /** The result of a call that only acknowledges. */
@@ -104,6 +105,13 @@ export class TransferService {
 
   list({ appId }: CallContext, { filter }: { filter: ListFilter }): OperationSnapshot[] {
     return this.#engine.list(appId, filter);
+  }
+
+  listPage(
+    { appId }: CallContext,
+    { filter, after, limit }: { filter: ListFilter; after: ListCursor | null; limit: number },
+  ): { operations: OperationSnapshot[]; next: ListCursor | null } {
+    return this.#engine.listPage(appId, filter, { after, limit });
   }
 
   get({ appId }: CallContext, { guid }: ByGuid): OperationSnapshot {

@@ -6,6 +6,7 @@ import { nextStatus, type TransitionEvent } from '../core/transitions.ts';
 import { type EndpointCapability, MemoryEndpointCapabilities } from './endpoint-capability.ts';
 import type {
   CompletionGroupRecord,
+  ListPage,
   NewCompletionGroup,
   NewOperation,
   OperationRecord,
@@ -36,8 +37,9 @@ function matchesFilter(record: OperationRecord, filter: ListFilter): boolean {
   }
 }
 
+/** Queue order, as the SQLite store's: seq, then guid. */
 function bySeq(a: OperationRecord, b: OperationRecord): number {
-  return a.seq - b.seq;
+  return a.seq - b.seq || (a.guid < b.guid ? -1 : a.guid > b.guid ? 1 : 0);
 }
 
 /**
@@ -99,9 +101,16 @@ export class MemoryOperationStore implements OperationStore {
     return record === undefined ? undefined : structuredClone(record);
   }
 
-  listOperations(appId: string, filter: ListFilter): OperationRecord[] {
+  listOperations(appId: string, filter: ListFilter, page?: ListPage): OperationRecord[] {
     this.#assertOpen();
-    return this.#select((record) => record.appId === appId && matchesFilter(record, filter));
+    const after = page?.after;
+    const all = this.#select(
+      (record) =>
+        record.appId === appId &&
+        matchesFilter(record, filter) &&
+        (!after || record.seq > after.seq || (record.seq === after.seq && record.guid > after.guid)),
+    );
+    return page && page.limit >= 0 ? all.slice(0, page.limit) : all;
   }
 
   listByStatus(statuses: readonly BackgroundTransferStatus[]): OperationRecord[] {

@@ -5,6 +5,7 @@ import type { ListFilter, OperationPatch, ResponseSnapshot, TransferGroupSpec } 
 import type { EndpointCapability } from './endpoint-capability.ts';
 import type {
   CompletionGroupRecord,
+  ListPage,
   NewCompletionGroup,
   NewOperation,
   OperationRecord,
@@ -22,8 +23,11 @@ export interface OperationStore {
   /** Inserts a new operation in status idle (queued), at the end of the queue. Throws BT_ERR_INVALID_ARGUMENT for a duplicate guid. */
   insertOperation(operation: NewOperation): OperationRecord;
   getOperation(guid: string): OperationRecord | undefined;
-  /** The app's operations matching the filter, in queue order. */
-  listOperations(appId: string, filter: ListFilter): OperationRecord[];
+  /**
+   * The app's operations matching the filter, in queue order (seq, then guid); with `page`, only up to
+   * page.limit of them after page.after.
+   */
+  listOperations(appId: string, filter: ListFilter, page?: ListPage): OperationRecord[];
   /** Every operation in one of these statuses (any app), in queue order. */
   listByStatus(statuses: readonly BackgroundTransferStatus[]): OperationRecord[];
 

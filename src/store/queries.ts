@@ -33,6 +33,10 @@ const LIVE = `status IN (${statusList(
 )})`;
 const RUNNING = `status = ${BackgroundTransferStatus.running}`;
 const SELECT_OPERATION = `SELECT ${OPERATION_COLUMNS.join(', ')} FROM operations`;
+/** Keyset paging in queue order: (seq, guid) is unique, so a page never repeats or skips a row. */
+const PAGE = 'AND (seq, guid) > (?, ?) ORDER BY seq, guid LIMIT ?';
+/** The page parameters of a whole enumeration: before every (seq, guid), no limit. */
+export const LIST_FROM_START = [Number.MIN_SAFE_INTEGER, '', -1] as const;
 
 /** Appends to the queue: seq is one more than any operation's, computed inside the INSERT's transaction. */
 const INSERT_VALUES = OPERATION_COLUMNS.map((column) =>
@@ -53,13 +57,14 @@ export const SQL = Object.freeze({
   selectOperation: `${SELECT_OPERATION} WHERE guid = ?`,
 
   // Enumerations of one app (R22–R24), in queue order. Another app's operations never match `appId = ?`.
+  // Each ends with a page: after (seq, guid) = (?, ?), at most ? rows (-1: all); see LIST_FROM_START.
   /** R22: GetCurrentUploadsAsync() — operations in no group of either kind. */
-  listUngrouped: `${SELECT_OPERATION} WHERE appId = ? AND groupName IS NULL AND transferGroupName IS NULL ORDER BY seq`,
+  listUngrouped: `${SELECT_OPERATION} WHERE appId = ? AND groupName IS NULL AND transferGroupName IS NULL ${PAGE}`,
   /** R23: GetCurrentUploadsAsync(group) — by the legacy string group. */
-  listGroup: `${SELECT_OPERATION} WHERE appId = ? AND groupName = ? ORDER BY seq`,
+  listGroup: `${SELECT_OPERATION} WHERE appId = ? AND groupName = ? ${PAGE}`,
   /** R24: GetCurrentUploadsForTransferGroupAsync(group) — by BackgroundTransferGroup name. */
-  listTransferGroup: `${SELECT_OPERATION} WHERE appId = ? AND transferGroupName = ? ORDER BY seq`,
-  listAll: `${SELECT_OPERATION} WHERE appId = ? ORDER BY seq`,
+  listTransferGroup: `${SELECT_OPERATION} WHERE appId = ? AND transferGroupName = ? ${PAGE}`,
+  listAll: `${SELECT_OPERATION} WHERE appId = ? ${PAGE}`,
   /** One parameter: a JSON array of statuses, so one cached statement serves every list length. */
   listByStatus: `${SELECT_OPERATION} WHERE status IN (SELECT value FROM json_each(?)) ORDER BY seq`,
 

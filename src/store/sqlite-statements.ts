@@ -4,15 +4,17 @@ import { SQL, STATUS_EVENTS, type StatusEvent, statusEventSql } from './queries.
 import type { CompletionGroupRow, OperationRow, TransferGroupRow } from './record-mapping.ts';
 
 export type GuidParams = { guid: string; now: number };
+/** After (seq, guid), at most limit rows (-1: all): queries.ts PAGE. */
+export type PageParams = [afterSeq: number, afterGuid: string, limit: number];
 
 /** The prepared statements of one connection. */
 export interface Statements {
   insertOperation: Database.Statement<Omit<OperationRow, 'seq'>, never>;
   selectOperation: Database.Statement<[string], OperationRow>;
-  listUngrouped: Database.Statement<[string], OperationRow>;
-  listGroup: Database.Statement<[string, string], OperationRow>;
-  listTransferGroup: Database.Statement<[string, string], OperationRow>;
-  listAll: Database.Statement<[string], OperationRow>;
+  listUngrouped: Database.Statement<[string, ...PageParams], OperationRow>;
+  listGroup: Database.Statement<[string, string, ...PageParams], OperationRow>;
+  listTransferGroup: Database.Statement<[string, string, ...PageParams], OperationRow>;
+  listAll: Database.Statement<[string, ...PageParams], OperationRow>;
   listByStatus: Database.Statement<[string], OperationRow>;
   moveToRunning: Database.Statement<GuidParams, never>;
   moveToQueued: Database.Statement<
@@ -61,10 +63,10 @@ export function prepareAll(db: Database.Database): Statements {
   return {
     insertOperation: db.prepare<Omit<OperationRow, 'seq'>, never>(SQL.insertOperation),
     selectOperation: db.prepare<[string], OperationRow>(SQL.selectOperation),
-    listUngrouped: db.prepare<[string], OperationRow>(SQL.listUngrouped),
-    listGroup: db.prepare<[string, string], OperationRow>(SQL.listGroup),
-    listTransferGroup: db.prepare<[string, string], OperationRow>(SQL.listTransferGroup),
-    listAll: db.prepare<[string], OperationRow>(SQL.listAll),
+    listUngrouped: db.prepare<[string, ...PageParams], OperationRow>(SQL.listUngrouped),
+    listGroup: db.prepare<[string, string, ...PageParams], OperationRow>(SQL.listGroup),
+    listTransferGroup: db.prepare<[string, string, ...PageParams], OperationRow>(SQL.listTransferGroup),
+    listAll: db.prepare<[string, ...PageParams], OperationRow>(SQL.listAll),
     listByStatus: db.prepare<[string], OperationRow>(SQL.listByStatus),
     moveToRunning: db.prepare<GuidParams, never>(SQL.moveToRunning),
     moveToQueued: db.prepare<

@@ -8,6 +8,7 @@ import { GroupCommit } from './group-commit.ts';
 import { openDatabase, storeError } from './open-database.ts';
 import type {
   CompletionGroupRecord,
+  ListPage,
   NewCompletionGroup,
   NewOperation,
   OperationRecord,
@@ -15,7 +16,7 @@ import type {
   RequeueOptions,
 } from './operation-record.ts';
 import type { OperationStore } from './operation-store.ts';
-import type { StatusEvent } from './queries.ts';
+import { LIST_FROM_START, type StatusEvent } from './queries.ts';
 import {
   errorToJson,
   extrasToJson,
@@ -27,7 +28,7 @@ import {
   rowToRecord,
   rowToTransferGroup,
 } from './record-mapping.ts';
-import { prepareAll, type Statements } from './sqlite-statements.ts';
+import { type PageParams, prepareAll, type Statements } from './sqlite-statements.ts';
 import { assertCount, assertNewOperation, assertProgress, toStoredTimeMs } from './store-guards.ts';
 
 export interface SqliteStoreOptions {
@@ -114,17 +115,20 @@ export class SqliteOperationStore implements OperationStore {
     return row === undefined ? undefined : rowToRecord(row);
   }
 
-  listOperations(appId: string, filter: ListFilter): OperationRecord[] {
+  listOperations(appId: string, filter: ListFilter, page?: ListPage): OperationRecord[] {
+    const at: PageParams = page
+      ? [page.after?.seq ?? LIST_FROM_START[0], page.after?.guid ?? LIST_FROM_START[1], page.limit]
+      : [...LIST_FROM_START];
     const rows = this.#run('listOperations', () => {
       switch (filter.kind) {
         case 'ungrouped':
-          return this.#sql.listUngrouped.all(appId);
+          return this.#sql.listUngrouped.all(appId, ...at);
         case 'group':
-          return this.#sql.listGroup.all(appId, filter.group);
+          return this.#sql.listGroup.all(appId, filter.group, ...at);
         case 'transferGroup':
-          return this.#sql.listTransferGroup.all(appId, filter.name);
+          return this.#sql.listTransferGroup.all(appId, filter.name, ...at);
         case 'all':
-          return this.#sql.listAll.all(appId);
+          return this.#sql.listAll.all(appId, ...at);
       }
     });
     return rows.map(rowToRecord);
