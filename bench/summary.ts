@@ -15,6 +15,7 @@ import { assertGnuTime, processCpuSeconds, processPeakRssBytes, type TimedRun, t
  * `npm run bench`: the built package against its peers, as ratios measured in the same run.
  *
  *   node --conditions=source --import tsx bench/summary.ts [--size-mib 1024] [--runs 5] [--startup-runs 10]
+ *        [--small-count 10000]
  *
  * - A PUT of one random file over loopback to a hashing node:http server: `curl -T` against the built
  *   CLI through a running transfer host (`bgtransfer upload FILE URL --method PUT`; CPU is the CLI's plus
@@ -22,6 +23,8 @@ import { assertGnuTime, processCpuSeconds, processPeakRssBytes, type TimedRun, t
  *   three in a rotating order and each ratio is taken against the same round's curl; a run counts only
  *   if the server got every byte with the right sha256.
  * - `import('bgtransfer')` and `bgtransfer --version` against `node -e 0`, alternately.
+ * - Then, unless --small-count 0: bench/host-small-uploads.ts (that many 4 KiB uploads through the host
+ *   against an undici loop, 2 runs) and bench/host-list.ts (enumeration with that many stored).
  *
  * Wall time, CPU time and peak RSS come from GNU time (ru_maxrss); the host's from /proc. Prints one
  * markdown table of medians and writes bench/results/summary-<timestamp>.json. Needs `npm run build`.
@@ -36,11 +39,14 @@ const { values } = parseArgs({
     'size-mib': { type: 'string', default: '1024' },
     runs: { type: 'string', default: '5' },
     'startup-runs': { type: 'string', default: '10' },
+    'small-count': { type: 'string', default: '10000' },
   },
 });
 const sizeMib = positiveInteger(values['size-mib'], '--size-mib');
 const runs = positiveInteger(values.runs, '--runs');
 const startupRuns = positiveInteger(values['startup-runs'], '--startup-runs');
+/** 0 skips the many-small-uploads and enumeration benchmarks (minutes on a loaded machine). */
+const smallCount = Number(values['small-count']);
 const sizeBytes = sizeMib * 1024 * 1024;
 
 assertGnuTime();
@@ -137,6 +143,11 @@ const rows = summarize(samples);
 console.log(renderSummary(rows, samples, sizeBytes, runs, startupRuns));
 const resultPath = await writeResult(rows);
 console.log(`\nresults: ${resultPath}`);
+if (smallCount > 0) {
+  // Each prints its own tables and writes its own result file.
+  await runBench('host-small-uploads.ts', ['--count', String(smallCount), '--runs', '2', '--auto-runs', '0']);
+  await runBench('host-list.ts', ['--count', String(smallCount)]);
+}
 const failed = samples.filter((sample) => !sample.ok);
 if (failed.length > 0) {
   console.error(
@@ -213,6 +224,20 @@ async function writeResult(rows: readonly SummaryRow[]): Promise<string> {
   };
   await writeFile(path, `${JSON.stringify(result, (_key, value) => (Number.isNaN(value) ? null : value), 2)}\n`);
   return path;
+}
+
+/** Another benchmark of this directory from source, in the foreground; a failure sets the exit code. */
+async function runBench(script: string, args: readonly string[]): Promise<void> {
+  const child = spawn(
+    process.execPath,
+    ['--conditions=source', '--import', 'tsx', join(ROOT, 'bench', script), ...args],
+    { cwd: ROOT, stdio: 'inherit' },
+  );
+  const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+  if (code !== 0) {
+    console.error(`bench/${script} exited with code ${code}`);
+    process.exitCode = 1;
+  }
 }
 
 function rotate<T>(items: readonly T[], by: number): T[] {
