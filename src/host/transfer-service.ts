@@ -107,6 +107,11 @@ export class TransferService {
     return this.#engine.list(appId, filter);
   }
 
+  /** The app's operations per status (the stored status: every transition is stored when it happens). */
+  countByStatus(appId: string): Map<BackgroundTransferStatus, number> {
+    return this.#engine.store.countByStatus(appId);
+  }
+
   listPage(
     { appId }: CallContext,
     { filter, after, limit }: { filter: ListFilter; after: ListCursor | null; limit: number },

@@ -229,6 +229,16 @@ export class MemoryOperationStore implements OperationStore {
     }
   }
 
+  countByStatus(appId: string): Map<BackgroundTransferStatus, number> {
+    this.#assertOpen();
+    const counts = new Map<BackgroundTransferStatus, number>();
+    for (const record of this.#operations.values()) {
+      if (record.appId !== appId) continue;
+      counts.set(record.progress.status, (counts.get(record.progress.status) ?? 0) + 1);
+    }
+    return counts;
+  }
+
   countLiveOperations(appId: string): number {
     this.#assertOpen();
     return [...this.#operations.values()].filter((r) => r.appId === appId && !isTerminalStatus(r.progress.status))

@@ -57,6 +57,8 @@ export interface OperationStore {
   setSequences(sequences: ReadonlyArray<readonly [string, number]>): void;
   /** R29: the app's operations that have not ended. */
   countLiveOperations(appId: string): number;
+  /** How many of the app's operations are in each status (statuses with none are left out). */
+  countByStatus(appId: string): Map<BackgroundTransferStatus, number>;
   /** R28: the app's transfer groups that still have unfinished operations. */
   liveTransferGroupNames(appId: string): Set<string>;
   /** A request stopped without a status change; `restart`: the next one starts at byte 0 (R38). */

@@ -151,6 +151,8 @@ export const SQL = Object.freeze({
   setSequence: 'UPDATE operations SET seq = @seq, updatedAtMs = @now WHERE guid = @guid',
   /** R29: live (not finished) operations of one app. */
   countLive: `SELECT COUNT(*) AS count FROM operations WHERE appId = ? AND ${LIVE}`,
+  /** `bgtransfer host status`: counts from the (appId, status) index, no row read. */
+  countByStatus: 'SELECT status, COUNT(*) AS count FROM operations WHERE appId = ? GROUP BY status',
   /** R28: the transfer groups of one app that still have unfinished operations. */
   liveTransferGroups: `SELECT DISTINCT transferGroupName AS name FROM operations
     WHERE appId = ? AND ${LIVE} AND transferGroupName IS NOT NULL`,

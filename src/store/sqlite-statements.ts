@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import type { BackgroundTransferStatus } from '../core/enums.ts';
 import type { ProgressUpdate } from './operation-record.ts';
 import { SQL, STATUS_EVENTS, type StatusEvent, statusEventSql } from './queries.ts';
 import type { CompletionGroupRow, OperationRow, TransferGroupRow } from './record-mapping.ts';
@@ -45,6 +46,7 @@ export interface Statements {
   markInterrupted: Database.Statement<GuidParams & { restart: number }, never>;
   setSequence: Database.Statement<GuidParams & { seq: number }, never>;
   countLive: Database.Statement<[string], { count: number }>;
+  countByStatus: Database.Statement<[string], { status: BackgroundTransferStatus; count: number }>;
   liveTransferGroups: Database.Statement<[string], { name: string }>;
   updateExtras: Database.Statement<GuidParams & { extrasJson: string }, never>;
   insertCompletionGroup: Database.Statement<{ id: string; appId: string; taskJson: string; now: number }, never>;
@@ -99,6 +101,7 @@ export function prepareAll(db: Database.Database): Statements {
     markInterrupted: db.prepare<GuidParams & { restart: number }, never>(SQL.markInterrupted),
     setSequence: db.prepare<GuidParams & { seq: number }, never>(SQL.setSequence),
     countLive: db.prepare<[string], { count: number }>(SQL.countLive),
+    countByStatus: db.prepare<[string], { status: BackgroundTransferStatus; count: number }>(SQL.countByStatus),
     liveTransferGroups: db.prepare<[string], { name: string }>(SQL.liveTransferGroups),
     updateExtras: db.prepare<GuidParams & { extrasJson: string }, never>(SQL.updateExtras),
     insertCompletionGroup: db.prepare<{ id: string; appId: string; taskJson: string; now: number }, never>(

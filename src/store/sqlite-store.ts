@@ -238,6 +238,11 @@ export class SqliteOperationStore implements OperationStore {
     this.#write('setSequences', () => apply.immediate());
   }
 
+  countByStatus(appId: string): Map<BackgroundTransferStatus, number> {
+    const rows = this.#run('countByStatus', () => this.#sql.countByStatus.all(appId));
+    return new Map(rows.map((row) => [row.status, row.count]));
+  }
+
   countLiveOperations(appId: string): number {
     let live = this.#live.get(appId);
     if (live === undefined) {
