@@ -1,4 +1,4 @@
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -19,7 +19,7 @@ import { startHost, stopHost } from './transfer-host.ts';
  * `npm run bench`: the built package against its peers, as ratios measured in the same run.
  *
  *   node --conditions=source --import tsx bench/summary.ts [--size-mib 1024] [--runs 5] [--startup-runs 10]
- *        [--tus-runs 5] [--auto-count 1000] [--auto-runs 5]
+ *        [--tus-runs 5] [--auto-count 1000] [--auto-runs 5] [--small-count 10000]
  *
  * - A PUT of one random file over loopback to a hashing node:http server: `curl -T` against the built
  *   CLI through a running transfer host (`bgtransfer upload FILE URL --method PUT`; CPU is the CLI's plus
@@ -32,6 +32,8 @@ import { startHost, stopHost } from './transfer-host.ts';
  * - A tus upload of the same file: bgtransfer against tus-js-client, and many small uploads with
  *   resumeProtocol 'auto' against 'none' (bench/summary-extra.ts).
  * - `import('bgtransfer')` and `bgtransfer --version` against `node -e 0`, alternately.
+ * - Then, unless --small-count 0: bench/host-small-uploads.ts (that many 4 KiB uploads through the host
+ *   against an undici loop, 2 runs) and bench/host-list.ts (enumeration with that many stored).
  *
  * Wall time, CPU time and peak RSS come from GNU time (ru_maxrss); the host's from /proc. Prints one
  * markdown table of medians and writes bench/results/summary-<timestamp>.json. Needs `npm run build`.
@@ -49,6 +51,7 @@ const { values } = parseArgs({
     'tus-runs': { type: 'string', default: '5' },
     'auto-count': { type: 'string', default: '1000' },
     'auto-runs': { type: 'string', default: '5' },
+    'small-count': { type: 'string', default: '10000' },
   },
 });
 const sizeMib = positiveInteger(values['size-mib'], '--size-mib');
@@ -57,6 +60,8 @@ const startupRuns = positiveInteger(values['startup-runs'], '--startup-runs');
 const tusRuns = positiveInteger(values['tus-runs'], '--tus-runs');
 const autoCount = positiveInteger(values['auto-count'], '--auto-count');
 const autoRuns = positiveInteger(values['auto-runs'], '--auto-runs');
+/** 0 skips the many-small-uploads and enumeration benchmarks (minutes on a loaded machine). */
+const smallCount = Number(values['small-count']);
 const sizeBytes = sizeMib * 1024 * 1024;
 
 assertGnuTime();
@@ -155,6 +160,11 @@ const rows = summarize(samples);
 console.log(renderSummary(rows, samples, sizeBytes, runs, startupRuns));
 const resultPath = await writeResult(rows);
 console.log(`\nresults: ${resultPath}`);
+if (smallCount > 0) {
+  // Each prints its own tables and writes its own result file.
+  await runBench('host-small-uploads.ts', ['--count', String(smallCount), '--runs', '2', '--auto-runs', '0']);
+  await runBench('host-list.ts', ['--count', String(smallCount)]);
+}
 const failed = samples.filter((sample) => !sample.ok);
 if (failed.length > 0) {
   console.error(
@@ -246,6 +256,20 @@ async function measureDownloads(file: string, sha256: string, hostHome: string, 
     }
   } finally {
     await server.close();
+  }
+}
+
+/** Another benchmark of this directory from source, in the foreground; a failure sets the exit code. */
+async function runBench(script: string, args: readonly string[]): Promise<void> {
+  const child = spawn(
+    process.execPath,
+    ['--conditions=source', '--import', 'tsx', join(ROOT, 'bench', script), ...args],
+    { cwd: ROOT, stdio: 'inherit' },
+  );
+  const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+  if (code !== 0) {
+    console.error(`bench/${script} exited with code ${code}`);
+    process.exitCode = 1;
   }
 }
 

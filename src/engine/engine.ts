@@ -16,7 +16,7 @@ import type {
   TransferDirection,
 } from '../core/snapshot.ts';
 import { protocolOfSession } from '../protocols/registry.ts';
-import type { OperationRecord } from '../store/operation-record.ts';
+import type { ListCursor, ListPage, OperationRecord } from '../store/operation-record.ts';
 import type { OperationStore } from '../store/operation-store.ts';
 import { acceptSpec } from './accept-spec.ts';
 import { inspectBody } from './body-factory.ts';
@@ -170,9 +170,22 @@ export class Engine {
   }
 
   list(appId: string, filter: ListFilter, direction?: TransferDirection): OperationSnapshot[] {
-    return this.#store
-      .listOperations(appId, filter, direction)
-      .map((record) => this.#scheduler.live(record.guid)?.peekSnapshot() ?? toSnapshot(record));
+    return this.listPage(appId, filter, { after: null, limit: -1 }, direction).operations;
+  }
+
+  /** One page of list(): `next` is where the following page starts, null after the last one. */
+  listPage(
+    appId: string,
+    filter: ListFilter,
+    page: ListPage,
+    direction?: TransferDirection,
+  ): { operations: OperationSnapshot[]; next: ListCursor | null } {
+    const records = this.#store.listOperations(appId, filter, page, direction);
+    const last = records.at(-1);
+    return {
+      operations: records.map((record) => this.#scheduler.live(record.guid)?.peekSnapshot() ?? toSnapshot(record)),
+      next: last && page.limit >= 0 && records.length === page.limit ? { seq: last.seq, guid: last.guid } : null,
+    };
   }
 
   /** R59/R60: cancels the transfer itself. Returns the final snapshot, or the current one if it had already ended. */

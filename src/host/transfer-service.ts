@@ -13,6 +13,7 @@ import type {
 import { assertFileNameId } from '../engine/accept-spec.ts';
 import type { Engine } from '../engine/engine.ts';
 import type { CreatedSpool } from '../engine/spools.ts';
+import type { ListCursor } from '../store/operation-record.ts';
 
 type ByGuid = { guid: string };
 /** The result of a call that only acknowledges. */
@@ -108,6 +109,23 @@ export class TransferService {
     { filter, direction }: { filter: ListFilter; direction?: TransferDirection | undefined },
   ): OperationSnapshot[] {
     return this.#engine.list(appId, filter, direction);
+  }
+
+  /** The app's operations per status (the stored status: every transition is stored when it happens). */
+  countByStatus(appId: string): Map<BackgroundTransferStatus, number> {
+    return this.#engine.store.countByStatus(appId);
+  }
+
+  listPage(
+    { appId }: CallContext,
+    {
+      filter,
+      after,
+      limit,
+      direction,
+    }: { filter: ListFilter; after: ListCursor | null; limit: number; direction?: TransferDirection | undefined },
+  ): { operations: OperationSnapshot[]; next: ListCursor | null } {
+    return this.#engine.listPage(appId, filter, { after, limit }, direction);
   }
 
   get({ appId }: CallContext, { guid }: ByGuid): OperationSnapshot {

@@ -17,6 +17,7 @@ import type {
   ResponseSnapshot,
 } from '../core/snapshot.ts';
 import type { CallContext } from '../host/transfer-service.ts';
+import type { ListCursor } from '../store/operation-record.ts';
 
 /**
  * The transfer host's remote methods, declared once. Each has its params (validated by the host),
@@ -82,6 +83,10 @@ const listFilter = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('transferGroup'), name: text }),
   z.strictObject({ kind: z.literal('all') }),
 ]) satisfies z.ZodType<ListFilter>;
+
+const listCursor = z.strictObject({ seq: z.number().int(), guid }) satisfies z.ZodType<ListCursor>;
+/** The most operations one listPage reply may carry (about 700 bytes each). */
+export const MAX_LIST_PAGE = 2000;
 
 const operationChange = z.strictObject({
   costPolicy: z.enum(BackgroundTransferCostPolicy).optional(),
@@ -191,13 +196,31 @@ export const METHODS = {
     result: z.object({ spoolId: z.string(), path: z.string() }),
   },
   releaseSpool: { scope: 'app', retry: always, params: z.strictObject({ spoolId: text }), result: done },
-  /** R22–R24: the app's operations, by filter. */
+  /** R22–R24: the app's operations, by filter, in one reply (kept for clients that predate listPage). */
   list: {
     scope: 'app',
     retry: always,
     // direction: only uploads (getCurrentUploadsAsync) or only downloads; absent: both (`bgtransfer list`).
     params: z.strictObject({ filter: listFilter, direction: z.enum(['upload', 'download']).optional() }),
     result: z.array(snapshotSchema),
+  },
+  /**
+   * list() a page at a time, in queue order: up to `limit` operations after `after` (null: the first
+   * page), and the cursor of the next page (null: that was the last). The socket client's `list` is
+   * made of these, so 10,000 operations cross in frames of hundreds of KB, not one of megabytes, and
+   * the host never holds them all at once.
+   */
+  listPage: {
+    scope: 'app',
+    retry: always,
+    params: z.strictObject({
+      filter: listFilter,
+      after: listCursor.nullable(),
+      limit: z.number().int().min(1).max(MAX_LIST_PAGE),
+      // As list's: one direction, or both when absent.
+      direction: z.enum(['upload', 'download']).optional(),
+    }),
+    result: z.object({ operations: z.array(snapshotSchema), next: listCursor.nullable() }),
   },
   get: { scope: 'app', retry: always, params: byGuid, result: snapshotSchema },
   cancel: { scope: 'app', retry: always, params: byGuid, result: snapshotSchema },

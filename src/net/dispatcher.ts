@@ -4,7 +4,7 @@ import type { HttpCredential } from './basic-auth.ts';
 import { type ProxySetting, proxyRouter } from './proxy-config.ts';
 import { forwardProxyInterceptor, proxyConnector } from './proxy-connector.ts';
 import { withSocketShims } from './socket-shims.ts';
-import { Agent, buildConnector } from './undici-parts.ts';
+import { buildConnector, newAgent } from './undici-parts.ts';
 
 export type { ProxySetting } from './proxy-config.ts';
 
@@ -53,12 +53,12 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   };
   const router = proxyRouter(options.proxy ?? { mode: 'none' }, options.proxyCredential ?? null);
   if (router === null) {
-    return new Agent({
+    return newAgent({
       connect: withSocketShims(buildConnector({ timeout: options.connectTimeoutMs, ca })),
       ...pool,
     });
   }
-  const agent = new Agent({
+  const agent = newAgent({
     connect: withSocketShims(proxyConnector({ connectTimeoutMs: options.connectTimeoutMs, ca, router })),
     ...pool,
   });

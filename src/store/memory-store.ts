@@ -12,6 +12,7 @@ import { nextStatus, type TransitionEvent } from '../core/transitions.ts';
 import { type EndpointCapability, MemoryEndpointCapabilities } from './endpoint-capability.ts';
 import type {
   CompletionGroupRecord,
+  ListPage,
   NewCompletionGroup,
   NewOperation,
   OperationRecord,
@@ -42,8 +43,9 @@ function matchesFilter(record: OperationRecord, filter: ListFilter): boolean {
   }
 }
 
+/** Queue order, as the SQLite store's: seq, then guid. */
 function bySeq(a: OperationRecord, b: OperationRecord): number {
-  return a.seq - b.seq;
+  return a.seq - b.seq || (a.guid < b.guid ? -1 : a.guid > b.guid ? 1 : 0);
 }
 
 /**
@@ -105,14 +107,17 @@ export class MemoryOperationStore implements OperationStore {
     return record === undefined ? undefined : structuredClone(record);
   }
 
-  listOperations(appId: string, filter: ListFilter, direction?: TransferDirection): OperationRecord[] {
+  listOperations(appId: string, filter: ListFilter, page?: ListPage, direction?: TransferDirection): OperationRecord[] {
     this.#assertOpen();
-    return this.#select(
+    const after = page?.after;
+    const all = this.#select(
       (record) =>
         record.appId === appId &&
         matchesFilter(record, filter) &&
-        (direction === undefined || record.direction === direction),
+        (direction === undefined || record.direction === direction) &&
+        (!after || record.seq > after.seq || (record.seq === after.seq && record.guid > after.guid)),
     );
+    return page && page.limit >= 0 ? all.slice(0, page.limit) : all;
   }
 
   listByStatus(statuses: readonly BackgroundTransferStatus[]): OperationRecord[] {
@@ -230,6 +235,16 @@ export class MemoryOperationStore implements OperationStore {
       const record = this.#operations.get(guid);
       if (record) record.seq = seq;
     }
+  }
+
+  countByStatus(appId: string): Map<BackgroundTransferStatus, number> {
+    this.#assertOpen();
+    const counts = new Map<BackgroundTransferStatus, number>();
+    for (const record of this.#operations.values()) {
+      if (record.appId !== appId) continue;
+      counts.set(record.progress.status, (counts.get(record.progress.status) ?? 0) + 1);
+    }
+    return counts;
   }
 
   countLiveOperations(appId: string): number {

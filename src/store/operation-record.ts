@@ -72,3 +72,15 @@ export interface CompletionGroupRecord extends NewCompletionGroup {
   enabled: boolean;
   firedAtMs: number | null;
 }
+
+/** Where a page of an enumeration ends: queue order is (seq, guid), so the next page starts after it. */
+export interface ListCursor {
+  seq: number;
+  guid: string;
+}
+
+/** One page of an enumeration: up to `limit` operations after `after` (null: from the start). */
+export interface ListPage {
+  after: ListCursor | null;
+  limit: number;
+}

@@ -11,6 +11,7 @@ import type {
 import type { EndpointCapability } from './endpoint-capability.ts';
 import type {
   CompletionGroupRecord,
+  ListPage,
   NewCompletionGroup,
   NewOperation,
   OperationRecord,
@@ -28,8 +29,11 @@ export interface OperationStore {
   /** Inserts a new operation in status idle (queued), at the end of the queue. Throws BT_ERR_INVALID_ARGUMENT for a duplicate guid. */
   insertOperation(operation: NewOperation): OperationRecord;
   getOperation(guid: string): OperationRecord | undefined;
-  /** The app's operations matching the filter (and of one direction, if given), in queue order. */
-  listOperations(appId: string, filter: ListFilter, direction?: TransferDirection): OperationRecord[];
+  /**
+   * The app's operations matching the filter (and of one direction, if given), in queue order (seq,
+   * then guid); with `page`, only up to page.limit of them after page.after.
+   */
+  listOperations(appId: string, filter: ListFilter, page?: ListPage, direction?: TransferDirection): OperationRecord[];
   /** Every operation in one of these statuses (any app), in queue order. */
   listByStatus(statuses: readonly BackgroundTransferStatus[]): OperationRecord[];
 
@@ -59,6 +63,8 @@ export interface OperationStore {
   setSequences(sequences: ReadonlyArray<readonly [string, number]>): void;
   /** R29: the app's operations that have not ended. */
   countLiveOperations(appId: string): number;
+  /** How many of the app's operations are in each status (statuses with none are left out). */
+  countByStatus(appId: string): Map<BackgroundTransferStatus, number>;
   /** R28: the app's transfer groups that still have unfinished operations. */
   liveTransferGroupNames(appId: string): Set<string>;
   /** A request stopped without a status change; `restart`: the next one starts at byte 0 (R38). */

@@ -33,6 +33,16 @@ const LIVE = `status IN (${statusList(
 )})`;
 const RUNNING = `status = ${BackgroundTransferStatus.running}`;
 const SELECT_OPERATION = `SELECT ${OPERATION_COLUMNS.join(', ')} FROM operations`;
+/**
+ * One direction or both (a JSON array of 'upload'/'download'), then keyset paging in queue order:
+ * (seq, guid) is unique, so a page never repeats or skips a row. The direction is in the query, not
+ * filtered afterwards, so that a page of uploads holds `limit` uploads.
+ */
+const PAGE = 'AND direction IN (SELECT value FROM json_each(?)) AND (seq, guid) > (?, ?) ORDER BY seq, guid LIMIT ?';
+/** The direction parameter of an enumeration of both directions. */
+export const BOTH_DIRECTIONS = '["upload","download"]';
+/** The page parameters of a whole enumeration: before every (seq, guid), no limit. */
+export const LIST_FROM_START = [Number.MIN_SAFE_INTEGER, '', -1] as const;
 
 /** Appends to the queue: seq is one more than any operation's, computed inside the INSERT's transaction. */
 const INSERT_VALUES = OPERATION_COLUMNS.map((column) =>
@@ -60,13 +70,15 @@ export const SQL = Object.freeze({
   selectOperation: `${SELECT_OPERATION} WHERE guid = ?`,
 
   // Enumerations of one app (R22–R24), in queue order. Another app's operations never match `appId = ?`.
+  // Each ends with the directions (?, a JSON array) and a page: after (seq, guid) = (?, ?), at most ?
+  // rows (-1: all); see BOTH_DIRECTIONS and LIST_FROM_START.
   /** R22: GetCurrentUploadsAsync() — operations in no group of either kind. */
-  listUngrouped: `${SELECT_OPERATION} WHERE appId = ? AND groupName IS NULL AND transferGroupName IS NULL ORDER BY seq`,
+  listUngrouped: `${SELECT_OPERATION} WHERE appId = ? AND groupName IS NULL AND transferGroupName IS NULL ${PAGE}`,
   /** R23: GetCurrentUploadsAsync(group) — by the legacy string group. */
-  listGroup: `${SELECT_OPERATION} WHERE appId = ? AND groupName = ? ORDER BY seq`,
+  listGroup: `${SELECT_OPERATION} WHERE appId = ? AND groupName = ? ${PAGE}`,
   /** R24: GetCurrentUploadsForTransferGroupAsync(group) — by BackgroundTransferGroup name. */
-  listTransferGroup: `${SELECT_OPERATION} WHERE appId = ? AND transferGroupName = ? ORDER BY seq`,
-  listAll: `${SELECT_OPERATION} WHERE appId = ? ORDER BY seq`,
+  listTransferGroup: `${SELECT_OPERATION} WHERE appId = ? AND transferGroupName = ? ${PAGE}`,
+  listAll: `${SELECT_OPERATION} WHERE appId = ? ${PAGE}`,
   /** One parameter: a JSON array of statuses, so one cached statement serves every list length. */
   listByStatus: `${SELECT_OPERATION} WHERE status IN (SELECT value FROM json_each(?)) ORDER BY seq`,
 
@@ -154,6 +166,8 @@ export const SQL = Object.freeze({
   setSequence: 'UPDATE operations SET seq = @seq, updatedAtMs = @now WHERE guid = @guid',
   /** R29: live (not finished) operations of one app. */
   countLive: `SELECT COUNT(*) AS count FROM operations WHERE appId = ? AND ${LIVE}`,
+  /** `bgtransfer host status`: counts from the (appId, status) index, no row read. */
+  countByStatus: 'SELECT status, COUNT(*) AS count FROM operations WHERE appId = ? GROUP BY status',
   /** R28: the transfer groups of one app that still have unfinished operations. */
   liveTransferGroups: `SELECT DISTINCT transferGroupName AS name FROM operations
     WHERE appId = ? AND ${LIVE} AND transferGroupName IS NOT NULL`,

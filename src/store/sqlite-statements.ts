@@ -1,18 +1,21 @@
 import type Database from 'better-sqlite3';
+import type { BackgroundTransferStatus } from '../core/enums.ts';
 import type { ProgressUpdate } from './operation-record.ts';
 import { SQL, STATUS_EVENTS, type StatusEvent, statusEventSql } from './queries.ts';
 import type { CompletionGroupRow, OperationRow, TransferGroupRow } from './record-mapping.ts';
 
 export type GuidParams = { guid: string; now: number };
+/** After (seq, guid), at most limit rows (-1: all): queries.ts PAGE. */
+export type PageParams = [directionsJson: string, afterSeq: number, afterGuid: string, limit: number];
 
 /** The prepared statements of one connection. */
 export interface Statements {
   insertOperation: Database.Statement<Omit<OperationRow, 'seq'>, never>;
   selectOperation: Database.Statement<[string], OperationRow>;
-  listUngrouped: Database.Statement<[string], OperationRow>;
-  listGroup: Database.Statement<[string, string], OperationRow>;
-  listTransferGroup: Database.Statement<[string, string], OperationRow>;
-  listAll: Database.Statement<[string], OperationRow>;
+  listUngrouped: Database.Statement<[string, ...PageParams], OperationRow>;
+  listGroup: Database.Statement<[string, string, ...PageParams], OperationRow>;
+  listTransferGroup: Database.Statement<[string, string, ...PageParams], OperationRow>;
+  listAll: Database.Statement<[string, ...PageParams], OperationRow>;
   listByStatus: Database.Statement<[string], OperationRow>;
   moveToRunning: Database.Statement<GuidParams, never>;
   moveToQueued: Database.Statement<
@@ -48,6 +51,7 @@ export interface Statements {
   markInterrupted: Database.Statement<GuidParams & { restart: number }, never>;
   setSequence: Database.Statement<GuidParams & { seq: number }, never>;
   countLive: Database.Statement<[string], { count: number }>;
+  countByStatus: Database.Statement<[string], { status: BackgroundTransferStatus; count: number }>;
   liveTransferGroups: Database.Statement<[string], { name: string }>;
   updateExtras: Database.Statement<GuidParams & { extrasJson: string }, never>;
   insertCompletionGroup: Database.Statement<{ id: string; appId: string; taskJson: string; now: number }, never>;
@@ -66,10 +70,10 @@ export function prepareAll(db: Database.Database): Statements {
   return {
     insertOperation: db.prepare<Omit<OperationRow, 'seq'>, never>(SQL.insertOperation),
     selectOperation: db.prepare<[string], OperationRow>(SQL.selectOperation),
-    listUngrouped: db.prepare<[string], OperationRow>(SQL.listUngrouped),
-    listGroup: db.prepare<[string, string], OperationRow>(SQL.listGroup),
-    listTransferGroup: db.prepare<[string, string], OperationRow>(SQL.listTransferGroup),
-    listAll: db.prepare<[string], OperationRow>(SQL.listAll),
+    listUngrouped: db.prepare<[string, ...PageParams], OperationRow>(SQL.listUngrouped),
+    listGroup: db.prepare<[string, string, ...PageParams], OperationRow>(SQL.listGroup),
+    listTransferGroup: db.prepare<[string, string, ...PageParams], OperationRow>(SQL.listTransferGroup),
+    listAll: db.prepare<[string, ...PageParams], OperationRow>(SQL.listAll),
     listByStatus: db.prepare<[string], OperationRow>(SQL.listByStatus),
     moveToRunning: db.prepare<GuidParams, never>(SQL.moveToRunning),
     moveToQueued: db.prepare<
@@ -107,6 +111,7 @@ export function prepareAll(db: Database.Database): Statements {
     markInterrupted: db.prepare<GuidParams & { restart: number }, never>(SQL.markInterrupted),
     setSequence: db.prepare<GuidParams & { seq: number }, never>(SQL.setSequence),
     countLive: db.prepare<[string], { count: number }>(SQL.countLive),
+    countByStatus: db.prepare<[string], { status: BackgroundTransferStatus; count: number }>(SQL.countByStatus),
     liveTransferGroups: db.prepare<[string], { name: string }>(SQL.liveTransferGroups),
     updateExtras: db.prepare<GuidParams & { extrasJson: string }, never>(SQL.updateExtras),
     insertCompletionGroup: db.prepare<{ id: string; appId: string; taskJson: string; now: number }, never>(

@@ -14,6 +14,7 @@ import { GroupCommit } from './group-commit.ts';
 import { openDatabase, storeError } from './open-database.ts';
 import type {
   CompletionGroupRecord,
+  ListPage,
   NewCompletionGroup,
   NewOperation,
   OperationRecord,
@@ -21,7 +22,7 @@ import type {
   RequeueOptions,
 } from './operation-record.ts';
 import type { OperationStore } from './operation-store.ts';
-import type { StatusEvent } from './queries.ts';
+import { BOTH_DIRECTIONS, LIST_FROM_START, type StatusEvent } from './queries.ts';
 import {
   errorToJson,
   extrasToJson,
@@ -33,7 +34,7 @@ import {
   rowToRecord,
   rowToTransferGroup,
 } from './record-mapping.ts';
-import { prepareAll, type Statements } from './sqlite-statements.ts';
+import { type PageParams, prepareAll, type Statements } from './sqlite-statements.ts';
 import { assertCount, assertNewOperation, assertProgress, toStoredTimeMs } from './store-guards.ts';
 
 export interface SqliteStoreOptions {
@@ -120,22 +121,26 @@ export class SqliteOperationStore implements OperationStore {
     return row === undefined ? undefined : rowToRecord(row);
   }
 
-  listOperations(appId: string, filter: ListFilter, direction?: TransferDirection): OperationRecord[] {
+  listOperations(appId: string, filter: ListFilter, page?: ListPage, direction?: TransferDirection): OperationRecord[] {
+    const at: PageParams = [
+      direction === undefined ? BOTH_DIRECTIONS : JSON.stringify([direction]),
+      page?.after?.seq ?? LIST_FROM_START[0],
+      page?.after?.guid ?? LIST_FROM_START[1],
+      page?.limit ?? LIST_FROM_START[2],
+    ];
     const rows = this.#run('listOperations', () => {
       switch (filter.kind) {
         case 'ungrouped':
-          return this.#sql.listUngrouped.all(appId);
+          return this.#sql.listUngrouped.all(appId, ...at);
         case 'group':
-          return this.#sql.listGroup.all(appId, filter.group);
+          return this.#sql.listGroup.all(appId, filter.group, ...at);
         case 'transferGroup':
-          return this.#sql.listTransferGroup.all(appId, filter.name);
+          return this.#sql.listTransferGroup.all(appId, filter.name, ...at);
         case 'all':
-          return this.#sql.listAll.all(appId);
+          return this.#sql.listAll.all(appId, ...at);
       }
     });
-    // Filtered here rather than in four more statements: an app's list is small (R29 caps live ones).
-    const chosen = direction === undefined ? rows : rows.filter((row) => row.direction === direction);
-    return chosen.map(rowToRecord);
+    return rows.map(rowToRecord);
   }
 
   listByStatus(statuses: readonly BackgroundTransferStatus[]): OperationRecord[] {
@@ -241,6 +246,11 @@ export class SqliteOperationStore implements OperationStore {
       for (const [guid, seq] of sequences) this.#sql.setSequence.run({ guid, now, seq });
     });
     this.#write('setSequences', () => apply.immediate());
+  }
+
+  countByStatus(appId: string): Map<BackgroundTransferStatus, number> {
+    const rows = this.#run('countByStatus', () => this.#sql.countByStatus.all(appId));
+    return new Map(rows.map((row) => [row.status, row.count]));
   }
 
   countLiveOperations(appId: string): number {

@@ -321,7 +321,7 @@ test('a call in flight when the connection drops is sent once more on a new conn
   // A scripted host: it answers hello, and drops the connection the first time it sees each listed method.
   const home = join(temp.path, 'scripted');
   mkdirSync(home, { mode: 0o700 });
-  const dropOnce = new Set(['list', 'update']);
+  const dropOnce = new Set(['listPage', 'update']);
   const seen: string[] = [];
   let connections = 0;
   const scripted = createServer((socket) => {
@@ -338,7 +338,12 @@ test('a call in flight when the connection drops is sent once more on a new conn
           socket.destroy();
           return;
         }
-        const result = method === 'hello' ? { protocolVersion: PROTOCOL_VERSION, pid: process.pid, home } : [];
+        const result =
+          method === 'hello'
+            ? { protocolVersion: PROTOCOL_VERSION, pid: process.pid, home }
+            : method === 'listPage'
+              ? { operations: [], next: null }
+              : [];
         socket.write(`${JSON.stringify({ v: PROTOCOL_VERSION, id, ok: true, result })}\n`);
       }
     });
@@ -347,7 +352,7 @@ test('a call in flight when the connection drops is sent once more on a new conn
   const port = new SocketPort(home);
   try {
     assert.deepEqual(await port.call('list', 'app-a', { filter: { kind: 'all' } }), []);
-    assert.deepEqual(seen, ['1:hello', '1:list', '2:hello', '2:list']);
+    assert.deepEqual(seen, ['1:hello', '1:listPage', '2:hello', '2:listPage']);
     // R63: a repeated setHeader joins the value twice, so it is not re-sent.
     await assert.rejects(port.call('update', 'app-a', { guid: randomUUID(), change: { setHeader: ['X-Tag', 'a'] } }), {
       code: 'BT_ERR_HOST_UNREACHABLE',

@@ -136,6 +136,16 @@ export function runExtrasContract(store: () => OperationStore): void {
     assert.equal(store().moveToCanceled('l1'), null);
     assert.equal(store().moveToCompleted('l2'), null);
     assert.equal(store().countLiveOperations('app.a'), 1, 'a refused move does not count');
+    assert.deepEqual(
+      store().countByStatus('app.a'),
+      new Map([
+        [S.completed, 1],
+        [S.error, 1],
+        [S.canceled, 1],
+        [S.pausedByApplication, 1],
+      ]),
+    );
+    assert.equal(store().countByStatus('app.b').size, 0);
     store().moveToCanceled('l4');
     assert.equal(store().countLiveOperations('app.a'), 0);
   });

@@ -27,6 +27,34 @@ for (const [name, open] of [
   ['MemoryOperationStore', () => new MemoryOperationStore()],
 ] as const) {
   describe(`${name}: direction`, () => {
+    it('a page of one direction holds `limit` operations of that direction, however they interleave', () => {
+      const store: OperationStore = open();
+      for (let index = 0; index < 6; index++) {
+        store.insertOperation(
+          newOperation({ guid: `down-${index}`, method: 'GET', sourcePath: null, download: { resultPath: '/d/x' } }),
+        );
+        store.insertOperation(newOperation({ guid: `up-${index}` }));
+      }
+      const first = store.listOperations('app.a', { kind: 'all' }, { after: null, limit: 4 }, 'upload');
+      assert.deepEqual(
+        first.map((record) => record.guid),
+        ['up-0', 'up-1', 'up-2', 'up-3'],
+      );
+      const last = first.at(-1);
+      assert.ok(last);
+      const second = store.listOperations(
+        'app.a',
+        { kind: 'all' },
+        { after: { seq: last.seq, guid: last.guid }, limit: 4 },
+        'upload',
+      );
+      assert.deepEqual(
+        second.map((record) => record.guid),
+        ['up-4', 'up-5'],
+      );
+      store.close();
+    });
+
     it('stores a download with its result path and filters enumerations by direction', () => {
       const store: OperationStore = open();
       insertBoth(store);
@@ -36,12 +64,12 @@ for (const [name, open] of [
       assert.equal(store.getOperation('up-1')?.direction, 'upload');
       assert.equal(store.getOperation('up-1')?.resultPath, null);
       const guids = (direction?: 'upload' | 'download') =>
-        store.listOperations('app.a', { kind: 'all' }, direction).map((record) => record.guid);
+        store.listOperations('app.a', { kind: 'all' }, undefined, direction).map((record) => record.guid);
       assert.deepEqual(guids(), ['up-1', 'down-1', 'up-2']);
       assert.deepEqual(guids('upload'), ['up-1', 'up-2']);
       assert.deepEqual(guids('download'), ['down-1']);
       assert.deepEqual(
-        store.listOperations('app.a', { kind: 'ungrouped' }, 'upload').map((record) => record.guid),
+        store.listOperations('app.a', { kind: 'ungrouped' }, undefined, 'upload').map((record) => record.guid),
         ['up-1'],
       );
       store.close();
@@ -78,10 +106,10 @@ describe('migration 7 (downloads)', () => {
     assert.equal(record?.direction, 'upload');
     assert.equal(record?.resultPath, null);
     assert.deepEqual(
-      store.listOperations('app.a', { kind: 'all' }, 'upload').map((r) => r.guid),
+      store.listOperations('app.a', { kind: 'all' }, undefined, 'upload').map((r) => r.guid),
       ['op-1'],
     );
-    assert.deepEqual(store.listOperations('app.a', { kind: 'all' }, 'download'), []);
+    assert.deepEqual(store.listOperations('app.a', { kind: 'all' }, undefined, 'download'), []);
     store.close();
     const raw = new Database(path);
     assert.equal(raw.pragma('user_version', { simple: true }), 7);

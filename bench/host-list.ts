@@ -1,0 +1,229 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { homeLayout } from '../src/core/paths.ts';
+import { stopHost } from '../src/ipc/host-control.ts';
+import { SocketPort } from '../src/ipc/socket-port.ts';
+import { SqliteOperationStore } from '../src/store/sqlite-store.ts';
+import { median } from './stats.ts';
+import { type TimedRun, timedRun } from './timed-run.ts';
+
+/**
+ * Enumeration with many operations stored, through the built package's transfer host.
+ *
+ *   node --conditions=source --import tsx bench/host-list.ts [--count 10000] [--rounds 3] [--repeats 3]
+ *
+ * A fresh BGTRANSFER_HOME gets `count` completed uploads written straight into its store (as 4 KiB
+ * uploads leave them: response headers, digest). The built host (dist/, as an installed app runs it) is
+ * started by a client and its RSS read while idle. Then, `rounds` times and alternating: `node -e 0`
+ * (the floor of any spawn), `bgtransfer --version`, `bgtransfer list --json` (spawn to exit, under GNU
+ * time), and a fresh built client process timing getCurrentUploadsAsync() once cold (connect
+ * included) and `repeats` times on the open connection. The host's RSS (VmRSS, VmHWM) is read before
+ * and after. Needs `npm run build`. Writes bench/results/host-list-<timestamp>.json.
+ */
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const CLI = join(ROOT, 'dist/cli/main.js');
+const CLIENT = join(ROOT, 'bench/list-client-built.mjs');
+const APP_ID = 'bgtransfer-bench-list';
+
+const { values } = parseArgs({
+  options: {
+    count: { type: 'string', default: '10000' },
+    rounds: { type: 'string', default: '3' },
+    repeats: { type: 'string', default: '3' },
+  },
+});
+const count = Number(values.count);
+const rounds = Number(values.rounds);
+const repeats = Number(values.repeats);
+if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first (npm run bench does)`);
+
+interface ClientResult {
+  operations: number;
+  coldMs: number;
+  warmMs: number[];
+  cpuMs: number;
+  maxRssBytes: number;
+}
+
+const startedAt = new Date();
+const loadBefore = loadavg();
+const home = await mkdtemp(join(tmpdir(), 'bgt-list-home-'));
+const env: NodeJS.ProcessEnv = { ...process.env, BGTRANSFER_HOME: home, BGTRANSFER_APP_ID: APP_ID };
+delete env.BGTRANSFER_HOST;
+try {
+  let started = performance.now();
+  await seed(homeLayout(home).database, count);
+  note(`stored ${count} completed uploads in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+
+  // An enumeration of an empty group starts the built host without listing anything.
+  started = performance.now();
+  const starter = await timedRun(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      "import { BackgroundUploader, closeAsync } from 'bgtransfer'; await BackgroundUploader.getCurrentUploadsAsync('none'); await closeAsync();",
+    ],
+    { env, cwd: ROOT },
+  );
+  if (starter.exitCode !== 0) throw new Error(`the built client could not start a host: ${starter.stderr}`);
+  const hostPid = await hostPidOf();
+  await sleep(2_000);
+  const idle = readRss(hostPid);
+  note(`host ${hostPid} started in ${(performance.now() - started).toFixed(0)} ms; idle VmRSS ${mib(idle.rss)} MiB`);
+
+  const nodeStart: TimedRun[] = [];
+  const version: TimedRun[] = [];
+  const cliList: TimedRun[] = [];
+  const clients: ClientResult[] = [];
+  let printed = 0;
+  for (let round = 0; round < rounds; round++) {
+    nodeStart.push(await timedRun(process.execPath, ['-e', '0'], { env }));
+    version.push(await timedRun(process.execPath, [CLI, '--version'], { env }));
+    const list = await timedRun(process.execPath, [CLI, 'list', '--json', '--app', APP_ID], { env });
+    if (list.exitCode !== 0) throw new Error(`bgtransfer list failed: ${list.stderr}`);
+    printed = list.stdout.split('\n').filter((line) => line.length > 0).length;
+    cliList.push({ ...list, stdout: '' });
+    const client = await timedRun(process.execPath, [CLIENT, String(repeats)], { env, cwd: ROOT });
+    if (client.exitCode !== 0) throw new Error(`the list client failed: ${client.stderr}`);
+    clients.push(JSON.parse(client.stdout.trim().split('\n').at(-1) ?? '{}') as ClientResult);
+    note(
+      `round ${round + 1}: list --json ${(list.wallSeconds * 1000).toFixed(0)} ms (${printed} lines), ` +
+        `getCurrentUploadsAsync warm ${clients
+          .at(-1)
+          ?.warmMs.map((ms) => ms.toFixed(0))
+          .join(', ')} ms`,
+    );
+  }
+  const after = readRss(hostPid);
+
+  const summary = {
+    operations: clients[0]?.operations,
+    cliListLines: printed,
+    warmListMs: median(clients.flatMap((client) => client.warmMs)),
+    coldListMs: median(clients.map((client) => client.coldMs)),
+    cliListWallMs: median(cliList.map((run) => run.wallSeconds * 1000)),
+    cliListCpuMs: median(cliList.map((run) => run.cpuSeconds * 1000)),
+    cliVersionWallMs: median(version.map((run) => run.wallSeconds * 1000)),
+    nodeStartWallMs: median(nodeStart.map((run) => run.wallSeconds * 1000)),
+    hostIdleRssMiB: mib(idle.rss),
+    hostRssAfterMiB: mib(after.rss),
+    hostHwmMiB: mib(after.hwm),
+    clientMaxRssMiB: median(clients.map((client) => mib(client.maxRssBytes))),
+  };
+  console.log(`\nEnumeration with ${count} stored, built package (medians of ${rounds} rounds)\n`);
+  console.log('| measure | median | floor |');
+  console.log('|---|---|---|');
+  console.log(`| getCurrentUploadsAsync() on an open connection | ${summary.warmListMs.toFixed(0)} ms | 150 ms |`);
+  console.log(`| getCurrentUploadsAsync() first call (connect included) | ${summary.coldListMs.toFixed(0)} ms | |`);
+  console.log(`| \`bgtransfer list --json\`, spawn to exit | ${summary.cliListWallMs.toFixed(0)} ms | 500 ms |`);
+  console.log(`| \`bgtransfer --version\`, spawn to exit | ${summary.cliVersionWallMs.toFixed(0)} ms | |`);
+  console.log(`| \`node -e 0\`, spawn to exit | ${summary.nodeStartWallMs.toFixed(0)} ms | |`);
+  console.log(`| host VmRSS idle (${count} stored) | ${summary.hostIdleRssMiB.toFixed(0)} MiB | 60 MB |`);
+  console.log(
+    `| host VmRSS / VmHWM after the enumerations | ${summary.hostRssAfterMiB.toFixed(0)} / ${summary.hostHwmMiB.toFixed(0)} MiB | 150 MB |`,
+  );
+  const dir = fileURLToPath(new URL('./results/', import.meta.url));
+  await mkdir(dir, { recursive: true });
+  const path = join(dir, `host-list-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
+  const result = {
+    benchmark: 'host-list',
+    date: startedAt.toISOString(),
+    conditions: { count, rounds, repeats, host: 'built package (dist/), started by a built client' },
+    environment: {
+      node: process.version,
+      cpu: cpus()[0]?.model,
+      cores: cpus().length,
+      loadBefore,
+      loadAfter: loadavg(),
+    },
+    summary,
+    clients,
+    cliList: cliList.map(({ wallSeconds, cpuSeconds, maxRssBytes }) => ({ wallSeconds, cpuSeconds, maxRssBytes })),
+    version: version.map(({ wallSeconds, cpuSeconds }) => ({ wallSeconds, cpuSeconds })),
+    nodeStart: nodeStart.map(({ wallSeconds, cpuSeconds }) => ({ wallSeconds, cpuSeconds })),
+  };
+  await writeFile(path, `${JSON.stringify(result, null, 2)}\n`);
+  console.log(`\nresults: ${path}`);
+} finally {
+  await stopHost(home, { env, appId: APP_ID }).catch(() => false);
+  await rm(home, { recursive: true, force: true });
+}
+
+/** Completed 4 KiB uploads as the engine leaves them, committed a batch per turn. */
+async function seed(database: string, total: number): Promise<void> {
+  const store = SqliteOperationStore.open(database, {
+    groupCommit: { onError: (error) => console.error(error) },
+  });
+  try {
+    for (let index = 0; index < total; index++) {
+      const guid = `00000000-0000-4000-8000-${String(index).padStart(12, '0')}`;
+      store.insertOperation({
+        guid,
+        appId: APP_ID,
+        method: 'PUT',
+        requestedUri: `http://127.0.0.1:40000/u/${index}`,
+        sourcePath: `/tmp/bgt-small/files/f${index}.bin`,
+        headers: [],
+        costPolicy: 0,
+        priority: 0,
+        group: null,
+        transferGroup: null,
+        sourceSize: 4096,
+        sourceMtimeMs: 1_765_000_000_000,
+        sourceIno: 1_000_000 + index,
+        createdAtMs: 1_765_000_000_000 + index,
+      });
+      store.moveToRunning(guid);
+      store.recordProgress(guid, { bytesSent: 4096, bytesReceived: 0, totalBytesToReceive: 0 });
+      store.recordResponse(
+        guid,
+        {
+          statusCode: 201,
+          actualUri: `http://127.0.0.1:40000/u/${index}`,
+          isResumable: false,
+          headers: [
+            ['date', 'Mon, 07 Dec 2026 00:00:00 GMT'],
+            ['connection', 'keep-alive'],
+            ['keep-alive', 'timeout=5'],
+            ['content-length', '0'],
+          ],
+        },
+        0,
+      );
+      store.moveToCompleted(guid);
+      if (index % 500 === 499) await nextTurn();
+    }
+  } finally {
+    store.close();
+  }
+}
+
+async function hostPidOf(): Promise<number> {
+  const port = new SocketPort(home, { env, autoStart: false });
+  try {
+    return (await port.status(APP_ID)).pid;
+  } finally {
+    await port.close();
+  }
+}
+
+function readRss(pid: number): { rss: number; hwm: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const field = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]) * 1024;
+  return { rss: field('VmRSS'), hwm: field('VmHWM') };
+}
+
+function mib(bytes: number): number {
+  return bytes / 1024 / 1024;
+}
+
+function note(message: string): void {
+  process.stderr.write(`${message}\n`);
+}

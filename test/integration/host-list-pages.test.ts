@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { homeLayout, hostSocketPath } from '../../src/core/paths.ts';
+import type { OperationSnapshot } from '../../src/core/snapshot.ts';
+import { stopHost } from '../../src/ipc/host-control.ts';
+import { SocketPort } from '../../src/ipc/socket-port.ts';
+import { SqliteOperationStore } from '../../src/store/sqlite-store.ts';
+import { newOperation } from '../helpers/store-fixtures.ts';
+import { makeTempDir, type TempDir } from '../helpers/temp-dir.ts';
+
+/**
+ * A large enumeration through a real host: the socket client's `list` arrives in pages (listPage), each
+ * frame a fraction of the whole, with the same operations in the same order as the single-reply `list`
+ * that older clients still call.
+ */
+
+const APP_ID = 'list-pages-app';
+const COUNT = 2_500;
+let temp: TempDir;
+let home: string;
+
+before(async () => {
+  temp = await makeTempDir('bt-list-pages-');
+  home = join(temp.path, 'home');
+  const store = SqliteOperationStore.open(homeLayout(home).database);
+  try {
+    // Canceled: finished operations do not change while the test compares enumerations.
+    for (let index = 0; index < COUNT; index++) {
+      const guid = `op-${String(index).padStart(5, '0')}`;
+      store.insertOperation(newOperation({ guid, appId: APP_ID, createdAtMs: 1_700_000_000_000 + index }));
+      store.moveToCanceled(guid);
+    }
+    // Queue order is not insertion order once an app reorders (R32): the pages must follow it.
+    store.setSequences([['op-02000', -1]]);
+  } finally {
+    store.close();
+  }
+});
+
+after(async () => {
+  await stopHost(home).catch(() => false);
+  await temp.cleanup();
+});
+
+/** Sends frames on a raw socket and returns each reply line as it arrived. */
+async function rawCalls(frames: object[]): Promise<string[]> {
+  const socket: Socket = connect(hostSocketPath(home));
+  const lines: string[] = [];
+  let buffered = '';
+  const done = new Promise<void>((resolve, reject) => {
+    socket.on('error', reject);
+    socket.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString('utf8');
+      for (let at = buffered.indexOf('\n'); at !== -1; at = buffered.indexOf('\n')) {
+        lines.push(buffered.slice(0, at));
+        buffered = buffered.slice(at + 1);
+        const next = frames[lines.length];
+        if (next === undefined) resolve();
+        else socket.write(`${JSON.stringify(next)}\n`);
+      }
+    });
+  });
+  socket.write(`${JSON.stringify(frames[0])}\n`);
+  await done;
+  socket.destroy();
+  return lines;
+}
+
+test('list through the socket: several listPage frames, the same operations and order as one list reply', async () => {
+  const port = new SocketPort(home);
+  try {
+    const listed = await port.call('list', APP_ID, { filter: { kind: 'all' } });
+    assert.equal(listed.length, COUNT);
+    assert.equal(listed[0]?.guid, 'op-02000', 'queue order, as reordered');
+
+    const hello = { v: 1, id: 1, method: 'hello', params: { protocolVersion: 1, appId: APP_ID } };
+    const [, whole] = await rawCalls([hello, { v: 1, id: 2, method: 'list', params: { filter: { kind: 'all' } } }]);
+    const single = (JSON.parse(whole ?? '') as { result: OperationSnapshot[] }).result;
+    assert.deepEqual(
+      listed.map((snapshot) => snapshot.guid),
+      single.map((snapshot) => snapshot.guid),
+    );
+    assert.deepEqual(listed, single);
+
+    // The pages as the socket client fetches them (1,000 a page): no frame carries the whole list.
+    const pages: string[] = [];
+    let cursor: unknown = null;
+    do {
+      const [, reply] = await rawCalls([
+        hello,
+        { v: 1, id: 2, method: 'listPage', params: { filter: { kind: 'all' }, after: cursor, limit: 1000 } },
+      ]);
+      pages.push(reply ?? '');
+      cursor = (JSON.parse(reply ?? '') as { result: { next: unknown } }).result.next;
+    } while (cursor !== null);
+    assert.equal(pages.length, 3);
+    const largest = Math.max(...pages.map((page) => page.length));
+    assert.ok(largest < (whole ?? '').length / 2, `largest page ${largest} bytes, whole list ${whole?.length}`);
+    const paged = pages.flatMap(
+      (page) => (JSON.parse(page) as { result: { operations: OperationSnapshot[] } }).result.operations,
+    );
+    assert.deepEqual(paged, single);
+  } finally {
+    await port.close();
+  }
+});
+
+test('listPage refuses a page larger than the host sends in one frame', async () => {
+  const port = new SocketPort(home);
+  try {
+    await assert.rejects(port.call('listPage', APP_ID, { filter: { kind: 'all' }, after: null, limit: 1_000_000 }), {
+      code: 'BT_ERR_INVALID_ARGUMENT',
+      message: /listPage.*2000/,
+    });
+  } finally {
+    await port.close();
+  }
+});
