@@ -204,7 +204,8 @@ export class TransferService {
 
   /** Something is queued, running or waiting (network, cost, retry back-off), or a completion task runs. */
   hasWork(): boolean {
-    return (this.#services?.busy() ?? false) || this.#engine.store.listByStatus(WORK_STATUSES).length > 0;
+    // Asked every few seconds while no client is connected: an EXISTS, not every queued row read.
+    return (this.#services?.busy() ?? false) || this.#engine.store.hasStatus(WORK_STATUSES);
   }
 
   async close(): Promise<void> {

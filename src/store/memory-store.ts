@@ -120,6 +120,12 @@ export class MemoryOperationStore implements OperationStore {
     return page && page.limit >= 0 ? all.slice(0, page.limit) : all;
   }
 
+  hasStatus(statuses: readonly BackgroundTransferStatus[]): boolean {
+    this.#assertOpen();
+    for (const record of this.#operations.values()) if (statuses.includes(record.progress.status)) return true;
+    return false;
+  }
+
   listByStatus(statuses: readonly BackgroundTransferStatus[]): OperationRecord[] {
     this.#assertOpen();
     return this.#select((record) => statuses.includes(record.progress.status));

@@ -36,6 +36,8 @@ export interface OperationStore {
   listOperations(appId: string, filter: ListFilter, page?: ListPage, direction?: TransferDirection): OperationRecord[];
   /** Every operation in one of these statuses (any app), in queue order. */
   listByStatus(statuses: readonly BackgroundTransferStatus[]): OperationRecord[];
+  /** Whether any operation (any app) is in one of these statuses; reads no row. */
+  hasStatus(statuses: readonly BackgroundTransferStatus[]): boolean;
 
   /** idle → running. Clears the last error. */
   moveToRunning(guid: string): OperationRecord | null;

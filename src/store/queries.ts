@@ -81,6 +81,7 @@ export const SQL = Object.freeze({
   listAll: `${SELECT_OPERATION} WHERE appId = ? ${PAGE}`,
   /** One parameter: a JSON array of statuses, so one cached statement serves every list length. */
   listByStatus: `${SELECT_OPERATION} WHERE status IN (SELECT value FROM json_each(?)) ORDER BY seq`,
+  hasStatus: 'SELECT EXISTS (SELECT 1 FROM operations WHERE status IN (SELECT value FROM json_each(?))) AS found',
 
   /** idle → running; a new attempt starts, so the previous attempt's error is no longer current. */
   moveToRunning: `UPDATE operations SET status = ${targetOf('start')}, errorJson = NULL, updatedAtMs = @now

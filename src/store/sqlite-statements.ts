@@ -17,6 +17,7 @@ export interface Statements {
   listTransferGroup: Database.Statement<[string, string, ...PageParams], OperationRow>;
   listAll: Database.Statement<[string, ...PageParams], OperationRow>;
   listByStatus: Database.Statement<[string], OperationRow>;
+  hasStatus: Database.Statement<[string], { found: number }>;
   moveToRunning: Database.Statement<GuidParams, never>;
   moveToQueued: Database.Statement<
     GuidParams & {
@@ -75,6 +76,7 @@ export function prepareAll(db: Database.Database): Statements {
     listTransferGroup: db.prepare<[string, string, ...PageParams], OperationRow>(SQL.listTransferGroup),
     listAll: db.prepare<[string, ...PageParams], OperationRow>(SQL.listAll),
     listByStatus: db.prepare<[string], OperationRow>(SQL.listByStatus),
+    hasStatus: db.prepare<[string], { found: number }>(SQL.hasStatus),
     moveToRunning: db.prepare<GuidParams, never>(SQL.moveToRunning),
     moveToQueued: db.prepare<
       GuidParams & {

@@ -143,6 +143,10 @@ export class SqliteOperationStore implements OperationStore {
     return rows.map(rowToRecord);
   }
 
+  hasStatus(statuses: readonly BackgroundTransferStatus[]): boolean {
+    return this.#run('hasStatus', () => this.#sql.hasStatus.get(JSON.stringify(statuses))?.found === 1);
+  }
+
   listByStatus(statuses: readonly BackgroundTransferStatus[]): OperationRecord[] {
     const rows = this.#run('listByStatus', () => this.#sql.listByStatus.all(JSON.stringify(statuses)));
     return rows.map(rowToRecord);

@@ -146,6 +146,8 @@ export function runExtrasContract(store: () => OperationStore): void {
       ]),
     );
     assert.equal(store().countByStatus('app.b').size, 0);
+    assert.equal(store().hasStatus([S.pausedByApplication, S.running]), true);
+    assert.equal(store().hasStatus([S.running, S.idle]), false);
     store().moveToCanceled('l4');
     assert.equal(store().countLiveOperations('app.a'), 0);
   });
