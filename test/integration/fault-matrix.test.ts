@@ -234,12 +234,17 @@ test('fault matrix: 50 uploads (tus, IETF draft, plain PUT) through resets, stal
   printSummary({ uploads, summary, kills, resets, stalls, planned, stallDetections, resumeMs, runMs });
   assert.ok(resumeMs.length > 0, 'an upload with a session was on the wire at a kill and moved on afterwards');
   assert.ok(stallDetections.length > 0, 'a stall was detected by the stall timer (not ended by a kill)');
-  // From the moment the link stopped: the client's last accepted byte can be up to ~0.1 s earlier
-  // (it had filled its buffers ahead of the throttled link), hence under stallTimeoutMs at times.
+  // From the moment the link stopped. The stall timer runs from the client's last accepted byte, and
+  // the link drains what was queued ahead of it (up to the calibrated in-flight bytes, at the link's
+  // rate) after that: normally ~0.1 s, but when the host is starved of CPU (a loaded 2-core machine)
+  // it hands nothing over while the link still drains its queue, e.g. 570 ms before a detection 381 ms
+  // after the stop. So a detection may come that much under stallTimeoutMs, never more.
+  const drainMs = (kernelInFlight / LINK_BYTES_PER_SECOND) * 1000;
   for (const detected of stallDetections) {
     assert.ok(
-      detected >= STALL_TIMEOUT_MS * 0.5 && detected < STALL_TIMEOUT_MS + 5_000,
-      `a stall was detected after ${detected.toFixed(0)} ms (stallTimeoutMs ${STALL_TIMEOUT_MS})`,
+      detected >= STALL_TIMEOUT_MS - drainMs && detected < STALL_TIMEOUT_MS + 5_000,
+      `a stall was detected after ${detected.toFixed(0)} ms (stallTimeoutMs ${STALL_TIMEOUT_MS}, ` +
+        `the link drains its queue in ${drainMs.toFixed(0)} ms)`,
     );
   }
 });
