@@ -200,7 +200,7 @@ test('fault matrix: 50 uploads (tus, IETF draft, plain PUT) through resets, stal
   const resets = fired.filter((connection) => connection.fault === 'reset').length;
   const stalls = fired.filter((connection) => connection.fault === 'stall').length;
   const planned = uploads.reduce((sum, upload) => sum + upload.plans.length, 0);
-  assert.ok(kills.length >= 2, `the host was killed ${kills.length} times`);
+  assert.ok(kills.length >= 2, `the host was killed ${kills.length} times (${killCount} planned)`);
   for (const kill of kills) assert.notEqual(kill.newPid, kill.pid, 'a new host took over');
   // Every upload's first fault is planned inside its body, so it fires unless a kill got there first.
   assert.ok(fired.length >= UPLOADS * 0.9, `only ${fired.length} of ${planned} planned faults fired`);
@@ -235,12 +235,17 @@ test('fault matrix: 50 uploads (tus, IETF draft, plain PUT) through resets, stal
   printSummary({ uploads, summary, kills, resets, stalls, planned, stallDetections, resumeMs, runMs });
   assert.ok(resumeMs.length > 0, 'an upload with a session was on the wire at a kill and moved on afterwards');
   assert.ok(stallDetections.length > 0, 'a stall was detected by the stall timer (not ended by a kill)');
-  // From the moment the link stopped: the client's last accepted byte can be up to ~0.1 s earlier
-  // (it had filled its buffers ahead of the throttled link), hence under stallTimeoutMs at times.
+  // From the moment the link stopped. The stall timer runs from the client's last accepted byte, and
+  // the link drains what was queued ahead of it (up to the calibrated in-flight bytes, at the link's
+  // rate) after that: normally ~0.1 s, but when the host is starved of CPU (a loaded 2-core machine)
+  // it hands nothing over while the link still drains its queue, e.g. 570 ms before a detection 381 ms
+  // after the stop. So a detection may come that much under stallTimeoutMs, never more.
+  const drainMs = (kernelInFlight / LINK_BYTES_PER_SECOND) * 1000;
   for (const detected of stallDetections) {
     assert.ok(
-      detected >= STALL_TIMEOUT_MS * 0.5 && detected < STALL_TIMEOUT_MS + 5_000,
-      `a stall was detected after ${detected.toFixed(0)} ms (stallTimeoutMs ${STALL_TIMEOUT_MS})`,
+      detected >= STALL_TIMEOUT_MS - drainMs && detected < STALL_TIMEOUT_MS + 5_000,
+      `a stall was detected after ${detected.toFixed(0)} ms (stallTimeoutMs ${STALL_TIMEOUT_MS}, ` +
+        `the link drains its queue in ${drainMs.toFixed(0)} ms)`,
     );
   }
 });
@@ -510,12 +515,17 @@ async function killHosts(uploads: Upload[], fractions: number[], kills: Kill[], 
   }
 }
 
-/** A stall happened and the upload has not been seen leaving `running` since (its retry is queued then). */
+/**
+ * A stall happened and the client has not abandoned that connection yet (its stall timer has yet to
+ * fire). Watched on the connection itself, which the client closes when the timer fires. The app's
+ * progress is no such signal: it shows the upload leave `running` only when a snapshot is pushed
+ * within the retry's 50 ms back-off, else not until much later, and each such wait held a kill back
+ * for its full 5 s; late in a run, every upload can complete meanwhile and a planned kill is lost.
+ */
 function stallPending(upload: Upload): boolean {
-  const stalled = upload.proxy.connections.find((connection) => connection.fault === 'stall');
-  const since = stalled && stalledAt.get(stalled);
-  if (since === undefined) return false;
-  return !upload.progress.some((entry) => entry.atMs > since && entry.status !== BackgroundTransferStatus.running);
+  return upload.proxy.connections.some(
+    (connection) => connection.fault === 'stall' && stalledAt.has(connection) && !connection.closed,
+  );
 }
 
 /** After the first kill a second observer enumerates the app's uploads (same guids, R10) and attaches. */
