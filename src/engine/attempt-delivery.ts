@@ -54,13 +54,15 @@ export function setCreationPending(context: AttemptContext, pending: boolean): v
 export function clearingCreationPending(context: AttemptContext, source: BodySource, at: 'first' | 'last'): BodySource {
   return {
     size: source.size,
-    read(start) {
-      const chunks = source.read(start);
+    read(start, end) {
+      const chunks = source.read(start, end);
+      // A source may yield past `end` (the consumer cuts): only bytes up to it are handed over.
+      const stop = Math.min(end ?? source.size, source.size);
       return {
         async *[Symbol.asyncIterator]() {
           let position = start;
           for await (const chunk of chunks) {
-            position += chunk.byteLength;
+            position = Math.min(position + chunk.byteLength, stop);
             if (at === 'first' || position >= source.size) setCreationPending(context, false);
             yield chunk;
           }

@@ -258,3 +258,48 @@ test('through the engine: an upload retried after its Upload-Expires is created 
     await tus.close();
   }
 });
+
+test('through the engine: while a creation carrying the body is in flight, the POST stays "creation pending"', async () => {
+  let release: () => void = () => {};
+  const held = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  let posts = 0;
+  // The creation is held before @tus/server reads it: its whole body sits in the connection's buffers.
+  const tus = await startTusServer({
+    beforeHandle: (request) => {
+      if (request.method !== 'POST') return undefined;
+      posts += 1;
+      return held;
+    },
+  });
+  const h = await startEngine({ retryBaseDelayMs: 50 });
+  try {
+    const spec = h.spec({
+      sourcePath: small.path,
+      requestedUri: tus.endpoint,
+      method: 'POST',
+      extras: { ...DEFAULT_REQUEST_EXTRAS, resumeProtocol: 'auto' },
+    });
+    h.engine.start(spec);
+    await h.waitFor(spec.guid, (snapshot) => snapshot.progress.bytesSent >= small.size - 1, 30_000);
+    assert.equal(posts, 1);
+    const record = h.engine.getRecord(spec.guid);
+    assert.equal(record?.extras.session, null);
+    // A crash now must create the upload again (R12 would terminate a POST that is not pending).
+    assert.equal(record?.extras.creationPending, true, 'creation pending while the creation is unanswered');
+    release();
+    const done = await h.waitFor(
+      spec.guid,
+      (snapshot) =>
+        snapshot.progress.status === BackgroundTransferStatus.completed ||
+        snapshot.progress.status === BackgroundTransferStatus.error,
+      60_000,
+    );
+    assert.equal(done.progress.status, BackgroundTransferStatus.completed, JSON.stringify(done.error));
+  } finally {
+    release();
+    await h.close();
+    await tus.close();
+  }
+});
