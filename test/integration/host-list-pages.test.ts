@@ -5,6 +5,7 @@ import { after, before, test } from 'node:test';
 import { homeLayout, hostSocketPath } from '../../src/core/paths.ts';
 import type { OperationSnapshot } from '../../src/core/snapshot.ts';
 import { stopHost } from '../../src/ipc/host-control.ts';
+import { PROTOCOL_VERSION } from '../../src/ipc/protocol.ts';
 import { SocketPort } from '../../src/ipc/socket-port.ts';
 import { SqliteOperationStore } from '../../src/store/sqlite-store.ts';
 import { newOperation } from '../helpers/store-fixtures.ts';
@@ -75,8 +76,16 @@ test('list through the socket: several listPage frames, the same operations and 
     assert.equal(listed.length, COUNT);
     assert.equal(listed[0]?.guid, 'op-02000', 'queue order, as reordered');
 
-    const hello = { v: 1, id: 1, method: 'hello', params: { protocolVersion: 1, appId: APP_ID } };
-    const [, whole] = await rawCalls([hello, { v: 1, id: 2, method: 'list', params: { filter: { kind: 'all' } } }]);
+    const hello = {
+      v: PROTOCOL_VERSION,
+      id: 1,
+      method: 'hello',
+      params: { protocolVersion: PROTOCOL_VERSION, appId: APP_ID },
+    };
+    const [, whole] = await rawCalls([
+      hello,
+      { v: PROTOCOL_VERSION, id: 2, method: 'list', params: { filter: { kind: 'all' } } },
+    ]);
     const single = (JSON.parse(whole ?? '') as { result: OperationSnapshot[] }).result;
     assert.deepEqual(
       listed.map((snapshot) => snapshot.guid),
@@ -90,7 +99,12 @@ test('list through the socket: several listPage frames, the same operations and 
     do {
       const [, reply] = await rawCalls([
         hello,
-        { v: 1, id: 2, method: 'listPage', params: { filter: { kind: 'all' }, after: cursor, limit: 1000 } },
+        {
+          v: PROTOCOL_VERSION,
+          id: 2,
+          method: 'listPage',
+          params: { filter: { kind: 'all' }, after: cursor, limit: 1000 },
+        },
       ]);
       pages.push(reply ?? '');
       cursor = (JSON.parse(reply ?? '') as { result: { next: unknown } }).result.next;
