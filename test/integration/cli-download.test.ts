@@ -155,6 +155,27 @@ describe('bgtransfer download in process (BGTRANSFER_HOST=inproc)', () => {
     assert.equal(existsSync(out), false);
   });
 
+  test('a server that cannot resume: the download starts over, says so once, and ends byte-exact (D20, D25)', async () => {
+    const restartEnv = homeEnv('restart');
+    // Slow enough that checkpoints (every 500 ms) show bytes on disk before the cut: only then is there a
+    // restart to report.
+    await server.serve('/no-ranges.bin', file.path, {
+      ignoreRanges: true,
+      cutAfterBytes: 2 * 1024 * 1024,
+      throttleBytesPerSecond: 1024 * 1024,
+    });
+    const config = await bgtransfer(['config', 'retryBaseDelayMs', '100'], restartEnv);
+    assert.equal(config.code, 0, describeRun(config));
+    const out = join(dir.path, 'restarted.bin');
+    const run = await bgtransfer(['download', `${server.url}/no-ranges.bin`, out], restartEnv);
+    assert.equal(run.code, 0, describeRun(run));
+    assert.equal(await sha256Of(out), file.sha256);
+    const notes = run.stdout.filter((line) => /restarted from byte 0/.test(line));
+    assert.equal(notes.length, 1, describeRun(run));
+    assert.match(notes[0] ?? '', /^download [0-9a-f]{8} restarted from byte 0 .*D20\)$/);
+    assert.equal(server.requests.filter((r) => r.path === '/no-ranges.bin').length, 2);
+  });
+
   test('bad usage exits 2: a missing FILE argument, a bad header', async () => {
     const missing = await bgtransfer(['download', `${server.url}/file.bin`], env);
     assert.equal(missing.code, 2, describeRun(missing));
