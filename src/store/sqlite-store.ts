@@ -30,10 +30,10 @@ import {
   newOperationRow,
   type OperationRow,
   responseToJson,
-  rowToCompletionGroup,
   rowToRecord,
   rowToTransferGroup,
 } from './record-mapping.ts';
+import { SqliteCompletionGroups } from './sqlite-completion-groups.ts';
 import { type PageParams, prepareAll, type Statements } from './sqlite-statements.ts';
 import { assertCount, assertNewOperation, assertProgress, toStoredTimeMs } from './store-guards.ts';
 
@@ -64,6 +64,7 @@ export class SqliteOperationStore implements OperationStore {
   readonly #insert: Database.Transaction<(row: Omit<OperationRow, 'seq'>) => OperationRow | undefined>;
   readonly #endpoints: SqliteEndpointCapabilities;
   readonly #group: GroupCommit | undefined;
+  readonly #groups: SqliteCompletionGroups;
   /**
    * Unfinished operations per app, counted once per app and then kept (insert +1, the move to a final
    * status -1): a COUNT per start grew with the queue. One engine owns the file (the home lock).
@@ -77,6 +78,12 @@ export class SqliteOperationStore implements OperationStore {
     this.#group = options.groupCommit && new GroupCommit(db, options.groupCommit.onError);
     this.#sql = prepareAll(db);
     this.#endpoints = new SqliteEndpointCapabilities(db, now);
+    this.#groups = new SqliteCompletionGroups({
+      sql: this.#sql,
+      now,
+      run: (what, run) => this.#run(what, run),
+      write: (what, run) => this.#write(what, run),
+    });
     this.#updateAndRead = db.transaction((update: () => Database.RunResult, guid: string) =>
       update().changes === 0 ? null : (this.#sql.selectOperation.get(guid) ?? null),
     );
@@ -289,51 +296,35 @@ export class SqliteOperationStore implements OperationStore {
   }
 
   createCompletionGroup(group: NewCompletionGroup): void {
-    this.#write('createCompletionGroup', () =>
-      this.#sql.insertCompletionGroup.run({
-        id: group.id,
-        appId: group.appId,
-        taskJson: JSON.stringify(group.task),
-        now: this.#now(),
-      }),
-    );
+    this.#groups.create(group);
   }
 
   getCompletionGroup(id: string): CompletionGroupRecord | undefined {
-    const row = this.#run('getCompletionGroup', () => this.#sql.selectCompletionGroup.get(id));
-    return row === undefined ? undefined : rowToCompletionGroup(row);
+    return this.#groups.get(id);
   }
 
   enableCompletionGroup(id: string): boolean {
-    return this.#write('enableCompletionGroup', () => this.#sql.enableCompletionGroup.run(id).changes > 0);
+    return this.#groups.enable(id);
   }
 
   listPendingCompletionGroups(): CompletionGroupRecord[] {
-    return this.#run('listPendingCompletionGroups', () =>
-      this.#sql.listPendingCompletionGroups.all().map(rowToCompletionGroup),
-    );
+    return this.#groups.listPending();
   }
 
   listCompletionGroupMembers(id: string): OperationRecord[] {
-    return this.#run('listCompletionGroupMembers', () => this.#sql.listCompletionGroupMembers.all(id)).map(rowToRecord);
+    return this.#groups.listMembers(id);
   }
 
   listNotificationBatch(batchId: string): OperationRecord[] {
-    return this.#run('listNotificationBatch', () => this.#sql.listNotificationBatch.all(batchId)).map(rowToRecord);
+    return this.#groups.listBatch(batchId);
   }
 
   markBatchNotified(batchId: string): boolean {
-    return this.#write(
-      'markBatchNotified',
-      () => this.#sql.markBatchNotified.run({ batchId, now: this.#now() }).changes > 0,
-    );
+    return this.#groups.markBatchNotified(batchId);
   }
 
   markCompletionGroupFired(id: string): boolean {
-    return this.#write(
-      'markCompletionGroupFired',
-      () => this.#sql.markCompletionGroupFired.run({ id, now: this.#now() }).changes > 0,
-    );
+    return this.#groups.markFired(id);
   }
 
   getEndpointCapability(endpoint: string): EndpointCapability | undefined {

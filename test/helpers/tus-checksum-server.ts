@@ -129,6 +129,13 @@ export async function startTusChecksumServer(options: { concatenation?: boolean 
       res.end();
       return;
     }
+    if (req.method === 'DELETE') {
+      // Termination extension: the upload is gone; a later request to it gets 404.
+      uploads.delete(uploadId);
+      res.writeHead(204, common);
+      res.end();
+      return;
+    }
     if (req.method === 'HEAD') {
       res.writeHead(200, {
         ...common,

@@ -3,8 +3,9 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Dispatcher } from 'undici';
 import { BackgroundTransferStatus } from '../../src/core/enums.ts';
-import { DEFAULT_REQUEST_EXTRAS } from '../../src/core/operation-extras.ts';
+import { DEFAULT_EXTRAS, DEFAULT_REQUEST_EXTRAS } from '../../src/core/operation-extras.ts';
 import { createDispatcher } from '../../src/net/dispatcher.ts';
+import { tusProtocol } from '../../src/protocols/tus/tus-adapter.ts';
 import { probeTusEndpoint } from '../../src/protocols/tus/tus-control.ts';
 import { type TusPart, type TusUploadInput, uploadTus } from '../../src/protocols/tus/tus-upload.ts';
 import { fileBody } from '../../src/source/body-source.ts';
@@ -13,6 +14,7 @@ import { startEngine } from '../helpers/engine-harness.ts';
 import { startFaultProxy } from '../helpers/fault-proxy.ts';
 import { makeTempDir, type RandomFile, type TempDir, writeRandomFile } from '../helpers/temp-dir.ts';
 import { startTusChecksumServer } from '../helpers/tus-checksum-server.ts';
+import { waitFor } from '../helpers/wait-for.ts';
 
 /**
  * tus's concatenation extension (tusParallelUploads): partial uploads sent at once, each resumable on
@@ -194,6 +196,71 @@ test('through the engine ("auto"): tusParallelUploads uploads in parts, stored w
   } finally {
     await h.close();
     await proxy.close();
+    await server.close();
+  }
+});
+
+test('cancel (through the engine): every partial upload is deleted on the server, not left to expire', async () => {
+  const server = await startTusChecksumServer({ concatenation: true });
+  const proxy = await startFaultProxy(server.port);
+  const h = await startEngine({ retryBaseDelayMs: 50 });
+  try {
+    proxy.setDefaultPlan({ throttleBytesPerSecond: 2 * MIB });
+    const spec = h.spec({
+      sourcePath: file.path,
+      requestedUri: `${proxy.url}/files/`,
+      method: 'POST',
+      extras: { ...DEFAULT_REQUEST_EXTRAS, resumeProtocol: 'auto', tusParallelUploads: 3 },
+    });
+    h.engine.start(spec);
+    await h.waitFor(spec.guid, (snapshot) => snapshot.progress.bytesSent >= MIB, 60_000);
+    const parts = h.engine.getRecord(spec.guid)?.extras.session?.tusParts ?? [];
+    assert.equal(parts.length, 3);
+    await waitFor('every part created', () => server.uploadIds().length === 3, 30_000);
+    h.engine.cancel(spec.guid);
+    await h.waitFor(spec.guid, (snapshot) => snapshot.progress.status === BackgroundTransferStatus.canceled);
+    await waitFor('the parts deleted', () => server.uploadIds().length === 0, 30_000);
+    assert.equal(server.methods.filter((method) => method === 'DELETE').length, 3);
+  } finally {
+    await h.close();
+    await proxy.close();
+    await server.close();
+  }
+});
+
+test('terminate: a part the server already forgot (404) counts as removed; the others are deleted', async () => {
+  const server = await startTusChecksumServer({ concatenation: true });
+  try {
+    const extensions = ['creation', 'concatenation'];
+    const stop = new AbortController();
+    const first = input(server.endpoint, {
+      extensions,
+      chunkSizeBytes: 256 * 1024,
+      signal: stop.signal,
+      onOffset: (offset) => {
+        if (offset >= MIB) stop.abort(new Error('stopped by the test'));
+      },
+    });
+    await uploadTus(first.value).then(
+      () => assert.fail('the attempt was stopped'),
+      () => undefined,
+    );
+    const kept = first.seen.parts.at(-1) ?? [];
+    assert.equal(kept.length, 4);
+    assert.ok(kept.every((part) => part.uploadUrl !== null));
+    server.forget(idOf(kept[1]?.uploadUrl ?? null));
+    assert.equal(server.uploadIds().length, 3);
+    await tusProtocol.terminate?.({
+      session: { protocol: 'tus', uploadUrl: null, tusParts: kept },
+      headers: [],
+      extras: DEFAULT_EXTRAS,
+      dispatcher,
+      signal: AbortSignal.timeout(15_000),
+      credentialScope: new URL(server.endpoint),
+    });
+    assert.deepEqual(server.uploadIds(), []);
+    assert.equal(server.methods.filter((method) => method === 'DELETE').length, 4);
+  } finally {
     await server.close();
   }
 });

@@ -1,7 +1,7 @@
 import { basename } from 'node:path';
 import { resumableInput } from '../http/resumable-input.ts';
 import type { LearnedEndpoint, ProtocolAnswer, UploadProtocol } from '../upload-protocol.ts';
-import { probeTusEndpoint, terminateTus } from './tus-control.ts';
+import { probeTusEndpoint, terminateTusUploads } from './tus-control.ts';
 import { uploadTus } from './tus-upload.ts';
 
 /** tus refuses a creation at an endpoint without tus (404/405/412 to the POST): the endpoint changed. */
@@ -37,9 +37,10 @@ export const tusProtocol: UploadProtocol = {
       onParts: (tusParts) => attempt.onSession({ protocol: 'tus', uploadUrl: null, tusParts: [...tusParts] }),
     }),
   terminate(termination) {
-    const uploadUrl = termination.session.uploadUrl;
-    if (!uploadUrl) return Promise.resolve();
-    return terminateTus(uploadUrl, termination.dispatcher, termination.headers, termination.signal, {
+    const { session } = termination;
+    // Parallel partial uploads are uploads of their own: each is deleted, not left for the server to expire.
+    const urls = [session.uploadUrl, ...(session.tusParts ?? []).map((part) => part.uploadUrl)];
+    return terminateTusUploads(urls, termination.dispatcher, termination.headers, termination.signal, {
       credentials: termination.extras.serverCredential,
       credentialScope: termination.credentialScope,
     });

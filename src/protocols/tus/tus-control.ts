@@ -95,3 +95,20 @@ export function terminateTus(
 ): Promise<void> {
   return deleteUploadResource(uploadUrl, tusHeaders(headers), dispatcher, signal, options);
 }
+
+/**
+ * terminateTus for every upload that has a URL (a concatenated upload's final upload and its parts),
+ * all at once. Each is tried even when another fails; then the first failure rejects.
+ */
+export async function terminateTusUploads(
+  uploadUrls: ReadonlyArray<string | null | undefined>,
+  dispatcher: Dispatcher,
+  headers: HeaderList,
+  signal: AbortSignal,
+  options: ControlOptions = {},
+): Promise<void> {
+  const urls = [...new Set(uploadUrls.filter((url): url is string => typeof url === 'string' && url !== ''))];
+  const results = await Promise.allSettled(urls.map((url) => terminateTus(url, dispatcher, headers, signal, options)));
+  const failed = results.find((result) => result.status === 'rejected');
+  if (failed) throw failed.reason;
+}
