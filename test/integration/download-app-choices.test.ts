@@ -8,9 +8,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import {
   BackgroundDownloader,
   BackgroundTransferStatus,
+  closeAsync,
   type DownloadOperation,
   WebErrorStatus,
 } from '../../src/index.ts';
+import { stopHost } from '../../src/ipc/host-control.ts';
 import { type ApiHome, useApiHome } from '../helpers/api-home.ts';
 import { type DownloadServer, startDownloadServer } from '../helpers/download-server.ts';
 
@@ -25,9 +27,20 @@ let server: DownloadServer | undefined;
 afterEach(async () => {
   await server?.close();
   server = undefined;
-  await home?.cleanup();
+  if (home) {
+    await stopHost(home.home).catch(() => false);
+    await closeAsync();
+    await home.cleanup();
+  }
   home = undefined;
 });
+
+/** 'auto': through a real transfer host process, so the choices cross the socket's schemas too. */
+async function useHome(config: Record<string, unknown>, appId: string, mode: 'inproc' | 'auto'): Promise<ApiHome> {
+  const created = await useApiHome(config, `${appId}-${mode}`);
+  process.env.BGTRANSFER_HOST = mode;
+  return created;
+}
 
 function digestOf(algorithm: 'sha256' | 'sha512', data: Buffer): string {
   return `${algorithm === 'sha256' ? 'sha-256' : 'sha-512'}=:${createHash(algorithm).update(data).digest('base64')}:`;
@@ -91,50 +104,52 @@ test('expectedContentDigest that does not match: BT_ERR_DIGEST_MISMATCH, partial
   assert.equal(existsSync(resultPath), true);
 });
 
-test('an enumerated download reports isRandomAccessRequired, its statuses and digest, and reads mid-way', async () => {
-  home = await useApiHome({}, 'download-app-enumerated');
-  const body = randomBytes(3 * MIB + 1);
-  server = await startDownloadServer(body, { bytesPerSecond: 2 * MIB });
-  const download = new BackgroundDownloader().createDownload(`${server.url}/file`, join(home.dir, 'seen.bin'));
-  download.isRandomAccessRequired = true;
-  download.recoverableWebErrorStatuses.push(WebErrorStatus.forbidden);
-  download.expectedContentDigest = digestOf('sha256', body);
-  const done = download.startAsync();
-  await done.queued;
-  const [found] = await BackgroundDownloader.getCurrentDownloadsAsync();
-  assert.ok(found, 'the download is enumerated');
-  assert.notEqual(found, download);
-  assert.equal(found.isRandomAccessRequired, true);
-  assert.deepEqual([...found.recoverableWebErrorStatuses], [WebErrorStatus.forbidden]);
-  assert.equal(found.expectedContentDigest, digestOf('sha256', body));
-  const chunks: Buffer[] = [];
-  for await (const chunk of found.getResultStreamAt(2 * MIB)) chunks.push(Buffer.from(chunk as Uint8Array));
-  assert.ok(Buffer.concat(chunks).equals(body.subarray(2 * MIB)));
-  await done;
-});
+for (const mode of ['inproc', 'auto'] as const) {
+  test(`${mode}: an enumerated download reports isRandomAccessRequired, its statuses and digest, and reads mid-way`, async () => {
+    home = await useHome({}, 'download-app-enumerated', mode);
+    const body = randomBytes(3 * MIB + 1);
+    server = await startDownloadServer(body, { bytesPerSecond: 2 * MIB });
+    const download = new BackgroundDownloader().createDownload(`${server.url}/file`, join(home.dir, 'seen.bin'));
+    download.isRandomAccessRequired = true;
+    download.recoverableWebErrorStatuses.push(WebErrorStatus.forbidden);
+    download.expectedContentDigest = digestOf('sha256', body);
+    const done = download.startAsync();
+    await done.queued;
+    const [found] = await BackgroundDownloader.getCurrentDownloadsAsync();
+    assert.ok(found, 'the download is enumerated');
+    assert.notEqual(found, download);
+    assert.equal(found.isRandomAccessRequired, true);
+    assert.deepEqual([...found.recoverableWebErrorStatuses], [WebErrorStatus.forbidden]);
+    assert.equal(found.expectedContentDigest, digestOf('sha256', body));
+    const chunks: Buffer[] = [];
+    for await (const chunk of found.getResultStreamAt(2 * MIB)) chunks.push(Buffer.from(chunk as Uint8Array));
+    assert.ok(Buffer.concat(chunks).equals(body.subarray(2 * MIB)));
+    await done;
+  });
 
-test('a recoverable status listed after startAsync() reaches the engine: the 403 pauses the download', async () => {
-  home = await useApiHome({ retryBaseDelayMs: 50 }, 'download-app-late-status');
-  const body = randomBytes(3 * MIB);
-  server = await startDownloadServer(body, { bytesPerSecond: 2 * MIB, forbiddenPaths: ['/file?sig=expired'] });
-  const download = new BackgroundDownloader().createDownload(`${server.url}/file?sig=ok`, join(home.dir, 'late.bin'));
-  const done = download.startAsync();
-  done.catch(() => undefined);
-  await done.queued;
-  download.recoverableWebErrorStatuses.push(WebErrorStatus.forbidden);
-  await download.pause();
-  download.requestedUri = `${server.url}/file?sig=expired`;
-  await download.resume();
-  await waitForStatus(download, BackgroundTransferStatus.pausedRecoverableWebErrorStatus);
-  const [found] = await BackgroundDownloader.getCurrentDownloadsAsync();
-  assert.equal(found?.currentWebErrorStatus, WebErrorStatus.forbidden);
-  assert.deepEqual([...(found?.recoverableWebErrorStatuses ?? [])], [WebErrorStatus.forbidden]);
-  server.setOptions({});
-  download.requestedUri = `${server.url}/file?sig=fresh`;
-  await download.resume();
-  await done;
-  assert.ok((await readFile(join(home.dir, 'late.bin'))).equals(body));
-});
+  test(`${mode}: a recoverable status listed after startAsync() reaches the engine: the 403 pauses the download`, async () => {
+    home = await useHome({ retryBaseDelayMs: 50 }, 'download-app-late-status', mode);
+    const body = randomBytes(3 * MIB);
+    server = await startDownloadServer(body, { bytesPerSecond: 2 * MIB, forbiddenPaths: ['/file?sig=expired'] });
+    const download = new BackgroundDownloader().createDownload(`${server.url}/file?sig=ok`, join(home.dir, 'late.bin'));
+    const done = download.startAsync();
+    done.catch(() => undefined);
+    await done.queued;
+    download.recoverableWebErrorStatuses.push(WebErrorStatus.forbidden);
+    await download.pause();
+    download.requestedUri = `${server.url}/file?sig=expired`;
+    await download.resume();
+    await waitForStatus(download, BackgroundTransferStatus.pausedRecoverableWebErrorStatus);
+    const [found] = await BackgroundDownloader.getCurrentDownloadsAsync();
+    assert.equal(found?.currentWebErrorStatus, WebErrorStatus.forbidden);
+    assert.deepEqual([...(found?.recoverableWebErrorStatuses ?? [])], [WebErrorStatus.forbidden]);
+    server.setOptions({});
+    download.requestedUri = `${server.url}/file?sig=fresh`;
+    await download.resume();
+    await done;
+    assert.ok((await readFile(join(home.dir, 'late.bin'))).equals(body));
+  });
+}
 
 test('a value that is no WebErrorStatus is refused where the app writes it', async () => {
   home = await useApiHome({}, 'download-app-bad-status');
