@@ -3,6 +3,7 @@ import { DEFAULT_REQUEST_EXTRAS } from '../core/default-extras.ts';
 import { partialPathOf } from '../core/download-paths.ts';
 import type { WebErrorStatus } from '../core/enums.ts';
 import { TransferError } from '../core/errors.ts';
+import { checkExpectedDigest } from '../core/expected-digest.ts';
 import type { Logger } from '../core/logger.ts';
 import { checkDownloadUri } from '../core/request-checks.ts';
 import type { OperationSnapshot, OperationSpec, ProgressSnapshot } from '../core/snapshot.ts';
@@ -15,6 +16,7 @@ import { type Lifecycle, TransferOperation } from './transfer-operation.ts';
 import type { TransferPromise } from './transfer-promise.ts';
 import type { Uri } from './uri.ts';
 import { type UriLike, validateUri } from './validation.ts';
+import { watchedStatuses } from './watched-statuses.ts';
 
 /** Guards the constructor: operations come only from a downloader or an enumeration (R1). */
 const CREATE = Symbol('DownloadOperation.create');
@@ -32,11 +34,14 @@ export type BackgroundDownloadProgress = Pick<
  */
 export class DownloadOperation extends TransferOperation<DownloadOperation> {
   /**
-   * Windows' RecoverableWebErrorStatuses: fill it before startAsync(). An error with one of these
-   * statuses pauses the download (pausedRecoverableWebErrorStatus) instead of failing it; the app can
-   * then set a new requestedUri and resume(). Changes after startAsync() do not reach the engine.
+   * Windows' RecoverableWebErrorStatuses: an error with one of these statuses pauses the download
+   * (pausedRecoverableWebErrorStatus) instead of failing it; the app can then set a new requestedUri
+   * and resume(). Filled before startAsync() it goes with the start; changed after, the new list goes
+   * to the engine (the next error is judged by it). A value that is no WebErrorStatus throws
+   * BT_ERR_INVALID_ARGUMENT.
    */
-  readonly recoverableWebErrorStatuses: WebErrorStatus[] = [];
+  readonly recoverableWebErrorStatuses: WebErrorStatus[] = watchedStatuses([], () => this.#statusesChanged());
+  #statusesPending = false;
 
   /** @internal */
   constructor(token: typeof CREATE, snapshot: OperationSnapshot, lifecycle: Lifecycle, log?: Logger) {
@@ -47,6 +52,23 @@ export class DownloadOperation extends TransferOperation<DownloadOperation> {
       );
     }
     super(snapshot, lifecycle, 'download', log);
+    // An enumerated download reports what its app chose (kept with the stored operation).
+    this.#storedRandomAccess = snapshot.isRandomAccessRequired ?? false;
+    this.#storedDigest = snapshot.expectedContentDigest ?? null;
+    this.#statusesPending = true; // the copy below is not a change to send
+    this.recoverableWebErrorStatuses.push(...((snapshot.recoverableWebErrorStatuses ?? []) as WebErrorStatus[]));
+    this.#statusesPending = false;
+  }
+
+  /** The list changed: once the download started, send the whole new list (once per turn of the loop). */
+  #statusesChanged(): void {
+    if (this.#statusesPending) return;
+    this.#statusesPending = true;
+    queueMicrotask(() => {
+      this.#statusesPending = false;
+      if (this.createdSpec !== undefined) return; // startAsync() sends the list with the start
+      this.change({ recoverableWebErrorStatuses: [...this.recoverableWebErrorStatuses] }, (spec) => spec);
+    });
   }
 
   /** @internal An operation createDownload made (not started). */
@@ -95,11 +117,6 @@ export class DownloadOperation extends TransferOperation<DownloadOperation> {
   override startAsync(): TransferPromise<DownloadOperation, DownloadOperation> {
     const statuses = [...this.recoverableWebErrorStatuses];
     if (this.createdSpec !== undefined && statuses.length > 0) {
-      for (const status of statuses) {
-        if (!Number.isInteger(status) || status < 0 || status > 1000) {
-          throw new TransferError('BT_ERR_INVALID_ARGUMENT', `not a WebErrorStatus: ${String(status)}`);
-        }
-      }
       this.change({}, (spec) => ({
         ...spec,
         extras: { ...(spec.extras ?? DEFAULT_REQUEST_EXTRAS), recoverableWebErrorStatuses: statuses },
@@ -142,6 +159,31 @@ export class DownloadOperation extends TransferOperation<DownloadOperation> {
     this.#storedRandomAccess = value;
   }
   #storedRandomAccess = false;
+
+  /**
+   * The app's own digest of the body, RFC 9530 form: `sha-256=:<base64>:` or `sha-512=:<base64>:`
+   * (docs/downloads.md, "Digests"). The download completes only if the file has it; otherwise it fails
+   * with BT_ERR_DIGEST_MISMATCH, the partial file is discarded and the result file is left as it was.
+   * Settable before startAsync; stored with the operation. null: no digest of the app's.
+   */
+  get expectedContentDigest(): string | null {
+    const spec = this.createdSpec;
+    return spec ? (spec.extras?.expectedContentDigest ?? null) : this.#storedDigest;
+  }
+  set expectedContentDigest(value: string | null) {
+    const digest = value === null ? null : checkExpectedDigest(value);
+    if (this.createdSpec === undefined) {
+      throw new TransferError(
+        'BT_ERR_ILLEGAL_STATE',
+        `download ${this.guid} was already started: set expectedContentDigest before startAsync()`,
+      );
+    }
+    this.change({}, (current) => ({
+      ...current,
+      extras: { ...(current.extras ?? DEFAULT_REQUEST_EXTRAS), expectedContentDigest: digest },
+    }));
+  }
+  #storedDigest: string | null = null;
 
   /** The WebErrorStatus of the download's current error, or null while it has none. */
   get currentWebErrorStatus(): WebErrorStatus | null {

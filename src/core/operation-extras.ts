@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_EXTRAS, DEFAULT_REQUEST_EXTRAS } from './default-extras.ts';
+import { EXPECTED_DIGEST_PATTERN } from './expected-digest.ts';
 
 export { DEFAULT_EXTRAS, DEFAULT_REQUEST_EXTRAS };
 
@@ -74,6 +75,15 @@ const askedFields = {
    * a fresh requestedUri, instead of failing or retrying it.
    */
   recoverableWebErrorStatuses: z.array(z.number().int().min(0).max(1000)).max(64).default([]),
+  /**
+   * DownloadOperation.expectedContentDigest: the app's own `sha-256=:…:` / `sha-512=:…:` of the body. The
+   * download completes only if the file matches it (and the server's digest, when one came too).
+   */
+  expectedContentDigest: z
+    .string()
+    .regex(EXPECTED_DIGEST_PATTERN, 'expectedContentDigest must be sha-256=:<base64>: or sha-512=:<base64>:')
+    .nullable()
+    .default(null),
   /**
    * The app's proxy variables (HTTP_PROXY, HTTPS_PROXY, NO_PROXY, either case) when it created the
    * upload, used with config `proxy` "auto": the host's own environment has none, so each app's uploads

@@ -98,6 +98,13 @@ export interface OperationSnapshot {
   direction: TransferDirection;
   /** A download's result file (absolute path); null for an upload. */
   resultPath: string | null;
+  /**
+   * What a download's app chose before startAsync, so an operation found by enumeration reports it
+   * too. Absent from hosts that predate them: the defaults (false, none, null).
+   */
+  isRandomAccessRequired?: boolean;
+  recoverableWebErrorStatuses?: number[];
+  expectedContentDigest?: string | null;
 }
 
 /** Which operations an enumeration returns (R22–R24). */
@@ -125,6 +132,8 @@ export interface OperationChange {
   removeHeader?: string;
   /** A download's new URI for the next requests (DownloadOperation.requestedUri is writable). */
   requestedUri?: string;
+  /** DownloadOperation.recoverableWebErrorStatuses changed after start: the whole new list. */
+  recoverableWebErrorStatuses?: number[];
 }
 
 /** The program a completion group runs (R78, R79): no shell, arguments as given. */

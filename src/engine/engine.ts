@@ -283,9 +283,14 @@ export class Engine {
       if (change.setHeader) headers = withHeader(headers, change.setHeader[0], change.setHeader[1]);
       patch.headers = headers;
     }
-    const record = this.#store.updateProperties(guid, patch);
+    let record = this.#store.updateProperties(guid, patch);
     if (!record) {
       throw new TransferError('BT_ERR_ILLEGAL_STATE', `upload ${guid} has ended; its properties can no longer change`);
+    }
+    if (change.recoverableWebErrorStatuses !== undefined) {
+      // Stored before the running attempt ends, so its outcome is judged by the new list.
+      const statuses = [...change.recoverableWebErrorStatuses];
+      record = this.#store.updateExtras(guid, { ...record.extras, recoverableWebErrorStatuses: statuses }) ?? record;
     }
     const live = this.#scheduler.live(guid);
     if (live) live.record = record;

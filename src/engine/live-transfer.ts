@@ -105,6 +105,13 @@ export function toSnapshot(record: OperationRecord): OperationSnapshot {
     contentDigest: record.extras.contentDigest,
     direction: record.direction,
     resultPath: record.resultPath,
+    ...(record.direction === 'download'
+      ? {
+          isRandomAccessRequired: record.extras.isRandomAccessRequired,
+          recoverableWebErrorStatuses: [...record.extras.recoverableWebErrorStatuses],
+          expectedContentDigest: record.extras.expectedContentDigest,
+        }
+      : {}),
   };
 }
 

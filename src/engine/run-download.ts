@@ -245,14 +245,20 @@ function httpFailure(method: string, response: ResponseSnapshot): AttemptOutcome
 /** Every byte is on disk and fsynced: check the digest, then make the result file appear at once. */
 async function complete(context: AttemptContext, partialPath: string, resultPath: string): Promise<AttemptOutcome> {
   const { live } = context;
-  const digest = sessionOf(context).digest;
-  if (digest) {
+  // The server's digest and the app's own: the file must have both (the app's is checked last, so a
+  // mismatch with it is reported even when the server sent none).
+  const digests = [sessionOf(context).digest, live.record.extras.expectedContentDigest].filter(
+    (digest): digest is string => typeof digest === 'string' && digest !== '',
+  );
+  if (digests.length > 0) {
     try {
-      await verifyFileDigest(
-        partialPath,
-        digest,
-        requestMessage(live.record.method, live.record.requestedUri, 'download'),
-      );
+      for (const digest of digests) {
+        await verifyFileDigest(
+          partialPath,
+          digest,
+          requestMessage(live.record.method, live.record.requestedUri, 'download'),
+        );
+      }
     } catch (error) {
       await discardPartial(partialPath);
       restartFromZero(context);

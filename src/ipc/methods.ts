@@ -94,6 +94,7 @@ const operationChange = z.strictObject({
   setHeader: headerPair.optional(),
   removeHeader: text.optional(),
   requestedUri: text.optional(),
+  recoverableWebErrorStatuses: z.array(z.number().int().min(0).max(1000)).max(64).optional(),
 }) satisfies z.ZodType<OperationChange>;
 
 /** A code this version does not know (a newer host) still arrives as a coded error: BT_ERR_INTERNAL. */
@@ -147,6 +148,9 @@ export const snapshotSchema = z.looseObject({
   // A host that predates downloads sends neither: an upload.
   direction: z.enum(['upload', 'download']).default('upload'),
   resultPath: z.string().nullable().default(null),
+  isRandomAccessRequired: z.boolean().optional(),
+  recoverableWebErrorStatuses: z.array(z.number()).optional(),
+  expectedContentDigest: z.string().nullable().optional(),
 }) satisfies z.ZodType<OperationSnapshot, unknown>;
 
 /** What `bgtransfer host status` shows. Counts are the calling app's operations by status name. */
