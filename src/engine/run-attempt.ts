@@ -29,6 +29,11 @@ export interface AttemptContext {
   extraCaCertificates: string[];
   /** A new final response was recorded (publish it at once: R39). */
   onResponse(): void;
+  /**
+   * This attempt started over from byte 0 (publish it at once: R38). A restarted request that ends
+   * before the next progress tick would otherwise never show hasRestarted to the app.
+   */
+  onRestarted(): void;
 }
 
 export type AttemptOutcome =
@@ -139,6 +144,7 @@ async function runProtocol(
       },
       onRestarted: () => {
         live.hasRestarted = true;
+        context.onRestarted();
       },
       ...progressCallbacks(context),
     });
@@ -148,6 +154,7 @@ async function runProtocol(
     store.recordAcknowledged(record.guid, 0);
     live.hasRestarted = true;
     live.bytesSent = 0;
+    context.onRestarted();
   };
   try {
     const result = await send(protocol, record.extras.session);

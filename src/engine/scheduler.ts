@@ -270,6 +270,7 @@ export class Scheduler {
       responseBodyPath: responseBodyPath(this.home, guid),
       extraCaCertificates: this.#extraCa,
       onResponse: () => this.#publishLive(live),
+      onRestarted: () => this.#publishLive(live),
     });
     try {
       if (live.stopReason !== null) {
