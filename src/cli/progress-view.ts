@@ -49,7 +49,7 @@ export function createProgressView(options: ViewOptions): ProgressView {
 }
 
 /** What every view derives from the snapshots of one operation: rate, ETA, restarts. */
-class Track {
+export class Track {
   readonly meter = new RateMeter();
   lastStatus: number | undefined;
   lastBytes = 0;
@@ -68,9 +68,12 @@ class Track {
   observe(snapshot: OperationSnapshot, nowMs: number): boolean {
     const { hasRestarted } = snapshot.progress;
     const { done } = amountOf(snapshot);
-    const wentBack = (hasRestarted && !this.lastHasRestarted) || done < this.lastBytes;
+    const dropped = done < this.lastBytes;
+    const wentBack = (hasRestarted && !this.lastHasRestarted) || dropped;
     const restarted = wentBack && this.movedThisRequest > 0;
-    this.movedThisRequest = wentBack ? done : Math.max(this.movedThisRequest, done);
+    // The flag can rise while the count still shows the old request's bytes (the drop to 0 comes in the
+    // next snapshot): the new request has moved nothing yet, so that drop is not a second restart.
+    this.movedThisRequest = wentBack ? (dropped ? done : 0) : Math.max(this.movedThisRequest, done);
     this.meter.sample(done, nowMs);
     this.lastBytes = done;
     this.lastHasRestarted = hasRestarted;
