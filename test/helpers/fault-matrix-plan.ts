@@ -2,6 +2,7 @@ import { BackgroundUploader, type UploadOperation } from '../../src/index.ts';
 import { watchConnections } from './fault-matrix-watch.ts';
 import { type FaultPlan, type FaultProxy, startFaultProxy } from './fault-proxy.ts';
 import type { IetfTestServer } from './ietf-server.ts';
+import { shuffle } from './seeded-random.ts';
 import { type RandomFile, writeRandomFile } from './temp-dir.ts';
 import type { TusTestServer } from './tus-server.ts';
 import type { UploadServer } from './upload-server.ts';
@@ -158,24 +159,4 @@ export async function startUploads(ctx: PlanContext): Promise<Upload[]> {
 /** A cut between MIN_FAULT_OFFSET and 90 % of `bytes`: always in a body, never after its end. */
 export function faultOffset(random: () => number, bytes: number): number {
   return MIN_FAULT_OFFSET + Math.floor(random() * Math.max(1, bytes * 0.9 - MIN_FAULT_OFFSET));
-}
-
-/** mulberry32: a tiny seeded PRNG, enough to choose sizes and offsets reproducibly. */
-export function mulberry32(state: number): () => number {
-  let s = state >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-export function shuffle<T>(random: () => number, items: T[]): T[] {
-  for (let index = items.length - 1; index > 0; index--) {
-    const other = Math.floor(random() * (index + 1));
-    [items[index], items[other]] = [items[other]!, items[index]!];
-  }
-  return items;
 }

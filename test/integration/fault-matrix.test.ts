@@ -16,7 +16,6 @@ import {
   LINK_BYTES_PER_SECOND,
   type MatrixServers,
   MiB,
-  mulberry32,
   RESPONSE_TIMEOUT_MS,
   STALL_TIMEOUT_MS,
   startUploads,
@@ -28,6 +27,7 @@ import { account, header, summarize, verifyOnServer } from '../helpers/fault-mat
 import { type FaultProxy, startFaultProxy } from '../helpers/fault-proxy.ts';
 import { type IetfTestServer, startIetfServer } from '../helpers/ietf-server.ts';
 import { spawnNode } from '../helpers/process-tools.ts';
+import { mulberry32 } from '../helpers/seeded-random.ts';
 import { makeTempDir, type TempDir, writeRandomFile } from '../helpers/temp-dir.ts';
 import { startTusServer, type TusTestServer } from '../helpers/tus-server.ts';
 import { startUploadServer, type UploadServer } from '../helpers/upload-server.ts';

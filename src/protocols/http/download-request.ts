@@ -6,7 +6,8 @@ import type { BodySource } from '../../source/body-source.ts';
 import { authenticatedExchange } from './authenticated-exchange.ts';
 import type { ResponseSink } from './exchange.ts';
 import { CLIENT_OWNED_HEADERS, contentLength, findHeader, type HeaderList, withoutHeaders } from './header-pairs.ts';
-import { requestMessage, urlText } from './request-messages.ts';
+import { redirectTarget } from './redirect-target.ts';
+import { requestMessage } from './request-messages.ts';
 import { ServerAuth } from './server-auth.ts';
 
 /**
@@ -127,7 +128,7 @@ export async function downloadHttp(input: DownloadRequestInput): Promise<Downloa
         requestMessage(method, url, `more than ${input.maxRedirects} redirects (the last one: ${answer.status})`),
       );
     }
-    const next = redirectTarget(url, answer.status, findHeader(answer.headers, 'location') ?? '');
+    const next = redirectTarget(url, answer.status, findHeader(answer.headers, 'location'));
     if (next.origin !== url.origin) {
       headers = withoutHeaders(headers, ORIGIN_BOUND_HEADERS);
       auth = null;
@@ -217,28 +218,4 @@ export function validatorOf(headers: HeaderList): string | null {
 
 function hasValidator(headers: HeaderList): boolean {
   return validatorOf(headers) !== null;
-}
-
-function redirectTarget(current: URL, status: number, location: string): URL {
-  let next: URL;
-  try {
-    next = new URL(location, current);
-  } catch (error) {
-    throw new TransferError('BT_ERR_INVALID_RESPONSE', `${status} redirect to an invalid Location: ${location}`, {
-      cause: error,
-    });
-  }
-  if (next.protocol !== 'http:' && next.protocol !== 'https:') {
-    throw new TransferError(
-      'BT_ERR_INVALID_RESPONSE',
-      `the ${status} redirect from ${urlText(current)} goes to a non-HTTP location: ${urlText(next)}`,
-    );
-  }
-  if (current.protocol === 'https:' && next.protocol === 'http:') {
-    throw new TransferError(
-      'BT_ERR_INSECURE_REDIRECT',
-      `the ${status} redirect from ${urlText(current)} goes from https to plain http: ${urlText(next)}`,
-    );
-  }
-  return next;
 }

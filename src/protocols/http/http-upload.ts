@@ -5,7 +5,8 @@ import { isDigestMismatch, MAX_DIGEST_RESENDS } from './digest-rejection.ts';
 import type { ResponseSink } from './exchange.ts';
 import { CLIENT_OWNED_HEADERS, contentLength, findHeader, type HeaderList, withoutHeaders } from './header-pairs.ts';
 import type { HttpUploadInput, HttpUploadResult } from './http-upload-types.ts';
-import { requestMessage, urlText } from './request-messages.ts';
+import { redirectTarget } from './redirect-target.ts';
+import { requestMessage } from './request-messages.ts';
 import { ServerAuth } from './server-auth.ts';
 
 /** 307/308 keep method and body: the whole request is sent again to the new location. */
@@ -127,34 +128,4 @@ function refuseRedirect(status: number, method: string, url: URL): void {
     requestMessage(method, url, `the server redirected the upload with ${status}, which would drop the body`),
     { httpStatus: status },
   );
-}
-
-function redirectTarget(current: URL, status: number, location: string | undefined): URL {
-  if (location === undefined || location === '') {
-    throw new TransferError(
-      'BT_ERR_INVALID_RESPONSE',
-      `the ${status} redirect from ${urlText(current)} has no Location`,
-    );
-  }
-  let next: URL;
-  try {
-    next = new URL(location, current);
-  } catch (error) {
-    throw new TransferError('BT_ERR_INVALID_RESPONSE', `${status} redirect to an invalid Location: ${location}`, {
-      cause: error,
-    });
-  }
-  if (next.protocol !== 'http:' && next.protocol !== 'https:') {
-    throw new TransferError(
-      'BT_ERR_INVALID_RESPONSE',
-      `the ${status} redirect from ${urlText(current)} goes to a non-HTTP location: ${urlText(next)}`,
-    );
-  }
-  if (current.protocol === 'https:' && next.protocol === 'http:') {
-    throw new TransferError(
-      'BT_ERR_INSECURE_REDIRECT',
-      `the ${status} redirect from ${urlText(current)} goes from https to plain http: ${urlText(next)}`,
-    );
-  }
-  return next;
 }
