@@ -1,0 +1,247 @@
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import {
+  BackgroundTransferBehavior,
+  BackgroundTransferCostPolicy,
+  BackgroundTransferStatus as S,
+} from '../../src/core/enums.ts';
+import { DEFAULT_REQUEST_EXTRAS, type RequestExtras } from '../../src/core/operation-extras.ts';
+import type { OperationSpec } from '../../src/core/snapshot.ts';
+import { type ParityServer, startParityServer } from '../helpers/download-parity-server.ts';
+import { type DownloadRecord, type DownloadServer, startDownloadServer } from '../helpers/download-servers.ts';
+import { type EngineHarness, startEngine } from '../helpers/engine-harness.ts';
+import { makeTempDir, type RandomFile, type TempDir, writeRandomFile } from '../helpers/temp-dir.ts';
+import { makeTestCertificates } from '../helpers/tls-certs.ts';
+
+/**
+ * Downloads get what uploads get (docs/downloads.md, D26 and the D rules that point at upload rules):
+ * Retry-After, server credentials, transfer groups, cost policy, extra CAs and stall detection, each
+ * against a real server on loopback and a real engine with a SQLite store.
+ */
+let server: DownloadServer;
+let dir: TempDir;
+let file: RandomFile;
+
+before(async () => {
+  server = await startDownloadServer();
+  dir = await makeTempDir('download-parity-');
+  file = await writeRandomFile(dir.path, 'served.bin', 300_000);
+});
+after(async () => {
+  await server.close();
+  await dir.cleanup();
+});
+
+let resultSerial = 0;
+function downloadSpec(
+  h: EngineHarness,
+  uri: string,
+  overrides: Partial<OperationSpec> = {},
+  extras: Partial<RequestExtras> = {},
+) {
+  const resultPath = join(dir.path, `result-${++resultSerial}.bin`);
+  const spec: OperationSpec = {
+    ...h.spec({ sourcePath: '', requestedUri: uri }),
+    method: 'GET',
+    sourcePath: null,
+    download: { resultPath },
+    ...overrides,
+    extras: { ...DEFAULT_REQUEST_EXTRAS, body: { kind: 'none' }, ...extras },
+  };
+  return { spec, resultPath };
+}
+
+function sha256(data: Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+function onPath(path: string): DownloadRecord[] {
+  return server.requests.filter((r) => r.path === path);
+}
+
+test('D26: a 503 with Retry-After: 1 is retried after about a second, then the download completes byte-exact', async () => {
+  const arrivals: number[] = [];
+  await server.serve('/retry-after.bin', file.path, {
+    intercept: () =>
+      arrivals.push(Date.now()) === 1 ? { status: 503, headers: [['Retry-After', '1']], body: 'busy' } : undefined,
+  });
+  const h = await startEngine({ maxAttempts: 3, retryBaseDelayMs: 5 });
+  try {
+    const { spec, resultPath } = downloadSpec(h, `${server.url}/retry-after.bin`);
+    const { guid } = h.engine.start(spec);
+    const done = await h.waitFor(
+      guid,
+      (s) => s.progress.status === S.completed || s.progress.status === S.error,
+      30_000,
+    );
+    assert.equal(done.progress.status, S.completed, JSON.stringify(done.error));
+    assert.equal(sha256(await readFile(resultPath)), file.sha256);
+    const requests = onPath('/retry-after.bin');
+    assert.deepEqual(
+      requests.map((r) => r.status),
+      [503, 200],
+    );
+    const waited = (arrivals[1] ?? 0) - (arrivals[0] ?? 0);
+    // retryBaseDelayMs is 5: only Retry-After explains a wait near a second.
+    assert.ok(waited >= 900, `the retry waited ${waited} ms`);
+  } finally {
+    await h.close();
+  }
+});
+
+const USER = 'parity-user';
+const PASSWORD = 'parity-secret-pw';
+const BASIC = `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`;
+
+test('R65 for downloads: serverCredential answers the 401; a wrong password fails without the password in the error', async () => {
+  await server.serve('/auth.bin', file.path, {
+    intercept: (request) => {
+      const auth = request.headers.find(([name]) => name.toLowerCase() === 'authorization')?.[1];
+      if (auth === BASIC) return undefined;
+      return { status: 401, headers: [['WWW-Authenticate', 'Basic realm="parity"']], body: 'who are you' };
+    },
+  });
+  const h = await startEngine({ maxAttempts: 2, retryBaseDelayMs: 5 });
+  try {
+    const good = downloadSpec(
+      h,
+      `${server.url}/auth.bin`,
+      {},
+      { serverCredential: { userName: USER, password: PASSWORD } },
+    );
+    const ok = await h.waitFor(
+      h.engine.start(good.spec).guid,
+      (s) => s.progress.status === S.completed || s.progress.status === S.error,
+      30_000,
+    );
+    assert.equal(ok.progress.status, S.completed, JSON.stringify(ok.error));
+    assert.equal(sha256(await readFile(good.resultPath)), file.sha256);
+    assert.equal(onPath('/auth.bin').at(-1)?.status, 200);
+
+    const wrong = downloadSpec(
+      h,
+      `${server.url}/auth.bin`,
+      {},
+      { serverCredential: { userName: USER, password: 'wrong-pw-xyz' } },
+    );
+    const failed = await h.waitFor(h.engine.start(wrong.spec).guid, (s) => s.progress.status === S.error, 30_000);
+    assert.equal(failed.error?.httpStatus, 401);
+    const shown = JSON.stringify(failed) + JSON.stringify(h.updates);
+    assert.doesNotMatch(shown, /wrong-pw-xyz|parity-secret-pw/);
+  } finally {
+    await h.close();
+  }
+});
+
+test('R30 for downloads: a serialized transfer group runs its downloads one at a time, in start order', async () => {
+  const starts: Array<{ path: string; busy: string[] }> = [];
+  const paths = ['/ser-1.bin', '/ser-2.bin', '/ser-3.bin'];
+  for (const path of paths) {
+    await server.serve(path, file.path, {
+      throttleBytesPerSecond: 1_000_000,
+      intercept: (request) => {
+        const busy = server.requests.filter(
+          // Not `complete`: the client may hold every byte before the server's end() callback ran.
+          (r) => r !== request && paths.includes(r.path) && r.bytesSent < file.size && !r.aborted,
+        );
+        starts.push({ path: request.path, busy: busy.map((r) => r.path) });
+        return undefined;
+      },
+    });
+  }
+  const h = await startEngine({ retryBaseDelayMs: 5 });
+  try {
+    const transferGroup = { name: 'parity-serial', transferBehavior: BackgroundTransferBehavior.serialized };
+    const guids = paths.map(
+      (path) => h.engine.start(downloadSpec(h, `${server.url}${path}`, { transferGroup }).spec).guid,
+    );
+    for (const guid of guids) await h.waitFor(guid, (s) => s.progress.status === S.completed, 30_000);
+    assert.deepEqual(
+      starts.map((s) => s.path),
+      paths,
+    );
+    assert.deepEqual(
+      starts.map((s) => s.busy),
+      [[], [], []],
+      'no download of the group started while another one was sending',
+    );
+  } finally {
+    await h.close();
+  }
+});
+
+test('R53 for downloads: unrestrictedOnly waits on a metered network and goes on when it is not metered', async () => {
+  await server.serve('/metered.bin', file.path);
+  await server.serve('/relaxed.bin', file.path);
+  const h = await startEngine();
+  try {
+    h.network.set({ metered: true });
+    const strict = downloadSpec(h, `${server.url}/metered.bin`, {
+      costPolicy: BackgroundTransferCostPolicy.unrestrictedOnly,
+    });
+    const { guid } = h.engine.start(strict.spec);
+    const relaxed = h.engine.start(downloadSpec(h, `${server.url}/relaxed.bin`).spec);
+    await h.waitFor(guid, (s) => s.progress.status === S.pausedCostedNetwork);
+    await h.waitFor(relaxed.guid, (s) => s.progress.status === S.completed, 30_000);
+    assert.equal(onPath('/metered.bin').length, 0, 'nothing was fetched on the metered network');
+    h.network.set({ metered: false });
+    await h.waitFor(guid, (s) => s.progress.status === S.completed, 30_000);
+    assert.equal(sha256(await readFile(strict.resultPath)), file.sha256);
+  } finally {
+    await h.close();
+  }
+});
+
+test('HTTPS downloads trust the CA from extraCaCertificates, and only then', async () => {
+  const certificates = await makeTestCertificates();
+  const caPath = join(dir.path, 'parity-ca.pem');
+  await writeFile(caPath, certificates.caCert);
+  const body = randomBytes(200_000);
+  const tls: ParityServer = await startParityServer(body, { tls: certificates.valid });
+  const trusting = await startEngine({ extraCaCertificates: [caPath], maxAttempts: 1 });
+  const plain = await startEngine({ maxAttempts: 1 });
+  try {
+    const good = downloadSpec(trusting, `${tls.url}/tls.bin`);
+    const done = await trusting.waitFor(
+      trusting.engine.start(good.spec).guid,
+      (s) => s.progress.status === S.completed || s.progress.status === S.error,
+      30_000,
+    );
+    assert.equal(done.progress.status, S.completed, JSON.stringify(done.error));
+    assert.equal(sha256(await readFile(good.resultPath)), sha256(body));
+    const refused = plain.engine.start(downloadSpec(plain, `${tls.url}/tls.bin`).spec);
+    const failed = await plain.waitFor(refused.guid, (s) => s.progress.status === S.error, 30_000);
+    assert.equal(failed.response, null, 'no answer came through an untrusted certificate');
+  } finally {
+    await trusting.close();
+    await plain.close();
+    await tls.close();
+  }
+});
+
+test('D26 stall detection: a server that stops sending mid-body is dropped and the download resumes with Range, byte-exact', async () => {
+  const body = randomBytes(400_000);
+  const stalling = await startParityServer(body, { stallAfterBytes: 150_000 });
+  const h = await startEngine({ stallTimeoutMs: 1_000, retryBaseDelayMs: 5 });
+  try {
+    const { spec, resultPath } = downloadSpec(h, `${stalling.url}/stall.bin`);
+    const done = await h.waitFor(
+      h.engine.start(spec).guid,
+      (s) => s.progress.status === S.completed || s.progress.status === S.error,
+      30_000,
+    );
+    assert.equal(done.progress.status, S.completed, JSON.stringify(done.error));
+    assert.equal(sha256(await readFile(resultPath)), sha256(body));
+    assert.equal(stalling.requests.length, 2);
+    const resumedAt = Number(/^bytes=(\d+)-$/.exec(stalling.requests[1]?.range ?? '')?.[1]);
+    assert.ok(resumedAt > 0 && resumedAt <= 150_000, `resumed at ${stalling.requests[1]?.range}`);
+    assert.equal(stalling.requests[1]?.status, 206);
+    assert.equal(done.progress.hasRestarted, false);
+  } finally {
+    await h.close();
+    await stalling.close();
+  }
+});
