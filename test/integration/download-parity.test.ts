@@ -1,8 +1,10 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import {
   BackgroundTransferBehavior,
   BackgroundTransferCostPolicy,
@@ -10,11 +12,16 @@ import {
 } from '../../src/core/enums.ts';
 import { DEFAULT_REQUEST_EXTRAS, type RequestExtras } from '../../src/core/operation-extras.ts';
 import type { OperationSpec } from '../../src/core/snapshot.ts';
+import { BackgroundDownloader, BackgroundTransferCompletionGroup, closeAsync } from '../../src/index.ts';
+import { stopHost } from '../../src/ipc/host-control.ts';
+import { useApiHome } from '../helpers/api-home.ts';
 import { type ParityServer, startParityServer } from '../helpers/download-parity-server.ts';
 import { type DownloadRecord, type DownloadServer, startDownloadServer } from '../helpers/download-servers.ts';
 import { type EngineHarness, startEngine } from '../helpers/engine-harness.ts';
+import { NODE_TS_FLAGS } from '../helpers/process-tools.ts';
 import { makeTempDir, type RandomFile, type TempDir, writeRandomFile } from '../helpers/temp-dir.ts';
 import { makeTestCertificates } from '../helpers/tls-certs.ts';
+import { waitFor } from '../helpers/wait-for.ts';
 
 /**
  * Downloads get what uploads get (docs/downloads.md, D26 and the D rules that point at upload rules):
@@ -243,5 +250,58 @@ test('D26 stall detection: a server that stops sending mid-body is dropped and t
   } finally {
     await h.close();
     await stalling.close();
+  }
+});
+
+const TASK = fileURLToPath(new URL('../scripts/issue5-completion-task.ts', import.meta.url));
+
+test('D4 + R78–R82: a completion group of downloads runs its task once, in the host, after both ended (one 404)', async () => {
+  await server.serve('/group-ok.bin', file.path, { throttleBytesPerSecond: 1_000_000 });
+  await server.serve('/group-missing.bin', file.path, { intercept: () => ({ status: 404, body: 'no such file' }) });
+  const home = await useApiHome({ retryBaseDelayMs: 20, maxAttempts: 2 }, 'download-parity-group');
+  process.env.BGTRANSFER_HOST = 'auto';
+  const taskOut = join(home.dir, 'task-runs.jsonl');
+  try {
+    const group = new BackgroundTransferCompletionGroup({
+      command: process.execPath,
+      args: [...NODE_TS_FLAGS, TASK, taskOut],
+    });
+    const downloader = new BackgroundDownloader(group);
+    const ok = downloader.createDownload(`${server.url}/group-ok.bin`, join(home.dir, 'ok.bin'));
+    const missing = downloader.createDownload(`${server.url}/group-missing.bin`, join(home.dir, 'missing.bin'));
+    const ended = [ok, missing].map((op) =>
+      Promise.resolve(op.startAsync()).then(
+        () => 'done',
+        () => 'failed',
+      ),
+    );
+    group.enable();
+    await group.enabled;
+    assert.deepEqual(await Promise.all(ended), ['done', 'failed']);
+    await waitFor(
+      'the completion task ran',
+      () => existsSync(taskOut) && readFileSync(taskOut, 'utf8').includes('\n'),
+      30_000,
+    );
+    // Give a second (wrong) run the chance to show up before counting.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const runs = readFileSync(taskOut, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { details: { uploads: Array<{ guid: string; statusCode: number | null }> } });
+    assert.equal(runs.length, 1, 'the task ran exactly once');
+    const members = runs[0]?.details.uploads ?? [];
+    assert.deepEqual(
+      members.map((m) => [m.guid, m.statusCode]).sort(),
+      [
+        [ok.guid, 200],
+        [missing.guid, 404],
+      ].sort(),
+    );
+    assert.equal(sha256(await readFile(join(home.dir, 'ok.bin'))), file.sha256);
+  } finally {
+    await stopHost(home.home).catch(() => false);
+    await closeAsync();
+    await home.cleanup();
   }
 });
