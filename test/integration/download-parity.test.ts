@@ -18,6 +18,7 @@ import { useApiHome } from '../helpers/api-home.ts';
 import { type ParityServer, startParityServer } from '../helpers/download-parity-server.ts';
 import { type DownloadRecord, type DownloadServer, startDownloadServer } from '../helpers/download-servers.ts';
 import { type EngineHarness, startEngine } from '../helpers/engine-harness.ts';
+import { startHttpProxy } from '../helpers/http-proxy.ts';
 import { NODE_TS_FLAGS } from '../helpers/process-tools.ts';
 import { makeTempDir, type RandomFile, type TempDir, writeRandomFile } from '../helpers/temp-dir.ts';
 import { makeTestCertificates } from '../helpers/tls-certs.ts';
@@ -303,5 +304,60 @@ test('D4 + R78–R82: a completion group of downloads runs its task once, in the
     await stopHost(home.home).catch(() => false);
     await closeAsync();
     await home.cleanup();
+  }
+});
+
+test('R65 for downloads: through a proxy that wants Basic, proxyCredential gets through; a wrong one is a 407 without the password', async () => {
+  await server.serve('/proxied.bin', file.path);
+  const proxy = await startHttpProxy({ credential: { userName: 'proxy-user', password: 'proxy-pw-right' } });
+  const h = await startEngine({ proxy: proxy.url, maxAttempts: 1 });
+  try {
+    const good = downloadSpec(
+      h,
+      `${server.url}/proxied.bin`,
+      {},
+      { proxyCredential: { userName: 'proxy-user', password: 'proxy-pw-right' } },
+    );
+    const done = await h.waitFor(
+      h.engine.start(good.spec).guid,
+      (s) => s.progress.status === S.completed || s.progress.status === S.error,
+      30_000,
+    );
+    assert.equal(done.progress.status, S.completed, JSON.stringify(done.error));
+    assert.equal(sha256(await readFile(good.resultPath)), file.sha256);
+    assert.ok(
+      proxy.requests.some((r) => r.target.includes('/proxied.bin') && r.authorized),
+      'the download went through the proxy, authorized',
+    );
+
+    const wrong = downloadSpec(
+      h,
+      `${server.url}/proxied.bin`,
+      {},
+      { proxyCredential: { userName: 'proxy-user', password: 'proxy-pw-wrong' } },
+    );
+    const failed = await h.waitFor(h.engine.start(wrong.spec).guid, (s) => s.progress.status === S.error, 30_000);
+    assert.equal(failed.error?.httpStatus, 407);
+    assert.doesNotMatch(JSON.stringify(h.updates), /proxy-pw-right|proxy-pw-wrong/);
+  } finally {
+    await h.close();
+    await proxy.close();
+  }
+});
+
+test('R50 for downloads: without connectivity a download waits (pausedNoNetwork) and starts when the network is back', async () => {
+  await server.serve('/offline.bin', file.path);
+  const h = await startEngine();
+  try {
+    h.network.set({ connected: false });
+    const offline = downloadSpec(h, `${server.url}/offline.bin`);
+    const { guid } = h.engine.start(offline.spec);
+    await h.waitFor(guid, (s) => s.progress.status === S.pausedNoNetwork);
+    assert.equal(onPath('/offline.bin').length, 0, 'no request without connectivity');
+    h.network.set({ connected: true });
+    await h.waitFor(guid, (s) => s.progress.status === S.completed, 30_000);
+    assert.equal(sha256(await readFile(offline.resultPath)), file.sha256);
+  } finally {
+    await h.close();
   }
 });
