@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -8,16 +8,16 @@ import { fileURLToPath } from 'node:url';
 import {
   BackgroundTransferBehavior,
   BackgroundTransferCostPolicy,
+  BackgroundTransferPriority,
   BackgroundTransferStatus as S,
 } from '../../src/core/enums.ts';
-import { DEFAULT_REQUEST_EXTRAS, type RequestExtras } from '../../src/core/operation-extras.ts';
-import type { OperationSpec } from '../../src/core/snapshot.ts';
 import { BackgroundDownloader, BackgroundTransferCompletionGroup, closeAsync } from '../../src/index.ts';
 import { stopHost } from '../../src/ipc/host-control.ts';
 import { useApiHome } from '../helpers/api-home.ts';
 import { type ParityServer, startParityServer } from '../helpers/download-parity-server.ts';
+import { downloadSpec, sha256 } from '../helpers/download-parity-spec.ts';
 import { type DownloadRecord, type DownloadServer, startDownloadServer } from '../helpers/download-servers.ts';
-import { type EngineHarness, startEngine } from '../helpers/engine-harness.ts';
+import { startEngine } from '../helpers/engine-harness.ts';
 import { startHttpProxy } from '../helpers/http-proxy.ts';
 import { NODE_TS_FLAGS } from '../helpers/process-tools.ts';
 import { makeTempDir, type RandomFile, type TempDir, writeRandomFile } from '../helpers/temp-dir.ts';
@@ -43,29 +43,6 @@ after(async () => {
   await dir.cleanup();
 });
 
-let resultSerial = 0;
-function downloadSpec(
-  h: EngineHarness,
-  uri: string,
-  overrides: Partial<OperationSpec> = {},
-  extras: Partial<RequestExtras> = {},
-) {
-  const resultPath = join(dir.path, `result-${++resultSerial}.bin`);
-  const spec: OperationSpec = {
-    ...h.spec({ sourcePath: '', requestedUri: uri }),
-    method: 'GET',
-    sourcePath: null,
-    download: { resultPath },
-    ...overrides,
-    extras: { ...DEFAULT_REQUEST_EXTRAS, body: { kind: 'none' }, ...extras },
-  };
-  return { spec, resultPath };
-}
-
-function sha256(data: Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
-}
-
 function onPath(path: string): DownloadRecord[] {
   return server.requests.filter((r) => r.path === path);
 }
@@ -78,7 +55,7 @@ test('D26: a 503 with Retry-After: 1 is retried after about a second, then the d
   });
   const h = await startEngine({ maxAttempts: 3, retryBaseDelayMs: 5 });
   try {
-    const { spec, resultPath } = downloadSpec(h, `${server.url}/retry-after.bin`);
+    const { spec, resultPath } = downloadSpec(h, dir.path, `${server.url}/retry-after.bin`);
     const { guid } = h.engine.start(spec);
     const done = await h.waitFor(
       guid,
@@ -116,6 +93,7 @@ test('R65 for downloads: serverCredential answers the 401; a wrong password fail
   try {
     const good = downloadSpec(
       h,
+      dir.path,
       `${server.url}/auth.bin`,
       {},
       { serverCredential: { userName: USER, password: PASSWORD } },
@@ -131,6 +109,7 @@ test('R65 for downloads: serverCredential answers the 401; a wrong password fail
 
     const wrong = downloadSpec(
       h,
+      dir.path,
       `${server.url}/auth.bin`,
       {},
       { serverCredential: { userName: USER, password: 'wrong-pw-xyz' } },
@@ -164,7 +143,7 @@ test('R30 for downloads: a serialized transfer group runs its downloads one at a
   try {
     const transferGroup = { name: 'parity-serial', transferBehavior: BackgroundTransferBehavior.serialized };
     const guids = paths.map(
-      (path) => h.engine.start(downloadSpec(h, `${server.url}${path}`, { transferGroup }).spec).guid,
+      (path) => h.engine.start(downloadSpec(h, dir.path, `${server.url}${path}`, { transferGroup }).spec).guid,
     );
     for (const guid of guids) await h.waitFor(guid, (s) => s.progress.status === S.completed, 30_000);
     assert.deepEqual(
@@ -187,11 +166,11 @@ test('R53 for downloads: unrestrictedOnly waits on a metered network and goes on
   const h = await startEngine();
   try {
     h.network.set({ metered: true });
-    const strict = downloadSpec(h, `${server.url}/metered.bin`, {
+    const strict = downloadSpec(h, dir.path, `${server.url}/metered.bin`, {
       costPolicy: BackgroundTransferCostPolicy.unrestrictedOnly,
     });
     const { guid } = h.engine.start(strict.spec);
-    const relaxed = h.engine.start(downloadSpec(h, `${server.url}/relaxed.bin`).spec);
+    const relaxed = h.engine.start(downloadSpec(h, dir.path, `${server.url}/relaxed.bin`).spec);
     await h.waitFor(guid, (s) => s.progress.status === S.pausedCostedNetwork);
     await h.waitFor(relaxed.guid, (s) => s.progress.status === S.completed, 30_000);
     assert.equal(onPath('/metered.bin').length, 0, 'nothing was fetched on the metered network');
@@ -212,7 +191,7 @@ test('HTTPS downloads trust the CA from extraCaCertificates, and only then', asy
   const trusting = await startEngine({ extraCaCertificates: [caPath], maxAttempts: 1 });
   const plain = await startEngine({ maxAttempts: 1 });
   try {
-    const good = downloadSpec(trusting, `${tls.url}/tls.bin`);
+    const good = downloadSpec(trusting, dir.path, `${tls.url}/tls.bin`);
     const done = await trusting.waitFor(
       trusting.engine.start(good.spec).guid,
       (s) => s.progress.status === S.completed || s.progress.status === S.error,
@@ -220,7 +199,7 @@ test('HTTPS downloads trust the CA from extraCaCertificates, and only then', asy
     );
     assert.equal(done.progress.status, S.completed, JSON.stringify(done.error));
     assert.equal(sha256(await readFile(good.resultPath)), sha256(body));
-    const refused = plain.engine.start(downloadSpec(plain, `${tls.url}/tls.bin`).spec);
+    const refused = plain.engine.start(downloadSpec(plain, dir.path, `${tls.url}/tls.bin`).spec);
     const failed = await plain.waitFor(refused.guid, (s) => s.progress.status === S.error, 30_000);
     assert.equal(failed.response, null, 'no answer came through an untrusted certificate');
   } finally {
@@ -235,7 +214,7 @@ test('D26 stall detection: a server that stops sending mid-body is dropped and t
   const stalling = await startParityServer(body, { stallAfterBytes: 150_000 });
   const h = await startEngine({ stallTimeoutMs: 1_000, retryBaseDelayMs: 5 });
   try {
-    const { spec, resultPath } = downloadSpec(h, `${stalling.url}/stall.bin`);
+    const { spec, resultPath } = downloadSpec(h, dir.path, `${stalling.url}/stall.bin`);
     const done = await h.waitFor(
       h.engine.start(spec).guid,
       (s) => s.progress.status === S.completed || s.progress.status === S.error,
@@ -314,6 +293,7 @@ test('R65 for downloads: through a proxy that wants Basic, proxyCredential gets 
   try {
     const good = downloadSpec(
       h,
+      dir.path,
       `${server.url}/proxied.bin`,
       {},
       { proxyCredential: { userName: 'proxy-user', password: 'proxy-pw-right' } },
@@ -332,6 +312,7 @@ test('R65 for downloads: through a proxy that wants Basic, proxyCredential gets 
 
     const wrong = downloadSpec(
       h,
+      dir.path,
       `${server.url}/proxied.bin`,
       {},
       { proxyCredential: { userName: 'proxy-user', password: 'proxy-pw-wrong' } },
@@ -350,13 +331,38 @@ test('R50 for downloads: without connectivity a download waits (pausedNoNetwork)
   const h = await startEngine();
   try {
     h.network.set({ connected: false });
-    const offline = downloadSpec(h, `${server.url}/offline.bin`);
+    const offline = downloadSpec(h, dir.path, `${server.url}/offline.bin`);
     const { guid } = h.engine.start(offline.spec);
     await h.waitFor(guid, (s) => s.progress.status === S.pausedNoNetwork);
     assert.equal(onPath('/offline.bin').length, 0, 'no request without connectivity');
     h.network.set({ connected: true });
     await h.waitFor(guid, (s) => s.progress.status === S.completed, 30_000);
     assert.equal(sha256(await readFile(offline.resultPath)), file.sha256);
+  } finally {
+    await h.close();
+  }
+});
+
+test('R31 for downloads: behind a running download with one slot, High runs first, then Default, then Low', async () => {
+  const order: string[] = [];
+  const paths = ['/prio-blocker.bin', '/prio-low.bin', '/prio-default.bin', '/prio-high.bin'];
+  for (const path of paths) {
+    const throttle = path === '/prio-blocker.bin' ? { throttleBytesPerSecond: 600_000 } : {};
+    await server.serve(path, file.path, { ...throttle, intercept: (r) => void order.push(r.path) });
+  }
+  const h = await startEngine({ maxConcurrentTransfers: 1 });
+  try {
+    const start = (path: string, priority: BackgroundTransferPriority = BackgroundTransferPriority.default) =>
+      h.engine.start(downloadSpec(h, dir.path, `${server.url}${path}`, { priority }).spec).guid;
+    const blocker = start('/prio-blocker.bin');
+    await h.waitFor(blocker, (s) => s.progress.bytesReceived > 0, 30_000);
+    const guids = [
+      start('/prio-low.bin', BackgroundTransferPriority.low),
+      start('/prio-default.bin'),
+      start('/prio-high.bin', BackgroundTransferPriority.high),
+    ];
+    for (const guid of [blocker, ...guids]) await h.waitFor(guid, (s) => s.progress.status === S.completed, 30_000);
+    assert.deepEqual(order, ['/prio-blocker.bin', '/prio-high.bin', '/prio-default.bin', '/prio-low.bin']);
   } finally {
     await h.close();
   }
