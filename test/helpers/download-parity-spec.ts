@@ -1,7 +1,11 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
+import { BackgroundTransferStatus } from '../../src/core/enums.ts';
 import { DEFAULT_REQUEST_EXTRAS, type RequestExtras } from '../../src/core/operation-extras.ts';
-import type { OperationSpec } from '../../src/core/snapshot.ts';
+import type { OperationSnapshot, OperationSpec } from '../../src/core/snapshot.ts';
+import { closeAsync } from '../../src/index.ts';
+import { stopHost } from '../../src/ipc/host-control.ts';
+import { type ApiHome, useApiHome } from './api-home.ts';
 import type { EngineHarness } from './engine-harness.ts';
 
 let resultSerial = 0;
@@ -28,4 +32,32 @@ export function downloadSpec(
 
 export function sha256(data: Buffer): string {
   return createHash('sha256').update(data).digest('hex');
+}
+
+/**
+ * Runs `body` with this process's API on a fresh home whose transfer host is a real process
+ * (BGTRANSFER_HOST=auto), then stops that host and closes the API, whatever happened.
+ */
+export async function withApiHost(
+  appId: string,
+  config: Record<string, unknown>,
+  body: (home: ApiHome) => Promise<void>,
+): Promise<void> {
+  const home = await useApiHome(config, appId);
+  process.env.BGTRANSFER_HOST = 'auto';
+  try {
+    await body(home);
+  } finally {
+    await stopHost(home.home).catch(() => false);
+    await closeAsync();
+    await home.cleanup();
+  }
+}
+
+/** A snapshot that will not change any more on its own: completed or failed. */
+export function ended(snapshot: OperationSnapshot): boolean {
+  return (
+    snapshot.progress.status === BackgroundTransferStatus.completed ||
+    snapshot.progress.status === BackgroundTransferStatus.error
+  );
 }

@@ -11,13 +11,13 @@ import {
   BackgroundTransferPriority,
   BackgroundTransferStatus as S,
 } from '../../src/core/enums.ts';
-import { BackgroundDownloader, BackgroundTransferCompletionGroup, closeAsync } from '../../src/index.ts';
-import { stopHost } from '../../src/ipc/host-control.ts';
-import { useApiHome } from '../helpers/api-home.ts';
+import { BackgroundDownloader, BackgroundTransferCompletionGroup, type DownloadOperation } from '../../src/index.ts';
+import { startPrivateBus } from '../helpers/dbus-session.ts';
 import { type ParityServer, startParityServer } from '../helpers/download-parity-server.ts';
-import { downloadSpec, sha256 } from '../helpers/download-parity-spec.ts';
+import { downloadSpec, ended, sha256, withApiHost } from '../helpers/download-parity-spec.ts';
 import { type DownloadRecord, type DownloadServer, startDownloadServer } from '../helpers/download-servers.ts';
 import { startEngine } from '../helpers/engine-harness.ts';
+import { startFakeNotificationService } from '../helpers/fake-notification-service.ts';
 import { startHttpProxy } from '../helpers/http-proxy.ts';
 import { NODE_TS_FLAGS } from '../helpers/process-tools.ts';
 import { makeTempDir, type RandomFile, type TempDir, writeRandomFile } from '../helpers/temp-dir.ts';
@@ -25,9 +25,9 @@ import { makeTestCertificates } from '../helpers/tls-certs.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
 /**
- * Downloads get what uploads get (docs/downloads.md, D26 and the D rules that point at upload rules):
- * Retry-After, server credentials, transfer groups, cost policy, extra CAs and stall detection, each
- * against a real server on loopback and a real engine with a SQLite store.
+ * Downloads get what uploads get (docs/downloads.md and the D rules that point at upload rules): Retry-After,
+ * credentials, proxies, transfer groups, priorities, cost and connectivity waits, extra CAs, stall detection,
+ * completion groups and notifications; real servers on loopback, a real engine or a real host process.
  */
 let server: DownloadServer;
 let dir: TempDir;
@@ -57,11 +57,7 @@ test('D26: a 503 with Retry-After: 1 is retried after about a second, then the d
   try {
     const { spec, resultPath } = downloadSpec(h, dir.path, `${server.url}/retry-after.bin`);
     const { guid } = h.engine.start(spec);
-    const done = await h.waitFor(
-      guid,
-      (s) => s.progress.status === S.completed || s.progress.status === S.error,
-      30_000,
-    );
+    const done = await h.waitFor(guid, ended, 30_000);
     assert.equal(done.progress.status, S.completed, JSON.stringify(done.error));
     assert.equal(sha256(await readFile(resultPath)), file.sha256);
     const requests = onPath('/retry-after.bin');
@@ -98,11 +94,7 @@ test('R65 for downloads: serverCredential answers the 401; a wrong password fail
       {},
       { serverCredential: { userName: USER, password: PASSWORD } },
     );
-    const ok = await h.waitFor(
-      h.engine.start(good.spec).guid,
-      (s) => s.progress.status === S.completed || s.progress.status === S.error,
-      30_000,
-    );
+    const ok = await h.waitFor(h.engine.start(good.spec).guid, ended, 30_000);
     assert.equal(ok.progress.status, S.completed, JSON.stringify(ok.error));
     assert.equal(sha256(await readFile(good.resultPath)), file.sha256);
     assert.equal(onPath('/auth.bin').at(-1)?.status, 200);
@@ -192,11 +184,7 @@ test('HTTPS downloads trust the CA from extraCaCertificates, and only then', asy
   const plain = await startEngine({ maxAttempts: 1 });
   try {
     const good = downloadSpec(trusting, dir.path, `${tls.url}/tls.bin`);
-    const done = await trusting.waitFor(
-      trusting.engine.start(good.spec).guid,
-      (s) => s.progress.status === S.completed || s.progress.status === S.error,
-      30_000,
-    );
+    const done = await trusting.waitFor(trusting.engine.start(good.spec).guid, ended, 30_000);
     assert.equal(done.progress.status, S.completed, JSON.stringify(done.error));
     assert.equal(sha256(await readFile(good.resultPath)), sha256(body));
     const refused = plain.engine.start(downloadSpec(plain, dir.path, `${tls.url}/tls.bin`).spec);
@@ -215,11 +203,7 @@ test('D26 stall detection: a server that stops sending mid-body is dropped and t
   const h = await startEngine({ stallTimeoutMs: 1_000, retryBaseDelayMs: 5 });
   try {
     const { spec, resultPath } = downloadSpec(h, dir.path, `${stalling.url}/stall.bin`);
-    const done = await h.waitFor(
-      h.engine.start(spec).guid,
-      (s) => s.progress.status === S.completed || s.progress.status === S.error,
-      30_000,
-    );
+    const done = await h.waitFor(h.engine.start(spec).guid, ended, 30_000);
     assert.equal(done.progress.status, S.completed, JSON.stringify(done.error));
     assert.equal(sha256(await readFile(resultPath)), sha256(body));
     assert.equal(stalling.requests.length, 2);
@@ -238,10 +222,8 @@ const TASK = fileURLToPath(new URL('../scripts/issue5-completion-task.ts', impor
 test('D4 + R78–R82: a completion group of downloads runs its task once, in the host, after both ended (one 404)', async () => {
   await server.serve('/group-ok.bin', file.path, { throttleBytesPerSecond: 1_000_000 });
   await server.serve('/group-missing.bin', file.path, { intercept: () => ({ status: 404, body: 'no such file' }) });
-  const home = await useApiHome({ retryBaseDelayMs: 20, maxAttempts: 2 }, 'download-parity-group');
-  process.env.BGTRANSFER_HOST = 'auto';
-  const taskOut = join(home.dir, 'task-runs.jsonl');
-  try {
+  await withApiHost('download-parity-group', { retryBaseDelayMs: 20, maxAttempts: 2 }, async (home) => {
+    const taskOut = join(home.dir, 'task-runs.jsonl');
     const group = new BackgroundTransferCompletionGroup({
       command: process.execPath,
       args: [...NODE_TS_FLAGS, TASK, taskOut],
@@ -249,7 +231,7 @@ test('D4 + R78–R82: a completion group of downloads runs its task once, in the
     const downloader = new BackgroundDownloader(group);
     const ok = downloader.createDownload(`${server.url}/group-ok.bin`, join(home.dir, 'ok.bin'));
     const missing = downloader.createDownload(`${server.url}/group-missing.bin`, join(home.dir, 'missing.bin'));
-    const ended = [ok, missing].map((op) =>
+    const outcomes = [ok, missing].map((op) =>
       Promise.resolve(op.startAsync()).then(
         () => 'done',
         () => 'failed',
@@ -257,7 +239,7 @@ test('D4 + R78–R82: a completion group of downloads runs its task once, in the
     );
     group.enable();
     await group.enabled;
-    assert.deepEqual(await Promise.all(ended), ['done', 'failed']);
+    assert.deepEqual(await Promise.all(outcomes), ['done', 'failed']);
     await waitFor(
       'the completion task ran',
       () => existsSync(taskOut) && readFileSync(taskOut, 'utf8').includes('\n'),
@@ -279,11 +261,7 @@ test('D4 + R78–R82: a completion group of downloads runs its task once, in the
       ].sort(),
     );
     assert.equal(sha256(await readFile(join(home.dir, 'ok.bin'))), file.sha256);
-  } finally {
-    await stopHost(home.home).catch(() => false);
-    await closeAsync();
-    await home.cleanup();
-  }
+  });
 });
 
 test('R65 for downloads: through a proxy that wants Basic, proxyCredential gets through; a wrong one is a 407 without the password', async () => {
@@ -298,11 +276,7 @@ test('R65 for downloads: through a proxy that wants Basic, proxyCredential gets 
       {},
       { proxyCredential: { userName: 'proxy-user', password: 'proxy-pw-right' } },
     );
-    const done = await h.waitFor(
-      h.engine.start(good.spec).guid,
-      (s) => s.progress.status === S.completed || s.progress.status === S.error,
-      30_000,
-    );
+    const done = await h.waitFor(h.engine.start(good.spec).guid, ended, 30_000);
     assert.equal(done.progress.status, S.completed, JSON.stringify(done.error));
     assert.equal(sha256(await readFile(good.resultPath)), file.sha256);
     assert.ok(
@@ -365,5 +339,46 @@ test('R31 for downloads: behind a running download with one slot, High runs firs
     assert.deepEqual(order, ['/prio-blocker.bin', '/prio-high.bin', '/prio-default.bin', '/prio-low.bin']);
   } finally {
     await h.close();
+  }
+});
+
+test('R74 for downloads: one success notification for an all-good downloader, one failure notification when a download gets a 404', async () => {
+  await server.serve('/toast-ok.bin', file.path);
+  await server.serve('/toast-missing.bin', file.path, { intercept: () => ({ status: 404, body: 'gone' }) });
+  const bus = await startPrivateBus();
+  const service = await startFakeNotificationService(bus.address);
+  const previousBus = process.env.DBUS_SESSION_BUS_ADDRESS;
+  process.env.DBUS_SESSION_BUS_ADDRESS = bus.address; // what the host inherits from the app that starts it
+  try {
+    await withApiHost('download-parity-toast', { maxAttempts: 1 }, async (home) => {
+      const downloader = (name: string) => {
+        const made = new BackgroundDownloader();
+        made.successToastNotification = `${name}: all done`;
+        made.failureToastNotification = `${name}: one failed`;
+        return made;
+      };
+      const good = downloader('good');
+      const mixed = downloader('mixed');
+      const run = (op: DownloadOperation) =>
+        Promise.resolve(op.startAsync()).then(
+          () => 'done',
+          () => 'failed',
+        );
+      const outcomes = await Promise.all([
+        run(good.createDownload(`${server.url}/toast-ok.bin`, join(home.dir, 'a.bin'))),
+        run(good.createDownload(`${server.url}/toast-ok.bin`, join(home.dir, 'b.bin'))),
+        run(mixed.createDownload(`${server.url}/toast-ok.bin`, join(home.dir, 'c.bin'))),
+        run(mixed.createDownload(`${server.url}/toast-missing.bin`, join(home.dir, 'd.bin'))),
+      ]);
+      assert.deepEqual(outcomes, ['done', 'done', 'done', 'failed']);
+      await waitFor('two notifications', () => service.notifications.length >= 2, 15_000);
+      await new Promise((resolve) => setTimeout(resolve, 500)); // room for a wrong third one
+      assert.deepEqual(service.notifications.map((n) => n.body).sort(), ['good: all done', 'mixed: one failed']);
+    });
+  } finally {
+    if (previousBus === undefined) delete process.env.DBUS_SESSION_BUS_ADDRESS;
+    else process.env.DBUS_SESSION_BUS_ADDRESS = previousBus;
+    await service.stop();
+    await bus.stop();
   }
 });
