@@ -6,7 +6,9 @@ import type { OperationSnapshot, OperationSpec } from '../../src/core/snapshot.t
 import { closeAsync } from '../../src/index.ts';
 import { stopHost } from '../../src/ipc/host-control.ts';
 import { type ApiHome, useApiHome } from './api-home.ts';
+import { startPrivateBus } from './dbus-session.ts';
 import type { EngineHarness } from './engine-harness.ts';
+import { type FakeNotificationService, startFakeNotificationService } from './fake-notification-service.ts';
 
 let resultSerial = 0;
 
@@ -60,4 +62,33 @@ export function ended(snapshot: OperationSnapshot): boolean {
     snapshot.progress.status === BackgroundTransferStatus.completed ||
     snapshot.progress.status === BackgroundTransferStatus.error
   );
+}
+
+/** 'done' or 'failed' once the operation's startAsync settled. */
+export function outcome(operation: { startAsync(): PromiseLike<unknown> }): Promise<'done' | 'failed'> {
+  return Promise.resolve(operation.startAsync()).then(
+    () => 'done' as const,
+    () => 'failed' as const,
+  );
+}
+
+/**
+ * Runs `body` with a private session bus holding a fake org.freedesktop.Notifications, named in this
+ * process's DBUS_SESSION_BUS_ADDRESS (what a host started from here inherits); restores it afterwards.
+ */
+export async function withNotificationService(
+  body: (service: FakeNotificationService) => Promise<void>,
+): Promise<void> {
+  const bus = await startPrivateBus();
+  const service = await startFakeNotificationService(bus.address);
+  const previous = process.env.DBUS_SESSION_BUS_ADDRESS;
+  process.env.DBUS_SESSION_BUS_ADDRESS = bus.address;
+  try {
+    await body(service);
+  } finally {
+    if (previous === undefined) delete process.env.DBUS_SESSION_BUS_ADDRESS;
+    else process.env.DBUS_SESSION_BUS_ADDRESS = previous;
+    await service.stop();
+    await bus.stop();
+  }
 }

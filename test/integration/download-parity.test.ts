@@ -11,13 +11,18 @@ import {
   BackgroundTransferPriority,
   BackgroundTransferStatus as S,
 } from '../../src/core/enums.ts';
-import { BackgroundDownloader, BackgroundTransferCompletionGroup, type DownloadOperation } from '../../src/index.ts';
-import { startPrivateBus } from '../helpers/dbus-session.ts';
+import { BackgroundDownloader, BackgroundTransferCompletionGroup } from '../../src/index.ts';
 import { type ParityServer, startParityServer } from '../helpers/download-parity-server.ts';
-import { downloadSpec, ended, sha256, withApiHost } from '../helpers/download-parity-spec.ts';
+import {
+  downloadSpec,
+  ended,
+  outcome,
+  sha256,
+  withApiHost,
+  withNotificationService,
+} from '../helpers/download-parity-spec.ts';
 import { type DownloadRecord, type DownloadServer, startDownloadServer } from '../helpers/download-servers.ts';
 import { startEngine } from '../helpers/engine-harness.ts';
-import { startFakeNotificationService } from '../helpers/fake-notification-service.ts';
 import { startHttpProxy } from '../helpers/http-proxy.ts';
 import { NODE_TS_FLAGS } from '../helpers/process-tools.ts';
 import { makeTempDir, type RandomFile, type TempDir, writeRandomFile } from '../helpers/temp-dir.ts';
@@ -77,7 +82,7 @@ const USER = 'parity-user';
 const PASSWORD = 'parity-secret-pw';
 const BASIC = `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`;
 
-test('R65 for downloads: serverCredential answers the 401; a wrong password fails without the password in the error', async () => {
+test('R65 for downloads: serverCredential (Basic) passes a server that answers 401 without it; a wrong password fails, unshown', async () => {
   await server.serve('/auth.bin', file.path, {
     intercept: (request) => {
       const auth = request.headers.find(([name]) => name.toLowerCase() === 'authorization')?.[1];
@@ -231,12 +236,7 @@ test('D4 + R78–R82: a completion group of downloads runs its task once, in the
     const downloader = new BackgroundDownloader(group);
     const ok = downloader.createDownload(`${server.url}/group-ok.bin`, join(home.dir, 'ok.bin'));
     const missing = downloader.createDownload(`${server.url}/group-missing.bin`, join(home.dir, 'missing.bin'));
-    const outcomes = [ok, missing].map((op) =>
-      Promise.resolve(op.startAsync()).then(
-        () => 'done',
-        () => 'failed',
-      ),
-    );
+    const outcomes = [ok, missing].map(outcome);
     group.enable();
     await group.enabled;
     assert.deepEqual(await Promise.all(outcomes), ['done', 'failed']);
@@ -345,11 +345,7 @@ test('R31 for downloads: behind a running download with one slot, High runs firs
 test('R74 for downloads: one success notification for an all-good downloader, one failure notification when a download gets a 404', async () => {
   await server.serve('/toast-ok.bin', file.path);
   await server.serve('/toast-missing.bin', file.path, { intercept: () => ({ status: 404, body: 'gone' }) });
-  const bus = await startPrivateBus();
-  const service = await startFakeNotificationService(bus.address);
-  const previousBus = process.env.DBUS_SESSION_BUS_ADDRESS;
-  process.env.DBUS_SESSION_BUS_ADDRESS = bus.address; // what the host inherits from the app that starts it
-  try {
+  await withNotificationService(async (service) => {
     await withApiHost('download-parity-toast', { maxAttempts: 1 }, async (home) => {
       const downloader = (name: string) => {
         const made = new BackgroundDownloader();
@@ -359,26 +355,44 @@ test('R74 for downloads: one success notification for an all-good downloader, on
       };
       const good = downloader('good');
       const mixed = downloader('mixed');
-      const run = (op: DownloadOperation) =>
-        Promise.resolve(op.startAsync()).then(
-          () => 'done',
-          () => 'failed',
-        );
       const outcomes = await Promise.all([
-        run(good.createDownload(`${server.url}/toast-ok.bin`, join(home.dir, 'a.bin'))),
-        run(good.createDownload(`${server.url}/toast-ok.bin`, join(home.dir, 'b.bin'))),
-        run(mixed.createDownload(`${server.url}/toast-ok.bin`, join(home.dir, 'c.bin'))),
-        run(mixed.createDownload(`${server.url}/toast-missing.bin`, join(home.dir, 'd.bin'))),
+        outcome(good.createDownload(`${server.url}/toast-ok.bin`, join(home.dir, 'a.bin'))),
+        outcome(good.createDownload(`${server.url}/toast-ok.bin`, join(home.dir, 'b.bin'))),
+        outcome(mixed.createDownload(`${server.url}/toast-ok.bin`, join(home.dir, 'c.bin'))),
+        outcome(mixed.createDownload(`${server.url}/toast-missing.bin`, join(home.dir, 'd.bin'))),
       ]);
       assert.deepEqual(outcomes, ['done', 'done', 'done', 'failed']);
       await waitFor('two notifications', () => service.notifications.length >= 2, 15_000);
       await new Promise((resolve) => setTimeout(resolve, 500)); // room for a wrong third one
       assert.deepEqual(service.notifications.map((n) => n.body).sort(), ['good: all done', 'mixed: one failed']);
     });
+  });
+});
+
+test('R30 parallel group and per-app scoping: two downloads of a parallel group overlap; another app lists none of them', async () => {
+  const paths = ['/par-1.bin', '/par-2.bin'];
+  for (const path of paths) await server.serve(path, file.path, { throttleBytesPerSecond: 600_000 });
+  const h = await startEngine();
+  try {
+    const transferGroup = { name: 'parity-parallel', transferBehavior: BackgroundTransferBehavior.parallel };
+    const start = (path: string) =>
+      downloadSpec(h, dir.path, `${server.url}${path}`, { transferGroup, appId: 'app-a' });
+    const guids = paths.map((path) => h.engine.start(start(path).spec).guid);
+    await waitFor(
+      'both downloads sending at once',
+      () => paths.every((p) => onPath(p).some((r) => r.bytesSent > 0 && r.bytesSent < file.size)),
+      20_000,
+    );
+    assert.deepEqual(h.engine.list('app-b', { kind: 'all' }, 'download'), [], 'another app sees none');
+    assert.deepEqual(
+      h.engine
+        .list('app-a', { kind: 'all' }, 'download')
+        .map((s) => s.guid)
+        .sort(),
+      [...guids].sort(),
+    );
+    for (const guid of guids) await h.waitFor(guid, (s) => s.progress.status === S.completed, 30_000);
   } finally {
-    if (previousBus === undefined) delete process.env.DBUS_SESSION_BUS_ADDRESS;
-    else process.env.DBUS_SESSION_BUS_ADDRESS = previousBus;
-    await service.stop();
-    await bus.stop();
+    await h.close();
   }
 });
