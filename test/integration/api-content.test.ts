@@ -32,7 +32,7 @@ import { waitFor } from '../helpers/wait-for.ts';
  * host finishes the upload alone.
  */
 
-const STREAM_APP = fileURLToPath(new URL('../scripts/issue5-stream-app.ts', import.meta.url));
+const STREAM_APP = fileURLToPath(new URL('../scripts/stream-app.ts', import.meta.url));
 
 let files: TempDir;
 let multipartServer: MultipartServer;

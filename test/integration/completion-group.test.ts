@@ -14,12 +14,12 @@ import { waitFor } from '../helpers/wait-for.ts';
 
 /**
  * Completion groups (R78–R83) end to end: an app process creates a BackgroundTransferCompletionGroup
- * whose task is a node script (test/scripts/issue5-completion-task.ts), starts three uploads through the
+ * whose task is a node script (test/scripts/completion-task.ts), starts three uploads through the
  * transfer host (one gets a 500), enables the group and exits while they still run. The host runs the
  * task once they all ended — after the app is gone — with the results on standard input.
  */
 
-const APP = fileURLToPath(new URL('../scripts/issue5-completion-app.ts', import.meta.url));
+const APP = fileURLToPath(new URL('../scripts/completion-app.ts', import.meta.url));
 const APP_ID = 'completion-app';
 
 let temp: TempDir;

@@ -222,7 +222,7 @@ test('D26 stall detection: a server that stops sending mid-body is dropped and t
   }
 });
 
-const TASK = fileURLToPath(new URL('../scripts/issue5-completion-task.ts', import.meta.url));
+const TASK = fileURLToPath(new URL('../scripts/completion-task.ts', import.meta.url));
 
 test('D4 + R78–R82: a completion group of downloads runs its task once, in the host, after both ended (one 404)', async () => {
   await server.serve('/group-ok.bin', file.path, { throttleBytesPerSecond: 1_000_000 });

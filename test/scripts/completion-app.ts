@@ -2,7 +2,7 @@
  * An app process for test/integration/completion-group.test.ts (R78–R83), run with BGTRANSFER_HOST=auto.
  * argv: BASE_URL FILE TASK_OUT UNUSED_TASK_OUT
  *
- * Creates a BackgroundTransferCompletionGroup whose task is test/scripts/issue5-completion-task.ts
+ * Creates a BackgroundTransferCompletionGroup whose task is test/scripts/completion-task.ts
  * (appending to TASK_OUT), starts three PUTs through `new BackgroundUploader(group)` — BASE_URL/ok1,
  * BASE_URL/ok2 and BASE_URL/fail — enables the group and waits for `group.enabled`. Then checks R80 from
  * the app's side (a second enable() and a new upload through the uploader both throw), starts one upload
@@ -14,7 +14,7 @@ import { BackgroundTransferCompletionGroup, BackgroundUploader } from '../../src
 import { NODE_TS_FLAGS } from '../helpers/process-tools.ts';
 
 const [baseUrl = '', file = '', taskOut = '', unusedTaskOut = ''] = process.argv.slice(2);
-const TASK = fileURLToPath(new URL('./issue5-completion-task.ts', import.meta.url));
+const TASK = fileURLToPath(new URL('./completion-task.ts', import.meta.url));
 
 function codeOf(action: () => unknown): string {
   try {

@@ -8,7 +8,7 @@ import { appendFileSync } from 'node:fs';
 
 const [outFile] = process.argv.slice(2);
 if (!outFile) {
-  console.error('usage: issue5-completion-task.ts OUT_FILE');
+  console.error('usage: completion-task.ts OUT_FILE');
   process.exit(2);
 }
 const chunks: Buffer[] = [];

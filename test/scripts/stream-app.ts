@@ -43,6 +43,6 @@ if (mode === 'start') {
   }
   await closeAsync();
 } else {
-  console.error('usage: issue5-stream-app.ts start URL FILE | attach GUID');
+  console.error('usage: stream-app.ts start URL FILE | attach GUID');
   process.exit(2);
 }
