@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -8,6 +8,7 @@ import { startDownloadServer } from '../test/helpers/download-servers.ts';
 import { startNginx } from '../test/helpers/nginx.ts';
 import { cliCanDownload, cliDownload, curlDownload, type DownloadRun } from './download-sides.ts';
 import { createRandomFile } from './random-file.ts';
+import { benchEnvironment, writeBenchResult } from './result-file.ts';
 import { mebibytes, median, megabytesPerSecond } from './stats.ts';
 import { assertGnuTime } from './timed-run.ts';
 import { startHost, stopHost } from './transfer-host.ts';
@@ -139,28 +140,17 @@ if (valid.length < rounds.length) {
 }
 
 async function writeResult(): Promise<string> {
-  const dir = fileURLToPath(new URL('./results/', import.meta.url));
-  await mkdir(dir, { recursive: true });
-  const date = new Date().toISOString();
-  const path = join(dir, `download-vs-curl-${date.replace(/[:.]/g, '-')}.json`);
-  const result = {
+  const date = new Date();
+  return writeBenchResult('download-vs-curl', date, {
     benchmark: 'download-vs-curl',
-    date,
+    date: date.toISOString(),
     sizeBytes,
     server: serverKind,
-    environment: {
-      node: process.version,
-      cpu: cpus()[0]?.model ?? 'unknown',
-      cores: cpus().length,
-      loadAverageBefore: loadBefore,
-      loadAverageAfter: loadavg(),
-    },
+    environment: benchEnvironment(loadBefore),
     units: { seconds: 's', rss: 'bytes' },
     summary,
     rounds,
-  };
-  await writeFile(path, `${JSON.stringify(result, (_key, value) => (Number.isNaN(value) ? null : value), 2)}\n`);
-  return path;
+  });
 }
 
 function positiveInteger(value: string | undefined, flag: string): number {

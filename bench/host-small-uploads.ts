@@ -1,7 +1,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -10,6 +10,7 @@ import { BackgroundTransferStatus } from '../src/core/enums.ts';
 import { stopHost } from '../src/ipc/host-control.ts';
 import { SocketPort } from '../src/ipc/socket-port.ts';
 import { NODE_TS_FLAGS, type NodeChild, spawnNode } from '../test/helpers/process-tools.ts';
+import { benchEnvironment, writeBenchResult } from './result-file.ts';
 import { createFiles } from './small-uploads-files.ts';
 import {
   type BaselineRun,
@@ -123,13 +124,7 @@ try {
       host: `BGTRANSFER_HOST=auto, fresh BGTRANSFER_HOME per run, config.json maxConcurrentTransfers ${concurrency}, host started before the clock`,
       clock: 'client process: first startAsync() (first request for undici) to the last completion seen',
     },
-    environment: {
-      node: process.version,
-      cpu: cpus()[0]?.model ?? 'unknown',
-      cores: cpus().length,
-      loadAverageBefore: loadBefore,
-      loadAverageAfter: loadavg(),
-    },
+    environment: benchEnvironment(loadBefore),
     units: { rates: 'uploads per second', rss: 'bytes', times: 'milliseconds unless named *Seconds' },
     summary,
     baselines,
@@ -412,14 +407,8 @@ async function startSink(): Promise<Sink> {
   };
 }
 
-async function writeResult(result: object): Promise<string> {
-  const dir = fileURLToPath(new URL('./results/', import.meta.url));
-  await mkdir(dir, { recursive: true });
-  const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
-  const path = join(dir, `host-small-uploads-${stamp}.json`);
-  // JSON has no NaN: a missing measure is written as null.
-  await writeFile(path, `${JSON.stringify(result, (_key, value) => (Number.isNaN(value) ? null : value), 2)}\n`);
-  return path;
+function writeResult(result: object): Promise<string> {
+  return writeBenchResult('host-small-uploads', startedAt, result);
 }
 
 function undiciVersion(): string {

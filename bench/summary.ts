@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +10,7 @@ import { startDownloadServer } from '../test/helpers/download-servers.ts';
 import { cliCanDownload, cliDownload, curlDownload } from './download-sides.ts';
 import { startPutSink } from './put-sink-server.ts';
 import { createRandomFile } from './random-file.ts';
+import { benchEnvironment, writeBenchResult } from './result-file.ts';
 import { autoSamples, tusSamples } from './summary-extra.ts';
 import { renderSummary, type Sample, type SummaryRow, summarize } from './summary-report.ts';
 import { assertGnuTime, processCpuSeconds, processPeakRssBytes, type TimedRun, timedRun } from './timed-run.ts';
@@ -204,29 +205,18 @@ async function arrived(received: Promise<{ bytes: number; sha256: string }>, sha
 }
 
 async function writeResult(rows: readonly SummaryRow[]): Promise<string> {
-  const dir = fileURLToPath(new URL('./results/', import.meta.url));
-  await mkdir(dir, { recursive: true });
-  const date = new Date().toISOString();
-  const path = join(dir, `summary-${date.replace(/[:.]/g, '-')}.json`);
-  const result = {
+  const date = new Date();
+  return writeBenchResult('summary', date, {
     benchmark: 'summary',
-    date,
+    date: date.toISOString(),
     sizeBytes,
     runs,
     startupRuns,
-    environment: {
-      node: process.version,
-      cpu: cpus()[0]?.model ?? 'unknown',
-      cores: cpus().length,
-      loadAverageBefore: loadBefore,
-      loadAverageAfter: loadavg(),
-    },
+    environment: benchEnvironment(loadBefore),
     units: { seconds: 's', rss: 'bytes' },
     rows,
     samples,
-  };
-  await writeFile(path, `${JSON.stringify(result, (_key, value) => (Number.isNaN(value) ? null : value), 2)}\n`);
-  return path;
+  });
 }
 
 /** The GET rounds, when the built CLI can download (bench/download-vs-curl.ts measures them alone). */
