@@ -5,17 +5,11 @@ import { SQL, STATUS_EVENTS, type StatusEvent, statusEventSql } from './queries.
 import type { CompletionGroupRow, OperationRow, TransferGroupRow } from './record-mapping.ts';
 
 export type GuidParams = { guid: string; now: number };
-/** After (seq, guid), at most limit rows (-1: all): queries.ts PAGE. */
-export type PageParams = [directionsJson: string, afterSeq: number, afterGuid: string, limit: number];
 
 /** The prepared statements of one connection. */
 export interface Statements {
   insertOperation: Database.Statement<Omit<OperationRow, 'seq'>, never>;
   selectOperation: Database.Statement<[string], OperationRow>;
-  listUngrouped: Database.Statement<[string, ...PageParams], OperationRow>;
-  listGroup: Database.Statement<[string, string, ...PageParams], OperationRow>;
-  listTransferGroup: Database.Statement<[string, string, ...PageParams], OperationRow>;
-  listAll: Database.Statement<[string, ...PageParams], OperationRow>;
   listByStatus: Database.Statement<[string], OperationRow>;
   hasStatus: Database.Statement<[string], { found: number }>;
   moveToRunning: Database.Statement<GuidParams, never>;
@@ -71,10 +65,6 @@ export function prepareAll(db: Database.Database): Statements {
   return {
     insertOperation: db.prepare<Omit<OperationRow, 'seq'>, never>(SQL.insertOperation),
     selectOperation: db.prepare<[string], OperationRow>(SQL.selectOperation),
-    listUngrouped: db.prepare<[string, ...PageParams], OperationRow>(SQL.listUngrouped),
-    listGroup: db.prepare<[string, string, ...PageParams], OperationRow>(SQL.listGroup),
-    listTransferGroup: db.prepare<[string, string, ...PageParams], OperationRow>(SQL.listTransferGroup),
-    listAll: db.prepare<[string, ...PageParams], OperationRow>(SQL.listAll),
     listByStatus: db.prepare<[string], OperationRow>(SQL.listByStatus),
     hasStatus: db.prepare<[string], { found: number }>(SQL.hasStatus),
     moveToRunning: db.prepare<GuidParams, never>(SQL.moveToRunning),
