@@ -14,6 +14,7 @@ import { GroupCommit } from './group-commit.ts';
 import { openDatabase, storeError } from './open-database.ts';
 import type {
   CompletionGroupRecord,
+  CompletionUpdate,
   ListPage,
   NewCompletionGroup,
   NewOperation,
@@ -34,7 +35,7 @@ import {
   rowToTransferGroup,
 } from './record-mapping.ts';
 import { SqliteCompletionGroups } from './sqlite-completion-groups.ts';
-import { type PageParams, prepareAll, type Statements } from './sqlite-statements.ts';
+import { completionParams, type PageParams, prepareAll, type Statements } from './sqlite-statements.ts';
 import { assertCount, assertNewOperation, assertProgress, toStoredTimeMs } from './store-guards.ts';
 
 export interface SqliteStoreOptions {
@@ -180,9 +181,10 @@ export class SqliteOperationStore implements OperationStore {
     );
   }
 
-  moveToCompleted(guid: string): OperationRecord | null {
+  moveToCompleted(guid: string, final?: CompletionUpdate): OperationRecord | null {
+    const params = completionParams(final);
     return this.#ended(
-      this.#update('moveToCompleted', guid, () => this.#sql.moveToCompleted.run({ guid, now: this.#now() })),
+      this.#update('moveToCompleted', guid, () => this.#sql.moveToCompleted.run({ guid, now: this.#now(), ...params })),
     );
   }
 
