@@ -43,11 +43,14 @@ export interface EngineHarness {
   close(): Promise<void>;
 }
 
-/** A real engine on a temp home with a SQLite store and a manual network. */
-export async function startEngine(config: Partial<Config> = {}): Promise<EngineHarness> {
+/** A real engine on a temp home with a SQLite store and a manual network (`network`: one of the test's). */
+export async function startEngine(
+  config: Partial<Config> = {},
+  options: { network?: ManualNetwork } = {},
+): Promise<EngineHarness> {
   const dir = await makeTempDir('engine-');
   const home = join(dir.path, 'home');
-  const network = new ManualNetwork();
+  const network = options.network ?? new ManualNetwork();
   const engine = Engine.open({
     home,
     config: { ...DEFAULT_CONFIG, ...config },
