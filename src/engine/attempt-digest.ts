@@ -24,7 +24,8 @@ export function openAttemptBody(record: OperationRecord): AttemptBody {
  * Stores the digest once the attempt read the whole body, whatever its outcome: the bytes are those of
  * the recorded file (a changed file fails the read), so a later attempt would find the same digest.
  */
-export function keepContentDigest(context: AttemptContext, source: DigestingBody): void {
+export async function keepContentDigest(context: AttemptContext, source: DigestingBody): Promise<void> {
+  await source.settled();
   const digest = source.value;
   const extras = context.live.record.extras;
   if (digest === null || extras.contentDigest === digest) return;

@@ -59,7 +59,7 @@ export async function runAttempt(context: AttemptContext): Promise<AttemptOutcom
   } catch (error) {
     return { kind: 'failed', error: toTransferError(error, 'BT_ERR_NETWORK'), retryAfterMs: undefined };
   } finally {
-    if (body) keepContentDigest(context, body.source);
+    if (body) await keepContentDigest(context, body.source);
   }
 }
 
