@@ -19,6 +19,9 @@ const argv = process.argv.slice(2);
 if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
   process.stdout.write(`${packageVersion()}\n`);
 } else {
+  // `bgtransfer host` runs the transfer host in this process: its V8 flags are set before the command
+  // tree and the host's modules load (the launcher passes them on the command line instead).
+  if (argv.length === 1 && argv[0] === 'host') (await import('../ipc/host-flags.ts')).applyHostFlags();
   // A plain `bgtransfer list [--json] [--app <id>]` skips the command tree too (list-alone.ts).
   const { plainListOptions, runListAlone } = await import('./list-alone.ts');
   const listOptions = plainListOptions(argv);

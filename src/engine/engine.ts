@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import type { Config } from '../core/config.ts';
 import { BackgroundTransferBehavior, isTerminalStatus, BackgroundTransferStatus as S } from '../core/enums.ts';
@@ -6,6 +7,7 @@ import { withHeader, withoutHeader } from '../core/header-list.ts';
 import { guardHome, guardHomeEntry } from '../core/home-guard.ts';
 import { HomeLock } from '../core/home-lock.ts';
 import type { Logger } from '../core/logger.ts';
+import type { OperationExtras } from '../core/operation-extras.ts';
 import { homeLayout } from '../core/paths.ts';
 import type {
   ListFilter,
@@ -133,7 +135,10 @@ export class Engine {
   start(given: OperationSpec): OperationSnapshot {
     this.#assertOpen();
     const spec = acceptSpec(given);
-    const extras = withDownloadSession(spec, storedExtras(spec.appId, spec.extras, this.#spools));
+    const extras = withIdempotencyKey(
+      spec,
+      withDownloadSession(spec, storedExtras(spec.appId, spec.extras, this.#spools)),
+    );
     const measured = inspectBody(spec.sourcePath, extras.body);
     checkLimits(this.#store, this.config, spec);
     if (spec.transferGroup) this.#store.upsertTransferGroup(spec.appId, spec.transferGroup);
@@ -376,6 +381,15 @@ export class Engine {
     if (!snapshot) throw new TransferError('BT_ERR_NOT_FOUND', `no upload ${guid}`);
     return snapshot;
   }
+}
+
+/**
+ * An upload's Idempotency-Key (docs/delivery-guarantees.md, rule 4) is made with the operation and
+ * stored by its insert: made at the first request instead, it cost a store write per upload. A
+ * resumable protocol never sends it.
+ */
+function withIdempotencyKey(spec: OperationSpec, extras: OperationExtras): OperationExtras {
+  return spec.download || extras.idempotencyKey !== null ? extras : { ...extras, idempotencyKey: randomUUID() };
 }
 
 function poolSettings(config: Config, extraCaCertificates: string[]): PoolSettings {

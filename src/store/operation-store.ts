@@ -11,6 +11,7 @@ import type {
 import type { EndpointCapability } from './endpoint-capability.ts';
 import type {
   CompletionGroupRecord,
+  CompletionUpdate,
   ListPage,
   NewCompletionGroup,
   NewOperation,
@@ -50,7 +51,7 @@ export interface OperationStore {
   /** running|idle → idle, for a retry or crash recovery (see RequeueOptions). */
   moveToQueued(guid: string, options: RequeueOptions): OperationRecord | null;
   /** running → completed. */
-  moveToCompleted(guid: string): OperationRecord | null;
+  moveToCompleted(guid: string, final?: CompletionUpdate): OperationRecord | null;
   /** live → error, keeping the error for the API. */
   moveToFailed(guid: string, error: SerializedTransferError): OperationRecord | null;
   /** live → canceled. */

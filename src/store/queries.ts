@@ -82,7 +82,17 @@ export const SQL = Object.freeze({
       errorJson = CASE WHEN @replaceError = 1 THEN @errorJson ELSE errorJson END,
       updatedAtMs = @now
     WHERE guid = @guid AND ${guard('requeue')}`,
-  moveToCompleted: `UPDATE operations SET status = ${targetOf('complete')}, updatedAtMs = @now
+  /**
+   * @final 1: the request's last counters and its extras (the content digest) are stored with the
+   * move, as recordProgress and updateExtras would (one write instead of three per small upload).
+   */
+  moveToCompleted: `UPDATE operations SET status = ${targetOf('complete')}, updatedAtMs = @now,
+      bytesSent = CASE WHEN @final = 1 THEN @bytesSent ELSE bytesSent END,
+      bytesReceived = CASE WHEN @final = 1 THEN @bytesReceived ELSE bytesReceived END,
+      totalBytesToReceive = CASE WHEN @final = 1 THEN @totalBytesToReceive ELSE totalBytesToReceive END,
+      hasRestarted = CASE WHEN @final = 1 THEN 0 ELSE hasRestarted END,
+      hasResponseChanged = CASE WHEN @final = 1 THEN 0 ELSE hasResponseChanged END,
+      extrasJson = COALESCE(@extrasJson, extrasJson)
     WHERE guid = @guid AND ${guard('complete')}`,
   moveToFailed: `UPDATE operations SET status = ${targetOf('fail')}, errorJson = @errorJson, updatedAtMs = @now
     WHERE guid = @guid AND ${guard('fail')}`,

@@ -1,10 +1,25 @@
 import type Database from 'better-sqlite3';
 import type { BackgroundTransferStatus } from '../core/enums.ts';
-import type { ProgressUpdate } from './operation-record.ts';
+import type { CompletionUpdate, ProgressUpdate } from './operation-record.ts';
 import { SQL, STATUS_EVENTS, type StatusEvent, statusEventSql } from './queries.ts';
-import type { CompletionGroupRow, OperationRow, TransferGroupRow } from './record-mapping.ts';
+import { type CompletionGroupRow, extrasToJson, type OperationRow, type TransferGroupRow } from './record-mapping.ts';
+import { assertProgress } from './store-guards.ts';
 
 export type GuidParams = { guid: string; now: number };
+/** moveToCompleted: final 0 keeps the stored counters; extrasJson null keeps the stored extras. */
+export type CompletionParams = ProgressUpdate & { final: number; extrasJson: string | null };
+
+/** moveToCompleted's parameters for an optional `final` (checked: counters must be counts). */
+export function completionParams(final: CompletionUpdate | undefined): CompletionParams {
+  if (final === undefined)
+    return { bytesSent: 0, bytesReceived: 0, totalBytesToReceive: 0, final: 0, extrasJson: null };
+  assertProgress(final.progress);
+  return {
+    ...final.progress,
+    final: 1,
+    extrasJson: final.extras === undefined ? null : extrasToJson(final.extras),
+  };
+}
 
 /** The prepared statements of one connection. */
 export interface Statements {
@@ -24,7 +39,7 @@ export interface Statements {
     },
     never
   >;
-  moveToCompleted: Database.Statement<GuidParams, never>;
+  moveToCompleted: Database.Statement<GuidParams & CompletionParams, never>;
   moveToFailed: Database.Statement<GuidParams & { errorJson: string }, never>;
   moveToCanceled: Database.Statement<GuidParams, never>;
   recordProgress: Database.Statement<GuidParams & ProgressUpdate, never>;
@@ -79,7 +94,7 @@ export function prepareAll(db: Database.Database): Statements {
       },
       never
     >(SQL.moveToQueued),
-    moveToCompleted: db.prepare<GuidParams, never>(SQL.moveToCompleted),
+    moveToCompleted: db.prepare<GuidParams & CompletionParams, never>(SQL.moveToCompleted),
     moveToFailed: db.prepare<GuidParams & { errorJson: string }, never>(SQL.moveToFailed),
     moveToCanceled: db.prepare<GuidParams, never>(SQL.moveToCanceled),
     recordProgress: db.prepare<GuidParams & ProgressUpdate, never>(SQL.recordProgress),

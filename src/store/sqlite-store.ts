@@ -15,6 +15,7 @@ import { ListQueries } from './list-queries.ts';
 import { openDatabase, storeError } from './open-database.ts';
 import type {
   CompletionGroupRecord,
+  CompletionUpdate,
   ListPage,
   NewCompletionGroup,
   NewOperation,
@@ -36,7 +37,7 @@ import {
   rowToTransferGroup,
 } from './record-mapping.ts';
 import { SqliteCompletionGroups } from './sqlite-completion-groups.ts';
-import { prepareAll, type Statements } from './sqlite-statements.ts';
+import { completionParams, prepareAll, type Statements } from './sqlite-statements.ts';
 import { assertCount, assertNewOperation, assertProgress, toStoredTimeMs } from './store-guards.ts';
 
 export interface SqliteStoreOptions {
@@ -170,9 +171,10 @@ export class SqliteOperationStore implements OperationStore {
     );
   }
 
-  moveToCompleted(guid: string): OperationRecord | null {
+  moveToCompleted(guid: string, final?: CompletionUpdate): OperationRecord | null {
+    const params = completionParams(final);
     return this.#ended(
-      this.#update('moveToCompleted', guid, () => this.#sql.moveToCompleted.run({ guid, now: this.#now() })),
+      this.#update('moveToCompleted', guid, () => this.#sql.moveToCompleted.run({ guid, now: this.#now(), ...params })),
     );
   }
 
