@@ -18,7 +18,7 @@ import type {
   TransferDirection,
 } from '../core/snapshot.ts';
 import { protocolOfSession } from '../protocols/registry.ts';
-import type { ListCursor, ListPage, OperationRecord } from '../store/operation-record.ts';
+import type { ListCursor, ListPage, OperationRecord, SnapshotRow } from '../store/operation-record.ts';
 import type { OperationStore } from '../store/operation-store.ts';
 import { acceptSpec } from './accept-spec.ts';
 import { inspectBody } from './body-factory.ts';
@@ -190,6 +190,31 @@ export class Engine {
     return {
       operations: records.map((record) => this.#scheduler.live(record.guid)?.peekSnapshot() ?? toSnapshot(record)),
       next: last && page.limit >= 0 && records.length === page.limit ? { seq: last.seq, guid: last.guid } : null,
+    };
+  }
+
+  /**
+   * listPage with each snapshot as JSON text, for the host's replies: the store builds the text (or it
+   * is made from records, for a store without listSnapshots); a running operation's is its live snapshot.
+   */
+  listPageText(
+    appId: string,
+    filter: ListFilter,
+    page: ListPage,
+    direction?: TransferDirection,
+  ): { operations: string[]; next: ListCursor | null } {
+    const rows =
+      this.#store.listSnapshots?.(appId, filter, page, direction) ??
+      this.#store
+        .listOperations(appId, filter, page, direction)
+        .map((record): SnapshotRow => [record.guid, record.seq, JSON.stringify(toSnapshot(record))]);
+    const last = rows.at(-1);
+    return {
+      operations: rows.map(([guid, , json]) => {
+        const live = this.#scheduler.live(guid);
+        return live ? JSON.stringify(live.peekSnapshot()) : json;
+      }),
+      next: last && page.limit >= 0 && rows.length === page.limit ? { seq: last[1], guid: last[0] } : null,
     };
   }
 

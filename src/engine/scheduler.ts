@@ -64,6 +64,8 @@ export class Scheduler {
   #ticker: NodeJS.Timeout | undefined;
   #wakeTimer: NodeJS.Timeout | undefined;
   #closed = false;
+  /** false until the network source's first reading is in: nothing is judged or started before that. */
+  #networkKnown: boolean;
 
   constructor(options: SchedulerOptions) {
     this.home = options.home;
@@ -77,6 +79,11 @@ export class Scheduler {
     this.#dispatchers = options.dispatchers;
     this.#events.setMaxListeners(0);
     this.#stopWatchingNetwork = this.#network.onChange(() => this.applyNetworkState());
+    this.#networkKnown = this.#network.settled === undefined;
+    void this.#network.settled?.then(() => {
+      this.#networkKnown = true;
+      this.applyNetworkState();
+    });
   }
 
   get config(): Config {
@@ -184,7 +191,7 @@ export class Scheduler {
 
   /** Re-judges every live operation after a connectivity or metered change, then schedules. */
   applyNetworkState(): void {
-    if (this.#closed) return;
+    if (this.#closed || !this.#networkKnown) return;
     const live = this.#store.listByStatus([S.idle, S.running, S.pausedNoNetwork, S.pausedCostedNetwork]);
     for (const record of live) this.applyGate(record);
     this.schedule();
@@ -197,7 +204,7 @@ export class Scheduler {
    * Serialized transfer group runs at a time (R30); wakes itself for the next retry back-off.
    */
   schedule(): void {
-    if (this.#closed) return;
+    if (this.#closed || !this.#networkKnown) return;
     clearTimeout(this.#wakeTimer);
     this.#wakeTimer = undefined;
     const slots = this.#config.maxConcurrentTransfers - this.#running.size;

@@ -91,3 +91,6 @@ export interface ListPage {
   after: ListCursor | null;
   limit: number;
 }
+
+/** One operation of an enumeration page as the host sends it: its cursor and its snapshot's JSON text. */
+export type SnapshotRow = [guid: string, seq: number, json: string];

@@ -8,8 +8,6 @@ import { assertProgress } from './store-guards.ts';
 export type GuidParams = { guid: string; now: number };
 /** moveToCompleted: final 0 keeps the stored counters; extrasJson null keeps the stored extras. */
 export type CompletionParams = ProgressUpdate & { final: number; extrasJson: string | null };
-/** After (seq, guid), at most limit rows (-1: all): queries.ts PAGE. */
-export type PageParams = [directionsJson: string, afterSeq: number, afterGuid: string, limit: number];
 
 /** moveToCompleted's parameters for an optional `final` (checked: counters must be counts). */
 export function completionParams(final: CompletionUpdate | undefined): CompletionParams {
@@ -32,10 +30,6 @@ export function readUpdated(sql: Statements, result: Database.RunResult, guid: s
 export interface Statements {
   insertOperation: Database.Statement<Omit<OperationRow, 'seq'>, never>;
   selectOperation: Database.Statement<[string], OperationRow>;
-  listUngrouped: Database.Statement<[string, ...PageParams], OperationRow>;
-  listGroup: Database.Statement<[string, string, ...PageParams], OperationRow>;
-  listTransferGroup: Database.Statement<[string, string, ...PageParams], OperationRow>;
-  listAll: Database.Statement<[string, ...PageParams], OperationRow>;
   listByStatus: Database.Statement<[string], OperationRow>;
   hasStatus: Database.Statement<[string], { found: number }>;
   moveToRunning: Database.Statement<GuidParams, never>;
@@ -91,10 +85,6 @@ export function prepareAll(db: Database.Database): Statements {
   return {
     insertOperation: db.prepare<Omit<OperationRow, 'seq'>, never>(SQL.insertOperation),
     selectOperation: db.prepare<[string], OperationRow>(SQL.selectOperation),
-    listUngrouped: db.prepare<[string, ...PageParams], OperationRow>(SQL.listUngrouped),
-    listGroup: db.prepare<[string, string, ...PageParams], OperationRow>(SQL.listGroup),
-    listTransferGroup: db.prepare<[string, string, ...PageParams], OperationRow>(SQL.listTransferGroup),
-    listAll: db.prepare<[string, ...PageParams], OperationRow>(SQL.listAll),
     listByStatus: db.prepare<[string], OperationRow>(SQL.listByStatus),
     hasStatus: db.prepare<[string], { found: number }>(SQL.hasStatus),
     moveToRunning: db.prepare<GuidParams, never>(SQL.moveToRunning),

@@ -47,6 +47,8 @@ export interface EngineHarness {
 export interface EngineHarnessOptions {
   /** Wraps the SQLite store the engine opens (e.g. to count its calls). */
   wrapStore?: (store: OperationStore) => OperationStore;
+  /** The network the engine watches (one of the test's); a fresh manual network otherwise. */
+  network?: ManualNetwork;
 }
 
 /** A real engine on a temp home with a SQLite store and a manual network. */
@@ -56,7 +58,7 @@ export async function startEngine(
 ): Promise<EngineHarness> {
   const dir = await makeTempDir('engine-');
   const home = join(dir.path, 'home');
-  const network = new ManualNetwork();
+  const network = options.network ?? new ManualNetwork();
   const engine = Engine.open({
     home,
     config: { ...DEFAULT_CONFIG, ...config },
