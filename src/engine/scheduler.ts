@@ -5,7 +5,7 @@ import type { Logger } from '../core/logger.ts';
 import { responseBodyPath } from '../core/paths.ts';
 import type { OperationSnapshot } from '../core/snapshot.ts';
 import { removeSpool } from '../source/stream-spool.ts';
-import type { OperationRecord } from '../store/operation-record.ts';
+import type { OperationRecord, ProgressUpdate } from '../store/operation-record.ts';
 import type { OperationStore } from '../store/operation-store.ts';
 import type { DispatcherPool } from './dispatcher-pool.ts';
 import { LiveTransfer, type StopReason, toSnapshot } from './live-transfer.ts';
@@ -225,6 +225,9 @@ export class Scheduler {
     const record = this.#store.moveToRunning(guid);
     if (!record) return false;
     const live = new LiveTransfer(record);
+    // Counters are written a PERSIST_INTERVAL_MS after the start, not at the first tick: a request
+    // shorter than that stores its counters once, with its outcome.
+    live.lastPersistMs = this.#now();
     this.#running.set(guid, live);
     this.#publishLive(live);
     this.#ensureTicker();
@@ -255,11 +258,7 @@ export class Scheduler {
 
   #persistProgress(live: LiveTransfer, now: number): void {
     live.lastPersistMs = now;
-    this.#store.recordProgress(live.record.guid, {
-      bytesSent: live.bytesSent,
-      bytesReceived: live.bytesReceived,
-      totalBytesToReceive: live.totalBytesToReceive,
-    });
+    this.#store.recordProgress(live.record.guid, progressOf(live));
   }
 
   // ---- attempts ----
@@ -281,12 +280,14 @@ export class Scheduler {
     });
     try {
       if (live.stopReason !== null) {
+        // A completed request's digest is kept whatever happens next (run-attempt.ts).
+        if (outcome.kind === 'completed' && outcome.extras) this.#store.updateExtras(guid, outcome.extras);
         const record = recordStop(this.#store, guid, live.stopReason);
         if (record) this.publishRecord(record);
         return;
       }
-      this.#persistProgress(live, this.#now());
-      const record = recordOutcome(this.#outcomeContext(), guid, outcome, ackAtStart);
+      live.lastPersistMs = this.#now();
+      const record = recordOutcome(this.#outcomeContext(), guid, outcome, ackAtStart, progressOf(live));
       if (record) this.publishRecord(record);
     } catch (error) {
       this.#log.error({ guid, err: error }, 'could not record the outcome of an attempt');
@@ -307,4 +308,12 @@ export class Scheduler {
       log: this.#log,
     };
   }
+}
+
+function progressOf(live: LiveTransfer): ProgressUpdate {
+  return {
+    bytesSent: live.bytesSent,
+    bytesReceived: live.bytesReceived,
+    totalBytesToReceive: live.totalBytesToReceive,
+  };
 }
