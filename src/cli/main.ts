@@ -19,6 +19,9 @@ const argv = process.argv.slice(2);
 if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
   process.stdout.write(`${packageVersion()}\n`);
 } else {
+  // `bgtransfer host` runs the transfer host in this process: its V8 flags are set before the command
+  // tree and the host's modules load (the launcher passes them on the command line instead).
+  if (argv.length === 1 && argv[0] === 'host') (await import('../ipc/host-flags.ts')).applyHostFlags();
   const { runCli } = await import('./run-cli.ts');
   const exitCode = await runCli(argv);
   process.exitCode = exitCode;

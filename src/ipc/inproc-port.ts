@@ -1,4 +1,5 @@
 import { type TransferError, toTransferError } from '../core/errors.ts';
+import { JsonText } from '../core/json-text.ts';
 import type { OperationSnapshot } from '../core/snapshot.ts';
 import { openTransferService } from '../host/open-transfer-service.ts';
 import type { TransferService } from '../host/transfer-service.ts';
@@ -32,7 +33,11 @@ export class InprocPort implements TransferPort {
     // The params are the caller's own (typed), not a stranger's frame, so they are not re-validated;
     // the result is the service's, whose types METHODS mirrors (the socket client checks them on read).
     const valid = params as ValidParamsOf<M>;
-    return run(() => invoke(this.#service, method, { appId, holder: 'in-process' }, valid) as ResultOf<M>);
+    return run(() => {
+      const result = invoke(this.#service, method, { appId, holder: 'in-process' }, valid);
+      // An enumeration comes as the text a socket client would read; its snapshots are the store's own.
+      return (result instanceof JsonText ? JSON.parse(result.text) : result) as ResultOf<M>;
+    });
   }
 
   watch(

@@ -1,24 +1,14 @@
-import { once } from 'node:events';
-import type { WriteStream } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { setTimeout as delay } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
-import { type TransferError, toTransferError } from '../../core/errors.ts';
+import { toTransferError } from '../../core/errors.ts';
 import { EXPECT_MARKER, INTERIM_CONTINUE } from '../../net/expect-continue.ts';
 import { ProxyRefusedError } from '../../net/proxy-tunnel.ts';
+import { RequestBody } from './exchange-request-body.ts';
+import { ResponseBody } from './exchange-response-body.ts';
 import { ExchangeTimers } from './exchange-timers.ts';
-import {
-  type ExchangeBody,
-  type ExchangeInput,
-  type ExchangeResponse,
-  HEADERS_SINK_BODY_GRACE_MS,
-  type ResponseSink,
-} from './exchange-types.ts';
+import { type ExchangeInput, type ExchangeResponse, HEADERS_SINK_BODY_GRACE_MS } from './exchange-types.ts';
 import { type HeaderPairs, headerPairs } from './header-pairs.ts';
-import { MemoryBody } from './memory-body.ts';
 import { mapNetworkError } from './network-errors.ts';
-import { ProgressThrottle } from './progress-throttle.ts';
-import { openResponseFile, removeStaleResponseFile } from './response-file.ts';
 
 export {
   type ExchangeBody,
@@ -51,24 +41,16 @@ type Settlement = { ok: true; response: ExchangeResponse } | { ok: false; error:
  */
 class Exchange implements Dispatcher.DispatchHandler {
   readonly #input: ExchangeInput;
-  readonly #body: AsyncGenerator<Uint8Array, void, undefined> | null;
-  readonly #sent: ProgressThrottle;
-  readonly #received: ProgressThrottle;
+  readonly #body: RequestBody | null;
+  readonly #response: ResponseBody;
   #controller: Dispatcher.DispatchController | null = null;
   #settle: (settlement: Settlement) => void = () => {};
   #settled = false;
   /** Set when the exchange ended before undici handed us a controller: abort as soon as it does. */
   #pendingAbort: Error | null = null;
-  #bodyError: TransferError | null = null;
-  #bytesSent = 0;
   readonly #timers: ExchangeTimers;
   #status = 0;
   #headers: HeaderPairs = [];
-  #sink: ResponseSink = { kind: 'memory' };
-  #file: WriteStream | null = null;
-  readonly #memory = new MemoryBody();
-  #bytesReceived = 0;
-  #waitingForDrain = false;
   #bodyCut = false;
   #bodyGraceTimer: NodeJS.Timeout | undefined;
   /** Resolved by `100 Continue`, the final response's head, or the end of the exchange (ends an early-answer wait). */
@@ -80,14 +62,15 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   constructor(input: ExchangeInput) {
     this.#input = input;
+    const waiting = (): boolean => !this.#settled && this.#status === 0;
     this.#timers = new ExchangeTimers({
       method: input.method,
       url: input.url,
       hasBody: input.body !== null,
       responseTimeoutMs: input.responseTimeoutMs,
       stallTimeoutMs: input.stallTimeoutMs,
-      waiting: () => !this.#settled && this.#status === 0,
-      bytesSent: () => this.#bytesSent,
+      waiting,
+      bytesSent: () => this.#body?.bytesSent ?? 0,
       fail: (error) => this.#fail(error),
     });
     this.#answered = new Promise((resolve) => {
@@ -96,10 +79,23 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.#done = new Promise((resolve) => {
       this.#markDone = resolve;
     });
-    this.#body = input.body === null ? null : this.#bodyChunks(input.body);
-    // Guarded: the throttles may call back from a timer, where a throw would crash the process.
-    this.#sent = new ProgressThrottle((value) => this.#guard(() => input.onBytesSent?.(value)));
-    this.#received = new ProgressThrottle((value) => this.#guard(() => input.onBytesReceived?.(value)));
+    // Guarded: the progress throttles may call back from a timer, where a throw would crash the process.
+    this.#body =
+      input.body === null
+        ? null
+        : new RequestBody(input.body, {
+            timers: this.#timers,
+            earlyAnswerWaitMs: input.earlyAnswerWaitMs ?? 0,
+            answered: this.#answered,
+            done: this.#done,
+            waiting,
+            onBytesSent: (value) => this.#guard(() => input.onBytesSent?.(value)),
+          });
+    this.#response = new ResponseBody(
+      (error) => this.#fail(error),
+      (value) => this.#guard(() => input.onBytesReceived?.(value)),
+      () => this.#settled,
+    );
   }
 
   run(): Promise<ExchangeResponse> {
@@ -119,7 +115,7 @@ class Exchange implements Dispatcher.DispatchHandler {
           // undici pulls an async iterable one chunk at a time and waits for 'drain' between chunks
           // (client-h1 writeIterable), so memory stays at one chunk however big the body is. Its
           // typings only list Readable, but lib/core/request.js accepts any (async) iterable.
-          body: this.#body as unknown as Readable | null,
+          body: (this.#body?.chunks ?? null) as unknown as Readable | null,
           // R48 and the stall timer are our own (R48 starts when the body is sent, not when the
           // request starts); undici's headers timer would kill a slow upload, so it is off.
           headersTimeout: 0,
@@ -169,65 +165,24 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.#headers = pairs;
     this.#markAnswered();
     try {
-      this.#sink = this.#input.chooseSink?.(statusCode, pairs) ?? { kind: 'memory' };
+      this.#response.choose(this.#input.chooseSink?.(statusCode, pairs) ?? { kind: 'memory' });
     } catch (error) {
       this.#fail(toTransferError(error));
       return;
     }
-    // A file sink's file is opened at the first body byte: most answers to an upload have no body, and
-    // open + close per upload was a large share of a small upload's cost (readers treat no file as empty).
-    // A download's partial file (a `position`) is opened now: it must exist even for an empty body.
-    if (this.#sink.kind === 'file' && this.#sink.position !== undefined) {
-      this.#file = openResponseFile(this.#sink.path, (error) => this.#fail(error), this.#sink.position);
-    }
-    if (this.#sink.kind === 'headers') this.#succeed();
+    if (this.#response.sink.kind === 'headers') this.#succeed();
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.#settled) return;
-    const length = chunk.byteLength;
-    if (this.#file === null && this.#sink.kind === 'file' && length > 0) {
-      this.#file = openResponseFile(this.#sink.path, (error) => this.#fail(error));
-    }
-    const file = this.#file;
-    if (file === null) {
-      this.#bytesReceived += length;
-      if (this.#sink.kind === 'memory') this.#memory.keep(chunk);
-      return;
-    }
-    const ready = file.write(chunk, (error) => {
-      if (error || this.#settled) return;
-      this.#bytesReceived += length;
-      this.#received.update(this.#bytesReceived);
-    });
-    // Backpressure: a slow disk pauses the socket instead of buffering the response in memory.
-    if (!ready && !this.#waitingForDrain) {
-      this.#waitingForDrain = true;
-      controller.pause();
-      file.once('drain', () => {
-        this.#waitingForDrain = false;
-        if (!this.#settled) controller.resume();
-      });
-    }
+    this.#response.data(controller, chunk);
   }
 
   onResponseEnd(): void {
     // A `headers` sink's body arrived after all: the connection stays reusable.
     clearTimeout(this.#bodyGraceTimer);
     if (this.#settled) return;
-    const file = this.#file;
-    if (file === null) {
-      const stale = this.#sink.kind === 'file' ? removeStaleResponseFile(this.#sink.path) : null;
-      if (stale === null) this.#succeed();
-      else this.#fail(stale);
-      return;
-    }
-    file.end();
-    file.once('close', () => {
-      if (this.#settled) return;
-      this.#received.flush(this.#bytesReceived);
-      this.#succeed();
-    });
+    this.#response.end(() => this.#succeed());
   }
 
   onResponseError(_controller: Dispatcher.DispatchController | undefined, error: Error): void {
@@ -239,7 +194,8 @@ class Exchange implements Dispatcher.DispatchHandler {
       this.onResponseEnd();
       return;
     }
-    if (this.#status >= 200 && this.#bodyError === null && !this.#settled) {
+    const bodyError = this.#body?.error ?? null;
+    if (this.#status >= 200 && bodyError === null && !this.#settled) {
       // Cut while the final response's body came in: the server has answered, so the exchange is not
       // failed (a retry would send the request body again); what arrived is kept and flagged.
       this.#bodyCut = true;
@@ -247,79 +203,17 @@ class Exchange implements Dispatcher.DispatchHandler {
       return;
     }
     this.#fail(
-      this.#bodyError ??
+      bodyError ??
         mapNetworkError(error, {
           method: this.#input.method,
           url: this.#input.url,
-          ...(this.#body === null ? {} : { bytesSent: this.#bytesSent }),
+          ...(this.#body === null ? {} : { bytesSent: this.#body.bytesSent }),
           responseStarted: this.#status !== 0,
         }),
     );
   }
 
-  // ---- body ----
-
-  /** Bytes [start, end) of the source, counted as undici pulls them (each is written at once). */
-  async *#bodyChunks(body: ExchangeBody): AsyncGenerator<Uint8Array, void, undefined> {
-    const end = body.end ?? body.source.size;
-    let position = body.start;
-    let holdMs = this.#input.earlyAnswerWaitMs ?? 0;
-    this.#timers.touchStall();
-    try {
-      if (position < end) {
-        for await (const chunk of body.source.read(body.start, end)) {
-          let piece = chunk.byteLength > end - position ? chunk.subarray(0, end - position) : chunk;
-          if (holdMs > 0 && piece.byteLength > 1) {
-            // undici writes the head with the first chunk: one byte takes it out, then the wait.
-            position += 1;
-            this.#bytesSent += 1;
-            this.#sent.update(this.#bytesSent);
-            yield piece.subarray(0, 1);
-            const answeredEarly = await this.#waitForEarlyAnswer(holdMs);
-            holdMs = 0;
-            if (answeredEarly) return;
-            piece = piece.subarray(1);
-          }
-          position += piece.byteLength;
-          this.#bytesSent += piece.byteLength;
-          this.#sent.update(this.#bytesSent);
-          yield piece;
-          // undici asks for the next chunk only once the connection took this one (write() returned
-          // true, or 'drain'): that is the "bytes accepted" the stall timer watches.
-          this.#timers.touchStall();
-          if (position >= end) break;
-        }
-      }
-    } catch (error) {
-      // undici re-throws this to onResponseError; keep the coded error (BT_ERR_SOURCE_CHANGED, …).
-      this.#bodyError ??= toTransferError(error);
-      throw error;
-    }
-    // undici asked for more after the last chunk was written: the body is fully handed over.
-    this.#timers.clearStall();
-    this.#sent.flush(this.#bytesSent);
-    this.#timers.startResponse();
-  }
-
-  /**
-   * Waits up to `holdMs` for `100 Continue` or the final answer (early-answer.ts); not a stall. True
-   * when the final answer came (or the exchange ended): the body is not sent, and the generator stays
-   * open until the exchange settled, so undici does not fail the request for a short body meanwhile.
-   */
-  async #waitForEarlyAnswer(holdMs: number): Promise<boolean> {
-    this.#timers.clearStall();
-    const timer = new AbortController();
-    await Promise.race([this.#answered, delay(holdMs, undefined, { signal: timer.signal }).catch(() => undefined)]);
-    timer.abort();
-    if (this.#status === 0 && !this.#settled) {
-      this.#timers.touchStall();
-      return false;
-    }
-    await this.#done;
-    return true;
-  }
-
-  // ---- sinks, settling and cleanup ----
+  // ---- settling and cleanup ----
 
   readonly #onAbort = (): void => {
     // The caller made the reason (a coded TransferError); it is passed on untouched.
@@ -336,15 +230,16 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
   #succeed(): void {
+    const response = this.#response;
     this.#finish({
       ok: true,
       response: {
         status: this.#status,
         headers: this.#headers,
-        sink: this.#sink.kind,
-        body: this.#memory.bytes(),
-        bodyTruncated: this.#memory.truncated,
-        bytesReceived: this.#bytesReceived,
+        sink: response.sink.kind,
+        body: response.memory.bytes(),
+        bodyTruncated: response.memory.truncated,
+        bytesReceived: response.bytesReceived,
         bodyCut: this.#bodyCut,
       },
     });
@@ -364,9 +259,9 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.#timers.clearStall();
     this.#input.signal.removeEventListener('abort', this.#onAbort);
     // On failure, report where the body stopped exactly (a held-back throttled value understates it).
-    if (!settlement.ok) this.#sent.flush(this.#bytesSent);
-    this.#sent.cancel();
-    this.#received.cancel();
+    if (!settlement.ok) this.#body?.flush();
+    this.#body?.cancel();
+    this.#response.cancel();
     const controller = this.#controller;
     if (settlement.ok && settlement.response.sink === 'headers' && controller !== null) {
       // The body is read and dropped in the background so the connection can be reused; one that has
@@ -385,14 +280,7 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   /** Closes the response file and the body source before the caller hears the outcome. */
   async #release(): Promise<void> {
-    const file = this.#file;
-    if (file !== null && !file.closed) {
-      const closed = once(file, 'close').catch(() => undefined);
-      file.destroy();
-      await closed;
-    }
-    // Ends the body generator: its `for await` closes the source (a no-op if it never started or
-    // already finished; queued behind a read in progress).
-    await this.#body?.return(undefined).catch(() => undefined);
+    await this.#response.release();
+    await this.#body?.close();
   }
 }

@@ -1,0 +1,113 @@
+import { once } from 'node:events';
+import type { WriteStream } from 'node:fs';
+import type { Dispatcher } from 'undici';
+import type { TransferError } from '../../core/errors.ts';
+import type { ResponseSink } from './exchange-types.ts';
+import { MemoryBody } from './memory-body.ts';
+import { ProgressThrottle } from './progress-throttle.ts';
+import { openResponseFile, removeStaleResponseFile } from './response-file.ts';
+
+/**
+ * The response-body side of an exchange: the final response's body into its sink (memory, a file with
+ * backpressure on the socket, or dropped), the bytes received and their progress.
+ */
+export class ResponseBody {
+  readonly #fail: (error: TransferError) => void;
+  readonly #received: ProgressThrottle;
+  #sink: ResponseSink = { kind: 'memory' };
+  #file: WriteStream | null = null;
+  readonly #memory = new MemoryBody();
+  #bytesReceived = 0;
+  #waitingForDrain = false;
+
+  /** `settled` tells whether the exchange is over (late callbacks then do nothing). */
+  constructor(
+    fail: (error: TransferError) => void,
+    onBytesReceived: (value: number) => void,
+    readonly settled: () => boolean,
+  ) {
+    this.#fail = fail;
+    this.#received = new ProgressThrottle(onBytesReceived);
+  }
+
+  get sink(): ResponseSink {
+    return this.#sink;
+  }
+
+  get bytesReceived(): number {
+    return this.#bytesReceived;
+  }
+
+  get memory(): MemoryBody {
+    return this.#memory;
+  }
+
+  /** Where the final response's body goes. */
+  choose(sink: ResponseSink): void {
+    this.#sink = sink;
+    // A file sink's file is opened at the first body byte: most answers to an upload have no body, and
+    // open + close per upload was a large share of a small upload's cost (readers treat no file as empty).
+    // A download's partial file (a `position`) is opened now: it must exist even for an empty body.
+    if (sink.kind === 'file' && sink.position !== undefined) {
+      this.#file = openResponseFile(sink.path, this.#fail, sink.position);
+    }
+  }
+
+  data(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    const length = chunk.byteLength;
+    if (this.#file === null && this.#sink.kind === 'file' && length > 0) {
+      this.#file = openResponseFile(this.#sink.path, this.#fail);
+    }
+    const file = this.#file;
+    if (file === null) {
+      this.#bytesReceived += length;
+      if (this.#sink.kind === 'memory') this.#memory.keep(chunk);
+      return;
+    }
+    const ready = file.write(chunk, (error) => {
+      if (error || this.settled()) return;
+      this.#bytesReceived += length;
+      this.#received.update(this.#bytesReceived);
+    });
+    // Backpressure: a slow disk pauses the socket instead of buffering the response in memory.
+    if (!ready && !this.#waitingForDrain) {
+      this.#waitingForDrain = true;
+      controller.pause();
+      file.once('drain', () => {
+        this.#waitingForDrain = false;
+        if (!this.settled()) controller.resume();
+      });
+    }
+  }
+
+  /** The body ended: `done` once it is all on its way to disk and the file is closed. */
+  end(done: () => void): void {
+    const file = this.#file;
+    if (file === null) {
+      const stale = this.#sink.kind === 'file' ? removeStaleResponseFile(this.#sink.path) : null;
+      if (stale === null) done();
+      else this.#fail(stale);
+      return;
+    }
+    file.end();
+    file.once('close', () => {
+      if (this.settled()) return;
+      this.#received.flush(this.#bytesReceived);
+      done();
+    });
+  }
+
+  cancel(): void {
+    this.#received.cancel();
+  }
+
+  /** Closes the response file (after a failure, or a success whose file already closed). */
+  async release(): Promise<void> {
+    const file = this.#file;
+    if (file !== null && !file.closed) {
+      const closed = once(file, 'close').catch(() => undefined);
+      file.destroy();
+      await closed;
+    }
+  }
+}
