@@ -56,7 +56,7 @@ import { startUploadServer, type UploadServer } from '../helpers/upload-server.t
  * Sizes, protocols, fault offsets and kill moments come from a seeded PRNG: the seed is printed and
  * FAULT_MATRIX_SEED=<seed> replays the plan (file contents and timing still vary); FAULT_MATRIX_VERBOSE=1
  * also prints every upload's connections and requests and keeps the home (host.log). The matrix took
- * 32–46 s on a 2-core machine at load average ~20 (uploads without a stall crawl at 1 MiB/s until the
+ * 32–53 s on a 2-core machine at load average 18–30 (uploads without a stall crawl at 1 MiB/s until the
  * last planned kill, so that every planned kill happens). Numbers: docs/resilience.md.
  *
  * Three focused tests follow, each of a bug found in src/ by this matrix (they fail until it is fixed):
