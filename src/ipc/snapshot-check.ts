@@ -29,78 +29,79 @@ const PRIORITIES = new Set<unknown>(Object.values(BackgroundTransferPriority));
 const BEHAVIORS = new Set<unknown>(Object.values(BackgroundTransferBehavior));
 const DIRECTIONS = new Set<unknown>(['upload', 'download']);
 
-function fail(path: Path, expected: string): never {
-  throw new SnapshotCheckError(`${path}: expected ${expected}`);
+/** `key` is joined to `path` only for the message: a check that passes builds no string. */
+function fail(path: Path, expected: string, key?: string): never {
+  throw new SnapshotCheckError(`${key === undefined ? path : `${path}.${key}`}: expected ${expected}`);
 }
 
-function record(value: unknown, path: Path): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(path, 'an object');
+function record(value: unknown, path: Path, key?: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(path, 'an object', key);
   return value as Record<string, unknown>;
 }
 
-function string(value: unknown, path: Path): void {
-  if (typeof value !== 'string') fail(path, 'a string');
+function string(value: unknown, path: Path, key: string): void {
+  if (typeof value !== 'string') fail(path, 'a string', key);
 }
 
-function nullableString(value: unknown, path: Path): void {
-  if (value !== null && typeof value !== 'string') fail(path, 'a string or null');
+function nullableString(value: unknown, path: Path, key: string): void {
+  if (value !== null && typeof value !== 'string') fail(path, 'a string or null', key);
 }
 
-function boolean(value: unknown, path: Path): void {
-  if (typeof value !== 'boolean') fail(path, 'a boolean');
+function boolean(value: unknown, path: Path, key: string): void {
+  if (typeof value !== 'boolean') fail(path, 'a boolean', key);
 }
 
-function number(value: unknown, path: Path): void {
-  if (typeof value !== 'number' || !Number.isFinite(value)) fail(path, 'a number');
+function number(value: unknown, path: Path, key: string): void {
+  if (typeof value !== 'number' || !Number.isFinite(value)) fail(path, 'a number', key);
 }
 
-function integer(value: unknown, path: Path): void {
-  if (!Number.isSafeInteger(value)) fail(path, 'an integer');
+function integer(value: unknown, path: Path, key: string): void {
+  if (!Number.isSafeInteger(value)) fail(path, 'an integer', key);
 }
 
-function count(value: unknown, path: Path): void {
-  if (!Number.isSafeInteger(value) || (value as number) < 0) fail(path, 'a count (an integer ≥ 0)');
+function count(value: unknown, path: Path, key: string): void {
+  if (!Number.isSafeInteger(value) || (value as number) < 0) fail(path, 'a count (an integer ≥ 0)', key);
 }
 
-function member(values: ReadonlySet<unknown>, value: unknown, path: Path, what: string): void {
-  if (!values.has(value)) fail(path, what);
+function member(values: ReadonlySet<unknown>, value: unknown, path: Path, key: string, what: string): void {
+  if (!values.has(value)) fail(path, what, key);
 }
 
 function checkProgress(value: unknown, path: Path): void {
-  const progress = record(value, path);
-  count(progress.bytesSent, `${path}.bytesSent`);
-  count(progress.totalBytesToSend, `${path}.totalBytesToSend`);
-  count(progress.bytesReceived, `${path}.bytesReceived`);
-  count(progress.totalBytesToReceive, `${path}.totalBytesToReceive`);
-  member(STATUSES, progress.status, `${path}.status`, 'a BackgroundTransferStatus');
-  boolean(progress.hasResponseChanged, `${path}.hasResponseChanged`);
-  boolean(progress.hasRestarted, `${path}.hasRestarted`);
+  const progress = record(value, path, 'progress');
+  count(progress.bytesSent, path, 'progress.bytesSent');
+  count(progress.totalBytesToSend, path, 'progress.totalBytesToSend');
+  count(progress.bytesReceived, path, 'progress.bytesReceived');
+  count(progress.totalBytesToReceive, path, 'progress.totalBytesToReceive');
+  member(STATUSES, progress.status, path, 'progress.status', 'a BackgroundTransferStatus');
+  boolean(progress.hasResponseChanged, path, 'progress.hasResponseChanged');
+  boolean(progress.hasRestarted, path, 'progress.hasRestarted');
 }
 
 function checkResponse(value: unknown, path: Path): void {
   if (value === null) return;
-  const response = record(value, path);
-  integer(response.statusCode, `${path}.statusCode`);
-  string(response.actualUri, `${path}.actualUri`);
-  boolean(response.isResumable, `${path}.isResumable`);
+  const response = record(value, path, 'response');
+  integer(response.statusCode, path, 'response.statusCode');
+  string(response.actualUri, path, 'response.actualUri');
+  boolean(response.isResumable, path, 'response.isResumable');
   const headers = response.headers;
-  if (!Array.isArray(headers)) fail(`${path}.headers`, 'an array');
+  if (!Array.isArray(headers)) fail(path, 'an array', 'response.headers');
   for (let index = 0; index < headers.length; index++) {
     const pair: unknown = headers[index];
     if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== 'string' || typeof pair[1] !== 'string') {
-      fail(`${path}.headers[${index}]`, 'a [name, value] pair of strings');
+      fail(path, 'a [name, value] pair of strings', `response.headers[${index}]`);
     }
   }
-  if (response.bodyTruncated !== undefined) boolean(response.bodyTruncated, `${path}.bodyTruncated`);
+  if (response.bodyTruncated !== undefined) boolean(response.bodyTruncated, path, 'response.bodyTruncated');
 }
 
 /** As serializedError: a plain object of the three known fields; an unknown code is BT_ERR_INTERNAL. */
 function checkError(value: unknown, path: Path): SerializedTransferError | null {
   if (value === null) return null;
-  const error = record(value, path);
-  string(error.code, `${path}.code`);
-  string(error.message, `${path}.message`);
-  if (error.httpStatus !== undefined) integer(error.httpStatus, `${path}.httpStatus`);
+  const error = record(value, path, 'error');
+  string(error.code, path, 'error.code');
+  string(error.message, path, 'error.message');
+  if (error.httpStatus !== undefined) integer(error.httpStatus, path, 'error.httpStatus');
   const code = Object.hasOwn(ERROR_DEFINITIONS, error.code as string) ? (error.code as ErrorCode) : 'BT_ERR_INTERNAL';
   const checked: SerializedTransferError = { code, message: error.message as string };
   if (error.httpStatus !== undefined) checked.httpStatus = error.httpStatus as number;
@@ -109,9 +110,9 @@ function checkError(value: unknown, path: Path): SerializedTransferError | null 
 
 function checkTransferGroup(value: unknown, path: Path): void {
   if (value === null) return;
-  const group = record(value, path);
-  string(group.name, `${path}.name`);
-  member(BEHAVIORS, group.transferBehavior, `${path}.transferBehavior`, 'a BackgroundTransferBehavior');
+  const group = record(value, path, 'transferGroup');
+  string(group.name, path, 'transferGroup.name');
+  member(BEHAVIORS, group.transferBehavior, path, 'transferGroup.transferBehavior', 'a BackgroundTransferBehavior');
 }
 
 /**
@@ -121,38 +122,38 @@ function checkTransferGroup(value: unknown, path: Path): void {
  */
 export function checkSnapshot(value: unknown, path: Path): OperationSnapshot {
   const snapshot = record(value, path);
-  string(snapshot.guid, `${path}.guid`);
-  string(snapshot.appId, `${path}.appId`);
-  string(snapshot.method, `${path}.method`);
-  string(snapshot.requestedUri, `${path}.requestedUri`);
-  nullableString(snapshot.sourcePath, `${path}.sourcePath`);
-  nullableString(snapshot.group, `${path}.group`);
-  checkTransferGroup(snapshot.transferGroup, `${path}.transferGroup`);
-  member(COST_POLICIES, snapshot.costPolicy, `${path}.costPolicy`, 'a BackgroundTransferCostPolicy');
-  member(PRIORITIES, snapshot.priority, `${path}.priority`, 'a BackgroundTransferPriority');
-  checkProgress(snapshot.progress, `${path}.progress`);
-  count(snapshot.responseVersion, `${path}.responseVersion`);
-  checkResponse(snapshot.response, `${path}.response`);
-  const error = checkError(snapshot.error, `${path}.error`);
-  number(snapshot.createdAtMs, `${path}.createdAtMs`);
+  string(snapshot.guid, path, 'guid');
+  string(snapshot.appId, path, 'appId');
+  string(snapshot.method, path, 'method');
+  string(snapshot.requestedUri, path, 'requestedUri');
+  nullableString(snapshot.sourcePath, path, 'sourcePath');
+  nullableString(snapshot.group, path, 'group');
+  checkTransferGroup(snapshot.transferGroup, path);
+  member(COST_POLICIES, snapshot.costPolicy, path, 'costPolicy', 'a BackgroundTransferCostPolicy');
+  member(PRIORITIES, snapshot.priority, path, 'priority', 'a BackgroundTransferPriority');
+  checkProgress(snapshot.progress, path);
+  count(snapshot.responseVersion, path, 'responseVersion');
+  checkResponse(snapshot.response, path);
+  const error = checkError(snapshot.error, path);
+  number(snapshot.createdAtMs, path, 'createdAtMs');
   if (snapshot.contentDigest === undefined) snapshot.contentDigest = null;
-  else nullableString(snapshot.contentDigest, `${path}.contentDigest`);
+  else nullableString(snapshot.contentDigest, path, 'contentDigest');
   if (snapshot.direction === undefined) snapshot.direction = 'upload';
-  else member(DIRECTIONS, snapshot.direction, `${path}.direction`, '"upload" or "download"');
+  else member(DIRECTIONS, snapshot.direction, path, 'direction', '"upload" or "download"');
   if (snapshot.resultPath === undefined) snapshot.resultPath = null;
-  else nullableString(snapshot.resultPath, `${path}.resultPath`);
+  else nullableString(snapshot.resultPath, path, 'resultPath');
   if (snapshot.isRandomAccessRequired !== undefined) {
-    boolean(snapshot.isRandomAccessRequired, `${path}.isRandomAccessRequired`);
+    boolean(snapshot.isRandomAccessRequired, path, 'isRandomAccessRequired');
   }
   const statuses = snapshot.recoverableWebErrorStatuses;
   if (statuses !== undefined) {
-    if (!Array.isArray(statuses)) fail(`${path}.recoverableWebErrorStatuses`, 'an array');
+    if (!Array.isArray(statuses)) fail(path, 'an array', 'recoverableWebErrorStatuses');
     for (let index = 0; index < statuses.length; index++) {
-      number(statuses[index], `${path}.recoverableWebErrorStatuses[${index}]`);
+      number(statuses[index], path, `recoverableWebErrorStatuses[${index}]`);
     }
   }
   if (snapshot.expectedContentDigest !== undefined) {
-    nullableString(snapshot.expectedContentDigest, `${path}.expectedContentDigest`);
+    nullableString(snapshot.expectedContentDigest, path, 'expectedContentDigest');
   }
   if (snapshot.error !== error) snapshot.error = error;
   // Every field OperationSnapshot declares was checked above.
@@ -162,7 +163,15 @@ export function checkSnapshot(value: unknown, path: Path): OperationSnapshot {
 /** An enumeration's operations: an array of snapshots, each checked (checkSnapshot). */
 export function checkSnapshots(value: unknown, path: Path): OperationSnapshot[] {
   if (!Array.isArray(value)) fail(path, 'an array');
-  for (let index = 0; index < value.length; index++) checkSnapshot(value[index], `${path}[${index}]`);
+  for (let index = 0; index < value.length; index++) {
+    try {
+      checkSnapshot(value[index], '');
+    } catch (error) {
+      // The path of the broken one is made only now: a list that passes builds no string.
+      if (error instanceof SnapshotCheckError) throw new SnapshotCheckError(`${path}[${index}]${error.message}`);
+      throw error;
+    }
+  }
   // Each element was checked (and completed in place) just above.
   return value as OperationSnapshot[];
 }

@@ -194,8 +194,10 @@ export class SqliteOperationStore implements OperationStore {
   recordProgress(guid: string, progress: ProgressUpdate): void {
     assertProgress(progress);
     const { bytesSent, bytesReceived, totalBytesToReceive } = progress;
-    this.#write('recordProgress', () =>
-      this.#sql.recordProgress.run({ guid, now: this.#now(), bytesSent, bytesReceived, totalBytesToReceive }),
+    this.#write(
+      'recordProgress',
+      () => this.#sql.recordProgress.run({ guid, now: this.#now(), bytesSent, bytesReceived, totalBytesToReceive }),
+      guid,
     );
   }
 
@@ -211,7 +213,7 @@ export class SqliteOperationStore implements OperationStore {
   }
 
   resetReceived(guid: string): void {
-    this.#write('resetReceived', () => this.#sql.resetReceived.run({ guid, now: this.#now() }));
+    this.#write('resetReceived', () => this.#sql.resetReceived.run({ guid, now: this.#now() }), guid);
   }
 
   updateProperties(guid: string, patch: OperationPatch): OperationRecord | null {
@@ -272,14 +274,20 @@ export class SqliteOperationStore implements OperationStore {
   }
 
   markInterrupted(guid: string, restart: boolean): void {
-    this.#write('markInterrupted', () =>
-      this.#sql.markInterrupted.run({ guid, now: this.#now(), restart: restart ? 1 : 0 }),
+    this.#write(
+      'markInterrupted',
+      () => this.#sql.markInterrupted.run({ guid, now: this.#now(), restart: restart ? 1 : 0 }),
+      guid,
     );
   }
 
   recordAcknowledged(guid: string, ackOffset: number): void {
     assertCount(ackOffset, 'ackOffset');
-    this.#write('recordAcknowledged', () => this.#sql.recordAcknowledged.run({ guid, now: this.#now(), ackOffset }));
+    this.#write(
+      'recordAcknowledged',
+      () => this.#sql.recordAcknowledged.run({ guid, now: this.#now(), ackOffset }),
+      guid,
+    );
   }
 
   updateExtras(guid: string, extras: OperationExtras): OperationRecord | null {
@@ -365,9 +373,14 @@ export class SqliteOperationStore implements OperationStore {
     if (live !== undefined) this.#live.set(appId, live + delta);
   }
 
-  /** A write: with group commit it joins the turn's transaction. */
-  #write<T>(what: string, run: () => T): T {
+  /**
+   * A write: with group commit it joins the turn's transaction. `guid`: the operation whose row it
+   * changes, whose kept snapshot text goes (list-queries.ts); the writes without one change no
+   * snapshot field (transfer groups, endpoints, completion groups, queue positions).
+   */
+  #write<T>(what: string, run: () => T, guid?: string): T {
     try {
+      if (guid !== undefined) this.#lists.forget(guid);
       this.#group?.enter();
       return run();
     } catch (error) {
@@ -378,6 +391,7 @@ export class SqliteOperationStore implements OperationStore {
   #update(what: string, guid: string, update: () => Database.RunResult): OperationRecord | null {
     let row: OperationRow | null;
     try {
+      this.#lists.forget(guid);
       // In the turn's transaction a failed UPDATE undoes only itself: no savepoint (two statements) needed.
       this.#group?.enter();
       row = this.#group ? readUpdated(this.#sql, update(), guid) : this.#updateAndRead.immediate(update, guid);

@@ -165,6 +165,43 @@ describe('enumeration pages as JSON text (SqliteOperationStore.listSnapshots)', 
     store.close();
   });
 
+  it('the kept text of a listed operation follows every write to its row', () => {
+    const { store } = openStore();
+    for (let index = 0; index < 100; index++) store.insertOperation(newOperation({ guid: `op-${index}` }));
+    const texts = (): string[] => store.listSnapshots('app.a', { kind: 'all' }).map(([, , json]) => json);
+    const expected = (): string[] =>
+      store.listOperations('app.a', { kind: 'all' }).map((record) => JSON.stringify(toSnapshot(record)));
+    assert.deepEqual(texts(), expected(), 'first listing (every text read from SQL)');
+    const writes: Array<[string, () => unknown]> = [
+      ['moveToRunning', () => store.moveToRunning('op-1')],
+      [
+        'recordProgress',
+        () => store.recordProgress('op-1', { bytesSent: 7, bytesReceived: 0, totalBytesToReceive: 0 }),
+      ],
+      ['recordResponse', () => store.recordResponse('op-1', RESPONSE, 3)],
+      ['markInterrupted', () => store.markInterrupted('op-1', true)],
+      ['resetReceived', () => store.resetReceived('op-1')],
+      ['moveToQueued', () => store.moveToQueued('op-1', { restart: false, countAttempt: true, notBeforeMs: 0 })],
+      [
+        'updateProperties',
+        () => store.updateProperties('op-2', { priority: 1, costPolicy: 2, requestedUri: 'https://x.test/' }),
+      ],
+      ['pause', () => store.applyEvent('op-3', 'pause')],
+      ['updateExtras', () => store.updateExtras('op-4', { ...DEFAULT_EXTRAS, contentDigest: 'sha-256=:x=:' })],
+      ['moveToFailed', () => store.moveToFailed('op-5', HTTP_ERROR)],
+      ['moveToCanceled', () => store.moveToCanceled('op-6')],
+      ['setSequences', () => store.setSequences([['op-7', -1]])],
+    ];
+    for (const [name, write] of writes) {
+      write();
+      assert.deepEqual(texts(), expected(), `after ${name}`);
+    }
+    // Many rows changed at once: the page is read whole again.
+    for (let index = 10; index < 100; index++) store.applyEvent(`op-${index}`, 'pause');
+    assert.deepEqual(texts(), expected(), 'after 90 pauses');
+    store.close();
+  });
+
   it('a page is a range of the (appId, seq, guid) index (schema v8), not a sort of every row of the app', () => {
     const { store, path } = openStore();
     store.close();
