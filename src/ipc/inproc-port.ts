@@ -3,6 +3,7 @@ import { JsonText } from '../core/json-text.ts';
 import type { OperationSnapshot } from '../core/snapshot.ts';
 import { openTransferService } from '../host/open-transfer-service.ts';
 import type { TransferService } from '../host/transfer-service.ts';
+import { listPages } from './list-pages.ts';
 import { type AppMethod, invoke, type ParamsOf, type ResultOf, type ValidParamsOf } from './methods.ts';
 import type { TransferPort } from './transfer-port.ts';
 
@@ -38,6 +39,13 @@ export class InprocPort implements TransferPort {
       // An enumeration comes as the text a socket client would read; its snapshots are the store's own.
       return (result instanceof JsonText ? JSON.parse(result.text) : result) as ResultOf<M>;
     });
+  }
+
+  listPages(appId: string, params: ParamsOf<'list'>): AsyncGenerator<OperationSnapshot[], void, undefined> {
+    return listPages(
+      { page: (page) => this.call('listPage', appId, page), whole: (whole) => this.call('list', appId, whole) },
+      params,
+    );
   }
 
   watch(

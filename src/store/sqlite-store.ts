@@ -37,7 +37,7 @@ import {
   rowToTransferGroup,
 } from './record-mapping.ts';
 import { SqliteCompletionGroups } from './sqlite-completion-groups.ts';
-import { completionParams, prepareAll, type Statements } from './sqlite-statements.ts';
+import { completionParams, prepareAll, readUpdated, type Statements } from './sqlite-statements.ts';
 import { assertCount, assertNewOperation, assertProgress, toStoredTimeMs } from './store-guards.ts';
 
 export interface SqliteStoreOptions {
@@ -90,7 +90,7 @@ export class SqliteOperationStore implements OperationStore {
       write: (what, run) => this.#write(what, run),
     });
     this.#updateAndRead = db.transaction((update: () => Database.RunResult, guid: string) =>
-      update().changes === 0 ? null : (this.#sql.selectOperation.get(guid) ?? null),
+      readUpdated(this.#sql, update(), guid),
     );
     this.#insert = db.transaction((row: Omit<OperationRow, 'seq'>) => {
       if (row.transferGroupName !== null && row.transferGroupBehavior !== null) {
@@ -378,8 +378,9 @@ export class SqliteOperationStore implements OperationStore {
   #update(what: string, guid: string, update: () => Database.RunResult): OperationRecord | null {
     let row: OperationRow | null;
     try {
+      // In the turn's transaction a failed UPDATE undoes only itself: no savepoint (two statements) needed.
       this.#group?.enter();
-      row = this.#updateAndRead.immediate(update, guid);
+      row = this.#group ? readUpdated(this.#sql, update(), guid) : this.#updateAndRead.immediate(update, guid);
     } catch (error) {
       throw storeError(`${what} failed`, error);
     }
