@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { startDownloadServer } from '../test/helpers/download-servers.ts';
+import { startDownloadServer } from '../test/helpers/download-server.ts';
 import { startNginx } from '../test/helpers/nginx.ts';
 import { createRandomFile } from './random-file.ts';
 import { timedRun } from './timed-run.ts';

@@ -4,7 +4,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { startDownloadServer } from '../test/helpers/download-servers.ts';
+import { startDownloadServer } from '../test/helpers/download-server.ts';
 import { startNginx } from '../test/helpers/nginx.ts';
 import { cliCanDownload, cliDownload, curlDownload, type DownloadRun } from './download-sides.ts';
 import { createRandomFile } from './random-file.ts';

@@ -82,15 +82,22 @@ try {
   const version: TimedRun[] = [];
   const cliList: TimedRun[] = [];
   const clients: ClientResult[] = [];
+  const cliListHostCpuMs: number[] = [];
+  const clientHostCpuMs: number[] = [];
   let printed = 0;
   for (let round = 0; round < rounds; round++) {
     nodeStart.push(await timedRun(process.execPath, ['-e', '0'], { env }));
     version.push(await timedRun(process.execPath, [CLI, '--version'], { env }));
+    let hostCpu = readCpuMs(hostPid);
     const list = await timedRun(process.execPath, [CLI, 'list', '--json', '--app', APP_ID], { env });
+    cliListHostCpuMs.push(readCpuMs(hostPid) - hostCpu);
     if (list.exitCode !== 0) throw new Error(`bgtransfer list failed: ${list.stderr}`);
     printed = list.stdout.split('\n').filter((line) => line.length > 0).length;
     cliList.push({ ...list, stdout: '' });
+    hostCpu = readCpuMs(hostPid);
     const client = await timedRun(process.execPath, [CLIENT, String(repeats)], { env, cwd: ROOT });
+    // 1 + repeats enumerations of every operation.
+    clientHostCpuMs.push((readCpuMs(hostPid) - hostCpu) / (1 + repeats));
     if (client.exitCode !== 0) throw new Error(`the list client failed: ${client.stderr}`);
     clients.push(JSON.parse(client.stdout.trim().split('\n').at(-1) ?? '{}') as ClientResult);
     note(
@@ -110,6 +117,9 @@ try {
     coldListMs: median(clients.map((client) => client.coldMs)),
     cliListWallMs: median(cliList.map((run) => run.wallSeconds * 1000)),
     cliListCpuMs: median(cliList.map((run) => run.cpuSeconds * 1000)),
+    cliListHostCpuMs: median(cliListHostCpuMs),
+    clientCpuMsPerList: median(clients.map((client) => client.cpuMs / (1 + repeats))),
+    hostCpuMsPerList: median(clientHostCpuMs),
     cliVersionWallMs: median(version.map((run) => run.wallSeconds * 1000)),
     nodeStartWallMs: median(nodeStart.map((run) => run.wallSeconds * 1000)),
     hostIdleRssMiB: mib(idle.rss),
@@ -123,6 +133,12 @@ try {
   console.log(`| getCurrentUploadsAsync() on an open connection | ${summary.warmListMs.toFixed(0)} ms | 150 ms |`);
   console.log(`| getCurrentUploadsAsync() first call (connect included) | ${summary.coldListMs.toFixed(0)} ms | |`);
   console.log(`| \`bgtransfer list --json\`, spawn to exit | ${summary.cliListWallMs.toFixed(0)} ms | 500 ms |`);
+  console.log(
+    `| \`bgtransfer list --json\` CPU: the CLI process / the host | ${summary.cliListCpuMs.toFixed(0)} / ${summary.cliListHostCpuMs.toFixed(0)} ms | |`,
+  );
+  console.log(
+    `| getCurrentUploadsAsync() CPU per call: client process (start-up share included) / host | ${summary.clientCpuMsPerList.toFixed(0)} / ${summary.hostCpuMsPerList.toFixed(0)} ms | |`,
+  );
   console.log(`| \`bgtransfer --version\`, spawn to exit | ${summary.cliVersionWallMs.toFixed(0)} ms | |`);
   console.log(`| \`node -e 0\`, spawn to exit | ${summary.nodeStartWallMs.toFixed(0)} ms | |`);
   console.log(`| host VmRSS idle (${count} stored) | ${summary.hostIdleRssMiB.toFixed(0)} MiB | 60 MB |`);
@@ -145,7 +161,13 @@ try {
     },
     summary,
     clients,
-    cliList: cliList.map(({ wallSeconds, cpuSeconds, maxRssBytes }) => ({ wallSeconds, cpuSeconds, maxRssBytes })),
+    cliList: cliList.map(({ wallSeconds, cpuSeconds, maxRssBytes }, index) => ({
+      wallSeconds,
+      cpuSeconds,
+      maxRssBytes,
+      hostCpuMs: cliListHostCpuMs[index],
+    })),
+    clientHostCpuMsPerList: clientHostCpuMs,
     version: version.map(({ wallSeconds, cpuSeconds }) => ({ wallSeconds, cpuSeconds })),
     nodeStart: nodeStart.map(({ wallSeconds, cpuSeconds }) => ({ wallSeconds, cpuSeconds })),
   };
@@ -218,6 +240,14 @@ function readRss(pid: number): { rss: number; hwm: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const field = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1]) * 1024;
   return { rss: field('VmRSS'), hwm: field('VmHWM') };
+}
+
+/** CPU time (user + system) a process has used so far, from /proc (clock ticks of 10 ms). */
+function readCpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // After the command name: utime and stime are fields 14 and 15 of the whole line (12 and 13 here).
+  return (Number(fields[11]) + Number(fields[12])) * 10;
 }
 
 function mib(bytes: number): number {

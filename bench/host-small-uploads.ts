@@ -2,13 +2,13 @@ import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import { BackgroundTransferStatus } from '../src/core/enums.ts';
 import { stopHost } from '../src/ipc/host-control.ts';
-import { SocketPort } from '../src/ipc/socket-port.ts';
+import type * as SocketPortModule from '../src/ipc/socket-port.ts';
 import { NODE_TS_FLAGS, type NodeChild, spawnNode } from '../test/helpers/process-tools.ts';
 import { benchEnvironment, writeBenchResult } from './result-file.ts';
 import { createFiles } from './small-uploads-files.ts';
@@ -31,7 +31,7 @@ import {
  * Many small uploads through the transfer host, against a plain undici loop.
  *
  *   node --conditions=source --import tsx bench/host-small-uploads.ts [--count 10000] [--concurrency 16]
- *        [--runs 2] [--auto-runs 1] [--list-runs 3] [--window 4000] [--profile-host DIR]
+ *        [--runs 2] [--auto-runs 1] [--list-runs 3] [--window 4000] [--profile-host DIR] [--built | --dist DIR]
  *
  * Setup: `count` distinct files of 4 KiB of random data (one per upload, read by whoever uploads it),
  * one loopback node:http server in its own process (bench/small-uploads-sink.ts: PUT → 201, bodies read
@@ -50,6 +50,10 @@ import {
  * `--window 0` starts all at once (and shows that). A run counts only if every upload completed with
  * 201 and the server received exactly count × 4096 bytes in count PUTs.
  *
+ * `--built` runs the host, the client's library and the CLI from this tree's dist/ (`npm run build` first), as
+ * users run them; `--dist DIR` from another build's dist/ (a "before" tree, for paired runs). Without
+ * either, everything runs from source under tsx.
+ *
  * `--profile-host DIR` starts each host itself with --cpu-prof --cpu-prof-dir=DIR (a .cpuprofile per
  * host process, written when it stops; Node 20 refuses --cpu-prof in NODE_OPTIONS).
  *
@@ -60,8 +64,6 @@ const APP_ID = 'bgtransfer-bench-small';
 const SIZE_BYTES = 4096;
 const CLIENT_SCRIPT = fileURLToPath(new URL('./small-uploads-client.ts', import.meta.url));
 const SINK_SCRIPT = fileURLToPath(new URL('./small-uploads-sink.ts', import.meta.url));
-const CLI_SCRIPT = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
-const HOST_ENTRY = fileURLToPath(new URL('../src/ipc/host-entry.ts', import.meta.url));
 const CLK_TCK = clockTicks();
 
 const { values } = parseArgs({
@@ -74,8 +76,28 @@ const { values } = parseArgs({
     window: { type: 'string', default: '4000' },
     'timeout-s': { type: 'string', default: '240' },
     'profile-host': { type: 'string' },
+    built: { type: 'boolean', default: false },
+    dist: { type: 'string' },
   },
 });
+const distDir = values.dist
+  ? resolve(values.dist)
+  : values.built
+    ? fileURLToPath(new URL('../dist', import.meta.url))
+    : undefined;
+/** How to run the package's scripts: node on dist/ JavaScript, or node with tsx on the source. */
+const scriptFlags = distDir ? [] : NODE_TS_FLAGS;
+const CLI_SCRIPT = distDir
+  ? join(distDir, 'cli/main.js')
+  : fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
+const HOST_ENTRY = distDir
+  ? join(distDir, 'ipc/host-entry.js')
+  : fileURLToPath(new URL('../src/ipc/host-entry.ts', import.meta.url));
+// The port that starts a host starts it from where the port's module is: dist/ or the source.
+const { SocketPort } = (await import(
+  distDir ? pathToFileURL(join(distDir, 'ipc/socket-port.js')).href : '../src/ipc/socket-port.ts'
+)) as typeof SocketPortModule;
+const distArgs = distDir ? ['--dist', distDir] : [];
 const count = positiveInteger(values.count, '--count');
 const concurrency = positiveInteger(values.concurrency, '--concurrency');
 const runCount = nonNegativeInteger(values.runs, '--runs');
@@ -110,7 +132,8 @@ try {
   failures = [...baselines, ...hostRuns].filter((run) => !run.valid).length;
 
   const summary = summarize(baselines, hostRuns);
-  const conditions = { count, sizeBytes: SIZE_BYTES, concurrency, window };
+  const code = distDir ? `built: ${distDir}` : 'source under tsx';
+  const conditions = { count, sizeBytes: SIZE_BYTES, concurrency, window, code };
   console.log(renderMarkdown(conditions, baselines, hostRuns, summary));
   const resultPath = await writeResult({
     benchmark: 'host-small-uploads',
@@ -257,7 +280,7 @@ async function startHost(home: string, env: NodeJS.ProcessEnv): Promise<number> 
  */
 async function startProfiledHost(home: string, env: NodeJS.ProcessEnv, dir: string): Promise<number> {
   await mkdir(dir, { recursive: true });
-  const child = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${dir}`, ...NODE_TS_FLAGS, HOST_ENTRY], {
+  const child = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${dir}`, ...scriptFlags, HOST_ENTRY], {
     cwd: home,
     env,
     stdio: 'ignore',
@@ -314,7 +337,7 @@ function readStoreTiming(database: string): StoreTiming | undefined {
 }
 
 async function runUploadClient(args: string[], env: NodeJS.ProcessEnv): Promise<UploadRunResult> {
-  const child = spawnNode([CLIENT_SCRIPT, ...args], { env });
+  const child = spawnNode([CLIENT_SCRIPT, ...args, ...distArgs], { env });
   const parsed = await resultOf<UploadRunResult>(child, (timeoutSeconds + 60) * 1000);
   if (parsed.type !== 'result') throw new Error(`the ${args[0]} client failed: ${parsed.code}: ${parsed.message}`);
   return parsed;
@@ -322,7 +345,7 @@ async function runUploadClient(args: string[], env: NodeJS.ProcessEnv): Promise<
 
 async function listRun(env: NodeJS.ProcessEnv): Promise<ListTiming> {
   const started = performance.now();
-  const child = spawnNode([CLIENT_SCRIPT, 'list'], { env });
+  const child = spawnNode([CLIENT_SCRIPT, 'list', ...distArgs], { env });
   const parsed = await resultOf<ListRunResult>(child, 120_000);
   const processWallMs = performance.now() - started;
   if (parsed.type !== 'result') return { processWallMs, result: undefined, error: `${parsed.code}: ${parsed.message}` };
@@ -346,11 +369,11 @@ async function resultOf<T>(child: NodeChild, timeoutMs: number): Promise<ChildOu
   return JSON.parse(line) as ChildOutput<T>;
 }
 
-/** `bgtransfer …` from source, spawn to exit; stdout lines counted, not kept. */
+/** `bgtransfer …` (dist/ or source), spawn to exit; stdout lines counted, not kept. */
 function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<CliTiming> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(process.execPath, [...NODE_TS_FLAGS, CLI_SCRIPT, ...args], {
+    const child = spawn(process.execPath, [...scriptFlags, CLI_SCRIPT, ...args], {
       env,
       stdio: ['ignore', 'pipe', 'ignore'],
     });

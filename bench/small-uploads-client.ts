@@ -1,8 +1,10 @@
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
-import { BackgroundUploader, closeAsync, type ResumeProtocol, type UploadOperation } from '../src/index.ts';
+import type * as Library from '../src/index.ts';
+import type { ResumeProtocol, UploadOperation } from '../src/index.ts';
 import { fileName } from './small-uploads-files.ts';
 
 /**
@@ -19,6 +21,8 @@ import { fileName } from './small-uploads-files.ts';
  *   small-uploads-client.ts list
  *       Times BackgroundUploader.getCurrentUploadsAsync() in this fresh process (connect included), then
  *       once more on the open connection.
+ *   --dist DIR (bgtransfer and list): the library from a built dist/ directory instead of the source;
+ *       a host it starts runs from there too.
  */
 
 const { positionals, values } = parseArgs({
@@ -31,8 +35,15 @@ const { positionals, values } = parseArgs({
     'resume-protocol': { type: 'string', default: 'none' },
     'timeout-s': { type: 'string', default: '240' },
     window: { type: 'string', default: '0' },
+    dist: { type: 'string' },
   },
 });
+
+// `--dist DIR`: the built package in DIR (as users run it; its host is spawned from there too), else the source.
+const library = (await import(
+  values.dist ? pathToFileURL(join(resolve(values.dist), 'index.js')).href : '../src/index.ts'
+)) as typeof Library;
+const { BackgroundUploader, closeAsync } = library;
 
 export interface UploadRunResult {
   type: 'result';

@@ -145,6 +145,8 @@ export interface Conditions {
   sizeBytes: number;
   concurrency: number;
   window: number;
+  /** Where the host, the client's library and the CLI run from: 'source under tsx' or 'built: <dist>'. */
+  code: string;
 }
 
 export function renderMarkdown(
@@ -153,14 +155,14 @@ export function renderMarkdown(
   hostRuns: readonly HostRun[],
   summary: Summary,
 ): string {
-  const { count, sizeBytes, concurrency, window } = conditions;
+  const { count, sizeBytes, concurrency, window, code } = conditions;
   const undiciByRun = new Map(baselines.map((run) => [run.run, rate(run)]));
   const lines = [
     `${count} PUTs of ${sizeBytes} bytes (one distinct file each) to a loopback node:http server, ${concurrency} at a time`,
-    `(bgtransfer: host maxConcurrentTransfers ${concurrency}, client keeps at most ${window || count} started and unsettled)`,
+    `(bgtransfer: host maxConcurrentTransfers ${concurrency}, client keeps at most ${window || count} started and unsettled; ${code})`,
     '',
-    '| run | side | uploads/s | seconds | vs undici (same run) | first completion | host-stored uploads/s | requests at server | host CPU ms/upload | host VmHWM after uploads |',
-    '|---|---|---|---|---|---|---|---|---|---|',
+    '| run | side | uploads/s | seconds | vs undici (same run) | first completion | host-stored uploads/s | requests at server | host CPU ms/upload | client CPU ms/upload | host VmHWM after uploads |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
   ];
   for (const run of [...interleave(baselines, hostRuns)]) {
     const uploads = rate(run);
@@ -168,7 +170,7 @@ export function renderMarkdown(
     const side = isHost ? `bgtransfer (${run.resumeProtocol})` : 'undici request()';
     const versus = isHost ? uploads / (undiciByRun.get(run.run) ?? Number.NaN) : Number.NaN;
     lines.push(
-      `| ${run.run} | ${side}${run.valid ? '' : ' **INVALID**'} | ${fixed(uploads, 0)} | ${fixed(run.client.totalMs / 1000, 2)} | ${isHost ? fixed(versus, 2) : ''} | ${fixed(run.client.firstCompletionMs, 0)} ms | ${isHost ? fixed(run.store?.uploadsPerSecond ?? Number.NaN, 0) : ''} | ${requests(run.sink)} | ${isHost ? fixed(hostCpuMsPerUpload(run), 2) : ''} | ${isHost ? mib(run.hostAfterUploads.vmHwmBytes) : ''} |`,
+      `| ${run.run} | ${side}${run.valid ? '' : ' **INVALID**'} | ${fixed(uploads, 0)} | ${fixed(run.client.totalMs / 1000, 2)} | ${isHost ? fixed(versus, 2) : ''} | ${fixed(run.client.firstCompletionMs, 0)} ms | ${isHost ? fixed(run.store?.uploadsPerSecond ?? Number.NaN, 0) : ''} | ${requests(run.sink)} | ${isHost ? fixed(hostCpuMsPerUpload(run), 2) : ''} | ${fixed(run.client.clientCpuMs / run.client.count, 2)} | ${isHost ? mib(run.hostAfterUploads.vmHwmBytes) : ''} |`,
     );
   }
   lines.push(
@@ -179,7 +181,7 @@ export function renderMarkdown(
     `| bgtransfer, resumeProtocol none | ${fixed(summary.noneUploadsPerSecond, 0)} | ${fixed(summary.noneRatio, 2)} |`,
     `| bgtransfer, resumeProtocol auto (endpoint probed once, then remembered) | ${fixed(summary.autoUploadsPerSecond, 0)} | ${fixed(summary.autoRatio, 2)} (auto/none ${fixed(summary.autoVsNone, 2)}) |`,
     '',
-    `Host RSS: ${mib(summary.hostIdleRssBytes)} idle (started from source under tsx), peak (VmHWM) ${mib(summary.hostPeakRssUploadsBytes)} while uploading, ${mib(summary.hostPeakRssBytes)} after the enumerations below`,
+    `Host RSS: ${mib(summary.hostIdleRssBytes)} idle (${code}), peak (VmHWM) ${mib(summary.hostPeakRssUploadsBytes)} while uploading, ${mib(summary.hostPeakRssBytes)} after the enumerations below`,
     '',
     `Enumeration with ${count} operations stored (median of every sample)`,
     '',

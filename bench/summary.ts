@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { startDownloadServer } from '../test/helpers/download-servers.ts';
+import { startDownloadServer } from '../test/helpers/download-server.ts';
 import { cliCanDownload, cliDownload, curlDownload } from './download-sides.ts';
 import { startPutSink } from './put-sink-server.ts';
 import { createRandomFile } from './random-file.ts';

@@ -19,8 +19,14 @@ const argv = process.argv.slice(2);
 if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
   process.stdout.write(`${packageVersion()}\n`);
 } else {
-  const { runCli } = await import('./run-cli.ts');
-  const exitCode = await runCli(argv);
+  // `bgtransfer host` runs the transfer host in this process: its V8 flags are set before the command
+  // tree and the host's modules load (the launcher passes them on the command line instead).
+  if (argv.length === 1 && argv[0] === 'host') (await import('../ipc/host-flags.ts')).applyHostFlags();
+  // A plain `bgtransfer list [--json] [--app <id>]` skips the command tree too (list-alone.ts).
+  const { plainListOptions, runListAlone } = await import('./list-alone.ts');
+  const listOptions = plainListOptions(argv);
+  const exitCode =
+    listOptions === undefined ? await (await import('./run-cli.ts')).runCli(argv) : await runListAlone(listOptions);
   process.exitCode = exitCode;
   // The engine connection is closed by now; a handle something else left open must not keep a finished
   // command alive, so exit shortly after stdout has drained.

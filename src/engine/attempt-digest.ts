@@ -1,8 +1,7 @@
+import type { OperationExtras } from '../core/operation-extras.ts';
 import { DigestingBody } from '../source/digesting-body.ts';
 import type { OperationRecord } from '../store/operation-record.ts';
-import { saveExtras } from './attempt-delivery.ts';
 import { openBody } from './body-factory.ts';
-import type { AttemptContext } from './run-attempt.ts';
 
 /**
  * The body of an attempt, hashed as it is read (UploadOperation.contentDigest; docs/protocols.md,
@@ -21,14 +20,14 @@ export function openAttemptBody(record: OperationRecord): AttemptBody {
 }
 
 /**
- * Stores the digest once the attempt read the whole body, whatever its outcome: the bytes are those of
- * the recorded file (a changed file fails the read), so a later attempt would find the same digest.
+ * The extras with the digest, once the attempt read the whole body, whatever its outcome (undefined
+ * when there is nothing new to store): the bytes are those of the recorded file (a changed file fails
+ * the read), so a later attempt would find the same digest.
  */
-export function keepContentDigest(context: AttemptContext, source: DigestingBody): void {
+export function withContentDigest(extras: OperationExtras, source: DigestingBody): OperationExtras | undefined {
   const digest = source.value;
-  const extras = context.live.record.extras;
-  if (digest === null || extras.contentDigest === digest) return;
-  saveExtras(context, { ...extras, contentDigest: digest });
+  if (digest === null || extras.contentDigest === digest) return undefined;
+  return { ...extras, contentDigest: digest };
 }
 
 /**

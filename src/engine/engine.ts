@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import type { Config } from '../core/config.ts';
 import { BackgroundTransferBehavior, isTerminalStatus, BackgroundTransferStatus as S } from '../core/enums.ts';
@@ -6,6 +7,7 @@ import { withHeader, withoutHeader } from '../core/header-list.ts';
 import { guardHome, guardHomeEntry } from '../core/home-guard.ts';
 import { HomeLock } from '../core/home-lock.ts';
 import type { Logger } from '../core/logger.ts';
+import type { OperationExtras } from '../core/operation-extras.ts';
 import { homeLayout } from '../core/paths.ts';
 import type {
   ListFilter,
@@ -16,7 +18,7 @@ import type {
   TransferDirection,
 } from '../core/snapshot.ts';
 import { protocolOfSession } from '../protocols/registry.ts';
-import type { ListCursor, ListPage, OperationRecord } from '../store/operation-record.ts';
+import type { ListCursor, ListPage, OperationRecord, SnapshotRow } from '../store/operation-record.ts';
 import type { OperationStore } from '../store/operation-store.ts';
 import { acceptSpec } from './accept-spec.ts';
 import { inspectBody } from './body-factory.ts';
@@ -133,7 +135,10 @@ export class Engine {
   start(given: OperationSpec): OperationSnapshot {
     this.#assertOpen();
     const spec = acceptSpec(given);
-    const extras = withDownloadSession(spec, storedExtras(spec.appId, spec.extras, this.#spools));
+    const extras = withIdempotencyKey(
+      spec,
+      withDownloadSession(spec, storedExtras(spec.appId, spec.extras, this.#spools)),
+    );
     const measured = inspectBody(spec.sourcePath, extras.body);
     checkLimits(this.#store, this.config, spec);
     if (spec.transferGroup) this.#store.upsertTransferGroup(spec.appId, spec.transferGroup);
@@ -160,7 +165,7 @@ export class Engine {
   get(guid: string): OperationSnapshot | undefined {
     const live = this.#scheduler.live(guid);
     if (live) return live.peekSnapshot();
-    const record = this.#store.getOperation(guid);
+    const record = this.#scheduler.queued(guid) ?? this.#store.getOperation(guid);
     return record && toSnapshot(record);
   }
 
@@ -185,6 +190,31 @@ export class Engine {
     return {
       operations: records.map((record) => this.#scheduler.live(record.guid)?.peekSnapshot() ?? toSnapshot(record)),
       next: last && page.limit >= 0 && records.length === page.limit ? { seq: last.seq, guid: last.guid } : null,
+    };
+  }
+
+  /**
+   * listPage with each snapshot as JSON text, for the host's replies: the store builds the text (or it
+   * is made from records, for a store without listSnapshots); a running operation's is its live snapshot.
+   */
+  listPageText(
+    appId: string,
+    filter: ListFilter,
+    page: ListPage,
+    direction?: TransferDirection,
+  ): { operations: string[]; next: ListCursor | null } {
+    const rows =
+      this.#store.listSnapshots?.(appId, filter, page, direction) ??
+      this.#store
+        .listOperations(appId, filter, page, direction)
+        .map((record): SnapshotRow => [record.guid, record.seq, JSON.stringify(toSnapshot(record))]);
+    const last = rows.at(-1);
+    return {
+      operations: rows.map(([guid, , json]) => {
+        const live = this.#scheduler.live(guid);
+        return live ? JSON.stringify(live.peekSnapshot()) : json;
+      }),
+      next: last && page.limit >= 0 && rows.length === page.limit ? { seq: last[1], guid: last[0] } : null,
     };
   }
 
@@ -351,6 +381,15 @@ export class Engine {
     if (!snapshot) throw new TransferError('BT_ERR_NOT_FOUND', `no upload ${guid}`);
     return snapshot;
   }
+}
+
+/**
+ * An upload's Idempotency-Key (docs/delivery-guarantees.md, rule 4) is made with the operation and
+ * stored by its insert: made at the first request instead, it cost a store write per upload. A
+ * resumable protocol never sends it.
+ */
+function withIdempotencyKey(spec: OperationSpec, extras: OperationExtras): OperationExtras {
+  return spec.download || extras.idempotencyKey !== null ? extras : { ...extras, idempotencyKey: randomUUID() };
 }
 
 function poolSettings(config: Config, extraCaCertificates: string[]): PoolSettings {

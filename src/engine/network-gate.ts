@@ -8,6 +8,12 @@ import {
 export interface NetworkStateSource {
   current(): { connected: boolean; metered: boolean };
   onChange(listener: (state: { connected: boolean; metered: boolean }) => void): () => void;
+  /**
+   * Resolves once `current()` holds a real reading (the D-Bus monitor reads the bus in the background);
+   * until then no operation is judged or started, so none is sent without connectivity (R50) or shown a
+   * status it does not have. Absent: known from the start. Never rejects.
+   */
+  readonly settled?: Promise<void>;
 }
 
 export type Gate = 'allowed' | 'noNetwork' | 'costed';

@@ -1,6 +1,6 @@
 import { toTransferError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
-import type { OperationRecord } from '../store/operation-record.ts';
+import type { OperationRecord, ProgressUpdate } from '../store/operation-record.ts';
 import type { OperationStore } from '../store/operation-store.ts';
 import type { StopReason } from './live-transfer.ts';
 import { decideRetry, type RetryPolicy } from './retry-policy.ts';
@@ -18,7 +18,8 @@ export interface OutcomeContext {
 }
 
 /**
- * An attempt ended by itself: completed, retried with back-off, waiting for the network, or failed.
+ * An attempt ended by itself: completed, retried with back-off, waiting for the network, or failed;
+ * `progress` is the request's last counters, stored with it.
  * Returns the record to publish (null when a concurrent transition — a cancel — got there first).
  */
 export function recordOutcome(
@@ -26,9 +27,12 @@ export function recordOutcome(
   guid: string,
   outcome: AttemptOutcome,
   ackAtStart: number,
+  progress: ProgressUpdate,
 ): OperationRecord | null {
   const { store } = context;
-  if (outcome.kind === 'completed') return store.moveToCompleted(guid);
+  // The request's last counters go with the move: one write for a small upload's whole ending.
+  if (outcome.kind === 'completed') return store.moveToCompleted(guid, { progress, extras: outcome.extras });
+  store.recordProgress(guid, progress);
   const error = toTransferError(outcome.error);
   const current = store.getOperation(guid);
   if (!current) return null;

@@ -13,7 +13,7 @@ import {
   setCreationPending,
   withIdempotencyKey,
 } from './attempt-delivery.ts';
-import { type AttemptBody, keepContentDigest, openAttemptBody, withReprDigest } from './attempt-digest.ts';
+import { type AttemptBody, openAttemptBody, withContentDigest, withReprDigest } from './attempt-digest.ts';
 import { chooseProtocol, learnedProtocol } from './attempt-protocol.ts';
 import { forgetEndpoint, recallEndpoint, rememberEndpoint } from './endpoint-capabilities.ts';
 import type { LiveTransfer } from './live-transfer.ts';
@@ -37,7 +37,8 @@ export interface AttemptContext {
 }
 
 export type AttemptOutcome =
-  | { kind: 'completed' }
+  /** `extras`: changed by the attempt (the content digest), stored with the completion in one write. */
+  | { kind: 'completed'; extras?: OperationExtras | undefined }
   | { kind: 'failed'; error: TransferError; retryAfterMs: number | undefined };
 
 /**
@@ -52,15 +53,22 @@ export async function runAttempt(context: AttemptContext): Promise<AttemptOutcom
   // server has the body, so a new request would deliver it twice.
   if (acceptedByServer(context.live.record)) return { kind: 'completed' };
   let body: AttemptBody | undefined;
+  let outcome: AttemptOutcome;
   try {
     const url = new URL(context.live.record.requestedUri);
     body = openAttemptBody(context.live.record);
-    return judge(context, await runProtocol(context, url, body));
+    outcome = judge(context, await runProtocol(context, url, body));
   } catch (error) {
-    return { kind: 'failed', error: toTransferError(error, 'BT_ERR_NETWORK'), retryAfterMs: undefined };
-  } finally {
-    if (body) keepContentDigest(context, body.source);
+    outcome = { kind: 'failed', error: toTransferError(error, 'BT_ERR_NETWORK'), retryAfterMs: undefined };
   }
+  // The hash may still be finishing on its thread (DigestingBody.settled).
+  if (body) await body.source.settled();
+  const extras = body && withContentDigest(context.live.record.extras, body.source);
+  if (extras === undefined) return outcome;
+  // Whatever the outcome (attempt-digest.ts); a completion stores it with its own move.
+  if (outcome.kind === 'completed') return { kind: 'completed', extras };
+  saveExtras(context, extras);
+  return outcome;
 }
 
 function judge(context: AttemptContext, result: ProtocolAnswer | undefined): AttemptOutcome {
@@ -122,7 +130,11 @@ async function runProtocol(
       extras: live.record.extras,
       session: session?.protocol === chosen.name ? session : null,
       acknowledgedOffset: live.record.ackOffset,
-      endpoint: recallEndpoint(store, url),
+      // Read only by a protocol that uses it (tus's extensions): a plain or named protocol's attempt
+      // pays no lookup, and a plain origin's one-URL-per-file uploads would each miss the cache.
+      get endpoint() {
+        return recallEndpoint(store, url);
+      },
       credentials: record.extras.serverCredential,
       dispatcher: context.dispatcher,
       signal: live.controller.signal,

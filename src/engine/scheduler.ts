@@ -5,7 +5,7 @@ import type { Logger } from '../core/logger.ts';
 import { responseBodyPath } from '../core/paths.ts';
 import type { OperationSnapshot } from '../core/snapshot.ts';
 import { removeSpool } from '../source/stream-spool.ts';
-import type { OperationRecord } from '../store/operation-record.ts';
+import type { OperationRecord, ProgressUpdate } from '../store/operation-record.ts';
 import type { OperationStore } from '../store/operation-store.ts';
 import type { DispatcherPool } from './dispatcher-pool.ts';
 import { LiveTransfer, type StopReason, toSnapshot } from './live-transfer.ts';
@@ -47,6 +47,12 @@ export class Scheduler {
   readonly #running = new Map<string, LiveTransfer>();
   /** Queued (idle) operations in scheduling order; kept in step with the store by publishRecord. */
   readonly #queue = new ReadyQueue();
+  /**
+   * The stored record of each queued operation, kept with its queue entry: an app watches an upload
+   * right after starting it, mostly while it waits in the queue, and the engine answers from here
+   * instead of reading and mapping its row again.
+   */
+  readonly #queuedRecords = new Map<string, OperationRecord>();
   readonly #log: Logger;
   readonly #now: () => number;
   readonly #random: () => number;
@@ -58,6 +64,8 @@ export class Scheduler {
   #ticker: NodeJS.Timeout | undefined;
   #wakeTimer: NodeJS.Timeout | undefined;
   #closed = false;
+  /** false until the network source's first reading is in: nothing is judged or started before that. */
+  #networkKnown: boolean;
 
   constructor(options: SchedulerOptions) {
     this.home = options.home;
@@ -71,6 +79,11 @@ export class Scheduler {
     this.#dispatchers = options.dispatchers;
     this.#events.setMaxListeners(0);
     this.#stopWatchingNetwork = this.#network.onChange(() => this.applyNetworkState());
+    this.#networkKnown = this.#network.settled === undefined;
+    void this.#network.settled?.then(() => {
+      this.#networkKnown = true;
+      this.applyNetworkState();
+    });
   }
 
   get config(): Config {
@@ -102,6 +115,17 @@ export class Scheduler {
   /** Puts an idle operation in the queue (or moves it to its new place there). */
   enqueue(record: OperationRecord): void {
     this.#queue.upsert(queueEntry(record));
+    this.#queuedRecords.set(record.guid, record);
+  }
+
+  /** The stored record of a queued operation (not a copy: the caller must not change it). */
+  queued(guid: string): OperationRecord | undefined {
+    return this.#queuedRecords.get(guid);
+  }
+
+  #dequeue(guid: string): void {
+    this.#queue.remove(guid);
+    this.#queuedRecords.delete(guid);
   }
 
   onUpdate(listener: (snapshot: OperationSnapshot) => void): () => void {
@@ -130,8 +154,8 @@ export class Scheduler {
     // A request still winding down (stopped, aborting) must not report the status it had before.
     const live = this.#running.get(record.guid);
     if (live) live.record = record;
-    if (record.progress.status === S.idle) this.#queue.upsert(queueEntry(record));
-    else this.#queue.remove(record.guid);
+    if (record.progress.status === S.idle) this.enqueue(record);
+    else this.#dequeue(record.guid);
     // A spooled stream is cleaned up when its operation ends.
     if (isTerminalStatus(record.progress.status) && record.extras.body.kind === 'stream') {
       void removeSpool(record.extras.body.spoolPath).catch(() => undefined);
@@ -167,7 +191,7 @@ export class Scheduler {
 
   /** Re-judges every live operation after a connectivity or metered change, then schedules. */
   applyNetworkState(): void {
-    if (this.#closed) return;
+    if (this.#closed || !this.#networkKnown) return;
     const live = this.#store.listByStatus([S.idle, S.running, S.pausedNoNetwork, S.pausedCostedNetwork]);
     for (const record of live) this.applyGate(record);
     this.schedule();
@@ -180,7 +204,7 @@ export class Scheduler {
    * Serialized transfer group runs at a time (R30); wakes itself for the next retry back-off.
    */
   schedule(): void {
-    if (this.#closed) return;
+    if (this.#closed || !this.#networkKnown) return;
     clearTimeout(this.#wakeTimer);
     this.#wakeTimer = undefined;
     const slots = this.#config.maxConcurrentTransfers - this.#running.size;
@@ -214,10 +238,13 @@ export class Scheduler {
   }
 
   #launch(guid: string): boolean {
-    this.#queue.remove(guid);
+    this.#dequeue(guid);
     const record = this.#store.moveToRunning(guid);
     if (!record) return false;
     const live = new LiveTransfer(record);
+    // Counters are written a PERSIST_INTERVAL_MS after the start, not at the first tick: a request
+    // shorter than that stores its counters once, with its outcome.
+    live.lastPersistMs = this.#now();
     this.#running.set(guid, live);
     this.#publishLive(live);
     this.#ensureTicker();
@@ -248,11 +275,7 @@ export class Scheduler {
 
   #persistProgress(live: LiveTransfer, now: number): void {
     live.lastPersistMs = now;
-    this.#store.recordProgress(live.record.guid, {
-      bytesSent: live.bytesSent,
-      bytesReceived: live.bytesReceived,
-      totalBytesToReceive: live.totalBytesToReceive,
-    });
+    this.#store.recordProgress(live.record.guid, progressOf(live));
   }
 
   // ---- attempts ----
@@ -274,12 +297,14 @@ export class Scheduler {
     });
     try {
       if (live.stopReason !== null) {
+        // A completed request's digest is kept whatever happens next (run-attempt.ts).
+        if (outcome.kind === 'completed' && outcome.extras) this.#store.updateExtras(guid, outcome.extras);
         const record = recordStop(this.#store, guid, live.stopReason);
         if (record) this.publishRecord(record);
         return;
       }
-      this.#persistProgress(live, this.#now());
-      const record = recordOutcome(this.#outcomeContext(), guid, outcome, ackAtStart);
+      live.lastPersistMs = this.#now();
+      const record = recordOutcome(this.#outcomeContext(), guid, outcome, ackAtStart, progressOf(live));
       if (record) this.publishRecord(record);
     } catch (error) {
       this.#log.error({ guid, err: error }, 'could not record the outcome of an attempt');
@@ -300,4 +325,12 @@ export class Scheduler {
       log: this.#log,
     };
   }
+}
+
+function progressOf(live: LiveTransfer): ProgressUpdate {
+  return {
+    bytesSent: live.bytesSent,
+    bytesReceived: live.bytesReceived,
+    totalBytesToReceive: live.totalBytesToReceive,
+  };
 }

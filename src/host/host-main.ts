@@ -23,6 +23,8 @@ export interface RunHostOptions {
   /** `bgtransfer host`: log to stderr as well as to host.log. @default false */
   foreground?: boolean;
   env?: NodeJS.ProcessEnv;
+  /** The host's V8 flags in force (ipc/host-flags.ts), logged at start. */
+  v8Flags?: readonly string[];
   /**
    * Serves the service on the socket (ipc/host-server.ts, passed in by ipc/host-process.ts: the wire
    * protocol lives in ipc, which sits above host, so host never imports it).
@@ -51,7 +53,8 @@ export async function runHost(options: RunHostOptions): Promise<number> {
   // 0700 home + 0600 socket: only the owning OS user can reach the host (docs/architecture.md).
   const log = openHomeAndLog(home, () => createHostLogger(home, options.foreground ?? false, env));
   if (log === undefined) return 1;
-  log.info({ pid: process.pid }, 'transfer host starting');
+  // What a user who started `bgtransfer host` by hand can check: the V8 flags it runs with.
+  log.info({ pid: process.pid, v8Flags: options.v8Flags ?? [] }, 'transfer host starting');
   const socketPath = hostSocketPath(home);
 
   removeZombieLock(home, log);

@@ -4,7 +4,7 @@ import { isTerminalStatus } from '../core/enums.ts';
 import { createLogger, type Logger } from '../core/logger.ts';
 import { homeLayout } from '../core/paths.ts';
 import { Engine } from '../engine/engine.ts';
-import { createNetworkMonitor } from '../net/network-monitor.ts';
+import { startNetworkMonitor } from '../net/network-monitor.ts';
 import { SqliteOperationStore } from '../store/sqlite-store.ts';
 import { CompletionTasks } from './completion-tasks.ts';
 import { TransferService } from './transfer-service.ts';
@@ -33,7 +33,9 @@ export async function openTransferService(
   const layout = homeLayout(home);
   const config = loadConfig(layout.config);
   const logger = log ?? createLogger('bgtransfer-engine', env);
-  const monitor = await createNetworkMonitor({
+  // Not awaited: the engine opens (store, recovery) while the bus is read, and starts no attempt
+  // before the first reading is in (NetworkStateSource.settled).
+  const monitor = startNetworkMonitor({
     metered: config.metered,
     env,
     log: (level, message) => logger[level](message),

@@ -1,6 +1,7 @@
 import type { Config } from '../core/config.ts';
 import { BackgroundTransferStatus, isTerminalStatus } from '../core/enums.ts';
 import { TransferError } from '../core/errors.ts';
+import { JsonText } from '../core/json-text.ts';
 import { checkDownloadUri, checkHeader, checkStartSpec } from '../core/request-checks.ts';
 import type {
   CompletionTask,
@@ -104,11 +105,13 @@ export class TransferService {
     return this.#engine.spools.releaseHolder(holder);
   }
 
+  /** The app's operations in one reply (older clients): the stored snapshots' text, joined. */
   list(
     { appId }: CallContext,
     { filter, direction }: { filter: ListFilter; direction?: TransferDirection | undefined },
-  ): OperationSnapshot[] {
-    return this.#engine.list(appId, filter, direction);
+  ): JsonText {
+    const { operations } = this.#engine.listPageText(appId, filter, { after: null, limit: -1 }, direction);
+    return new JsonText(`[${operations.join(',')}]`);
   }
 
   /** The app's operations per status (the stored status: every transition is stored when it happens). */
@@ -116,6 +119,7 @@ export class TransferService {
     return this.#engine.store.countByStatus(appId);
   }
 
+  /** One page: no snapshot object is made on the way; the reply is the rows' JSON text joined (JsonText). */
   listPage(
     { appId }: CallContext,
     {
@@ -124,8 +128,9 @@ export class TransferService {
       limit,
       direction,
     }: { filter: ListFilter; after: ListCursor | null; limit: number; direction?: TransferDirection | undefined },
-  ): { operations: OperationSnapshot[]; next: ListCursor | null } {
-    return this.#engine.listPage(appId, filter, { after, limit }, direction);
+  ): JsonText {
+    const page = this.#engine.listPageText(appId, filter, { after, limit }, direction);
+    return new JsonText(`{"operations":[${page.operations.join(',')}],"next":${JSON.stringify(page.next)}}`);
   }
 
   get({ appId }: CallContext, { guid }: ByGuid): OperationSnapshot {

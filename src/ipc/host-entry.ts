@@ -1,5 +1,10 @@
-import { resolveHome } from '../core/paths.ts';
-import { runHost } from './host-process.ts';
+import { applyHostFlags } from './host-flags.ts';
+
+// Before the host's modules load (they are imported below, not statically, for that): a host started
+// without the launcher's flags gets their run-time equivalents.
+applyHostFlags();
+const { resolveHome } = await import('../core/paths.ts');
+const { runHost } = await import('./host-process.ts');
 
 /**
  * The transfer host process that ipc/host-launcher.ts spawns detached. Its home comes

@@ -1,7 +1,9 @@
 import { type TransferError, toTransferError } from '../core/errors.ts';
+import { JsonText } from '../core/json-text.ts';
 import type { OperationSnapshot } from '../core/snapshot.ts';
 import { openTransferService } from '../host/open-transfer-service.ts';
 import type { TransferService } from '../host/transfer-service.ts';
+import { listPages } from './list-pages.ts';
 import { type AppMethod, invoke, type ParamsOf, type ResultOf, type ValidParamsOf } from './methods.ts';
 import type { TransferPort } from './transfer-port.ts';
 
@@ -32,7 +34,18 @@ export class InprocPort implements TransferPort {
     // The params are the caller's own (typed), not a stranger's frame, so they are not re-validated;
     // the result is the service's, whose types METHODS mirrors (the socket client checks them on read).
     const valid = params as ValidParamsOf<M>;
-    return run(() => invoke(this.#service, method, { appId, holder: 'in-process' }, valid) as ResultOf<M>);
+    return run(() => {
+      const result = invoke(this.#service, method, { appId, holder: 'in-process' }, valid);
+      // An enumeration comes as the text a socket client would read; its snapshots are the store's own.
+      return (result instanceof JsonText ? JSON.parse(result.text) : result) as ResultOf<M>;
+    });
+  }
+
+  listPages(appId: string, params: ParamsOf<'list'>): AsyncGenerator<OperationSnapshot[], void, undefined> {
+    return listPages(
+      { page: (page) => this.call('listPage', appId, page), whole: (whole) => this.call('list', appId, whole) },
+      params,
+    );
   }
 
   watch(

@@ -5,7 +5,7 @@ import {
   BackgroundTransferPriority,
   BackgroundTransferStatus,
 } from '../core/enums.ts';
-import { ERROR_DEFINITIONS, type ErrorCode, type SerializedTransferError } from '../core/errors.ts';
+import { ERROR_DEFINITIONS, type ErrorCode, type SerializedTransferError, TransferError } from '../core/errors.ts';
 import { requestExtrasSchema } from '../core/operation-extras.ts';
 import type {
   CompletionTask,
@@ -18,6 +18,7 @@ import type {
 } from '../core/snapshot.ts';
 import type { CallContext } from '../host/transfer-service.ts';
 import type { ListCursor } from '../store/operation-record.ts';
+import { checkSnapshots, SnapshotCheckError } from './snapshot-check.ts';
 
 /**
  * The transfer host's remote methods, declared once. Each has its params (validated by the host),
@@ -153,6 +154,22 @@ export const snapshotSchema = z.looseObject({
   expectedContentDigest: z.string().nullable().optional(),
 }) satisfies z.ZodType<OperationSnapshot, unknown>;
 
+/**
+ * An enumeration's snapshots, checked by hand (snapshot-check.ts: the rules of snapshotSchema at a
+ * hundredth of the cost). A broken one fails the reply with BT_ERR_IPC_PROTOCOL naming the path, as
+ * parseResult reports any other bad result.
+ */
+function snapshotList(method: string) {
+  return z.unknown().transform((value): OperationSnapshot[] => {
+    try {
+      return checkSnapshots(value, 'operations');
+    } catch (error) {
+      if (!(error instanceof SnapshotCheckError)) throw error;
+      throw new TransferError('BT_ERR_IPC_PROTOCOL', `bad ${method} result from the host: ${error.message}`);
+    }
+  });
+}
+
 /** What `bgtransfer host status` shows. Counts are the calling app's operations by status name. */
 const hostStatus = z.object({
   pid: z.number().int(),
@@ -206,7 +223,7 @@ export const METHODS = {
     retry: always,
     // direction: only uploads (getCurrentUploadsAsync) or only downloads; absent: both (`bgtransfer list`).
     params: z.strictObject({ filter: listFilter, direction: z.enum(['upload', 'download']).optional() }),
-    result: z.array(snapshotSchema),
+    result: snapshotList('list'),
   },
   /**
    * list() a page at a time, in queue order: up to `limit` operations after `after` (null: the first
@@ -224,7 +241,7 @@ export const METHODS = {
       // As list's: one direction, or both when absent.
       direction: z.enum(['upload', 'download']).optional(),
     }),
-    result: z.object({ operations: z.array(snapshotSchema), next: listCursor.nullable() }),
+    result: z.object({ operations: snapshotList('listPage'), next: listCursor.nullable() }),
   },
   get: { scope: 'app', retry: always, params: byGuid, result: snapshotSchema },
   cancel: { scope: 'app', retry: always, params: byGuid, result: snapshotSchema },

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { type SerializedTransferError, TransferError } from '../core/errors.ts';
+import { JsonText } from '../core/json-text.ts';
 import { hostLogPath, hostSocketPath } from '../core/paths.ts';
 import type { OperationSnapshot } from '../core/snapshot.ts';
 import {
@@ -190,6 +191,10 @@ export function parseResult<M extends Method>(method: M, result: unknown): Resul
 }
 
 export function encodeFrame(message: RequestFrame | ReplyFrame | PushFrame): string {
+  if ('ok' in message && message.ok && message.result instanceof JsonText) {
+    // The same frame JSON.stringify would write, with the result's text as it is.
+    return `{"v":${message.v},"id":${JSON.stringify(message.id)},"ok":true,"result":${message.result.text}}\n`;
+  }
   return `${JSON.stringify(message)}\n`;
 }
 

@@ -4,9 +4,9 @@ import { TransferError, toTransferError } from '../core/errors.ts';
 import { createLogger, type Logger } from '../core/logger.ts';
 import { resolveAppId } from '../core/paths.ts';
 import type { OperationSnapshot } from '../core/snapshot.ts';
-import type { ListCursor } from '../store/operation-record.ts';
 import { Connection, ConnectionLost, lostDuring } from './host-connection.ts';
 import { connectSocket, ensureHost } from './host-launcher.ts';
+import { type ListCalls, listAll, listPages } from './list-pages.ts';
 import { type AppMethod, mayRetry } from './methods.ts';
 import {
   type HostStatus,
@@ -52,12 +52,12 @@ export class SocketPort implements TransferPort {
 
   /**
    * A call lost with its connection is sent once more on a new one when METHODS says it may be.
-   * `list` is sent as listPage calls (frames of LIST_PAGE_SIZE operations), same result.
+   * `list` is sent as listPage calls (list-pages.ts), same result.
    */
   call<M extends AppMethod>(method: M, appId: string, params: ParamsOf<M>): Promise<ResultOf<M>> {
     if (method === 'list') {
       // M is 'list' here; TypeScript does not narrow a type parameter by a value check.
-      return this.#list(appId, params as ParamsOf<'list'>) as Promise<ResultOf<M>>;
+      return listAll(this.#listCalls(appId), params as ParamsOf<'list'>) as Promise<ResultOf<M>>;
     }
     return this.#link(appId).call(method, params, mayRetry(method, params));
   }
@@ -87,23 +87,17 @@ export class SocketPort implements TransferPort {
     await Promise.all([...this.#links.values()].map((link) => link.close()));
   }
 
-  async #list(appId: string, { filter, direction }: ParamsOf<'list'>): Promise<ResultOf<'list'>> {
+  /** The app's operations a page at a time (list-pages.ts), the next page asked for while this one is used. */
+  listPages(appId: string, params: ParamsOf<'list'>): AsyncGenerator<OperationSnapshot[], void, undefined> {
+    return listPages(this.#listCalls(appId), params);
+  }
+
+  #listCalls(appId: string): ListCalls {
     const link = this.#link(appId);
-    const all: ResultOf<'list'> = [];
-    let after: ListCursor | null = null;
-    do {
-      let page: ResultOf<'listPage'>;
-      try {
-        page = await link.call('listPage', { filter, after, limit: LIST_PAGE_SIZE, direction }, true);
-      } catch (error) {
-        // A host started by an older release knows only the single-reply list.
-        if (after === null && isUnknownMethod(error)) return link.call('list', { filter, direction }, true);
-        throw error;
-      }
-      for (const snapshot of page.operations) all.push(snapshot);
-      after = page.next;
-    } while (after !== null);
-    return all;
+    return {
+      page: (params) => link.call('listPage', params, true),
+      whole: (params) => link.call('list', params, true),
+    };
   }
 
   #link(appId: string): AppLink {
@@ -115,15 +109,6 @@ export class SocketPort implements TransferPort {
     }
     return link;
   }
-}
-
-/** Operations per listPage reply: about 700 KB per frame, 15 round trips for 10,000 operations. */
-const LIST_PAGE_SIZE = 1000;
-
-function isUnknownMethod(error: unknown): boolean {
-  return (
-    error instanceof TransferError && error.code === 'BT_ERR_IPC_PROTOCOL' && error.message.includes('unknown method')
-  );
 }
 
 /** How long a host may take to answer `hello` before it is taken for hung. */

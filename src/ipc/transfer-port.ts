@@ -17,6 +17,11 @@ export interface TransferPort {
    */
   call<M extends AppMethod>(method: M, appId: string, params: ParamsOf<M>): Promise<ResultOf<M>>;
   /**
+   * The app's operations as `call('list')` gives them, a page at a time as they arrive (list-pages.ts):
+   * a front end can show the first before the last has been read.
+   */
+  listPages(appId: string, params: ParamsOf<'list'>): AsyncIterable<OperationSnapshot[]>;
+  /**
    * Calls `listener` with the operation's current snapshot, then with every change, until the returned
    * function is called. Progress arrives at a bounded rate (config progressIntervalMs).
    */

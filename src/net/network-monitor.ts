@@ -25,6 +25,12 @@ export type { MeteredSetting, NetworkState } from './network-state.ts';
 
 export interface NetworkMonitor {
   current(): NetworkState;
+  /**
+   * Resolves once the first reading is in (NetworkManager's state, or the fallback when there is no bus
+   * or no NetworkManager); never rejects. Until then `current()` is the fallback, which nobody should
+   * act on: the scheduler starts nothing before it resolves (engine/network-gate.ts).
+   */
+  readonly settled: Promise<void>;
   /** The `metered` setting changed (config reload): recompute from the last NetworkManager reading. */
   setMeteredSetting(setting: MeteredSetting): void;
   /** Called only when `connected` or `metered` changes (not for a change of `source` alone). */
@@ -46,9 +52,20 @@ export interface NetworkMonitorOptions {
 
 const MAX_RECONNECT_DELAY_MS = 60_000;
 
+/** A monitor with its first reading in. */
 export async function createNetworkMonitor(options: NetworkMonitorOptions): Promise<NetworkMonitor> {
+  const monitor = startNetworkMonitor(options);
+  await monitor.settled;
+  return monitor;
+}
+
+/**
+ * A monitor that reads the bus in the background: the engine opens without waiting for dbus-next to
+ * load and the bus to answer (a tenth of a second of CPU or more), and holds attempts until `settled`.
+ */
+export function startNetworkMonitor(options: NetworkMonitorOptions): NetworkMonitor {
   const monitor = new BusNetworkMonitor(options);
-  await monitor.start();
+  monitor.begin();
   return monitor;
 }
 
@@ -98,6 +115,7 @@ class BusNetworkMonitor implements NetworkMonitor {
   #session: BusSession | undefined;
   #state: NetworkState;
   #closed = false;
+  settled: Promise<void> = Promise.resolve();
 
   constructor(options: NetworkMonitorOptions) {
     this.#setting = options.metered;
@@ -134,8 +152,15 @@ class BusNetworkMonitor implements NetworkMonitor {
     session?.connection.close();
   }
 
+  begin(): void {
+    this.settled = this.#start().catch((error: unknown) => {
+      // #start reports every bus failure itself; anything else must not leave `settled` rejected.
+      this.#log('warn', `network: ${error instanceof Error ? error.message : error}`);
+    });
+  }
+
   /** Initial connection: exactly one info line, whatever the outcome. */
-  async start(): Promise<void> {
+  async #start(): Promise<void> {
     const outcome = await this.#connect();
     if (typeof outcome === 'string') {
       this.#log('info', `network: ${outcome}; assuming ${describeNetworkState(this.#state)}`);

@@ -1,4 +1,5 @@
 import { type FileSourceInfo, readFileBody } from './file-source.ts';
+import { readSmallFileBody, SMALL_BODY_BYTES } from './small-file-body.ts';
 
 /**
  * A request body that can be read again from any offset: what every upload protocol sends, and what a
@@ -20,7 +21,8 @@ export interface BodySource {
   read(start: number, end?: number): AsyncIterable<Uint8Array>;
 }
 
-/** A file as a body (raw-body uploads, R7 CreateUpload). */
+/** A file as a body (raw-body uploads, R7 CreateUpload); a small one is read in one go (small-file-body.ts). */
 export function fileBody(source: FileSourceInfo): BodySource {
-  return { size: source.size, read: (start, end) => readFileBody(source, start, end) };
+  const read = source.size <= SMALL_BODY_BYTES ? readSmallFileBody : readFileBody;
+  return { size: source.size, read: (start, end) => read(source, start, end) };
 }

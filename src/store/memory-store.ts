@@ -9,9 +9,11 @@ import type {
   TransferGroupSpec,
 } from '../core/snapshot.ts';
 import { nextStatus, type TransitionEvent } from '../core/transitions.ts';
+import { applyCompletion } from './apply-completion.ts';
 import { type EndpointCapability, MemoryEndpointCapabilities } from './endpoint-capability.ts';
 import type {
   CompletionGroupRecord,
+  CompletionUpdate,
   ListPage,
   NewCompletionGroup,
   NewOperation,
@@ -154,8 +156,8 @@ export class MemoryOperationStore implements OperationStore {
     });
   }
 
-  moveToCompleted(guid: string): OperationRecord | null {
-    return this.#transition(guid, 'complete', () => {});
+  moveToCompleted(guid: string, final?: CompletionUpdate): OperationRecord | null {
+    return this.#transition(guid, 'complete', applyCompletion(final));
   }
 
   moveToFailed(guid: string, error: SerializedTransferError): OperationRecord | null {

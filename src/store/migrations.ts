@@ -145,6 +145,15 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
       'CREATE INDEX operations_app_direction ON operations (appId, direction)',
     ],
   },
+  {
+    version: 8,
+    description: 'enumeration pages in queue order',
+    up: [
+      // An enumeration page is "the app's next rows after (seq, guid)": this index answers it as a range
+      // scan. Without it each page of a 10,000-operation app read and sorted all 10,000 rows.
+      'CREATE INDEX operations_app_seq ON operations (appId, seq, guid)',
+    ],
+  },
 ]);
 
 export const LATEST_SCHEMA_VERSION: number = MIGRATIONS.at(-1)?.version ?? 0;

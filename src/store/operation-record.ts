@@ -40,6 +40,13 @@ export interface ProgressUpdate {
   totalBytesToReceive: number;
 }
 
+/** What a request that completed leaves besides its status: its last counters, and extras that changed. */
+export interface CompletionUpdate {
+  progress: ProgressUpdate;
+  /** Stored as updateExtras would; undefined keeps the stored extras. */
+  extras?: OperationExtras | undefined;
+}
+
 export interface RequeueOptions {
   /** The next request starts from byte 0: bytesSent resets and hasRestarted is set (R38). */
   restart: boolean;
@@ -84,3 +91,6 @@ export interface ListPage {
   after: ListCursor | null;
   limit: number;
 }
+
+/** One operation of an enumeration page as the host sends it: its cursor and its snapshot's JSON text. */
+export type SnapshotRow = [guid: string, seq: number, json: string];

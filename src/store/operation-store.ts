@@ -11,12 +11,14 @@ import type {
 import type { EndpointCapability } from './endpoint-capability.ts';
 import type {
   CompletionGroupRecord,
+  CompletionUpdate,
   ListPage,
   NewCompletionGroup,
   NewOperation,
   OperationRecord,
   ProgressUpdate,
   RequeueOptions,
+  SnapshotRow,
 } from './operation-record.ts';
 import type { StatusEvent } from './queries.ts';
 
@@ -34,6 +36,11 @@ export interface OperationStore {
    * then guid); with `page`, only up to page.limit of them after page.after.
    */
   listOperations(appId: string, filter: ListFilter, page?: ListPage, direction?: TransferDirection): OperationRecord[];
+  /**
+   * listOperations as each operation's snapshot in JSON text (and its cursor), for the enumerations the
+   * host sends as they are. Optional: the engine makes the text from records where a store has none.
+   */
+  listSnapshots?(appId: string, filter: ListFilter, page?: ListPage, direction?: TransferDirection): SnapshotRow[];
   /** Every operation in one of these statuses (any app), in queue order. */
   listByStatus(statuses: readonly BackgroundTransferStatus[]): OperationRecord[];
   /** Whether any operation (any app) is in one of these statuses; reads no row. */
@@ -44,7 +51,7 @@ export interface OperationStore {
   /** running|idle → idle, for a retry or crash recovery (see RequeueOptions). */
   moveToQueued(guid: string, options: RequeueOptions): OperationRecord | null;
   /** running → completed. */
-  moveToCompleted(guid: string): OperationRecord | null;
+  moveToCompleted(guid: string, final?: CompletionUpdate): OperationRecord | null;
   /** live → error, keeping the error for the API. */
   moveToFailed(guid: string, error: SerializedTransferError): OperationRecord | null;
   /** live → canceled. */

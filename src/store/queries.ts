@@ -33,16 +33,6 @@ const LIVE = `status IN (${statusList(
 )})`;
 const RUNNING = `status = ${BackgroundTransferStatus.running}`;
 const SELECT_OPERATION = `SELECT ${OPERATION_COLUMNS.join(', ')} FROM operations`;
-/**
- * One direction or both (a JSON array of 'upload'/'download'), then keyset paging in queue order:
- * (seq, guid) is unique, so a page never repeats or skips a row. The direction is in the query, not
- * filtered afterwards, so that a page of uploads holds `limit` uploads.
- */
-const PAGE = 'AND direction IN (SELECT value FROM json_each(?)) AND (seq, guid) > (?, ?) ORDER BY seq, guid LIMIT ?';
-/** The direction parameter of an enumeration of both directions. */
-export const BOTH_DIRECTIONS = '["upload","download"]';
-/** The page parameters of a whole enumeration: before every (seq, guid), no limit. */
-export const LIST_FROM_START = [Number.MIN_SAFE_INTEGER, '', -1] as const;
 
 /** Appends to the queue: seq is one more than any operation's, computed inside the INSERT's transaction. */
 const INSERT_VALUES = OPERATION_COLUMNS.map((column) =>
@@ -69,16 +59,7 @@ export const SQL = Object.freeze({
   insertOperation: `INSERT INTO operations (${OPERATION_COLUMNS.join(', ')}) VALUES (${INSERT_VALUES.join(', ')})`,
   selectOperation: `${SELECT_OPERATION} WHERE guid = ?`,
 
-  // Enumerations of one app (R22–R24), in queue order. Another app's operations never match `appId = ?`.
-  // Each ends with the directions (?, a JSON array) and a page: after (seq, guid) = (?, ?), at most ?
-  // rows (-1: all); see BOTH_DIRECTIONS and LIST_FROM_START.
-  /** R22: GetCurrentUploadsAsync() — operations in no group of either kind. */
-  listUngrouped: `${SELECT_OPERATION} WHERE appId = ? AND groupName IS NULL AND transferGroupName IS NULL ${PAGE}`,
-  /** R23: GetCurrentUploadsAsync(group) — by the legacy string group. */
-  listGroup: `${SELECT_OPERATION} WHERE appId = ? AND groupName = ? ${PAGE}`,
-  /** R24: GetCurrentUploadsForTransferGroupAsync(group) — by BackgroundTransferGroup name. */
-  listTransferGroup: `${SELECT_OPERATION} WHERE appId = ? AND transferGroupName = ? ${PAGE}`,
-  listAll: `${SELECT_OPERATION} WHERE appId = ? ${PAGE}`,
+  // The enumerations of one app (R22–R24) are in list-queries.ts.
   /** One parameter: a JSON array of statuses, so one cached statement serves every list length. */
   listByStatus: `${SELECT_OPERATION} WHERE status IN (SELECT value FROM json_each(?)) ORDER BY seq`,
   hasStatus: 'SELECT EXISTS (SELECT 1 FROM operations WHERE status IN (SELECT value FROM json_each(?))) AS found',
@@ -101,7 +82,17 @@ export const SQL = Object.freeze({
       errorJson = CASE WHEN @replaceError = 1 THEN @errorJson ELSE errorJson END,
       updatedAtMs = @now
     WHERE guid = @guid AND ${guard('requeue')}`,
-  moveToCompleted: `UPDATE operations SET status = ${targetOf('complete')}, updatedAtMs = @now
+  /**
+   * @final 1: the request's last counters and its extras (the content digest) are stored with the
+   * move, as recordProgress and updateExtras would (one write instead of three per small upload).
+   */
+  moveToCompleted: `UPDATE operations SET status = ${targetOf('complete')}, updatedAtMs = @now,
+      bytesSent = CASE WHEN @final = 1 THEN @bytesSent ELSE bytesSent END,
+      bytesReceived = CASE WHEN @final = 1 THEN @bytesReceived ELSE bytesReceived END,
+      totalBytesToReceive = CASE WHEN @final = 1 THEN @totalBytesToReceive ELSE totalBytesToReceive END,
+      hasRestarted = CASE WHEN @final = 1 THEN 0 ELSE hasRestarted END,
+      hasResponseChanged = CASE WHEN @final = 1 THEN 0 ELSE hasResponseChanged END,
+      extrasJson = COALESCE(@extrasJson, extrasJson)
     WHERE guid = @guid AND ${guard('complete')}`,
   moveToFailed: `UPDATE operations SET status = ${targetOf('fail')}, errorJson = @errorJson, updatedAtMs = @now
     WHERE guid = @guid AND ${guard('fail')}`,

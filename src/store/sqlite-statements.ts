@@ -1,21 +1,35 @@
 import type Database from 'better-sqlite3';
 import type { BackgroundTransferStatus } from '../core/enums.ts';
-import type { ProgressUpdate } from './operation-record.ts';
+import type { CompletionUpdate, ProgressUpdate } from './operation-record.ts';
 import { SQL, STATUS_EVENTS, type StatusEvent, statusEventSql } from './queries.ts';
-import type { CompletionGroupRow, OperationRow, TransferGroupRow } from './record-mapping.ts';
+import { type CompletionGroupRow, extrasToJson, type OperationRow, type TransferGroupRow } from './record-mapping.ts';
+import { assertProgress } from './store-guards.ts';
 
 export type GuidParams = { guid: string; now: number };
-/** After (seq, guid), at most limit rows (-1: all): queries.ts PAGE. */
-export type PageParams = [directionsJson: string, afterSeq: number, afterGuid: string, limit: number];
+/** moveToCompleted: final 0 keeps the stored counters; extrasJson null keeps the stored extras. */
+export type CompletionParams = ProgressUpdate & { final: number; extrasJson: string | null };
+
+/** moveToCompleted's parameters for an optional `final` (checked: counters must be counts). */
+export function completionParams(final: CompletionUpdate | undefined): CompletionParams {
+  if (final === undefined)
+    return { bytesSent: 0, bytesReceived: 0, totalBytesToReceive: 0, final: 0, extrasJson: null };
+  assertProgress(final.progress);
+  return {
+    ...final.progress,
+    final: 1,
+    extrasJson: final.extras === undefined ? null : extrasToJson(final.extras),
+  };
+}
+
+/** The row an UPDATE changed, read back; null when it changed none (its guard refused the move). */
+export function readUpdated(sql: Statements, result: Database.RunResult, guid: string): OperationRow | null {
+  return result.changes === 0 ? null : (sql.selectOperation.get(guid) ?? null);
+}
 
 /** The prepared statements of one connection. */
 export interface Statements {
   insertOperation: Database.Statement<Omit<OperationRow, 'seq'>, never>;
   selectOperation: Database.Statement<[string], OperationRow>;
-  listUngrouped: Database.Statement<[string, ...PageParams], OperationRow>;
-  listGroup: Database.Statement<[string, string, ...PageParams], OperationRow>;
-  listTransferGroup: Database.Statement<[string, string, ...PageParams], OperationRow>;
-  listAll: Database.Statement<[string, ...PageParams], OperationRow>;
   listByStatus: Database.Statement<[string], OperationRow>;
   hasStatus: Database.Statement<[string], { found: number }>;
   moveToRunning: Database.Statement<GuidParams, never>;
@@ -30,7 +44,7 @@ export interface Statements {
     },
     never
   >;
-  moveToCompleted: Database.Statement<GuidParams, never>;
+  moveToCompleted: Database.Statement<GuidParams & CompletionParams, never>;
   moveToFailed: Database.Statement<GuidParams & { errorJson: string }, never>;
   moveToCanceled: Database.Statement<GuidParams, never>;
   recordProgress: Database.Statement<GuidParams & ProgressUpdate, never>;
@@ -71,10 +85,6 @@ export function prepareAll(db: Database.Database): Statements {
   return {
     insertOperation: db.prepare<Omit<OperationRow, 'seq'>, never>(SQL.insertOperation),
     selectOperation: db.prepare<[string], OperationRow>(SQL.selectOperation),
-    listUngrouped: db.prepare<[string, ...PageParams], OperationRow>(SQL.listUngrouped),
-    listGroup: db.prepare<[string, string, ...PageParams], OperationRow>(SQL.listGroup),
-    listTransferGroup: db.prepare<[string, string, ...PageParams], OperationRow>(SQL.listTransferGroup),
-    listAll: db.prepare<[string, ...PageParams], OperationRow>(SQL.listAll),
     listByStatus: db.prepare<[string], OperationRow>(SQL.listByStatus),
     hasStatus: db.prepare<[string], { found: number }>(SQL.hasStatus),
     moveToRunning: db.prepare<GuidParams, never>(SQL.moveToRunning),
@@ -89,7 +99,7 @@ export function prepareAll(db: Database.Database): Statements {
       },
       never
     >(SQL.moveToQueued),
-    moveToCompleted: db.prepare<GuidParams, never>(SQL.moveToCompleted),
+    moveToCompleted: db.prepare<GuidParams & CompletionParams, never>(SQL.moveToCompleted),
     moveToFailed: db.prepare<GuidParams & { errorJson: string }, never>(SQL.moveToFailed),
     moveToCanceled: db.prepare<GuidParams, never>(SQL.moveToCanceled),
     recordProgress: db.prepare<GuidParams & ProgressUpdate, never>(SQL.recordProgress),

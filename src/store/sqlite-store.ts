@@ -11,18 +11,21 @@ import type {
 } from '../core/snapshot.ts';
 import { type EndpointCapability, SqliteEndpointCapabilities } from './endpoint-capability.ts';
 import { GroupCommit } from './group-commit.ts';
+import { ListQueries } from './list-queries.ts';
 import { openDatabase, storeError } from './open-database.ts';
 import type {
   CompletionGroupRecord,
+  CompletionUpdate,
   ListPage,
   NewCompletionGroup,
   NewOperation,
   OperationRecord,
   ProgressUpdate,
   RequeueOptions,
+  SnapshotRow,
 } from './operation-record.ts';
 import type { OperationStore } from './operation-store.ts';
-import { BOTH_DIRECTIONS, LIST_FROM_START, type StatusEvent } from './queries.ts';
+import type { StatusEvent } from './queries.ts';
 import {
   errorToJson,
   extrasToJson,
@@ -34,7 +37,7 @@ import {
   rowToTransferGroup,
 } from './record-mapping.ts';
 import { SqliteCompletionGroups } from './sqlite-completion-groups.ts';
-import { type PageParams, prepareAll, type Statements } from './sqlite-statements.ts';
+import { completionParams, prepareAll, readUpdated, type Statements } from './sqlite-statements.ts';
 import { assertCount, assertNewOperation, assertProgress, toStoredTimeMs } from './store-guards.ts';
 
 export interface SqliteStoreOptions {
@@ -57,6 +60,7 @@ export class SqliteOperationStore implements OperationStore {
   readonly #db: Database.Database;
   readonly #now: () => number;
   readonly #sql: Statements;
+  readonly #lists: ListQueries;
   /** UPDATE then re-read, in one IMMEDIATE transaction (the write lock is taken up front: no upgrade races). */
   readonly #updateAndRead: Database.Transaction<
     (update: () => Database.RunResult, guid: string) => OperationRow | null
@@ -77,6 +81,7 @@ export class SqliteOperationStore implements OperationStore {
     this.#now = now;
     this.#group = options.groupCommit && new GroupCommit(db, options.groupCommit.onError);
     this.#sql = prepareAll(db);
+    this.#lists = new ListQueries(db);
     this.#endpoints = new SqliteEndpointCapabilities(db, now);
     this.#groups = new SqliteCompletionGroups({
       sql: this.#sql,
@@ -85,7 +90,7 @@ export class SqliteOperationStore implements OperationStore {
       write: (what, run) => this.#write(what, run),
     });
     this.#updateAndRead = db.transaction((update: () => Database.RunResult, guid: string) =>
-      update().changes === 0 ? null : (this.#sql.selectOperation.get(guid) ?? null),
+      readUpdated(this.#sql, update(), guid),
     );
     this.#insert = db.transaction((row: Omit<OperationRow, 'seq'>) => {
       if (row.transferGroupName !== null && row.transferGroupBehavior !== null) {
@@ -129,25 +134,11 @@ export class SqliteOperationStore implements OperationStore {
   }
 
   listOperations(appId: string, filter: ListFilter, page?: ListPage, direction?: TransferDirection): OperationRecord[] {
-    const at: PageParams = [
-      direction === undefined ? BOTH_DIRECTIONS : JSON.stringify([direction]),
-      page?.after?.seq ?? LIST_FROM_START[0],
-      page?.after?.guid ?? LIST_FROM_START[1],
-      page?.limit ?? LIST_FROM_START[2],
-    ];
-    const rows = this.#run('listOperations', () => {
-      switch (filter.kind) {
-        case 'ungrouped':
-          return this.#sql.listUngrouped.all(appId, ...at);
-        case 'group':
-          return this.#sql.listGroup.all(appId, filter.group, ...at);
-        case 'transferGroup':
-          return this.#sql.listTransferGroup.all(appId, filter.name, ...at);
-        case 'all':
-          return this.#sql.listAll.all(appId, ...at);
-      }
-    });
-    return rows.map(rowToRecord);
+    return this.#run('listOperations', () => this.#lists.records(appId, filter, page, direction)).map(rowToRecord);
+  }
+
+  listSnapshots(appId: string, filter: ListFilter, page?: ListPage, direction?: TransferDirection): SnapshotRow[] {
+    return this.#run('listSnapshots', () => this.#lists.snapshots(appId, filter, page, direction));
   }
 
   hasStatus(statuses: readonly BackgroundTransferStatus[]): boolean {
@@ -180,9 +171,10 @@ export class SqliteOperationStore implements OperationStore {
     );
   }
 
-  moveToCompleted(guid: string): OperationRecord | null {
+  moveToCompleted(guid: string, final?: CompletionUpdate): OperationRecord | null {
+    const params = completionParams(final);
     return this.#ended(
-      this.#update('moveToCompleted', guid, () => this.#sql.moveToCompleted.run({ guid, now: this.#now() })),
+      this.#update('moveToCompleted', guid, () => this.#sql.moveToCompleted.run({ guid, now: this.#now(), ...params })),
     );
   }
 
@@ -386,8 +378,9 @@ export class SqliteOperationStore implements OperationStore {
   #update(what: string, guid: string, update: () => Database.RunResult): OperationRecord | null {
     let row: OperationRow | null;
     try {
+      // In the turn's transaction a failed UPDATE undoes only itself: no savepoint (two statements) needed.
       this.#group?.enter();
-      row = this.#updateAndRead.immediate(update, guid);
+      row = this.#group ? readUpdated(this.#sql, update(), guid) : this.#updateAndRead.immediate(update, guid);
     } catch (error) {
       throw storeError(`${what} failed`, error);
     }

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+
 import type { AreaContext, AreaRow } from './bad-input-area.ts';
 import type { Outcome } from './bad-input-harness.ts';
-import { spawnNode } from './process-tools.ts';
+import { runBgtransfer } from './cli-run.ts';
 
 /**
  * CLI rows of test/integration/bad-input.test.ts: `bgtransfer` run from source as a user runs it, against
@@ -10,23 +10,14 @@ import { spawnNode } from './process-tools.ts';
  * a `bgtransfer: … (BT_ERR_*)` line on stderr.
  */
 
-const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 /** The error line; a long message (a schema's) may wrap before the code. */
 const CODE_LINE = /^bgtransfer: [\s\S]*?\((BT_ERR_[A-Z_]+)\)$/m;
 
 /** Runs the CLI; the outcome's code is the one its error line names, its message the whole stderr. */
 export async function runCli(ctx: AreaContext, args: readonly string[]): Promise<Outcome & { exit: number | null }> {
-  const child = spawnNode([CLI, ...args], {
-    env: {
-      BGTRANSFER_HOME: ctx.home,
-      BGTRANSFER_HOST: 'auto',
-      BGTRANSFER_APP_ID: undefined,
-      BGTRANSFER_LOG_LEVEL: 'warn',
-    },
-  });
-  const exit = await child.exited;
-  const stderr = child.stderrLines.join('\n');
-  return { code: CODE_LINE.exec(stderr)?.[1] ?? 'no coded line', message: stderr, exit: exit.code };
+  const run = await runBgtransfer(args, { BGTRANSFER_HOME: ctx.home, BGTRANSFER_HOST: 'auto' });
+  const stderr = run.stderr.join('\n');
+  return { code: CODE_LINE.exec(stderr)?.[1] ?? 'no coded line', message: stderr, exit: run.code };
 }
 
 function cliRow(name: string, args: (ctx: AreaContext) => string[], code: string, message?: RegExp): AreaRow {

@@ -7,7 +7,7 @@ import type { KeyPair } from './tls-certs.ts';
  * A small node:http(s) server for the download parity tests: one body with a strong ETag, `Range:
  * bytes=N-` honoured with a 206, optionally over TLS, and optionally stalling: the first answer sends
  * `stallAfterBytes` body bytes and then nothing more while keeping the connection open, the way a hung
- * server or a dead middlebox looks to a client. download-servers.ts cuts connections but never stalls.
+ * server or a dead middlebox looks to a client. download-server.ts cuts connections but never stalls.
  */
 export interface ParityServerOptions {
   tls?: KeyPair;

@@ -6,6 +6,7 @@ import { DEFAULT_REQUEST_EXTRAS } from '../../src/core/operation-extras.ts';
 import type { OperationSnapshot, OperationSpec } from '../../src/core/snapshot.ts';
 import { Engine } from '../../src/engine/engine.ts';
 import type { NetworkStateSource } from '../../src/engine/network-gate.ts';
+import type { OperationStore } from '../../src/store/operation-store.ts';
 import { SqliteOperationStore } from '../../src/store/sqlite-store.ts';
 import { makeTempDir } from './temp-dir.ts';
 
@@ -43,15 +44,28 @@ export interface EngineHarness {
   close(): Promise<void>;
 }
 
+export interface EngineHarnessOptions {
+  /** Wraps the SQLite store the engine opens (e.g. to count its calls). */
+  wrapStore?: (store: OperationStore) => OperationStore;
+  /** The network the engine watches (one of the test's); a fresh manual network otherwise. */
+  network?: ManualNetwork;
+}
+
 /** A real engine on a temp home with a SQLite store and a manual network. */
-export async function startEngine(config: Partial<Config> = {}): Promise<EngineHarness> {
+export async function startEngine(
+  config: Partial<Config> = {},
+  options: EngineHarnessOptions = {},
+): Promise<EngineHarness> {
   const dir = await makeTempDir('engine-');
   const home = join(dir.path, 'home');
-  const network = new ManualNetwork();
+  const network = options.network ?? new ManualNetwork();
   const engine = Engine.open({
     home,
     config: { ...DEFAULT_CONFIG, ...config },
-    openStore: (path) => SqliteOperationStore.open(path),
+    openStore: (path) => {
+      const store = SqliteOperationStore.open(path);
+      return options.wrapStore ? options.wrapStore(store) : store;
+    },
     logger: createLogger('engine-test'),
     network,
   });

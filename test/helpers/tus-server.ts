@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { pipeline, type Readable, Transform } from 'node:stream';
@@ -60,6 +60,56 @@ class CountingFileStore extends FileStore {
   }
 }
 
+/** @tus/server over a counting @tus/file-store, without a listener: for a test's own server to hand requests to. */
+export interface TusApp {
+  handle(req: IncomingMessage, res: ServerResponse): Promise<void>;
+  /** PATCH body bytes that reached the store for this upload, over all requests (re-sent bytes count twice). */
+  receivedBytes(uploadId: string): number;
+  /** Hex sha256 of the upload's stored data. */
+  sha256(uploadId: string): Promise<string>;
+  /** Whether the store still has the upload's data file. */
+  exists(uploadId: string): boolean;
+}
+
+export interface TusAppOptions {
+  /** The creation endpoint's path without a trailing slash, e.g. `/files`. */
+  path: string;
+  /** Where @tus/file-store keeps uploads; the caller owns (and removes) it. */
+  directory: string;
+  relativeLocation?: boolean;
+  maxSize?: number;
+  expirationMs?: number;
+}
+
+export function createTusApp(options: TusAppOptions): TusApp {
+  const store = new CountingFileStore({
+    directory: options.directory,
+    ...(options.expirationMs === undefined ? {} : { expirationPeriodInMilliseconds: options.expirationMs }),
+  });
+  const tus = new TusServer({
+    path: options.path,
+    datastore: store,
+    relativeLocation: options.relativeLocation ?? false,
+    ...(options.maxSize === undefined ? {} : { maxSize: options.maxSize }),
+  });
+  return {
+    handle: async (req, res) => {
+      await tus.handle(req, res);
+    },
+    receivedBytes: (uploadId) => store.received.get(uploadId) ?? 0,
+    sha256(uploadId) {
+      return new Promise<string>((resolve, reject) => {
+        const hash = createHash('sha256');
+        createReadStream(join(options.directory, uploadId))
+          .on('data', (chunk) => hash.update(chunk))
+          .on('error', reject)
+          .on('end', () => resolve(hash.digest('hex')));
+      });
+    },
+    exists: (uploadId) => existsSync(join(options.directory, uploadId)),
+  };
+}
+
 /**
  * A real tus 1.0.0 server for tests: @tus/server + @tus/file-store on a node:http server on
  * 127.0.0.1:0, creation endpoint `/files/`. `relativeLocation` makes it answer creation with a
@@ -82,15 +132,12 @@ export async function startTusServer(
   } = {},
 ): Promise<TusTestServer> {
   const dir = await makeTempDir('tus-server-');
-  const store = new CountingFileStore({
-    directory: dir.path,
-    ...(options.expirationMs === undefined ? {} : { expirationPeriodInMilliseconds: options.expirationMs }),
-  });
-  const tus = new TusServer({
+  const tus = createTusApp({
     path: '/files',
-    datastore: store,
-    relativeLocation: options.relativeLocation ?? false,
+    directory: dir.path,
+    ...(options.relativeLocation === undefined ? {} : { relativeLocation: options.relativeLocation }),
     ...(options.maxSize === undefined ? {} : { maxSize: options.maxSize }),
+    ...(options.expirationMs === undefined ? {} : { expirationMs: options.expirationMs }),
   });
   const requests: TusRequestRecord[] = [];
   const server: Server = createServer((req, res) => {
@@ -124,17 +171,9 @@ export async function startTusServer(
       const location = [...info.headers].find(([name]) => name.toLowerCase() === 'location')?.[1];
       return new URL(location ?? info.actualUri.absoluteUri, url).pathname.split('/').at(-1) ?? '';
     },
-    receivedBytes: (uploadId) => store.received.get(uploadId) ?? 0,
-    sha256(uploadId) {
-      return new Promise<string>((resolve, reject) => {
-        const hash = createHash('sha256');
-        createReadStream(join(dir.path, uploadId))
-          .on('data', (chunk) => hash.update(chunk))
-          .on('error', reject)
-          .on('end', () => resolve(hash.digest('hex')));
-      });
-    },
-    exists: (uploadId) => existsSync(join(dir.path, uploadId)),
+    receivedBytes: (uploadId) => tus.receivedBytes(uploadId),
+    sha256: (uploadId) => tus.sha256(uploadId),
+    exists: (uploadId) => tus.exists(uploadId),
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -4,9 +4,8 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { type DownloadServer, startDownloadServer } from '../helpers/download-servers.ts';
-import { type ChildExit, spawnNode } from '../helpers/process-tools.ts';
+import { describeRun, runBgtransfer } from '../helpers/cli-run.ts';
+import { type DownloadServer, startDownloadServer } from '../helpers/download-server.ts';
 import { makeTempDir, type RandomFile, type TempDir, writeRandomFile } from '../helpers/temp-dir.ts';
 
 /**
@@ -16,24 +15,7 @@ import { makeTempDir, type RandomFile, type TempDir, writeRandomFile } from '../
  * `cancel` and `response` showing downloads beside uploads.
  */
 
-const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
-
-interface CliRun extends ChildExit {
-  stdout: string[];
-  stderr: string[];
-}
-
-async function bgtransfer(args: readonly string[], env: Record<string, string | undefined>): Promise<CliRun> {
-  const child = spawnNode([CLI, ...args], {
-    env: { BGTRANSFER_APP_ID: undefined, BGTRANSFER_LOG_LEVEL: 'warn', ...env },
-  });
-  const exit = await child.exited;
-  return { ...exit, stdout: [...child.stdoutLines], stderr: [...child.stderrLines] };
-}
-
-function describeRun(run: CliRun): string {
-  return `exit ${run.code}\nstdout:\n${run.stdout.join('\n')}\nstderr:\n${run.stderr.join('\n')}`;
-}
+const bgtransfer = runBgtransfer;
 
 async function sha256Of(path: string): Promise<string> {
   return createHash('sha256')

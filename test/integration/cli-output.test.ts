@@ -3,11 +3,11 @@ import { execFile } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { configSchema } from '../../src/core/config.ts';
+import { CLI, type CliRun, describeRun, runBgtransfer } from '../helpers/cli-run.ts';
 import { findFreePort } from '../helpers/free-port.ts';
-import { type ChildExit, NODE_TS_FLAGS, spawnNode } from '../helpers/process-tools.ts';
+import { NODE_TS_FLAGS } from '../helpers/process-tools.ts';
 import { makeTempDir, type RandomFile, type TempDir, writeRandomFile } from '../helpers/temp-dir.ts';
 import { startUploadServer, type UploadServer } from '../helpers/upload-server.ts';
 
@@ -18,33 +18,14 @@ import { startUploadServer, type UploadServer } from '../helpers/upload-server.t
  * from util-linux) with the width set by `stty`.
  */
 
-const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const RESTART_NOTE = /restarted from byte 0/;
-
-interface CliRun extends ChildExit {
-  stdout: string[];
-  stderr: string[];
-}
 
 let dir: TempDir;
 let file: RandomFile;
 let server: UploadServer;
 
-async function bgtransfer(args: readonly string[], home: string): Promise<CliRun> {
-  const child = spawnNode([CLI, ...args], {
-    env: {
-      BGTRANSFER_APP_ID: undefined,
-      BGTRANSFER_LOG_LEVEL: 'warn',
-      BGTRANSFER_HOME: home,
-      BGTRANSFER_HOST: 'inproc',
-    },
-  });
-  const exit = await child.exited;
-  return { ...exit, stdout: [...child.stdoutLines], stderr: [...child.stderrLines] };
-}
-
-function describeRun(run: CliRun): string {
-  return `exit ${run.code}\nstdout:\n${run.stdout.join('\n')}\nstderr:\n${run.stderr.join('\n')}`;
+function bgtransfer(args: readonly string[], home: string): Promise<CliRun> {
+  return runBgtransfer(args, { BGTRANSFER_HOME: home, BGTRANSFER_HOST: 'inproc' });
 }
 
 /** A home whose failures retry quickly. */

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { type ChildExit, spawnNode } from '../helpers/process-tools.ts';
+import { describeRun, runBgtransfer } from '../helpers/cli-run.ts';
 import { makeTempDir, type RandomFile, type TempDir, writeRandomFile } from '../helpers/temp-dir.ts';
 import { startUploadServer, type UploadServer } from '../helpers/upload-server.ts';
 
@@ -12,24 +11,7 @@ import { startUploadServer, type UploadServer } from '../helpers/upload-server.t
  * the same upload also goes through the transfer host (BGTRANSFER_HOST=auto).
  */
 
-const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
-
-interface CliRun extends ChildExit {
-  stdout: string[];
-  stderr: string[];
-}
-
-async function bgtransfer(args: readonly string[], env: Record<string, string | undefined>): Promise<CliRun> {
-  const child = spawnNode([CLI, ...args], {
-    env: { BGTRANSFER_APP_ID: undefined, BGTRANSFER_LOG_LEVEL: 'warn', ...env },
-  });
-  const exit = await child.exited;
-  return { ...exit, stdout: [...child.stdoutLines], stderr: [...child.stderrLines] };
-}
-
-function describeRun(run: CliRun): string {
-  return `exit ${run.code}\nstdout:\n${run.stdout.join('\n')}\nstderr:\n${run.stderr.join('\n')}`;
-}
+const bgtransfer = runBgtransfer;
 
 /** The sha256 of the PUT body the server received at `path` (resumeProtocol "auto" may probe with OPTIONS first). */
 function serverSha(server: UploadServer, path: string): string | null {

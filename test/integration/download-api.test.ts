@@ -92,7 +92,8 @@ test('a GET through the host lands byte-exact in the result file; enumerations k
 test('host SIGKILLed mid-download: the next host resumes from the fsynced partial file, byte-exact, never a partial result', async () => {
   home = await useHost('download-api-kill');
   const body = randomBytes(8 * MIB);
-  const server = await startDownloadServer(body, { bytesPerSecond: 2 * MIB });
+  const server = await startDownloadServer();
+  await server.serve('/file', body, { throttleBytesPerSecond: 2 * MIB });
   const out = await makeTempDir('download-api-kill-');
   try {
     const resultPath = join(out.path, 'killed.bin');

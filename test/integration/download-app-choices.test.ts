@@ -14,7 +14,7 @@ import {
 } from '../../src/index.ts';
 import { stopHost } from '../../src/ipc/host-control.ts';
 import { type ApiHome, useApiHome } from '../helpers/api-home.ts';
-import { type DownloadServer, startDownloadServer } from '../helpers/download-server.ts';
+import { type DownloadServer, forbidUrls, startDownloadServer } from '../helpers/download-server.ts';
 
 /**
  * What a download's app chooses and the engine must honour: its own digest of the body, the choices an
@@ -58,7 +58,8 @@ async function waitForStatus(download: DownloadOperation, status: BackgroundTran
 test('expectedContentDigest: a matching sha-256 or sha-512 completes; a bad form is BT_ERR_INVALID_ARGUMENT', async () => {
   home = await useApiHome({ retryBaseDelayMs: 50 }, 'download-app-digest-ok');
   const body = randomBytes(MIB + 5);
-  server = await startDownloadServer(body, { digest: 'right-repr' });
+  server = await startDownloadServer();
+  await server.serve('/file', body, { digests: [{ header: 'Repr-Digest', algorithm: 'sha-256' }] });
   const downloader = new BackgroundDownloader();
   for (const algorithm of ['sha256', 'sha512'] as const) {
     const download = downloader.createDownload(`${server.url}/file`, join(home.dir, `${algorithm}.bin`));
@@ -85,7 +86,8 @@ test('expectedContentDigest that does not match a fresh whole fetch: BT_ERR_DIGE
   home = await useApiHome({ retryBaseDelayMs: 50, maxAttempts: 5 }, 'download-app-digest-bad');
   const body = randomBytes(MIB + 5);
   // The server vouches for its body: only the app's digest can tell it is not the one wanted.
-  server = await startDownloadServer(body, { digest: 'right-repr' });
+  server = await startDownloadServer();
+  await server.serve('/file', body, { digests: [{ header: 'Repr-Digest', algorithm: 'sha-256' }] });
   const resultPath = join(home.dir, 'kept.bin');
   await writeFile(resultPath, 'the file the app had before');
   const download = new BackgroundDownloader().createDownload(`${server.url}/file`, resultPath);
@@ -110,7 +112,8 @@ for (const mode of ['inproc', 'auto'] as const) {
   test(`${mode}: an enumerated download reports isRandomAccessRequired, its statuses and digest, and reads mid-way`, async () => {
     home = await useHome({}, 'download-app-enumerated', mode);
     const body = randomBytes(3 * MIB + 1);
-    server = await startDownloadServer(body, { bytesPerSecond: 2 * MIB });
+    server = await startDownloadServer();
+    await server.serve('/file', body, { throttleBytesPerSecond: 2 * MIB });
     const download = new BackgroundDownloader().createDownload(`${server.url}/file`, join(home.dir, 'seen.bin'));
     download.isRandomAccessRequired = true;
     download.recoverableWebErrorStatuses.push(WebErrorStatus.forbidden);
@@ -132,7 +135,9 @@ for (const mode of ['inproc', 'auto'] as const) {
   test(`${mode}: a recoverable status listed after startAsync() reaches the engine: the 403 pauses the download`, async () => {
     home = await useHome({ retryBaseDelayMs: 50 }, 'download-app-late-status', mode);
     const body = randomBytes(3 * MIB);
-    server = await startDownloadServer(body, { bytesPerSecond: 2 * MIB, forbiddenPaths: ['/file?sig=expired'] });
+    server = await startDownloadServer();
+    const intercept = forbidUrls('/file?sig=expired');
+    await server.serve('/file', body, { throttleBytesPerSecond: 2 * MIB, intercept });
     const download = new BackgroundDownloader().createDownload(`${server.url}/file?sig=ok`, join(home.dir, 'late.bin'));
     const done = download.startAsync();
     done.catch(() => undefined);
@@ -145,7 +150,7 @@ for (const mode of ['inproc', 'auto'] as const) {
     const [found] = await BackgroundDownloader.getCurrentDownloadsAsync();
     assert.equal(found?.currentWebErrorStatus, WebErrorStatus.forbidden);
     assert.deepEqual([...(found?.recoverableWebErrorStatuses ?? [])], [WebErrorStatus.forbidden]);
-    server.setOptions({});
+    server.setOptions('/file', {});
     download.requestedUri = `${server.url}/file?sig=fresh`;
     await download.resume();
     await done;

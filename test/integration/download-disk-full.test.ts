@@ -28,7 +28,8 @@ test('ENOSPC: waits with BT_ERR_DISK_FULL and resumes from the partial file when
   mkdirSync(mountPoint);
   execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0700', 'tmpfs', mountPoint]);
   const body = randomBytes(3 * MIB);
-  const server = await startDownloadServer(body);
+  const server = await startDownloadServer();
+  await server.serve('/file', body);
   const h = await startEngine({ retryBaseDelayMs: 50, maxAttempts: 2 });
   try {
     const resultPath = join(mountPoint, 'big.bin');

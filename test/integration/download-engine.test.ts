@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { BackgroundTransferStatus as S } from '../../src/core/enums.ts';
 import { DEFAULT_REQUEST_EXTRAS } from '../../src/core/operation-extras.ts';
 import type { OperationSpec } from '../../src/core/snapshot.ts';
-import { startDownloadServer } from '../helpers/download-servers.ts';
+import { startDownloadServer } from '../helpers/download-server.ts';
 import { type EngineHarness, startEngine } from '../helpers/engine-harness.ts';
 import { type FaultProxy, startFaultProxy } from '../helpers/fault-proxy.ts';
 import { type NginxServer, startNginx } from '../helpers/nginx.ts';

@@ -21,7 +21,7 @@ import {
   withApiHost,
   withNotificationService,
 } from '../helpers/download-parity-spec.ts';
-import { type DownloadRecord, type DownloadServer, startDownloadServer } from '../helpers/download-servers.ts';
+import { type DownloadRecord, type DownloadServer, startDownloadServer } from '../helpers/download-server.ts';
 import { startEngine } from '../helpers/engine-harness.ts';
 import { startHttpProxy } from '../helpers/http-proxy.ts';
 import { NODE_TS_FLAGS } from '../helpers/process-tools.ts';

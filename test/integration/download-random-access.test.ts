@@ -10,7 +10,7 @@ import {
   WebErrorStatus,
 } from '../../src/index.ts';
 import { type ApiHome, useApiHome } from '../helpers/api-home.ts';
-import { type DownloadServer, startDownloadServer } from '../helpers/download-server.ts';
+import { type DownloadServer, forbidUrls, startDownloadServer } from '../helpers/download-server.ts';
 
 /** DownloadOperation.getResultStreamAt while the download runs, and requestedUri replaced mid-way. */
 const MIB = 1024 * 1024;
@@ -33,7 +33,8 @@ async function readStream(stream: NodeJS.ReadableStream): Promise<Buffer> {
 test('getResultStreamAt reads what arrived and waits for bytes beyond it, then the completed file', async () => {
   home = await useApiHome({}, 'download-random-access');
   const body = randomBytes(4 * MIB + 11);
-  server = await startDownloadServer(body, { bytesPerSecond: 2 * MIB });
+  server = await startDownloadServer();
+  await server.serve('/file', body, { throttleBytesPerSecond: 2 * MIB });
   const downloader = new BackgroundDownloader();
   const download = downloader.createDownload(`${server.url}/file`, join(home.dir, 'random.bin'));
   download.isRandomAccessRequired = true;
@@ -58,7 +59,9 @@ test('getResultStreamAt reads what arrived and waits for bytes beyond it, then t
 test('requestedUri is writable: after a pause, the next request goes to the new URI', async () => {
   home = await useApiHome({}, 'download-new-uri');
   const body = randomBytes(3 * MIB);
-  server = await startDownloadServer(body, { bytesPerSecond: 2 * MIB });
+  server = await startDownloadServer();
+  // One representation under every path: the new URI continues the same file.
+  await server.serve('*', body, { throttleBytesPerSecond: 2 * MIB });
   const download = new BackgroundDownloader().createDownload(`${server.url}/old?sig=1`, join(home.dir, 'moved.bin'));
   const done = download.startAsync();
   for (let waited = 0; download.progress.bytesReceived < MIB / 2; waited += 50) {
@@ -67,7 +70,7 @@ test('requestedUri is writable: after a pause, the next request goes to the new 
   }
   await download.pause();
   download.requestedUri = `${server.url}/new?sig=2`;
-  server.setOptions({});
+  server.setOptions('*', {});
   await download.resume();
   const finished: DownloadOperation = await done;
   assert.equal(finished.requestedUri.absoluteUri, `${server.url}/new?sig=2`);
@@ -80,7 +83,8 @@ test('requestedUri is writable: after a pause, the next request goes to the new 
 test('a listed recoverable status (403) pauses the download; a fresh URI and resume() complete it', async () => {
   home = await useApiHome({ retryBaseDelayMs: 50 }, 'download-recoverable');
   const body = randomBytes(2 * MIB);
-  server = await startDownloadServer(body, { forbiddenPaths: ['/file?sig=expired'] });
+  server = await startDownloadServer();
+  await server.serve('/file', body, { intercept: forbidUrls('/file?sig=expired') });
   const download = new BackgroundDownloader().createDownload(
     `${server.url}/file?sig=expired`,
     join(home.dir, 'recovered.bin'),

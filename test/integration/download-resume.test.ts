@@ -9,7 +9,12 @@ import type { Config } from '../../src/core/config.ts';
 import { BackgroundTransferStatus as S } from '../../src/core/enums.ts';
 import { DEFAULT_REQUEST_EXTRAS } from '../../src/core/operation-extras.ts';
 import type { OperationSnapshot, OperationSpec } from '../../src/core/snapshot.ts';
-import { type DownloadServer, type DownloadServerOptions, startDownloadServer } from '../helpers/download-server.ts';
+import {
+  type DigestHeader,
+  type DownloadServer,
+  type ServeOptions,
+  startDownloadServer,
+} from '../helpers/download-server.ts';
 import { type EngineHarness, startEngine } from '../helpers/engine-harness.ts';
 import { type FaultProxy, startFaultProxy } from '../helpers/fault-proxy.ts';
 import { makeTempDir, type TempDir } from '../helpers/temp-dir.ts';
@@ -41,9 +46,11 @@ function sha256(data: Buffer): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-async function serve(options: DownloadServerOptions = {}, body = BODY): Promise<DownloadServer> {
-  const server = await startDownloadServer(body, options);
+/** The download server with BODY under /file. */
+async function serve(options: ServeOptions = {}, body = BODY): Promise<DownloadServer> {
+  const server = await startDownloadServer();
   closers.push(() => server.close());
+  await server.serve('/file', body, options);
   return server;
 }
 
@@ -106,7 +113,7 @@ describe('resume and restart', () => {
     const changed = randomBytes(3 * MIB + 5);
     const proxy = await startFaultProxy(Number(new URL(server.url).port), {
       // The body changes while the first request is cut: the retry's If-Range carries the old ETag.
-      onFault: () => server.setBody(changed),
+      onFault: () => void server.replace('/file', changed),
     });
     closers.push(() => proxy.close());
     proxy.nextConnection({ truncateAfterDownstreamBytes: MIB });
@@ -122,7 +129,7 @@ describe('resume and restart', () => {
 
   it('a 206 with the wrong Content-Range: BT_ERR_CONTENT_RANGE, nothing written, the retry starts from byte 0', async () => {
     const harness = await engine();
-    const server = await serve({ contentRangeSkew: 100 });
+    const server = await serve({ contentRangeShift: 100 });
     const proxy = await cutOnce(server, MIB);
     const started = harness.engine.start(downloadSpec(harness, `${proxy.url}/file`, 'skewed.bin'));
     await harness.waitFor(started.guid, (s) => s.progress.status === S.completed, 60_000);
@@ -131,32 +138,34 @@ describe('resume and restart', () => {
       'the coded error was kept',
     );
     assert.equal(server.requests[1]?.status, 206);
-    assert.equal(server.requests[2]?.range, undefined, 'the retry asked for the whole body');
+    assert.equal(server.requests[2]?.range, null, 'the retry asked for the whole body');
     assert.equal(sha256(await readFile(join(out.path, 'skewed.bin'))), sha256(BODY), 'no byte of the bad answer');
   });
 });
 
 describe('digests', () => {
-  for (const digest of ['right-repr', 'right-content-md5'] as const) {
-    it(`a matching digest (${digest}) completes the download`, async () => {
+  const matching: DigestHeader[] = [{ header: 'Repr-Digest', algorithm: 'sha-256' }, { header: 'Content-MD5' }];
+  for (const digest of matching) {
+    it(`a matching digest (${digest.header}) completes the download`, async () => {
       const harness = await engine();
-      const server = await serve({ digest });
-      const started = harness.engine.start(downloadSpec(harness, `${server.url}/file`, `${digest}.bin`));
+      const server = await serve({ digests: [digest] });
+      const name = `${digest.header}.bin`;
+      const started = harness.engine.start(downloadSpec(harness, `${server.url}/file`, name));
       await harness.waitFor(started.guid, (s) => s.progress.status === S.completed, 60_000);
-      assert.equal(sha256(await readFile(join(out.path, `${digest}.bin`))), sha256(BODY));
+      assert.equal(sha256(await readFile(join(out.path, name))), sha256(BODY));
     });
   }
 
   it('a wrong Repr-Digest: retried once from byte 0 (transit corruption), then BT_ERR_DIGEST_MISMATCH, no result file', async () => {
     // Attempts to spare: only one retry may fetch the body again.
     const harness = await engine({ maxAttempts: 5 });
-    const server = await serve({ digest: 'wrong-repr' });
+    const server = await serve({ digests: [{ header: 'Repr-Digest', algorithm: 'sha-256', wrong: true }] });
     const started = harness.engine.start(downloadSpec(harness, `${server.url}/file`, 'wrong.bin'));
     const failed = await harness.waitFor(started.guid, (s) => s.progress.status === S.error, 60_000);
     assert.equal(failed.error?.code, 'BT_ERR_DIGEST_MISMATCH');
     assert.match(failed.error?.message ?? '', /sha-256/);
     assert.equal(server.requests.length, 2, 'retried once from byte 0, then failed');
-    assert.equal(server.requests[1]?.range, undefined);
+    assert.equal(server.requests[1]?.range, null);
     assert.equal(existsSync(join(out.path, 'wrong.bin')), false);
     for (let waited = 0; (await partialsOf('wrong.bin')).length > 0; waited += 50) {
       assert.ok(waited < 5_000, 'the partial file was removed');
@@ -168,14 +177,14 @@ describe('digests', () => {
 describe('pause, resume, cancel', () => {
   it('pause keeps the partial file; resume continues it with a range request', async () => {
     const harness = await engine();
-    const server = await serve({ bytesPerSecond: 2 * MIB });
+    const server = await serve({ throttleBytesPerSecond: 2 * MIB });
     const started = harness.engine.start(downloadSpec(harness, `${server.url}/file`, 'paused.bin'));
     await harness.waitFor(started.guid, (s) => s.progress.bytesReceived >= MIB, 30_000);
     const paused = harness.engine.pause(started.guid);
     assert.equal(paused.progress.status, S.pausedByApplication);
     await sleep(200);
     assert.equal((await partialsOf('paused.bin')).length, 1, 'the partial file is kept');
-    server.setOptions({});
+    server.setOptions('/file', {});
     harness.engine.resume(started.guid);
     await harness.waitFor(started.guid, (s) => s.progress.status === S.completed, 60_000);
     assert.equal(sha256(await readFile(join(out.path, 'paused.bin'))), sha256(BODY));
@@ -186,7 +195,7 @@ describe('pause, resume, cancel', () => {
 
   it('cancel removes the partial file and never creates the result file', async () => {
     const harness = await engine();
-    const server = await serve({ bytesPerSecond: 2 * MIB });
+    const server = await serve({ throttleBytesPerSecond: 2 * MIB });
     const started = harness.engine.start(downloadSpec(harness, `${server.url}/file`, 'canceled.bin'));
     await harness.waitFor(started.guid, (s) => s.progress.bytesReceived >= MIB / 2, 30_000);
     assert.equal((await partialsOf('canceled.bin')).length, 1);

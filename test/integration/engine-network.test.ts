@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { BackgroundTransferCostPolicy, BackgroundTransferStatus as S } from '../../src/core/enums.ts';
-import { startEngine } from '../helpers/engine-harness.ts';
+import { ManualNetwork, startEngine } from '../helpers/engine-harness.ts';
 import { makeTempDir, type TempDir, writeRandomFile } from '../helpers/temp-dir.ts';
 import { startUploadServer, type UploadServer } from '../helpers/upload-server.ts';
 
@@ -33,6 +34,44 @@ test('R50: offline at start waits as pausedNoNetwork, sends nothing, and complet
     h.network.set({ connected: true });
     await h.waitFor(guid, (s) => s.progress.status === S.completed);
     assert.equal(server.requests.find((r) => r.url === '/offline')?.sha256, source.sha256);
+  } finally {
+    await h.close();
+  }
+});
+
+/** A network whose first reading is still being taken (the D-Bus monitor reads the bus in the background). */
+class PendingNetwork extends ManualNetwork {
+  readonly settled: Promise<void>;
+  settle: () => void = () => undefined;
+  constructor() {
+    super();
+    this.settled = new Promise((resolve) => {
+      this.settle = resolve;
+    });
+  }
+}
+
+test('R50: before the first network reading nothing is sent nor shown a status; then the reading decides', async () => {
+  const network = new PendingNetwork();
+  const h = await startEngine({ maxAttempts: 1 }, { network });
+  try {
+    const source = await writeRandomFile(files.path, 'unread.bin', 100_000);
+    const { guid } = h.engine.start(h.spec({ sourcePath: source.path, requestedUri: `${server.url}/unread` }));
+    // The engine is open and took the upload; the monitor's fallback ("connected") must not be acted on.
+    await sleep(1_000);
+    assert.equal(server.requests.filter((r) => r.url === '/unread').length, 0, 'nothing sent before the reading');
+    assert.deepEqual(
+      h.updates.filter((s) => s.guid === guid && s.progress.status !== S.idle).map((s) => s.progress.status),
+      [],
+    );
+    // The reading says offline: it waits (R50), still without a request.
+    network.set({ connected: false });
+    network.settle();
+    await h.waitFor(guid, (s) => s.progress.status === S.pausedNoNetwork);
+    assert.equal(server.requests.filter((r) => r.url === '/unread').length, 0);
+    network.set({ connected: true });
+    await h.waitFor(guid, (s) => s.progress.status === S.completed);
+    assert.equal(server.requests.find((r) => r.url === '/unread')?.sha256, source.sha256);
   } finally {
     await h.close();
   }

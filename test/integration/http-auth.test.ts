@@ -1,11 +1,8 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { FileStore } from '@tus/file-store';
-import { Server as TusServer } from '@tus/server';
 import type { Dispatcher } from 'undici';
 import { TransferError } from '../../src/core/errors.ts';
 import type { ResponseSnapshot } from '../../src/core/snapshot.ts';
@@ -23,6 +20,7 @@ import { inspectSourceFile } from '../../src/source/file-source.ts';
 import { type AuthRecord, type DigestServer, startDigestServer } from '../helpers/digest-server.ts';
 import { startIetfServer } from '../helpers/ietf-server.ts';
 import { makeTempDir, type RandomFile, type TempDir, writeRandomFile } from '../helpers/temp-dir.ts';
+import { createTusApp } from '../helpers/tus-server.ts';
 import { startUploadServer } from '../helpers/upload-server.ts';
 
 const MiB = 1024 * 1024;
@@ -291,7 +289,7 @@ test('the app’s own Authorization wins (R66): nothing is added and its 401 is 
 /** @tus/server behind the auth server's front: authenticated requests reach it, others get 401. */
 async function protectedTus(prefix: string, onRequest?: (req: IncomingMessage) => void) {
   const store = await makeTempDir('http-auth-tus-');
-  const tus = new TusServer({ path: `/${prefix}/files`, datastore: new FileStore({ directory: store.path }) });
+  const tus = createTusApp({ path: `/${prefix}/files`, directory: store.path });
   const server = await digestServer({
     next(req: IncomingMessage, res: ServerResponse) {
       onRequest?.(req);
@@ -299,10 +297,7 @@ async function protectedTus(prefix: string, onRequest?: (req: IncomingMessage) =
     },
   });
   closers.push(() => store.cleanup());
-  const sha256 = async (uploadUrl: string) =>
-    createHash('sha256')
-      .update(await readFile(join(store.path, new URL(uploadUrl).pathname.split('/').at(-1) ?? '')))
-      .digest('hex');
+  const sha256 = (uploadUrl: string) => tus.sha256(new URL(uploadUrl).pathname.split('/').at(-1) ?? '');
   return { server, endpoint: `${server.url}/${prefix}/files`, sha256 };
 }
 

@@ -39,9 +39,12 @@ after(async () => {
   await dir.cleanup();
 });
 
-async function loadedModules(mode: string): Promise<{ modules: string[]; output: readonly string[] }> {
+async function loadedModules(
+  mode: string,
+  ...args: string[]
+): Promise<{ modules: string[]; output: readonly string[] }> {
   runs += 1;
-  const child = spawnNode([SCRIPT, mode, join(dir.path, `modules-${runs}.log`)], {
+  const child = spawnNode([SCRIPT, mode, join(dir.path, `modules-${runs}.log`), ...args], {
     env: { BGTRANSFER_HOME: join(dir.path, `home-${runs}`), BGTRANSFER_HOST: undefined },
   });
   const exit = await child.exited;
@@ -84,6 +87,20 @@ test('in-process mode loads the engine (the check above can see it)', { timeout:
   // undici is loaded at the first transfer (src/net/undici-parts.ts), not when the engine opens.
   assert.deepEqual(packagesIn(modules, ['better-sqlite3', 'undici']), ['better-sqlite3']);
   assert.deepEqual(foldersIn(modules, ['src/engine/', 'src/store/']), ['src/engine/', 'src/store/']);
+});
+
+test('no system bus socket: the network monitor falls back without loading dbus-next', {
+  timeout: 60_000,
+}, async () => {
+  const missing = await loadedModules('network-monitor', `unix:path=${join(dir.path, 'no-bus-here')}`);
+  assert.ok(
+    missing.output.some((line) => line.includes('"source":"assumed"')),
+    missing.output.join('\n'),
+  );
+  assert.deepEqual(packagesIn(missing.modules, ['dbus-next']), []);
+  // The check can see it: an address it cannot rule out (an abstract socket) is left to dbus-next.
+  const abstract = await loadedModules('network-monitor', `unix:abstract=bgtransfer-no-bus-${process.pid}`);
+  assert.deepEqual(packagesIn(abstract.modules, ['dbus-next']), ['dbus-next']);
 });
 
 test('bgtransfer --version loads nothing of the command tree', { timeout: 60_000 }, async () => {

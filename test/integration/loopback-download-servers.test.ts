@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { after, before, describe, test } from 'node:test';
-import { type DownloadServer, startDownloadServer } from '../helpers/download-servers.ts';
+import { type DownloadServer, startDownloadServer } from '../helpers/download-server.ts';
 import { makeTempDir, type RandomFile, type TempDir, writeRandomFile } from '../helpers/temp-dir.ts';
 
 /**

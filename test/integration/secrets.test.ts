@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { type Apache, startApache } from '../helpers/apache.ts';
+import { type CliRun, describeRun, runBgtransfer } from '../helpers/cli-run.ts';
 import { findFreePort } from '../helpers/free-port.ts';
-import { type ChildExit, spawnNode } from '../helpers/process-tools.ts';
 import { makeTempDir, type RandomFile, type TempDir, writeRandomFile } from '../helpers/temp-dir.ts';
 import { startUploadServer, type UploadServer } from '../helpers/upload-server.ts';
 
@@ -16,8 +15,6 @@ import { startUploadServer, type UploadServer } from '../helpers/upload-server.t
  * has to work as the server credential, as curl uses it: Debian's Apache with Basic authentication.
  */
 
-const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
-
 /** Every secret below contains this, so one search finds any of them; none is a substring of anything else. */
 const MARK = 'Zq7SECRET';
 const PASSWORD = `pw${MARK}pass`;
@@ -28,30 +25,12 @@ const BEARER = `bearer${MARK}hdr`;
 const COOKIE = `cookie${MARK}val`;
 const SET_COOKIE = `setcookie${MARK}val`;
 
-interface CliRun extends ChildExit {
-  stdout: string[];
-  stderr: string[];
-}
-
 let dir: TempDir;
 let file: RandomFile;
 
-async function bgtransfer(args: readonly string[], home: string): Promise<CliRun> {
-  const child = spawnNode([CLI, ...args], {
-    // debug: the host and the client log everything they would ever log.
-    env: {
-      BGTRANSFER_APP_ID: undefined,
-      BGTRANSFER_LOG_LEVEL: 'debug',
-      BGTRANSFER_HOME: home,
-      BGTRANSFER_HOST: 'auto',
-    },
-  });
-  const exit = await child.exited;
-  return { ...exit, stdout: [...child.stdoutLines], stderr: [...child.stderrLines] };
-}
-
-function describeRun(run: CliRun): string {
-  return `exit ${run.code}\nstdout:\n${run.stdout.join('\n')}\nstderr:\n${run.stderr.join('\n')}`;
+function bgtransfer(args: readonly string[], home: string): Promise<CliRun> {
+  // debug: the host and the client log everything they would ever log.
+  return runBgtransfer(args, { BGTRANSFER_LOG_LEVEL: 'debug', BGTRANSFER_HOME: home, BGTRANSFER_HOST: 'auto' });
 }
 
 /** A home with fast retries, so failures end within seconds. */

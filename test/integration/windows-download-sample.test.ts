@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Windows } from 'bgtransfer/winrt';
 import { type ApiHome, useApiHome } from '../helpers/api-home.ts';
-import { type DownloadServer, startDownloadServer } from '../helpers/download-servers.ts';
+import { type DownloadServer, startDownloadServer } from '../helpers/download-server.ts';
 import { makeTempDir, type TempDir, writeRandomFile } from '../helpers/temp-dir.ts';
 
 /**

@@ -9,10 +9,11 @@ import { createRequire, register } from 'node:module';
  *   node --conditions=source --import tsx test/scripts/loaded-modules.ts MODE LOG_FILE
  *
  * MODE: `import` (import 'bgtransfer'), `socket-port` / `inproc-port` (open the port an app's first
- * call opens, BGTRANSFER_HOST=auto / inproc), `version` (run the CLI with --version).
+ * call opens, BGTRANSFER_HOST=auto / inproc), `version` (run the CLI with --version), `network-monitor
+ * ADDRESS` (the engine's network monitor's first reading, with ADDRESS as the system bus).
  */
 
-const [mode, logFile] = process.argv.slice(2);
+const [mode, logFile, busAddress] = process.argv.slice(2);
 if (mode === undefined || logFile === undefined) throw new Error('usage: loaded-modules.ts MODE LOG_FILE');
 
 // Module hooks run on their own thread; a synchronous append keeps every resolution in the file
@@ -37,6 +38,11 @@ if (mode === 'import') {
 } else if (mode === 'version') {
   process.argv = [process.argv[0] ?? 'node', 'bgtransfer', '--version'];
   await import('../../src/cli/main.ts');
+} else if (mode === 'network-monitor') {
+  const { createNetworkMonitor } = await import('../../src/net/network-monitor.ts');
+  const monitor = await createNetworkMonitor({ metered: 'auto', env: { DBUS_SYSTEM_BUS_ADDRESS: busAddress } });
+  console.log(JSON.stringify({ network: monitor.current() }));
+  await monitor.close();
 } else {
   throw new Error(`unknown mode ${mode}`);
 }

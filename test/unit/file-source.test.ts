@@ -131,13 +131,16 @@ test('reads 1 MiB at a time with several reads in flight and two fstat calls per
 });
 
 test('reuses a ring of RING_CHUNKS read buffers, and a piece stays intact until a whole chunk later', async () => {
-  const buffers = new Set<ArrayBufferLike>();
+  // A read buffer is a slot of CHUNK_BYTES in some memory (one shared memory holds the whole ring).
+  const buffers = new Map<ArrayBufferLike, Set<number>>();
   // Every piece with its expected content, checked again once the consumer is pieces further on.
   const held: Array<{ piece: Uint8Array; at: number }> = [];
   const margin = CHUNK_BYTES / SEND_BYTES;
   let at = 0;
   for await (const piece of readFileBody(source)) {
-    buffers.add(piece.buffer);
+    const slots = buffers.get(piece.buffer) ?? new Set<number>();
+    slots.add(Math.floor(piece.byteOffset / CHUNK_BYTES));
+    buffers.set(piece.buffer, slots);
     held.push({ piece, at });
     at += piece.byteLength;
     // The pieces a consumer may still hold (basic-ftp holds two): unchanged.
@@ -151,7 +154,21 @@ test('reuses a ring of RING_CHUNKS read buffers, and a piece stays intact until 
   }
   assert.equal(at, content.length);
   // 9 MiB read in 10 reads, into at most RING_CHUNKS buffers (not one new buffer per read).
-  assert.ok(buffers.size <= RING_CHUNKS, `${buffers.size} read buffers for ${Math.ceil(at / CHUNK_BYTES)} reads`);
+  const used = [...buffers.values()].reduce((sum, slots) => sum + slots.size, 0);
+  assert.ok(used <= RING_CHUNKS, `${used} read buffers for ${Math.ceil(at / CHUNK_BYTES)} reads`);
+});
+
+test('full-size reads land page-aligned in shared memory (fast kernel copies; hashed without a copy)', async () => {
+  for (const start of [0, 5]) {
+    let at = start;
+    for await (const piece of readFileBody(source, start)) {
+      assert.ok(piece.buffer instanceof SharedArrayBuffer, 'shared memory');
+      // A WebAssembly memory starts on a page, and every read buffer is a whole number of pages into it.
+      if ((at - start) % CHUNK_BYTES === 0) assert.equal(piece.byteOffset % 4096, 0, `read at ${at} is page-aligned`);
+      at += piece.byteLength;
+    }
+    assert.equal(at, content.length);
+  }
 });
 
 test('yields exactly the bytes [start, end) for any range', async () => {

@@ -45,6 +45,32 @@ export function runExtrasContract(store: () => OperationStore): void {
       assert.equal(store().getOperation('a')?.ackOffset, 4096);
     });
 
+    it('a completion stores the last counters and extras with it; without them it keeps the stored ones', () => {
+      store().insertOperation(newOperation({ guid: 'c1', sourceSize: 4096 }));
+      store().moveToRunning('c1');
+      store().recordResponse('c1', { statusCode: 201, actualUri: 'https://x.test/', isResumable: false, headers: [] }, 7);
+      const extras: OperationExtras = { ...DEFAULT_EXTRAS, contentDigest: 'sha-256=:AAAA:' };
+      const progress = { bytesSent: 4096, bytesReceived: 7, totalBytesToReceive: 7 };
+      const done = store().moveToCompleted('c1', { progress, extras });
+      assert.equal(done?.progress.status, S.completed);
+      const stored = store().getOperation('c1');
+      assert.deepEqual(
+        [stored?.progress.bytesSent, stored?.progress.bytesReceived, stored?.progress.totalBytesToReceive],
+        [4096, 7, 7],
+      );
+      assert.equal(stored?.progress.hasResponseChanged, false);
+      assert.equal(stored?.extras.contentDigest, 'sha-256=:AAAA:');
+      assert.equal(store().moveToCompleted('c1', { progress: { ...progress, bytesSent: 1 } }), null, 'already ended');
+      assert.equal(store().getOperation('c1')?.progress.bytesSent, 4096, 'a refused move stores nothing');
+
+      store().insertOperation(newOperation({ guid: 'c2', sourceSize: 4096 }));
+      store().moveToRunning('c2');
+      store().recordProgress('c2', { bytesSent: 100, bytesReceived: 0, totalBytesToReceive: 0 });
+      store().moveToCompleted('c2');
+      assert.equal(store().getOperation('c2')?.progress.bytesSent, 100);
+      assert.equal(store().getOperation('c2')?.extras.contentDigest, null);
+    });
+
     it('markInterrupted(restart) drops the counters and flags the restart; without restart it changes nothing', () => {
       store().insertOperation(newOperation({ guid: 'i', sourceSize: 10_000 }));
       store().moveToRunning('i');

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { MemoryOperationStore } from '../../src/store/memory-store.ts';
-import { MIGRATIONS, migrate } from '../../src/store/migrations.ts';
+import { LATEST_SCHEMA_VERSION, MIGRATIONS, migrate } from '../../src/store/migrations.ts';
 import type { OperationStore } from '../../src/store/operation-store.ts';
 import { newOperationRow } from '../../src/store/record-mapping.ts';
 import { SqliteOperationStore } from '../../src/store/sqlite-store.ts';
@@ -112,7 +112,7 @@ describe('migration 7 (downloads)', () => {
     assert.deepEqual(store.listOperations('app.a', { kind: 'all' }, undefined, 'download'), []);
     store.close();
     const raw = new Database(path);
-    assert.equal(raw.pragma('user_version', { simple: true }), 7);
+    assert.equal(raw.pragma('user_version', { simple: true }), LATEST_SCHEMA_VERSION);
     raw.close();
   });
 });

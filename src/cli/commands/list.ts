@@ -1,16 +1,6 @@
 import type { Command } from 'commander';
-import { redactUrl } from '../../core/redact.ts';
-import type { OperationSnapshot } from '../../core/snapshot.ts';
-import { Connection } from '../connection.ts';
-import { type CliContext, cliAppId, writeLine } from '../context.ts';
-import { ExitCode } from '../exit-codes.ts';
-import { formatAmount, progressFields, statusName } from '../format.ts';
-import { kindOf } from '../transfer-kind.ts';
-
-interface ListOptions {
-  app?: string;
-  json?: boolean;
-}
+import type { CliContext } from '../context.ts';
+import { type ListOptions, runList } from '../list-output.ts';
 
 const EXAMPLES = `
 Examples:
@@ -29,55 +19,5 @@ export function defineListCommand(command: Command, context: CliContext): void {
     .option('--app <id>', 'the app whose transfers to list (default: $BGTRANSFER_APP_ID or bgtransfer-cli)')
     .option('--json', 'one JSON object per line')
     .addHelpText('after', EXAMPLES)
-    .action(async (options: ListOptions) => {
-      const port = await new Connection(context.env).port();
-      const snapshots = await port.call('list', cliAppId(context, options.app), { filter: { kind: 'all' } });
-      if (options.json) {
-        for (const snapshot of snapshots) writeLine(context.stdout, JSON.stringify(listEntry(snapshot)));
-      } else if (snapshots.length === 0) {
-        writeLine(context.stderr, 'bgtransfer: no uploads or downloads');
-      } else {
-        for (const row of table(snapshots)) writeLine(context.stdout, row);
-      }
-      context.exitCode = ExitCode.success;
-    });
-}
-
-/**
- * One `list --json` line: guid, `direction` ("upload" or "download") and the progress fields of that
- * kind of operation (docs/api/cli.md), and what the table shows.
- */
-function listEntry(snapshot: OperationSnapshot): Record<string, unknown> {
-  return {
-    guid: snapshot.guid,
-    direction: kindOf(snapshot),
-    ...progressFields(snapshot),
-    statusName: statusName(snapshot.progress.status),
-    method: snapshot.method,
-    requestedUri: redactUrl(snapshot.requestedUri),
-    group: snapshot.group,
-    createdAt: new Date(snapshot.createdAtMs).toISOString(),
-    ...(snapshot.error ? { error: { code: snapshot.error.code, message: snapshot.error.message } } : {}),
-  };
-}
-
-function table(snapshots: readonly OperationSnapshot[]): string[] {
-  const rows = [
-    ['GUID', 'DIRECTION', 'STATUS', 'BYTES / TOTAL', 'METHOD', 'URI'],
-    ...snapshots.map((snapshot) => [
-      snapshot.guid,
-      kindOf(snapshot),
-      statusName(snapshot.progress.status),
-      formatAmount(snapshot),
-      snapshot.method,
-      redactUrl(snapshot.requestedUri),
-    ]),
-  ];
-  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-  return rows.map((row) =>
-    row
-      .map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]!)))
-      .join('  ')
-      .trimEnd(),
-  );
+    .action((options: ListOptions) => runList(context, options));
 }

@@ -1,0 +1,53 @@
+import { setFlagsFromString } from 'node:v8';
+
+/**
+ * The V8 flags the transfer host runs with. The host is our own long-lived process, so it may trade a
+ * little CPU for memory where an app's process may not (these flags are process-wide):
+ *
+ * - `--max-semi-space-size=1` (MiB): V8 grows its young generation up to 16 MiB per semi-space while
+ *   a program allocates fast, and keeps it; a host's allocations are small and short-lived, so it
+ *   gives the same throughput with 1 MiB and about 5 MiB less at idle, 15–25 MiB less after work.
+ * - `--liftoff-only`: undici's HTTP parser is WebAssembly; V8 recompiles hot WebAssembly with its
+ *   optimising compiler, which costs about 30 MiB of peak memory for no measurable speed (the parser
+ *   is not where the time goes).
+ *
+ * docs/performance.md ("Host and library weight") has the measurements behind each.
+ */
+export const HOST_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1', '--liftoff-only'];
+
+/**
+ * What each command-line flag is at run time, for a host started without them (`bgtransfer host` by
+ * hand, an older systemd unit). The semi-space limit is fixed when the heap is made, so at run time the
+ * young generation is kept from growing instead; the WebAssembly flag is read at each compile, and
+ * undici's parser is compiled at the first transfer, after this runs.
+ */
+const RUNTIME_EQUIVALENTS: Readonly<Record<string, string>> = {
+  '--max-semi-space-size=1': '--semi-space-growth-factor=1',
+  '--liftoff-only': '--liftoff-only',
+};
+
+let applied: string[] | undefined;
+
+/**
+ * Sets, at run time, each host flag this process was not started with; idempotent. Call it before the
+ * host's modules load. Returns the flags in force: from the command line and set here.
+ */
+export function applyHostFlags(execArgv: readonly string[] = process.execArgv): string[] {
+  if (applied !== undefined) return applied;
+  applied = [];
+  for (const flag of HOST_NODE_FLAGS) {
+    if (execArgv.includes(flag)) {
+      applied.push(flag);
+      continue;
+    }
+    const runtime = RUNTIME_EQUIVALENTS[flag] ?? flag;
+    setFlagsFromString(runtime);
+    applied.push(runtime);
+  }
+  return applied;
+}
+
+/** The host flags in force in this process (none set at run time when applyHostFlags was not called). */
+export function hostFlagsInForce(execArgv: readonly string[] = process.execArgv): string[] {
+  return applied ?? HOST_NODE_FLAGS.filter((flag) => execArgv.includes(flag));
+}

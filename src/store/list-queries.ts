@@ -1,0 +1,167 @@
+import type Database from 'better-sqlite3';
+import {
+  BackgroundTransferBehavior,
+  BackgroundTransferCostPolicy,
+  BackgroundTransferPriority,
+  BackgroundTransferStatus,
+} from '../core/enums.ts';
+import { TransferError } from '../core/errors.ts';
+import type { ListFilter, TransferDirection } from '../core/snapshot.ts';
+import type { ListPage, SnapshotRow } from './operation-record.ts';
+import { OPERATION_COLUMNS, type OperationRow, rowToRecord } from './record-mapping.ts';
+
+/**
+ * The enumerations of one app (R22–R24), in queue order, a page at a time: as records (the engine's own
+ * use) and as the snapshot's JSON text, built by SQLite (`json_object`) so that a page of 2,000
+ * operations costs one string per row on the JavaScript side instead of a 33-field row object, a record
+ * and a snapshot each, and is spliced into the reply frame as it is.
+ *
+ * Another app's operations never match `appId = ?`. Each query ends with the directions (a JSON array of
+ * 'upload'/'download') and a page: after (seq, guid), at most `limit` rows (-1: all). (seq, guid) is
+ * unique, so a page never repeats or skips a row; the direction is in the query, not filtered afterwards,
+ * so that a page of uploads holds `limit` uploads. The (appId, seq, guid) index (schema v8) answers the
+ * page as a range: without it every page scanned and sorted all of the app's rows.
+ */
+
+const WHERE: Record<ListFilter['kind'], string> = {
+  /** R22: GetCurrentUploadsAsync() — operations in no group of either kind. */
+  ungrouped: 'appId = ? AND groupName IS NULL AND transferGroupName IS NULL',
+  /** R23: GetCurrentUploadsAsync(group) — by the legacy string group. */
+  group: 'appId = ? AND groupName = ?',
+  /** R24: GetCurrentUploadsForTransferGroupAsync(group) — by BackgroundTransferGroup name. */
+  transferGroup: 'appId = ? AND transferGroupName = ?',
+  all: 'appId = ?',
+};
+const PAGE = 'AND direction IN (SELECT value FROM json_each(?)) AND (seq, guid) > (?, ?) ORDER BY seq, guid LIMIT ?';
+
+/** The direction parameter of an enumeration of both directions. */
+export const BOTH_DIRECTIONS = '["upload","download"]';
+const FROM_START = { seq: Number.MIN_SAFE_INTEGER, guid: '' };
+
+/** An integer column as JSON true/false (SQLite has no boolean; `json()` marks the text as JSON). */
+function bool(expression: string): string {
+  return `json(CASE WHEN ${expression} THEN 'true' ELSE 'false' END)`;
+}
+
+function values(enumeration: Readonly<Record<string, number>>): string {
+  return Object.values(enumeration).join(', ');
+}
+
+/**
+ * OperationSnapshot (core/snapshot.ts) as live-transfer.ts `toSnapshot` makes it from a record, key for
+ * key and in the same order; `snapshot-json.test.ts` holds the two to the same text. The extras fields
+ * absent from a row written before them read as their defaults, as `parseExtras` gives them.
+ */
+const UPLOAD_FIELDS = [
+  "'guid', guid",
+  "'appId', appId",
+  "'method', method",
+  "'requestedUri', requestedUri",
+  "'sourcePath', sourcePath",
+  "'group', groupName",
+  `'transferGroup', CASE WHEN transferGroupName IS NULL THEN NULL ELSE json_object('name', transferGroupName,
+    'transferBehavior', COALESCE(transferGroupBehavior, ${BackgroundTransferBehavior.parallel})) END`,
+  "'costPolicy', costPolicy",
+  "'priority', priority",
+  `'progress', json_object('bytesSent', bytesSent, 'totalBytesToSend', totalBytesToSend,
+    'bytesReceived', bytesReceived, 'totalBytesToReceive', totalBytesToReceive, 'status', status,
+    'hasResponseChanged', ${bool('hasResponseChanged <> 0')}, 'hasRestarted', ${bool('hasRestarted <> 0')})`,
+  "'responseVersion', responseVersion",
+  "'response', json(responseJson)",
+  "'error', json(errorJson)",
+  "'createdAtMs', createdAtMs",
+  "'contentDigest', json_extract(extrasJson, '$.contentDigest')",
+  "'direction', direction",
+  "'resultPath', resultPath",
+];
+const DOWNLOAD_FIELDS = [
+  ...UPLOAD_FIELDS,
+  `'isRandomAccessRequired', ${bool("json_extract(extrasJson, '$.isRandomAccessRequired') = 1")}`,
+  "'recoverableWebErrorStatuses', json(COALESCE(json_extract(extrasJson, '$.recoverableWebErrorStatuses'), '[]'))",
+  "'expectedContentDigest', json_extract(extrasJson, '$.expectedContentDigest')",
+];
+
+/**
+ * Whether the row holds only what the record mapping accepts as far as SQL can tell (known enum values,
+ * a known direction, JSON columns that parse). A row that fails it goes through `rowToRecord`, which
+ * names the bad column in a BT_ERR_STORE, as every other read of a damaged row does.
+ */
+const ROW_IS_SOUND = `status IN (${values(BackgroundTransferStatus)})
+  AND costPolicy IN (${values(BackgroundTransferCostPolicy)}) AND priority IN (${values(BackgroundTransferPriority)})
+  AND (transferGroupName IS NULL OR transferGroupBehavior IS NULL OR transferGroupBehavior IN (${values(BackgroundTransferBehavior)}))
+  AND direction IN ('upload', 'download') AND json_valid(extrasJson)
+  AND (responseJson IS NULL OR json_valid(responseJson)) AND (errorJson IS NULL OR json_valid(errorJson))`;
+
+/** json() of a column that does not parse would fail the whole page; such a row is reported by itself. */
+const SNAPSHOT_JSON = `CASE WHEN NOT (${ROW_IS_SOUND}) THEN NULL
+  WHEN direction = 'download' THEN json_object(${DOWNLOAD_FIELDS.join(', ')})
+  ELSE json_object(${UPLOAD_FIELDS.join(', ')}) END`;
+
+type Params = unknown[];
+
+/** The prepared enumeration statements of one connection. */
+export class ListQueries {
+  readonly #records: Record<ListFilter['kind'], Database.Statement<Params, OperationRow>>;
+  readonly #snapshots: Record<ListFilter['kind'], Database.Statement<Params, [string, number, string | null]>>;
+  readonly #row: Database.Statement<[string], OperationRow>;
+
+  constructor(db: Database.Database) {
+    const prepare = <R>(select: string): Record<ListFilter['kind'], Database.Statement<Params, R>> => ({
+      ungrouped: db.prepare<Params, R>(pageSql(select, 'ungrouped')),
+      group: db.prepare<Params, R>(pageSql(select, 'group')),
+      transferGroup: db.prepare<Params, R>(pageSql(select, 'transferGroup')),
+      all: db.prepare<Params, R>(pageSql(select, 'all')),
+    });
+    this.#records = prepare<OperationRow>(`SELECT ${OPERATION_COLUMNS.join(', ')} FROM operations`);
+    const snapshots = prepare<[string, number, string | null]>(`SELECT guid, seq, ${SNAPSHOT_JSON} FROM operations`);
+    for (const statement of Object.values(snapshots)) statement.raw(true);
+    this.#snapshots = snapshots;
+    this.#row = db.prepare<[string], OperationRow>(
+      `SELECT ${OPERATION_COLUMNS.join(', ')} FROM operations WHERE guid = ?`,
+    );
+  }
+
+  /** The page's rows, for the record mapping. */
+  records(appId: string, filter: ListFilter, page?: ListPage, direction?: TransferDirection): OperationRow[] {
+    return this.#records[filter.kind].all(...params(appId, filter, page, direction));
+  }
+
+  /** The page's snapshots as JSON text. A damaged row throws BT_ERR_STORE naming it (rowToRecord). */
+  snapshots(appId: string, filter: ListFilter, page?: ListPage, direction?: TransferDirection): SnapshotRow[] {
+    const rows = this.#snapshots[filter.kind].all(...params(appId, filter, page, direction));
+    for (const row of rows) {
+      if (row[2] === null) this.#refuse(row[0]);
+    }
+    // Every row's text was checked above.
+    return rows as SnapshotRow[];
+  }
+
+  #refuse(guid: string): never {
+    const row = this.#row.get(guid);
+    if (row !== undefined) rowToRecord(row);
+    throw new TransferError('BT_ERR_STORE', `operation ${guid}: the row cannot be listed`);
+  }
+}
+
+/** One page of one filter's enumeration, selecting `select` (exported for the query-plan test). */
+export function pageSql(select: string, kind: ListFilter['kind']): string {
+  return `${select} WHERE ${WHERE[kind]} ${PAGE}`;
+}
+
+function params(appId: string, filter: ListFilter, page?: ListPage, direction?: TransferDirection): Params {
+  const after = page?.after ?? FROM_START;
+  const tail = [
+    direction === undefined ? BOTH_DIRECTIONS : JSON.stringify([direction]),
+    after.seq,
+    after.guid,
+    page?.limit ?? -1,
+  ];
+  switch (filter.kind) {
+    case 'group':
+      return [appId, filter.group, ...tail];
+    case 'transferGroup':
+      return [appId, filter.name, ...tail];
+    default:
+      return [appId, ...tail];
+  }
+}
