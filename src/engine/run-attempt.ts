@@ -61,8 +61,6 @@ export async function runAttempt(context: AttemptContext): Promise<AttemptOutcom
   } catch (error) {
     outcome = { kind: 'failed', error: toTransferError(error, 'BT_ERR_NETWORK'), retryAfterMs: undefined };
   }
-  // The hash may still be finishing on its thread (DigestingBody.settled).
-  if (body) await body.source.settled();
   const extras = body && withContentDigest(context.live.record.extras, body.source);
   if (extras === undefined) return outcome;
   // Whatever the outcome (attempt-digest.ts); a completion stores it with its own move.

@@ -102,10 +102,7 @@ export const SEND_BYTES = 256 * 1024;
  *   are empty: it holds nothing from before the piece it pulls;
  * - basic-ftp pipes a `Readable.from` of the body into the data socket: the piece in the socket's
  *   queue and one in the Readable's buffer, two pieces behind the one it pulls;
- * - the digest of a big body is computed on the hashing thread from the buffer itself (shared
- *   memory, see allocateRing); DigestingBody pulls the next piece only once that thread is less than
- *   a read behind, so it is done with a buffer before the buffer is refilled;
- * - the digest of a small body (node:crypto update) and the multipart boundary scan copy what they keep.
+ * - the digest (node:crypto update) and the multipart boundary scan copy what they keep.
  * test/integration/reused-buffers.test.ts sends large files through each path to slow servers and
  * compares sha-256: with no margin, the FTP path arrives corrupted.
  */
@@ -113,20 +110,18 @@ export const RING_CHUNKS = READ_AHEAD + 2;
 
 /**
  * The read buffers of one body: `count` buffers of `bytes` each, at page-aligned addresses in one
- * shared WebAssembly memory when they are full-size reads.
+ * WebAssembly memory when they are full-size reads.
  * - Aligned: the kernel copies from the page cache into a destination that is not 64-byte aligned
  *   about 3.5 times slower on this class of machine (AMD EPYC: 0.52 against 0.15 system CPU s per
  *   GiB read with 1 MiB pread). A Buffer of 1 MiB comes from malloc, 16 bytes past a page boundary;
  *   a WebAssembly memory starts on a page.
- * - Shared (a SharedArrayBuffer): the hashing thread (hash-worker.ts) hashes the bytes where they
- *   are, without a copy.
  * A small body keeps pooled buffers; if the memory cannot be had, plain buffers do (only slower).
  */
 function allocateRing(bytes: number, count: number): Buffer[] {
   if (bytes >= CHUNK_BYTES) {
     try {
       const pages = Math.ceil((bytes * count) / WASM_PAGE_BYTES);
-      const memory = new WasmMemory({ initial: pages, maximum: pages, shared: true });
+      const memory = new WasmMemory({ initial: pages, maximum: pages });
       return Array.from({ length: count }, (_, index) => Buffer.from(memory.buffer, index * bytes, bytes));
     } catch {
       // Address space for WebAssembly memories is limited per process: fall through to plain buffers.
@@ -140,7 +135,7 @@ const WASM_PAGE_BYTES = 64 * 1024;
 const WasmMemory = (
   globalThis as unknown as {
     WebAssembly: {
-      Memory: new (descriptor: { initial: number; maximum: number; shared: boolean }) => { buffer: SharedArrayBuffer };
+      Memory: new (descriptor: { initial: number; maximum: number }) => { buffer: ArrayBuffer };
     };
   }
 ).WebAssembly.Memory;
