@@ -16,7 +16,7 @@ import { startHost, stopHost } from './transfer-host.ts';
 /**
  * GET throughput, CPU and peak memory of the built CLI's `bgtransfer download` against `curl -o`.
  *
- *   node --conditions=source --import tsx bench/download-vs-curl.ts [--size-mib 1024] [--runs 3] [--server nginx|node]
+ *   node --conditions=source --import tsx bench/download-vs-curl.ts [--size-mib 1024] [--runs 3] [--server nginx|node] [--cli dist/cli/main.js]
  *
  * One random file is served over loopback by Debian's nginx (sendfile, ranges, ETag; the default) or by
  * the node:http range server of the download tests. Each round runs curl and the CLI (through a host
@@ -26,15 +26,17 @@ import { startHost, stopHost } from './transfer-host.ts';
  */
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const CLI = join(ROOT, 'dist/cli/main.js');
 
 const { values } = parseArgs({
   options: {
     'size-mib': { type: 'string', default: '1024' },
     runs: { type: 'string', default: '3' },
     server: { type: 'string', default: 'nginx' },
+    /** Another build's CLI (e.g. a copy of dist/ from before a change), for paired before/after runs. */
+    cli: { type: 'string', default: join(ROOT, 'dist/cli/main.js') },
   },
 });
+const CLI = values.cli;
 const sizeMib = positiveInteger(values['size-mib'], '--size-mib');
 const runCount = positiveInteger(values.runs, '--runs');
 const serverKind = values.server === 'node' ? 'node' : values.server === 'nginx' ? 'nginx' : undefined;
@@ -146,6 +148,7 @@ async function writeResult(): Promise<string> {
     date: date.toISOString(),
     sizeBytes,
     server: serverKind,
+    cli: CLI,
     environment: benchEnvironment(loadBefore),
     units: { seconds: 's', rss: 'bytes' },
     summary,

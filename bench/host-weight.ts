@@ -18,7 +18,8 @@ import { createFiles } from './small-uploads-files.ts';
  *   node --conditions=source --import tsx bench/host-weight.ts --variant NAME=DIST[:FLAGS] … \
  *        [--rounds 2] [--small-count 1000] [--big-mib 4096] [--settle-s 3]
  *
- * DIST is a build's dist directory; FLAGS a space-separated list of Node/V8 flags (`:` alone = none).
+ * DIST is a build's dist directory; FLAGS a space-separated list of Node/V8 flags (`:` alone = none),
+ * where a NAME=VALUE word sets an environment variable of the host instead (e.g. MALLOC_ARENA_MAX=2).
  * Each round, for each variant: a fresh home, `node FLAGS DIST/ipc/host-entry.js` (what the launcher
  * spawns), then
  *  1. idle after start: VmRSS, RssAnon, RssFile `settle-s` after it listens;
@@ -51,6 +52,7 @@ interface Variant {
   name: string;
   entry: string;
   flags: string[];
+  env: Record<string, string>;
 }
 
 const variants: Variant[] = (values.variant ?? []).map((text) => {
@@ -58,7 +60,13 @@ const variants: Variant[] = (values.variant ?? []).map((text) => {
   if (!match?.[1] || !match[2]) throw new Error(`--variant NAME=DIST[:FLAGS], got ${text}`);
   const entry = join(resolve(match[2]), 'ipc', 'host-entry.js');
   if (!existsSync(entry)) throw new Error(`no built host at ${entry} (npm run build)`);
-  return { name: match[1], entry, flags: (match[3] ?? '').split(' ').filter((flag) => flag !== '') };
+  const words = (match[3] ?? '').split(' ').filter((word) => word !== '');
+  const env = Object.fromEntries(
+    words
+      .filter((word) => /^[A-Z_]+=/.test(word))
+      .map((word) => [word.slice(0, word.indexOf('=')), word.slice(word.indexOf('=') + 1)]),
+  );
+  return { name: match[1], entry, flags: words.filter((word) => !/^[A-Z_]+=/.test(word)), env };
 });
 if (variants.length === 0) throw new Error('give at least one --variant NAME=DIST[:FLAGS]');
 const rounds = Number(values.rounds);
@@ -85,6 +93,7 @@ interface Run {
   round: number;
   variant: string;
   flags: string[];
+  env: Record<string, string>;
   idleStart: Memory;
   after100: Memory;
   small: Phase;
@@ -131,7 +140,11 @@ async function measure(round: number, variant: Variant, url: string, smallDir: s
   writeFileSync(join(home, 'config.json'), `${JSON.stringify({ maxConcurrentTransfers: 16 })}\n`);
   const env: NodeJS.ProcessEnv = { ...process.env, BGTRANSFER_HOME: home, BGTRANSFER_APP_ID: APP_ID };
   delete env.BGTRANSFER_HOST;
-  const host = spawn(process.execPath, [...variant.flags, variant.entry], { cwd: home, env, stdio: 'ignore' });
+  const host = spawn(process.execPath, [...variant.flags, variant.entry], {
+    cwd: home,
+    env: { ...env, ...variant.env },
+    stdio: 'ignore',
+  });
   const pid = host.pid ?? 0;
   try {
     await waitListening(join(home, 'host.sock'), host);
@@ -150,6 +163,7 @@ async function measure(round: number, variant: Variant, url: string, smallDir: s
       round,
       variant: variant.name,
       flags: variant.flags,
+      env: variant.env,
       idleStart,
       after100,
       small,

@@ -56,6 +56,8 @@ export class Track {
   lastHasRestarted = false;
   /** The most bytes the current request was seen to move; a restart loses these. */
   movedThisRequest = 0;
+  /** The old request's count, while snapshots after a restart flag still show it. */
+  oldRequestBytes: number | undefined;
   lastPrintedAt = Number.NEGATIVE_INFINITY;
 
   /**
@@ -71,9 +73,13 @@ export class Track {
     const dropped = done < this.lastBytes;
     const wentBack = (hasRestarted && !this.lastHasRestarted) || dropped;
     const restarted = wentBack && this.movedThisRequest > 0;
-    // The flag can rise while the count still shows the old request's bytes (the drop to 0 comes in the
-    // next snapshot): the new request has moved nothing yet, so that drop is not a second restart.
-    this.movedThisRequest = wentBack ? (dropped ? done : 0) : Math.max(this.movedThisRequest, done);
+    // The flag can rise while the count still shows the old request's bytes, in one snapshot or several
+    // (the drop to 0 comes later): the new request has moved nothing yet, so that drop is not a second
+    // restart. Only a count above the old one is the new request's own.
+    if (wentBack) this.oldRequestBytes = dropped ? undefined : done;
+    else if (this.oldRequestBytes !== undefined && done > this.oldRequestBytes) this.oldRequestBytes = undefined;
+    if (wentBack) this.movedThisRequest = dropped ? done : 0;
+    else if (this.oldRequestBytes === undefined) this.movedThisRequest = Math.max(this.movedThisRequest, done);
     this.meter.sample(done, nowMs);
     this.lastBytes = done;
     this.lastHasRestarted = hasRestarted;

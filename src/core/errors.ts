@@ -304,6 +304,11 @@ export interface TransferErrorOptions {
   /** For BT_ERR_HTTP_STATUS / BT_ERR_REDIRECT_NOT_ALLOWED / BT_ERR_UPLOAD_REJECTED: the HTTP status that becomes the HRESULT. */
   httpStatus?: number;
   cause?: unknown;
+  /**
+   * This failure's own verdict, overriding its code's: a download's digest mismatch is retryable as
+   * transit corruption once, but final when a fresh fetch of the whole body gave the same bytes again.
+   */
+  retryable?: boolean;
 }
 
 /** The one error class of bgtransfer. */
@@ -327,7 +332,7 @@ export class TransferError extends Error {
     this.number =
       options.httpStatus === undefined ? toSigned(definition.hresult) : hresultForHttpStatus(options.httpStatus);
     this.webErrorStatus = webErrorStatusForHresult(this.number);
-    this.retryable = definition.retryable;
+    this.retryable = options.retryable ?? definition.retryable;
   }
 
   /** The plain form that crosses the store and IPC. */

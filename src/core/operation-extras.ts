@@ -113,6 +113,8 @@ export const operationExtrasSchema = z.object({
       totalBytes: z.number().nullable().optional(),
       /** Download: the server's digest of the whole representation, `<algorithm>=:<base64>:`. */
       digest: z.string().nullable().optional(),
+      /** Download: a digest mismatch was retried once already; the next one is final (docs/downloads.md). */
+      digestRetried: z.boolean().optional(),
       /** tus concatenation: each partial upload's bytes, URL (once created), offset and expiry. */
       tusParts: z
         .array(

@@ -165,7 +165,7 @@ export class Engine {
   get(guid: string): OperationSnapshot | undefined {
     const live = this.#scheduler.live(guid);
     if (live) return live.peekSnapshot();
-    const record = this.#store.getOperation(guid);
+    const record = this.#scheduler.queued(guid) ?? this.#store.getOperation(guid);
     return record && toSnapshot(record);
   }
 

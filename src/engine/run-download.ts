@@ -87,7 +87,8 @@ export async function runDownload(context: AttemptContext): Promise<AttemptOutco
       if (plan.kind === 'error') return httpFailure(result.requestMethod, response);
       if (plan.kind === 'rangeRefused') {
         // The whole file was on disk already, or the server will not give a range: start over once.
-        if (plan.total !== null && plan.total === offset) return await complete(context, partialPath, resultPath);
+        if (plan.total !== null && plan.total === offset)
+          return await complete(context, partialPath, resultPath, false);
         if (round > 0) throw contentRangeError(result.requestMethod, response, 'refused the range again');
         restartFromZero(context);
         continue;
@@ -109,7 +110,8 @@ export async function runDownload(context: AttemptContext): Promise<AttemptOutco
           ),
         );
       }
-      return await complete(context, partialPath, resultPath);
+      // Fresh: every byte of the file came in this answer (none kept from an earlier one).
+      return await complete(context, partialPath, resultPath, plan.kind === 'restart' || offset === 0);
     }
   } catch (error) {
     await checkpoints.finish().catch(() => undefined);
@@ -144,8 +146,8 @@ function saveSession(context: AttemptContext, session: DownloadSession): void {
 }
 
 /** The next request starts the partial file over (its bytes can no longer be vouched for). */
-function restartFromZero(context: AttemptContext): void {
-  saveSession(context, newDownloadSession());
+function restartFromZero(context: AttemptContext, digestRetried?: boolean): void {
+  saveSession(context, digestRetried ? { ...newDownloadSession(), digestRetried } : newDownloadSession());
   recordDurable(context, 0);
 }
 
@@ -217,6 +219,7 @@ function acceptHead(
       validator: validatorOf(response.headers),
       totalBytes: plan.total,
       digest: promisedDigest(response.headers, true),
+      ...(session.digestRetried ? { digestRetried: true } : {}),
     });
     recordDurable(context, 0);
   }
@@ -242,27 +245,42 @@ function httpFailure(method: string, response: ResponseSnapshot): AttemptOutcome
   );
 }
 
-/** Every byte is on disk and fsynced: check the digest, then make the result file appear at once. */
-async function complete(context: AttemptContext, partialPath: string, resultPath: string): Promise<AttemptOutcome> {
+/**
+ * Every byte is on disk and fsynced: check the digests, then make the result file appear at once. A
+ * mismatch discards the file. It is retried from byte 0 once: the server's digest may have caught
+ * corruption in transit, and a file continued from an earlier answer may hold stale bytes. Without
+ * that excuse (the app's digest failed on a `fresh` file, all of it from one answer that the server's
+ * digest, if any, vouched for), or on the retry, it is final: fetching the same bytes again cannot help.
+ */
+async function complete(
+  context: AttemptContext,
+  partialPath: string,
+  resultPath: string,
+  fresh: boolean,
+): Promise<AttemptOutcome> {
   const { live } = context;
-  // The server's digest and the app's own: the file must have both (the app's is checked last, so a
-  // mismatch with it is reported even when the server sent none).
-  const digests = [sessionOf(context).digest, live.record.extras.expectedContentDigest].filter(
-    (digest): digest is string => typeof digest === 'string' && digest !== '',
-  );
-  if (digests.length > 0) {
+  const session = sessionOf(context);
+  const what = requestMessage(live.record.method, live.record.requestedUri, 'download');
+  // The server's digest first, then the app's: a mismatch with the app's is reported even when the
+  // server sent none.
+  const checks = [
+    { digest: session.digest, app: false },
+    { digest: live.record.extras.expectedContentDigest, app: true },
+  ];
+  for (const { digest, app } of checks) {
+    if (typeof digest !== 'string' || digest === '') continue;
     try {
-      for (const digest of digests) {
-        await verifyFileDigest(
-          partialPath,
-          digest,
-          requestMessage(live.record.method, live.record.requestedUri, 'download'),
-        );
-      }
+      await verifyFileDigest(partialPath, digest, what);
     } catch (error) {
       await discardPartial(partialPath);
-      restartFromZero(context);
-      return failed(toTransferError(error));
+      const coded = toTransferError(error);
+      if (coded.code !== 'BT_ERR_DIGEST_MISMATCH') {
+        restartFromZero(context);
+        return failed(coded);
+      }
+      const final = session.digestRetried === true || (app && fresh);
+      restartFromZero(context, true);
+      return failed(new TransferError(coded.code, coded.message, { retryable: !final }));
     }
   }
   // A cancel or pause that came while the digest was read: the result file must not appear now.

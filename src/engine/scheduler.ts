@@ -47,6 +47,12 @@ export class Scheduler {
   readonly #running = new Map<string, LiveTransfer>();
   /** Queued (idle) operations in scheduling order; kept in step with the store by publishRecord. */
   readonly #queue = new ReadyQueue();
+  /**
+   * The stored record of each queued operation, kept with its queue entry: an app watches an upload
+   * right after starting it, mostly while it waits in the queue, and the engine answers from here
+   * instead of reading and mapping its row again.
+   */
+  readonly #queuedRecords = new Map<string, OperationRecord>();
   readonly #log: Logger;
   readonly #now: () => number;
   readonly #random: () => number;
@@ -109,6 +115,17 @@ export class Scheduler {
   /** Puts an idle operation in the queue (or moves it to its new place there). */
   enqueue(record: OperationRecord): void {
     this.#queue.upsert(queueEntry(record));
+    this.#queuedRecords.set(record.guid, record);
+  }
+
+  /** The stored record of a queued operation (not a copy: the caller must not change it). */
+  queued(guid: string): OperationRecord | undefined {
+    return this.#queuedRecords.get(guid);
+  }
+
+  #dequeue(guid: string): void {
+    this.#queue.remove(guid);
+    this.#queuedRecords.delete(guid);
   }
 
   onUpdate(listener: (snapshot: OperationSnapshot) => void): () => void {
@@ -137,8 +154,8 @@ export class Scheduler {
     // A request still winding down (stopped, aborting) must not report the status it had before.
     const live = this.#running.get(record.guid);
     if (live) live.record = record;
-    if (record.progress.status === S.idle) this.#queue.upsert(queueEntry(record));
-    else this.#queue.remove(record.guid);
+    if (record.progress.status === S.idle) this.enqueue(record);
+    else this.#dequeue(record.guid);
     // A spooled stream is cleaned up when its operation ends.
     if (isTerminalStatus(record.progress.status) && record.extras.body.kind === 'stream') {
       void removeSpool(record.extras.body.spoolPath).catch(() => undefined);
@@ -221,7 +238,7 @@ export class Scheduler {
   }
 
   #launch(guid: string): boolean {
-    this.#queue.remove(guid);
+    this.#dequeue(guid);
     const record = this.#store.moveToRunning(guid);
     if (!record) return false;
     const live = new LiveTransfer(record);

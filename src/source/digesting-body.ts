@@ -10,6 +10,8 @@ import { ThreadedSha256 } from './hash-worker.ts';
 export const THREAD_MIN_BYTES = 8 * 1024 * 1024;
 /** How long a source lends a chunk: until the consumer is one read (CHUNK_BYTES) further on. */
 const LENT_BYTES = CHUNK_BYTES;
+/** Copies of pieces the hashing thread has not caught up with, at most (memory bound). */
+const MAX_BEHIND_BYTES = 16 * 1024 * 1024;
 
 /** RFC 9530's form of a SHA-256 digest: `sha-256=:<base64>:` (a Repr-Digest dictionary member). */
 export function formatSha256(digest: Buffer): string {
@@ -116,7 +118,7 @@ export class DigestingBody implements BodySource {
     let position = start;
     try {
       for (;;) {
-        await hash.waitUntilHashed(Math.min(this.#hashed, position - LENT_BYTES));
+        await hash.waitUntilHashed(Math.min(this.#hashed, position - LENT_BYTES), MAX_BEHIND_BYTES);
         const next = await iterator.next();
         if (next.done === true) return;
         position += next.value.byteLength;

@@ -21,6 +21,11 @@ export function completionParams(final: CompletionUpdate | undefined): Completio
   };
 }
 
+/** The row an UPDATE changed, read back; null when it changed none (its guard refused the move). */
+export function readUpdated(sql: Statements, result: Database.RunResult, guid: string): OperationRow | null {
+  return result.changes === 0 ? null : (sql.selectOperation.get(guid) ?? null);
+}
+
 /** The prepared statements of one connection. */
 export interface Statements {
   insertOperation: Database.Statement<Omit<OperationRow, 'seq'>, never>;

@@ -37,7 +37,7 @@ import {
   rowToTransferGroup,
 } from './record-mapping.ts';
 import { SqliteCompletionGroups } from './sqlite-completion-groups.ts';
-import { completionParams, prepareAll, type Statements } from './sqlite-statements.ts';
+import { completionParams, prepareAll, readUpdated, type Statements } from './sqlite-statements.ts';
 import { assertCount, assertNewOperation, assertProgress, toStoredTimeMs } from './store-guards.ts';
 
 export interface SqliteStoreOptions {
@@ -90,7 +90,7 @@ export class SqliteOperationStore implements OperationStore {
       write: (what, run) => this.#write(what, run),
     });
     this.#updateAndRead = db.transaction((update: () => Database.RunResult, guid: string) =>
-      update().changes === 0 ? null : (this.#sql.selectOperation.get(guid) ?? null),
+      readUpdated(this.#sql, update(), guid),
     );
     this.#insert = db.transaction((row: Omit<OperationRow, 'seq'>) => {
       if (row.transferGroupName !== null && row.transferGroupBehavior !== null) {
@@ -373,11 +373,7 @@ export class SqliteOperationStore implements OperationStore {
     if (live !== undefined) this.#live.set(appId, live + delta);
   }
 
-  /**
-   * A write: with group commit it joins the turn's transaction. `guid`: the operation whose row it
-   * changes, whose kept snapshot text goes (list-queries.ts); the writes without one change no
-   * snapshot field (transfer groups, endpoints, completion groups, queue positions).
-   */
+  /** A write, joining the turn's transaction with group commit. `guid`: the row it changes (its listed text goes). */
   #write<T>(what: string, run: () => T, guid?: string): T {
     try {
       if (guid !== undefined) this.#lists.forget(guid);
@@ -392,8 +388,9 @@ export class SqliteOperationStore implements OperationStore {
     let row: OperationRow | null;
     try {
       this.#lists.forget(guid);
+      // In the turn's transaction a failed UPDATE undoes only itself: no savepoint (two statements) needed.
       this.#group?.enter();
-      row = this.#updateAndRead.immediate(update, guid);
+      row = this.#group ? readUpdated(this.#sql, update(), guid) : this.#updateAndRead.immediate(update, guid);
     } catch (error) {
       throw storeError(`${what} failed`, error);
     }

@@ -31,6 +31,14 @@ export const RESPONSE_TIMEOUT_MS = 5_000;
 export const STALL_MAX_OFFSET = 2 * MiB;
 /** Per proxied connection; 8 at once stay below what the servers (in this process) can take. */
 export const LINK_BYTES_PER_SECOND = 4 * MiB;
+/**
+ * The link of an upload without a stall until the planned host kills are done (openLinks). Kills are
+ * planned by bytes sent, and each is held back by the wait for a new host, the re-attach and any stall
+ * still pending (up to 5 s): at the full rate a quiet run could send its last byte meanwhile and lose
+ * the later kills. At this rate the bytes after the last planned fraction take well over that wait.
+ * Stalled uploads keep the full rate: their detection time is measured against the link's drain time.
+ */
+export const KILL_PHASE_LINK_BYTES_PER_SECOND = 1 * MiB;
 export const CONFIG = {
   retryBaseDelayMs: 50,
   maxAttempts: 10,
@@ -63,6 +71,10 @@ export interface Upload {
   proxy: FaultProxy;
   /** The faults for this upload, in order: each becomes the proxy's plan once the previous one fired. */
   plans: FaultPlan[];
+  /** How many of `plans` fired. */
+  stage: number;
+  /** The link rate of this upload's next connections. */
+  linkBytesPerSecond: number;
   uri: string;
   operation: UploadOperation;
   /** startAsync()'s promise (with a progress handler). */
@@ -107,7 +119,6 @@ export async function startUploads(ctx: PlanContext): Promise<Upload[]> {
     Array.from({ length: UPLOADS }, (_, index) => KINDS[index % KINDS.length]!),
   );
   const stallsLeft: Record<ServerKind, number> = { tus: 2, ietf: 2, plain: 2 };
-  const link: FaultPlan = { throttleBytesPerSecond: LINK_BYTES_PER_SECOND };
   const uploads: Upload[] = [];
   for (let index = 0; index < UPLOADS; index++) {
     const kind = kinds[index]!;
@@ -117,23 +128,24 @@ export async function startUploads(ctx: PlanContext): Promise<Upload[]> {
       ? STALL_UPLOAD_MIN_SIZE + Math.floor(random() * 2 * MiB)
       : MIN_SIZE + Math.floor(random() * (MAX_SIZE - MIN_SIZE));
     const first = stall ? faultOffset(random, STALL_MAX_OFFSET / 0.9) : faultOffset(random, size);
-    const plans: FaultPlan[] = [
-      stall ? { ...link, stallAfterUpstreamBytes: first } : { ...link, resetAfterUpstreamBytes: first },
-    ];
+    const plans: FaultPlan[] = [stall ? { stallAfterUpstreamBytes: first } : { resetAfterUpstreamBytes: first }];
     // A second fault on a later connection: for a resumable upload the resumed request, which carries
     // what the server does not have yet; a plain PUT starts over with the whole body.
     const rest = kind === 'plain' ? size : size - first;
     if (random() < 0.5 && rest >= 4 * MIN_FAULT_OFFSET)
-      plans.push({ ...link, resetAfterUpstreamBytes: faultOffset(random, rest) });
+      plans.push({ resetAfterUpstreamBytes: faultOffset(random, rest) });
     const target = kind === 'tus' ? tus : kind === 'ietf' ? draft : plain;
     // The fault is the plan of every connection until it fires (onFault moves on): a connection
     // that only carries a probe (a few hundred bytes) never reaches it, whichever connection that is.
-    const proxy = await startFaultProxy(target.port, { defaultPlan: plans[0]! });
+    const linkBytesPerSecond = stall ? LINK_BYTES_PER_SECOND : KILL_PHASE_LINK_BYTES_PER_SECOND;
+    const proxy = await startFaultProxy(target.port, {
+      defaultPlan: { ...plans[0], throttleBytesPerSecond: linkBytesPerSecond },
+    });
     proxies.push(proxy);
-    let stage = 0;
     watchConnections(proxy, () => {
-      stage += 1;
-      proxy.setDefaultPlan(plans[stage] ?? link);
+      const upload = uploads[index]!;
+      upload.stage += 1;
+      proxy.setDefaultPlan(nextPlan(upload));
     });
     // tus: the creation endpoint; the others: a path of its own.
     const uri = kind === 'tus' ? `${proxy.url}/files/` : `${proxy.url}/${kind}/${index}`;
@@ -151,9 +163,35 @@ export async function startUploads(ctx: PlanContext): Promise<Upload[]> {
         progress.push({ atMs: performance.now(), bytesSent: op.progress.bytesSent, status: op.progress.status });
       }),
     );
-    uploads.push({ index, kind, size, file, proxy, plans, uri, operation, started, progress });
+    uploads.push({
+      index,
+      kind,
+      size,
+      file,
+      proxy,
+      plans,
+      stage: 0,
+      linkBytesPerSecond,
+      uri,
+      operation,
+      started,
+      progress,
+    });
   }
   return uploads;
+}
+
+/** The plan of an upload's next connection: its next fault, if any is left, on its link. */
+function nextPlan(upload: Upload): FaultPlan {
+  return { ...upload.plans[upload.stage], throttleBytesPerSecond: upload.linkBytesPerSecond };
+}
+
+/** The planned kills are done: every upload's next connections get the full link rate. */
+export function openLinks(uploads: Upload[]): void {
+  for (const upload of uploads) {
+    upload.linkBytesPerSecond = LINK_BYTES_PER_SECOND;
+    upload.proxy.setDefaultPlan(nextPlan(upload));
+  }
 }
 
 /** A cut between MIN_FAULT_OFFSET and 90 % of `bytes`: always in a body, never after its end. */

@@ -1,5 +1,6 @@
 import {
   IN_FLIGHT_SLACK_BYTES,
+  KILL_PHASE_LINK_BYTES_PER_SECOND,
   KiB,
   type Kill,
   LINK_BYTES_PER_SECOND,
@@ -24,6 +25,8 @@ export interface Report {
   stallDetections: number[];
   resumeMs: number[];
   runMs: number;
+  /** performance.now() when the uploads were started. */
+  runStartedMs: number;
   seed: number;
   inFlightBound: number;
   kernelInFlight: number;
@@ -37,7 +40,8 @@ export function printSummary(report: Report): void {
     `fault matrix, seed ${report.seed}: ${report.uploads.length} uploads, ${mib(total)} MiB, done in ` +
       `${(report.runMs / 1000).toFixed(1)} s; faults fired ${report.resets + report.stalls} of ${report.planned} ` +
       `planned (${report.resets} resets, ${report.stalls} stalls); host SIGKILLed ${report.kills.length} times; ` +
-      `link ${mib(LINK_BYTES_PER_SECOND)} MiB/s per connection`,
+      `link ${mib(LINK_BYTES_PER_SECOND)} MiB/s per connection ` +
+      `(${mib(KILL_PHASE_LINK_BYTES_PER_SECOND)} MiB/s for uploads without a stall until the last kill)`,
     `in-flight bound per interruption: ${kib(report.inFlightBound)} KiB (kernel buffers past the link, calibrated: ` +
       `${kib(report.kernelInFlight)} KiB, + ${kib(IN_FLIGHT_SLACK_BYTES)} KiB)`,
     '',
@@ -55,7 +59,8 @@ export function printSummary(report: Report): void {
   lines.push('');
   for (const kill of report.kills) {
     lines.push(
-      `SIGKILL of host ${kill.pid} (${kill.inFlight.length} uploads on the wire) → host ${kill.newPid} ` +
+      `SIGKILL of host ${kill.pid} at ${((kill.atMs - report.runStartedMs) / 1000).toFixed(1)} s ` +
+        `(${kill.inFlight.length} uploads on the wire) → host ${kill.newPid} ` +
         `answered after ${(kill.newHostAtMs - kill.atMs).toFixed(0)} ms`,
     );
   }

@@ -14,6 +14,8 @@ export interface FaultPlan {
   throttleBytesPerSecond?: number;
   /** After forwarding this many server→client bytes, close (FIN) the client side and drop the server side. */
   truncateAfterDownstreamBytes?: number;
+  /** After forwarding this many server→client bytes, reset (RST) both sides (a download cut mid-body). */
+  resetAfterDownstreamBytes?: number;
   /** Inverts the bits of the client→server byte at this offset on the way (the connection goes on). */
   flipUpstreamByteAt?: number;
 }
@@ -136,12 +138,19 @@ export async function startFaultProxy(
         toClient.stop();
       },
     });
+    const downstreamLimit = plan.resetAfterDownstreamBytes ?? plan.truncateAfterDownstreamBytes;
     const toClient = new Pump(upstream, client, {
-      ...(plan.truncateAfterDownstreamBytes === undefined ? {} : { limit: plan.truncateAfterDownstreamBytes }),
+      ...(downstreamLimit === undefined ? {} : { limit: downstreamLimit }),
       onForwarded: (length) => {
         state.downstreamBytes += length;
       },
       onLimit: () => {
+        if (plan.resetAfterDownstreamBytes !== undefined) {
+          fault('reset');
+          client.resetAndDestroy();
+          upstream.resetAndDestroy();
+          return;
+        }
         fault('truncate');
         client.end();
         upstream.destroy();

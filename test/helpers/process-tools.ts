@@ -12,6 +12,8 @@ export interface SpawnNodeOptions {
   /** Extra variables, merged over `process.env` (a value of `undefined` removes the variable). */
   env?: Record<string, string | undefined>;
   cwd?: string;
+  /** false: plain `node SCRIPT`, for JavaScript on the built package (no loader, no "source" condition). @default true */
+  typescript?: boolean;
 }
 
 export interface ChildExit {
@@ -42,7 +44,7 @@ export const NODE_TS_FLAGS: readonly string[] = ['--conditions=source', '--impor
 
 export function spawnNode(scriptPathOrArgs: string | readonly string[], options: SpawnNodeOptions = {}): NodeChild {
   const args = typeof scriptPathOrArgs === 'string' ? [scriptPathOrArgs] : [...scriptPathOrArgs];
-  const child = spawn(process.execPath, [...NODE_TS_FLAGS, ...args], {
+  const child = spawn(process.execPath, [...(options.typescript === false ? [] : NODE_TS_FLAGS), ...args], {
     cwd: options.cwd,
     env: mergeEnv(options.env),
     stdio: ['ignore', 'pipe', 'pipe'],

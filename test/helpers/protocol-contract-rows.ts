@@ -5,11 +5,12 @@ import { join } from 'node:path';
 import type { ErrorCode } from '../../src/core/errors.ts';
 import type { RequestExtras } from '../../src/core/operation-extras.ts';
 import type { UploadSession } from '../../src/protocols/upload-protocol.ts';
-import { startFtpSrv, startVsftpd, type TestFtpServer } from './ftp-servers.ts';
+import { startFtpSrv, type TestFtpServer } from './ftp-servers.ts';
 import { type IetfTestServer, startIetfServer } from './ietf-server.ts';
 import { startNginx } from './nginx.ts';
 import { startTusServer, type TusTestServer } from './tus-server.ts';
 import { startUploadServer } from './upload-server.ts';
+import { startVsftpd } from './vsftpd.ts';
 
 /**
  * The rows of the protocol contract suite (test/integration/protocol-contract.test.ts): one per

@@ -7,8 +7,9 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BackgroundTransferStatus, BackgroundUploader, type UploadOperation } from '../../src/index.ts';
 import { type ApiHome, useApiHome } from '../helpers/api-home.ts';
-import { startFtpSrv, startVsftpd, type TestFtpServer } from '../helpers/ftp-servers.ts';
+import { startFtpSrv, type TestFtpServer } from '../helpers/ftp-servers.ts';
 import { makeTempDir, type RandomFile, type TempDir, writeRandomFile } from '../helpers/temp-dir.ts';
+import { startVsftpd } from '../helpers/vsftpd.ts';
 
 /**
  * FTP uploads through the public API (in-process engine) against ftp-srv in-process and

@@ -81,8 +81,9 @@ test('expectedContentDigest: a matching sha-256 or sha-512 completes; a bad form
   }
 });
 
-test('expectedContentDigest that does not match: BT_ERR_DIGEST_MISMATCH, partial discarded, result file untouched', async () => {
-  home = await useApiHome({ retryBaseDelayMs: 50, maxAttempts: 2 }, 'download-app-digest-bad');
+test('expectedContentDigest that does not match a fresh whole fetch: BT_ERR_DIGEST_MISMATCH at once, partial discarded, result file untouched', async () => {
+  // Attempts to spare: a retry would fetch the same bytes again, so the first mismatch must be final.
+  home = await useApiHome({ retryBaseDelayMs: 50, maxAttempts: 5 }, 'download-app-digest-bad');
   const body = randomBytes(MIB + 5);
   // The server vouches for its body: only the app's digest can tell it is not the one wanted.
   server = await startDownloadServer();
@@ -97,6 +98,7 @@ test('expectedContentDigest that does not match: BT_ERR_DIGEST_MISMATCH, partial
     return true;
   });
   assert.equal(await readFile(resultPath, 'utf8'), 'the file the app had before');
+  assert.equal(server.requests.length, 1, 'the body was fetched once, not again for each attempt left');
   for (let waited = 0; ; waited += 50) {
     const partials = (await readdir(home.dir)).filter((name) => name !== 'kept.bin' && name.includes('kept'));
     if (partials.length === 0) break;

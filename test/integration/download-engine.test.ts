@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { BackgroundTransferStatus as S } from '../../src/core/enums.ts';
 import { DEFAULT_REQUEST_EXTRAS } from '../../src/core/operation-extras.ts';
 import type { OperationSpec } from '../../src/core/snapshot.ts';
+import { startDownloadServer } from '../helpers/download-server.ts';
 import { type EngineHarness, startEngine } from '../helpers/engine-harness.ts';
 import { type FaultProxy, startFaultProxy } from '../helpers/fault-proxy.ts';
 import { type NginxServer, startNginx } from '../helpers/nginx.ts';
@@ -93,6 +94,32 @@ describe('downloads through the engine (nginx: static files with ranges and ETag
     } finally {
       await h.close();
       await proxy.close();
+    }
+  });
+
+  it('a connection reset (RST) mid-body: the server sends at most 1 MiB twice', async () => {
+    // The node:http server counts what it handed to its socket; the rate keeps that close to what the
+    // client got (little sits in socket buffers), so the count is what a reset really costs.
+    const server = await startDownloadServer();
+    await server.serve('/data.bin', join(nginx.root, 'data.bin'), { throttleBytesPerSecond: 8 * MIB });
+    const proxy: FaultProxy = await startFaultProxy(server.port);
+    const h = await startEngine({ retryBaseDelayMs: 100 });
+    try {
+      proxy.nextConnection({ resetAfterDownstreamBytes: 3 * MIB });
+      const resultPath = join(out.path, 'reset.bin');
+      const started = h.engine.start(downloadSpec(h, `${proxy.url}/data.bin`, resultPath));
+      const done = await h.waitFor(started.guid, (s) => s.progress.status === S.completed, 60_000);
+      assert.equal(await sha256Of(resultPath), file.sha256);
+      assert.equal(proxy.connections[0]?.fault, 'reset');
+      assert.equal(done.response?.statusCode, 206, 'the rest came with a range request');
+      assert.ok(server.requests.length >= 2);
+      const sentTwice = server.bytesSentTwice('/data.bin');
+      assert.ok(sentTwice <= MIB, `bytes the server sent twice: ${sentTwice}`);
+      assert.deepEqual(await partials(out.path), []);
+    } finally {
+      await h.close();
+      await proxy.close();
+      await server.close();
     }
   });
 });

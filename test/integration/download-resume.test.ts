@@ -156,8 +156,9 @@ describe('digests', () => {
     });
   }
 
-  it('a wrong Repr-Digest: BT_ERR_DIGEST_MISMATCH, the partial file discarded, no result file', async () => {
-    const harness = await engine({ maxAttempts: 2 });
+  it('a wrong Repr-Digest: retried once from byte 0 (transit corruption), then BT_ERR_DIGEST_MISMATCH, no result file', async () => {
+    // Attempts to spare: only one retry may fetch the body again.
+    const harness = await engine({ maxAttempts: 5 });
     const server = await serve({ digests: [{ header: 'Repr-Digest', algorithm: 'sha-256', wrong: true }] });
     const started = harness.engine.start(downloadSpec(harness, `${server.url}/file`, 'wrong.bin'));
     const failed = await harness.waitFor(started.guid, (s) => s.progress.status === S.error, 60_000);

@@ -1,87 +1,36 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, stat, writeFile } from 'node:fs/promises';
-import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { after, before, describe, test } from 'node:test';
-import { isTransferError, type TransferError } from '../../src/core/errors.ts';
 import { uploadFtp } from '../../src/protocols/ftp/ftp-upload.ts';
-import type { FtpUploadInput } from '../../src/protocols/ftp/ftp-upload-types.ts';
-import { type BodySource, fileBody } from '../../src/source/body-source.ts';
-import { inspectSourceFile } from '../../src/source/file-source.ts';
-import { findFreePort } from '../helpers/free-port.ts';
-import { startFtpSrv, startVsftpd, type TestFtpServer } from '../helpers/ftp-servers.ts';
-import { makeTempDir, type RandomFile, type TempDir, writeRandomFile } from '../helpers/temp-dir.ts';
-import { makeTestCertificates, type TestCertificates } from '../helpers/tls-certs.ts';
+import type { BodySource } from '../../src/source/body-source.ts';
+import { startFtpSrv, type TestFtpServer } from '../helpers/ftp-servers.ts';
+import {
+  BIG_SIZE,
+  big,
+  bodyOf,
+  inputFor,
+  MiB,
+  rejection,
+  SMALL_SIZE,
+  sha256File,
+  small,
+  transferErrorOf,
+  useFtpFiles,
+} from '../helpers/ftp-upload-kit.ts';
+import type { RandomFile } from '../helpers/temp-dir.ts';
+import { startVsftpd } from '../helpers/vsftpd.ts';
 
 /**
  * uploadFtp against two servers: ftp-srv in-process and Debian's vsftpd as a real daemon
- * (test/helpers/ftp-servers.ts). Every stored file is compared by sha256 with its source.
+ * (test/helpers/ftp-servers.ts, vsftpd.ts). Every stored file is compared by sha256 with its source.
+ * Servers without some commands, no server at all: ftp-upload-fallbacks.test.ts; FTPS: ftps-upload.test.ts.
  */
 
-const MiB = 1024 * 1024;
-const BIG_SIZE = 20 * MiB;
-const SMALL_SIZE = MiB + 17;
 /** Where the resume test cuts the first attempt: an odd offset, not on any chunk boundary. */
 const CUT_AT = 7 * MiB + 12_345;
 
-let scratch: TempDir;
-let big: RandomFile;
-let small: RandomFile;
-
-before(async () => {
-  scratch = await makeTempDir('bgtransfer-ftp-test-');
-  [big, small] = await Promise.all([
-    writeRandomFile(scratch.path, 'big.bin', BIG_SIZE),
-    writeRandomFile(scratch.path, 'small.bin', SMALL_SIZE),
-  ]);
-});
-
-after(() => scratch?.cleanup());
-
-function bodyOf(file: RandomFile): BodySource {
-  return fileBody(inspectSourceFile(file.path));
-}
-
-function inputFor(url: string, overrides: Partial<FtpUploadInput> = {}): FtpUploadInput {
-  return {
-    url: new URL(url),
-    method: 'STOR',
-    credentials: null,
-    body: bodyOf(small),
-    signal: new AbortController().signal,
-    connectTimeoutMs: 5_000,
-    stallTimeoutMs: 10_000,
-    extraCaCertificates: [],
-    resume: false,
-    onOffset: () => {},
-    onBytesSent: () => {},
-    ...overrides,
-  };
-}
-
-async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  assert.fail('expected the upload to fail');
-}
-
-async function transferErrorOf(promise: Promise<unknown>): Promise<TransferError> {
-  const error = await rejection(promise);
-  assert.ok(isTransferError(error), `not a TransferError: ${String(error)}`);
-  return error;
-}
+useFtpFiles();
 
 /**
  * The body of `file`, except that the first read holds still after `gateAt` bytes until `release()`:
@@ -367,130 +316,3 @@ for (const { kind, start } of SERVERS) {
     });
   });
 }
-
-describe('uploadFtp resume on servers without APPE, REST or SIZE (ftp-srv answering 502)', () => {
-  const HELD = 300_001;
-
-  async function resumeWith(disabledCommands: string[]) {
-    const server = await startFtpSrv({ disabledCommands });
-    try {
-      // What an interrupted first attempt left: the body's first HELD bytes.
-      const target = join(server.root, 'partial.bin');
-      await pipeline(createReadStream(small.path, { end: HELD - 1 }), createWriteStream(target));
-      const offsets: number[] = [];
-      const result = await uploadFtp(
-        inputFor(`${server.url}partial.bin`, {
-          credentials: server.login,
-          resume: true,
-          onOffset: (offset) => offsets.push(offset),
-        }),
-      );
-      return { result, offsets, sha256: await sha256File(target) };
-    } finally {
-      await server.stop();
-    }
-  }
-
-  test('without APPE it resumes with REST + STOR', async () => {
-    const { result, offsets, sha256 } = await resumeWith(['APPE']);
-    assert.equal(result.startOffset, HELD);
-    assert.equal(result.bytesSent, SMALL_SIZE - HELD);
-    assert.equal(result.restarted, false);
-    assert.deepEqual(offsets, [HELD, SMALL_SIZE]);
-    assert.equal(sha256, small.sha256);
-  });
-
-  test('without APPE and REST it starts over with STOR and says why', async () => {
-    const { result, offsets, sha256 } = await resumeWith(['APPE', 'REST']);
-    assert.equal(result.restarted, true);
-    assert.match(result.restartReason ?? '', /neither APPE nor REST/);
-    assert.equal(result.startOffset, 0);
-    assert.equal(result.bytesSent, SMALL_SIZE);
-    assert.deepEqual(offsets, [HELD, 0, SMALL_SIZE]);
-    assert.equal(sha256, small.sha256);
-  });
-
-  test('without SIZE it starts over with STOR and cannot verify the size', async () => {
-    const { result, offsets, sha256 } = await resumeWith(['SIZE']);
-    assert.equal(result.restarted, true);
-    assert.match(result.restartReason ?? '', /SIZE/);
-    assert.equal(result.bytesSent, SMALL_SIZE);
-    assert.equal(result.sizeVerified, false);
-    assert.deepEqual(offsets, [0]);
-    assert.equal(sha256, small.sha256);
-  });
-});
-
-describe('uploadFtp over explicit FTPS (ftp-srv with AUTH TLS)', () => {
-  let certificates: TestCertificates;
-  let server: TestFtpServer;
-  before(async () => {
-    certificates = await makeTestCertificates();
-    server = await startFtpSrv({ tls: certificates.valid });
-  });
-  after(() => server?.stop());
-
-  test('uploads 20 MiB byte-exact, trusting the test CA from extraCaCertificates', async (t) => {
-    const url = server.url.replace(/^ftp:/, 'ftps:');
-    const started = performance.now();
-    const result = await uploadFtp(
-      inputFor(`${url}secure/big.bin`, {
-        body: bodyOf(big),
-        credentials: server.login,
-        extraCaCertificates: [certificates.caCert],
-      }),
-    );
-    const seconds = (performance.now() - started) / 1000;
-    t.diagnostic(
-      `ftp-srv FTPS: STOR ${BIG_SIZE} bytes in ${seconds.toFixed(3)} s = ${(BIG_SIZE / MiB / seconds).toFixed(0)} MiB/s`,
-    );
-    assert.equal(result.bytesStored, BIG_SIZE);
-    assert.equal(result.sizeVerified, true);
-    assert.equal(await sha256File(join(server.root, 'secure', 'big.bin')), big.sha256);
-  });
-
-  test('without the test CA the certificate is BT_ERR_CERT_UNTRUSTED', async () => {
-    const url = server.url.replace(/^ftp:/, 'ftps:');
-    const error = await transferErrorOf(uploadFtp(inputFor(`${url}untrusted.bin`, { credentials: server.login })));
-    assert.equal(error.code, 'BT_ERR_CERT_UNTRUSTED');
-    assert.equal(error.retryable, false);
-  });
-});
-
-describe('uploadFtp without a server', () => {
-  test('a refused connection is BT_ERR_CANNOT_CONNECT', async () => {
-    const port = await findFreePort();
-    const error = await transferErrorOf(uploadFtp(inputFor(`ftp://127.0.0.1:${port}/file.bin`)));
-    assert.equal(error.code, 'BT_ERR_CANNOT_CONNECT');
-    assert.equal(error.retryable, true);
-    assert.equal(
-      error.message,
-      `FTP connect to 127.0.0.1:${port} at ftp://127.0.0.1:${port}/file.bin: the server refused the connection (nothing listens on that port)`,
-    );
-  });
-
-  test('a server that never greets is BT_ERR_TIMEOUT after connectTimeoutMs', async () => {
-    const accepted = new Set<Socket>();
-    const silent = createServer((socket) => accepted.add(socket));
-    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-    const address = silent.address();
-    assert.ok(address !== null && typeof address === 'object');
-    try {
-      const startedAt = performance.now();
-      const error = await transferErrorOf(
-        uploadFtp(inputFor(`ftp://127.0.0.1:${address.port}/file.bin`, { connectTimeoutMs: 300 })),
-      );
-      const waited = performance.now() - startedAt;
-      assert.equal(error.code, 'BT_ERR_TIMEOUT');
-      assert.ok(waited >= 290 && waited < 2_000, `timed out after ${waited.toFixed(0)} ms`);
-    } finally {
-      for (const socket of accepted) socket.destroy();
-      await new Promise((resolve) => silent.close(resolve));
-    }
-  });
-
-  test('a URL without a file name is BT_ERR_INVALID_URI', async () => {
-    const error = await transferErrorOf(uploadFtp(inputFor('ftp://127.0.0.1:21/dir/')));
-    assert.equal(error.code, 'BT_ERR_INVALID_URI');
-  });
-});

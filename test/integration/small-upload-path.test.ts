@@ -84,3 +84,29 @@ test('a small plain upload makes at most four store writes: queued, running, ans
     await harness.close();
   }
 });
+
+test('a queued upload is looked up (an app watching it right after its start) without reading the store', async () => {
+  const calls = new Map<string, number>();
+  const harness = await startEngine({ maxConcurrentTransfers: 1 }, { wrapStore: countingStore(calls) });
+  try {
+    server.route('/slow', () => ({ status: 201, delayMs: 300 }));
+    const specs = [];
+    for (const index of [1, 2]) {
+      const file = await writeRandomFile(files.path, `q-${index}-${Date.now()}.bin`, 4096);
+      specs.push(harness.spec({ sourcePath: file.path, requestedUri: `${server.url}/slow` }));
+    }
+    for (const spec of specs) harness.engine.start(spec);
+    const queued = specs[1]?.guid ?? '';
+    calls.clear();
+    assert.equal(harness.engine.get(queued)?.progress.status, BackgroundTransferStatus.idle);
+    assert.equal(calls.get('getOperation') ?? 0, 0, JSON.stringify([...calls]));
+    await harness.waitFor(queued, (s) => s.progress.status === BackgroundTransferStatus.completed);
+    assert.equal(
+      harness.engine.get(queued)?.progress.status,
+      BackgroundTransferStatus.completed,
+      'then from the store',
+    );
+  } finally {
+    await harness.close();
+  }
+});

@@ -1,5 +1,5 @@
 /**
- * An app process for test/integration/api-content.test.ts (a stream upload survives the app).
+ * An app process for test/integration/api-streams.test.ts (a stream upload survives the app).
  * Runs with BGTRANSFER_HOST=auto, so the upload lives in the transfer host.
  *
  *   start URL FILE  → uploads `createReadStream(FILE)` (a Node Readable) with createUploadFromStreamAsync

@@ -87,7 +87,7 @@ for (const { name, threadMinBytes } of MODES) {
   });
 }
 
-test('a busy hashing thread holds the body back: a lent buffer is not refilled before it was hashed', async () => {
+test('a busy hashing thread: a lent buffer is hashed before it is refilled (later pieces go as copies)', async () => {
   // The thread hashes jobs in order: 128 MiB of another job first keeps it busy for a while (about
   // 0.1 s), long enough for a consumer that does not wait to read past the RING_CHUNKS read buffers.
   const blocker = new ThreadedSha256();

@@ -32,3 +32,16 @@ test('a restart seen only as a drop in bytes is reported once too', () => {
   );
   assert.deepEqual(reported, [false, true, false]);
 });
+
+test('a restart is reported once when several snapshots still show the old count after the flag rose', () => {
+  const track = new Track();
+  const reported = [
+    download(2 << 20, false),
+    // Under load the restart and a progress tick of the same moment both carry the old request's count.
+    download(2 << 20, true),
+    download(2 << 20, true),
+    download(0, true),
+    download(3 << 20, true),
+  ].map((snapshot, index) => track.observe(snapshot, index * 100));
+  assert.deepEqual(reported, [false, true, false, false, false]);
+});

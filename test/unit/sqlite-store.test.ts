@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { BackgroundTransferBehavior, BackgroundTransferStatus } from '../../src/core/enums.ts';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS, migrate } from '../../src/store/migrations.ts';
+import { openDatabase } from '../../src/store/open-database.ts';
 import { SqliteOperationStore } from '../../src/store/sqlite-store.ts';
 import { assertThrowsCode, GIB, newOperation } from '../helpers/store-fixtures.ts';
 import { runStoreContract } from './store-contract.ts';
@@ -77,6 +78,20 @@ describe('SqliteOperationStore on disk', () => {
         .get();
       assert.deepEqual(row, { size: 5 * GIB, kind: 'integer' });
     });
+  });
+
+  it('runs with synchronous = NORMAL whether it created the file (set up without waiting for the disk) or not', () => {
+    const path = freshPath();
+    for (const open of ['created', 'existing']) {
+      const db = openDatabase(path);
+      try {
+        // 1 = NORMAL: a fresh store is set up with OFF (nothing in it to lose), then runs like any other.
+        assert.equal(db.pragma('synchronous', { simple: true }), 1, `${open} store`);
+        assert.equal(db.pragma('journal_mode', { simple: true }), 'wal', `${open} store`);
+      } finally {
+        db.close();
+      }
+    }
   });
 
   it('refuses a database written by a newer version with BT_ERR_STORE', () => {

@@ -48,7 +48,11 @@ export function runExtrasContract(store: () => OperationStore): void {
     it('a completion stores the last counters and extras with it; without them it keeps the stored ones', () => {
       store().insertOperation(newOperation({ guid: 'c1', sourceSize: 4096 }));
       store().moveToRunning('c1');
-      store().recordResponse('c1', { statusCode: 201, actualUri: 'https://x.test/', isResumable: false, headers: [] }, 7);
+      store().recordResponse(
+        'c1',
+        { statusCode: 201, actualUri: 'https://x.test/', isResumable: false, headers: [] },
+        7,
+      );
       const extras: OperationExtras = { ...DEFAULT_EXTRAS, contentDigest: 'sha-256=:AAAA:' };
       const progress = { bytesSent: 4096, bytesReceived: 7, totalBytesToReceive: 7 };
       const done = store().moveToCompleted('c1', { progress, extras });

@@ -1,11 +1,9 @@
-import { once } from 'node:events';
-import type { WriteStream } from 'node:fs';
 import type { Dispatcher } from 'undici';
 import type { TransferError } from '../../core/errors.ts';
 import type { ResponseSink } from './exchange-types.ts';
 import { MemoryBody } from './memory-body.ts';
 import { ProgressThrottle } from './progress-throttle.ts';
-import { openResponseFile, removeStaleResponseFile } from './response-file.ts';
+import { ResponseFile, removeStaleResponseFile } from './response-file.ts';
 
 /**
  * The response-body side of an exchange: the final response's body into its sink (memory, a file with
@@ -15,7 +13,8 @@ export class ResponseBody {
   readonly #fail: (error: TransferError) => void;
   readonly #received: ProgressThrottle;
   #sink: ResponseSink = { kind: 'memory' };
-  #file: WriteStream | null = null;
+  #file: ResponseFile | null = null;
+  #controller: Dispatcher.DispatchController | null = null;
   readonly #memory = new MemoryBody();
   #bytesReceived = 0;
   #waitingForDrain = false;
@@ -48,39 +47,49 @@ export class ResponseBody {
     // A file sink's file is opened at the first body byte: most answers to an upload have no body, and
     // open + close per upload was a large share of a small upload's cost (readers treat no file as empty).
     // A download's partial file (a `position`) is opened now: it must exist even for an empty body.
-    if (sink.kind === 'file' && sink.position !== undefined) {
-      this.#file = openResponseFile(sink.path, this.#fail, sink.position);
-    }
+    if (sink.kind === 'file' && sink.position !== undefined) this.#file = this.#open(sink.path, sink.position);
+  }
+
+  #open(path: string, position?: number): ResponseFile {
+    const hashes = this.#sink.kind === 'file' ? (this.#sink.hashes ?? []) : [];
+    return new ResponseFile(
+      path,
+      {
+        onWritten: (chunks, bytes) => {
+          if (this.settled()) return;
+          // Hashed as written: what a digest check sees is exactly what is in the file.
+          for (const hash of hashes) for (const chunk of chunks) hash.update(chunk);
+          this.#bytesReceived += bytes;
+          this.#received.update(this.#bytesReceived);
+        },
+        onDrain: () => {
+          this.#waitingForDrain = false;
+          if (!this.settled()) this.#controller?.resume();
+        },
+        onError: this.#fail,
+      },
+      position,
+    );
   }
 
   data(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     const length = chunk.byteLength;
-    if (this.#file === null && this.#sink.kind === 'file' && length > 0) {
-      this.#file = openResponseFile(this.#sink.path, this.#fail);
-    }
+    if (this.#file === null && this.#sink.kind === 'file' && length > 0) this.#file = this.#open(this.#sink.path);
     const file = this.#file;
     if (file === null) {
       this.#bytesReceived += length;
       if (this.#sink.kind === 'memory') this.#memory.keep(chunk);
       return;
     }
-    const ready = file.write(chunk, (error) => {
-      if (error || this.settled()) return;
-      this.#bytesReceived += length;
-      this.#received.update(this.#bytesReceived);
-    });
     // Backpressure: a slow disk pauses the socket instead of buffering the response in memory.
-    if (!ready && !this.#waitingForDrain) {
+    if (!file.write(chunk) && !this.#waitingForDrain) {
       this.#waitingForDrain = true;
+      this.#controller = controller;
       controller.pause();
-      file.once('drain', () => {
-        this.#waitingForDrain = false;
-        if (!this.settled()) controller.resume();
-      });
     }
   }
 
-  /** The body ended: `done` once it is all on its way to disk and the file is closed. */
+  /** The body ended: `done` once it is all in the file and the file is closed. */
   end(done: () => void): void {
     const file = this.#file;
     if (file === null) {
@@ -89,8 +98,7 @@ export class ResponseBody {
       else this.#fail(stale);
       return;
     }
-    file.end();
-    file.once('close', () => {
+    void file.end().then(() => {
       if (this.settled()) return;
       this.#received.flush(this.#bytesReceived);
       done();
@@ -103,11 +111,6 @@ export class ResponseBody {
 
   /** Closes the response file (after a failure, or a success whose file already closed). */
   async release(): Promise<void> {
-    const file = this.#file;
-    if (file !== null && !file.closed) {
-      const closed = once(file, 'close').catch(() => undefined);
-      file.destroy();
-      await closed;
-    }
+    await this.#file?.destroy();
   }
 }

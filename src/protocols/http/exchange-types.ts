@@ -1,3 +1,4 @@
+import type { Hash } from 'node:crypto';
 import type { Dispatcher } from 'undici';
 import type { BodySource } from '../../source/body-source.ts';
 import type { HeaderList, HeaderPairs } from './header-pairs.ts';
@@ -22,7 +23,13 @@ export type ResponseSink =
    * Created or truncated; the exchange settles only after the file is closed. With `position`, the file
    * is kept and written from that byte on (a download resuming its partial file).
    */
-  | { kind: 'file'; path: string; position?: number }
+  | {
+      kind: 'file';
+      path: string;
+      position?: number;
+      /** Fed each chunk once the file took it, in file order (a download's digest, without re-reading the file). */
+      hashes?: readonly Hash[];
+    }
   /** The first MEMORY_SINK_LIMIT_BYTES are kept in `ExchangeResponse.body`; the rest is read and dropped. */
   | { kind: 'memory' }
   /** Read and dropped (e.g. a redirect's body), so the connection stays reusable. */
