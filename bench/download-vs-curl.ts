@@ -16,7 +16,7 @@ import { startHost, stopHost } from './transfer-host.ts';
 /**
  * GET throughput, CPU and peak memory of the built CLI's `bgtransfer download` against `curl -o`.
  *
- *   node --conditions=source --import tsx bench/download-vs-curl.ts [--size-mib 1024] [--runs 3] [--server nginx|node] [--cli dist/cli/main.js]
+ *   node --conditions=source --import tsx bench/download-vs-curl.ts [--size-mib 1024] [--runs 3] [--server nginx|node] [--cli dist/cli/main.js] [--digest]
  *
  * One random file is served over loopback by Debian's nginx (sendfile, ranges, ETag; the default) or by
  * the node:http range server of the download tests. Each round runs curl and the CLI (through a host
@@ -34,6 +34,8 @@ const { values } = parseArgs({
     server: { type: 'string', default: 'nginx' },
     /** Another build's CLI (e.g. a copy of dist/ from before a change), for paired before/after runs. */
     cli: { type: 'string', default: join(ROOT, 'dist/cli/main.js') },
+    /** node server only: answers carry a sha-256 Repr-Digest, which bgtransfer checks (curl does not). */
+    digest: { type: 'boolean', default: false },
   },
 });
 const CLI = values.cli;
@@ -77,7 +79,11 @@ try {
     const file = join(workDir, 'random.bin');
     process.stderr.write(`writing ${sizeMib} MiB of random data to ${file}\n`);
     sha256 = await createRandomFile(file, sizeBytes);
-    await server.serve('/random.bin', file);
+    await server.serve(
+      '/random.bin',
+      file,
+      values.digest ? { digests: [{ header: 'Repr-Digest', algorithm: 'sha-256' }] } : {},
+    );
     url = `${server.url}/random.bin`;
   }
   const hostHome = join(workDir, 'host-home');
@@ -148,6 +154,7 @@ async function writeResult(): Promise<string> {
     date: date.toISOString(),
     sizeBytes,
     server: serverKind,
+    digest: values.digest,
     cli: CLI,
     environment: benchEnvironment(loadBefore),
     units: { seconds: 's', rss: 'bytes' },

@@ -4,6 +4,7 @@ import type { Logger } from '../core/logger.ts';
 import type { OperationExtras } from '../core/operation-extras.ts';
 import type { ResponseSnapshot } from '../core/snapshot.ts';
 import {
+  checkDigest,
   type DownloadPlan,
   downloadHttp,
   findHeader,
@@ -16,6 +17,7 @@ import type { OperationRecord } from '../store/operation-record.ts';
 import { saveExtras } from './attempt-delivery.ts';
 import { openBody } from './body-factory.ts';
 import { Checkpoints } from './download-checkpoints.ts';
+import { DownloadHashing } from './download-hashing.ts';
 import { discardPartial, diskFullOr, preparePartial, publishResult } from './download-partial.ts';
 import { parseRetryAfter } from './retry-policy.ts';
 import type { AttemptContext, AttemptOutcome } from './run-attempt.ts';
@@ -42,6 +44,7 @@ export async function runDownload(context: AttemptContext): Promise<AttemptOutco
   const stall = new AbortController();
   const signal = AbortSignal.any([live.controller.signal, stall.signal]);
   const url = new URL(live.record.requestedUri);
+  const hashing = new DownloadHashing();
   const checkpoints = new Checkpoints({
     partialPath,
     stallTimeoutMs: context.config.stallTimeoutMs,
@@ -57,6 +60,8 @@ export async function runDownload(context: AttemptContext): Promise<AttemptOutco
       const trusted = session.validator ? live.record.ackOffset : 0;
       const offset = await preparePartial(partialPath, trusted);
       recordDurable(context, offset);
+      const appDigest = live.record.extras.expectedContentDigest;
+      await hashing.prime(partialPath, offset, [session.digest, appDigest]);
       live.totalBytesToReceive = session.totalBytes ?? 0;
       const result = await downloadHttp({
         url,
@@ -81,6 +86,8 @@ export async function runDownload(context: AttemptContext): Promise<AttemptOutco
           acceptHead(context, response, plan, offset, session);
           if (plan.kind === 'resume' || plan.kind === 'restart') checkpoints.start();
         },
+        // acceptHead stored the digest this answer promised (or kept the earlier one for a resume).
+        hashFor: (plan) => hashing.sinkFor(plan.kind === 'restart', [sessionOf(context).digest, appDigest]),
       });
       const durable = await checkpoints.finish();
       const { plan, response } = result;
@@ -88,7 +95,7 @@ export async function runDownload(context: AttemptContext): Promise<AttemptOutco
       if (plan.kind === 'rangeRefused') {
         // The whole file was on disk already, or the server will not give a range: start over once.
         if (plan.total !== null && plan.total === offset)
-          return await complete(context, partialPath, resultPath, false);
+          return await complete(context, partialPath, resultPath, false, hashing);
         if (round > 0) throw contentRangeError(result.requestMethod, response, 'refused the range again');
         restartFromZero(context);
         continue;
@@ -111,7 +118,7 @@ export async function runDownload(context: AttemptContext): Promise<AttemptOutco
         );
       }
       // Fresh: every byte of the file came in this answer (none kept from an earlier one).
-      return await complete(context, partialPath, resultPath, plan.kind === 'restart' || offset === 0);
+      return await complete(context, partialPath, resultPath, plan.kind === 'restart' || offset === 0, hashing);
     }
   } catch (error) {
     await checkpoints.finish().catch(() => undefined);
@@ -257,6 +264,7 @@ async function complete(
   partialPath: string,
   resultPath: string,
   fresh: boolean,
+  hashing: DownloadHashing,
 ): Promise<AttemptOutcome> {
   const { live } = context;
   const session = sessionOf(context);
@@ -270,7 +278,10 @@ async function complete(
   for (const { digest, app } of checks) {
     if (typeof digest !== 'string' || digest === '') continue;
     try {
-      await verifyFileDigest(partialPath, digest, what);
+      // Hashed while written when it could be; else (a resume whose digest came only now) read back.
+      const computed = hashing.digestOf(digest, live.record.ackOffset);
+      if (computed === null) await verifyFileDigest(partialPath, digest, what);
+      else checkDigest(computed, digest, what);
     } catch (error) {
       await discardPartial(partialPath);
       const coded = toTransferError(error);

@@ -206,7 +206,12 @@ class ClientSession {
     }
     this.appId = params.appId;
     this.#host.log.info({ session: this.#id, appId: params.appId }, 'client connected');
-    const result = { protocolVersion: PROTOCOL_VERSION, pid: process.pid, home: this.#host.service.home };
+    const result = {
+      protocolVersion: PROTOCOL_VERSION,
+      pid: process.pid,
+      home: this.#host.service.home,
+      finalEndsWatch: true,
+    };
     this.#write({ v: PROTOCOL_VERSION, id, ok: true, result });
   }
 
@@ -247,6 +252,8 @@ class ClientSession {
       this.#watches.delete(watchId);
       throw error;
     }
+    // The current snapshot (pushed during the call) was already the final one: the watch has ended.
+    if (this.#watches.get(watchId) !== watch) watch.unsubscribe();
     return { watchId };
   }
 
@@ -266,7 +273,7 @@ class ClientSession {
       watch.pending = coalesce(watch.pending, snapshot);
       return;
     }
-    this.#write(pushFrame(watchId, snapshot));
+    this.#send(watchId, snapshot);
   }
 
   #flush(): void {
@@ -275,8 +282,17 @@ class ClientSession {
       if (watch.pending === undefined) continue;
       const snapshot = watch.pending;
       watch.pending = undefined;
-      this.#write(pushFrame(watchId, snapshot));
+      this.#send(watchId, snapshot);
     }
+  }
+
+  /**
+   * A final snapshot is the watch's last (a final status never changes): the watch ends with it, and a
+   * client told so at `hello` (finalEndsWatch) sends no `unwatch`: one request and reply less per upload.
+   */
+  #send(watchId: number, snapshot: OperationSnapshot): void {
+    this.#write(pushFrame(watchId, snapshot));
+    if (isTerminalStatus(snapshot.progress.status)) this.#unwatch(watchId);
   }
 
   #replyError(id: number | null, error: TransferError): void {

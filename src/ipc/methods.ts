@@ -202,7 +202,16 @@ export const METHODS = {
     scope: 'connection',
     retry: never,
     params: z.strictObject({ protocolVersion: z.number().int(), appId }),
-    result: z.object({ protocolVersion: z.number().int(), pid: z.number().int(), home: z.string() }),
+    /**
+     * `finalEndsWatch`: the host ends a watch itself once it pushed the operation's final snapshot, so
+     * the client sends no `unwatch` then (a host without it keeps the watch until unwatched).
+     */
+    result: z.object({
+      protocolVersion: z.number().int(),
+      pid: z.number().int(),
+      home: z.string(),
+      finalEndsWatch: z.boolean().optional(),
+    }),
   },
   /** Retried: the host's start is idempotent per guid (TransferService.start). */
   start: { scope: 'app', retry: always, params: z.strictObject({ spec: operationSpec }), result: snapshotSchema },

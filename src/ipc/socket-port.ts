@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { isTerminalStatus } from '../core/enums.ts';
 import { TransferError, toTransferError } from '../core/errors.ts';
 import { createLogger, type Logger } from '../core/logger.ts';
 import { resolveAppId } from '../core/paths.ts';
@@ -137,6 +138,8 @@ class AppLink {
   readonly #watches = new Map<number, Watch>();
   #nextWatchId = 1;
   #connection: Connection | undefined;
+  /** The connected host ends a watch with its final snapshot (hello's finalEndsWatch). */
+  #finalEndsWatch = false;
   #connecting: Promise<Connection> | undefined;
   #reconnectTimer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -233,8 +236,10 @@ class AppLink {
       push: (watchId, snapshot) => this.#deliver(watchId, snapshot),
       close: () => this.#lost(connection),
     });
+    let finalEndsWatch: boolean;
     try {
-      await connection.request('hello', { protocolVersion: PROTOCOL_VERSION, appId }, HELLO_TIMEOUT_MS);
+      const hello = await connection.request('hello', { protocolVersion: PROTOCOL_VERSION, appId }, HELLO_TIMEOUT_MS);
+      finalEndsWatch = hello.finalEndsWatch === true;
     } catch (error) {
       connection.close();
       throw error;
@@ -244,6 +249,7 @@ class AppLink {
       throw new TransferError('BT_ERR_ILLEGAL_STATE', 'the transfer port is closed');
     }
     this.#connection = connection;
+    this.#finalEndsWatch = finalEndsWatch;
     connection.holdOpen(this.#watches.size > 0);
     for (const [watchId, watch] of this.#watches) this.#sendWatch(connection, watchId, watch);
     return connection;
@@ -264,6 +270,11 @@ class AppLink {
   #deliver(watchId: number, snapshot: OperationSnapshot): void {
     const watch = this.#watches.get(watchId);
     if (!watch || snapshot.guid !== watch.guid) return;
+    if (this.#finalEndsWatch && isTerminalStatus(snapshot.progress.status)) {
+      // The host ended the watch with this snapshot: nothing to unwatch, nothing to re-send on a reconnect.
+      this.#watches.delete(watchId);
+      this.#connection?.holdOpen(this.#watches.size > 0);
+    }
     try {
       watch.listener(snapshot);
     } catch (error) {

@@ -4,10 +4,13 @@ import { CHUNK_BYTES } from './file-source.ts';
 import { ThreadedSha256 } from './hash-worker.ts';
 
 /**
- * Bodies from this size on are hashed on the hashing thread (hash-worker.ts). Below it the thread's
- * start (tens of ms once per process) and a message per chunk cost more than hashing inline.
+ * Bodies from this size on are hashed on the hashing thread (hash-worker.ts); by default none is.
+ * Measured on the 2-core machine this project is benchmarked on (docs/performance.md, "Hashing on a
+ * thread"), paired 1 GiB PUTs in-process: hashing inline 2.47–2.68 CPU s, on the thread 2.71–3.06, with
+ * no wall-time gain: the server hashes too, so there is no idle core for the thread, and the thread
+ * reads each piece from another core's cache. Kept for machines with cores to spare (the option below).
  */
-export const THREAD_MIN_BYTES = 8 * 1024 * 1024;
+export const THREAD_MIN_BYTES = Number.POSITIVE_INFINITY;
 /** How long a source lends a chunk: until the consumer is one read (CHUNK_BYTES) further on. */
 const LENT_BYTES = CHUNK_BYTES;
 /** Copies of pieces the hashing thread has not caught up with, at most (memory bound). */

@@ -135,10 +135,11 @@ let nextId = 1;
 
 /**
  * A piece is posted as a view of the caller's memory only while the thread is less than this far
- * behind; beyond it (or before the thread runs) as a copy, so that the body need not wait for a
- * thread that was descheduled or is still starting: a copy of 256 KiB costs tens of microseconds.
+ * behind (a few pieces of up to 1 MiB); beyond it (or before the thread runs) as a copy, so that the
+ * body need not wait for a thread that was descheduled or is still starting: a copy of 256 KiB costs
+ * tens of microseconds.
  */
-const VIEW_WHILE_BEHIND_BYTES = 512 * 1024;
+const VIEW_WHILE_BEHIND_BYTES = 4 * 1024 * 1024;
 
 /** A running SHA-256 whose `update`s are hashed on the shared worker thread, in order. */
 export class ThreadedSha256 {

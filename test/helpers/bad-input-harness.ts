@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { cpSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { BackgroundTransferStatus } from '../../src/core/enums.ts';
 import { isTransferError } from '../../src/core/errors.ts';
 import type { OperationSpec } from '../../src/core/snapshot.ts';
 import { stopHost } from '../../src/ipc/host-control.ts';
 import { SocketPort } from '../../src/ipc/socket-port.ts';
 import type { UploadServer } from './upload-server.ts';
+import { waitUntil } from './wait-for.ts';
 
 /**
  * Runs rows of bad input against a real transfer host: each row gets a copy of a home that holds
@@ -124,14 +124,6 @@ export async function assertSentinelsIntact(home: string, guids: readonly string
     await port.close();
   }
   await stopHost(home);
-}
-
-export async function waitUntil(condition: () => Promise<boolean> | boolean, timeoutMs: number): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!(await condition())) {
-    if (performance.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await sleep(50);
-  }
 }
 
 /**

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { isProcessRunning } from '../../src/core/process.ts';
 import type { OperationSpec } from '../../src/core/snapshot.ts';
@@ -97,14 +96,6 @@ export function parseLog(line: string): { msg?: string; time: number; connectMs:
   }
 }
 
-export function hashReply(request: { sha256: string | null; bodyBytes: number }) {
-  return {
-    status: 201,
-    headers: [['Content-Type', 'application/json']] as Array<[string, string]>,
-    body: JSON.stringify({ sha256: request.sha256, bytes: request.bodyBytes }),
-  };
-}
-
 export function specFor(appId: string, file: RandomFile, url: string): OperationSpec {
   return {
     guid: randomUUID(),
@@ -118,23 +109,6 @@ export function specFor(appId: string, file: RandomFile, url: string): Operation
     group: null,
     transferGroup: null,
   };
-}
-
-/** Promise.withResolvers, which Node 20 lacks. */
-export function deferred(): { promise: Promise<void>; resolve: () => void } {
-  let resolve: () => void = () => undefined;
-  const promise = new Promise<void>((done) => {
-    resolve = done;
-  });
-  return { promise, resolve };
-}
-
-export async function waitFor(condition: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!(await condition())) {
-    if (performance.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await sleep(50);
-  }
 }
 
 /** Live processes running host-entry for this home (a zombie's cmdline is empty). */

@@ -78,8 +78,8 @@ interface Route {
   options: RouteOptions;
 }
 
-/** Default answer: 201 with `{"sha256": "…", "bytes": N}` and a Content-Length. */
-const defaultHandler: RouteHandler = (request) => ({
+/** The default answer: 201 with `{"sha256": "…", "bytes": N}` and a Content-Length. */
+export const hashReply: RouteHandler = (request) => ({
   status: 201,
   headers: [['Content-Type', 'application/json']],
   body: JSON.stringify({ sha256: request.sha256, bytes: request.bodyBytes }),
@@ -93,7 +93,7 @@ export async function startUploadServer(options: UploadServerOptions = {}): Prom
   const routes = new Map<string, Route>();
   const requests: RecordedRequest[] = [];
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
-    const route = routes.get(new URL(req.url ?? '/', 'http://x').pathname) ?? { handler: defaultHandler, options: {} };
+    const route = routes.get(new URL(req.url ?? '/', 'http://x').pathname) ?? { handler: hashReply, options: {} };
     void handleRequest(req, res, route, requests, options);
   };
   const server: Server = options.tls

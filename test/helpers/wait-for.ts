@@ -10,3 +10,12 @@ export async function waitFor<T>(what: string, check: () => T | undefined | fals
     await sleep(10);
   }
 }
+
+/** Polls the (possibly async) `condition` every 50 ms until it holds, or fails after `timeoutMs`. */
+export async function waitUntil(condition: () => Promise<boolean> | boolean, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!(await condition())) {
+    if (performance.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await sleep(50);
+  }
+}

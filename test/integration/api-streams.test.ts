@@ -14,9 +14,10 @@ import {
 import { stopHost } from '../../src/ipc/host-control.ts';
 import { SocketPort } from '../../src/ipc/socket-port.ts';
 import { type ApiHome, useApiHome } from '../helpers/api-home.ts';
+import { deferred } from '../helpers/deferred.ts';
 import { spawnNode } from '../helpers/process-tools.ts';
 import { makeTempDir, type RandomFile, type TempDir, writeRandomFile } from '../helpers/temp-dir.ts';
-import { startUploadServer, type UploadServer } from '../helpers/upload-server.ts';
+import { hashReply, startUploadServer, type UploadServer } from '../helpers/upload-server.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
 /**
@@ -66,22 +67,6 @@ function content(size: number): { bytes: Buffer; sha256: string; chunks(): Buffe
       }
       return out;
     },
-  };
-}
-
-function deferred(): { promise: Promise<void>; resolve: () => void } {
-  let resolve: () => void = () => undefined;
-  const promise = new Promise<void>((done) => {
-    resolve = done;
-  });
-  return { promise, resolve };
-}
-
-function hashReply(request: { sha256: string | null; bodyBytes: number }) {
-  return {
-    status: 201,
-    headers: [['Content-Type', 'application/json']] as Array<[string, string]>,
-    body: JSON.stringify({ sha256: request.sha256, bytes: request.bodyBytes }),
   };
 }
 

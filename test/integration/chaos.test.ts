@@ -12,13 +12,14 @@ import {
   type UploadOperation,
 } from '../../src/index.ts';
 import { hostStatus, stopHost } from '../../src/ipc/host-control.ts';
+import { type PlainDelivery, plainPath, verify } from '../helpers/chaos-verify.ts';
+import { stats } from '../helpers/fault-matrix-report.ts';
 import { type FaultPlan, type FaultProxy, startFaultProxy } from '../helpers/fault-proxy.ts';
 import { type IetfTestServer, startIetfServer } from '../helpers/ietf-server.ts';
-import { multipartMatches } from '../helpers/multipart-check.ts';
 import { mulberry32, shuffle } from '../helpers/seeded-random.ts';
 import { makeTempDir, type TempDir, writeRandomFile } from '../helpers/temp-dir.ts';
 import { startTusServer, type TusRequestRecord, type TusTestServer } from '../helpers/tus-server.ts';
-import { type RecordedRequest, startUploadServer, type UploadServer } from '../helpers/upload-server.ts';
+import { startUploadServer, type UploadServer } from '../helpers/upload-server.ts';
 
 /**
  * The chaos run: every upload arrives exactly once. CHAOS_UPLOADS (default 200) mixed uploads through the
@@ -88,7 +89,7 @@ let tus: TusTestServer;
 let draft: IetfTestServer;
 let plain: UploadServer;
 /** Per plain upload path: the Idempotency-Keys whose body the server processed, and the repeats it dropped. */
-const plainDeliveries = new Map<string, { processed: RecordedRequest[]; repeats: number; unkeyed: number }>();
+const plainDeliveries = new Map<string, PlainDelivery>();
 /** Set by the killer: the next tus creation request is held at the server until the host is killed. */
 let holdNextCreation: ((request: TusRequestRecord) => void) | null = null;
 let releaseCreation: () => void = () => {};
@@ -165,7 +166,7 @@ test(`chaos: ${UPLOADS} mixed uploads, resets, stalls, truncated answers and ${M
       problems.push(`${label}: ${outcome}`);
       continue;
     }
-    const verdict = await verify(upload);
+    const verdict = await verify(upload, { tus, draft, plainDeliveries });
     if (verdict === 'corrupt') corrupt += 1;
     if (verdict === 'duplicated') duplicated += 1;
     if (verdict === 'lost') lost += 1;
@@ -211,7 +212,7 @@ function countKinds(uploads: Upload[], kinds: ReadonlySet<Kind>): number {
 }
 
 function pathOf(upload: Upload): string {
-  return `/plain/${upload.index}`;
+  return plainPath(upload.index);
 }
 
 interface PlannedUpload {
@@ -271,7 +272,7 @@ async function startOne({ index, kind, size, plans }: PlannedUpload): Promise<Up
     kind === 'ietf'
       ? `${proxy.url}/ietf/${index}`
       : kind.startsWith('plain')
-        ? `${proxy.url}/plain/${index}`
+        ? `${proxy.url}${plainPath(index)}`
         : `${proxy.url}/files/`;
   let operation: UploadOperation;
   let sha256: string;
@@ -294,7 +295,7 @@ async function startOne({ index, kind, size, plans }: PlannedUpload): Promise<Up
       operation = uploader.createUpload(uri, file.path);
     }
   }
-  if (kind.startsWith('plain')) routePlain(`/plain/${index}`);
+  if (kind.startsWith('plain')) routePlain(plainPath(index));
   const outcome = Promise.resolve(operation.startAsync()).then(
     () => 'completed',
     (error: { code?: string; message?: string }) => `${error.code}: ${error.message}`,
@@ -304,7 +305,7 @@ async function startOne({ index, kind, size, plans }: PlannedUpload): Promise<Up
 
 /** The plain server honours Idempotency-Key: a complete body with a key it has processed is a dropped repeat. */
 function routePlain(path: string): void {
-  const entry = { processed: [] as RecordedRequest[], repeats: 0, unkeyed: 0 };
+  const entry: PlainDelivery = { processed: [], repeats: 0, unkeyed: 0 };
   const keys = new Set<string>();
   plainDeliveries.set(path, entry);
   plain.route(path, (request) => {
@@ -386,44 +387,4 @@ async function killHosts(
     }
   }
   return { total, duringCreation };
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Verification
-
-type Verdict = 'ok' | 'corrupt' | 'duplicated' | 'lost';
-
-async function verify(upload: Upload): Promise<Verdict> {
-  const info = upload.operation.getResponseInformation();
-  if (!info || info.statusCode < 200 || info.statusCode >= 300) return 'lost';
-  if (upload.kind === 'ietf') {
-    const id = draft.uploadId(info.headers.get('Location') ?? info.actualUri.absoluteUri);
-    const stored = draft.uploads.get(id);
-    if (!stored?.complete) return 'lost';
-    if ((await draft.sha256(id)) !== upload.sha256) return 'corrupt';
-    return stored.receivedBytes === upload.size ? 'ok' : 'duplicated';
-  }
-  if (upload.kind.startsWith('plain')) {
-    const entry = plainDeliveries.get(pathOf(upload));
-    if (!entry || entry.processed.length === 0) return 'lost';
-    if (entry.processed.some((request) => request.sha256 !== upload.sha256)) return 'corrupt';
-    return entry.processed.length === 1 ? 'ok' : 'duplicated';
-  }
-  const id = tus.uploadIdOfResponse(info);
-  if (!tus.exists(id)) return 'lost';
-  const total = upload.operation.progress.totalBytesToSend;
-  if (tus.receivedBytes(id) !== total) return tus.receivedBytes(id) > total ? 'duplicated' : 'lost';
-  if (upload.kind === 'multipart')
-    return (await multipartMatches(join(tus.directory, id), { note: upload.text ?? '' }, upload.sha256))
-      ? 'ok'
-      : 'corrupt';
-  return (await tus.sha256(id)) === upload.sha256 ? 'ok' : 'corrupt';
-}
-
-function stats(values: number[]): string {
-  if (values.length === 0) return 'not measured';
-  const sorted = [...values].sort((a, b) => a - b);
-  const at = (q: number): string =>
-    (sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0).toFixed(0);
-  return `median ${at(0.5)} ms, max ${at(1)} ms`;
 }

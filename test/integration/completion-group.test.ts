@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { BackgroundTransferStatus } from '../../src/index.ts';
 import { hostStatus, stopHost } from '../../src/ipc/host-control.ts';
 import { SocketPort } from '../../src/ipc/socket-port.ts';
+import { deferred } from '../helpers/deferred.ts';
 import { spawnNode } from '../helpers/process-tools.ts';
 import { makeTempDir, type RandomFile, type TempDir, writeRandomFile } from '../helpers/temp-dir.ts';
 import { startUploadServer, type UploadServer } from '../helpers/upload-server.ts';
@@ -48,14 +49,6 @@ async function startHostFor(name: string, config: Record<string, unknown>): Prom
   await port.status(APP_ID);
   await port.close();
   return home;
-}
-
-function deferred(): { promise: Promise<void>; resolve: () => void } {
-  let resolve: () => void = () => undefined;
-  const promise = new Promise<void>((done) => {
-    resolve = done;
-  });
-  return { promise, resolve };
 }
 
 interface TaskRun {

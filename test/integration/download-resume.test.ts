@@ -156,6 +156,30 @@ describe('digests', () => {
     });
   }
 
+  it('a Repr-Digest checked across a resume: the kept prefix and the rest make the digest (right and wrong)', async () => {
+    // The digest is hashed as the body is written; a continued file's prefix must be hashed from disk first.
+    const harness = await engine({ maxAttempts: 5 });
+    for (const wrong of [false, true]) {
+      const server = await serve({ digests: [{ header: 'Repr-Digest', algorithm: 'sha-256', wrong }] });
+      const proxy = await cutOnce(server, 2 * MIB);
+      const name = `resumed-digest-${wrong}.bin`;
+      const started = harness.engine.start(downloadSpec(harness, `${proxy.url}/file`, name));
+      const ended = await harness.waitFor(
+        started.guid,
+        (s) => s.progress.status === S.completed || s.progress.status === S.error,
+        60_000,
+      );
+      assert.equal(server.requests[1]?.status, 206, 'the second request continued the file');
+      if (wrong) {
+        assert.equal(ended.error?.code, 'BT_ERR_DIGEST_MISMATCH');
+        assert.equal(existsSync(join(out.path, name)), false);
+      } else {
+        assert.equal(ended.progress.status, S.completed);
+        assert.equal(sha256(await readFile(join(out.path, name))), sha256(BODY));
+      }
+    }
+  });
+
   it('a wrong Repr-Digest: retried once from byte 0 (transit corruption), then BT_ERR_DIGEST_MISMATCH, no result file', async () => {
     // Attempts to spare: only one retry may fetch the body again.
     const harness = await engine({ maxAttempts: 5 });

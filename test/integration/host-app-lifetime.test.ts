@@ -6,11 +6,10 @@ import { homeLayout } from '../../src/core/paths.ts';
 import { isProcessRunning } from '../../src/core/process.ts';
 import { hostStatus } from '../../src/ipc/host-control.ts';
 import { SocketPort } from '../../src/ipc/socket-port.ts';
+import { deferred } from '../helpers/deferred.ts';
 import {
-  deferred,
   type Enumerated,
   type Finished,
-  hashReply,
   newHome,
   parseLog,
   parseProgress,
@@ -21,9 +20,10 @@ import {
   specFor,
   temp,
   useHostBed,
-  waitFor,
 } from '../helpers/host-bed.ts';
 import { writeRandomFile } from '../helpers/temp-dir.ts';
+import { hashReply } from '../helpers/upload-server.ts';
+import { waitUntil } from '../helpers/wait-for.ts';
 
 /**
  * The transfer host, end to end with real processes (docs/architecture.md): uploads outlive the app
@@ -64,7 +64,7 @@ test('an upload goes on after its app exits; a later app attaches to it (R10) an
   assert.ok(status, 'the host must outlive the app that started it');
   assert.equal(status.counts.running ?? 0, 2);
   fastAnswer.resolve();
-  await waitFor(async () => (await hostStatus(home, { appId: 'app-a' }))?.counts.completed === 1, 10_000);
+  await waitUntil(async () => (await hostStatus(home, { appId: 'app-a' }))?.counts.completed === 1, 10_000);
 
   const second = runApp('enumerate-and-attach', home, 'app-a');
   const found = await report<Enumerated[]>(second, 'ENUMERATED');
@@ -166,7 +166,7 @@ test('two clients starting the host at the same moment end up with one host', as
   const pids = await Promise.all(clients.map((client) => report<{ pid: number }>(client, 'HOST')));
   assert.equal(pids[0]?.pid, pids[1]?.pid);
   // A host that lost the race exits 0 as soon as it sees the engine lock taken; only the winner stays.
-  await waitFor(async () => runningHosts(home).length === 1, 10_000);
+  await waitUntil(async () => runningHosts(home).length === 1, 10_000);
   assert.deepEqual(runningHosts(home), [pids[0]?.pid]);
   assert.equal(readFileSync(homeLayout(home).lock, 'utf8').trim(), String(pids[0]?.pid));
   assert.equal((await hostStatus(home))?.pid, pids[0]?.pid);

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import Database from 'better-sqlite3';
@@ -9,6 +8,7 @@ import { isProcessRunning } from '../../src/core/process.ts';
 import type { OperationSpec } from '../../src/core/snapshot.ts';
 import { stopHost } from '../../src/ipc/host-control.ts';
 import { SocketPort } from '../../src/ipc/socket-port.ts';
+import { specFor } from '../helpers/host-bed.ts';
 import { makeTempDir, type RandomFile, type TempDir, writeRandomFile } from '../helpers/temp-dir.ts';
 import { startUploadServer, type UploadServer } from '../helpers/upload-server.ts';
 import { waitFor } from '../helpers/wait-for.ts';
@@ -39,19 +39,9 @@ after(async () => {
   await temp.cleanup();
 });
 
-function specFor(): OperationSpec {
-  return {
-    guid: randomUUID(),
-    appId: APP_ID,
-    method: 'PUT',
-    requestedUri: `${server.url}/hang`,
-    sourcePath: file.path,
-    headers: [],
-    costPolicy: 0,
-    priority: 0,
-    group: null,
-    transferGroup: null,
-  } as OperationSpec;
+/** An upload of `file` to a path the server never answers. */
+function hangSpec(): OperationSpec {
+  return specFor(APP_ID, file, `${server.url}/hang`);
 }
 
 function statusesOnDisk(home: string): Map<string, number> {
@@ -85,7 +75,7 @@ async function killRound(home: string): Promise<{ started: string[]; paused: str
   };
   try {
     // A first wave, all acknowledged: the pauses below need stored operations.
-    const first = Array.from({ length: 240 }, specFor);
+    const first = Array.from({ length: 240 }, hangSpec);
     await Promise.all(
       first.map((spec, index) =>
         portFor(index)
@@ -101,7 +91,7 @@ async function killRound(home: string): Promise<{ started: string[]; paused: str
       if (acknowledged >= 50) kill();
     };
     const calls = first.flatMap((spec, index) => {
-      const next = specFor();
+      const next = hangSpec();
       return [
         portFor(index)
           .call('pause', APP_ID, { guid: spec.guid })

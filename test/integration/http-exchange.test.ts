@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -9,6 +10,7 @@ import { WebErrorStatus } from '../../src/core/enums.ts';
 import { TransferError } from '../../src/core/errors.ts';
 import { createDispatcher } from '../../src/net/dispatcher.ts';
 import { type ExchangeInput, exchange, MEMORY_SINK_LIMIT_BYTES } from '../../src/protocols/http/exchange.ts';
+import { JOIN_AFTER_BYTES, MAX_PIECE_BYTES } from '../../src/protocols/http/exchange-request-body.ts';
 import type { HeaderPairs } from '../../src/protocols/http/header-pairs.ts';
 import { fileBody } from '../../src/source/body-source.ts';
 import { inspectSourceFile } from '../../src/source/file-source.ts';
@@ -112,6 +114,45 @@ test('a slow upload that keeps moving is not a stall', async () => {
   );
   assert.equal(response.status, 201);
   assert.equal(JSON.parse(response.body.toString('utf8')).bytes, size);
+});
+
+/** The sizes of the pieces undici wrote for requests to `path` while `run` ran (its diagnostics channel). */
+async function piecesWritten(path: string, run: () => Promise<void>): Promise<number[]> {
+  const sizes: number[] = [];
+  const listener = (message: unknown): void => {
+    const { request, chunk } = message as { request: { path: string }; chunk: Uint8Array };
+    if (request.path === path) sizes.push(chunk.byteLength);
+  };
+  subscribe('undici:request:bodyChunkSent', listener);
+  try {
+    await run();
+  } finally {
+    unsubscribe('undici:request:bodyChunkSent', listener);
+  }
+  return sizes;
+}
+
+test('a fast link gets pieces of MAX_PIECE_BYTES once JOIN_AFTER_BYTES went out, byte-exact', async () => {
+  const big = await writeRandomFile(dir.path, 'big.bin', JOIN_AFTER_BYTES + 24 * MiB + 777);
+  let response: Awaited<ReturnType<typeof exchange>> | undefined;
+  const sizes = await piecesWritten('/joined', async () => {
+    response = await exchange(
+      input(`${target.url}/joined`, {
+        stallTimeoutMs: 60_000,
+        body: { source: fileBody(inspectSourceFile(big.path)), start: 0 },
+      }),
+    );
+  });
+  assert.equal(response?.status, 201);
+  assert.deepEqual(JSON.parse(response?.body.toString('utf8') ?? '{}'), { sha256: big.sha256, bytes: big.size });
+  assert.equal(
+    sizes.reduce((sum, size) => sum + size, 0),
+    big.size,
+  );
+  assert.ok(Math.max(...sizes) <= MAX_PIECE_BYTES, `no piece over ${MAX_PIECE_BYTES}: ${Math.max(...sizes)}`);
+  const joined = sizes.filter((size) => size === MAX_PIECE_BYTES).length;
+  // Loopback is fast: nearly every MiB after the first JOIN_AFTER_BYTES goes as one piece.
+  assert.ok(joined >= 16, `${joined} pieces of ${MAX_PIECE_BYTES} among ${sizes.length}`);
 });
 
 test('1xx responses reach onInformational with their headers (the draft 104)', async () => {

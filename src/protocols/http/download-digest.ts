@@ -53,23 +53,36 @@ export function isCheckableDigest(digest: string): boolean {
   return match?.[1] !== undefined && Object.hasOwn(ALGORITHMS, match[1]);
 }
 
-/**
- * Reads the file and compares it with `digest`; a mismatch is BT_ERR_DIGEST_MISMATCH naming both values
- * (digests are not secrets). `what` names the download in the message.
- */
-export async function verifyFileDigest(path: string, digest: string, what: string): Promise<void> {
+/** A digest's algorithm (as named in the header), node:crypto's name for it and the expected base64; null if unknown. */
+export function digestParts(digest: string): { algorithm: string; nodeName: string; base64: string } | null {
   const match = /^([a-z0-9-]+)=:([A-Za-z0-9+/]*={0,2}):$/.exec(digest);
   const algorithm = match?.[1];
   const nodeName = algorithm === undefined ? undefined : ALGORITHMS[algorithm];
-  if (!match || algorithm === undefined || nodeName === undefined) {
+  if (!match || algorithm === undefined || nodeName === undefined || match[2] === undefined) return null;
+  return { algorithm, nodeName, base64: match[2] };
+}
+
+/**
+ * Compares a computed digest (base64) with `digest`; a mismatch is BT_ERR_DIGEST_MISMATCH naming both
+ * values (digests are not secrets). `what` names the download in the message.
+ */
+export function checkDigest(actual: string, digest: string, what: string): void {
+  const parts = digestParts(digest);
+  if (parts === null)
     throw new TransferError('BT_ERR_INTERNAL', `cannot check the digest ${digest}: unknown algorithm`);
-  }
-  const hash = createHash(nodeName);
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  const actual = hash.digest('base64');
-  if (actual === match[2]) return;
+  if (actual === parts.base64) return;
   throw new TransferError(
     'BT_ERR_DIGEST_MISMATCH',
-    `${what}: the downloaded bytes have ${algorithm} ${actual}, but ${algorithm} ${match[2]} was expected; the partial file was discarded`,
+    `${what}: the downloaded bytes have ${parts.algorithm} ${actual}, but ${parts.algorithm} ${parts.base64} was expected; the partial file was discarded`,
   );
+}
+
+/** Reads the file and compares it with `digest` (checkDigest). */
+export async function verifyFileDigest(path: string, digest: string, what: string): Promise<void> {
+  const parts = digestParts(digest);
+  if (parts === null)
+    throw new TransferError('BT_ERR_INTERNAL', `cannot check the digest ${digest}: unknown algorithm`);
+  const hash = createHash(parts.nodeName);
+  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
+  checkDigest(hash.digest('base64'), digest, what);
 }

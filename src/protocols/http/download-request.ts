@@ -4,7 +4,7 @@ import type { ResponseSnapshot } from '../../core/snapshot.ts';
 import type { HttpCredential } from '../../net/basic-auth.ts';
 import type { BodySource } from '../../source/body-source.ts';
 import { authenticatedExchange } from './authenticated-exchange.ts';
-import type { ResponseSink } from './exchange.ts';
+import type { ChunkHash, ResponseSink } from './exchange-types.ts';
 import { CLIENT_OWNED_HEADERS, contentLength, findHeader, type HeaderList, withoutHeaders } from './header-pairs.ts';
 import { redirectTarget } from './redirect-target.ts';
 import { requestMessage } from './request-messages.ts';
@@ -51,6 +51,8 @@ export interface DownloadRequestInput {
   credentials?: HttpCredential | null;
   /** The final answer's head, judged; called before any body byte is written anywhere. */
   onResponse(response: ResponseSnapshot, plan: DownloadPlan): void;
+  /** What the body written to the partial file is hashed with as it is written (called after onResponse). */
+  hashFor?(plan: DownloadPlan, headers: HeaderList): ChunkHash | null;
   onBytesSent(bytesSent: number): void;
 }
 
@@ -103,11 +105,13 @@ export async function downloadHttp(input: DownloadRequestInput): Promise<Downloa
           const judged: ResponseSnapshot = { ...response, isResumable: plan.kind === 'resume' || hasValidator(pairs) };
           final = { response: judged, plan };
           input.onResponse(judged, plan);
+          const hash = plan.kind === 'resume' || plan.kind === 'restart' ? input.hashFor?.(plan, pairs) : null;
+          const hashes = hash ? { hashes: [hash] } : {};
           switch (plan.kind) {
             case 'resume':
-              return { kind: 'file', path: input.partialPath, position: input.offset };
+              return { kind: 'file', path: input.partialPath, position: input.offset, ...hashes };
             case 'restart':
-              return { kind: 'file', path: input.partialPath };
+              return { kind: 'file', path: input.partialPath, ...hashes };
             case 'rangeRefused':
               return { kind: 'discard' };
             case 'error':

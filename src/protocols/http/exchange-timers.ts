@@ -25,6 +25,10 @@ export class ExchangeTimers {
     this.#exchange = exchange;
   }
 
+  get stallTimeoutMs(): number {
+    return this.#exchange.stallTimeoutMs;
+  }
+
   /** R48: the wait for the response starts when the request (body) was sent. */
   startResponse(): void {
     const exchange = this.#exchange;

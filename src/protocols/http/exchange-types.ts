@@ -1,4 +1,3 @@
-import type { Hash } from 'node:crypto';
 import type { Dispatcher } from 'undici';
 import type { BodySource } from '../../source/body-source.ts';
 import type { HeaderList, HeaderPairs } from './header-pairs.ts';
@@ -17,6 +16,11 @@ export interface ExchangeBody {
 /** A `headers` sink's body that has not ended this long after the head closes its connection. */
 export const HEADERS_SINK_BODY_GRACE_MS = 1_000;
 
+/** Takes the body's bytes in order (a node:crypto Hash, or several behind one object). */
+export interface ChunkHash {
+  update(chunk: Buffer): unknown;
+}
+
 /** Where the final response's body goes, chosen when its headers arrive. */
 export type ResponseSink =
   /**
@@ -28,7 +32,7 @@ export type ResponseSink =
       path: string;
       position?: number;
       /** Fed each chunk once the file took it, in file order (a download's digest, without re-reading the file). */
-      hashes?: readonly Hash[];
+      hashes?: readonly ChunkHash[];
     }
   /** The first MEMORY_SINK_LIMIT_BYTES are kept in `ExchangeResponse.body`; the rest is read and dropped. */
   | { kind: 'memory' }
