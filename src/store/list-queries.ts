@@ -108,7 +108,8 @@ const MANY_MISSING = 64;
  * The prepared enumeration statements of one connection, and each listed operation's snapshot text,
  * kept until the store writes that operation (`forget`): with 10,000 operations stored, building their
  * JSON took SQLite ~200 ms a list on a loaded machine, finding which rows a page holds ~30 ms. The store
- * calls forget() for every write to an operation's row; one engine owns the file (the home lock).
+ * calls forget() for every write to an operation's row (a queue position is not in the text); one engine
+ * owns the file (the home lock).
  */
 export class ListQueries {
   readonly #records: Record<ListFilter['kind'], Database.Statement<Params, OperationRow>>;

@@ -373,11 +373,7 @@ export class SqliteOperationStore implements OperationStore {
     if (live !== undefined) this.#live.set(appId, live + delta);
   }
 
-  /**
-   * A write: with group commit it joins the turn's transaction. `guid`: the operation whose row it
-   * changes, whose kept snapshot text goes (list-queries.ts); the writes without one change no
-   * snapshot field (transfer groups, endpoints, completion groups, queue positions).
-   */
+  /** A write, joining the turn's transaction with group commit. `guid`: the row it changes (its listed text goes). */
   #write<T>(what: string, run: () => T, guid?: string): T {
     try {
       if (guid !== undefined) this.#lists.forget(guid);
