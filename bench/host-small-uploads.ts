@@ -1,5 +1,4 @@
-import { execFileSync, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -13,6 +12,14 @@ import { NODE_TS_FLAGS, type NodeChild, spawnNode } from '../test/helpers/proces
 import { benchEnvironment, writeBenchResult } from './result-file.ts';
 import { createFiles } from './small-uploads-files.ts';
 import {
+  nonNegativeInteger,
+  note,
+  positiveInteger,
+  readHost,
+  startSink,
+  undiciVersion,
+} from './small-uploads-processes.ts';
+import {
   type BaselineRun,
   type CliTiming,
   type HostReading,
@@ -21,7 +28,6 @@ import {
   type ListRunResult,
   type ListTiming,
   renderMarkdown,
-  type SinkStats,
   type StoreTiming,
   summarize,
   type UploadRunResult,
@@ -63,8 +69,6 @@ import {
 const APP_ID = 'bgtransfer-bench-small';
 const SIZE_BYTES = 4096;
 const CLIENT_SCRIPT = fileURLToPath(new URL('./small-uploads-client.ts', import.meta.url));
-const SINK_SCRIPT = fileURLToPath(new URL('./small-uploads-sink.ts', import.meta.url));
-const CLK_TCK = clockTicks();
 
 const { values } = parseArgs({
   options: {
@@ -117,7 +121,7 @@ const hostRuns: HostRun[] = [];
 /** Profiled hosts are our direct children: wait for them (and their profile) before exiting. */
 const profiledHosts: Promise<void>[] = [];
 let failures = 0;
-const sink = await startSink();
+const sink = await startSink(SIZE_BYTES);
 try {
   let started = performance.now();
   await createFiles(filesDir, count, SIZE_BYTES);
@@ -386,83 +390,6 @@ function runCli(args: string[], env: NodeJS.ProcessEnv): Promise<CliTiming> {
   });
 }
 
-function readHost(pid: number): HostReading {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // "pid (comm) S ppid …": utime and stime are fields 14 and 15, i.e. 12 and 13 after the state.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  return {
-    vmHwmBytes: kilobytes(status, 'VmHWM'),
-    vmRssBytes: kilobytes(status, 'VmRSS'),
-    cpuSeconds: ticks / CLK_TCK,
-  };
-}
-
-function kilobytes(status: string, field: string): number {
-  const match = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(status);
-  return match?.[1] === undefined ? Number.NaN : Number(match[1]) * 1024;
-}
-
-interface Sink {
-  url: string;
-  reset(): Promise<void>;
-  stats(): Promise<SinkStats>;
-  close(): Promise<void>;
-}
-
-async function startSink(): Promise<Sink> {
-  const child = spawnNode(SINK_SCRIPT);
-  const { url } = JSON.parse(await child.waitForLine(/^\{"type":"listening"/, 30_000)) as { url: string };
-  return {
-    url,
-    async reset() {
-      const response = await fetch(`${url}/__reset?expect=${SIZE_BYTES}`, { method: 'POST' });
-      await response.arrayBuffer();
-    },
-    async stats() {
-      return (await (await fetch(`${url}/__stats`)).json()) as SinkStats;
-    },
-    async close() {
-      child.kill('SIGTERM');
-      await child.exited;
-    },
-  };
-}
-
 function writeResult(result: object): Promise<string> {
   return writeBenchResult('host-small-uploads', startedAt, result);
-}
-
-function undiciVersion(): string {
-  try {
-    const manifest = fileURLToPath(new URL('../node_modules/undici/package.json', import.meta.url));
-    return (JSON.parse(readFileSync(manifest, 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-}
-
-function clockTicks(): number {
-  try {
-    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  } catch {
-    return 100;
-  }
-}
-
-function note(message: string): void {
-  process.stderr.write(`${message}\n`);
-}
-
-function positiveInteger(value: string | undefined, flag: string): number {
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 1) throw new Error(`${flag} must be a positive integer, got ${value}`);
-  return parsed;
-}
-
-function nonNegativeInteger(value: string | undefined, flag: string): number {
-  const parsed = Number(value);
-  if (!Number.isInteger(parsed) || parsed < 0) throw new Error(`${flag} must be a non-negative integer, got ${value}`);
-  return parsed;
 }
