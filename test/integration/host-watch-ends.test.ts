@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
-import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { BackgroundTransferStatus, isTerminalStatus } from '../../src/core/enums.ts';
-import type { OperationSnapshot, OperationSpec } from '../../src/core/snapshot.ts';
+import type { OperationSnapshot } from '../../src/core/snapshot.ts';
 import { Connection } from '../../src/ipc/host-connection.ts';
 import { stopHost } from '../../src/ipc/host-control.ts';
 import { hostSocketPath, PROTOCOL_VERSION } from '../../src/ipc/protocol.ts';
 import { SocketPort } from '../../src/ipc/socket-port.ts';
+import { specFor } from '../helpers/host-bed.ts';
 import { rawSession, request } from '../helpers/raw-socket.ts';
 import { makeTempDir, type TempDir, writeRandomFile } from '../helpers/temp-dir.ts';
 import { startUploadServer, type UploadServer } from '../helpers/upload-server.ts';
@@ -36,18 +36,7 @@ after(async () => {
 
 test('the final snapshot ends the watch on both sides: no unwatch is sent, and the watch id is free again', async () => {
   const file = await writeRandomFile(temp.path, 'body.bin', 4096);
-  const spec: OperationSpec = {
-    guid: randomUUID(),
-    appId: APP,
-    method: 'PUT',
-    requestedUri: `${server.url}/u/1`,
-    sourcePath: file.path,
-    headers: [],
-    costPolicy: 0,
-    priority: 0,
-    group: null,
-    transferGroup: null,
-  };
+  const spec = specFor(APP, file, `${server.url}/u/1`);
   const port = new SocketPort(home);
   try {
     await port.call('start', APP, { spec });
