@@ -158,8 +158,10 @@ const rows: Row[] = [
       closers.push(() => ietf.close());
       const proxy = await startFaultProxy(ietf.port);
       closers.push(() => proxy.close());
-      // The creation is cut after its 104 named the upload resource; the resume's PATCH is cut too.
-      proxy.nextConnection({ resetAfterUpstreamBytes: 512 * 1024 });
+      // The creation is cut after its 104 named the upload resource; the resume's PATCH is cut too. The
+      // creation's body goes at 1 MiB/s, so its 512 KiB take half a second: the 104 comes back long before
+      // the cut even on a loaded machine (unthrottled, a fast client sent 512 KiB before the 104 arrived).
+      proxy.nextConnection({ resetAfterUpstreamBytes: 512 * 1024, throttleBytesPerSecond: 1024 * 1024 });
       let uploadUrl = '';
       const create = { ...resumable(`${proxy.url}/target`, null), onSession: (url: string) => (uploadUrl = url) };
       await failure(uploadIetf({ ...create, method: 'PUT', maxRedirects: 5 }));
