@@ -6,6 +6,15 @@ import { type CompletionGroupRow, extrasToJson, type OperationRow, type Transfer
 import { assertProgress } from './store-guards.ts';
 
 export type GuidParams = { guid: string; now: number };
+/** moveToQueued: flags are 0/1 (SQLite has no booleans); errorJson null with replaceError 1 clears it. */
+export type QueueParams = GuidParams & {
+  restart: number;
+  attemptIncrement: number;
+  resetAttempts: number;
+  notBeforeMs: number;
+  replaceError: number;
+  errorJson: string | null;
+};
 /** moveToCompleted: final 0 keeps the stored counters; extrasJson null keeps the stored extras. */
 export type CompletionParams = ProgressUpdate & { final: number; extrasJson: string | null };
 
@@ -33,17 +42,7 @@ export interface Statements {
   listByStatus: Database.Statement<[string], OperationRow>;
   hasStatus: Database.Statement<[string], { found: number }>;
   moveToRunning: Database.Statement<GuidParams, never>;
-  moveToQueued: Database.Statement<
-    GuidParams & {
-      restart: number;
-      attemptIncrement: number;
-      resetAttempts: number;
-      notBeforeMs: number;
-      replaceError: number;
-      errorJson: string | null;
-    },
-    never
-  >;
+  moveToQueued: Database.Statement<QueueParams, never>;
   moveToCompleted: Database.Statement<GuidParams & CompletionParams, never>;
   moveToFailed: Database.Statement<GuidParams & { errorJson: string }, never>;
   moveToCanceled: Database.Statement<GuidParams, never>;
@@ -88,17 +87,7 @@ export function prepareAll(db: Database.Database): Statements {
     listByStatus: db.prepare<[string], OperationRow>(SQL.listByStatus),
     hasStatus: db.prepare<[string], { found: number }>(SQL.hasStatus),
     moveToRunning: db.prepare<GuidParams, never>(SQL.moveToRunning),
-    moveToQueued: db.prepare<
-      GuidParams & {
-        restart: number;
-        attemptIncrement: number;
-        resetAttempts: number;
-        notBeforeMs: number;
-        replaceError: number;
-        errorJson: string | null;
-      },
-      never
-    >(SQL.moveToQueued),
+    moveToQueued: db.prepare<QueueParams, never>(SQL.moveToQueued),
     moveToCompleted: db.prepare<GuidParams & CompletionParams, never>(SQL.moveToCompleted),
     moveToFailed: db.prepare<GuidParams & { errorJson: string }, never>(SQL.moveToFailed),
     moveToCanceled: db.prepare<GuidParams, never>(SQL.moveToCanceled),
