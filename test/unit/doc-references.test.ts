@@ -119,6 +119,11 @@ function namedPaths(markdown: string): string[] {
 }
 
 const files = scannedFiles();
+/** README.md and docs/: what a user reads. */
+const userDocs = files.filter((file) => {
+  const rel = relative(repoRoot, file);
+  return extname(file) === '.md' && (rel === 'README.md' || rel.startsWith(`docs${'/'}`));
+});
 
 describe('references resolve inside the repository', () => {
   test('scans the source, tests, benchmarks, scripts and docs', () => {
@@ -161,9 +166,8 @@ describe('references resolve inside the repository', () => {
 
   test('every relative markdown link in docs/ and README.md points to an existing file', () => {
     const broken: string[] = [];
-    for (const file of files.filter((path) => extname(path) === '.md')) {
+    for (const file of userDocs) {
       const rel = relative(repoRoot, file);
-      if (rel !== 'README.md' && !rel.startsWith(`docs${'/'}`)) continue;
       for (const target of relativeLinks(readFileSync(file, 'utf8'))) {
         if (!existsSync(resolve(dirname(file), target))) broken.push(`${rel}: ${target}`);
       }
@@ -173,9 +177,8 @@ describe('references resolve inside the repository', () => {
 
   test('every repository path a doc names in backticks exists', () => {
     const missing: string[] = [];
-    for (const file of files.filter((path) => extname(path) === '.md')) {
+    for (const file of userDocs) {
       const rel = relative(repoRoot, file);
-      if (rel !== 'README.md' && !rel.startsWith(`docs${'/'}`)) continue;
       for (const path of namedPaths(readFileSync(file, 'utf8'))) {
         if (!existsSync(join(repoRoot, path))) missing.push(`${rel}: ${path}`);
       }
