@@ -1,19 +1,19 @@
-import { resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { BackgroundDownloader } from '../api/background-downloader.ts';
 import { DownloadOperation } from '../api/download-operation.ts';
 import { BackgroundTransferCostPolicy, BackgroundTransferPriority } from '../core/enums.ts';
+import { redactUrl } from '../core/redact.ts';
 import type { OperationSpec } from '../core/snapshot.ts';
-import { type COST_POLICY_NAMES, type PRIORITY_NAMES, parseHeaderLine } from './transfer-options.ts';
+import { type CliContext, cliAppId } from './context.ts';
+import type { ExitCode } from './exit-codes.ts';
+import { parseHeaderLine } from './header-line.ts';
+import { startAndFollow } from './run-transfer.ts';
+import type { TransferChoices } from './transfer-choices.ts';
 
-/** What `bgtransfer download` was given (docs/api/cli.md). */
-export interface DownloadRequest {
+/** What `bgtransfer download` was given (docs/api/cli.md), from the command tree or the lean path alike. */
+export interface DownloadRequest extends TransferChoices {
   url: string;
   file: string;
-  /** Each as typed: "Name: value". */
-  headers: readonly string[];
-  priority: (typeof PRIORITY_NAMES)[number];
-  costPolicy: (typeof COST_POLICY_NAMES)[number];
-  group: string | undefined;
 }
 
 /**
@@ -29,4 +29,19 @@ export function buildDownloadSpec(request: DownloadRequest, appId: string): Oper
   const operation = downloader.createDownload(request.url, resolve(request.file));
   operation.priority = BackgroundTransferPriority[request.priority];
   return { ...DownloadOperation.specOf(operation), appId };
+}
+
+/** `bgtransfer download URL FILE …`: the one implementation both command-line paths run. */
+export function runDownload(context: CliContext, request: DownloadRequest): Promise<ExitCode> {
+  const appId = cliAppId(context);
+  const spec = buildDownloadSpec(request, appId);
+  return startAndFollow(context, {
+    kind: 'download',
+    appId,
+    spec,
+    label: basename(request.file),
+    describe: () => `downloading ${redactUrl(spec.requestedUri)} to ${resolve(request.file)} with ${spec.method}`,
+    detach: request.detach,
+    json: request.json,
+  });
 }

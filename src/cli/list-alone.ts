@@ -1,7 +1,6 @@
-import { closeAsync } from '../api/port-provider.ts';
-import { createContext, writeLine } from './context.ts';
-import { type ExitCode, exitCodeForError, formatErrorLine } from './exit-codes.ts';
+import type { ExitCode } from './exit-codes.ts';
 import { type ListOptions, runList } from './list-output.ts';
+import { runAlone } from './run-alone.ts';
 
 /**
  * `bgtransfer list` in its plain forms (`--json`, `--app <id>`), run without the command tree: commander
@@ -29,17 +28,7 @@ export function plainListOptions(argv: readonly string[]): ListOptions | undefin
   return options;
 }
 
-/** Runs it as run-cli.ts runs a command: errors as one line with their exit code, the connection closed. */
-export async function runListAlone(options: ListOptions): Promise<ExitCode> {
-  const context = createContext();
-  try {
-    await runList(context, options);
-    return context.exitCode;
-  } catch (error) {
-    writeLine(context.stderr, formatErrorLine(error));
-    if (context.env.BGTRANSFER_DEBUG && error instanceof Error && error.stack) writeLine(context.stderr, error.stack);
-    return exitCodeForError(error);
-  } finally {
-    await closeAsync().catch(() => undefined);
-  }
+/** Runs it as run-cli.ts runs a command (run-alone.ts). */
+export function runListAlone(options: ListOptions): Promise<ExitCode> {
+  return runAlone((context) => runList(context, options));
 }

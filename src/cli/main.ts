@@ -22,13 +22,22 @@ if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
   // `bgtransfer host` runs the transfer host in this process: its V8 flags are set before the command
   // tree and the host's modules load (the launcher passes them on the command line instead).
   if (argv.length === 1 && argv[0] === 'host') (await import('../ipc/host-flags.ts')).applyHostFlags();
-  // A plain `bgtransfer list [--json] [--app <id>]` skips the command tree too (list-alone.ts).
-  const { plainListOptions, runListAlone } = await import('./list-alone.ts');
-  const listOptions = plainListOptions(argv);
-  const exitCode =
-    listOptions === undefined ? await (await import('./run-cli.ts')).runCli(argv) : await runListAlone(listOptions);
+  const exitCode = await runCommand(argv);
   process.exitCode = exitCode;
   // The engine connection is closed by now; a handle something else left open must not keep a finished
   // command alive, so exit shortly after stdout has drained.
   setTimeout(() => process.exit(exitCode), 1_000).unref();
+}
+
+/**
+ * A plain `upload`/`download` (transfer-argv.ts, transfer-alone.ts) and a plain `list [--json] [--app
+ * <id>]` (list-alone.ts) skip the command tree; everything else goes through it (run-cli.ts).
+ */
+async function runCommand(args: readonly string[]): Promise<number> {
+  const { plainTransfer } = await import('./transfer-argv.ts');
+  const transfer = plainTransfer(args);
+  if (transfer !== undefined) return (await import('./transfer-alone.ts')).runTransferAlone(transfer);
+  const { plainListOptions, runListAlone } = await import('./list-alone.ts');
+  const listOptions = plainListOptions(args);
+  return listOptions === undefined ? (await import('./run-cli.ts')).runCli(args) : runListAlone(listOptions);
 }

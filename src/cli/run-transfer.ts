@@ -44,7 +44,7 @@ export async function startAndFollow(context: CliContext, start: TransferStart):
     return Exit.success;
   }
 
-  const view = createProgressView({
+  const view = await createProgressView({
     mode: chooseViewMode(start.json, context.stdout),
     stdout: context.stdout,
     stderr: context.stderr,

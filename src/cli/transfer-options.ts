@@ -1,16 +1,18 @@
 import { type Command, Option } from 'commander';
-import { validateHeader } from '../api/validation.ts';
-import { TransferError } from '../core/errors.ts';
+import {
+  COST_POLICY_NAMES,
+  type CostPolicyName,
+  PRIORITY_NAMES,
+  type PriorityName,
+  type TransferChoices,
+} from './transfer-choices.ts';
 import type { TransferKind } from './transfer-kind.ts';
-
-export const PRIORITY_NAMES = ['default', 'high', 'low'] as const;
-export const COST_POLICY_NAMES = ['default', 'unrestrictedOnly', 'always'] as const;
 
 /** The options `upload` and `download` share, as commander hands them to the action. */
 export interface TransferOptions {
   header?: string[];
-  priority: (typeof PRIORITY_NAMES)[number];
-  costPolicy: (typeof COST_POLICY_NAMES)[number];
+  priority: PriorityName;
+  costPolicy: CostPolicyName;
   group?: string;
   detach?: boolean;
   json?: boolean;
@@ -36,18 +38,18 @@ export function addTransferOptions(command: Command, kind: TransferKind): Comman
     .option('--json', `one JSON object per line: the ${progress} fields plus guid`);
 }
 
-function collect(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), value];
+/** Commander's options as the shared choices, with the defaults the lean path applies too. */
+export function transferChoices(options: TransferOptions): TransferChoices {
+  return {
+    headers: options.header ?? [],
+    priority: options.priority,
+    costPolicy: options.costPolicy,
+    group: options.group,
+    detach: options.detach ?? false,
+    json: options.json ?? false,
+  };
 }
 
-/** "Name: value" → [name, value], checked like setRequestHeader (BT_ERR_INVALID_HEADER). */
-export function parseHeaderLine(line: string): [string, string] {
-  const colon = line.indexOf(':');
-  if (colon <= 0) {
-    throw new TransferError(
-      'BT_ERR_INVALID_HEADER',
-      `--header must look like "Name: value", got ${JSON.stringify(line)}`,
-    );
-  }
-  return validateHeader(line.slice(0, colon).trim(), line.slice(colon + 1));
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }

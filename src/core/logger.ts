@@ -1,17 +1,8 @@
-import { type Logger, type LoggerOptions, pino } from 'pino';
-import { redactText } from './redact.ts';
+import { type Logger, pino } from 'pino';
+import { baseLoggerOptions } from './lazy-logger.ts';
 
 export type { Logger };
-
-/**
- * Options every bgtransfer logger shares. Callers log guids, codes and URIs without credentials; as a
- * second line of defence each finished line passes through redactText, which masks userinfo, signed
- * query values and credential header values wherever they appear (an `err` with a cause chain, a URL
- * in a peer's message).
- */
-export function baseLoggerOptions(name: string, level: string): LoggerOptions {
-  return { name, level, hooks: { streamWrite: redactText } };
-}
+export { baseLoggerOptions };
 
 /**
  * The library's logger. Quiet by default (warnings and errors on stderr) so an app that embeds the

@@ -1,18 +1,10 @@
 import type { Socket } from 'node:net';
 import { TransferError } from '../core/errors.ts';
-import type { Logger } from '../core/logger.ts';
+import type { LogSink } from '../core/lazy-logger.ts';
 import type { OperationSnapshot } from '../core/snapshot.ts';
-import {
-  encodeFrame,
-  FrameDecoder,
-  MAX_HOST_FRAME_BYTES,
-  type Method,
-  type ParamsOf,
-  PROTOCOL_VERSION,
-  parseHostMessage,
-  parseResult,
-  type ResultOf,
-} from './protocol.ts';
+import { encodeFrame, FrameDecoder, MAX_HOST_FRAME_BYTES, PROTOCOL_VERSION } from './frames.ts';
+import { parseHostMessage, parseResult } from './host-message.ts';
+import type { Method, ParamsOf, ResultOf } from './methods.ts';
 
 /** A request whose connection closed before the reply came. Internal: the link retries or rejects. */
 export class ConnectionLost extends Error {}
@@ -37,7 +29,7 @@ interface Pending {
 /** One socket to the host: frames, replies correlated by id, pushes handed to the link (socket-port.ts). */
 export class Connection {
   readonly #socket: Socket;
-  readonly #log: Logger;
+  readonly #log: LogSink;
   readonly #events: ConnectionEvents;
   readonly #decoder = new FrameDecoder(MAX_HOST_FRAME_BYTES);
   readonly #pending = new Map<number, Pending>();
@@ -45,7 +37,7 @@ export class Connection {
   #holdOpen = false;
   #failure: TransferError | undefined;
 
-  constructor(socket: Socket, log: Logger, events: ConnectionEvents) {
+  constructor(socket: Socket, log: LogSink, events: ConnectionEvents) {
     this.#socket = socket;
     this.#log = log;
     this.#events = events;

@@ -1,6 +1,7 @@
 import { TransferError } from '../core/errors.ts';
 import type { OperationSnapshot } from '../core/snapshot.ts';
-import { MAX_LIST_PAGE, type ParamsOf, type ResultOf } from './methods.ts';
+import { MAX_LIST_PAGE } from './frames.ts';
+import type { ParamsOf, ResultOf } from './methods.ts';
 
 /**
  * An enumeration as a stream of pages (listPage calls), in queue order. Each page's successor is asked

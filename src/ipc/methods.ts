@@ -18,6 +18,7 @@ import type {
 } from '../core/snapshot.ts';
 import type { CallContext } from '../host/transfer-service.ts';
 import type { ListCursor } from '../store/operation-record.ts';
+import { MAX_LIST_PAGE } from './frames.ts';
 import { checkSnapshots, SnapshotCheckError } from './snapshot-check.ts';
 
 /**
@@ -31,8 +32,7 @@ import { checkSnapshots, SnapshotCheckError } from './snapshot-check.ts';
  *   connection  about the connection itself (hello, watches, host status, shutdown): the socket
  *               server and client handle these.
  *
- * `retry`: whether the socket client may send the call once more when the connection dropped before
- * the reply (the host may or may not have run it).
+ * Which calls the socket client may send once more after a lost connection is call-retry.ts.
  */
 
 // Data transfer objects (core/snapshot.ts), checked against their TypeScript types with `satisfies`.
@@ -86,8 +86,8 @@ const listFilter = z.discriminatedUnion('kind', [
 ]) satisfies z.ZodType<ListFilter>;
 
 const listCursor = z.strictObject({ seq: z.number().int(), guid }) satisfies z.ZodType<ListCursor>;
-/** The most operations one listPage reply may carry (about 700 bytes each). */
-export const MAX_LIST_PAGE = 2000;
+
+export { MAX_LIST_PAGE };
 
 const operationChange = z.strictObject({
   costPolicy: z.enum(BackgroundTransferCostPolicy).optional(),
@@ -193,14 +193,11 @@ const empty = z.strictObject({});
 const byGuid = z.strictObject({ guid });
 
 const done = z.object({});
-const always = (): boolean => true;
-const never = (): boolean => false;
 
-/** Each method's params (validated by the host), result (validated by the client), scope and retry. */
+/** Each method's params (validated by the host), result (checked by the client, host-message.ts) and scope. */
 export const METHODS = {
   hello: {
     scope: 'connection',
-    retry: never,
     params: z.strictObject({ protocolVersion: z.number().int(), appId }),
     /**
      * `finalEndsWatch`: the host ends a watch itself once it pushed the operation's final snapshot, so
@@ -213,23 +210,23 @@ export const METHODS = {
       finalEndsWatch: z.boolean().optional(),
     }),
   },
-  /** Retried: the host's start is idempotent per guid (TransferService.start). */
-  start: { scope: 'app', retry: always, params: z.strictObject({ spec: operationSpec }), result: snapshotSchema },
+  /** Idempotent per guid on the host (TransferService.start), so the client may re-send it. */
+  start: { scope: 'app', params: z.strictObject({ spec: operationSpec }), result: snapshotSchema },
   /**
    * An empty file the host created for one stream upload; `start` names it by spoolId. Retried: a
    * spool made by a host that died during the call is removed by the next host.
    */
   createSpool: {
     scope: 'app',
-    retry: always,
+
     params: empty,
     result: z.object({ spoolId: z.string(), path: z.string() }),
   },
-  releaseSpool: { scope: 'app', retry: always, params: z.strictObject({ spoolId: text }), result: done },
+  releaseSpool: { scope: 'app', params: z.strictObject({ spoolId: text }), result: done },
   /** R22–R24: the app's operations, by filter, in one reply (kept for clients that predate listPage). */
   list: {
     scope: 'app',
-    retry: always,
+
     // direction: only uploads (getCurrentUploadsAsync) or only downloads; absent: both (`bgtransfer list`).
     params: z.strictObject({ filter: listFilter, direction: z.enum(['upload', 'download']).optional() }),
     result: snapshotList('list'),
@@ -242,7 +239,7 @@ export const METHODS = {
    */
   listPage: {
     scope: 'app',
-    retry: always,
+
     params: z.strictObject({
       filter: listFilter,
       after: listCursor.nullable(),
@@ -252,12 +249,11 @@ export const METHODS = {
     }),
     result: z.object({ operations: snapshotList('listPage'), next: listCursor.nullable() }),
   },
-  get: { scope: 'app', retry: always, params: byGuid, result: snapshotSchema },
-  cancel: { scope: 'app', retry: always, params: byGuid, result: snapshotSchema },
-  /** Not retried when it sets a header: a repeated setHeader joins the value twice (R63). */
+  get: { scope: 'app', params: byGuid, result: snapshotSchema },
+  cancel: { scope: 'app', params: byGuid, result: snapshotSchema },
+  /** A repeated setHeader joins the value twice (R63): call-retry.ts re-sends it only without one. */
   update: {
     scope: 'app',
-    retry: (params: { change: OperationChange }): boolean => params.change.setHeader === undefined,
     params: z.strictObject({ guid, change: operationChange }),
     result: snapshotSchema,
   },
@@ -265,29 +261,28 @@ export const METHODS = {
    * pause and resume go beyond Windows (pausedByApplication survives restarts); makeCurrent is R32.
    * Each sets a state, so sending one twice is harmless.
    */
-  pause: { scope: 'app', retry: always, params: byGuid, result: snapshotSchema },
-  resume: { scope: 'app', retry: always, params: byGuid, result: snapshotSchema },
-  makeCurrent: { scope: 'app', retry: always, params: byGuid, result: snapshotSchema },
+  pause: { scope: 'app', params: byGuid, result: snapshotSchema },
+  resume: { scope: 'app', params: byGuid, result: snapshotSchema },
+  makeCurrent: { scope: 'app', params: byGuid, result: snapshotSchema },
   /**
    * R78–R80: records the group with its task and enables it; the task runs once every member ended.
    * Idempotent on the host: the group is created once, enabling it again changes nothing.
    */
   enableCompletionGroup: {
     scope: 'app',
-    retry: always,
+
     params: z.strictObject({ group: z.strictObject({ id: text, task: completionTask }) }),
     result: done,
   },
   /** The client picks watchId (unique per connection), so it can re-send the same watch after a reconnect. */
   watch: {
     scope: 'connection',
-    retry: never,
     params: z.strictObject({ guid, watchId }),
     result: z.object({ watchId }),
   },
-  unwatch: { scope: 'connection', retry: never, params: z.strictObject({ watchId }), result: done },
-  status: { scope: 'connection', retry: always, params: empty, result: hostStatus },
-  shutdown: { scope: 'connection', retry: never, params: empty, result: done },
+  unwatch: { scope: 'connection', params: z.strictObject({ watchId }), result: done },
+  status: { scope: 'connection', params: empty, result: hostStatus },
+  shutdown: { scope: 'connection', params: empty, result: done },
 } as const;
 
 type Methods = typeof METHODS;
@@ -325,10 +320,4 @@ export function invoke<M extends AppMethod>(
   // AppService and ValidParamsOf<M> come from the same table entry, so the call is sound.
   const handler = service[method] as (context: CallContext, params: ValidParamsOf<M>) => unknown;
   return handler.call(service, context, params);
-}
-
-/** Whether a call lost with its connection may be sent again (see `retry` above). */
-export function mayRetry<M extends Method>(method: M, params: ParamsOf<M>): boolean {
-  const retry = METHODS[method].retry as (params: ParamsOf<M>) => boolean;
-  return retry(params);
 }

@@ -30,16 +30,16 @@ const BEHAVIORS = new Set<unknown>(Object.values(BackgroundTransferBehavior));
 const DIRECTIONS = new Set<unknown>(['upload', 'download']);
 
 /** `key` is joined to `path` only for the message: a check that passes builds no string. */
-function fail(path: Path, expected: string, key?: string): never {
+export function fail(path: Path, expected: string, key?: string): never {
   throw new SnapshotCheckError(`${key === undefined ? path : `${path}.${key}`}: expected ${expected}`);
 }
 
-function record(value: unknown, path: Path, key?: string): Record<string, unknown> {
+export function record(value: unknown, path: Path, key?: string): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(path, 'an object', key);
   return value as Record<string, unknown>;
 }
 
-function string(value: unknown, path: Path, key: string): void {
+export function string(value: unknown, path: Path, key: string): void {
   if (typeof value !== 'string') fail(path, 'a string', key);
 }
 
@@ -47,19 +47,19 @@ function nullableString(value: unknown, path: Path, key: string): void {
   if (value !== null && typeof value !== 'string') fail(path, 'a string or null', key);
 }
 
-function boolean(value: unknown, path: Path, key: string): void {
+export function boolean(value: unknown, path: Path, key: string): void {
   if (typeof value !== 'boolean') fail(path, 'a boolean', key);
 }
 
-function number(value: unknown, path: Path, key: string): void {
+export function number(value: unknown, path: Path, key: string): void {
   if (typeof value !== 'number' || !Number.isFinite(value)) fail(path, 'a number', key);
 }
 
-function integer(value: unknown, path: Path, key: string): void {
+export function integer(value: unknown, path: Path, key: string): void {
   if (!Number.isSafeInteger(value)) fail(path, 'an integer', key);
 }
 
-function count(value: unknown, path: Path, key: string): void {
+export function count(value: unknown, path: Path, key: string): void {
   if (!Number.isSafeInteger(value) || (value as number) < 0) fail(path, 'a count (an integer ≥ 0)', key);
 }
 

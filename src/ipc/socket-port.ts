@@ -2,21 +2,15 @@ import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isTerminalStatus } from '../core/enums.ts';
 import { TransferError, toTransferError } from '../core/errors.ts';
-import { createLogger, type Logger } from '../core/logger.ts';
-import { resolveAppId } from '../core/paths.ts';
+import { createLazyLogger, type LogSink } from '../core/lazy-logger.ts';
+import { hostSocketPath, resolveAppId } from '../core/paths.ts';
 import type { OperationSnapshot } from '../core/snapshot.ts';
+import { mayRetry } from './call-retry.ts';
+import { PROTOCOL_VERSION } from './frames.ts';
 import { Connection, ConnectionLost, lostDuring } from './host-connection.ts';
 import { connectSocket, ensureHost } from './host-launcher.ts';
 import { type ListCalls, listAll, listPages } from './list-pages.ts';
-import { type AppMethod, mayRetry } from './methods.ts';
-import {
-  type HostStatus,
-  hostSocketPath,
-  type Method,
-  type ParamsOf,
-  PROTOCOL_VERSION,
-  type ResultOf,
-} from './protocol.ts';
+import type { AppMethod, HostStatus, Method, ParamsOf, ResultOf } from './methods.ts';
 import { reconnectDelayMs } from './reconnect-policy.ts';
 import type { TransferPort } from './transfer-port.ts';
 
@@ -33,14 +27,14 @@ export interface SocketPortOptions {
   env?: NodeJS.ProcessEnv;
   /** Start a host when none is listening (false: for `host status`/`host stop`). @default true */
   autoStart?: boolean;
-  log?: Logger;
+  log?: LogSink;
 }
 
 export class SocketPort implements TransferPort {
   readonly home: string;
   readonly #env: NodeJS.ProcessEnv;
   readonly #autoStart: boolean;
-  readonly #log: Logger;
+  readonly #log: LogSink;
   readonly #links = new Map<string, AppLink>();
   #closed = false;
 
@@ -48,7 +42,7 @@ export class SocketPort implements TransferPort {
     this.home = home;
     this.#env = options.env ?? process.env;
     this.#autoStart = options.autoStart ?? true;
-    this.#log = options.log ?? createLogger('bgtransfer-client', this.#env);
+    this.#log = options.log ?? createLazyLogger('bgtransfer-client', this.#env);
   }
 
   /**
@@ -123,7 +117,7 @@ interface LinkOptions {
   appId: string;
   env: NodeJS.ProcessEnv;
   autoStart: boolean;
-  log: Logger;
+  log: LogSink;
 }
 
 interface Watch {

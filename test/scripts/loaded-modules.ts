@@ -9,8 +9,9 @@ import { createRequire, register } from 'node:module';
  *   node --conditions=source --import tsx test/scripts/loaded-modules.ts MODE LOG_FILE
  *
  * MODE: `import` (import 'bgtransfer'), `socket-port` / `inproc-port` (open the port an app's first
- * call opens, BGTRANSFER_HOST=auto / inproc), `version` (run the CLI with --version), `network-monitor
- * ADDRESS` (the engine's network monitor's first reading, with ADDRESS as the system bus).
+ * call opens, BGTRANSFER_HOST=auto / inproc), `version` (run the CLI with --version), `cli ARGS…` (run
+ * the CLI with ARGS to its end), `network-monitor ADDRESS` (the engine's network monitor's first
+ * reading, with ADDRESS as the system bus).
  */
 
 const [mode, logFile, busAddress] = process.argv.slice(2);
@@ -37,6 +38,10 @@ if (mode === 'import') {
   await closeAsync();
 } else if (mode === 'version') {
   process.argv = [process.argv[0] ?? 'node', 'bgtransfer', '--version'];
+  await import('../../src/cli/main.ts');
+} else if (mode === 'cli') {
+  // The command line after LOG_FILE, run to its end (main.ts sets the exit code).
+  process.argv = [process.argv[0] ?? 'node', 'bgtransfer', ...process.argv.slice(4)];
   await import('../../src/cli/main.ts');
 } else if (mode === 'network-monitor') {
   const { createNetworkMonitor } = await import('../../src/net/network-monitor.ts');

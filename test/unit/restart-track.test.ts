@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Track } from '../../src/cli/progress-view.ts';
+import { Track } from '../../src/cli/progress-track.ts';
 import type { OperationSnapshot } from '../../src/core/snapshot.ts';
 
 /** Only what the track reads: the direction and the download's byte count and restart flag. */

@@ -12,6 +12,7 @@ import {
   snapshotSchema,
 } from '../../src/ipc/protocol.ts';
 import { checkSnapshot, SnapshotCheckError } from '../../src/ipc/snapshot-check.ts';
+import { COMPLETED_UPLOAD } from '../helpers/snapshot-fixtures.ts';
 
 /**
  * The client checks enumeration replies by hand (snapshot-check.ts) instead of with snapshotSchema. The
@@ -19,38 +20,7 @@ import { checkSnapshot, SnapshotCheckError } from '../../src/ipc/snapshot-check.
  * defaults of an older host's snapshot, an unknown error code, a newer host's extra fields).
  */
 
-const UPLOAD: OperationSnapshot = {
-  guid: 'g-1',
-  appId: 'app',
-  method: 'PUT',
-  requestedUri: 'https://example.test/u/1',
-  sourcePath: '/data/1.bin',
-  group: null,
-  transferGroup: null,
-  costPolicy: 0,
-  priority: 0,
-  progress: {
-    bytesSent: 10,
-    totalBytesToSend: 10,
-    bytesReceived: 0,
-    totalBytesToReceive: 0,
-    status: BackgroundTransferStatus.completed,
-    hasResponseChanged: true,
-    hasRestarted: false,
-  },
-  responseVersion: 1,
-  response: {
-    statusCode: 201,
-    actualUri: 'https://example.test/u/1',
-    isResumable: false,
-    headers: [['content-length', '0']],
-  },
-  error: null,
-  createdAtMs: 1_700_000_000_000,
-  contentDigest: 'sha-256=:abc=:',
-  direction: 'upload',
-  resultPath: null,
-};
+const UPLOAD: OperationSnapshot = COMPLETED_UPLOAD;
 
 const DOWNLOAD: OperationSnapshot = {
   ...UPLOAD,

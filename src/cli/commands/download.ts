@@ -1,11 +1,8 @@
-import { basename, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { redactUrl } from '../../core/redact.ts';
-import { type CliContext, cliAppId } from '../context.ts';
-import { buildDownloadSpec } from '../download-request.ts';
+import type { CliContext } from '../context.ts';
+import { type DownloadRequest, runDownload } from '../download-request.ts';
 import type { ExitCode } from '../exit-codes.ts';
-import { startAndFollow } from '../run-transfer.ts';
-import { addTransferOptions, type TransferOptions } from '../transfer-options.ts';
+import { addTransferOptions, type TransferOptions, transferChoices } from '../transfer-options.ts';
 
 const EXAMPLES = `
 Examples:
@@ -21,8 +18,15 @@ existing FILE is replaced only then (D9). An interrupted download resumes with a
 server allows it, and starts over where it does not (D23, D25).
 Exit codes: 0 completed with a 2xx answer, 1 failed or canceled, 2 bad input, 3 host unreachable.`;
 
-/** `bgtransfer download URL FILE …` (docs/api/cli.md). */
-export function defineDownloadCommand(command: Command, context: CliContext): void {
+/**
+ * `bgtransfer download URL FILE …` (docs/api/cli.md). `run` is runDownload; a test passes another to
+ * see what the command line became.
+ */
+export function defineDownloadCommand(
+  command: Command,
+  context: CliContext,
+  run: (context: CliContext, request: DownloadRequest) => Promise<ExitCode> = runDownload,
+): void {
   command
     .description('queue a durable download of URL into FILE and show its progress until it ends')
     .argument('<url>', 'an absolute http(s) URL')
@@ -30,34 +34,6 @@ export function defineDownloadCommand(command: Command, context: CliContext): vo
   addTransferOptions(command, 'download')
     .addHelpText('after', EXAMPLES)
     .action(async (url: string, file: string, options: TransferOptions) => {
-      context.exitCode = await runDownload(context, { url, file, ...options });
+      context.exitCode = await run(context, { url, file, ...transferChoices(options) });
     });
-}
-
-async function runDownload(
-  context: CliContext,
-  options: TransferOptions & { url: string; file: string },
-): Promise<ExitCode> {
-  const appId = cliAppId(context);
-  const spec = buildDownloadSpec(
-    {
-      url: options.url,
-      file: resolve(options.file),
-      headers: options.header ?? [],
-      priority: options.priority,
-      costPolicy: options.costPolicy,
-      group: options.group,
-    },
-    appId,
-  );
-  const fileName = basename(options.file);
-  return startAndFollow(context, {
-    kind: 'download',
-    appId,
-    spec,
-    label: fileName,
-    describe: () => `downloading ${redactUrl(spec.requestedUri)} to ${resolve(options.file)} with ${spec.method}`,
-    detach: options.detach ?? false,
-    json: options.json ?? false,
-  });
 }

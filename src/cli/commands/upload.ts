@@ -1,12 +1,8 @@
-import { basename } from 'node:path';
 import type { Command } from 'commander';
-import { redactUrl } from '../../core/redact.ts';
-import { type CliContext, cliAppId } from '../context.ts';
+import type { CliContext } from '../context.ts';
 import type { ExitCode } from '../exit-codes.ts';
-import { formatBytes } from '../format.ts';
-import { startAndFollow } from '../run-transfer.ts';
-import { addTransferOptions, type TransferOptions } from '../transfer-options.ts';
-import { buildUploadSpec } from '../upload-request.ts';
+import { addTransferOptions, type TransferOptions, transferChoices } from '../transfer-options.ts';
+import { runUpload, type UploadRequest } from '../upload-request.ts';
 
 interface UploadOptions extends TransferOptions {
   method: string;
@@ -24,8 +20,15 @@ and --detach returns at once) and a restart of the transfer host. Without a resu
 interrupted PUT is sent again from byte 0 and an interrupted POST fails (as on Windows, R12, R38).
 Exit codes: 0 completed with a 2xx answer, 1 failed or canceled, 2 bad input, 3 host unreachable.`;
 
-/** `bgtransfer upload FILE URL …` (docs/api/cli.md). */
-export function defineUploadCommand(command: Command, context: CliContext): void {
+/**
+ * `bgtransfer upload FILE URL …` (docs/api/cli.md). `run` is runUpload; a test passes another to see
+ * what the command line became.
+ */
+export function defineUploadCommand(
+  command: Command,
+  context: CliContext,
+  run: (context: CliContext, request: UploadRequest) => Promise<ExitCode> = runUpload,
+): void {
   command
     .description('queue a durable upload of FILE to URL and show its progress until it ends')
     .argument('<file>', 'the file to send as the request body')
@@ -34,36 +37,6 @@ export function defineUploadCommand(command: Command, context: CliContext): void
   addTransferOptions(command, 'upload')
     .addHelpText('after', EXAMPLES)
     .action(async (file: string, url: string, options: UploadOptions) => {
-      context.exitCode = await runUpload(context, { file, url, ...options });
+      context.exitCode = await run(context, { file, url, method: options.method, ...transferChoices(options) });
     });
-}
-
-async function runUpload(
-  context: CliContext,
-  options: UploadOptions & { file: string; url: string },
-): Promise<ExitCode> {
-  const appId = cliAppId(context);
-  const spec = buildUploadSpec(
-    {
-      file: options.file,
-      url: options.url,
-      method: options.method,
-      headers: options.header ?? [],
-      priority: options.priority,
-      costPolicy: options.costPolicy,
-      group: options.group,
-    },
-    appId,
-  );
-  const fileName = basename(options.file);
-  return startAndFollow(context, {
-    kind: 'upload',
-    appId,
-    spec,
-    label: fileName,
-    describe: (started) =>
-      `uploading ${fileName} (${formatBytes(started.progress.totalBytesToSend)}) to ${redactUrl(spec.requestedUri)} with ${spec.method}`,
-    detach: options.detach ?? false,
-    json: options.json ?? false,
-  });
 }

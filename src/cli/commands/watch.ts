@@ -52,7 +52,7 @@ async function runWatch(context: CliContext, guid: string | undefined, options: 
     return Exit.success;
   }
 
-  const view = createProgressView({
+  const view = await createProgressView({
     mode: chooseViewMode(json, context.stdout),
     stdout: context.stdout,
     stderr: context.stderr,

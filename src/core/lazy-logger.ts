@@ -1,0 +1,59 @@
+import { createRequire } from 'node:module';
+import type { LoggerOptions, pino as Pino } from 'pino';
+import { redactText } from './redact.ts';
+
+/**
+ * Options every bgtransfer logger shares. Callers log guids, codes and URIs without credentials; as a
+ * second line of defence each finished line passes through redactText, which masks userinfo, signed
+ * query values and credential header values wherever they appear (an `err` with a cause chain, a URL
+ * in a peer's message).
+ */
+export function baseLoggerOptions(name: string, level: string): LoggerOptions {
+  return { name, level, hooks: { streamWrite: redactText } };
+}
+
+/** What the socket client logs through: pino's methods it uses, which a pino Logger also satisfies. */
+export interface LogSink {
+  debug(fields: object, message: string): void;
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+}
+
+/** pino's default levels (bgtransfer defines no others). */
+const LEVEL_VALUES: ReadonlyMap<string, number> = new Map([
+  ['trace', 10],
+  ['debug', 20],
+  ['info', 30],
+  ['warn', 40],
+  ['error', 50],
+  ['fatal', 60],
+  ['silent', Number.POSITIVE_INFINITY],
+]);
+
+/**
+ * The library's logger (core/logger.ts createLogger: stderr, `BGTRANSFER_LOG_LEVEL`, warnings by
+ * default), with pino loaded at the first line that passes the level. The socket client logs a
+ * handful of warnings in its life, most often none; pino is a tenth of its start-up. pino is a
+ * CommonJS package, so it loads synchronously and the line is written when it is logged.
+ */
+export function createLazyLogger(name: string, env: NodeJS.ProcessEnv = process.env): LogSink {
+  const level = env.BGTRANSFER_LOG_LEVEL ?? 'warn';
+  let logger: LogSink | undefined;
+  const load = (): LogSink => {
+    if (logger === undefined) {
+      // The module's CommonJS export is the pino function (its ES named export is the same function).
+      const pino = createRequire(import.meta.url)('pino') as typeof Pino;
+      logger = pino(baseLoggerOptions(name, level), pino.destination(2));
+    }
+    return logger;
+  };
+  const threshold = LEVEL_VALUES.get(level);
+  // A level pino does not know: pino's own verdict (it throws), as createLogger gives it.
+  if (threshold === undefined) load();
+  const at =
+    (method: keyof LogSink, value: number) =>
+    (fields: object, message: string): void => {
+      if (threshold !== undefined && value >= threshold) load()[method](fields, message);
+    };
+  return { debug: at('debug', 20), info: at('info', 30), warn: at('warn', 40) };
+}
