@@ -17,6 +17,7 @@ import type {
   OperationSpec,
   TransferDirection,
 } from '../core/snapshot.ts';
+import { type SnapshotForm, toSnapshotRow } from '../core/snapshot-row.ts';
 import { protocolOfSession } from '../protocols/registry.ts';
 import type { ListCursor, ListPage, OperationRecord, SnapshotRow } from '../store/operation-record.ts';
 import type { OperationStore } from '../store/operation-store.ts';
@@ -196,23 +197,27 @@ export class Engine {
   /**
    * listPage with each snapshot as JSON text, for the host's replies: the store builds the text (or it
    * is made from records, for a store without listSnapshots); a running operation's is its live snapshot.
+   * `form`: snapshot objects, or rows (core/snapshot-row.ts).
    */
   listPageText(
     appId: string,
     filter: ListFilter,
     page: ListPage,
     direction?: TransferDirection,
+    form: SnapshotForm = 'objects',
   ): { operations: string[]; next: ListCursor | null } {
+    const text = (snapshot: OperationSnapshot): string =>
+      JSON.stringify(form === 'objects' ? snapshot : toSnapshotRow(snapshot));
     const rows =
-      this.#store.listSnapshots?.(appId, filter, page, direction) ??
+      this.#store.listSnapshots?.(appId, filter, page, direction, form) ??
       this.#store
         .listOperations(appId, filter, page, direction)
-        .map((record): SnapshotRow => [record.guid, record.seq, JSON.stringify(toSnapshot(record))]);
+        .map((record): SnapshotRow => [record.guid, record.seq, text(toSnapshot(record))]);
     const last = rows.at(-1);
     return {
       operations: rows.map(([guid, , json]) => {
         const live = this.#scheduler.live(guid);
-        return live ? JSON.stringify(live.peekSnapshot()) : json;
+        return live ? text(live.peekSnapshot()) : json;
       }),
       next: last && page.limit >= 0 && rows.length === page.limit ? { seq: last[1], guid: last[0] } : null,
     };

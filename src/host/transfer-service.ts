@@ -11,6 +11,7 @@ import type {
   OperationSpec,
   TransferDirection,
 } from '../core/snapshot.ts';
+import type { SNAPSHOT_ROW_FORM } from '../core/snapshot-row.ts';
 import { assertFileNameId } from '../engine/accept-spec.ts';
 import type { Engine } from '../engine/engine.ts';
 import type { CreatedSpool } from '../engine/spools.ts';
@@ -119,7 +120,10 @@ export class TransferService {
     return this.#engine.store.countByStatus(appId);
   }
 
-  /** One page: no snapshot object is made on the way; the reply is the rows' JSON text joined (JsonText). */
+  /**
+   * One page: no snapshot object is made on the way; the reply is the rows' JSON text joined (JsonText).
+   * Asked for as rows (core/snapshot-row.ts), the page names its app once and carries `rows`.
+   */
   listPage(
     { appId }: CallContext,
     {
@@ -127,10 +131,19 @@ export class TransferService {
       after,
       limit,
       direction,
-    }: { filter: ListFilter; after: ListCursor | null; limit: number; direction?: TransferDirection | undefined },
+      form,
+    }: {
+      filter: ListFilter;
+      after: ListCursor | null;
+      limit: number;
+      direction?: TransferDirection | undefined;
+      form?: typeof SNAPSHOT_ROW_FORM | undefined;
+    },
   ): JsonText {
-    const page = this.#engine.listPageText(appId, filter, { after, limit }, direction);
-    return new JsonText(`{"operations":[${page.operations.join(',')}],"next":${JSON.stringify(page.next)}}`);
+    const page = this.#engine.listPageText(appId, filter, { after, limit }, direction, form ?? 'objects');
+    const next = JSON.stringify(page.next);
+    if (form === undefined) return new JsonText(`{"operations":[${page.operations.join(',')}],"next":${next}}`);
+    return new JsonText(`{"appId":${JSON.stringify(appId)},"rows":[${page.operations.join(',')}],"next":${next}}`);
   }
 
   get({ appId }: CallContext, { guid }: ByGuid): OperationSnapshot {

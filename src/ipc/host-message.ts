@@ -4,6 +4,7 @@ import type { Method, ResultOf } from './methods.ts';
 import {
   boolean,
   checkSnapshot,
+  checkSnapshotRows,
   checkSnapshots,
   count,
   fail,
@@ -111,6 +112,12 @@ function positive(value: unknown, path: string, key: string): number {
   return value as number;
 }
 
+function stringList(value: unknown, key: string): string[] {
+  if (!Array.isArray(value)) fail(R, 'an array of strings', key);
+  for (let index = 0; index < value.length; index++) string(value[index], R, `${key}[${index}]`);
+  return value as string[];
+}
+
 function nonEmptyString(value: unknown, path: string, key: string, max: number): string {
   if (typeof value !== 'string' || value.length < 1 || value.length > max) {
     fail(path, `a string of 1 to ${max} characters`, key);
@@ -156,7 +163,15 @@ const RESULT_CHECKS: { [M in Method]: (value: unknown) => unknown } = {
     integer(hello.protocolVersion, R, 'protocolVersion');
     integer(hello.pid, R, 'pid');
     string(hello.home, R, 'home');
-    const result: { protocolVersion: number; pid: number; home: string; finalEndsWatch?: boolean } = {
+    // Every optional field the hello schema declares is checked and kept here: a field dropped here is
+    // a host feature the client never learns of (and so never uses).
+    const result: {
+      protocolVersion: number;
+      pid: number;
+      home: string;
+      finalEndsWatch?: boolean;
+      listForms?: string[];
+    } = {
       protocolVersion: hello.protocolVersion as number,
       pid: hello.pid as number,
       home: hello.home as string,
@@ -165,6 +180,7 @@ const RESULT_CHECKS: { [M in Method]: (value: unknown) => unknown } = {
       boolean(hello.finalEndsWatch, R, 'finalEndsWatch');
       result.finalEndsWatch = hello.finalEndsWatch as boolean;
     }
+    if (hello.listForms !== undefined) result.listForms = stringList(hello.listForms, 'listForms');
     return result;
   },
   start: snapshotResult,
@@ -176,9 +192,16 @@ const RESULT_CHECKS: { [M in Method]: (value: unknown) => unknown } = {
   },
   releaseSpool: done,
   list: snapshotList,
+  // A page as objects, or (asked for by a client that saw the form in hello) as its app id and rows.
   listPage: (value) => {
     const page = record(value, R);
-    return { operations: snapshotList(page.operations), next: listCursor(page.next) };
+    if (page.appId !== undefined) string(page.appId, R, 'appId');
+    const next = listCursor(page.next);
+    const operations =
+      page.rows === undefined || page.appId === undefined
+        ? snapshotList(page.operations)
+        : checkSnapshotRows(page.rows, page.appId as string, 'rows');
+    return { operations, next };
   },
   get: snapshotResult,
   cancel: snapshotResult,

@@ -4,6 +4,7 @@ import { BackgroundTransferStatus, isTerminalStatus } from '../core/enums.ts';
 import { TransferError, toTransferError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { OperationSnapshot } from '../core/snapshot.ts';
+import { SNAPSHOT_ROW_FORM } from '../core/snapshot-row.ts';
 import type { SocketServeOptions } from '../host/host-main.ts';
 import type { TransferService } from '../host/transfer-service.ts';
 import { type AppMethod, invoke, isAppMethod } from './methods.ts';
@@ -211,6 +212,7 @@ class ClientSession {
       pid: process.pid,
       home: this.#host.service.home,
       finalEndsWatch: true,
+      listForms: [SNAPSHOT_ROW_FORM],
     };
     this.#write({ v: PROTOCOL_VERSION, id, ok: true, result });
   }

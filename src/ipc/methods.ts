@@ -16,10 +16,11 @@ import type {
   ProgressSnapshot,
   ResponseSnapshot,
 } from '../core/snapshot.ts';
+import { SNAPSHOT_ROW_FORM } from '../core/snapshot-row.ts';
 import type { CallContext } from '../host/transfer-service.ts';
 import type { ListCursor } from '../store/operation-record.ts';
 import { MAX_LIST_PAGE } from './frames.ts';
-import { checkSnapshots, SnapshotCheckError } from './snapshot-check.ts';
+import { checkSnapshotRows, checkSnapshots, SnapshotCheckError } from './snapshot-check.ts';
 
 /**
  * The transfer host's remote methods, declared once. Each has its params (validated by the host),
@@ -160,15 +161,37 @@ export const snapshotSchema = z.looseObject({
  * parseResult reports any other bad result.
  */
 function snapshotList(method: string) {
-  return z.unknown().transform((value): OperationSnapshot[] => {
-    try {
-      return checkSnapshots(value, 'operations');
-    } catch (error) {
-      if (!(error instanceof SnapshotCheckError)) throw error;
-      throw new TransferError('BT_ERR_IPC_PROTOCOL', `bad ${method} result from the host: ${error.message}`);
-    }
-  });
+  return z.unknown().transform((value) => checked(method, () => checkSnapshots(value, 'operations')));
 }
+
+function checked(method: string, check: () => OperationSnapshot[]): OperationSnapshot[] {
+  try {
+    return check();
+  } catch (error) {
+    if (!(error instanceof SnapshotCheckError)) throw error;
+    throw new TransferError('BT_ERR_IPC_PROTOCOL', `bad ${method} result from the host: ${error.message}`);
+  }
+}
+
+/**
+ * A page as objects (`operations`) or, when the client asked for rows, as the page's app id and its
+ * `rows` (core/snapshot-row.ts); either way the client gets checked snapshot objects.
+ */
+const listPageResult = z
+  .object({
+    operations: z.unknown().optional(),
+    appId: z.string().optional(),
+    rows: z.unknown().optional(),
+    next: listCursor.nullable(),
+  })
+  .transform(({ operations, appId, rows, next }) => ({
+    operations: checked('listPage', () =>
+      rows === undefined || appId === undefined
+        ? checkSnapshots(operations, 'operations')
+        : checkSnapshotRows(rows, appId, 'rows'),
+    ),
+    next,
+  }));
 
 /** What `bgtransfer host status` shows. Counts are the calling app's operations by status name. */
 const hostStatus = z.object({
@@ -208,6 +231,8 @@ export const METHODS = {
       pid: z.number().int(),
       home: z.string(),
       finalEndsWatch: z.boolean().optional(),
+      /** The compact forms of a listPage reply this host sends when asked (core/snapshot-row.ts). */
+      listForms: z.array(z.string()).optional(),
     }),
   },
   /** Idempotent per guid on the host (TransferService.start), so the client may re-send it. */
@@ -246,8 +271,10 @@ export const METHODS = {
       limit: z.number().int().min(1).max(MAX_LIST_PAGE),
       // As list's: one direction, or both when absent.
       direction: z.enum(['upload', 'download']).optional(),
+      // Sent only to a host whose hello listed it: an older host refuses params it does not know.
+      form: z.literal(SNAPSHOT_ROW_FORM).optional(),
     }),
-    result: z.object({ operations: snapshotList('listPage'), next: listCursor.nullable() }),
+    result: listPageResult,
   },
   get: { scope: 'app', params: byGuid, result: snapshotSchema },
   cancel: { scope: 'app', params: byGuid, result: snapshotSchema },

@@ -6,6 +6,7 @@ import {
 } from '../core/enums.ts';
 import { ERROR_DEFINITIONS, type ErrorCode, type SerializedTransferError } from '../core/errors.ts';
 import type { OperationSnapshot } from '../core/snapshot.ts';
+import { fromSnapshotRow } from '../core/snapshot-row.ts';
 
 /**
  * The client's check of the snapshots in an enumeration reply: the same rules as `snapshotSchema`
@@ -174,4 +175,24 @@ export function checkSnapshots(value: unknown, path: Path): OperationSnapshot[] 
   }
   // Each element was checked (and completed in place) just above.
   return value as OperationSnapshot[];
+}
+
+/**
+ * An enumeration's operations as rows (core/snapshot-row.ts), each made into its snapshot object with
+ * the page's app id and checked as an object from the host is.
+ */
+export function checkSnapshotRows(value: unknown, appId: string, path: Path): OperationSnapshot[] {
+  if (!Array.isArray(value)) fail(path, 'an array');
+  const snapshots = new Array<OperationSnapshot>(value.length);
+  for (let index = 0; index < value.length; index++) {
+    try {
+      const snapshot = fromSnapshotRow(value[index], appId);
+      if (snapshot === undefined) fail('', 'a snapshot row');
+      snapshots[index] = checkSnapshot(snapshot, '');
+    } catch (error) {
+      if (error instanceof SnapshotCheckError) throw new SnapshotCheckError(`${path}[${index}]${error.message}`);
+      throw error;
+    }
+  }
+  return snapshots;
 }

@@ -7,6 +7,7 @@ import {
 } from '../core/enums.ts';
 import { TransferError } from '../core/errors.ts';
 import type { ListFilter, TransferDirection } from '../core/snapshot.ts';
+import type { SnapshotForm } from '../core/snapshot-row.ts';
 import type { ListPage, SnapshotRow } from './operation-record.ts';
 import { OPERATION_COLUMNS, type OperationRow, rowToRecord } from './record-mapping.ts';
 
@@ -82,6 +83,42 @@ const DOWNLOAD_FIELDS = [
 ];
 
 /**
+ * The same values as a row of core/snapshot-row.ts (its order, no key names), held to the text of
+ * `toSnapshotRow(toSnapshot(record))` by the same test.
+ */
+const UPLOAD_ROW = [
+  'guid',
+  'method',
+  'requestedUri',
+  'sourcePath',
+  'groupName',
+  `CASE WHEN transferGroupName IS NULL THEN NULL ELSE json_array(transferGroupName,
+    COALESCE(transferGroupBehavior, ${BackgroundTransferBehavior.parallel})) END`,
+  'costPolicy',
+  'priority',
+  'bytesSent',
+  'totalBytesToSend',
+  'bytesReceived',
+  'totalBytesToReceive',
+  'status',
+  bool('hasResponseChanged <> 0'),
+  bool('hasRestarted <> 0'),
+  'responseVersion',
+  'json(responseJson)',
+  'json(errorJson)',
+  'createdAtMs',
+  "json_extract(extrasJson, '$.contentDigest')",
+  'direction',
+  'resultPath',
+];
+const DOWNLOAD_ROW = [
+  ...UPLOAD_ROW,
+  bool("json_extract(extrasJson, '$.isRandomAccessRequired') = 1"),
+  "json(COALESCE(json_extract(extrasJson, '$.recoverableWebErrorStatuses'), '[]'))",
+  "json_extract(extrasJson, '$.expectedContentDigest')",
+];
+
+/**
  * Whether the row holds only what the record mapping accepts as far as SQL can tell (known enum values,
  * a known direction, JSON columns that parse). A row that fails it goes through `rowToRecord`, which
  * names the bad column in a BT_ERR_STORE, as every other read of a damaged row does.
@@ -93,9 +130,15 @@ const ROW_IS_SOUND = `status IN (${values(BackgroundTransferStatus)})
   AND (responseJson IS NULL OR json_valid(responseJson)) AND (errorJson IS NULL OR json_valid(errorJson))`;
 
 /** json() of a column that does not parse would fail the whole page; such a row is reported by itself. */
-const SNAPSHOT_JSON = `CASE WHEN NOT (${ROW_IS_SOUND}) THEN NULL
+const SNAPSHOT_JSON: Record<SnapshotForm, string> = {
+  objects: `CASE WHEN NOT (${ROW_IS_SOUND}) THEN NULL
   WHEN direction = 'download' THEN json_object(${DOWNLOAD_FIELDS.join(', ')})
-  ELSE json_object(${UPLOAD_FIELDS.join(', ')}) END`;
+  ELSE json_object(${UPLOAD_FIELDS.join(', ')}) END`,
+  rows1: `CASE WHEN NOT (${ROW_IS_SOUND}) THEN NULL
+  WHEN direction = 'download' THEN json_array(${DOWNLOAD_ROW.join(', ')})
+  ELSE json_array(${UPLOAD_ROW.join(', ')}) END`,
+};
+const FORMS: readonly SnapshotForm[] = ['objects', 'rows1'];
 
 type Params = unknown[];
 
@@ -109,15 +152,19 @@ const MANY_MISSING = 64;
  * kept until the store writes that operation (`forget`): with 10,000 operations stored, building their
  * JSON took SQLite ~200 ms a list on a loaded machine, finding which rows a page holds ~30 ms. The store
  * calls forget() for every write to an operation's row (a queue position is not in the text); one engine
- * owns the file (the home lock).
+ * owns the file (the home lock). Texts are kept per form, so a host whose clients all read rows keeps
+ * rows only.
  */
 export class ListQueries {
   readonly #records: Record<ListFilter['kind'], Database.Statement<Params, OperationRow>>;
-  readonly #snapshots: Record<ListFilter['kind'], Database.Statement<Params, [string, number, string | null]>>;
+  readonly #snapshots: Record<
+    SnapshotForm,
+    Record<ListFilter['kind'], Database.Statement<Params, [string, number, string | null]>>
+  >;
   readonly #keys: Record<ListFilter['kind'], Database.Statement<Params, [string, number]>>;
-  readonly #snapshot: Database.Statement<[string], string | null>;
+  readonly #snapshot: Record<SnapshotForm, Database.Statement<[string], string | null>>;
   readonly #row: Database.Statement<[string], OperationRow>;
-  readonly #texts = new Map<string, string>();
+  readonly #texts: Record<SnapshotForm, Map<string, string>> = { objects: new Map(), rows1: new Map() };
 
   constructor(db: Database.Database) {
     const prepare = <R>(select: string): Record<ListFilter['kind'], Database.Statement<Params, R>> => ({
@@ -127,15 +174,20 @@ export class ListQueries {
       all: db.prepare<Params, R>(pageSql(select, 'all')),
     });
     this.#records = prepare<OperationRow>(`SELECT ${OPERATION_COLUMNS.join(', ')} FROM operations`);
-    const snapshots = prepare<[string, number, string | null]>(`SELECT guid, seq, ${SNAPSHOT_JSON} FROM operations`);
-    for (const statement of Object.values(snapshots)) statement.raw(true);
-    this.#snapshots = snapshots;
+    const snapshots = (form: SnapshotForm) => {
+      const statements = prepare<[string, number, string | null]>(
+        `SELECT guid, seq, ${SNAPSHOT_JSON[form]} FROM operations`,
+      );
+      for (const statement of Object.values(statements)) statement.raw(true);
+      return statements;
+    };
+    this.#snapshots = { objects: snapshots('objects'), rows1: snapshots('rows1') };
     const keys = prepare<[string, number]>('SELECT guid, seq FROM operations');
     for (const statement of Object.values(keys)) statement.raw(true);
     this.#keys = keys;
-    this.#snapshot = db
-      .prepare<[string], string | null>(`SELECT ${SNAPSHOT_JSON} FROM operations WHERE guid = ?`)
-      .pluck();
+    const snapshot = (form: SnapshotForm) =>
+      db.prepare<[string], string | null>(`SELECT ${SNAPSHOT_JSON[form]} FROM operations WHERE guid = ?`).pluck();
+    this.#snapshot = { objects: snapshot('objects'), rows1: snapshot('rows1') };
     this.#row = db.prepare<[string], OperationRow>(
       `SELECT ${OPERATION_COLUMNS.join(', ')} FROM operations WHERE guid = ?`,
     );
@@ -146,40 +198,51 @@ export class ListQueries {
     return this.#records[filter.kind].all(...params(appId, filter, page, direction));
   }
 
-  /** The page's snapshots as JSON text. A damaged row throws BT_ERR_STORE naming it (rowToRecord). */
-  snapshots(appId: string, filter: ListFilter, page?: ListPage, direction?: TransferDirection): SnapshotRow[] {
+  /**
+   * The page's snapshots as JSON text, objects or rows (core/snapshot-row.ts). A damaged row throws
+   * BT_ERR_STORE naming it (rowToRecord).
+   */
+  snapshots(
+    appId: string,
+    filter: ListFilter,
+    page?: ListPage,
+    direction?: TransferDirection,
+    form: SnapshotForm = 'objects',
+  ): SnapshotRow[] {
     const at = params(appId, filter, page, direction);
     const keys = this.#keys[filter.kind].all(...at);
+    const texts = this.#texts[form];
     let missing = 0;
-    for (const [guid] of keys) if (!this.#texts.has(guid)) missing++;
-    if (missing > MANY_MISSING) return this.#readPage(filter, at);
+    for (const [guid] of keys) if (!texts.has(guid)) missing++;
+    if (missing > MANY_MISSING) return this.#readPage(form, filter, at);
     return keys.map(([guid, seq]): SnapshotRow => {
-      let json = this.#texts.get(guid);
+      let json = texts.get(guid);
       if (json === undefined) {
-        json = this.#snapshot.get(guid) ?? this.#refuse(guid);
-        this.#keep(guid, json);
+        json = this.#snapshot[form].get(guid) ?? this.#refuse(guid);
+        this.#keep(texts, guid, json);
       }
       return [guid, seq, json];
     });
   }
 
-  /** The operation's row changed: its kept text (if any) is no longer its snapshot. */
+  /** The operation's row changed: its kept texts (if any) are no longer its snapshot. */
   forget(guid: string): void {
-    this.#texts.delete(guid);
+    for (const form of FORMS) this.#texts[form].delete(guid);
   }
 
-  #readPage(filter: ListFilter, at: Params): SnapshotRow[] {
-    const rows = this.#snapshots[filter.kind].all(...at);
+  #readPage(form: SnapshotForm, filter: ListFilter, at: Params): SnapshotRow[] {
+    const rows = this.#snapshots[form][filter.kind].all(...at);
+    const texts = this.#texts[form];
     for (const row of rows) {
       if (row[2] === null) this.#refuse(row[0]);
-      this.#keep(row[0], row[2]);
+      this.#keep(texts, row[0], row[2]);
     }
     // Every row's text was checked above.
     return rows as SnapshotRow[];
   }
 
-  #keep(guid: string, json: string): void {
-    if (this.#texts.size < MAX_KEPT_TEXTS) this.#texts.set(guid, json);
+  #keep(texts: Map<string, string>, guid: string, json: string): void {
+    if (texts.size < MAX_KEPT_TEXTS) texts.set(guid, json);
   }
 
   #refuse(guid: string): never {

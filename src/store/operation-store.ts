@@ -8,6 +8,7 @@ import type {
   TransferDirection,
   TransferGroupSpec,
 } from '../core/snapshot.ts';
+import type { SnapshotForm } from '../core/snapshot-row.ts';
 import type { EndpointCapability } from './endpoint-capability.ts';
 import type {
   CompletionGroupRecord,
@@ -38,9 +39,16 @@ export interface OperationStore {
   listOperations(appId: string, filter: ListFilter, page?: ListPage, direction?: TransferDirection): OperationRecord[];
   /**
    * listOperations as each operation's snapshot in JSON text (and its cursor), for the enumerations the
-   * host sends as they are. Optional: the engine makes the text from records where a store has none.
+   * host sends as they are: objects, or rows (core/snapshot-row.ts). Optional: the engine makes the text
+   * from records where a store has none.
    */
-  listSnapshots?(appId: string, filter: ListFilter, page?: ListPage, direction?: TransferDirection): SnapshotRow[];
+  listSnapshots?(
+    appId: string,
+    filter: ListFilter,
+    page?: ListPage,
+    direction?: TransferDirection,
+    form?: SnapshotForm,
+  ): SnapshotRow[];
   /** Every operation in one of these statuses (any app), in queue order. */
   listByStatus(statuses: readonly BackgroundTransferStatus[]): OperationRecord[];
   /** Whether any operation (any app) is in one of these statuses; reads no row. */

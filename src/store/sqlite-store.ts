@@ -9,6 +9,7 @@ import type {
   TransferDirection,
   TransferGroupSpec,
 } from '../core/snapshot.ts';
+import type { SnapshotForm } from '../core/snapshot-row.ts';
 import { type EndpointCapability, SqliteEndpointCapabilities } from './endpoint-capability.ts';
 import { GroupCommit } from './group-commit.ts';
 import { ListQueries } from './list-queries.ts';
@@ -137,8 +138,14 @@ export class SqliteOperationStore implements OperationStore {
     return this.#run('listOperations', () => this.#lists.records(appId, filter, page, direction)).map(rowToRecord);
   }
 
-  listSnapshots(appId: string, filter: ListFilter, page?: ListPage, direction?: TransferDirection): SnapshotRow[] {
-    return this.#run('listSnapshots', () => this.#lists.snapshots(appId, filter, page, direction));
+  listSnapshots(
+    appId: string,
+    filter: ListFilter,
+    page?: ListPage,
+    direction?: TransferDirection,
+    form?: SnapshotForm,
+  ): SnapshotRow[] {
+    return this.#run('listSnapshots', () => this.#lists.snapshots(appId, filter, page, direction, form));
   }
 
   hasStatus(statuses: readonly BackgroundTransferStatus[]): boolean {

@@ -4,8 +4,10 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { homeLayout, hostSocketPath } from '../../src/core/paths.ts';
 import type { OperationSnapshot } from '../../src/core/snapshot.ts';
+import { SNAPSHOT_ROW_FORM } from '../../src/core/snapshot-row.ts';
 import { stopHost } from '../../src/ipc/host-control.ts';
 import { PROTOCOL_VERSION } from '../../src/ipc/protocol.ts';
+import { checkSnapshotRows } from '../../src/ipc/snapshot-check.ts';
 import { SocketPort } from '../../src/ipc/socket-port.ts';
 import { SqliteOperationStore } from '../../src/store/sqlite-store.ts';
 import { newOperation } from '../helpers/store-fixtures.ts';
@@ -14,7 +16,7 @@ import { makeTempDir, type TempDir } from '../helpers/temp-dir.ts';
 /**
  * A large enumeration through a real host: the socket client's `list` arrives in pages (listPage), each
  * frame a fraction of the whole, with the same operations in the same order as the single-reply `list`
- * that older clients still call.
+ * that older clients still call; asked for rows (core/snapshot-row.ts), a page holds the same snapshots.
  */
 
 const APP_ID = 'list-pages-app';
@@ -116,6 +118,24 @@ test('list through the socket: several listPage frames, the same operations and 
       (page) => (JSON.parse(page) as { result: { operations: OperationSnapshot[] } }).result.operations,
     );
     assert.deepEqual(paged, single);
+
+    // A client that read listForms in hello asks for rows: the same snapshots in about half the bytes.
+    const [helloReply, rowsReply] = await rawCalls([
+      hello,
+      {
+        v: PROTOCOL_VERSION,
+        id: 2,
+        method: 'listPage',
+        params: { filter: { kind: 'all' }, after: null, limit: 1000, form: SNAPSHOT_ROW_FORM },
+      },
+    ]);
+    assert.deepEqual((JSON.parse(helloReply ?? '') as { result: { listForms: string[] } }).result.listForms, [
+      SNAPSHOT_ROW_FORM,
+    ]);
+    const rowsPage = (JSON.parse(rowsReply ?? '') as { result: { appId: string; rows: unknown[] } }).result;
+    assert.equal(rowsPage.appId, APP_ID);
+    assert.deepEqual(checkSnapshotRows(rowsPage.rows, rowsPage.appId, 'rows'), single.slice(0, 1000));
+    assert.ok((rowsReply ?? '').length < (pages[0] ?? '').length * 0.7, 'rows are the smaller form');
   } finally {
     await port.close();
   }

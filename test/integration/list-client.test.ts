@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { BackgroundTransferStatus } from '../../src/core/enums.ts';
 import { TransferError } from '../../src/core/errors.ts';
 import type { OperationSnapshot } from '../../src/core/snapshot.ts';
+import { SNAPSHOT_ROW_FORM, toSnapshotRow } from '../../src/core/snapshot-row.ts';
 import { MAX_LIST_PAGE } from '../../src/ipc/methods.ts';
 import { PROTOCOL_VERSION } from '../../src/ipc/protocol.ts';
 import { SocketPort } from '../../src/ipc/socket-port.ts';
@@ -66,16 +67,18 @@ function snapshot(index: number): OperationSnapshot {
 
 interface Request {
   method: string;
-  params: { after?: { seq: number; guid: string } | null; limit?: number };
+  params: { after?: { seq: number; guid: string } | null; limit?: number; form?: string };
 }
 
 /**
  * A host that answers hello and then each listPage from `pages` in turn (`next` is the cursor of the
  * page's last operation unless it is the last page), or refuses listPage as a host of an older release.
+ * With `rows`, its hello offers the compact form and a listPage that asks for it gets rows; without,
+ * it refuses a listPage that names a form, as a host that predates the form does (strict params).
  */
 async function fakeHost(
   pages: unknown[][],
-  options: { knowsListPage: boolean },
+  options: { knowsListPage: boolean; rows?: boolean },
 ): Promise<{
   home: string;
   requests: Request[];
@@ -86,16 +89,31 @@ async function fakeHost(
   const requests: Request[] = [];
   const host = await startFakeHost(home, (frame): FakeHostAnswer => {
     const { method } = frame;
-    requests.push({ method, params: frame.params as Request['params'] });
+    const params = (frame.params ?? {}) as Request['params'];
+    requests.push({ method, params });
+    const forms = options.rows ? { listForms: ['rows0', SNAPSHOT_ROW_FORM] } : {};
     if (method === 'hello') {
-      return { v: PROTOCOL_VERSION, ok: true, result: { protocolVersion: PROTOCOL_VERSION, pid: process.pid, home } };
+      return {
+        v: PROTOCOL_VERSION,
+        ok: true,
+        result: { protocolVersion: PROTOCOL_VERSION, pid: process.pid, home, ...forms },
+      };
+    }
+    if (method === 'listPage' && params.form !== undefined && !options.rows) {
+      return {
+        v: PROTOCOL_VERSION,
+        ok: false,
+        error: { code: 'BT_ERR_INVALID_ARGUMENT', message: 'bad params for listPage' },
+      };
     }
     if (method === 'listPage' && options.knowsListPage) {
       const index = requests.filter((request) => request.method === 'listPage').length - 1;
       const operations = pages[index] ?? [];
       const last = operations.at(-1) as { guid?: string } | undefined;
       const next = index < pages.length - 1 && last ? { seq: index, guid: last.guid } : null;
-      return { v: PROTOCOL_VERSION, ok: true, result: { operations, next } };
+      const result =
+        params.form === SNAPSHOT_ROW_FORM ? { appId: APP_ID, rows: operations.map(toRow), next } : { operations, next };
+      return { v: PROTOCOL_VERSION, ok: true, result };
     }
     if (method === 'list') return { v: PROTOCOL_VERSION, ok: true, result: pages.flat() };
     return {
@@ -105,6 +123,10 @@ async function fakeHost(
     };
   });
   return { home, requests, close: () => host.close() };
+}
+
+function toRow(operation: unknown): unknown {
+  return toSnapshotRow(operation as OperationSnapshot);
 }
 
 const range = (from: number, count: number): OperationSnapshot[] =>
@@ -124,6 +146,33 @@ test('list asks for pages of MAX_LIST_PAGE, each after the previous cursor, and 
         [{ seq: 0, guid: 'op-00002' }, MAX_LIST_PAGE],
         [{ seq: 1, guid: 'op-00005' }, MAX_LIST_PAGE],
       ],
+    );
+    // This host's hello offers no compact form: it is never asked for one.
+    assert.ok(
+      pages.every((request) => request.params.form === undefined),
+      JSON.stringify(pages),
+    );
+  } finally {
+    await port.close();
+    await host.close();
+  }
+});
+
+test('a host whose hello offers rows is asked for them, and the pages read as the same snapshots', async () => {
+  const download = { ...snapshot(7), direction: 'download', resultPath: '/data/out.bin', isRandomAccessRequired: true };
+  const pages = [
+    range(0, 3),
+    [...range(3, 2), { ...download, recoverableWebErrorStatuses: [], expectedContentDigest: null }],
+  ];
+  const host = await fakeHost(pages, { knowsListPage: true, rows: true });
+  const port = new SocketPort(host.home, { autoStart: false });
+  try {
+    const listed = await port.call('list', APP_ID, { filter: { kind: 'all' } });
+    assert.deepEqual(listed, pages.flat());
+    const asked = host.requests.filter((request) => request.method === 'listPage');
+    assert.deepEqual(
+      asked.map((request) => request.params.form),
+      [SNAPSHOT_ROW_FORM, SNAPSHOT_ROW_FORM],
     );
   } finally {
     await port.close();

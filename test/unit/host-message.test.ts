@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { z } from 'zod';
-import { BackgroundTransferStatus } from '../../src/core/enums.ts';
 import { TransferError } from '../../src/core/errors.ts';
 import type { OperationSnapshot } from '../../src/core/snapshot.ts';
+import { toSnapshotRow } from '../../src/core/snapshot-row.ts';
 import { PROTOCOL_VERSION } from '../../src/ipc/frames.ts';
 import { parseHostMessage, parseResult } from '../../src/ipc/host-message.ts';
 import { METHODS, type Method, requestId, serializedError, snapshotSchema, watchId } from '../../src/ipc/methods.ts';
@@ -44,6 +44,9 @@ const RESULTS: { [M in Method]: unknown[] } = {
     { protocolVersion: 2, pid: 10, home: '/h' },
     { protocolVersion: 2, pid: 10, home: '/h', finalEndsWatch: true, newer: 'x' },
     { protocolVersion: 2, pid: 10, home: '/h', finalEndsWatch: 'yes' },
+    { protocolVersion: 2, pid: 10, home: '/h', listForms: ['rows0', 'rows1'] },
+    { protocolVersion: 2, pid: 10, home: '/h', listForms: 'rows1' },
+    { protocolVersion: 2, pid: 10, home: '/h', listForms: ['rows1', 2] },
     { protocolVersion: 2.5, pid: 10, home: '/h' },
     { protocolVersion: 2, pid: BIG + 1, home: '/h' },
     { protocolVersion: 2, pid: 10 },
@@ -55,6 +58,12 @@ const RESULTS: { [M in Method]: unknown[] } = {
   list: [[SNAPSHOT, OLD_HOST_SNAPSHOT], [], [SNAPSHOT, BROKEN_SNAPSHOT], { operations: [] }, null],
   listPage: [
     { operations: [SNAPSHOT], next: null },
+    { appId: SNAPSHOT.appId, rows: [toSnapshotRow(SNAPSHOT)], next: null },
+    { appId: SNAPSHOT.appId, rows: [toSnapshotRow(SNAPSHOT)], operations: 'ignored', next: null },
+    { appId: SNAPSHOT.appId, rows: [[1, 2]], next: null },
+    { appId: SNAPSHOT.appId, rows: 'all', next: null },
+    { appId: 3, rows: [], next: null },
+    { rows: [toSnapshotRow(SNAPSHOT)], next: null },
     { operations: [SNAPSHOT], next: { seq: 3, guid: 'g-1' }, extra: true },
     { operations: [], next: { seq: -3, guid: 'g' } },
     { operations: [], next: { seq: 3, guid: '' } },

@@ -4,6 +4,7 @@ import { BackgroundTransferBehavior, BackgroundTransferStatus } from '../../src/
 import { TransferError } from '../../src/core/errors.ts';
 import { JsonText } from '../../src/core/json-text.ts';
 import type { OperationSnapshot } from '../../src/core/snapshot.ts';
+import { toSnapshotRow } from '../../src/core/snapshot-row.ts';
 import {
   encodeFrame,
   PROTOCOL_VERSION,
@@ -145,6 +146,32 @@ describe('enumeration replies on the client', () => {
     assert.throws(() => parseResult('listPage', { operations: 'all of them', next: null }), {
       code: 'BT_ERR_IPC_PROTOCOL',
       message: /operations: expected an array/,
+    });
+  });
+
+  it('a listPage reply as rows is the same snapshots, with the page app id; a broken row is named', () => {
+    const rows = [UPLOAD, DOWNLOAD].map((snapshot) => toSnapshotRow({ ...snapshot, appId: 'page-app' }));
+    const parsed = parseResult('listPage', { appId: 'page-app', rows: structuredClone(rows), next: null });
+    assert.deepEqual(parsed.operations, [
+      { ...UPLOAD, appId: 'page-app' },
+      { ...DOWNLOAD, appId: 'page-app' },
+    ]);
+    const brokenStatus = structuredClone(rows);
+    (brokenStatus[1] as unknown[])[12] = 42;
+    assert.throws(() => parseResult('listPage', { appId: 'page-app', rows: brokenStatus, next: null }), {
+      code: 'BT_ERR_IPC_PROTOCOL',
+      message: /bad listPage result from the host: rows\[1\]\.progress\.status: expected a BackgroundTransferStatus/,
+    });
+    for (const row of [rows[0]?.slice(0, 21), 'g-1', null, { guid: 'g-1' }]) {
+      assert.throws(() => parseResult('listPage', { appId: 'page-app', rows: [rows[0], row], next: null }), {
+        code: 'BT_ERR_IPC_PROTOCOL',
+        message: /rows\[1\]: expected a snapshot row/,
+      });
+    }
+    const badGroup = structuredClone(rows);
+    (badGroup[0] as unknown[])[5] = ['tg'];
+    assert.throws(() => parseResult('listPage', { appId: 'page-app', rows: badGroup, next: null }), {
+      message: /rows\[0\]\.transferGroup: expected an object/,
     });
   });
 

@@ -7,7 +7,9 @@ import Database from 'better-sqlite3';
 import { BackgroundTransferBehavior, BackgroundTransferStatus } from '../../src/core/enums.ts';
 import { DEFAULT_EXTRAS } from '../../src/core/operation-extras.ts';
 import type { ListFilter, TransferDirection } from '../../src/core/snapshot.ts';
+import { SNAPSHOT_ROW_FORM, toSnapshotRow } from '../../src/core/snapshot-row.ts';
 import { toSnapshot } from '../../src/engine/live-transfer.ts';
+import { checkSnapshotRows, checkSnapshots } from '../../src/ipc/snapshot-check.ts';
 import { pageSql } from '../../src/store/list-queries.ts';
 import type { ListPage } from '../../src/store/operation-record.ts';
 import { SqliteOperationStore } from '../../src/store/sqlite-store.ts';
@@ -41,6 +43,21 @@ function bothForms(
     sql: rows.map(([, , json]) => json),
     records: records.map((record) => JSON.stringify(toSnapshot(record))),
     cursors: rows.map(([guid, seq]) => `${seq}/${guid}`),
+  };
+}
+
+/** The same enumeration as rows (core/snapshot-row.ts): the store's text and toSnapshotRow of the records. */
+function bothRowForms(
+  store: SqliteOperationStore,
+  filter: ListFilter,
+  page?: ListPage,
+  direction?: TransferDirection,
+): { sql: string[]; records: string[] } {
+  const rows = store.listSnapshots('app.a', filter, page, direction, SNAPSHOT_ROW_FORM);
+  const records = store.listOperations('app.a', filter, page, direction);
+  return {
+    sql: rows.map(([, , json]) => json),
+    records: records.map((record) => JSON.stringify(toSnapshotRow(toSnapshot(record)))),
   };
 }
 
@@ -116,6 +133,25 @@ describe('enumeration pages as JSON text (SqliteOperationStore.listSnapshots)', 
     store.close();
   });
 
+  it('as rows, is the text of toSnapshotRow(toSnapshot(record)), and the client reads the same snapshots', () => {
+    const { store } = openStore();
+    seedEveryKind(store);
+    for (const filter of [{ kind: 'all' }, { kind: 'transferGroup', name: 'tg' }] satisfies ListFilter[]) {
+      for (const direction of [undefined, 'upload', 'download'] as const) {
+        const { sql, records } = bothRowForms(store, filter, undefined, direction);
+        assert.deepEqual(sql, records, `${filter.kind} ${direction ?? 'both'}`);
+      }
+    }
+    const rows = bothRowForms(store, { kind: 'all' }).sql;
+    const objects = bothForms(store, { kind: 'all' }).sql;
+    assert.equal(rows.length, 9);
+    const fromRows = checkSnapshotRows(JSON.parse(`[${rows.join(',')}]`), 'app.a', 'rows');
+    assert.deepEqual(fromRows, checkSnapshots(JSON.parse(`[${objects.join(',')}]`), 'operations'));
+    const bytes = (texts: string[]): number => texts.reduce((sum, text) => sum + text.length, 0);
+    assert.ok(bytes(rows) < bytes(objects) * 0.7, `rows ${bytes(rows)} bytes, objects ${bytes(objects)}`);
+    store.close();
+  });
+
   it('a row written before the download fields reads them as their defaults', () => {
     const { store, path } = openStore();
     store.insertOperation(
@@ -131,6 +167,8 @@ describe('enumeration pages as JSON text (SqliteOperationStore.listSnapshots)', 
     db.close();
     const { sql, records } = bothForms(store, { kind: 'all' });
     assert.deepEqual(sql, records);
+    const rows = bothRowForms(store, { kind: 'all' });
+    assert.deepEqual(rows.sql, rows.records);
     assert.match(
       sql[0] ?? '',
       /"isRandomAccessRequired":false,"recoverableWebErrorStatuses":\[\],"expectedContentDigest":null/,
@@ -171,7 +209,12 @@ describe('enumeration pages as JSON text (SqliteOperationStore.listSnapshots)', 
     const texts = (): string[] => store.listSnapshots('app.a', { kind: 'all' }).map(([, , json]) => json);
     const expected = (): string[] =>
       store.listOperations('app.a', { kind: 'all' }).map((record) => JSON.stringify(toSnapshot(record)));
+    const rowsHold = (when: string): void => {
+      const { sql, records } = bothRowForms(store, { kind: 'all' });
+      assert.deepEqual(sql, records, `rows ${when}`);
+    };
     assert.deepEqual(texts(), expected(), 'first listing (every text read from SQL)');
+    rowsHold('first listing');
     const writes: Array<[string, () => unknown]> = [
       ['moveToRunning', () => store.moveToRunning('op-1')],
       [
@@ -195,10 +238,12 @@ describe('enumeration pages as JSON text (SqliteOperationStore.listSnapshots)', 
     for (const [name, write] of writes) {
       write();
       assert.deepEqual(texts(), expected(), `after ${name}`);
+      rowsHold(`after ${name}`);
     }
     // Many rows changed at once: the page is read whole again.
     for (let index = 10; index < 100; index++) store.applyEvent(`op-${index}`, 'pause');
     assert.deepEqual(texts(), expected(), 'after 90 pauses');
+    rowsHold('after 90 pauses');
     store.close();
   });
 
@@ -230,10 +275,12 @@ describe('enumeration pages as JSON text (SqliteOperationStore.listSnapshots)', 
       const db = new Database(path);
       db.prepare(`UPDATE operations SET ${column} = ? WHERE guid = ?`).run(value, 'damaged');
       db.close();
-      assert.throws(() => store.listSnapshots('app.a', { kind: 'all' }), {
-        code: 'BT_ERR_STORE',
-        message: new RegExp(`operation damaged: .*${message.source}`),
-      });
+      for (const form of ['objects', SNAPSHOT_ROW_FORM] as const) {
+        assert.throws(() => store.listSnapshots('app.a', { kind: 'all' }, undefined, undefined, form), {
+          code: 'BT_ERR_STORE',
+          message: new RegExp(`operation damaged: .*${message.source}`),
+        });
+      }
       assert.throws(() => store.listOperations('app.a', { kind: 'all' }), { code: 'BT_ERR_STORE', message });
       store.close();
     });
