@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from '../test/helpers/loopback.ts';
 
 /**
  * The PUT target of the throughput benchmark: a loopback node:http server that reads each request body,
@@ -39,11 +39,9 @@ export async function startPutSink(): Promise<PutSink> {
       for (const waiter of matching) waiter.resolve(request);
     });
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
+  const { url } = await listenOnLoopback(server);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     nextRequest: (method) => new Promise((resolve) => waiters.push({ method, resolve })),
     close: async () => {
       server.closeAllConnections();

@@ -1,6 +1,5 @@
-import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from '../test/helpers/loopback.ts';
 
 /**
  * The loopback target of bench/host-small-uploads.ts, run as its own process so that neither the
@@ -74,10 +73,8 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   res.end();
 }
 
-server.listen(0, '127.0.0.1');
-await once(server, 'listening');
-const { port } = server.address() as AddressInfo;
-process.stdout.write(`${JSON.stringify({ type: 'listening', url: `http://127.0.0.1:${port}` })}\n`);
+const { url } = await listenOnLoopback(server);
+process.stdout.write(`${JSON.stringify({ type: 'listening', url })}\n`);
 process.once('SIGTERM', () => {
   server.closeAllConnections();
   server.close(() => process.exit(0));

@@ -1,8 +1,8 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { listenOnLoopback } from '../test/helpers/loopback.ts';
 import type { Sample } from './summary-report.ts';
 import { timedRun } from './timed-run.ts';
 import { type ClientName, prepareClients } from './tus-bench-clients.ts';
@@ -82,8 +82,7 @@ export async function autoSamples(workDir: string, count: number, rounds: number
     req.resume();
     req.on('end', () => res.writeHead(req.method === 'PUT' ? 201 : 200, { 'Content-Length': '0' }).end());
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const { url } = await listenOnLoopback(server);
   const samples: Sample[] = [];
   try {
     const protocols = ['none', 'auto'] as const;

@@ -1,6 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from '../test/helpers/loopback.ts';
 
 /**
  * A lean tus 1.0.0 server for throughput benchmarks (core protocol + creation): it keeps nothing but
@@ -112,9 +112,7 @@ export async function startLeanTusServer(): Promise<LeanTusServer> {
 
   const server = createServer(onRequest);
   server.on('clientError', (_error, socket) => socket.destroy());
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  const url = `http://127.0.0.1:${port}`;
+  const { port, url } = await listenOnLoopback(server);
   return {
     url,
     port,

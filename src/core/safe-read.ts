@@ -2,7 +2,7 @@ import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { type ErrorCode, TransferError } from './errors.ts';
 
 /**
- * Reads a small file of the home (config.json, a lock's pid, store.id, host.failed) without letting what
+ * Reads a small file of the home (config.json, a lock's pid, bgtransfer.db.id, host.failed) without letting what
  * sits at that path turn the read against us: a FIFO would block for ever, a link to /dev/zero would
  * never end, a link elsewhere would read (or, for writers, clobber) a file the user did not mean. So:
  * O_NOFOLLOW (a symbolic link fails with ELOOP), O_NONBLOCK (opening a FIFO does not wait for a writer),

@@ -112,7 +112,7 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
     version: 5,
     description: 'store identity',
     up: [
-      // A random id made once per database: the home records it (store.id), so a database that was
+      // A random id made once per database: the home records it (bgtransfer.db.id), so a database that was
       // emptied or swapped for another is told apart from a first start (store-identity.ts).
       'CREATE TABLE storeIdentity (id TEXT PRIMARY KEY NOT NULL, createdAtMs INTEGER NOT NULL) STRICT',
       "INSERT INTO storeIdentity (id, createdAtMs) VALUES (lower(hex(randomblob(16))), CAST(strftime('%s', 'now') AS INTEGER) * 1000)",

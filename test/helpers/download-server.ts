@@ -1,7 +1,8 @@
 import { stat } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { type DigestHeader, digestHeader, type Representation, sendBody, unionLength } from './download-server-body.ts';
+import { listenOnLoopback } from './loopback.ts';
 import { answerRange, type ByteRange, contentRange, ifRangeAllowsRange, type Validators } from './range-request.ts';
 
 export type { DigestHeader } from './download-server-body.ts';
@@ -249,10 +250,9 @@ export async function startDownloadServer(): Promise<DownloadServer> {
     await sendBody(res, rep, range, record, options.throttleBytesPerSecond, cut);
   }
 
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const { port, url } = await listenOnLoopback(server);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     port,
     requests,
     async serve(path, bodies, options = {}) {

@@ -8,6 +8,7 @@ import { hostLogPath } from '../../src/ipc/protocol.ts';
 import { KiB, type Kill, MiB, UPLOADS, type Upload } from './fault-matrix-plan.ts';
 import { stalledAt } from './fault-matrix-watch.ts';
 import { startFaultProxy } from './fault-proxy.ts';
+import { listenOnLoopback } from './loopback.ts';
 
 /**
  * The fault matrix's host kills and the timings measured around them and around stalls, plus the
@@ -157,8 +158,7 @@ export async function calibrateInFlight(): Promise<number> {
     socket.on('error', () => {});
     accepted.push(socket);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
+  const { port } = await listenOnLoopback(server);
   const proxy = await startFaultProxy(port);
   const client = connect(proxy.port, '127.0.0.1');
   client.on('error', () => {});

@@ -1,5 +1,6 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { listenOnLoopback } from './loopback.ts';
 
 /**
  * What the proxy does to one connection; `{}` passes everything through. Byte counts are per
@@ -160,13 +161,11 @@ export async function startFaultProxy(
     toClient.start();
   });
   server.on('error', () => {});
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('proxy has no TCP address');
+  const { port, url } = await listenOnLoopback(server);
 
   return {
-    url: `http://127.0.0.1:${address.port}`,
-    port: address.port,
+    url,
+    port,
     connections,
     setDefaultPlan(plan) {
       defaultPlan = plan;

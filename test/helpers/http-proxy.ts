@@ -7,8 +7,9 @@ import {
   type ServerResponse,
 } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { type AddressInfo, connect, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { listenOnLoopback } from './loopback.ts';
 
 /** One request the proxy handled, updated live. */
 export interface ProxyRecord {
@@ -179,10 +180,9 @@ export async function startHttpProxy(options: HttpProxyOptions = {}): Promise<Ht
       origin.pipe(client);
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const { port, url } = await listenOnLoopback(server, options.tls ? 'https' : 'http');
   return {
-    url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
+    url,
     port,
     requests,
     close() {

@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { hashFile, receiveInto, type StoredUpload } from './ietf-server-store.ts';
+import { listenOnLoopback } from './loopback.ts';
 import { makeTempDir } from './temp-dir.ts';
 
 export type { IetfUpload } from './ietf-server-store.ts';
@@ -261,9 +261,7 @@ export async function startIetfServer(options: IetfServerOptions = {}): Promise<
     onRequest(req, res, record).catch(() => res.destroy());
   });
   server.on('clientError', (_error, socket) => socket.destroy());
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  const url = `http://127.0.0.1:${port}`;
+  const { port, url } = await listenOnLoopback(server);
 
   return {
     url,

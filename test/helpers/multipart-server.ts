@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import busboy from 'busboy';
+import { listenOnLoopback } from './loopback.ts';
 
 /**
  * A node:http server for multipart uploads: it keeps each request's raw bytes and parses
@@ -62,10 +62,9 @@ export async function startMultipartServer(): Promise<MultipartServer> {
       res.writeHead(500).end(String(error));
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const { url } = await listenOnLoopback(server);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     last(path) {
       const found = received.filter((request) => request.path === path).at(-1);
       assert.ok(found, `no request for ${path}`);

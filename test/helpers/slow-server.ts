@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { listenOnLoopback } from './loopback.ts';
 import { waitFor } from './wait-for.ts';
 
 /**
@@ -90,11 +90,10 @@ export async function startSlowServer(): Promise<SlowServer> {
   };
   const server = createServer((req, res) => void onRequest(req, res));
   server.on('clientError', (_error, socket) => socket.destroy());
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const { url } = await listenOnLoopback(server);
 
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     requests,
     arrivals: (prefix) => requests.filter((request) => request.path.startsWith(prefix)).map((request) => request.path),
     maxInFlight(prefix) {

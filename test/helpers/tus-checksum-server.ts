@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from './loopback.ts';
 
 /** One PATCH as the server judged it. */
 export interface ChecksumPatch {
@@ -167,9 +167,7 @@ export async function startTusChecksumServer(options: { concatenation?: boolean 
     res.end();
   };
   server.on('clientError', (_error, socket) => socket.destroy());
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  const url = `http://127.0.0.1:${port}`;
+  const { port, url } = await listenOnLoopback(server);
   return {
     url,
     port,

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { pipeline, type Readable, Transform } from 'node:stream';
 import { FileStore } from '@tus/file-store';
 import { Server as TusServer } from '@tus/server';
+import { listenOnLoopback } from './loopback.ts';
 import { makeTempDir } from './temp-dir.ts';
 
 /** One request as it reached the tus server (before @tus/server handled it). */
@@ -155,9 +155,7 @@ export async function startTusServer(
   });
   // A client (or the fault proxy) that hangs up mid-request must not crash the test process.
   server.on('clientError', (_error, socket) => socket.destroy());
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  const url = `http://127.0.0.1:${port}`;
+  const { port, url } = await listenOnLoopback(server);
 
   return {
     url,

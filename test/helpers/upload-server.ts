@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { listenOnLoopback } from './loopback.ts';
 
 /** One request as the server saw it; body fields update live while the body streams in. */
 export interface RecordedRequest {
@@ -102,11 +102,10 @@ export async function startUploadServer(options: UploadServerOptions = {}): Prom
   // A client that hangs up mid-request must not crash the test process.
   server.on('clientError', (_error, socket) => socket.destroy());
   server.on('tlsClientError', () => {});
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const { port, url } = await listenOnLoopback(server, options.tls ? 'https' : 'http');
 
   return {
-    url: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
+    url,
     port,
     requests,
     route(path, handler, routeOptions = {}) {

@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { existsSync, statSync } from 'node:fs';
 import { createServer, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, afterEach, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -11,6 +10,7 @@ import { hostStatus, stopHost } from '../../src/ipc/host-control.ts';
 import { type ApiHome, readAll, useApiHome } from '../helpers/api-home.ts';
 import { type FaultProxy, startFaultProxy } from '../helpers/fault-proxy.ts';
 import { startIetfServer } from '../helpers/ietf-server.ts';
+import { listenOnLoopback } from '../helpers/loopback.ts';
 import { spawnNode } from '../helpers/process-tools.ts';
 import { makeTempDir, type TempDir, writeRandomFile } from '../helpers/temp-dir.ts';
 import { startTusServer } from '../helpers/tus-server.ts';
@@ -196,8 +196,7 @@ test('SIGKILL after a 2xx head arrived: the next process completes the POST, sen
       held.push(res);
     });
   });
-  await new Promise<void>((resolve) => holding.listen(0, '127.0.0.1', resolve));
-  const port = (holding.address() as AddressInfo).port;
+  const { port } = await listenOnLoopback(holding);
   try {
     const file = await writeRandomFile(files.path, 'answered.bin', 256 * KiB);
     const child = spawnNode([APP, 'POST', `http://127.0.0.1:${port}/answered`, file.path], {
@@ -246,8 +245,7 @@ test('paused while a 2xx answer comes in, then resumed: completed without sendin
       held.push(res);
     });
   });
-  await new Promise<void>((resolve) => holding.listen(0, '127.0.0.1', resolve));
-  const port = (holding.address() as AddressInfo).port;
+  const { port } = await listenOnLoopback(holding);
   try {
     const file = await writeRandomFile(files.path, 'paused-answer.bin', 64 * KiB);
     const uploader = new BackgroundUploader();
@@ -342,8 +340,7 @@ test('IETF draft (POST) SIGKILLed before the 104 with the body not all sent: cre
     req.pause();
     heads.push(`${req.method} ${req.headers['upload-draft-interop-version'] ?? '-'}`);
   });
-  await new Promise<void>((resolve) => holding.listen(0, '127.0.0.1', resolve));
-  const port = (holding.address() as AddressInfo).port;
+  const { port } = await listenOnLoopback(holding);
   try {
     const file = await writeRandomFile(files.path, 'ietf-post.bin', 16 * 1024 * KiB);
     const child = spawnNode([APP, 'POST', `http://127.0.0.1:${port}/ietf-post`, file.path, '--resume-protocol=ietf'], {

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { createServer, request as httpRequest, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, afterEach, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +7,7 @@ import Database from 'better-sqlite3';
 import { closeAsync } from '../../src/api/port-provider.ts';
 import { BackgroundTransferStatus, BackgroundUploader } from '../../src/index.ts';
 import { type ApiHome, useApiHome } from '../helpers/api-home.ts';
+import { listenOnLoopback } from '../helpers/loopback.ts';
 import { spawnNode } from '../helpers/process-tools.ts';
 import { makeTempDir, type TempDir, writeRandomFile } from '../helpers/temp-dir.ts';
 import { startTusServer, type TusTestServer } from '../helpers/tus-server.ts';
@@ -99,14 +99,13 @@ async function switchableFront(initialPort: number): Promise<{ url: string; swit
     forward.on('error', () => res.destroy());
     req.pipe(forward);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { url } = await listenOnLoopback(server);
   closers.push(async () => {
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   });
-  const { port } = server.address() as AddressInfo;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     switchTo(port: number) {
       backend = port;
     },

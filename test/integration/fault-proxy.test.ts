@@ -5,6 +5,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type FaultProxy, startFaultProxy } from '../helpers/fault-proxy.ts';
+import { listenOnLoopback } from '../helpers/loopback.ts';
 import { waitFor } from '../helpers/wait-for.ts';
 
 const MiB = 1024 * 1024;
@@ -70,10 +71,7 @@ async function startTarget(): Promise<Target> {
     });
     target.onConnection(connection);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  assert.ok(address !== null && typeof address !== 'string');
-  target.port = address.port;
+  target.port = (await listenOnLoopback(server)).port;
   target.close = async () => {
     for (const connection of target.connections) connection.socket.destroy();
     server.close();

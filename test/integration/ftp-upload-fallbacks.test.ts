@@ -8,6 +8,7 @@ import { uploadFtp } from '../../src/protocols/ftp/ftp-upload.ts';
 import { findFreePort } from '../helpers/free-port.ts';
 import { startFtpSrv } from '../helpers/ftp-servers.ts';
 import { inputFor, SMALL_SIZE, sha256File, small, transferErrorOf, useFtpFiles } from '../helpers/ftp-upload-kit.ts';
+import { listenOnLoopback } from '../helpers/loopback.ts';
 
 /**
  * uploadFtp where the usual path is missing: servers that answer 502 to APPE, REST or SIZE (ftp-srv
@@ -84,13 +85,11 @@ describe('uploadFtp without a server', () => {
   test('a server that never greets is BT_ERR_TIMEOUT after connectTimeoutMs', async () => {
     const accepted = new Set<Socket>();
     const silent = createServer((socket) => accepted.add(socket));
-    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-    const address = silent.address();
-    assert.ok(address !== null && typeof address === 'object');
+    const { port } = await listenOnLoopback(silent);
     try {
       const startedAt = performance.now();
       const error = await transferErrorOf(
-        uploadFtp(inputFor(`ftp://127.0.0.1:${address.port}/file.bin`, { connectTimeoutMs: 300 })),
+        uploadFtp(inputFor(`ftp://127.0.0.1:${port}/file.bin`, { connectTimeoutMs: 300 })),
       );
       const waited = performance.now() - startedAt;
       assert.equal(error.code, 'BT_ERR_TIMEOUT');

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, statSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -10,6 +10,7 @@ import { BackgroundTransferStatus } from '../../src/core/enums.ts';
 import { hostStatus } from '../../src/ipc/host-control.ts';
 import { hostLogPath, hostSocketPath, PROTOCOL_VERSION } from '../../src/ipc/protocol.ts';
 import { SocketPort } from '../../src/ipc/socket-port.ts';
+import { startFakeHost } from '../helpers/fake-host.ts';
 import { newHome, server, specFor, temp, useHostBed } from '../helpers/host-bed.ts';
 import { rawSession, request } from '../helpers/raw-socket.ts';
 import { writeRandomFile } from '../helpers/temp-dir.ts';
@@ -156,32 +157,17 @@ test('a call in flight when the connection drops is sent once more on a new conn
   mkdirSync(home, { mode: 0o700 });
   const dropOnce = new Set(['listPage', 'update']);
   const seen: string[] = [];
-  let connections = 0;
-  const scripted = createServer((socket) => {
-    const connection = ++connections;
-    let buffered = '';
-    socket.on('data', (chunk) => {
-      buffered += chunk.toString('utf8');
-      const lines = buffered.split('\n');
-      buffered = lines.pop() ?? '';
-      for (const line of lines) {
-        const { id, method } = JSON.parse(line) as { id: number; method: string };
-        seen.push(`${connection}:${method}`);
-        if (dropOnce.delete(method)) {
-          socket.destroy();
-          return;
-        }
-        const result =
-          method === 'hello'
-            ? { protocolVersion: PROTOCOL_VERSION, pid: process.pid, home }
-            : method === 'listPage'
-              ? { operations: [], next: null }
-              : [];
-        socket.write(`${JSON.stringify({ v: PROTOCOL_VERSION, id, ok: true, result })}\n`);
-      }
-    });
+  const scripted = await startFakeHost(home, ({ connection, method }) => {
+    seen.push(`${connection}:${method}`);
+    if (dropOnce.delete(method)) return 'drop';
+    const result =
+      method === 'hello'
+        ? { protocolVersion: PROTOCOL_VERSION, pid: process.pid, home }
+        : method === 'listPage'
+          ? { operations: [], next: null }
+          : [];
+    return { v: PROTOCOL_VERSION, ok: true, result };
   });
-  await new Promise<void>((resolve) => scripted.listen(hostSocketPath(home), resolve));
   const port = new SocketPort(home);
   try {
     assert.deepEqual(await port.call('list', 'app-a', { filter: { kind: 'all' } }), []);
@@ -193,7 +179,7 @@ test('a call in flight when the connection drops is sent once more on a new conn
     assert.deepEqual(seen.slice(4), ['2:update']);
   } finally {
     await port.close();
-    await new Promise((resolve) => scripted.close(resolve));
+    await scripted.close();
   }
 });
 

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { TransferError } from '../../src/core/errors.ts';
@@ -8,6 +7,7 @@ import { homeLayout } from '../../src/core/paths.ts';
 import { stopHost } from '../../src/ipc/host-control.ts';
 import { hostSocketPath, PROTOCOL_VERSION } from '../../src/ipc/protocol.ts';
 import { SocketPort } from '../../src/ipc/socket-port.ts';
+import { type FakeHost, startFakeHost } from '../helpers/fake-host.ts';
 import { spawnNode } from '../helpers/process-tools.ts';
 import { makeTempDir, type TempDir } from '../helpers/temp-dir.ts';
 
@@ -32,31 +32,20 @@ after(async () => {
   await temp.cleanup();
 });
 
-function startOldHost(home: string, seen: string[]): Promise<Server> {
-  const server = createServer((socket) => {
-    let buffered = '';
-    socket.on('error', () => undefined);
-    socket.on('data', (chunk) => {
-      buffered += chunk.toString('utf8');
-      const lines = buffered.split('\n');
-      buffered = lines.pop() ?? '';
-      for (const line of lines) {
-        const { v, id, method } = JSON.parse(line) as { v: number; id: number; method: string };
-        seen.push(`v${v} ${method}`);
-        const reply =
-          v !== OLD_VERSION
-            ? {
-                ok: false,
-                error: { code: 'BT_ERR_IPC_PROTOCOL', message: `the host speaks protocol 1, the frame v${v}` },
-              }
-            : method === 'hello'
-              ? { ok: true, result: { protocolVersion: OLD_VERSION, pid: process.pid, home } }
-              : { ok: false, error: { code: 'BT_ERR_INVALID_ARGUMENT', message: `bad params for ${method}` } };
-        socket.write(`${JSON.stringify({ v: OLD_VERSION, id, ...reply })}\n`);
-      }
-    });
+function startOldHost(home: string, seen: string[]): Promise<FakeHost> {
+  return startFakeHost(home, ({ v, method }) => {
+    seen.push(`v${v} ${method}`);
+    if (v !== OLD_VERSION) {
+      return {
+        v: OLD_VERSION,
+        ok: false,
+        error: { code: 'BT_ERR_IPC_PROTOCOL', message: `the host speaks protocol 1, the frame v${v}` },
+      };
+    }
+    return method === 'hello'
+      ? { v: OLD_VERSION, ok: true, result: { protocolVersion: OLD_VERSION, pid: process.pid, home } }
+      : { v: OLD_VERSION, ok: false, error: { code: 'BT_ERR_INVALID_ARGUMENT', message: `bad params for ${method}` } };
   });
-  return new Promise((resolve) => server.listen(hostSocketPath(home), () => resolve(server)));
 }
 
 test('the socket protocol is past version 1: the start frame and its extras changed since', () => {
@@ -87,7 +76,7 @@ test('an app meeting a host of IPC protocol 1 gets BT_ERR_IPC_PROTOCOL naming bo
     assert.ok(tookMs < 5_000, `the error took ${tookMs.toFixed(0)} ms`);
   } finally {
     await port.close();
-    await new Promise((resolve) => oldHost.close(resolve));
+    await oldHost.close();
   }
 });
 

@@ -13,6 +13,7 @@ import { uploadTus } from '../../src/protocols/tus/tus-upload.ts';
 import { fileBody } from '../../src/source/body-source.ts';
 import { inspectSourceFile } from '../../src/source/file-source.ts';
 import { type HttpProxy, startHttpProxy } from '../helpers/http-proxy.ts';
+import { listenOnLoopback } from '../helpers/loopback.ts';
 import { makeTempDir, type RandomFile, type TempDir, writeRandomFile } from '../helpers/temp-dir.ts';
 import { makeTestCertificates, type TestCertificates } from '../helpers/tls-certs.ts';
 import { startTusServer } from '../helpers/tus-server.ts';
@@ -279,12 +280,11 @@ test('connect timeout (R47) covers the CONNECT through a proxy that never answer
     sockets.add(socket);
     socket.on('error', () => {});
   });
-  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  const { port } = await listenOnLoopback(silent);
   closers.push(async () => {
     for (const socket of sockets) socket.destroy();
     await new Promise<void>((resolve) => silent.close(() => resolve()));
   });
-  const port = (silent.address() as { port: number }).port;
   const dispatcher = dispatcherWith({
     connectTimeoutMs: 300,
     proxy: { mode: 'url', url: `http://u:p4ss@127.0.0.1:${port}` },

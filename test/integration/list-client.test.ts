@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -8,8 +7,9 @@ import { BackgroundTransferStatus } from '../../src/core/enums.ts';
 import { TransferError } from '../../src/core/errors.ts';
 import type { OperationSnapshot } from '../../src/core/snapshot.ts';
 import { MAX_LIST_PAGE } from '../../src/ipc/methods.ts';
-import { hostSocketPath, PROTOCOL_VERSION } from '../../src/ipc/protocol.ts';
+import { PROTOCOL_VERSION } from '../../src/ipc/protocol.ts';
 import { SocketPort } from '../../src/ipc/socket-port.ts';
+import { type FakeHostAnswer, startFakeHost } from '../helpers/fake-host.ts';
 import { spawnNode } from '../helpers/process-tools.ts';
 import { makeTempDir, type TempDir } from '../helpers/temp-dir.ts';
 
@@ -84,36 +84,27 @@ async function fakeHost(
   const home = join(temp.path, `home-${homes++}`);
   mkdirSync(home, { mode: 0o700 });
   const requests: Request[] = [];
-  const server: Server = createServer((socket) => {
-    let buffered = '';
-    socket.on('error', () => undefined);
-    socket.on('data', (chunk) => {
-      buffered += chunk.toString('utf8');
-      const lines = buffered.split('\n');
-      buffered = lines.pop() ?? '';
-      for (const line of lines) {
-        const { id, method, params } = JSON.parse(line) as Request & { id: number };
-        requests.push({ method, params });
-        let reply: object;
-        if (method === 'hello') {
-          reply = { ok: true, result: { protocolVersion: PROTOCOL_VERSION, pid: process.pid, home } };
-        } else if (method === 'listPage' && options.knowsListPage) {
-          const index = requests.filter((request) => request.method === 'listPage').length - 1;
-          const operations = pages[index] ?? [];
-          const last = operations.at(-1) as { guid?: string } | undefined;
-          const next = index < pages.length - 1 && last ? { seq: index, guid: last.guid } : null;
-          reply = { ok: true, result: { operations, next } };
-        } else if (method === 'list') {
-          reply = { ok: true, result: pages.flat() };
-        } else {
-          reply = { ok: false, error: { code: 'BT_ERR_IPC_PROTOCOL', message: `unknown method "${method}"` } };
-        }
-        socket.write(`${JSON.stringify({ v: PROTOCOL_VERSION, id, ...reply })}\n`);
-      }
-    });
+  const host = await startFakeHost(home, (frame): FakeHostAnswer => {
+    const { method } = frame;
+    requests.push({ method, params: frame.params as Request['params'] });
+    if (method === 'hello') {
+      return { v: PROTOCOL_VERSION, ok: true, result: { protocolVersion: PROTOCOL_VERSION, pid: process.pid, home } };
+    }
+    if (method === 'listPage' && options.knowsListPage) {
+      const index = requests.filter((request) => request.method === 'listPage').length - 1;
+      const operations = pages[index] ?? [];
+      const last = operations.at(-1) as { guid?: string } | undefined;
+      const next = index < pages.length - 1 && last ? { seq: index, guid: last.guid } : null;
+      return { v: PROTOCOL_VERSION, ok: true, result: { operations, next } };
+    }
+    if (method === 'list') return { v: PROTOCOL_VERSION, ok: true, result: pages.flat() };
+    return {
+      v: PROTOCOL_VERSION,
+      ok: false,
+      error: { code: 'BT_ERR_IPC_PROTOCOL', message: `unknown method "${method}"` },
+    };
   });
-  await new Promise<void>((resolve) => server.listen(hostSocketPath(home), resolve));
-  return { home, requests, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  return { home, requests, close: () => host.close() };
 }
 
 const range = (from: number, count: number): OperationSnapshot[] =>

@@ -2,7 +2,6 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import busboy from 'busboy';
@@ -10,6 +9,7 @@ import { request } from 'undici';
 import { BackgroundTransferContentPart } from '../../src/api/background-transfer-content-part.ts';
 import { generateBoundary } from '../../src/core/multipart/boundary.ts';
 import { buildMultipartBody } from '../../src/protocols/multipart/multipart-body.ts';
+import { listenOnLoopback } from '../helpers/loopback.ts';
 import { makeTempDir, type RandomFile, type TempDir, writeRandomFile } from '../helpers/temp-dir.ts';
 
 /**
@@ -102,9 +102,7 @@ before(async () => {
   small = await writeRandomFile(dir.path, 'small.bin', 12_345);
   quoted = await writeRandomFile(dir.path, 'quoted.bin', 1);
   server = createServer(handle);
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  origin = (await listenOnLoopback(server)).url;
 });
 
 after(async () => {

@@ -92,7 +92,38 @@ function relativeLinks(markdown: string): string[] {
   return targets;
 }
 
+/** The source layers, which docs also name paths from: `ipc/host-server.ts` is `src/ipc/host-server.ts`. */
+const LAYERS = ['api', 'ipc', 'host', 'engine', 'protocols', 'store', 'core', 'net', 'source', 'cli'];
+
+/**
+ * Repository paths named in backticks: from the top (`src/…`, `test/…`, `bench/…`, `scripts/…`, `docs/…`),
+ * from inside src/ (`engine/engine.ts`), built (`dist/cli/main.js`, whose source is `src/cli/main.ts`), or
+ * a bench result by its file name.
+ * A pattern or placeholder (`*`, `{a,b}`, `<timestamp>`, `…`) names no one file and is left out.
+ */
+function namedPaths(markdown: string): string[] {
+  const paths: string[] = [];
+  for (const span of markdown.matchAll(/`([^`\n]+)`/g)) {
+    // A bench result cited by its name alone (`summary-2026-12-07T05-15-47-358Z.json`) lives in bench/results/.
+    if (/^[a-z-]+-\d{4}-\d\d-\d\dT[\w-]+\.(json|txt)$/.test(span[1] ?? '')) paths.push(`bench/results/${span[1]}`);
+    for (const match of (span[1] ?? '').matchAll(/(?:^|[\s(=])([\w.-]+\/[^\s`),:;]*)/g)) {
+      const path = (match[1] ?? '').replace(/[.]$/, '');
+      if (/[*{}<>…]/.test(path)) continue;
+      const top = path.split('/')[0] ?? '';
+      if (top === 'dist') paths.push(`src/${path.slice('dist/'.length).replace(/\.js$/, '.ts')}`);
+      else if (['src', 'test', 'bench', 'scripts', 'docs'].includes(top)) paths.push(path);
+      else if (LAYERS.includes(top) && /\.ts$/.test(path)) paths.push(`src/${path}`);
+    }
+  }
+  return paths;
+}
+
 const files = scannedFiles();
+/** README.md and docs/: what a user reads. */
+const userDocs = files.filter((file) => {
+  const rel = relative(repoRoot, file);
+  return extname(file) === '.md' && (rel === 'README.md' || rel.startsWith(`docs${'/'}`));
+});
 
 describe('references resolve inside the repository', () => {
   test('scans the source, tests, benchmarks, scripts and docs', () => {
@@ -135,14 +166,33 @@ describe('references resolve inside the repository', () => {
 
   test('every relative markdown link in docs/ and README.md points to an existing file', () => {
     const broken: string[] = [];
-    for (const file of files.filter((path) => extname(path) === '.md')) {
+    for (const file of userDocs) {
       const rel = relative(repoRoot, file);
-      if (rel !== 'README.md' && !rel.startsWith(`docs${'/'}`)) continue;
       for (const target of relativeLinks(readFileSync(file, 'utf8'))) {
         if (!existsSync(resolve(dirname(file), target))) broken.push(`${rel}: ${target}`);
       }
     }
     assert.deepEqual(broken, []);
+  });
+
+  test('every repository path a doc names in backticks exists', () => {
+    const missing: string[] = [];
+    for (const file of userDocs) {
+      const rel = relative(repoRoot, file);
+      for (const path of namedPaths(readFileSync(file, 'utf8'))) {
+        if (!existsSync(join(repoRoot, path))) missing.push(`${rel}: ${path}`);
+      }
+    }
+    assert.deepEqual(missing, []);
+  });
+
+  test('the path check sees paths, also those named from inside src/ or by their built name', () => {
+    assert.deepEqual(
+      namedPaths(
+        '`src/ipc/protocol.ts` and `ipc/host-server.ts`, `dist/cli/main.js`, `bench/x-*.json`, `npm test`, `list-2026-12-07T04-00Z.txt`',
+      ),
+      ['src/ipc/protocol.ts', 'src/ipc/host-server.ts', 'src/cli/main.ts', 'bench/results/list-2026-12-07T04-00Z.txt'],
+    );
   });
 
   test('the link check sees links (a parser that finds none would pass vacuously)', () => {

@@ -53,6 +53,12 @@ function sourceFiles(dir: string): string[] {
     .map((path) => join(dir, path));
 }
 
+function markdownFiles(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((path) => path.endsWith('.md'))
+    .map((path) => join(dir, path));
+}
+
 describe('docs/errors.md', () => {
   const rows = docRows(docText);
 
@@ -87,7 +93,37 @@ describe('docs/errors.md', () => {
   });
 });
 
+describe('the other docs', () => {
+  test('name only defined codes (`BT_ERR_INVALID_*` stands for the codes it starts)', () => {
+    const markdown = [join(repoRoot, 'README.md'), ...markdownFiles(join(repoRoot, 'docs'))];
+    const unknown: string[] = [];
+    for (const file of markdown) {
+      for (const match of readFileSync(file, 'utf8').matchAll(/BT_ERR_[A-Z0-9_]*[A-Z0-9](_\*)?/g)) {
+        const name = match[0];
+        const known = name.endsWith('_*')
+          ? definedCodes.some((code) => code.startsWith(name.slice(0, -1)))
+          : name in ERROR_DEFINITIONS;
+        if (!known) unknown.push(`${file.slice(repoRoot.length)}: ${name}`);
+      }
+    }
+    assert.deepEqual(unknown, []);
+  });
+});
+
 describe('src/**/*.ts', () => {
+  // A code nothing raises is a row in docs/errors.md that no user can meet: stale, or a check forgotten.
+  test('raises every defined code somewhere beside its definition', () => {
+    const used = new Set<string>();
+    for (const file of sourceFiles(join(repoRoot, 'src'))) {
+      if (file === join(repoRoot, 'src', 'core', 'errors.ts')) continue;
+      for (const match of readFileSync(file, 'utf8').matchAll(/BT_ERR_[A-Z0-9_]+/g)) used.add(match[0]);
+    }
+    assert.deepEqual(
+      definedCodes.filter((code) => !used.has(code)),
+      [],
+    );
+  });
+
   // The bare prefix 'BT_ERR_' (as in code.startsWith('BT_ERR_')) is not a code and is not matched.
   test("uses only defined codes in 'BT_ERR_…' string literals", () => {
     const undefinedUses: string[] = [];
