@@ -33,6 +33,8 @@ export class LiveTransfer {
   /** R39: a new response arrived; true in exactly one published notification. */
   hasResponseChanged = false;
   lastPersistMs = 0;
+  /** The request returned: from here on the store holds its counters, not this object. */
+  ended = false;
   done: Promise<void> = Promise.resolve();
   #stopReason: StopReason | null = null;
 
@@ -41,6 +43,12 @@ export class LiveTransfer {
     this.hasRestarted = record.progress.hasRestarted;
     // A resumed request continues from what the server acknowledged (R38 restarts from 0 otherwise).
     this.bytesSent = record.extras.session === null ? 0 : record.ackOffset;
+    // A download continues its partial file: it shows what the stopped request left until this one
+    // says where it really starts (the fsynced size, or 0 and hasRestarted).
+    if (record.direction === 'download') {
+      this.bytesReceived = record.progress.bytesReceived;
+      this.totalBytesToReceive = record.progress.totalBytesToReceive;
+    }
   }
 
   get stopReason(): StopReason | null {

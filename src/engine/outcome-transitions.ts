@@ -81,14 +81,27 @@ export function recordOutcome(
 /**
  * A request stopped by the engine itself. Cancel and shutdown leave the stored state as it is; a pause
  * or a network stop keeps the status set before the stop, and — unless a resumable session exists — the
- * next request starts from byte 0 (R38, R53); a preempted one (R32) waits in the queue again.
+ * next request starts from byte 0 (R38, R53); a preempted one (R32) waits in the queue again. When it
+ * goes on from where it is, `progress` (the stopped request's last counters) is stored: a paused
+ * download shows the bytes it made durable, not what was stored some seconds before.
  * Returns the record to publish, if any.
  */
-export function recordStop(store: OperationStore, guid: string, reason: StopReason): OperationRecord | null {
+export function recordStop(
+  store: OperationStore,
+  guid: string,
+  reason: StopReason,
+  progress: ProgressUpdate,
+): OperationRecord | null {
   const record = store.getOperation(guid);
   if (!record) return null;
   const restart = record.extras.session === null;
-  if (reason === 'preempt') return store.moveToQueued(guid, { restart, countAttempt: false, notBeforeMs: 0 });
-  if (reason === 'pause' || reason === 'network') store.markInterrupted(guid, restart);
+  if (reason === 'preempt') {
+    if (!restart) store.recordProgress(guid, progress);
+    return store.moveToQueued(guid, { restart, countAttempt: false, notBeforeMs: 0 });
+  }
+  if (reason === 'pause' || reason === 'network') {
+    store.markInterrupted(guid, restart, progress);
+    return store.getOperation(guid) ?? null;
+  }
   return null;
 }

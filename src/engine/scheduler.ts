@@ -164,7 +164,9 @@ export class Scheduler {
     if (isTerminalStatus(record.progress.status) && record.progress.status !== S.completed) {
       discardDownloadPartial(record, this.#log);
     }
-    const snapshot = toSnapshot(record);
+    // While a request runs (or winds down after a stop) its counters are newer than the stored ones:
+    // a property change or a pause must not show a download's progress going back.
+    const snapshot = live && !live.ended ? live.peekSnapshot() : toSnapshot(record);
     snapshot.progress = { ...snapshot.progress, hasRestarted: false, hasResponseChanged: false };
     this.#events.emit('update', snapshot);
   }
@@ -295,11 +297,12 @@ export class Scheduler {
       onResponse: () => this.#publishLive(live),
       onRestarted: () => this.#publishLive(live),
     });
+    live.ended = true;
     try {
       if (live.stopReason !== null) {
         // A completed request's digest is kept whatever happens next (run-attempt.ts).
         if (outcome.kind === 'completed' && outcome.extras) this.#store.updateExtras(guid, outcome.extras);
-        const record = recordStop(this.#store, guid, live.stopReason);
+        const record = recordStop(this.#store, guid, live.stopReason, progressOf(live));
         if (record) this.publishRecord(record);
         return;
       }

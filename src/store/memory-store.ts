@@ -272,10 +272,17 @@ export class MemoryOperationStore implements OperationStore {
     return names;
   }
 
-  markInterrupted(guid: string, restart: boolean): void {
+  markInterrupted(guid: string, restart: boolean, progress?: ProgressUpdate): void {
     this.#assertOpen();
     const record = this.#operations.get(guid);
-    if (record === undefined || isTerminalStatus(record.progress.status) || !restart) return;
+    if (record === undefined || isTerminalStatus(record.progress.status)) return;
+    if (!restart) {
+      if (progress !== undefined) {
+        Object.assign(record.progress, progress);
+        record.updatedAtMs = this.#now();
+      }
+      return;
+    }
     record.progress.bytesSent = 0;
     record.progress.bytesReceived = 0;
     record.progress.totalBytesToReceive = 0;

@@ -84,8 +84,11 @@ export interface OperationStore {
   countByStatus(appId: string): Map<BackgroundTransferStatus, number>;
   /** R28: the app's transfer groups that still have unfinished operations. */
   liveTransferGroupNames(appId: string): Set<string>;
-  /** A request stopped without a status change; `restart`: the next one starts at byte 0 (R38). */
-  markInterrupted(guid: string, restart: boolean): void;
+  /**
+   * A request stopped without a status change; `restart`: the next one starts at byte 0 (R38). Else
+   * `progress`, when given, is the stopped request's last counters, stored in any status but a final one.
+   */
+  markInterrupted(guid: string, restart: boolean, progress?: ProgressUpdate): void;
   /** The server acknowledged having `ackOffset` bytes. No-op for finished operations. */
   recordAcknowledged(guid: string, ackOffset: number): void;
   /** Replaces the operation's extras (resume session, …). */

@@ -123,12 +123,14 @@ export const SQL = Object.freeze({
   /**
    * A request was stopped without a status change (pause, network loss, cost policy). @restart 1: the
    * next request starts at byte 0 (no resumable session), so counters drop and hasRestarted flags the
-   * first report of that request (R38).
+   * first report of that request (R38). Otherwise, @counted 1: the stopped request's last counters
+   * are stored (the status already left running, so recordProgress no longer would).
    */
   markInterrupted: `UPDATE operations SET
-      bytesSent = CASE WHEN @restart = 1 THEN 0 ELSE bytesSent END,
-      bytesReceived = CASE WHEN @restart = 1 THEN 0 ELSE bytesReceived END,
-      totalBytesToReceive = CASE WHEN @restart = 1 THEN 0 ELSE totalBytesToReceive END,
+      bytesSent = CASE WHEN @restart = 1 THEN 0 WHEN @counted = 1 THEN @bytesSent ELSE bytesSent END,
+      bytesReceived = CASE WHEN @restart = 1 THEN 0 WHEN @counted = 1 THEN @bytesReceived ELSE bytesReceived END,
+      totalBytesToReceive = CASE WHEN @restart = 1 THEN 0
+        WHEN @counted = 1 THEN @totalBytesToReceive ELSE totalBytesToReceive END,
       hasRestarted = CASE WHEN @restart = 1 THEN 1 ELSE hasRestarted END,
       updatedAtMs = @now
     WHERE guid = @guid AND ${NOT_TERMINAL}`,

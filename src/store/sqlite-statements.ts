@@ -62,7 +62,7 @@ export interface Statements {
   ensureTransferGroup: Database.Statement<[string, string, number], never>;
   selectTransferGroup: Database.Statement<[string, string], TransferGroupRow>;
   recordAcknowledged: Database.Statement<GuidParams & { ackOffset: number }, never>;
-  markInterrupted: Database.Statement<GuidParams & { restart: number }, never>;
+  markInterrupted: Database.Statement<GuidParams & { restart: number; counted: number } & ProgressUpdate, never>;
   setSequence: Database.Statement<GuidParams & { seq: number }, never>;
   countLive: Database.Statement<[string], { count: number }>;
   countByStatus: Database.Statement<[string], { status: BackgroundTransferStatus; count: number }>;
@@ -109,7 +109,9 @@ export function prepareAll(db: Database.Database): Statements {
     ensureTransferGroup: db.prepare<[string, string, number], never>(SQL.ensureTransferGroup),
     selectTransferGroup: db.prepare<[string, string], TransferGroupRow>(SQL.selectTransferGroup),
     recordAcknowledged: db.prepare<GuidParams & { ackOffset: number }, never>(SQL.recordAcknowledged),
-    markInterrupted: db.prepare<GuidParams & { restart: number }, never>(SQL.markInterrupted),
+    markInterrupted: db.prepare<GuidParams & { restart: number; counted: number } & ProgressUpdate, never>(
+      SQL.markInterrupted,
+    ),
     setSequence: db.prepare<GuidParams & { seq: number }, never>(SQL.setSequence),
     countLive: db.prepare<[string], { count: number }>(SQL.countLive),
     countByStatus: db.prepare<[string], { status: BackgroundTransferStatus; count: number }>(SQL.countByStatus),

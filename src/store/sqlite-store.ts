@@ -280,10 +280,25 @@ export class SqliteOperationStore implements OperationStore {
     );
   }
 
-  markInterrupted(guid: string, restart: boolean): void {
+  markInterrupted(guid: string, restart: boolean, progress?: ProgressUpdate): void {
+    if (progress !== undefined) assertProgress(progress);
+    const { bytesSent, bytesReceived, totalBytesToReceive } = progress ?? {
+      bytesSent: 0,
+      bytesReceived: 0,
+      totalBytesToReceive: 0,
+    };
     this.#write(
       'markInterrupted',
-      () => this.#sql.markInterrupted.run({ guid, now: this.#now(), restart: restart ? 1 : 0 }),
+      () =>
+        this.#sql.markInterrupted.run({
+          guid,
+          now: this.#now(),
+          restart: restart ? 1 : 0,
+          counted: progress === undefined ? 0 : 1,
+          bytesSent,
+          bytesReceived,
+          totalBytesToReceive,
+        }),
       guid,
     );
   }

@@ -89,6 +89,22 @@ export function runExtrasContract(store: () => OperationStore): void {
       assert.equal(record?.progress.status, S.pausedByApplication);
     });
 
+    it("markInterrupted with the stopped request's counters stores them in a paused status; restart still wins", () => {
+      store().insertOperation(newOperation({ guid: 'ic', sourceSize: 10_000 }));
+      store().moveToRunning('ic');
+      store().recordProgress('ic', { bytesSent: 0, bytesReceived: 1000, totalBytesToReceive: 9000 });
+      store().applyEvent('ic', 'pause');
+      store().markInterrupted('ic', false, { bytesSent: 0, bytesReceived: 4096, totalBytesToReceive: 9000 });
+      let record = store().getOperation('ic');
+      assert.equal(record?.progress.bytesReceived, 4096);
+      assert.equal(record?.progress.totalBytesToReceive, 9000);
+      assert.equal(record?.progress.hasRestarted, false);
+      store().markInterrupted('ic', true, { bytesSent: 0, bytesReceived: 8192, totalBytesToReceive: 9000 });
+      record = store().getOperation('ic');
+      assert.equal(record?.progress.bytesReceived, 0);
+      assert.equal(record?.progress.hasRestarted, true);
+    });
+
     it('extras round-trip whole, secrets included (the file is 0600)', () => {
       const extras: OperationExtras = {
         ...DEFAULT_EXTRAS,
