@@ -1,4 +1,5 @@
 import { setFlagsFromString } from 'node:v8';
+import { noteLiftoffOnlyProcessWide } from '../core/liftoff-only.ts';
 
 /**
  * The V8 flags the transfer host runs with. The host is our own long-lived process, so it may trade a
@@ -45,6 +46,8 @@ export function applyHostFlags(execArgv: readonly string[] = process.execArgv): 
     setFlagsFromString(runtime);
     applied.push(runtime);
   }
+  // The parser's own Liftoff-only compile (core/liftoff-only.ts) must not switch the flag off again.
+  if (applied.includes('--liftoff-only')) noteLiftoffOnlyProcessWide();
   return applied;
 }
 
