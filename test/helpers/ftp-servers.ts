@@ -66,6 +66,8 @@ export interface FtpSrvOptions {
   writeDelayMs?: number;
   /** RETR sends at most this many bytes per second (a slow server or link, for downloads to cut). */
   readBytesPerSecond?: number;
+  /** RETR after REST sends the file from byte 0 anyway (a broken server): REST is still recorded. */
+  ignoreRest?: boolean;
 }
 
 /** ftp-srv's typings type connections loosely; these are the fields cutSessions needs. */
@@ -120,7 +122,7 @@ class KeepingFileSystem extends FileSystem {
   /** RETR: ftp-srv passes the REST offset as `start`; it is recorded, and the stream throttled if asked. */
   override async read(fileName: string, options: { start?: number } = {}) {
     if ((options.start ?? 0) > 0) this.#reads.restOffsets.push(options.start ?? 0);
-    const { stream, clientPath } = await super.read(fileName, options);
+    const { stream, clientPath } = await super.read(fileName, this.#reads.ignoreRest ? {} : options);
     const rate = this.#reads.bytesPerSecond;
     if (rate === undefined) return { stream, clientPath };
     // pipeline: when ftp-srv destroys the throttled stream (a cut connection), the file's is closed too.
@@ -145,6 +147,7 @@ class KeepingFileSystem extends FileSystem {
 
 interface ReadOptions {
   bytesPerSecond: number | undefined;
+  ignoreRest: boolean;
   restOffsets: number[];
 }
 
@@ -193,7 +196,11 @@ export async function startFtpSrv(options: FtpSrvOptions = {}): Promise<TestFtpS
   const dir = await makeTempDir('bgtransfer-ftpsrv-');
 
   const uploads: UploadRegistry = new Set();
-  const reads: ReadOptions = { bytesPerSecond: options.readBytesPerSecond, restOffsets: [] };
+  const reads: ReadOptions = {
+    bytesPerSecond: options.readBytesPerSecond,
+    ignoreRest: options.ignoreRest ?? false,
+    restOffsets: [],
+  };
   const connections = new Set<object>();
   const connectors = new Map<object, Set<object>>();
   server.on('disconnect', ({ connection }) => {

@@ -200,6 +200,27 @@ describe('FTP downloads: what one server or setting shows', () => {
     assert.ok(seen(harness, started.guid, (s) => s.progress.hasRestarted && s.progress.bytesReceived < BODY.length));
   });
 
+  it('a server that ignores REST and sends from byte 0: more bytes than SIZE is BT_ERR_INVALID_RESPONSE, then a restart', async () => {
+    const harness = await engine();
+    const ftp = await server('ftp-srv', true, { ignoreRest: true });
+    await writeFile(join(ftp.root, 'ignored.bin'), BODY);
+    const started = harness.engine.start(downloadSpec(harness, ftp, 'ignored.bin', 'ignored.bin'));
+    await cutAfter(harness, started.guid, ftp, MIB);
+    const done = await harness.waitFor(started.guid, (s) => s.progress.status === S.completed, 90_000);
+    assert.equal(sha256(await readFile(join(out.path, 'ignored.bin'))), sha256(BODY));
+    assert.equal(done.progress.bytesReceived, BODY.length);
+    assert.equal((await ftp.restOffsets()).length, 1);
+    assert.ok(
+      seen(
+        harness,
+        started.guid,
+        (s) => s.error?.code === 'BT_ERR_INVALID_RESPONSE' && /past the \d+ bytes SIZE/.test(s.error.message),
+      ),
+      'the extra bytes were noticed',
+    );
+    assert.ok(seen(harness, started.guid, (s) => s.progress.hasRestarted));
+  });
+
   it('ftps:// (explicit FTPS): byte-exact with the test CA from extraCaCertificates; without it BT_ERR_CERT_UNTRUSTED', async () => {
     const certificates = await makeTestCertificates();
     const caPath = join(out.path, 'ca.pem');

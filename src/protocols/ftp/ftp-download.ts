@@ -68,6 +68,13 @@ class FtpDownloadAttempt {
   /** SIZE and MDTM. */
   async #inspect(): Promise<RemoteFile> {
     const size = await this.#session.remoteSize();
+    if (typeof size === 'number' && (!Number.isSafeInteger(size) || size < 0)) {
+      const { fileName, display } = this.#session.target;
+      throw new TransferError(
+        'BT_ERR_INVALID_RESPONSE',
+        `FTP SIZE ${fileName} at ${display}: the server answered an impossible size (${size})`,
+      );
+    }
     const modified = await this.#modified();
     const known = typeof size === 'number' ? size : null;
     const validator = known === null && modified === null ? null : `size ${known ?? '?'}, modified ${modified ?? '?'}`;
@@ -146,10 +153,17 @@ class FtpDownloadAttempt {
       await writer.settle();
     }
     const end = start.from + writer.written;
-    if (start.total !== null && end !== start.total) {
+    if (start.total !== null && end < start.total) {
       throw new TransferError(
         'BT_ERR_CONNECTION_ABORTED',
         `FTP RETR ${fileName} at ${display}: the data connection ended at ${end} of ${start.total} bytes`,
+      );
+    }
+    if (start.total !== null && end > start.total) {
+      // More than SIZE: the file grew while it was sent, or the server ignored REST and sent it from 0.
+      throw new TransferError(
+        'BT_ERR_INVALID_RESPONSE',
+        `FTP RETR ${fileName} at ${display}: the server sent ${end - start.from} bytes from byte ${start.from}, past the ${start.total} bytes SIZE reported`,
       );
     }
     return { from: start.from, bytesWritten: writer.written, total: start.total };
