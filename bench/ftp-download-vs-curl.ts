@@ -124,7 +124,6 @@ const resultPath = await writeBenchResult('ftp-download-vs-curl', date, {
   server: 'vsftpd',
   cli: CLI,
   environment: benchEnvironment(loadBefore),
-  loadAverageAfter: loadAfter,
   units: { seconds: 's', rss: 'bytes' },
   summary,
   // The URL of each run carries the test server's throwaway login; the results keep only the commands' names.

@@ -117,7 +117,14 @@ for (const kind of ['ftp-srv', 'vsftpd'] as const) {
       assert.equal(rests.length, 1, `one REST: ${JSON.stringify(rests)}`);
       assert.ok((rests[0] ?? 0) >= durableAtCut, `REST ${rests[0]} from at least the ${durableAtCut} bytes fsynced`);
       assert.ok(!seen(harness, started.guid, (s) => s.progress.hasRestarted), 'never restarted');
-      assert.ok(seen(harness, started.guid, (s) => s.error !== null && /FTP RETR cut\.bin/.test(s.error.message)));
+      // The error names the command, the bytes that had arrived and the URL: "FTP RETR cut.bin (after
+      // 2588672 bytes) at ftp://127.0.0.1:…/cut.bin: the connection was reset by the server".
+      const cut = harness.updates.find((s) => s.guid === started.guid && s.error !== null)?.error;
+      assert.match(cut?.code ?? '', /^BT_ERR_CONNECTION_(RESET|ABORTED)$/);
+      assert.match(
+        cut?.message ?? '',
+        /^FTP RETR cut\.bin \(after \d+ bytes\) at ftp:\/\/127\.0\.0\.1:\d+\/cut\.bin: \S/,
+      );
     });
 
     it('the file changed on the server between attempts: MDTM/SIZE differ, the retry starts over (hasRestarted)', async () => {
