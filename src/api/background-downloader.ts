@@ -1,6 +1,6 @@
 import { TransferError } from '../core/errors.ts';
 import type { RequestBody } from '../core/operation-extras.ts';
-import { checkDownloadUri, checkResultPath } from '../core/request-checks.ts';
+import { checkDownloadUri, checkFtpDownload, checkResultPath } from '../core/request-checks.ts';
 import { checkResultLocation } from '../core/result-location.ts';
 import type { ListFilter, OperationSnapshot } from '../core/snapshot.ts';
 import { inspectSourceFile } from '../source/file-source.ts';
@@ -26,7 +26,7 @@ export class BackgroundDownloader extends BackgroundTransferBase {
   }
 
   /**
-   * Creates (does not start) a download of `uri` into `resultFile` (a StorageFile or a path; it need
+   * Creates (does not start) a download of `uri` (http, https, ftp or ftps) into `resultFile` (a StorageFile or a path; it need
    * not exist, its directory must). With `requestBodyFile`, that file is sent as the request body (e.g.
    * a POST that answers with the body to download). Bad input throws a coded error here.
    */
@@ -34,6 +34,7 @@ export class BackgroundDownloader extends BackgroundTransferBase {
     const url = checkDownloadUri(validateUri(uri).href);
     const resultPath = checkResultPath(filePathOf(resultFile));
     checkResultLocation(resultPath);
+    checkFtpDownload(url, this.method, requestBodyFile !== undefined && requestBodyFile !== null);
     if (requestBodyFile === undefined || requestBodyFile === null) {
       return this.#operation(url, resultPath, null, { kind: 'none' }, 0);
     }
@@ -50,6 +51,7 @@ export class BackgroundDownloader extends BackgroundTransferBase {
     const url = checkDownloadUri(validateUri(uri).href);
     const resultPath = checkResultPath(filePathOf(resultFile));
     checkResultLocation(resultPath);
+    checkFtpDownload(url, this.method, true);
     assertUploadStream(requestBodyStream);
     this.completionGroup?.assertOpenForMembers();
     return this.spoolStream(requestBodyStream, (body, size) => this.#operation(url, resultPath, null, body, size));

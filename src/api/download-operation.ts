@@ -101,7 +101,7 @@ export class DownloadOperation extends TransferOperation<DownloadOperation> {
   }
   /**
    * Writable for downloads: an app replaces an expired signed URL, and the next request uses it (a
-   * running request goes on with the old one). Only http and https.
+   * running request goes on with the old one). http, https, ftp or ftps.
    */
   override set requestedUri(value: UriLike) {
     const requestedUri = checkDownloadUri(validateUri(value).href).href;

@@ -24,16 +24,18 @@ export function outcomeOf(snapshot: OperationSnapshot): Outcome {
   const name = `${kind} ${snapshot.guid}`;
   if (progress.status === BackgroundTransferStatus.completed) {
     const statusCode = response?.statusCode ?? 0;
-    if (statusCode >= 200 && statusCode < 300) {
+    // FTP has no response (R43 does not apply): its completion is the whole file stored or received.
+    if (response === null || (statusCode >= 200 && statusCode < 300)) {
       const bytes = formatBytes(amountOf(snapshot).done);
       const uri = redactUrl(snapshot.requestedUri);
       const file = localFileOf(snapshot);
+      const answer = response === null ? '' : `, HTTP ${statusCode}`;
       return {
         exitCode: ExitCode.success,
         message:
           kind === 'download'
-            ? `completed: ${bytes} received from ${uri}${file === null ? '' : ` into ${file}`}, HTTP ${statusCode}`
-            : `completed: ${bytes} sent to ${uri}, HTTP ${statusCode}`,
+            ? `completed: ${bytes} received from ${uri}${file === null ? '' : ` into ${file}`}${answer}`
+            : `completed: ${bytes} sent to ${uri}${answer}`,
         code: null,
       };
     }

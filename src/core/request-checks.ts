@@ -91,16 +91,24 @@ export function checkStartSpec(spec: OperationSpec): void {
   }
 }
 
-/** A download goes over HTTP(S) only: FTP downloads are not supported (docs/downloads.md). */
+/** A download goes over HTTP(S), FTP or explicit FTPS (docs/downloads.md). */
 export function checkDownloadUri(uri: string): URL {
-  const url = checkUriString(uri);
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new TransferError(
-      'BT_ERR_UNSUPPORTED_SCHEME',
-      `unsupported URI scheme "${url.protocol.replace(/:$/, '')}" for a download: use http or https`,
-    );
+  return checkUriString(uri);
+}
+
+/**
+ * An FTP download fetches the file the URI names (RETR): it sends no request body, and its method is
+ * the downloader's default GET or RETR itself; any other method would be silently ignored, so it is refused.
+ */
+export function checkFtpDownload(url: URL, method: string, hasRequestBody: boolean): void {
+  if (url.protocol !== 'ftp:' && url.protocol !== 'ftps:') return;
+  const upper = method.toUpperCase();
+  if (upper !== 'GET' && upper !== 'RETR') {
+    throw new TransferError('BT_ERR_INVALID_METHOD', `an FTP download uses GET (or RETR), not "${method}"`);
   }
-  return url;
+  if (hasRequestBody) {
+    throw new TransferError('BT_ERR_INVALID_ARGUMENT', 'an FTP download cannot send a request body');
+  }
 }
 
 /**
@@ -122,7 +130,8 @@ export function checkResultPath(path: string): string {
 }
 
 function checkDownloadSpec(spec: OperationSpec): void {
-  checkDownloadUri(spec.requestedUri);
+  const url = checkDownloadUri(spec.requestedUri);
+  checkFtpDownload(url, spec.method, (spec.extras?.body.kind ?? 'none') !== 'none');
   checkResultPath(spec.download?.resultPath ?? '');
   if (spec.extras?.body.kind === 'multipart') {
     throw new TransferError(

@@ -23,7 +23,7 @@ import { parseRetryAfter } from './retry-policy.ts';
 import type { AttemptContext, AttemptOutcome } from './run-attempt.ts';
 
 /** A download's resume state (extras.session with protocol 'download'). */
-type DownloadSession = NonNullable<OperationExtras['session']>;
+export type DownloadSession = NonNullable<OperationExtras['session']>;
 
 export function newDownloadSession(): DownloadSession {
   return { protocol: 'download', uploadUrl: null, validator: null, totalBytes: null, digest: null };
@@ -139,16 +139,16 @@ export function discardDownloadPartial(record: OperationRecord, log: Logger): vo
   );
 }
 
-function failed(error: TransferError, retryAfterMs?: number): AttemptOutcome {
+export function failed(error: TransferError, retryAfterMs?: number): AttemptOutcome {
   return { kind: 'failed', error, retryAfterMs };
 }
 
-function sessionOf(context: AttemptContext): DownloadSession {
+export function sessionOf(context: AttemptContext): DownloadSession {
   const session = context.live.record.extras.session;
   return session?.protocol === 'download' ? session : newDownloadSession();
 }
 
-function saveSession(context: AttemptContext, session: DownloadSession): void {
+export function saveSession(context: AttemptContext, session: DownloadSession): void {
   saveExtras(context, { ...context.live.record.extras, session });
 }
 
@@ -159,7 +159,7 @@ function restartFromZero(context: AttemptContext, digestRetried?: boolean): void
 }
 
 /** The fsynced size: the resume point (ackOffset) and the progress shown (bytesReceived). */
-function recordDurable(context: AttemptContext, size: number): void {
+export function recordDurable(context: AttemptContext, size: number): void {
   const { live, store } = context;
   live.bytesReceived = size;
   live.dirty = true;
@@ -259,7 +259,7 @@ function httpFailure(method: string, response: ResponseSnapshot): AttemptOutcome
  * that excuse (the app's digest failed on a `fresh` file, all of it from one answer that the server's
  * digest, if any, vouched for), or on the retry, it is final: fetching the same bytes again cannot help.
  */
-async function complete(
+export async function complete(
   context: AttemptContext,
   partialPath: string,
   resultPath: string,

@@ -8,12 +8,13 @@ import { removeSpool } from '../source/stream-spool.ts';
 import type { OperationRecord, ProgressUpdate } from '../store/operation-record.ts';
 import type { OperationStore } from '../store/operation-store.ts';
 import type { DispatcherPool } from './dispatcher-pool.ts';
+import { runDownloadAttempt } from './download-attempt.ts';
 import { LiveTransfer, type StopReason, toSnapshot } from './live-transfer.ts';
 import { gateEvent, type NetworkStateSource, networkGate } from './network-gate.ts';
 import { type OutcomeContext, recordOutcome, recordStop } from './outcome-transitions.ts';
 import { type QueueEntry, queueEntry, ReadyQueue } from './ready-queue.ts';
 import { runAttempt } from './run-attempt.ts';
-import { discardDownloadPartial, runDownload } from './run-download.ts';
+import { discardDownloadPartial } from './run-download.ts';
 
 type SchedulerEvents = { update: [OperationSnapshot] };
 
@@ -285,8 +286,8 @@ export class Scheduler {
   async #runToOutcome(live: LiveTransfer): Promise<void> {
     const guid = live.record.guid;
     const ackAtStart = live.record.ackOffset;
-    // A download's attempt is its own (run-download.ts); uploads go through the protocols of run-attempt.ts.
-    const run = live.record.direction === 'download' ? runDownload : runAttempt;
+    // A download's attempt is its own (download-attempt.ts); uploads go through the protocols of run-attempt.ts.
+    const run = live.record.direction === 'download' ? runDownloadAttempt : runAttempt;
     const outcome = await run({
       live,
       store: this.#store,

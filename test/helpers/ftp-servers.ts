@@ -2,7 +2,8 @@ import { once } from 'node:events';
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { Server as NetServer, Socket as NetSocket } from 'node:net';
 import { join, posix } from 'node:path';
-import { Writable } from 'node:stream';
+import { pipeline, Transform, Writable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { FileSystem, FtpSrv } from 'ftp-srv';
 import { findFreePort } from './free-port.ts';
 import { makeTempDir } from './temp-dir.ts';
@@ -35,6 +36,8 @@ export interface TestFtpServer {
    * stays queued. `cutSessions()` (or `stop()`) ends them.
    */
   freezeSessions(): Promise<void>;
+  /** The offsets of the REST commands the server was sent so far, in order. */
+  restOffsets(): Promise<number[]>;
   /** Idempotent. */
   stop(): Promise<void>;
 }
@@ -61,6 +64,10 @@ export interface FtpSrvOptions {
    * client's data in its queues (backpressure).
    */
   writeDelayMs?: number;
+  /** RETR sends at most this many bytes per second (a slow server or link, for downloads to cut). */
+  readBytesPerSecond?: number;
+  /** RETR after REST sends the file from byte 0 anyway (a broken server): REST is still recorded. */
+  ignoreRest?: boolean;
 }
 
 /** ftp-srv's typings type connections loosely; these are the fields cutSessions needs. */
@@ -97,16 +104,29 @@ type UploadRegistry = Set<{ connection: object; stream: WriteStream }>;
 class KeepingFileSystem extends FileSystem {
   readonly #uploads: UploadRegistry;
   readonly #writeDelayMs: number;
+  readonly #reads: ReadOptions;
 
   constructor(
     connection: ConstructorParameters<typeof FileSystem>[0],
     root: string,
     uploads: UploadRegistry,
-    writeDelayMs = 0,
+    writeDelayMs: number,
+    reads: ReadOptions,
   ) {
     super(connection, { root, cwd: '/' });
     this.#uploads = uploads;
     this.#writeDelayMs = writeDelayMs;
+    this.#reads = reads;
+  }
+
+  /** RETR: ftp-srv passes the REST offset as `start`; it is recorded, and the stream throttled if asked. */
+  override async read(fileName: string, options: { start?: number } = {}) {
+    if ((options.start ?? 0) > 0) this.#reads.restOffsets.push(options.start ?? 0);
+    const { stream, clientPath } = await super.read(fileName, this.#reads.ignoreRest ? {} : options);
+    const rate = this.#reads.bytesPerSecond;
+    if (rate === undefined) return { stream, clientPath };
+    // pipeline: when ftp-srv destroys the throttled stream (a cut connection), the file's is closed too.
+    return { stream: pipeline(stream, throttle(rate), () => {}), clientPath };
   }
 
   override write(fileName: string, { append = false, start }: { append?: boolean; start?: number } = {}) {
@@ -123,6 +143,27 @@ class KeepingFileSystem extends FileSystem {
     stream.once('finish', forget).once('error', forget);
     return { stream, clientPath };
   }
+}
+
+interface ReadOptions {
+  bytesPerSecond: number | undefined;
+  ignoreRest: boolean;
+  restOffsets: number[];
+}
+
+/** Passes 16 KiB pieces on at `bytesPerSecond`. */
+function throttle(bytesPerSecond: number): Transform {
+  const piece = 16 * 1024;
+  return new Transform({
+    async transform(chunk: Buffer, _encoding, callback) {
+      for (let at = 0; at < chunk.byteLength; at += piece) {
+        const part = chunk.subarray(at, at + piece);
+        await sleep((part.byteLength / bytesPerSecond) * 1000);
+        this.push(part);
+      }
+      callback();
+    },
+  });
 }
 
 /** Delays each write of `stream` (Writable's own hooks; the instance's properties over its prototype's). */
@@ -155,6 +196,11 @@ export async function startFtpSrv(options: FtpSrvOptions = {}): Promise<TestFtpS
   const dir = await makeTempDir('bgtransfer-ftpsrv-');
 
   const uploads: UploadRegistry = new Set();
+  const reads: ReadOptions = {
+    bytesPerSecond: options.readBytesPerSecond,
+    ignoreRest: options.ignoreRest ?? false,
+    restOffsets: [],
+  };
   const connections = new Set<object>();
   const connectors = new Map<object, Set<object>>();
   server.on('disconnect', ({ connection }) => {
@@ -167,7 +213,7 @@ export async function startFtpSrv(options: FtpSrvOptions = {}): Promise<TestFtpS
     connections.add(connection);
     connectors.set(connection, recordConnectors(connection));
     if (username === 'anonymous' || (username === ALICE.userName && password === ALICE.password)) {
-      resolve({ fs: new KeepingFileSystem(connection, dir.path, uploads, options.writeDelayMs) });
+      resolve({ fs: new KeepingFileSystem(connection, dir.path, uploads, options.writeDelayMs ?? 0, reads) });
     } else {
       reject(new Error('Login incorrect.'));
     }
@@ -181,6 +227,7 @@ export async function startFtpSrv(options: FtpSrvOptions = {}): Promise<TestFtpS
     root: dir.path,
     login: { ...ALICE },
     cutSessions: () => cutFtpSrvSessions(connections, uploads),
+    restOffsets: async () => [...reads.restOffsets],
     async freezeSessions() {
       for (const { connection, stream } of uploads) {
         const { dataSocket } = socketsOf(connection);

@@ -18,14 +18,19 @@ const STOP_TIMEOUT_MS = 10_000;
  * only), in the foreground (background=NO) as a direct child that `stop()` waits for: PID 1 on the
  * CI machine does not reap orphans. Everything it reads or writes is in one temp dir.
  */
-export async function startVsftpd(): Promise<TestFtpServer> {
+export interface VsftpdOptions {
+  /** anon_max_rate: vsftpd sends (and takes) at most this many bytes per second per session. */
+  maxBytesPerSecond?: number;
+}
+
+export async function startVsftpd(options: VsftpdOptions = {}): Promise<TestFtpServer> {
   const binary = findVsftpd();
   let lastError: Error | undefined;
   // The free port can be taken between probing and vsftpd's bind; a fresh port usually fixes that.
   for (let attempt = 1; attempt <= START_ATTEMPTS; attempt++) {
     const dir = await makeTempDir('bgtransfer-vsftpd-');
     try {
-      return await startVsftpdOnce(binary, dir, await findFreePort());
+      return await startVsftpdOnce(binary, dir, await findFreePort(), options);
     } catch (error) {
       await dir.cleanup();
       lastError = error instanceof Error ? error : new Error(String(error));
@@ -55,7 +60,7 @@ function findVsftpd(): string {
   );
 }
 
-function renderVsftpdConfig(dir: string, root: string, port: number): string {
+function renderVsftpdConfig(dir: string, root: string, port: number, options: VsftpdOptions): string {
   const pasvMin = randomPasvMin();
   return `${[
     // Standalone, IPv4 loopback only, in the foreground (a daemonized copy would become a zombie).
@@ -87,20 +92,28 @@ function renderVsftpdConfig(dir: string, root: string, port: number): string {
     `pasv_address=${HOST}`,
     `pasv_min_port=${pasvMin}`,
     `pasv_max_port=${pasvMin + PASV_RANGE - 1}`,
-    // Logs into the temp dir, never /var/log.
-    'xferlog_enable=NO',
+    // Logs into the temp dir, never /var/log: every command and reply (restOffsets reads the REST commands).
+    'xferlog_enable=YES',
+    'xferlog_std_format=NO',
+    'log_ftp_protocol=YES',
     'syslog_enable=NO',
     `vsftpd_log_file=${join(dir, 'vsftpd.log')}`,
+    ...(options.maxBytesPerSecond === undefined ? [] : [`anon_max_rate=${options.maxBytesPerSecond}`]),
   ].join('\n')}\n`;
 }
 
-async function startVsftpdOnce(binary: string, dir: TempDir, port: number): Promise<TestFtpServer> {
+async function startVsftpdOnce(
+  binary: string,
+  dir: TempDir,
+  port: number,
+  options: VsftpdOptions,
+): Promise<TestFtpServer> {
   const root = join(dir.path, 'root');
   await Promise.all([mkdir(root), mkdir(join(dir.path, 'empty'))]);
   await writeFile(join(dir.path, 'passwords'), `${VSFTPD_PASSWORD}\n`);
   const confPath = join(dir.path, 'vsftpd.conf');
   // vsftpd exits silently with code 2 unless the launching user owns the config: writing it ourselves does that.
-  await writeFile(confPath, renderVsftpdConfig(dir.path, root, port), { mode: 0o600 });
+  await writeFile(confPath, renderVsftpdConfig(dir.path, root, port, options), { mode: 0o600 });
 
   const child = spawn(binary, [confPath], { cwd: dir.path, stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
@@ -145,6 +158,11 @@ async function startVsftpdOnce(binary: string, dir: TempDir, port: number): Prom
     },
     async freezeSessions() {
       for (const pid of await childPids(child.pid ?? -1, false)) process.kill(pid, 'SIGSTOP');
+    },
+    async restOffsets() {
+      // `… FTP command: Client "127.0.0.1", "REST 1048576"` (log_ftp_protocol).
+      const log = await readFile(join(dir.path, 'vsftpd.log'), 'utf8').catch(() => '');
+      return [...log.matchAll(/FTP command: Client "[^"]*", "REST (\d+)"/g)].map((match) => Number(match[1]));
     },
     stop() {
       stopped ??= (async () => {

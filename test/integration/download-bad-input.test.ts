@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, test } from 'node:test';
 import { currentAppId, getPort } from '../../src/api/port-provider.ts';
@@ -24,7 +24,7 @@ function codeOf(run: () => unknown): string {
   return 'no error';
 }
 
-test('createDownload refuses a missing directory, a directory as result and a non-HTTP URI', async () => {
+test('createDownload refuses a missing directory, a directory as result, a scheme other than http(s)/ftp(s), and an FTP download with a method or a request body', async () => {
   home = await useApiHome({}, 'download-bad-input');
   const downloader = new BackgroundDownloader();
   mkdirSync(join(home.dir, 'a-directory'));
@@ -37,8 +37,19 @@ test('createDownload refuses a missing directory, a directory as result and a no
     'BT_ERR_NOT_A_FILE',
   );
   assert.equal(
-    codeOf(() => downloader.createDownload('ftp://127.0.0.1/x', join(home?.dir ?? '', 'x.bin'))),
+    codeOf(() => downloader.createDownload('gopher://127.0.0.1/x', join(home?.dir ?? '', 'x.bin'))),
     'BT_ERR_UNSUPPORTED_SCHEME',
+  );
+  const requestBody = join(home.dir, 'request-body.txt');
+  writeFileSync(requestBody, 'q=1');
+  assert.equal(
+    codeOf(() => downloader.createDownload('ftp://127.0.0.1/x', join(home?.dir ?? '', 'x.bin'), requestBody)),
+    'BT_ERR_INVALID_ARGUMENT',
+  );
+  downloader.method = 'POST';
+  assert.equal(
+    codeOf(() => downloader.createDownload('ftps://127.0.0.1/x', join(home?.dir ?? '', 'x.bin'))),
+    'BT_ERR_INVALID_METHOD',
   );
   assert.equal((await BackgroundDownloader.getCurrentDownloadsAsync()).length, 0);
 });
@@ -68,7 +79,13 @@ test('a raw start is checked by the host: relative or dotted result paths and up
     );
   assert.equal(await refused({ download: { resultPath: 'relative.bin' } }), 'BT_ERR_INVALID_ARGUMENT');
   assert.equal(await refused({ download: { resultPath: `${home.dir}/../escape.bin` } }), 'BT_ERR_INVALID_ARGUMENT');
-  assert.equal(await refused({ requestedUri: 'ftp://127.0.0.1/x' }), 'BT_ERR_UNSUPPORTED_SCHEME');
+  assert.equal(await refused({ requestedUri: 'gopher://127.0.0.1/x' }), 'BT_ERR_UNSUPPORTED_SCHEME');
+  assert.equal(await refused({ requestedUri: 'ftp://127.0.0.1/x', method: 'DELE' }), 'BT_ERR_INVALID_METHOD');
+  const withBody = { ...DEFAULT_REQUEST_EXTRAS, body: { kind: 'file' as const } };
+  assert.equal(
+    await refused({ requestedUri: 'ftp://127.0.0.1/x', sourcePath: '/etc/hostname', extras: withBody }),
+    'BT_ERR_INVALID_ARGUMENT',
+  );
   // An upload needs a body: "none" is a download's.
   const { download: _download, ...upload } = spec({});
   assert.equal(

@@ -1,8 +1,8 @@
 import { TransferError } from '../../core/errors.ts';
 import type { FtpCredentials, FtpStoreCommand } from './ftp-upload-types.ts';
 
-/** Where an FTP upload goes and as whom, taken apart from the URL once. */
-export interface FtpTarget {
+/** Where an FTP transfer goes and as whom, taken apart from the URL once. */
+export interface FtpLocation {
   host: string;
   port: number;
   /** Explicit FTPS (AUTH TLS on the control port). */
@@ -10,13 +10,17 @@ export interface FtpTarget {
   /** Directories to enter (and create) below the login directory, decoded, in order. */
   directories: string[];
   fileName: string;
-  command: FtpStoreCommand;
   user: string;
   password: string;
   /** Strings no message may contain: the given password (not the anonymous default). */
   secrets: string[];
   /** `ftp://host:port/path` without user info: safe for messages and logs. */
   display: string;
+}
+
+/** Where an FTP upload goes, and with which command. */
+export interface FtpTarget extends FtpLocation {
+  command: FtpStoreCommand;
 }
 
 const DEFAULT_PORT = 21;
@@ -27,6 +31,16 @@ const ANONYMOUS_PASSWORD = 'guest';
 const FORBIDDEN_IN_NAME = /[\r\n\0]/;
 
 export function resolveFtpTarget(url: URL, method: string, credentials: FtpCredentials | null): FtpTarget {
+  const location = resolveFtpLocation(url, credentials);
+  const command = method.toUpperCase();
+  if (command !== 'STOR' && command !== 'APPE') {
+    throw new TransferError('BT_ERR_INVALID_METHOD', `FTP uploads use STOR or APPE, not "${method}"`);
+  }
+  return { ...location, command };
+}
+
+/** The server, path and login of an `ftp://` or `ftps://` URL (uploads and downloads alike). */
+export function resolveFtpLocation(url: URL, credentials: FtpCredentials | null): FtpLocation {
   if (url.protocol !== 'ftp:' && url.protocol !== 'ftps:') {
     throw new TransferError('BT_ERR_UNSUPPORTED_SCHEME', `not an ftp:// or ftps:// URI: ${url.protocol}`);
   }
@@ -44,11 +58,6 @@ export function resolveFtpTarget(url: URL, method: string, credentials: FtpCrede
   const fileName = segments.pop() ?? '';
   if (fileName === '') throw new TransferError('BT_ERR_INVALID_URI', `the FTP URI names no file: ${display}`);
 
-  const command = method.toUpperCase();
-  if (command !== 'STOR' && command !== 'APPE') {
-    throw new TransferError('BT_ERR_INVALID_METHOD', `FTP uploads use STOR or APPE, not "${method}"`);
-  }
-
   const login = credentials ?? credentialsFromUrl(url);
   return {
     host,
@@ -56,7 +65,6 @@ export function resolveFtpTarget(url: URL, method: string, credentials: FtpCrede
     secure: url.protocol === 'ftps:',
     directories: segments.filter((segment) => segment !== ''),
     fileName,
-    command,
     user: login?.userName ?? ANONYMOUS_USER,
     password: login?.password ?? ANONYMOUS_PASSWORD,
     secrets: login === null || login.password === '' ? [] : [login.password],
