@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { BackgroundTransferBehavior, BackgroundTransferStatus } from '../../src/core/enums.ts';
+import { BackgroundTransferBehavior } from '../../src/core/enums.ts';
 import { TransferError } from '../../src/core/errors.ts';
 import { JsonText } from '../../src/core/json-text.ts';
 import type { OperationSnapshot } from '../../src/core/snapshot.ts';
