@@ -1,4 +1,5 @@
 import { createCipheriv, createHash, randomBytes } from 'node:crypto';
+import { statSync } from 'node:fs';
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,4 +57,16 @@ export async function writeRandomFile(dir: string, name: string, bytes: number):
     await handle.close();
   }
   return { path, sha256: hash.digest('hex'), size: bytes };
+}
+
+/**
+ * The size of the file at `path`, or undefined when there is none. Synchronous so that a progress
+ * callback can look at a download's result file at the moment a report arrives.
+ */
+export function fileSizeIfPresent(path: string): number | undefined {
+  try {
+    return statSync(path).size;
+  } catch {
+    return undefined;
+  }
 }
