@@ -3,7 +3,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { startPutSink } from './put-sink-server.ts';
+import { fileCrc32, startPutSink } from './put-sink-server.ts';
 import { createRandomFile } from './random-file.ts';
 import { benchEnvironment, writeBenchResult } from './result-file.ts';
 import { median } from './stats.ts';
@@ -20,7 +20,7 @@ import { startHost, stopHost } from './transfer-host.ts';
  * inproc: each tree's bench/put-once-built.mjs (BGTRANSFER_HOST=inproc, fresh home, resumeProtocol
  * 'none'), the whole process from spawn to exit. cli: each tree's built CLI through its own transfer
  * host, started before the rounds (CPU = CLI + host, the host's from /proc). Each round runs curl and
- * the trees in a rotating order; a run counts only if the server got every byte with the right sha256.
+ * the trees in a rotating order; a run counts only if the server got every byte with the file's CRC-32 (put-sink-server.ts).
  * Prints medians and writes bench/results/put-paired-<label>-<timestamp>.json.
  */
 
@@ -61,7 +61,8 @@ const samples: PairedSample[] = [];
 const hosts = new Map<string, Awaited<ReturnType<typeof startHost>>>();
 try {
   const file = join(workDir, 'random.bin');
-  const sha256 = await createRandomFile(file, sizeBytes);
+  await createRandomFile(file, sizeBytes);
+  const crc = await fileCrc32(file);
   const name = (tree: string, index: number): string => `${index}:${basename(tree)}`;
   if (mode === 'cli') {
     for (const [index, tree] of trees.entries()) {
@@ -75,7 +76,7 @@ try {
         const received = sink.nextRequest('PUT');
         const args = ['-sS', '-T', file, '-o', '/dev/null', '-w', '%{http_code}', `${sink.url}/curl-${round}`];
         const run = await timedRun('curl', args);
-        await record('curl', round, run, run.exitCode === 0 && run.stdout.trim() === '201', received, sha256);
+        await record('curl', round, run, run.exitCode === 0 && run.stdout.trim() === '201', received, crc);
       },
     },
     ...trees.map((tree, index) => ({
@@ -89,7 +90,7 @@ try {
             env: { ...process.env, BGTRANSFER_HOST: 'inproc', BGTRANSFER_HOME: home, BGTRANSFER_APP_ID: 'bench' },
             cwd: tree,
           });
-          await record(name(tree, index), round, run, run.exitCode === 0, received, sha256);
+          await record(name(tree, index), round, run, run.exitCode === 0, received, crc);
           await rm(home, { recursive: true, force: true });
           return;
         }
@@ -108,7 +109,7 @@ try {
           { ...run, cpuSeconds: run.cpuSeconds + hostCpu },
           run.exitCode === 0,
           received,
-          sha256,
+          crc,
           hostCpu,
         );
       },
@@ -169,12 +170,12 @@ async function record(
   round: number,
   run: TimedRun,
   exitOk: boolean,
-  received: Promise<{ bytes: number; sha256: string; bodySeconds: number }>,
-  sha256: string,
+  received: Promise<{ bytes: number; crc32: number; bodySeconds: number }>,
+  crc: number,
   hostCpuSeconds?: number,
 ): Promise<void> {
   const request = exitOk ? await Promise.race([received, sleep(10_000).then(() => undefined)]) : undefined;
-  const ok = request !== undefined && request.bytes === sizeBytes && request.sha256 === sha256;
+  const ok = request !== undefined && request.bytes === sizeBytes && request.crc32 === crc;
   samples.push({
     side,
     round,

@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { runBgtransfer } from './measure-bgtransfer.ts';
 import { runCurl } from './measure-curl.ts';
 import { medianRates, type PairedRun, ratesOf, renderMarkdown } from './put-report.ts';
-import { type PutSink, type SinkRequest, startPutSink } from './put-sink-server.ts';
+import { fileCrc32, type PutSink, type SinkRequest, startPutSink } from './put-sink-server.ts';
 import { createRandomFile } from './random-file.ts';
 
 /**
@@ -17,7 +17,7 @@ import { createRandomFile } from './random-file.ts';
  *
  * Each run is a pair, curl then bgtransfer, uploading the same random file to the same counting server,
  * so both sides see the same machine state. A side counts only if the server received every byte with
- * the right sha256. Prints markdown tables and writes bench/results/put-throughput-<date>.json.
+ * the file's CRC-32 (put-sink-server.ts). Prints markdown tables and writes bench/results/put-throughput-<date>.json.
  */
 
 type Side = 'curl' | 'bgtransfer';
@@ -42,11 +42,12 @@ try {
   const file = join(workDir, `random-${sizeMib}MiB.bin`);
   process.stderr.write(`writing ${sizeMib} MiB of random data to ${file}\n`);
   const fileSha256 = await createRandomFile(file, sizeBytes);
+  const crc = await fileCrc32(file);
 
   for (let run = 1; run <= runCount; run++) {
     const paired: PairedRun = { run };
-    if (sides.includes('curl')) paired.curl = await curlSide(sink, file, fileSha256, run);
-    if (sides.includes('bgtransfer')) paired.bgtransfer = await bgtransferSide(sink, file, fileSha256, run);
+    if (sides.includes('curl')) paired.curl = await curlSide(sink, file, crc, run);
+    if (sides.includes('bgtransfer')) paired.bgtransfer = await bgtransferSide(sink, file, crc, run);
     if (paired.curl?.valid === false || paired.bgtransfer?.valid === false) failures += 1;
     runs.push(paired);
   }
@@ -63,23 +64,18 @@ if (failures > 0) {
   process.exitCode = 1;
 }
 
-async function curlSide(sink: PutSink, file: string, sha256: string, run: number): Promise<PairedRun['curl']> {
+async function curlSide(sink: PutSink, file: string, crc: number, run: number): Promise<PairedRun['curl']> {
   const received = sink.nextRequest();
   const client = await runCurl(file, `${sink.url}/curl-${run}`);
   // When curl fails the server may never see a complete request, so only a success waits for it.
   const server = client.exitCode === 0 ? await received : emptyRequest();
   const valid =
-    client.exitCode === 0 && client.httpCode === '201' && server.bytes === sizeBytes && server.sha256 === sha256;
+    client.exitCode === 0 && client.httpCode === '201' && server.bytes === sizeBytes && server.crc32 === crc;
   progress('curl', run, valid, client.wallSeconds, client.stderr);
   return { client, server, valid };
 }
 
-async function bgtransferSide(
-  sink: PutSink,
-  file: string,
-  sha256: string,
-  run: number,
-): Promise<PairedRun['bgtransfer']> {
+async function bgtransferSide(sink: PutSink, file: string, crc: number, run: number): Promise<PairedRun['bgtransfer']> {
   let server: SinkRequest | undefined;
   const received = sink.nextRequest('PUT').then((request) => {
     server = request;
@@ -88,7 +84,7 @@ async function bgtransferSide(
   // The server records the request just before it answers, so by the time the client has its answer
   // the record exists; the race only matters for a failed upload, which is not waited for.
   if (client.ok) await received;
-  const valid = client.ok && client.statusCode === 201 && server?.bytes === sizeBytes && server.sha256 === sha256;
+  const valid = client.ok && client.statusCode === 201 && server?.bytes === sizeBytes && server.crc32 === crc;
   progress('bgtransfer', run, valid, client.wallSeconds, client.error ?? '');
   if (!client.exitedByItself) process.stderr.write('  note: the bgtransfer process did not exit by itself\n');
   return { client, server, valid };
@@ -127,7 +123,7 @@ async function writeResult(runs: readonly PairedRun[], fileSha256: string): Prom
 }
 
 function emptyRequest(): SinkRequest {
-  return { method: '', path: '', bytes: 0, sha256: '', bodySeconds: Number.NaN };
+  return { method: '', path: '', bytes: 0, crc32: -1, bodySeconds: Number.NaN };
 }
 
 function commandVersion(command: string, args: string[]): string {

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startDownloadServer } from '../test/helpers/download-server.ts';
 import { cliCanDownload, cliDownload, curlDownload } from './download-sides.ts';
-import { startPutSink } from './put-sink-server.ts';
+import { fileCrc32, startPutSink } from './put-sink-server.ts';
 import { createRandomFile } from './random-file.ts';
 import { benchEnvironment, writeBenchResult } from './result-file.ts';
 import { autoSamples, tusSamples } from './summary-extra.ts';
@@ -26,7 +26,7 @@ import { startHost, stopHost } from './transfer-host.ts';
  *   CLI through a running transfer host (`bgtransfer upload FILE URL --method PUT`; CPU is the CLI's plus
  *   the host's) and against the built package in-process (bench/put-once-built.mjs). Each round runs the
  *   three in a rotating order and each ratio is taken against the same round's curl; a run counts only
- *   if the server got every byte with the right sha256.
+ *   if the server got every byte with the file's CRC-32 (put-sink-server.ts).
  * - A GET of the same file from the download tests' node:http range server: `curl -o` against the built
  *   CLI through the same host (`bgtransfer download URL FILE`), alternating which goes first; each run
  *   counts only if the file written has the right sha256. Skipped while the CLI has no `download`.
@@ -77,6 +77,7 @@ try {
   const file = join(workDir, `random-${sizeMib}MiB.bin`);
   process.stderr.write(`writing ${sizeMib} MiB of random data to ${file}\n`);
   const sha256 = await createRandomFile(file, sizeBytes);
+  const crc = await fileCrc32(file);
   const hostHome = join(workDir, 'host-home');
   host = await startHost(CLI, hostHome);
   const hostPid = host.pid ?? -1;
@@ -94,7 +95,7 @@ try {
         '%{http_code}',
         `${sink.url}/curl-${round}`,
       ]);
-      const ok = run.exitCode === 0 && run.stdout.trim() === '201' && (await arrived(received, sha256));
+      const ok = run.exitCode === 0 && run.stdout.trim() === '201' && (await arrived(received, crc));
       record('put', 'curl', round, run, ok);
     },
     inproc: async (round) => {
@@ -104,7 +105,7 @@ try {
         env: { ...process.env, BGTRANSFER_HOST: 'inproc', BGTRANSFER_HOME: home, BGTRANSFER_APP_ID: 'bench' },
         cwd: ROOT,
       });
-      const ok = run.exitCode === 0 && (await arrived(received, sha256));
+      const ok = run.exitCode === 0 && (await arrived(received, crc));
       record('put', 'in-process', round, run, ok);
       await rm(home, { recursive: true, force: true });
     },
@@ -117,7 +118,7 @@ try {
         { env: { ...process.env, BGTRANSFER_HOST: 'auto', BGTRANSFER_HOME: hostHome } },
       );
       const hostCpu = processCpuSeconds(hostPid) - hostCpuBefore;
-      const ok = run.exitCode === 0 && (await arrived(received, sha256));
+      const ok = run.exitCode === 0 && (await arrived(received, crc));
       record('put', 'CLI through the host', round, { ...run, cpuSeconds: run.cpuSeconds + hostCpu }, ok, {
         hostPeakRssBytes: processPeakRssBytes(hostPid),
         hostCpuSeconds: hostCpu,
@@ -199,9 +200,9 @@ function record(
 }
 
 /** Whether the server got the whole body intact (a failed client is not waited for). */
-async function arrived(received: Promise<{ bytes: number; sha256: string }>, sha256: string): Promise<boolean> {
+async function arrived(received: Promise<{ bytes: number; crc32: number }>, crc: number): Promise<boolean> {
   const request = await Promise.race([received, sleep(10_000).then(() => undefined)]);
-  return request !== undefined && request.bytes === sizeBytes && request.sha256 === sha256;
+  return request !== undefined && request.bytes === sizeBytes && request.crc32 === crc;
 }
 
 async function writeResult(rows: readonly SummaryRow[]): Promise<string> {
