@@ -52,6 +52,7 @@ interface PairedSample {
   hostCpuSeconds?: number;
   maxRssBytes: number;
   serverBodySeconds: number;
+  sinkCpuSeconds: number;
 }
 
 const loadBefore = loadavg();
@@ -135,6 +136,7 @@ const table = [...new Set(samples.map((sample) => sample.side))].map((side) => {
     hostCpuSeconds: pick('hostCpuSeconds'),
     wallSeconds: pick('wallSeconds'),
     serverBodySeconds: pick('serverBodySeconds'),
+    sinkCpuSeconds: pick('sinkCpuSeconds'),
     maxRssMiB: pick('maxRssBytes') / 2 ** 20,
   };
 });
@@ -144,11 +146,11 @@ console.log(
     .join(' ')}`,
 );
 console.log(
-  '| side | ok | CPU s | host CPU s | wall s | server body s | peak RSS MiB |\n|---|---|---|---|---|---|---|',
+  '| side | ok | CPU s | host CPU s | wall s | server body s | sink CPU s | peak RSS MiB |\n|---|---|---|---|---|---|---|---|',
 );
 for (const row of table) {
   console.log(
-    `| ${row.side} | ${row.ok} | ${row.cpuSeconds.toFixed(2)} | ${Number.isFinite(row.hostCpuSeconds) ? row.hostCpuSeconds.toFixed(2) : ''} | ${row.wallSeconds.toFixed(2)} | ${row.serverBodySeconds.toFixed(2)} | ${row.maxRssMiB.toFixed(1)} |`,
+    `| ${row.side} | ${row.ok} | ${row.cpuSeconds.toFixed(2)} | ${Number.isFinite(row.hostCpuSeconds) ? row.hostCpuSeconds.toFixed(2) : ''} | ${row.wallSeconds.toFixed(2)} | ${row.serverBodySeconds.toFixed(2)} | ${row.sinkCpuSeconds.toFixed(2)} | ${row.maxRssMiB.toFixed(1)} |`,
   );
 }
 const date = new Date();
@@ -170,7 +172,7 @@ async function record(
   round: number,
   run: TimedRun,
   exitOk: boolean,
-  received: Promise<{ bytes: number; crc32: number; bodySeconds: number }>,
+  received: Promise<{ bytes: number; crc32: number; bodySeconds: number; sinkCpuSeconds: number }>,
   crc: number,
   hostCpuSeconds?: number,
 ): Promise<void> {
@@ -185,6 +187,7 @@ async function record(
     ...(hostCpuSeconds === undefined ? {} : { hostCpuSeconds }),
     maxRssBytes: run.maxRssBytes,
     serverBodySeconds: request?.bodySeconds ?? Number.NaN,
+    sinkCpuSeconds: request?.sinkCpuSeconds ?? Number.NaN,
   });
   process.stderr.write(
     `#${round} ${side}: ${ok ? 'ok' : `FAILED ${run.stderr.trim().split('\n').slice(-2).join(' | ')}`} ` +

@@ -26,6 +26,11 @@ export interface SinkRequest {
   crc32: number;
   /** From the request's headers being parsed to the body's last byte. */
   bodySeconds: number;
+  /**
+   * CPU seconds of the sink's process over the same span: receiving and checking the body (the
+   * benchmark's own process is otherwise waiting for its child then).
+   */
+  sinkCpuSeconds: number;
 }
 
 export interface PutSink {
@@ -79,6 +84,7 @@ export async function fileCrc32(path: string): Promise<number> {
 
 function receive(req: IncomingMessage, res: ServerResponse): Promise<SinkRequest> {
   const started = process.hrtime.bigint();
+  const cpuBefore = process.cpuUsage();
   let crc = 0;
   let bytes = 0;
   // 'data' events rather than an async iterator: no promise per 64 KiB chunk on the sink's thread.
@@ -92,9 +98,11 @@ function receive(req: IncomingMessage, res: ServerResponse): Promise<SinkRequest
       if (finished) return;
       finished = true;
       const bodySeconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const cpu = process.cpuUsage(cpuBefore);
+      const sinkCpuSeconds = (cpu.user + cpu.system) / 1e6;
       res.writeHead(req.method === 'PUT' ? 201 : 200, { 'content-length': '0' });
       res.end();
-      resolve({ method: req.method ?? '', path: req.url ?? '', bytes, crc32: crc, bodySeconds });
+      resolve({ method: req.method ?? '', path: req.url ?? '', bytes, crc32: crc, bodySeconds, sinkCpuSeconds });
     };
     req.once('end', finish);
     // A client that disconnects mid-body still produces a record; its byte count shows the failure.

@@ -123,7 +123,7 @@ async function writeResult(runs: readonly PairedRun[], fileSha256: string): Prom
 }
 
 function emptyRequest(): SinkRequest {
-  return { method: '', path: '', bytes: 0, crc32: -1, bodySeconds: Number.NaN };
+  return { method: '', path: '', bytes: 0, crc32: -1, bodySeconds: Number.NaN, sinkCpuSeconds: Number.NaN };
 }
 
 function commandVersion(command: string, args: string[]): string {
