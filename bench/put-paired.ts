@@ -158,7 +158,8 @@ const path = await writeBenchResult(`put-paired-${values.label}`, date, {
   benchmark: 'put-paired',
   date: date.toISOString(),
   mode,
-  trees,
+  // Each tree's directory name only: a result file is committed, the machine's paths are not its business.
+  trees: trees.map((tree) => basename(tree)),
   sizeBytes,
   rounds,
   environment: benchEnvironment(loadBefore),

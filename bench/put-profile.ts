@@ -1,6 +1,6 @@
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { fileCrc32, startPutSink } from './put-sink-server.ts';
@@ -127,7 +127,8 @@ const date = new Date();
 const path = await writeBenchResult('put-profile', date, {
   benchmark: 'put-profile',
   date: date.toISOString(),
-  tree,
+  // The directory name only: a result file is committed, the machine's paths are not its business.
+  tree: basename(tree),
   sizeBytes,
   environment: benchEnvironment(loadBefore),
   results,
