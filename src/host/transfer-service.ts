@@ -1,7 +1,7 @@
 import type { Config } from '../core/config.ts';
 import { BackgroundTransferStatus, isTerminalStatus } from '../core/enums.ts';
 import { TransferError } from '../core/errors.ts';
-import { JsonText } from '../core/json-text.ts';
+import { JsonText, joinBetween } from '../core/json-text.ts';
 import { checkDownloadUri, checkHeader, checkStartSpec } from '../core/request-checks.ts';
 import type {
   CompletionTask,
@@ -112,7 +112,7 @@ export class TransferService {
     { filter, direction }: { filter: ListFilter; direction?: TransferDirection | undefined },
   ): JsonText {
     const { operations } = this.#engine.listPageText(appId, filter, { after: null, limit: -1 }, direction);
-    return new JsonText(`[${operations.join(',')}]`);
+    return new JsonText(joinBetween('[', operations, ']'));
   }
 
   /** The app's operations per status (the stored status: every transition is stored when it happens). */
@@ -142,8 +142,8 @@ export class TransferService {
   ): JsonText {
     const page = this.#engine.listPageText(appId, filter, { after, limit }, direction, form ?? 'objects');
     const next = JSON.stringify(page.next);
-    if (form === undefined) return new JsonText(`{"operations":[${page.operations.join(',')}],"next":${next}}`);
-    return new JsonText(`{"appId":${JSON.stringify(appId)},"rows":[${page.operations.join(',')}],"next":${next}}`);
+    const head = form === undefined ? '{"operations":[' : `{"appId":${JSON.stringify(appId)},"rows":[`;
+    return new JsonText(joinBetween(head, page.operations, `],"next":${next}}`));
   }
 
   get({ appId }: CallContext, { guid }: ByGuid): OperationSnapshot {

@@ -10,6 +10,7 @@ import type { TransferService } from '../host/transfer-service.ts';
 import { type AppMethod, invoke, isAppMethod } from './methods.ts';
 import {
   encodeFrame,
+  encodeFrameParts,
   FrameDecoder,
   type HostStatus,
   MAX_FRAME_BYTES,
@@ -310,10 +311,12 @@ class ClientSession {
 
   #write(frame: ReplyFrame | PushFrame): void {
     if (!this.#socket.writable) return;
-    let text = encodeFrame(frame);
-    if (text.length > MAX_HOST_FRAME_BYTES && 'ok' in frame) {
+    let parts = encodeFrameParts(frame);
+    let length = 0;
+    for (const part of parts) length += part.length;
+    if (length > MAX_HOST_FRAME_BYTES && 'ok' in frame) {
       const error = protocolError(`the reply is longer than ${MAX_HOST_FRAME_BYTES} bytes`);
-      text = encodeFrame({ v: PROTOCOL_VERSION, id: frame.id, ok: false, error: error.toJSON() });
+      parts = [encodeFrame({ v: PROTOCOL_VERSION, id: frame.id, ok: false, error: error.toJSON() })];
     }
     // Frames of one burst (a reply and its pushes, many watches' progress) leave in one write, and only
     // once the state changes they report are committed: the store commits a turn's writes together.
@@ -321,7 +324,8 @@ class ClientSession {
       this.#socket.cork();
       process.nextTick(() => this.#host.service.afterCommit(() => this.#socket.uncork()));
     }
-    this.#socket.write(text);
+    // Corked: the parts of a frame leave in the same write.
+    for (const part of parts) this.#socket.write(part);
     if (this.#socket.writableLength > MAX_BUFFERED_BYTES) {
       this.#host.log.warn({ session: this.#id, appId: this.appId }, 'client does not read its replies; disconnecting');
       this.#socket.destroy();
