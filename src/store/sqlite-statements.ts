@@ -30,24 +30,19 @@ export function completionParams(final: CompletionUpdate | undefined): Completio
   };
 }
 
-/** The row an UPDATE changed, read back; null when it changed none (its guard refused the move). */
-export function readUpdated(sql: Statements, result: Database.RunResult, guid: string): OperationRow | null {
-  return result.changes === 0 ? null : (sql.selectOperation.get(guid) ?? null);
-}
-
 /** The prepared statements of one connection. */
 export interface Statements {
-  insertOperation: Database.Statement<Omit<OperationRow, 'seq'>, never>;
+  insertOperation: Database.Statement<Omit<OperationRow, 'seq'>, OperationRow>;
   selectOperation: Database.Statement<[string], OperationRow>;
   listByStatus: Database.Statement<[string], OperationRow>;
   hasStatus: Database.Statement<[string], { found: number }>;
-  moveToRunning: Database.Statement<GuidParams, never>;
-  moveToQueued: Database.Statement<QueueParams, never>;
-  moveToCompleted: Database.Statement<GuidParams & CompletionParams, never>;
-  moveToFailed: Database.Statement<GuidParams & { errorJson: string }, never>;
-  moveToCanceled: Database.Statement<GuidParams, never>;
+  moveToRunning: Database.Statement<GuidParams, OperationRow>;
+  moveToQueued: Database.Statement<QueueParams, OperationRow>;
+  moveToCompleted: Database.Statement<GuidParams & CompletionParams, OperationRow>;
+  moveToFailed: Database.Statement<GuidParams & { errorJson: string }, OperationRow>;
+  moveToCanceled: Database.Statement<GuidParams, OperationRow>;
   recordProgress: Database.Statement<GuidParams & ProgressUpdate, never>;
-  recordResponse: Database.Statement<GuidParams & { responseJson: string; totalBytesToReceive: number }, never>;
+  recordResponse: Database.Statement<GuidParams & { responseJson: string; totalBytesToReceive: number }, OperationRow>;
   resetReceived: Database.Statement<GuidParams, never>;
   updateProperties: Database.Statement<
     GuidParams & {
@@ -56,7 +51,7 @@ export interface Statements {
       headersJson: string | null;
       requestedUri: string | null;
     },
-    never
+    OperationRow
   >;
   upsertTransferGroup: Database.Statement<[string, string, number], never>;
   ensureTransferGroup: Database.Statement<[string, string, number], never>;
@@ -67,7 +62,7 @@ export interface Statements {
   countLive: Database.Statement<[string], { count: number }>;
   countByStatus: Database.Statement<[string], { status: BackgroundTransferStatus; count: number }>;
   liveTransferGroups: Database.Statement<[string], { name: string }>;
-  updateExtras: Database.Statement<GuidParams & { extrasJson: string }, never>;
+  updateExtras: Database.Statement<GuidParams & { extrasJson: string }, OperationRow>;
   insertCompletionGroup: Database.Statement<{ id: string; appId: string; taskJson: string; now: number }, never>;
   selectCompletionGroup: Database.Statement<[string], CompletionGroupRow>;
   enableCompletionGroup: Database.Statement<[string], never>;
@@ -76,23 +71,23 @@ export interface Statements {
   listCompletionGroupMembers: Database.Statement<[string], OperationRow>;
   listNotificationBatch: Database.Statement<[string], OperationRow>;
   markBatchNotified: Database.Statement<{ batchId: string; now: number }, never>;
-  statusEvents: Record<StatusEvent, Database.Statement<GuidParams, never>>;
+  statusEvents: Record<StatusEvent, Database.Statement<GuidParams, OperationRow>>;
 }
 
 /** The prepared statements, prepared once per connection (better-sqlite3 reuses them across calls). */
 export function prepareAll(db: Database.Database): Statements {
   return {
-    insertOperation: db.prepare<Omit<OperationRow, 'seq'>, never>(SQL.insertOperation),
+    insertOperation: db.prepare<Omit<OperationRow, 'seq'>, OperationRow>(SQL.insertOperation),
     selectOperation: db.prepare<[string], OperationRow>(SQL.selectOperation),
     listByStatus: db.prepare<[string], OperationRow>(SQL.listByStatus),
     hasStatus: db.prepare<[string], { found: number }>(SQL.hasStatus),
-    moveToRunning: db.prepare<GuidParams, never>(SQL.moveToRunning),
-    moveToQueued: db.prepare<QueueParams, never>(SQL.moveToQueued),
-    moveToCompleted: db.prepare<GuidParams & CompletionParams, never>(SQL.moveToCompleted),
-    moveToFailed: db.prepare<GuidParams & { errorJson: string }, never>(SQL.moveToFailed),
-    moveToCanceled: db.prepare<GuidParams, never>(SQL.moveToCanceled),
+    moveToRunning: db.prepare<GuidParams, OperationRow>(SQL.moveToRunning),
+    moveToQueued: db.prepare<QueueParams, OperationRow>(SQL.moveToQueued),
+    moveToCompleted: db.prepare<GuidParams & CompletionParams, OperationRow>(SQL.moveToCompleted),
+    moveToFailed: db.prepare<GuidParams & { errorJson: string }, OperationRow>(SQL.moveToFailed),
+    moveToCanceled: db.prepare<GuidParams, OperationRow>(SQL.moveToCanceled),
     recordProgress: db.prepare<GuidParams & ProgressUpdate, never>(SQL.recordProgress),
-    recordResponse: db.prepare<GuidParams & { responseJson: string; totalBytesToReceive: number }, never>(
+    recordResponse: db.prepare<GuidParams & { responseJson: string; totalBytesToReceive: number }, OperationRow>(
       SQL.recordResponse,
     ),
     resetReceived: db.prepare<GuidParams, never>(SQL.resetReceived),
@@ -103,7 +98,7 @@ export function prepareAll(db: Database.Database): Statements {
         headersJson: string | null;
         requestedUri: string | null;
       },
-      never
+      OperationRow
     >(SQL.updateProperties),
     upsertTransferGroup: db.prepare<[string, string, number], never>(SQL.upsertTransferGroup),
     ensureTransferGroup: db.prepare<[string, string, number], never>(SQL.ensureTransferGroup),
@@ -116,7 +111,7 @@ export function prepareAll(db: Database.Database): Statements {
     countLive: db.prepare<[string], { count: number }>(SQL.countLive),
     countByStatus: db.prepare<[string], { status: BackgroundTransferStatus; count: number }>(SQL.countByStatus),
     liveTransferGroups: db.prepare<[string], { name: string }>(SQL.liveTransferGroups),
-    updateExtras: db.prepare<GuidParams & { extrasJson: string }, never>(SQL.updateExtras),
+    updateExtras: db.prepare<GuidParams & { extrasJson: string }, OperationRow>(SQL.updateExtras),
     insertCompletionGroup: db.prepare<{ id: string; appId: string; taskJson: string; now: number }, never>(
       SQL.insertCompletionGroup,
     ),
@@ -128,7 +123,7 @@ export function prepareAll(db: Database.Database): Statements {
     listNotificationBatch: db.prepare<[string], OperationRow>(SQL.listNotificationBatch),
     markBatchNotified: db.prepare<{ batchId: string; now: number }, never>(SQL.markBatchNotified),
     statusEvents: Object.fromEntries(
-      STATUS_EVENTS.map((event) => [event, db.prepare<GuidParams, never>(statusEventSql(event))]),
-    ) as Record<StatusEvent, Database.Statement<GuidParams, never>>,
+      STATUS_EVENTS.map((event) => [event, db.prepare<GuidParams, OperationRow>(statusEventSql(event))]),
+    ) as Record<StatusEvent, Database.Statement<GuidParams, OperationRow>>,
   };
 }
