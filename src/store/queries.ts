@@ -33,11 +33,6 @@ const LIVE = `status IN (${statusList(
 )})`;
 const RUNNING = `status = ${BackgroundTransferStatus.running}`;
 const SELECT_OPERATION = `SELECT ${OPERATION_COLUMNS.join(', ')} FROM operations`;
-/**
- * A transition answers with the row it changed (SQLite ≥ 3.35): one statement instead of the UPDATE and
- * a SELECT by guid after it; no row when its guard refused the move.
- */
-const RETURNING = `RETURNING ${OPERATION_COLUMNS.join(', ')}`;
 
 /** Appends to the queue: seq is one more than any operation's, computed inside the INSERT's transaction. */
 const INSERT_VALUES = OPERATION_COLUMNS.map((column) =>
@@ -56,14 +51,12 @@ export const STATUS_EVENTS = [
 export type StatusEvent = (typeof STATUS_EVENTS)[number];
 
 export function statusEventSql(event: StatusEvent): string {
-  return `UPDATE operations SET status = ${targetOf(event)}, updatedAtMs = @now WHERE guid = @guid AND ${guard(event)}
-    ${RETURNING}`;
+  return `UPDATE operations SET status = ${targetOf(event)}, updatedAtMs = @now WHERE guid = @guid AND ${guard(event)}`;
 }
 
 export const SQL = Object.freeze({
   /** Named parameters: every OperationRow column except seq. */
-  insertOperation: `INSERT INTO operations (${OPERATION_COLUMNS.join(', ')}) VALUES (${INSERT_VALUES.join(', ')})
-    ${RETURNING}`,
+  insertOperation: `INSERT INTO operations (${OPERATION_COLUMNS.join(', ')}) VALUES (${INSERT_VALUES.join(', ')})`,
   selectOperation: `${SELECT_OPERATION} WHERE guid = ?`,
 
   // The enumerations of one app (R22–R24) are in list-queries.ts.
@@ -73,8 +66,7 @@ export const SQL = Object.freeze({
 
   /** idle → running; a new attempt starts, so the previous attempt's error is no longer current. */
   moveToRunning: `UPDATE operations SET status = ${targetOf('start')}, errorJson = NULL, updatedAtMs = @now
-    WHERE guid = @guid AND ${guard('start')}
-    ${RETURNING}`,
+    WHERE guid = @guid AND ${guard('start')}`,
   /**
    * running|idle → idle. @restart (0/1): the next request starts at byte 0, so the counters of this
    * request are dropped and hasRestarted flags it for one progress report (R38). @attemptIncrement is 0
@@ -89,8 +81,7 @@ export const SQL = Object.freeze({
       notBeforeMs = @notBeforeMs,
       errorJson = CASE WHEN @replaceError = 1 THEN @errorJson ELSE errorJson END,
       updatedAtMs = @now
-    WHERE guid = @guid AND ${guard('requeue')}
-    ${RETURNING}`,
+    WHERE guid = @guid AND ${guard('requeue')}`,
   /**
    * @final 1: the request's last counters and its extras (the content digest) are stored with the
    * move, as recordProgress and updateExtras would (one write instead of three per small upload).
@@ -102,14 +93,11 @@ export const SQL = Object.freeze({
       hasRestarted = CASE WHEN @final = 1 THEN 0 ELSE hasRestarted END,
       hasResponseChanged = CASE WHEN @final = 1 THEN 0 ELSE hasResponseChanged END,
       extrasJson = COALESCE(@extrasJson, extrasJson)
-    WHERE guid = @guid AND ${guard('complete')}
-    ${RETURNING}`,
+    WHERE guid = @guid AND ${guard('complete')}`,
   moveToFailed: `UPDATE operations SET status = ${targetOf('fail')}, errorJson = @errorJson, updatedAtMs = @now
-    WHERE guid = @guid AND ${guard('fail')}
-    ${RETURNING}`,
+    WHERE guid = @guid AND ${guard('fail')}`,
   moveToCanceled: `UPDATE operations SET status = ${targetOf('cancel')}, updatedAtMs = @now
-    WHERE guid = @guid AND ${guard('cancel')}
-    ${RETURNING}`,
+    WHERE guid = @guid AND ${guard('cancel')}`,
 
   /** Only while running: a late report from an aborted request must not touch a paused or finished operation. */
   recordProgress: `UPDATE operations SET bytesSent = @bytesSent, bytesReceived = @bytesReceived,
@@ -118,8 +106,7 @@ export const SQL = Object.freeze({
   /** R39, R41: a new response object; the body that follows is counted from 0. Only while running. */
   recordResponse: `UPDATE operations SET responseJson = @responseJson, responseVersion = responseVersion + 1,
       hasResponseChanged = 1, totalBytesToReceive = @totalBytesToReceive, bytesReceived = 0, updatedAtMs = @now
-    WHERE guid = @guid AND ${RUNNING}
-    ${RETURNING}`,
+    WHERE guid = @guid AND ${RUNNING}`,
   /** R35: a new request's response body starts from 0. Finished operations keep their final counters. */
   resetReceived: `UPDATE operations SET bytesReceived = 0, totalBytesToReceive = 0, updatedAtMs = @now
     WHERE guid = @guid AND ${NOT_TERMINAL}`,
@@ -127,8 +114,7 @@ export const SQL = Object.freeze({
   updateProperties: `UPDATE operations SET costPolicy = COALESCE(@costPolicy, costPolicy),
       priority = COALESCE(@priority, priority), headersJson = COALESCE(@headersJson, headersJson),
       requestedUri = COALESCE(@requestedUri, requestedUri), updatedAtMs = @now
-    WHERE guid = @guid AND ${NOT_TERMINAL}
-    ${RETURNING}`,
+    WHERE guid = @guid AND ${NOT_TERMINAL}`,
 
   /**
    * Status-only transitions (pause, resume, network lost/allowed, metered). @event names the
@@ -152,8 +138,7 @@ export const SQL = Object.freeze({
   recordAcknowledged: `UPDATE operations SET ackOffset = @ackOffset, updatedAtMs = @now
     WHERE guid = @guid AND ${NOT_TERMINAL}`,
   /** OperationExtras are written whole; allowed in any status (a finished upload's session is cleared). */
-  updateExtras: `UPDATE operations SET extrasJson = @extrasJson, updatedAtMs = @now WHERE guid = @guid
-    ${RETURNING}`,
+  updateExtras: `UPDATE operations SET extrasJson = @extrasJson, updatedAtMs = @now WHERE guid = @guid`,
 
   insertCompletionGroup: `INSERT INTO completionGroups (id, appId, taskJson, enabled, createdAtMs)
     VALUES (@id, @appId, @taskJson, 0, @now)`,

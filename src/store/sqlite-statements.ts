@@ -30,19 +30,24 @@ export function completionParams(final: CompletionUpdate | undefined): Completio
   };
 }
 
+/** The row an UPDATE changed, read back; null when it changed none (its guard refused the move). */
+export function readUpdated(sql: Statements, result: Database.RunResult, guid: string): OperationRow | null {
+  return result.changes === 0 ? null : (sql.selectOperation.get(guid) ?? null);
+}
+
 /** The prepared statements of one connection. */
 export interface Statements {
-  insertOperation: Database.Statement<Omit<OperationRow, 'seq'>, OperationRow>;
+  insertOperation: Database.Statement<Omit<OperationRow, 'seq'>, never>;
   selectOperation: Database.Statement<[string], OperationRow>;
   listByStatus: Database.Statement<[string], OperationRow>;
   hasStatus: Database.Statement<[string], { found: number }>;
-  moveToRunning: Database.Statement<GuidParams, OperationRow>;
-  moveToQueued: Database.Statement<QueueParams, OperationRow>;
-  moveToCompleted: Database.Statement<GuidParams & CompletionParams, OperationRow>;
-  moveToFailed: Database.Statement<GuidParams & { errorJson: string }, OperationRow>;
-  moveToCanceled: Database.Statement<GuidParams, OperationRow>;
+  moveToRunning: Database.Statement<GuidParams, never>;
+  moveToQueued: Database.Statement<QueueParams, never>;
+  moveToCompleted: Database.Statement<GuidParams & CompletionParams, never>;
+  moveToFailed: Database.Statement<GuidParams & { errorJson: string }, never>;
+  moveToCanceled: Database.Statement<GuidParams, never>;
   recordProgress: Database.Statement<GuidParams & ProgressUpdate, never>;
-  recordResponse: Database.Statement<GuidParams & { responseJson: string; totalBytesToReceive: number }, OperationRow>;
+  recordResponse: Database.Statement<GuidParams & { responseJson: string; totalBytesToReceive: number }, never>;
   resetReceived: Database.Statement<GuidParams, never>;
   updateProperties: Database.Statement<
     GuidParams & {
@@ -51,7 +56,7 @@ export interface Statements {
       headersJson: string | null;
       requestedUri: string | null;
     },
-    OperationRow
+    never
   >;
   upsertTransferGroup: Database.Statement<[string, string, number], never>;
   ensureTransferGroup: Database.Statement<[string, string, number], never>;
@@ -62,7 +67,7 @@ export interface Statements {
   countLive: Database.Statement<[string], { count: number }>;
   countByStatus: Database.Statement<[string], { status: BackgroundTransferStatus; count: number }>;
   liveTransferGroups: Database.Statement<[string], { name: string }>;
-  updateExtras: Database.Statement<GuidParams & { extrasJson: string }, OperationRow>;
+  updateExtras: Database.Statement<GuidParams & { extrasJson: string }, never>;
   insertCompletionGroup: Database.Statement<{ id: string; appId: string; taskJson: string; now: number }, never>;
   selectCompletionGroup: Database.Statement<[string], CompletionGroupRow>;
   enableCompletionGroup: Database.Statement<[string], never>;
@@ -71,23 +76,23 @@ export interface Statements {
   listCompletionGroupMembers: Database.Statement<[string], OperationRow>;
   listNotificationBatch: Database.Statement<[string], OperationRow>;
   markBatchNotified: Database.Statement<{ batchId: string; now: number }, never>;
-  statusEvents: Record<StatusEvent, Database.Statement<GuidParams, OperationRow>>;
+  statusEvents: Record<StatusEvent, Database.Statement<GuidParams, never>>;
 }
 
 /** The prepared statements, prepared once per connection (better-sqlite3 reuses them across calls). */
 export function prepareAll(db: Database.Database): Statements {
   return {
-    insertOperation: db.prepare<Omit<OperationRow, 'seq'>, OperationRow>(SQL.insertOperation),
+    insertOperation: db.prepare<Omit<OperationRow, 'seq'>, never>(SQL.insertOperation),
     selectOperation: db.prepare<[string], OperationRow>(SQL.selectOperation),
     listByStatus: db.prepare<[string], OperationRow>(SQL.listByStatus),
     hasStatus: db.prepare<[string], { found: number }>(SQL.hasStatus),
-    moveToRunning: db.prepare<GuidParams, OperationRow>(SQL.moveToRunning),
-    moveToQueued: db.prepare<QueueParams, OperationRow>(SQL.moveToQueued),
-    moveToCompleted: db.prepare<GuidParams & CompletionParams, OperationRow>(SQL.moveToCompleted),
-    moveToFailed: db.prepare<GuidParams & { errorJson: string }, OperationRow>(SQL.moveToFailed),
-    moveToCanceled: db.prepare<GuidParams, OperationRow>(SQL.moveToCanceled),
+    moveToRunning: db.prepare<GuidParams, never>(SQL.moveToRunning),
+    moveToQueued: db.prepare<QueueParams, never>(SQL.moveToQueued),
+    moveToCompleted: db.prepare<GuidParams & CompletionParams, never>(SQL.moveToCompleted),
+    moveToFailed: db.prepare<GuidParams & { errorJson: string }, never>(SQL.moveToFailed),
+    moveToCanceled: db.prepare<GuidParams, never>(SQL.moveToCanceled),
     recordProgress: db.prepare<GuidParams & ProgressUpdate, never>(SQL.recordProgress),
-    recordResponse: db.prepare<GuidParams & { responseJson: string; totalBytesToReceive: number }, OperationRow>(
+    recordResponse: db.prepare<GuidParams & { responseJson: string; totalBytesToReceive: number }, never>(
       SQL.recordResponse,
     ),
     resetReceived: db.prepare<GuidParams, never>(SQL.resetReceived),
@@ -98,7 +103,7 @@ export function prepareAll(db: Database.Database): Statements {
         headersJson: string | null;
         requestedUri: string | null;
       },
-      OperationRow
+      never
     >(SQL.updateProperties),
     upsertTransferGroup: db.prepare<[string, string, number], never>(SQL.upsertTransferGroup),
     ensureTransferGroup: db.prepare<[string, string, number], never>(SQL.ensureTransferGroup),
@@ -111,7 +116,7 @@ export function prepareAll(db: Database.Database): Statements {
     countLive: db.prepare<[string], { count: number }>(SQL.countLive),
     countByStatus: db.prepare<[string], { status: BackgroundTransferStatus; count: number }>(SQL.countByStatus),
     liveTransferGroups: db.prepare<[string], { name: string }>(SQL.liveTransferGroups),
-    updateExtras: db.prepare<GuidParams & { extrasJson: string }, OperationRow>(SQL.updateExtras),
+    updateExtras: db.prepare<GuidParams & { extrasJson: string }, never>(SQL.updateExtras),
     insertCompletionGroup: db.prepare<{ id: string; appId: string; taskJson: string; now: number }, never>(
       SQL.insertCompletionGroup,
     ),
@@ -123,7 +128,7 @@ export function prepareAll(db: Database.Database): Statements {
     listNotificationBatch: db.prepare<[string], OperationRow>(SQL.listNotificationBatch),
     markBatchNotified: db.prepare<{ batchId: string; now: number }, never>(SQL.markBatchNotified),
     statusEvents: Object.fromEntries(
-      STATUS_EVENTS.map((event) => [event, db.prepare<GuidParams, OperationRow>(statusEventSql(event))]),
-    ) as Record<StatusEvent, Database.Statement<GuidParams, OperationRow>>,
+      STATUS_EVENTS.map((event) => [event, db.prepare<GuidParams, never>(statusEventSql(event))]),
+    ) as Record<StatusEvent, Database.Statement<GuidParams, never>>,
   };
 }

@@ -38,7 +38,7 @@ import {
   rowToTransferGroup,
 } from './record-mapping.ts';
 import { SqliteCompletionGroups } from './sqlite-completion-groups.ts';
-import { completionParams, prepareAll, type Statements } from './sqlite-statements.ts';
+import { completionParams, prepareAll, readUpdated, type Statements } from './sqlite-statements.ts';
 import { assertCount, assertNewOperation, assertProgress, toStoredTimeMs } from './store-guards.ts';
 
 export interface SqliteStoreOptions {
@@ -62,6 +62,10 @@ export class SqliteOperationStore implements OperationStore {
   readonly #now: () => number;
   readonly #sql: Statements;
   readonly #lists: ListQueries;
+  /** UPDATE then re-read, in one IMMEDIATE transaction (the write lock is taken up front: no upgrade races). */
+  readonly #updateAndRead: Database.Transaction<
+    (update: () => Database.RunResult, guid: string) => OperationRow | null
+  >;
   readonly #insert: Database.Transaction<(row: Omit<OperationRow, 'seq'>) => OperationRow | undefined>;
   readonly #endpoints: SqliteEndpointCapabilities;
   readonly #group: GroupCommit | undefined;
@@ -86,11 +90,15 @@ export class SqliteOperationStore implements OperationStore {
       run: (what, run) => this.#run(what, run),
       write: (what, run) => this.#write(what, run),
     });
+    this.#updateAndRead = db.transaction((update: () => Database.RunResult, guid: string) =>
+      readUpdated(this.#sql, update(), guid),
+    );
     this.#insert = db.transaction((row: Omit<OperationRow, 'seq'>) => {
       if (row.transferGroupName !== null && row.transferGroupBehavior !== null) {
         this.#sql.ensureTransferGroup.run(row.appId, row.transferGroupName, row.transferGroupBehavior);
       }
-      return this.#sql.insertOperation.get(row);
+      this.#sql.insertOperation.run(row);
+      return this.#sql.selectOperation.get(row.guid);
     });
   }
 
@@ -150,14 +158,14 @@ export class SqliteOperationStore implements OperationStore {
   }
 
   moveToRunning(guid: string): OperationRecord | null {
-    return this.#update('moveToRunning', guid, () => this.#sql.moveToRunning.get({ guid, now: this.#now() }));
+    return this.#update('moveToRunning', guid, () => this.#sql.moveToRunning.run({ guid, now: this.#now() }));
   }
 
   moveToQueued(guid: string, options: RequeueOptions): OperationRecord | null {
     const notBeforeMs = toStoredTimeMs(options.notBeforeMs, 'notBeforeMs');
     const { lastError } = options;
     return this.#update('moveToQueued', guid, () =>
-      this.#sql.moveToQueued.get({
+      this.#sql.moveToQueued.run({
         guid,
         now: this.#now(),
         restart: options.restart ? 1 : 0,
@@ -173,20 +181,20 @@ export class SqliteOperationStore implements OperationStore {
   moveToCompleted(guid: string, final?: CompletionUpdate): OperationRecord | null {
     const params = completionParams(final);
     return this.#ended(
-      this.#update('moveToCompleted', guid, () => this.#sql.moveToCompleted.get({ guid, now: this.#now(), ...params })),
+      this.#update('moveToCompleted', guid, () => this.#sql.moveToCompleted.run({ guid, now: this.#now(), ...params })),
     );
   }
 
   moveToFailed(guid: string, error: SerializedTransferError): OperationRecord | null {
     const errorJson = errorToJson(error);
     return this.#ended(
-      this.#update('moveToFailed', guid, () => this.#sql.moveToFailed.get({ guid, now: this.#now(), errorJson })),
+      this.#update('moveToFailed', guid, () => this.#sql.moveToFailed.run({ guid, now: this.#now(), errorJson })),
     );
   }
 
   moveToCanceled(guid: string): OperationRecord | null {
     return this.#ended(
-      this.#update('moveToCanceled', guid, () => this.#sql.moveToCanceled.get({ guid, now: this.#now() })),
+      this.#update('moveToCanceled', guid, () => this.#sql.moveToCanceled.run({ guid, now: this.#now() })),
     );
   }
 
@@ -207,7 +215,7 @@ export class SqliteOperationStore implements OperationStore {
     // any later byte of it is read: a host killed while the body comes in finds it (docs/delivery-
     // guarantees.md, rule 1). A kill within that turn is one before the answer was read at all.
     return this.#update('recordResponse', guid, () =>
-      this.#sql.recordResponse.get({ guid, now: this.#now(), responseJson, totalBytesToReceive }),
+      this.#sql.recordResponse.run({ guid, now: this.#now(), responseJson, totalBytesToReceive }),
     );
   }
 
@@ -217,7 +225,7 @@ export class SqliteOperationStore implements OperationStore {
 
   updateProperties(guid: string, patch: OperationPatch): OperationRecord | null {
     return this.#update('updateProperties', guid, () =>
-      this.#sql.updateProperties.get({
+      this.#sql.updateProperties.run({
         guid,
         now: this.#now(),
         costPolicy: patch.costPolicy ?? null,
@@ -241,7 +249,7 @@ export class SqliteOperationStore implements OperationStore {
   }
 
   applyEvent(guid: string, event: StatusEvent): OperationRecord | null {
-    return this.#update(event, guid, () => this.#sql.statusEvents[event].get({ guid, now: this.#now() }));
+    return this.#update(event, guid, () => this.#sql.statusEvents[event].run({ guid, now: this.#now() }));
   }
 
   setSequences(sequences: ReadonlyArray<readonly [string, number]>): void {
@@ -306,7 +314,7 @@ export class SqliteOperationStore implements OperationStore {
 
   updateExtras(guid: string, extras: OperationExtras): OperationRecord | null {
     const extrasJson = extrasToJson(extras);
-    return this.#update('updateExtras', guid, () => this.#sql.updateExtras.get({ guid, now: this.#now(), extrasJson }));
+    return this.#update('updateExtras', guid, () => this.#sql.updateExtras.run({ guid, now: this.#now(), extrasJson }));
   }
 
   createCompletionGroup(group: NewCompletionGroup): void {
@@ -398,17 +406,16 @@ export class SqliteOperationStore implements OperationStore {
     }
   }
 
-  /** One UPDATE … RETURNING (queries.ts): the changed row, or null when its guard refused the move. */
-  #update(what: string, guid: string, update: () => OperationRow | undefined): OperationRecord | null {
-    let row: OperationRow | undefined;
+  #update(what: string, guid: string, update: () => Database.RunResult): OperationRecord | null {
+    let row: OperationRow | null;
     try {
       this.#lists.forget(guid);
-      // In the turn's transaction a failed UPDATE undoes only itself: one statement, no savepoint needed.
+      // In the turn's transaction a failed UPDATE undoes only itself: no savepoint (two statements) needed.
       this.#group?.enter();
-      row = update();
+      row = this.#group ? readUpdated(this.#sql, update(), guid) : this.#updateAndRead.immediate(update, guid);
     } catch (error) {
       throw storeError(`${what} failed`, error);
     }
-    return row === undefined ? null : rowToRecord(row);
+    return row === null ? null : rowToRecord(row);
   }
 }
