@@ -6,12 +6,12 @@ import { runInNewContext } from 'node:vm';
  *
  * Every socket read gives the host a new 64 KiB ArrayBuffer. Its memory lies outside V8's heap, but V8
  * counts it against the old generation's allocation limit until a collection frees it, and a host's
- * small heap (about 14 MiB live) gets only about 9 MiB of headroom above that. The buffers die young,
- * so a scavenge would free them, but scavenges come when the young generation fills, and a body
- * allocates little on the heap per read: one came every 40–50 MiB of body. So a big download crossed the
- * limit every 20–25 MiB and ran a full mark-compact each time: 40–45 of them per GiB, 0.8–1.9 s of the
- * host's main thread (docs/performance.md, "Downloads"). A scavenge every YOUNG_COLLECTION_STEP_BYTES
- * (about 3 ms each under load, with the host's 1 MiB semi-space) frees the buffers before the limit.
+ * small heap (about 14 MiB live) gets only 8–9 MiB of headroom above that. The buffers die young, so a
+ * scavenge would free them, but scavenges come when the young generation fills, and a body allocates
+ * little on the heap per read: one came every 35–100 MiB of body. So a big download crossed the limit
+ * every 20–30 MiB and ran a full mark-compact each time (18–22 per 512 MiB; docs/performance.md,
+ * "Downloads"). A scavenge every YOUNG_COLLECTION_STEP_BYTES (1–4 ms each with the host's 1 MiB
+ * semi-space) frees the buffers before the limit is reached.
  *
  * Off unless `enableYoungCollections` was called: only the transfer host (ipc/host-flags.ts) turns it
  * on; an app's process running the engine in-process keeps V8's own pacing.
