@@ -72,8 +72,7 @@ const LINE_METHODS: ReadonlyMap<string | symbol, number> = new Map([
  * createLazyLogger's idea for the engine, which is typed against pino's whole Logger: a stand-in that
  * loads pino at the first line that passes the level, or at the first use of anything else (`child`,
  * `level`, …), and from then on is that logger. An in-process engine logs nothing at the default level
- * in a normal upload, and pino was 50 ms of CPU and 7 MiB of resident memory of its start-up
- * (docs/performance.md, "tus").
+ * in a normal upload, and pino is 29 CommonJS modules of its start-up (docs/performance.md, "tus").
  */
 export function createLazyPinoLogger(name: string, env: NodeJS.ProcessEnv = process.env): Logger {
   const level = env.BGTRANSFER_LOG_LEVEL ?? 'warn';
