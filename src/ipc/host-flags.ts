@@ -1,5 +1,6 @@
 import { setFlagsFromString } from 'node:v8';
 import { noteLiftoffOnlyProcessWide } from '../core/liftoff-only.ts';
+import { noteYoungGenerationFixed } from '../core/young-generation.ts';
 
 /**
  * The V8 flags the transfer host runs with. The host is our own long-lived process, so it may trade a
@@ -48,6 +49,8 @@ export function applyHostFlags(execArgv: readonly string[] = process.execArgv): 
   }
   // The parser's own Liftoff-only compile (core/liftoff-only.ts) must not switch the flag off again.
   if (applied.includes('--liftoff-only')) noteLiftoffOnlyProcessWide();
+  // Nor may an in-process engine's open (core/young-generation.ts) let the young generation grow again.
+  if (applied.includes('--semi-space-growth-factor=1')) noteYoungGenerationFixed();
   return applied;
 }
 
