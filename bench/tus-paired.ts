@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
@@ -98,10 +99,11 @@ try {
   console.log(renderTable(summary));
   const path = await writeBenchResult(`tus-paired-${values.label}`, new Date(), {
     benchmark: 'tus-paired',
-    command: process.argv.slice(2).join(' '),
+    // Trees by name and commit: their paths are this machine's.
+    command: `--size-mib ${values['size-mib']} --rounds ${rounds} --label ${values.label}`,
     sizeBytes,
     rounds,
-    trees,
+    trees: trees.map((tree, index) => ({ side: sideName(tree, index), commit: treeCommit(tree) })),
     server: 'bench/tus-lean-server.ts in the bench process',
     environment: benchEnvironment(loadBefore),
     loadAverageAtEachRound: loads,
@@ -115,6 +117,19 @@ try {
   await rm(workDir, { recursive: true, force: true });
 }
 if (samples.some((sample) => !sample.valid)) process.exitCode = 1;
+
+/** The tree's commit, with `+changes` when its work tree differs from it. */
+function treeCommit(tree: string): string {
+  try {
+    const commit = execFileSync('git', ['-C', tree, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const changed = execFileSync('git', ['-C', tree, 'status', '--porcelain', '--untracked-files=no'], {
+      encoding: 'utf8',
+    }).trim();
+    return changed === '' ? commit : `${commit}+changes`;
+  } catch {
+    return 'unknown';
+  }
+}
 
 function sideName(tree: string, index: number): string {
   return `${index}:${basename(tree)}`;

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type FaultProxy, startFaultProxy } from '../test/helpers/fault-proxy.ts';
@@ -350,7 +350,8 @@ async function writeResult(setup: ClientSetup, fileSha256: string): Promise<stri
     sizeBytes,
     fileSha256,
     via: setup.via,
-    bgtransferEntry: setup.bgtransferEntry,
+    // Relative to the repository: the absolute path is this machine's.
+    bgtransferEntry: relative(fileURLToPath(new URL('..', import.meta.url)), setup.bgtransferEntry),
     environment: {
       node: process.version,
       cpu: cpus()[0]?.model ?? 'unknown',
