@@ -11,9 +11,10 @@ import { startLeanTusServer } from './tus-lean-server.ts';
 
 /**
  * Paired before/after measure of one tus upload: tus-js-client against two or more built trees of
- * this repository (each with its own dist/), in the same rounds, so every side sees the same machine.
+ * this repository (each with its own dist/; BEFORE: e.g. a `git worktree` of the base commit, built),
+ * in the same rounds, so every side sees the same machine.
  *
- *   node --conditions=source --import tsx bench/tus-paired.ts --trees /path/to/before,. \
+ *   node --conditions=source --import tsx bench/tus-paired.ts --trees BEFORE,. \
  *        [--size-mib 1024] [--rounds 4] [--label name]
  *
  * Each side is the app of bench/tus-bench-clients.ts in a fresh Node process (bgtransfer in-process,
