@@ -90,6 +90,8 @@ export function createLazyPinoLogger(name: string, env: NodeJS.ProcessEnv = proc
   // methods is simply the real logger's (loaded on the spot). The cast is what a Proxy needs.
   return new Proxy({} as Logger, {
     get(_target, property) {
+      // Not a thenable (pino's logger has none): returning it from an async function must not load pino.
+      if (property === 'then') return undefined;
       const value = LINE_METHODS.get(property);
       if (logger === undefined && value !== undefined && threshold !== undefined && value < threshold) {
         return quiet;
