@@ -33,7 +33,7 @@ async function run(level: string | undefined, calls: string): Promise<{ loaded: 
 test('lines below the level (warn by default) neither load pino nor write anything', { timeout: 60_000 }, async () => {
   const { loaded, stderr } = await run(
     undefined,
-    // Returned from an async function too: a promise asks for \`then\`.
+    // Returned from an async function too: a promise asks for its then.
     `log.debug({ a: 1 }, 'not shown'); log.info('not shown either'); await (async () => log)();`,
   );
   assert.equal(loaded, false);
