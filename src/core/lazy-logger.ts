@@ -40,7 +40,11 @@ export function createLazyLogger(name: string, env: NodeJS.ProcessEnv = process.
   const level = env.BGTRANSFER_LOG_LEVEL ?? 'warn';
   let logger: LogSink | undefined;
   const load = (): LogSink => {
-    logger ??= stderrLogger(name, level);
+    if (logger === undefined) {
+      // The module's CommonJS export is the pino function (its ES named export is the same function).
+      const pino = createRequire(import.meta.url)('pino') as typeof Pino;
+      logger = pino(baseLoggerOptions(name, level), pino.destination(2));
+    }
     return logger;
   };
   const threshold = LEVEL_VALUES.get(level);
@@ -54,57 +58,50 @@ export function createLazyLogger(name: string, env: NodeJS.ProcessEnv = process.
   return { debug: at('debug', 20), info: at('info', 30), warn: at('warn', 40) };
 }
 
-/** What core/logger.ts createLogger makes (pino on stderr), with pino loaded only now. */
-function stderrLogger(name: string, level: string): Logger {
-  // The module's CommonJS export is the pino function (its ES named export is the same function).
-  const pino = createRequire(import.meta.url)('pino') as typeof Pino;
-  return pino(baseLoggerOptions(name, level), pino.destination(2));
-}
+/** pino's methods that write a line, by level value. */
+const LINE_METHODS: ReadonlyMap<string | symbol, number> = new Map([
+  ['trace', 10],
+  ['debug', 20],
+  ['info', 30],
+  ['warn', 40],
+  ['error', 50],
+  ['fatal', 60],
+]);
 
 /**
- * The engine's logger in an app's process (BGTRANSFER_HOST=inproc): the pino Logger that createLogger
- * makes, with pino loaded at the first line that passes the level, or at the first use of anything
- * else a Logger has (`child`, `level`, …), which is then pino's own. An app's engine logs warnings
- * and errors only by default, and a healthy upload logs none of those: loading pino (about 25 ms of
- * CPU here, a twentieth of an in-process engine's start) was paid for no line. `load` is for tests.
+ * createLazyLogger's idea for the engine, which is typed against pino's whole Logger: a stand-in that
+ * loads pino at the first line that passes the level, or at the first use of anything else (`child`,
+ * `level`, …), and from then on is that logger. An in-process engine logs nothing at the default level
+ * in a normal upload, and pino is 29 CommonJS modules of its start-up (docs/performance.md, "tus").
  */
-export function createLazyEngineLogger(
-  name: string,
-  env: NodeJS.ProcessEnv = process.env,
-  load: (name: string, level: string) => Logger = stderrLogger,
-): Logger {
+export function createLazyPinoLogger(name: string, env: NodeJS.ProcessEnv = process.env): Logger {
   const level = env.BGTRANSFER_LOG_LEVEL ?? 'warn';
   let logger: Logger | undefined;
-  const real = (): Logger => {
-    logger ??= load(name, level);
+  const load = (): Logger => {
+    if (logger === undefined) {
+      const pino = createRequire(import.meta.url)('pino') as typeof Pino;
+      logger = pino(baseLoggerOptions(name, level), pino.destination(2));
+    }
     return logger;
   };
   const threshold = LEVEL_VALUES.get(level);
-  // A level pino does not know: pino's own verdict (it throws), as createLogger gives it.
-  if (threshold === undefined) real();
-  const levelMethods = new Map<string, (...args: unknown[]) => void>();
-  for (const [method, value] of LEVEL_VALUES) {
-    if (method === 'silent') continue;
-    levelMethods.set(method, (...args: unknown[]) => {
-      if (threshold !== undefined && value < threshold) return;
-      const target = real() as unknown as Record<string, (...lineArgs: unknown[]) => void>;
-      target[method]?.(...args);
-    });
-  }
-  // The Proxy stands for a pino Logger: its level methods are the filters above until pino is
-  // loaded, everything else is pino's own (loaded for it). Typed as the Logger it stands for.
+  if (threshold === undefined) load();
+  // A Proxy rather than a class: pino's Logger type has dozens of members, and every one but the line
+  // methods is simply the real logger's (loaded on the spot). The cast is what a Proxy needs.
   return new Proxy({} as Logger, {
-    get(_target, key) {
-      if (logger === undefined && typeof key === 'string') {
-        const method = levelMethods.get(key);
-        if (method !== undefined) return method;
+    get(_target, property) {
+      // Not a thenable (pino's logger has none): returning it from an async function must not load pino.
+      if (property === 'then') return undefined;
+      const value = LINE_METHODS.get(property);
+      if (logger === undefined && value !== undefined && threshold !== undefined && value < threshold) {
+        return quiet;
       }
-      const target = real();
-      const value: unknown = Reflect.get(target, key, target);
-      return typeof value === 'function' ? value.bind(target) : value;
-    },
-    set(_target, key, value) {
-      return Reflect.set(real(), key, value);
+      const target = load();
+      const member: unknown = Reflect.get(target, property);
+      return typeof member === 'function' ? member.bind(target) : member;
     },
   });
 }
+
+/** A line below the level before pino is loaded: nothing to write. */
+function quiet(): void {}

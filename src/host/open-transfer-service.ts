@@ -1,8 +1,7 @@
 import { unwatchFile, watchFile } from 'node:fs';
 import { loadConfig } from '../core/config.ts';
 import { isTerminalStatus } from '../core/enums.ts';
-import { createLazyEngineLogger } from '../core/lazy-logger.ts';
-import type { Logger } from '../core/logger.ts';
+import { createLogger, type Logger } from '../core/logger.ts';
 import { homeLayout } from '../core/paths.ts';
 import { Engine } from '../engine/engine.ts';
 import { startNetworkMonitor } from '../net/network-monitor.ts';
@@ -22,10 +21,7 @@ const CONFIG_POLL_MS = 1_000;
 export async function openTransferService(
   home: string,
   env: NodeJS.ProcessEnv = process.env,
-  /**
-   * The host passes its own (host.log, rotated); in-process the library's logger (stderr) is used,
-   * with pino loaded at the first line that passes the level (core/lazy-logger.ts).
-   */
+  /** The host passes its own (host.log, rotated); in-process the library's logger (stderr) is used. */
   log?: Logger,
   /**
    * The host batches each event-loop turn's store writes into one commit and holds its replies until
@@ -36,7 +32,7 @@ export async function openTransferService(
 ): Promise<TransferService> {
   const layout = homeLayout(home);
   const config = loadConfig(layout.config);
-  const logger = log ?? createLazyEngineLogger('bgtransfer-engine', env);
+  const logger = log ?? createLogger('bgtransfer-engine', env);
   // Not awaited: the engine opens (store, recovery) while the bus is read, and starts no attempt
   // before the first reading is in (NetworkStateSource.settled).
   const monitor = startNetworkMonitor({
