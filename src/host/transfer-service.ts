@@ -11,6 +11,7 @@ import type {
   OperationSpec,
   TransferDirection,
 } from '../core/snapshot.ts';
+import { coalesceSnapshots } from '../core/snapshot-coalesce.ts';
 import type { SNAPSHOT_ROW_FORM } from '../core/snapshot-row.ts';
 import { assertFileNameId } from '../engine/accept-spec.ts';
 import type { Engine } from '../engine/engine.ts';
@@ -86,6 +87,36 @@ export class TransferService {
     if (existing && existing.appId === spec.appId) return existing;
     checkStartSpec(spec);
     return this.#engine.start(spec);
+  }
+
+  /**
+   * start, watched from the moment the operation is stored (a `start` with its `watchId`). What the
+   * engine publishes during the start (it may launch the upload at once) is not handed on: it makes the
+   * returned snapshot, which is the watch's current one (newest, flags kept); `listener` hears of every
+   * later change. A client so saves the `watch` request, its reply, and the push of the current snapshot.
+   * A start that throws leaves no listener.
+   */
+  startWatched(
+    context: CallContext,
+    params: { spec: OperationSpec },
+    listener: (snapshot: OperationSnapshot) => void,
+  ): { snapshot: OperationSnapshot; unsubscribe: () => void } {
+    let starting = true;
+    let published: OperationSnapshot | undefined;
+    const unsubscribe = this.#subscribe(params.spec.guid, (snapshot) => {
+      if (starting) published = coalesceSnapshots(published, snapshot);
+      else listener(snapshot);
+    });
+    let snapshot: OperationSnapshot;
+    try {
+      snapshot = this.start(context, params);
+    } catch (error) {
+      unsubscribe();
+      throw error;
+    } finally {
+      starting = false;
+    }
+    return { snapshot: published === undefined ? snapshot : coalesceSnapshots(snapshot, published), unsubscribe };
   }
 
   /**
@@ -200,13 +231,18 @@ export class TransferService {
    */
   watch(appId: string, guid: string, listener: (snapshot: OperationSnapshot) => void): () => void {
     const current = this.#own(appId, guid);
+    const unsubscribe = this.#subscribe(guid, listener);
+    listener(current);
+    return unsubscribe;
+  }
+
+  #subscribe(guid: string, listener: (snapshot: OperationSnapshot) => void): () => void {
     let listeners = this.#watchers.get(guid);
     if (!listeners) {
       listeners = new Set();
       this.#watchers.set(guid, listeners);
     }
     listeners.add(listener);
-    listener(current);
     return () => {
       const set = this.#watchers.get(guid);
       set?.delete(listener);

@@ -1,5 +1,6 @@
 import { close, constants, open, unlinkSync, writev } from 'node:fs';
 import { TransferError } from '../../core/errors.ts';
+import { noteBodyBytesReleased } from '../../core/young-collection.ts';
 
 /** A response body file is the host's own: opened without following a link or waiting on a FIFO. */
 const RESPONSE_FILE_FLAGS =
@@ -120,6 +121,8 @@ export class ResponseFile {
       this.#queuedBytes -= written;
       if (written < bytes) this.#requeueRest(chunks, written);
       this.#events.onWritten(written < bytes ? cut(chunks, written) : chunks, written);
+      // The socket buffers just written are garbage now; see core/young-collection.ts for why it matters.
+      noteBodyBytesReleased(written);
       this.#next();
       if (this.#needsDrain && this.#queuedBytes < RESPONSE_FILE_HIGH_WATER_MARK && !this.#failed) {
         this.#needsDrain = false;
