@@ -40,6 +40,10 @@ export interface ClientRun {
   transferSeconds: number;
   /** max(VmHWM sampled from outside, the child's own ru_maxrss). */
   peakRssBytes: number;
+  /** The child's CPU (user + system, all threads) from its start until the result line. */
+  cpuSeconds: number;
+  /** Of that, the main thread's (/proc/self/task/<pid>/stat): the thread that hashes, parses and writes. */
+  mainThreadCpuSeconds: number;
   uploadUrl: string | null;
   error: string | null;
   stderrTail: string;
@@ -69,20 +73,31 @@ export async function prepareClients(workDir: string, via: Via): Promise<ClientS
   } else {
     bgtransferEntry = join(REPO, 'src', 'index.ts');
   }
-  const tusEntry = createRequire(import.meta.url).resolve('tus-js-client');
   await mkdir(workDir, { recursive: true });
   const scripts: Record<ClientName, string> = {
     'tus-js-client': join(workDir, 'tus-js-client-app.mjs'),
     bgtransfer: join(workDir, 'bgtransfer-app.mjs'),
   };
-  await writeFile(scripts['tus-js-client'], tusJsClientApp(pathToFileURL(tusEntry).href));
-  await writeFile(scripts.bgtransfer, bgtransferApp(pathToFileURL(bgtransferEntry).href));
+  await writeTusJsClientApp(scripts['tus-js-client']);
+  await writeBgtransferApp(scripts.bgtransfer, bgtransferEntry);
   return { via, scripts, nodeArgs: via === 'tsx' ? [...NODE_TS_FLAGS] : [], bgtransferEntry, workDir };
 }
 
 /** One upload of `file` to the tus creation endpoint by one client, measured. */
-export async function runClient(
+export function runClient(
   setup: ClientSetup,
+  client: ClientName,
+  file: string,
+  endpoint: string,
+  retryDelayMs: number,
+): Promise<ClientRun> {
+  return runApp(setup, setup.scripts[client], client, file, endpoint, retryDelayMs);
+}
+
+/** One upload by the app at `script` (written by writeTusJsClientApp or writeBgtransferApp), measured. */
+export async function runApp(
+  setup: Pick<ClientSetup, 'nodeArgs' | 'workDir'>,
+  script: string,
   client: ClientName,
   file: string,
   endpoint: string,
@@ -91,19 +106,15 @@ export async function runClient(
   const home = await mkdtemp(join(setup.workDir, 'bgtransfer-home-'));
   await writeFile(join(home, 'config.json'), JSON.stringify({ retryBaseDelayMs: retryDelayMs, maxAttempts: 10 }));
   const started = process.hrtime.bigint();
-  const child = spawn(
-    process.execPath,
-    [...setup.nodeArgs, setup.scripts[client], file, endpoint, String(retryDelayMs)],
-    {
-      env: {
-        ...process.env,
-        BGTRANSFER_HOST: 'inproc',
-        BGTRANSFER_HOME: home,
-        BGTRANSFER_APP_ID: 'tus-bench',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+  const child = spawn(process.execPath, [...setup.nodeArgs, script, file, endpoint, String(retryDelayMs)], {
+    env: {
+      ...process.env,
+      BGTRANSFER_HOST: 'inproc',
+      BGTRANSFER_HOME: home,
+      BGTRANSFER_APP_ID: 'tus-bench',
     },
-  );
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const sampler = sampleRss(child.pid ?? 0, 20);
   const stderr: string[] = [];
   createInterface({ input: child.stderr }).on('line', (line) => {
@@ -133,6 +144,8 @@ export async function runClient(
     type: 'result' | 'error';
     transferSeconds?: number;
     maxRssBytes?: number;
+    cpuSeconds?: number;
+    mainThreadCpuSeconds?: number;
     uploadUrl?: string | null;
     message?: string;
   };
@@ -142,11 +155,49 @@ export async function runClient(
     wallSeconds,
     transferSeconds: result.transferSeconds ?? Number.NaN,
     peakRssBytes: Math.max(result.maxRssBytes ?? 0, sampled.peakBytes),
+    cpuSeconds: result.cpuSeconds ?? Number.NaN,
+    mainThreadCpuSeconds: result.mainThreadCpuSeconds ?? Number.NaN,
     uploadUrl: result.uploadUrl ?? null,
     error: result.type === 'error' ? (result.message ?? 'failed') : null,
     stderrTail: stderr.slice(-10).join('\n'),
   };
 }
+
+/** Writes the tus-js-client app (tus-js-client as this repository has it) to `path`. */
+export async function writeTusJsClientApp(path: string): Promise<void> {
+  const tusEntry = createRequire(import.meta.url).resolve('tus-js-client');
+  await writeFile(path, tusJsClientApp(pathToFileURL(tusEntry).href));
+}
+
+/** Writes the bgtransfer app, importing the package from `entry` (a built index.js or src/index.ts). */
+export async function writeBgtransferApp(path: string, entry: string): Promise<void> {
+  await writeFile(path, bgtransferApp(pathToFileURL(entry).href));
+}
+
+/**
+ * Both apps' result line: their own peak RSS and CPU, and the main thread's CPU, read from /proc
+ * (clock ticks of 10 ms), where the hashing, the HTTP parsing and the socket writes run.
+ */
+const REPORT_FUNCTION = `import { readFileSync } from 'node:fs';
+const mainThreadCpuSeconds = () => {
+  try {
+    const stat = readFileSync(\`/proc/self/task/\${process.pid}/stat\`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return null;
+  }
+};
+const report = (fields) => {
+  const usage = process.resourceUsage();
+  console.log(JSON.stringify({
+    ...fields,
+    maxRssBytes: usage.maxRSS * 1024,
+    cpuSeconds: (usage.userCPUTime + usage.systemCPUTime) / 1e6,
+    mainThreadCpuSeconds: mainThreadCpuSeconds(),
+  }));
+};
+`;
 
 /** `node tus-js-client-app.mjs FILE ENDPOINT RETRY_DELAY_MS` → one JSON result line. */
 function tusJsClientApp(tusUrl: string): string {
@@ -157,9 +208,7 @@ import * as tus from ${JSON.stringify(tusUrl)};
 const [file, endpoint, retryDelay] = process.argv.slice(2);
 const first = Number(retryDelay);
 const started = performance.now();
-const report = (fields) =>
-  console.log(JSON.stringify({ ...fields, maxRssBytes: process.resourceUsage().maxRSS * 1024 }));
-const upload = new tus.Upload(createReadStream(file), {
+${REPORT_FUNCTION}const upload = new tus.Upload(createReadStream(file), {
   endpoint,
   metadata: { filename: basename(file) },
   // chunkSize unset: Infinity, one PATCH for the rest of the file.
@@ -182,9 +231,7 @@ function bgtransferApp(bgtransferUrl: string): string {
 
 const [file, endpoint] = process.argv.slice(2);
 const started = performance.now();
-const report = (fields) =>
-  console.log(JSON.stringify({ ...fields, maxRssBytes: process.resourceUsage().maxRSS * 1024 }));
-// Works around a bgtransfer bug (BGTRANSFER_HOST=inproc): during a retry back-off nothing holds the event
+${REPORT_FUNCTION}// Works around a bgtransfer bug (BGTRANSFER_HOST=inproc): during a retry back-off nothing holds the event
 // loop (the engine's wake timer is unref'd, an in-process watch holds no handle), so an app whose only
 // work is \`await startAsync()\` exits with code 13 before the retry. See fault-matrix.test.ts.
 const keepAlive = setInterval(() => {}, 60_000);

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type FaultProxy, startFaultProxy } from '../test/helpers/fault-proxy.ts';
@@ -77,6 +77,9 @@ interface ThroughputRun {
   /** MB/s (1e6 bytes) over the transfer time. */
   megabytesPerSecond: number;
   peakRssBytes: number;
+  /** The client process's CPU, all threads / its main thread. */
+  cpuSeconds: number;
+  mainThreadCpuSeconds: number;
   serverReceivedBytes: number;
   valid: boolean;
   error: string | null;
@@ -163,6 +166,8 @@ async function throughputRun(
     transferSeconds: measured.transferSeconds,
     megabytesPerSecond: megabytesPerSecond(sizeBytes, measured.transferSeconds),
     peakRssBytes: measured.peakRssBytes,
+    cpuSeconds: measured.cpuSeconds,
+    mainThreadCpuSeconds: measured.mainThreadCpuSeconds,
     serverReceivedBytes: stored.receivedBytes,
     valid,
     error: measured.error,
@@ -259,6 +264,7 @@ interface Summary {
   medianTransferSeconds: number;
   medianWallSeconds: number;
   medianPeakRssBytes: number;
+  medianCpuSeconds: number;
 }
 
 function summaries(): Summary[] {
@@ -270,6 +276,7 @@ function summaries(): Summary[] {
       medianTransferSeconds: median(mine.map((entry) => entry.transferSeconds)),
       medianWallSeconds: median(mine.map((entry) => entry.wallSeconds)),
       medianPeakRssBytes: median(mine.map((entry) => entry.peakRssBytes)),
+      medianCpuSeconds: median(mine.map((entry) => entry.cpuSeconds)),
     };
   });
 }
@@ -284,22 +291,23 @@ function renderMarkdown(setup: ClientSetup): string {
       `in the bench process; bgtransfer ${setup.via === 'built' ? 'built with tsc (plain Node)' : 'from src/ via tsx (both apps with the tsx loader)'}, ` +
       'BGTRANSFER_HOST=inproc; tus-js-client with a file stream, chunkSize unset.',
     '',
-    '| run | client | transfer s | wall s | MB/s | peak RSS MB | valid |',
-    '|---:|---|---:|---:|---:|---:|---|',
+    '| run | client | transfer s | wall s | MB/s | peak RSS MB | CPU s (main thread) | valid |',
+    '|---:|---|---:|---:|---:|---:|---:|---|',
   ];
   for (const entry of throughput) {
     lines.push(
       `| ${entry.run}.${entry.order} | ${entry.client} | ${entry.transferSeconds.toFixed(2)} | ${entry.wallSeconds.toFixed(2)} | ` +
-        `${entry.megabytesPerSecond.toFixed(1)} | ${mb(entry.peakRssBytes)} | ${entry.valid ? 'yes' : 'NO'} |`,
+        `${entry.megabytesPerSecond.toFixed(1)} | ${mb(entry.peakRssBytes)} | ` +
+        `${entry.cpuSeconds.toFixed(2)} (${entry.mainThreadCpuSeconds.toFixed(2)}) | ${entry.valid ? 'yes' : 'NO'} |`,
     );
   }
   const [tusJs, bg] = summaries();
-  lines.push('', '| median | MB/s | transfer s | wall s | peak RSS MB |', '|---|---:|---:|---:|---:|');
+  lines.push('', '| median | MB/s | transfer s | wall s | peak RSS MB | CPU s |', '|---|---:|---:|---:|---:|---:|');
   for (const summary of [tusJs, bg]) {
     if (!summary) continue;
     lines.push(
       `| ${summary.client} | ${summary.medianMegabytesPerSecond.toFixed(1)} | ${summary.medianTransferSeconds.toFixed(2)} | ` +
-        `${summary.medianWallSeconds.toFixed(2)} | ${mb(summary.medianPeakRssBytes)} |`,
+        `${summary.medianWallSeconds.toFixed(2)} | ${mb(summary.medianPeakRssBytes)} | ${summary.medianCpuSeconds.toFixed(2)} |`,
     );
   }
   if (tusJs && bg) {
@@ -307,7 +315,8 @@ function renderMarkdown(setup: ClientSetup): string {
       `| bgtransfer / tus-js-client | ${(bg.medianMegabytesPerSecond / tusJs.medianMegabytesPerSecond).toFixed(2)} | ` +
         `${(bg.medianTransferSeconds / tusJs.medianTransferSeconds).toFixed(2)} | ` +
         `${(bg.medianWallSeconds / tusJs.medianWallSeconds).toFixed(2)} | ` +
-        `${(bg.medianPeakRssBytes / tusJs.medianPeakRssBytes).toFixed(2)} |`,
+        `${(bg.medianPeakRssBytes / tusJs.medianPeakRssBytes).toFixed(2)} | ` +
+        `${(bg.medianCpuSeconds / tusJs.medianCpuSeconds).toFixed(2)} |`,
     );
   }
   if (resume.length > 0) {
@@ -341,7 +350,8 @@ async function writeResult(setup: ClientSetup, fileSha256: string): Promise<stri
     sizeBytes,
     fileSha256,
     via: setup.via,
-    bgtransferEntry: setup.bgtransferEntry,
+    // Relative to the repository: the absolute path is this machine's.
+    bgtransferEntry: relative(fileURLToPath(new URL('..', import.meta.url)), setup.bgtransferEntry),
     environment: {
       node: process.version,
       cpu: cpus()[0]?.model ?? 'unknown',

@@ -1,5 +1,6 @@
 import { TransferError } from '../core/errors.ts';
 import { resolveAppId, resolveHome } from '../core/paths.ts';
+import { withYoungGenerationHeld } from '../core/young-generation.ts';
 import type { TransferPort } from '../ipc/transfer-port.ts';
 
 /**
@@ -18,7 +19,10 @@ export function getPort(env: NodeJS.ProcessEnv = process.env): Promise<TransferP
   const mode = env.BGTRANSFER_HOST ?? 'auto';
   let port: Promise<TransferPort>;
   if (mode === 'inproc') {
-    port = import('../ipc/inproc-port.ts').then(({ InprocPort }) => InprocPort.open(home));
+    // The engine's modules and store are long-lived: V8 must not grow the young generation for them.
+    port = withYoungGenerationHeld(() =>
+      import('../ipc/inproc-port.ts').then(({ InprocPort }) => InprocPort.open(home)),
+    );
   } else if (mode === 'auto') {
     port = import('../ipc/socket-port.ts').then(({ SocketPort }) => new SocketPort(home, { env }));
   } else {

@@ -3,7 +3,8 @@ import type { OperationSnapshot } from '../core/snapshot.ts';
 import { Connection } from './connection.ts';
 import { type CliContext, cliAppId, writeLine } from './context.ts';
 import { ExitCode } from './exit-codes.ts';
-import { formatAmount, progressFields, statusName } from './format.ts';
+import { formatAmount, statusName } from './format.ts';
+import { listLine } from './list-line.ts';
 import { kindOf } from './transfer-kind.ts';
 
 /**
@@ -25,8 +26,7 @@ export async function runList(context: CliContext, options: ListOptions): Promis
     for await (const page of pages) {
       // One redaction and one write per page: every pattern stops at a line's end, so this masks what
       // a line at a time would.
-      if (page.length > 0)
-        writeLine(context.stdout, page.map((snapshot) => JSON.stringify(listEntry(snapshot))).join('\n'));
+      if (page.length > 0) writeLine(context.stdout, page.map(listLine).join('\n'));
     }
   } else {
     const snapshots: OperationSnapshot[] = [];
@@ -35,24 +35,6 @@ export async function runList(context: CliContext, options: ListOptions): Promis
     else for (const row of table(snapshots)) writeLine(context.stdout, row);
   }
   context.exitCode = ExitCode.success;
-}
-
-/**
- * One `list --json` line: guid, `direction` ("upload" or "download") and the progress fields of that
- * kind of operation (docs/api/cli.md), and what the table shows.
- */
-function listEntry(snapshot: OperationSnapshot): Record<string, unknown> {
-  return {
-    guid: snapshot.guid,
-    direction: kindOf(snapshot),
-    ...progressFields(snapshot),
-    statusName: statusName(snapshot.progress.status),
-    method: snapshot.method,
-    requestedUri: redactUrl(snapshot.requestedUri),
-    group: snapshot.group,
-    createdAt: new Date(snapshot.createdAtMs).toISOString(),
-    ...(snapshot.error ? { error: { code: snapshot.error.code, message: snapshot.error.message } } : {}),
-  };
 }
 
 function table(snapshots: readonly OperationSnapshot[]): string[] {

@@ -10,3 +10,16 @@ export class JsonText {
     this.text = text;
   }
 }
+
+/**
+ * `head`, the texts joined with commas, and `tail`, as one flat string: the join copies each text once,
+ * where `head + texts.join(',') + tail` would be copied once more when it is written (a concatenation is
+ * flattened before it is encoded).
+ */
+export function joinBetween(head: string, texts: readonly string[], tail: string): string {
+  if (texts.length === 0) return head + tail;
+  const pieces = texts.slice();
+  pieces[0] = head + pieces[0];
+  pieces[pieces.length - 1] += tail;
+  return pieces.join(',');
+}

@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import type { LoggerOptions, pino as Pino } from 'pino';
+import type { Logger, LoggerOptions, pino as Pino } from 'pino';
 import { redactText } from './redact.ts';
 
 /**
@@ -57,3 +57,51 @@ export function createLazyLogger(name: string, env: NodeJS.ProcessEnv = process.
     };
   return { debug: at('debug', 20), info: at('info', 30), warn: at('warn', 40) };
 }
+
+/** pino's methods that write a line, by level value. */
+const LINE_METHODS: ReadonlyMap<string | symbol, number> = new Map([
+  ['trace', 10],
+  ['debug', 20],
+  ['info', 30],
+  ['warn', 40],
+  ['error', 50],
+  ['fatal', 60],
+]);
+
+/**
+ * createLazyLogger's idea for the engine, which is typed against pino's whole Logger: a stand-in that
+ * loads pino at the first line that passes the level, or at the first use of anything else (`child`,
+ * `level`, …), and from then on is that logger. An in-process engine logs nothing at the default level
+ * in a normal upload, and pino is 29 CommonJS modules of its start-up (docs/performance.md, "tus").
+ */
+export function createLazyPinoLogger(name: string, env: NodeJS.ProcessEnv = process.env): Logger {
+  const level = env.BGTRANSFER_LOG_LEVEL ?? 'warn';
+  let logger: Logger | undefined;
+  const load = (): Logger => {
+    if (logger === undefined) {
+      const pino = createRequire(import.meta.url)('pino') as typeof Pino;
+      logger = pino(baseLoggerOptions(name, level), pino.destination(2));
+    }
+    return logger;
+  };
+  const threshold = LEVEL_VALUES.get(level);
+  if (threshold === undefined) load();
+  // A Proxy rather than a class: pino's Logger type has dozens of members, and every one but the line
+  // methods is simply the real logger's (loaded on the spot). The cast is what a Proxy needs.
+  return new Proxy({} as Logger, {
+    get(_target, property) {
+      // Not a thenable (pino's logger has none): returning it from an async function must not load pino.
+      if (property === 'then') return undefined;
+      const value = LINE_METHODS.get(property);
+      if (logger === undefined && value !== undefined && threshold !== undefined && value < threshold) {
+        return quiet;
+      }
+      const target = load();
+      const member: unknown = Reflect.get(target, property);
+      return typeof member === 'function' ? member.bind(target) : member;
+    },
+  });
+}
+
+/** A line below the level before pino is loaded: nothing to write. */
+function quiet(): void {}

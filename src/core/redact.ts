@@ -76,11 +76,13 @@ export function isSecretHeaderName(name: string): boolean {
 }
 
 /**
- * Scheme and authority of a URL in text; the authority ends at `/`, `?`, `#` or anything that ends a
- * URL in prose or JSON. Userinfo is everything up to the authority's last `@` (a raw `@` in a password
- * is not valid, but is typed anyway, and parsers take the last one).
+ * Scheme and userinfo of a URL in text: the authority ends at `/`, `?`, `#` or anything that ends a URL
+ * in prose or JSON, and userinfo is everything up to the authority's last `@` (a raw `@` in a password
+ * is not valid, but is typed anyway, and parsers take the last one: the greedy run backtracks to it).
+ * Only a URL with userinfo matches, so the common one costs no replacement: this pass was most of the
+ * redaction of a 10,000-line `bgtransfer list --json` (5 instead of 22–25 ms per 10,000 lines).
  */
-const URL_AUTHORITY = /\b([a-z][a-z0-9+.-]*:\/\/)([^/?#\s"'<>\\`]*)/gi;
+const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^/?#\s"'<>\\`]*@/gi;
 /** A `name=value` parameter after `?`, `&`, `;` or `#`; the value ends where the parameter or the URL does. */
 const PARAM = /([?&;#])([^=&;#?\s"'<>\\`]+)=([^&;#\s"'<>\\`]*)/g;
 /** `Authorization: Basic …` written out as text: the value runs to the end of the line or string. */
@@ -95,10 +97,7 @@ const HEADER_TEXT =
 export function redactText(text: string): string {
   if (text === '') return text;
   return text
-    .replace(URL_AUTHORITY, (_match, scheme: string, authority: string) => {
-      const at = authority.lastIndexOf('@');
-      return at === -1 ? `${scheme}${authority}` : `${scheme}${MASK}@${authority.slice(at + 1)}`;
-    })
+    .replace(URL_USERINFO, `$1${MASK}@`)
     .replace(PARAM, (match, lead: string, name: string) => (isSecretParamName(name) ? `${lead}${name}=${MASK}` : match))
     .replace(HEADER_TEXT, (_match, name: string, separator: string) => `${name}${separator}${MASK}`);
 }

@@ -1,7 +1,7 @@
 import type { Config } from '../core/config.ts';
 import { BackgroundTransferStatus, isTerminalStatus } from '../core/enums.ts';
 import { TransferError } from '../core/errors.ts';
-import { JsonText } from '../core/json-text.ts';
+import { JsonText, joinBetween } from '../core/json-text.ts';
 import { checkDownloadUri, checkHeader, checkStartSpec } from '../core/request-checks.ts';
 import type {
   CompletionTask,
@@ -11,6 +11,7 @@ import type {
   OperationSpec,
   TransferDirection,
 } from '../core/snapshot.ts';
+import { coalesceSnapshots } from '../core/snapshot-coalesce.ts';
 import type { SNAPSHOT_ROW_FORM } from '../core/snapshot-row.ts';
 import { assertFileNameId } from '../engine/accept-spec.ts';
 import type { Engine } from '../engine/engine.ts';
@@ -89,6 +90,36 @@ export class TransferService {
   }
 
   /**
+   * start, watched from the moment the operation is stored (a `start` with its `watchId`). What the
+   * engine publishes during the start (it may launch the upload at once) is not handed on: it makes the
+   * returned snapshot, which is the watch's current one (newest, flags kept); `listener` hears of every
+   * later change. A client so saves the `watch` request, its reply, and the push of the current snapshot.
+   * A start that throws leaves no listener.
+   */
+  startWatched(
+    context: CallContext,
+    params: { spec: OperationSpec },
+    listener: (snapshot: OperationSnapshot) => void,
+  ): { snapshot: OperationSnapshot; unsubscribe: () => void } {
+    let starting = true;
+    let published: OperationSnapshot | undefined;
+    const unsubscribe = this.#subscribe(params.spec.guid, (snapshot) => {
+      if (starting) published = coalesceSnapshots(published, snapshot);
+      else listener(snapshot);
+    });
+    let snapshot: OperationSnapshot;
+    try {
+      snapshot = this.start(context, params);
+    } catch (error) {
+      unsubscribe();
+      throw error;
+    } finally {
+      starting = false;
+    }
+    return { snapshot: published === undefined ? snapshot : coalesceSnapshots(snapshot, published), unsubscribe };
+  }
+
+  /**
    * An empty spool file for one stream upload of this app; the context's holder (the asking
    * connection) releases the spools it never started by going away (releaseSpoolHolder).
    */
@@ -112,7 +143,7 @@ export class TransferService {
     { filter, direction }: { filter: ListFilter; direction?: TransferDirection | undefined },
   ): JsonText {
     const { operations } = this.#engine.listPageText(appId, filter, { after: null, limit: -1 }, direction);
-    return new JsonText(`[${operations.join(',')}]`);
+    return new JsonText(joinBetween('[', operations, ']'));
   }
 
   /** The app's operations per status (the stored status: every transition is stored when it happens). */
@@ -142,8 +173,8 @@ export class TransferService {
   ): JsonText {
     const page = this.#engine.listPageText(appId, filter, { after, limit }, direction, form ?? 'objects');
     const next = JSON.stringify(page.next);
-    if (form === undefined) return new JsonText(`{"operations":[${page.operations.join(',')}],"next":${next}}`);
-    return new JsonText(`{"appId":${JSON.stringify(appId)},"rows":[${page.operations.join(',')}],"next":${next}}`);
+    const head = form === undefined ? '{"operations":[' : `{"appId":${JSON.stringify(appId)},"rows":[`;
+    return new JsonText(joinBetween(head, page.operations, `],"next":${next}}`));
   }
 
   get({ appId }: CallContext, { guid }: ByGuid): OperationSnapshot {
@@ -200,13 +231,18 @@ export class TransferService {
    */
   watch(appId: string, guid: string, listener: (snapshot: OperationSnapshot) => void): () => void {
     const current = this.#own(appId, guid);
+    const unsubscribe = this.#subscribe(guid, listener);
+    listener(current);
+    return unsubscribe;
+  }
+
+  #subscribe(guid: string, listener: (snapshot: OperationSnapshot) => void): () => void {
     let listeners = this.#watchers.get(guid);
     if (!listeners) {
       listeners = new Set();
       this.#watchers.set(guid, listeners);
     }
     listeners.add(listener);
-    listener(current);
     return () => {
       const set = this.#watchers.get(guid);
       set?.delete(listener);

@@ -70,11 +70,20 @@ export function isHostVersionMismatch(error: unknown): boolean {
 }
 
 export function encodeFrame(message: RequestFrame | ReplyFrame | PushFrame): string {
+  return encodeFrameParts(message).join('');
+}
+
+/**
+ * The frame as the strings to write one after the other. A JsonText result (an enumeration page, about
+ * 0.8 MB) is one of them as it is, between the envelope's two halves: written as one concatenation, V8
+ * would first copy the page into a flat string of its own, before the socket encodes it.
+ */
+export function encodeFrameParts(message: RequestFrame | ReplyFrame | PushFrame): string[] {
   if ('ok' in message && message.ok && message.result instanceof JsonText) {
     // The same frame JSON.stringify would write, with the result's text as it is.
-    return `{"v":${message.v},"id":${JSON.stringify(message.id)},"ok":true,"result":${message.result.text}}\n`;
+    return [`{"v":${message.v},"id":${JSON.stringify(message.id)},"ok":true,"result":`, message.result.text, '}\n'];
   }
-  return `${JSON.stringify(message)}\n`;
+  return [`${JSON.stringify(message)}\n`];
 }
 
 const NEWLINE = 0x0a;

@@ -1,6 +1,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { noteLiftoffOnlyProcessWide } from '../core/liftoff-only.ts';
 import { enableYoungCollections } from '../core/young-collection.ts';
+import { noteYoungGenerationFixed } from '../core/young-generation.ts';
 
 /**
  * The V8 flags the transfer host runs with. The host is our own long-lived process, so it may trade a
@@ -49,6 +50,8 @@ export function applyHostFlags(execArgv: readonly string[] = process.execArgv): 
   }
   // The parser's own Liftoff-only compile (core/liftoff-only.ts) must not switch the flag off again.
   if (applied.includes('--liftoff-only')) noteLiftoffOnlyProcessWide();
+  // Nor may an in-process engine's open (core/young-generation.ts) let the young generation grow again.
+  if (applied.includes('--semi-space-growth-factor=1')) noteYoungGenerationFixed();
   // Not a flag but the same kind of choice: big response bodies pace young collections (why: there).
   enableYoungCollections();
   return applied;

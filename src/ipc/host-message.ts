@@ -171,6 +171,7 @@ const RESULT_CHECKS: { [M in Method]: (value: unknown) => unknown } = {
       home: string;
       finalEndsWatch?: boolean;
       listForms?: string[];
+      startWatches?: boolean;
     } = {
       protocolVersion: hello.protocolVersion as number,
       pid: hello.pid as number,
@@ -181,6 +182,10 @@ const RESULT_CHECKS: { [M in Method]: (value: unknown) => unknown } = {
       result.finalEndsWatch = hello.finalEndsWatch as boolean;
     }
     if (hello.listForms !== undefined) result.listForms = stringList(hello.listForms, 'listForms');
+    if (hello.startWatches !== undefined) {
+      boolean(hello.startWatches, R, 'startWatches');
+      result.startWatches = hello.startWatches as boolean;
+    }
     return result;
   },
   start: snapshotResult,

@@ -3,13 +3,15 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { BackgroundTransferStatus, isTerminalStatus } from '../core/enums.ts';
 import { TransferError, toTransferError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
-import type { OperationSnapshot } from '../core/snapshot.ts';
+import type { OperationSnapshot, OperationSpec } from '../core/snapshot.ts';
+import { coalesceSnapshots } from '../core/snapshot-coalesce.ts';
 import { SNAPSHOT_ROW_FORM } from '../core/snapshot-row.ts';
 import type { SocketServeOptions } from '../host/host-main.ts';
 import type { TransferService } from '../host/transfer-service.ts';
 import { type AppMethod, invoke, isAppMethod } from './methods.ts';
 import {
   encodeFrame,
+  encodeFrameParts,
   FrameDecoder,
   type HostStatus,
   MAX_FRAME_BYTES,
@@ -213,12 +215,16 @@ class ClientSession {
       home: this.#host.service.home,
       finalEndsWatch: true,
       listForms: [SNAPSHOT_ROW_FORM],
+      startWatches: true,
     };
     this.#write({ v: PROTOCOL_VERSION, id, ok: true, result });
   }
 
   /** Runs one call for the connection's app; throws coded errors. App methods go to the service by name. */
   #call(appId: string, request: Exclude<ValidRequest, { method: 'hello' }>): unknown {
+    if (request.method === 'start' && request.params.watchId !== undefined) {
+      return this.#startWatched(appId, request.params.spec, request.params.watchId);
+    }
     if (isAppMethod(request.method)) {
       const { method, params } = request as Extract<ValidRequest, { method: AppMethod }>;
       return invoke(this.#host.service, method, { appId, holder: this.#spoolHolder }, params);
@@ -237,8 +243,28 @@ class ClientSession {
     throw new TransferError('BT_ERR_INTERNAL', `no handler for ${request.method}`);
   }
 
-  /** The current snapshot is pushed before the reply (TransferService.watch calls back at once). */
-  #watch(appId: string, guid: string, watchId: number): { watchId: number } {
+  /**
+   * A start and its watch in one request (hello's startWatches): the reply's snapshot is the watch's
+   * current one, so it is not pushed; later changes are. The watch id is checked before anything is
+   * stored, so a refused start has started nothing.
+   */
+  #startWatched(appId: string, spec: OperationSpec, watchId: number): OperationSnapshot {
+    this.#assertWatchable(watchId);
+    const watch: SessionWatch = { unsubscribe: () => undefined, pending: undefined };
+    const context = { appId, holder: this.#spoolHolder };
+    const started = this.#host.service.startWatched(context, { spec }, (snapshot) =>
+      this.#push(watchId, watch, snapshot),
+    );
+    // Already final (a start sent again for an operation that has ended): the reply ends the watch.
+    if (isTerminalStatus(started.snapshot.progress.status)) started.unsubscribe();
+    else {
+      watch.unsubscribe = started.unsubscribe;
+      this.#watches.set(watchId, watch);
+    }
+    return started.snapshot;
+  }
+
+  #assertWatchable(watchId: number): void {
     if (this.#watches.has(watchId)) throw new TransferError('BT_ERR_INVALID_ARGUMENT', `watchId ${watchId} is in use`);
     if (this.#watches.size >= MAX_WATCHES_PER_CONNECTION) {
       throw new TransferError(
@@ -246,6 +272,11 @@ class ClientSession {
         `at most ${MAX_WATCHES_PER_CONNECTION} watches per connection`,
       );
     }
+  }
+
+  /** The current snapshot is pushed before the reply (TransferService.watch calls back at once). */
+  #watch(appId: string, guid: string, watchId: number): { watchId: number } {
+    this.#assertWatchable(watchId);
     const watch: SessionWatch = { unsubscribe: () => undefined, pending: undefined };
     this.#watches.set(watchId, watch);
     try {
@@ -272,7 +303,7 @@ class ClientSession {
   #push(watchId: number, watch: SessionWatch, snapshot: OperationSnapshot): void {
     if (this.#socket.destroyed || this.#watches.get(watchId) !== watch) return;
     if (watch.pending !== undefined || this.#socket.writableLength > COALESCE_ABOVE_BYTES) {
-      watch.pending = coalesce(watch.pending, snapshot);
+      watch.pending = coalesceSnapshots(watch.pending, snapshot);
       return;
     }
     this.#send(watchId, snapshot);
@@ -310,10 +341,12 @@ class ClientSession {
 
   #write(frame: ReplyFrame | PushFrame): void {
     if (!this.#socket.writable) return;
-    let text = encodeFrame(frame);
-    if (text.length > MAX_HOST_FRAME_BYTES && 'ok' in frame) {
+    let parts = encodeFrameParts(frame);
+    let length = 0;
+    for (const part of parts) length += part.length;
+    if (length > MAX_HOST_FRAME_BYTES && 'ok' in frame) {
       const error = protocolError(`the reply is longer than ${MAX_HOST_FRAME_BYTES} bytes`);
-      text = encodeFrame({ v: PROTOCOL_VERSION, id: frame.id, ok: false, error: error.toJSON() });
+      parts = [encodeFrame({ v: PROTOCOL_VERSION, id: frame.id, ok: false, error: error.toJSON() })];
     }
     // Frames of one burst (a reply and its pushes, many watches' progress) leave in one write, and only
     // once the state changes they report are committed: the store commits a turn's writes together.
@@ -321,7 +354,8 @@ class ClientSession {
       this.#socket.cork();
       process.nextTick(() => this.#host.service.afterCommit(() => this.#socket.uncork()));
     }
-    this.#socket.write(text);
+    // Corked: the parts of a frame leave in the same write.
+    for (const part of parts) this.#socket.write(part);
     if (this.#socket.writableLength > MAX_BUFFERED_BYTES) {
       this.#host.log.warn({ session: this.#id, appId: this.appId }, 'client does not read its replies; disconnecting');
       this.#socket.destroy();
@@ -349,18 +383,4 @@ class ClientSession {
 
 function pushFrame(watchId: number, snapshot: OperationSnapshot): PushFrame {
   return { v: PROTOCOL_VERSION, push: 'snapshot', watchId, snapshot };
-}
-
-/** Keeps the newest snapshot, but never drops a terminal one or a one-shot flag (R38, R39). */
-function coalesce(older: OperationSnapshot | undefined, newer: OperationSnapshot): OperationSnapshot {
-  if (older === undefined) return newer;
-  if (isTerminalStatus(older.progress.status) && !isTerminalStatus(newer.progress.status)) return older;
-  return {
-    ...newer,
-    progress: {
-      ...newer.progress,
-      hasRestarted: older.progress.hasRestarted || newer.progress.hasRestarted,
-      hasResponseChanged: older.progress.hasResponseChanged || newer.progress.hasResponseChanged,
-    },
-  };
 }

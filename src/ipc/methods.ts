@@ -233,10 +233,21 @@ export const METHODS = {
       finalEndsWatch: z.boolean().optional(),
       /** The compact forms of a listPage reply this host sends when asked (core/snapshot-row.ts). */
       listForms: z.array(z.string()).optional(),
+      /** `start` takes a `watchId`: the start and its watch are one request (below). */
+      startWatches: z.boolean().optional(),
     }),
   },
-  /** Idempotent per guid on the host (TransferService.start), so the client may re-send it. */
-  start: { scope: 'app', params: z.strictObject({ spec: operationSpec }), result: snapshotSchema },
+  /**
+   * Idempotent per guid on the host (TransferService.start), so the client may re-send it. With a
+   * `watchId` (sent only to a host whose hello offered startWatches) the operation is watched from the
+   * moment it is stored, as `watch` would: the reply's snapshot is the watch's current one (it is not
+   * pushed again), later changes are pushed under that id. A refused start starts no watch.
+   */
+  start: {
+    scope: 'app',
+    params: z.strictObject({ spec: operationSpec, watchId: watchId.optional() }),
+    result: snapshotSchema,
+  },
   /**
    * An empty file the host created for one stream upload; `start` names it by spoolId. Retried: a
    * spool made by a host that died during the call is removed by the next host.

@@ -31,6 +31,7 @@ import { requestId as id, isMethod, METHODS, type Method, snapshotSchema } from 
 
 export {
   encodeFrame,
+  encodeFrameParts,
   FrameDecoder,
   hostVersionMismatch,
   isHostVersionMismatch,

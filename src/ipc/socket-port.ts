@@ -5,6 +5,7 @@ import { TransferError, toTransferError } from '../core/errors.ts';
 import { createLazyLogger, type LogSink } from '../core/lazy-logger.ts';
 import { hostSocketPath, resolveAppId } from '../core/paths.ts';
 import type { OperationSnapshot } from '../core/snapshot.ts';
+import { coalesceSnapshots } from '../core/snapshot-coalesce.ts';
 import { SNAPSHOT_ROW_FORM } from '../core/snapshot-row.ts';
 import { mayRetry } from './call-retry.ts';
 import { PROTOCOL_VERSION } from './frames.ts';
@@ -127,6 +128,17 @@ interface Watch {
   onError: ((error: TransferError) => void) | undefined;
 }
 
+/**
+ * A watch the host started with a `start` (hello's startWatches), not yet claimed by a `watch()` of
+ * its guid: it keeps the newest snapshot (the start's reply, then pushes) for the listener to come.
+ */
+interface StartedWatch {
+  watchId: number;
+  guid: string;
+  connection: Connection;
+  current: OperationSnapshot | undefined;
+}
+
 /** One app id's connection to the host, re-established on demand. */
 class AppLink {
   readonly #options: LinkOptions;
@@ -137,6 +149,11 @@ class AppLink {
   #finalEndsWatch = false;
   /** The connected host sends listPage replies as rows when asked (hello's listForms). */
   #listRows = false;
+  /** The connected host takes a watchId with `start` (hello's startWatches). */
+  #startWatches = false;
+  /** Watches started with a start, by watch id and by guid, until watch() claims them. */
+  readonly #startedWatches = new Map<number, StartedWatch>();
+  readonly #startedByGuid = new Map<string, StartedWatch>();
   #connecting: Promise<Connection> | undefined;
   #reconnectTimer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -149,7 +166,7 @@ class AppLink {
   async call<M extends Method>(method: M, params: ParamsOf<M>, retry: boolean): Promise<ResultOf<M>> {
     const first = await this.#connect();
     try {
-      return await first.request(method, this.#paramsFor(method, params));
+      return await this.#send(first, method, params);
     } catch (error) {
       if (!(error instanceof ConnectionLost)) throw error;
       if (!retry || !this.#options.autoStart) throw lostDuring(method, error);
@@ -157,10 +174,51 @@ class AppLink {
     }
     const second = await this.#connect();
     try {
-      return await second.request(method, this.#paramsFor(method, params));
+      return await this.#send(second, method, params);
     } catch (error) {
       throw error instanceof ConnectionLost ? lostDuring(method, error) : error;
     }
+  }
+
+  #send<M extends Method>(connection: Connection, method: M, params: ParamsOf<M>): Promise<ResultOf<M>> {
+    if (method !== 'start' || !this.#startWatches) return connection.request(method, this.#paramsFor(method, params));
+    // M is 'start' here; TypeScript does not narrow a type parameter by a value check.
+    return this.#startWatched(connection, params as ParamsOf<'start'>) as Promise<ResultOf<M>>;
+  }
+
+  /**
+   * A start carries a watch id, so the watch() that follows it (startAsync, `bgtransfer upload`) costs
+   * no request: one frame each way instead of three each way (watch, its reply, the current snapshot).
+   * Until watch() claims it, the started watch keeps the newest snapshot; a refused or lost start
+   * leaves none. A started watch nobody claims ends with the operation (the host ends it with the final
+   * snapshot) or with the connection.
+   */
+  async #startWatched(connection: Connection, params: ParamsOf<'start'>): Promise<ResultOf<'start'>> {
+    const started: StartedWatch = {
+      watchId: this.#nextWatchId++,
+      guid: params.spec.guid,
+      connection,
+      current: undefined,
+    };
+    this.#startedWatches.set(started.watchId, started);
+    this.#startedByGuid.set(started.guid, started);
+    let snapshot: ResultOf<'start'>;
+    try {
+      snapshot = await connection.request('start', { ...params, watchId: started.watchId });
+    } catch (error) {
+      this.#forgetStarted(started);
+      throw error;
+    }
+    // Pushes read with the reply, before this continuation ran, are newer than it.
+    started.current = started.current === undefined ? snapshot : coalesceSnapshots(snapshot, started.current);
+    // An ended operation has no watch on the host (nor one to claim): a watch() of it asks the host.
+    if (isTerminalStatus(started.current.progress.status)) this.#forgetStarted(started);
+    return snapshot;
+  }
+
+  #forgetStarted(started: StartedWatch): void {
+    if (this.#startedWatches.get(started.watchId) === started) this.#startedWatches.delete(started.watchId);
+    if (this.#startedByGuid.get(started.guid) === started) this.#startedByGuid.delete(started.guid);
   }
 
   /**
@@ -178,10 +236,15 @@ class AppLink {
     listener: (snapshot: OperationSnapshot) => void,
     onError?: (error: TransferError) => void,
   ): () => void {
-    const watchId = this.#nextWatchId++;
     const watch: Watch = { guid, listener, onError };
+    const claimed = this.#claimStarted(guid);
+    const watchId = claimed?.watchId ?? this.#nextWatchId++;
     this.#watches.set(watchId, watch);
-    if (this.#connection) {
+    if (claimed) {
+      this.#connection?.holdOpen(true);
+      // Asynchronously, as a push would come: the caller has watch()'s return value before its listener runs.
+      queueMicrotask(() => this.#deliver(watchId, claimed.current));
+    } else if (this.#connection) {
       this.#connection.holdOpen(true);
       this.#sendWatch(this.#connection, watchId, watch);
     } else {
@@ -195,6 +258,14 @@ class AppLink {
       connection?.request('unwatch', { watchId }).catch(() => undefined);
       connection?.holdOpen(this.#watches.size > 0);
     };
+  }
+
+  /** The watch the start of this guid began on the current connection, once the start was answered. */
+  #claimStarted(guid: string): { watchId: number; current: OperationSnapshot } | undefined {
+    const started = this.#startedByGuid.get(guid);
+    if (!started || started.current === undefined || started.connection !== this.#connection) return undefined;
+    this.#forgetStarted(started);
+    return { watchId: started.watchId, current: started.current };
   }
 
   async close(): Promise<void> {
@@ -245,10 +316,13 @@ class AppLink {
     });
     let finalEndsWatch: boolean;
     let listRows: boolean;
+    let startWatches: boolean;
     try {
       const hello = await connection.request('hello', { protocolVersion: PROTOCOL_VERSION, appId }, HELLO_TIMEOUT_MS);
       finalEndsWatch = hello.finalEndsWatch === true;
       listRows = hello.listForms?.includes(SNAPSHOT_ROW_FORM) === true;
+      // Only with finalEndsWatch: a started watch nobody claims must end with its operation on both sides.
+      startWatches = hello.startWatches === true && finalEndsWatch;
     } catch (error) {
       connection.close();
       throw error;
@@ -260,6 +334,7 @@ class AppLink {
     this.#connection = connection;
     this.#finalEndsWatch = finalEndsWatch;
     this.#listRows = listRows;
+    this.#startWatches = startWatches;
     connection.holdOpen(this.#watches.size > 0);
     for (const [watchId, watch] of this.#watches) this.#sendWatch(connection, watchId, watch);
     return connection;
@@ -278,6 +353,14 @@ class AppLink {
   }
 
   #deliver(watchId: number, snapshot: OperationSnapshot): void {
+    const started = this.#startedWatches.get(watchId);
+    if (started) {
+      if (snapshot.guid !== started.guid) return;
+      started.current = coalesceSnapshots(started.current, snapshot);
+      // The host ended the watch with this snapshot; a watch() from now on asks the host.
+      if (isTerminalStatus(snapshot.progress.status)) this.#forgetStarted(started);
+      return;
+    }
     const watch = this.#watches.get(watchId);
     if (!watch || snapshot.guid !== watch.guid) return;
     if (this.#finalEndsWatch && isTerminalStatus(snapshot.progress.status)) {
@@ -295,6 +378,10 @@ class AppLink {
   #lost(connection: Connection): void {
     if (this.#connection !== connection) return;
     this.#connection = undefined;
+    // Their watches were the lost connection's: a watch() of those guids asks the next host.
+    for (const started of [...this.#startedWatches.values()]) {
+      if (started.connection === connection) this.#forgetStarted(started);
+    }
     if (this.#closed || this.#watches.size === 0 || !this.#options.autoStart) return;
     this.#options.log.warn({ watches: this.#watches.size }, 'connection to the transfer host lost; reconnecting');
     this.#reconnect(0);

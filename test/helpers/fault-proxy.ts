@@ -11,6 +11,12 @@ export interface FaultPlan {
   resetAfterUpstreamBytes?: number;
   /** After forwarding this many client→server bytes, stop forwarding both ways but keep both sides open. */
   stallAfterUpstreamBytes?: number;
+  /**
+   * With stallAfterUpstreamBytes: the stall waits until the server's first bytes went to the client (a
+   * resumable upload's 104 or creation answer, which names its session). Server and proxy share the
+   * test's event loop; on a loaded machine the upload could reach the limit before that answer got out.
+   */
+  stallOnceAnswered?: boolean;
   /** Forward client→server at most this fast. */
   throttleBytesPerSecond?: number;
   /** After forwarding this many server→client bytes, close (FIN) the client side and drop the server side. */
@@ -114,6 +120,7 @@ export async function startFaultProxy(
       options.onFault?.(state);
     };
 
+    let stallWhenAnswered = false;
     const upstreamLimit = plan.resetAfterUpstreamBytes ?? plan.stallAfterUpstreamBytes;
     const toServer = new Pump(client, upstream, {
       ...(plan.throttleBytesPerSecond === undefined ? {} : { bytesPerSecond: plan.throttleBytesPerSecond }),
@@ -135,6 +142,10 @@ export async function startFaultProxy(
           return;
         }
         // Stall: nothing moves either way, but both connections stay open.
+        if (plan.stallOnceAnswered === true && state.downstreamBytes === 0) {
+          stallWhenAnswered = true;
+          return;
+        }
         fault('stall');
         toClient.stop();
       },
@@ -144,6 +155,12 @@ export async function startFaultProxy(
       ...(downstreamLimit === undefined ? {} : { limit: downstreamLimit }),
       onForwarded: (length) => {
         state.downstreamBytes += length;
+        if (stallWhenAnswered) {
+          // This piece (the answer) is still written; nothing after it.
+          stallWhenAnswered = false;
+          fault('stall');
+          toClient.stop();
+        }
       },
       onLimit: () => {
         if (plan.resetAfterDownstreamBytes !== undefined) {

@@ -42,6 +42,11 @@ export interface ContractTarget {
   base: string;
   method: string;
   extras: Partial<RequestExtras>;
+  /**
+   * The server names the upload's session in an answer that comes while the body is still going (the
+   * draft's 104): a stall at CUT_AT then waits for that answer to reach the client.
+   */
+  namesSessionMidBody?: boolean;
   /** Hex SHA-256 of what the server stored for the upload, or undefined if it has nothing. */
   stored(name: string, session: UploadSession | null): Promise<string | undefined>;
   /** Resumable HTTP rows: the largest offset a request continued the upload from (0: never resumed). */
@@ -183,6 +188,7 @@ function ietfRow(version: 6 | 8): ContractRow {
         uri: (base, name) => `${base}/create/${name}`,
         method: 'POST',
         extras: { resumeProtocol: 'ietf', ietfInteropVersion: version },
+        namesSessionMidBody: true,
         stored: async (_name, session) => (draft.uploads.has(id(session)) ? draft.sha256(id(session)) : undefined),
         resumedFrom: (_name, session) => patchedFrom(draft.requests, id(session)),
         forget: (_name, session) => draft.forget(id(session)),

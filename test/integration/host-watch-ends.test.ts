@@ -37,9 +37,13 @@ after(async () => {
 test('the final snapshot ends the watch on both sides: no unwatch is sent, and the watch id is free again', async () => {
   const file = await writeRandomFile(temp.path, 'body.bin', 4096);
   const spec = specFor(APP, file, `${server.url}/u/1`);
+  // Started through another connection: this port has no watch begun by the start (startWatches) and
+  // sends a `watch` request of its own.
+  const starter = new SocketPort(home);
+  await starter.call('start', APP, { spec });
+  await starter.close();
   const port = new SocketPort(home);
   try {
-    await port.call('start', APP, { spec });
     // The port's own connection: every request it sends from here on is counted by method.
     const sent = new Map<string, number>();
     const original = Connection.prototype.request;

@@ -127,6 +127,18 @@ for (const row of CONTRACT_ROWS) {
     }
 
     /**
+     * A proxy that stalls the first connection at CUT_AT; where the server names the session mid-body,
+     * not before that answer reached the client.
+     */
+    function stallingProxy(): ReturnType<typeof proxied> {
+      return proxied({
+        stallAfterUpstreamBytes: CUT_AT,
+        throttleBytesPerSecond: LINK_BYTES_PER_SECOND,
+        stallOnceAnswered: target.namesSessionMidBody === true,
+      });
+    }
+
+    /**
      * Starts an upload and stops it mid-body with a session on the server where the protocol makes
      * one: HTTP through a proxy that stalls after CUT_AT bytes, then a pause; FTP paused once the
      * server stored a byte, then its sessions cut. Resolves with the bytes an FTP server holds.
@@ -141,7 +153,7 @@ for (const row of CONTRACT_ROWS) {
         assert.ok(held > 0 && held < file.size, `the server holds ${held} of ${file.size} bytes`);
         return { guid, held };
       }
-      const proxy = await proxied({ stallAfterUpstreamBytes: CUT_AT, throttleBytesPerSecond: LINK_BYTES_PER_SECOND });
+      const proxy = await stallingProxy();
       const guid = start(file, target.uri(proxy.url, name));
       await proxy.waitForFault(30_000);
       if (protocol.capabilities.resumable) await waitFor('the session', () => sessionOf(guid)?.uploadUrl, 15_000);
@@ -270,7 +282,7 @@ for (const row of CONTRACT_ROWS) {
         guid = start(file, target.uri(target.base, name));
         await ftpBytes(name, 1);
       } else {
-        const proxy = await proxied({ stallAfterUpstreamBytes: CUT_AT, throttleBytesPerSecond: LINK_BYTES_PER_SECOND });
+        const proxy = await stallingProxy();
         guid = start(file, target.uri(proxy.url, name));
         await proxy.waitForFault(30_000);
         if (protocol.capabilities.resumable) await waitFor('the session', () => sessionOf(guid)?.uploadUrl, 15_000);

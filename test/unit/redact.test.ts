@@ -63,6 +63,15 @@ describe('redactText', () => {
     );
   });
 
+  test('masks the userinfo of a URL that follows another one with no slash between them', () => {
+    // A list of proxies or mirrors: the first URL's authority runs up to the second one's `//`.
+    assert.equal(
+      redactText('proxies=http://proxy:3128,https://u:pw@h/ and ftp://a.b;ftp://c:d@e/f'),
+      'proxies=http://proxy:3128,https://***@h/ and ftp://a.b;ftp://***@e/f',
+    );
+    assert.equal(redactText('http://u:p@ss@host/x http://host'), 'http://***@host/x http://host');
+  });
+
   test('masks credential header values written out as text', () => {
     assert.equal(redactText('Authorization: Basic YWxpY2U6czNjcmV0'), 'Authorization: ***');
     assert.equal(redactText('{"cookie":"sid=abc","x":1}'), '{"cookie":"***","x":1}');

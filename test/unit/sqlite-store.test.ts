@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { BackgroundTransferBehavior, BackgroundTransferStatus } from '../../src/core/enums.ts';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS, migrate } from '../../src/store/migrations.ts';
-import { openDatabase } from '../../src/store/open-database.ts';
+import { openDatabase, PAGE_CACHE_SIZE } from '../../src/store/open-database.ts';
 import { SqliteOperationStore } from '../../src/store/sqlite-store.ts';
 import { assertThrowsCode, GIB, newOperation } from '../helpers/store-fixtures.ts';
 import { runStoreContract } from './store-contract.ts';
@@ -88,6 +88,9 @@ describe('SqliteOperationStore on disk', () => {
         // 1 = NORMAL: a fresh store is set up with OFF (nothing in it to lose), then runs like any other.
         assert.equal(db.pragma('synchronous', { simple: true }), 1, `${open} store`);
         assert.equal(db.pragma('journal_mode', { simple: true }), 'wal', `${open} store`);
+        // A page cache of 2 MiB, not the 16 MiB better-sqlite3 is built with (the idle host keeps it).
+        assert.equal(db.pragma('cache_size', { simple: true }), PAGE_CACHE_SIZE, `${open} store`);
+        assert.equal(PAGE_CACHE_SIZE, -2000);
       } finally {
         db.close();
       }
