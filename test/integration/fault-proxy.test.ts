@@ -164,9 +164,14 @@ test('reset after N upstream bytes: the client sees ECONNRESET, the server at mo
   assert.equal(connection.fault, 'reset');
   assert.equal(connection.upstreamBytes, limit);
   assert.ok(seen.received <= limit, `server got ${seen.received}`);
-  assert.ok(seen.error === 'ECONNRESET' || !seen.ended, `server saw ${seen.error ?? 'a clean end'}`);
   assert.ok(written >= limit, `client wrote ${written}`);
-  console.log(`reset: client wrote ${written}, proxy forwarded ${limit}, server received ${seen.received}`);
+  // The proxy resets the server side too, but what the server reads from a reset is the kernel's
+  // affair: its error can be taken by an earlier poll (SO_ERROR), and the next read then returns end
+  // of file. Under load that happened in 2 of 20 runs; the client's side above is what the tests rely on.
+  console.log(
+    `reset: client wrote ${written}, proxy forwarded ${limit}, server received ${seen.received}, ` +
+      `server saw ${seen.error ?? (seen.ended ? 'an end of file' : 'neither error nor end')}`,
+  );
 });
 
 test('stall after N: nothing more is forwarded, the connection stays open, buffering stays bounded', async () => {
