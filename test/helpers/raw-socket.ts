@@ -1,4 +1,6 @@
-import { connect } from 'node:net';
+import assert from 'node:assert/strict';
+import { connect, type Socket } from 'node:net';
+import type { OperationSnapshot } from '../../src/core/snapshot.ts';
 import { PROTOCOL_VERSION } from '../../src/ipc/protocol.ts';
 
 /**
@@ -45,4 +47,57 @@ export function rawSession(path: string, lines: string[]): Promise<{ replies: Ra
       quiet = setTimeout(() => finish(false), 1_000);
     });
   });
+}
+
+/** Any frame a host sends: a reply (id, ok, result or error) or a push (push, watchId, snapshot). */
+export interface RawFrame {
+  id?: number | null;
+  ok?: boolean;
+  result?: unknown;
+  error?: { code: string };
+  push?: string;
+  watchId?: number;
+  snapshot?: OperationSnapshot;
+}
+
+/**
+ * A raw client that stays connected: sends lines, and reads frames until `done` says so (a generous
+ * deadline for a loaded machine). For exchanges that go on while pushes arrive, where rawSession's
+ * "until quiet" would end too early.
+ */
+export class RawClient {
+  readonly frames: RawFrame[] = [];
+  readonly #socket: Socket;
+  #buffered = '';
+  #waiter: (() => void) | undefined;
+
+  constructor(path: string) {
+    this.#socket = connect(path);
+    this.#socket.on('data', (chunk) => {
+      this.#buffered += chunk.toString('utf8');
+      const parts = this.#buffered.split('\n');
+      this.#buffered = parts.pop() ?? '';
+      for (const part of parts) this.frames.push(JSON.parse(part) as RawFrame);
+      this.#waiter?.();
+    });
+  }
+
+  send(...lines: string[]): void {
+    for (const line of lines) this.#socket.write(`${line}\n`);
+  }
+
+  async until(done: (frames: RawFrame[]) => boolean, what: string): Promise<void> {
+    const deadline = Date.now() + 30_000;
+    while (!done(this.frames)) {
+      if (Date.now() > deadline) assert.fail(`no ${what} within 30 s: ${JSON.stringify(this.frames)}`);
+      await new Promise<void>((resolve) => {
+        this.#waiter = resolve;
+        setTimeout(resolve, 200);
+      });
+    }
+  }
+
+  close(): void {
+    this.#socket.destroy();
+  }
 }

@@ -1,15 +1,14 @@
 import assert from 'node:assert/strict';
-import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { BackgroundTransferStatus, isTerminalStatus } from '../../src/core/enums.ts';
 import type { OperationSnapshot } from '../../src/core/snapshot.ts';
-import { Connection } from '../../src/ipc/host-connection.ts';
 import { stopHost } from '../../src/ipc/host-control.ts';
 import { hostSocketPath, PROTOCOL_VERSION } from '../../src/ipc/protocol.ts';
 import { SocketPort } from '../../src/ipc/socket-port.ts';
 import { specFor } from '../helpers/host-bed.ts';
-import { request } from '../helpers/raw-socket.ts';
+import { type RawFrame as Frame, RawClient, request } from '../helpers/raw-socket.ts';
+import { countConnectionRequests } from '../helpers/request-count.ts';
 import { makeTempDir, type TempDir, writeRandomFile } from '../helpers/temp-dir.ts';
 import { startUploadServer, type UploadServer } from '../helpers/upload-server.ts';
 
@@ -39,54 +38,6 @@ after(async () => {
   await server.close();
   await temp.cleanup();
 });
-
-interface Frame {
-  id?: number | null;
-  ok?: boolean;
-  result?: unknown;
-  error?: { code: string };
-  push?: string;
-  watchId?: number;
-  snapshot?: OperationSnapshot;
-}
-
-/** A raw client: sends lines, and reads frames until `done` says so (a generous deadline for a loaded machine). */
-class RawClient {
-  readonly frames: Frame[] = [];
-  readonly #socket: Socket;
-  #buffered = '';
-  #waiter: (() => void) | undefined;
-
-  constructor(path: string) {
-    this.#socket = connect(path);
-    this.#socket.on('data', (chunk) => {
-      this.#buffered += chunk.toString('utf8');
-      const parts = this.#buffered.split('\n');
-      this.#buffered = parts.pop() ?? '';
-      for (const part of parts) this.frames.push(JSON.parse(part) as Frame);
-      this.#waiter?.();
-    });
-  }
-
-  send(...lines: string[]): void {
-    for (const line of lines) this.#socket.write(`${line}\n`);
-  }
-
-  async until(done: (frames: Frame[]) => boolean, what: string): Promise<void> {
-    const deadline = Date.now() + 30_000;
-    while (!done(this.frames)) {
-      if (Date.now() > deadline) assert.fail(`no ${what} within 30 s: ${JSON.stringify(this.frames)}`);
-      await new Promise<void>((resolve) => {
-        this.#waiter = resolve;
-        setTimeout(resolve, 200);
-      });
-    }
-  }
-
-  close(): void {
-    this.#socket.destroy();
-  }
-}
 
 const replyTo = (id: number) => (frames: Frame[]) => frames.some((frame) => frame.id === id);
 function reply(client: RawClient, id: number): Frame {
@@ -178,12 +129,7 @@ test('through SocketPort a start and the watch that follows it are one request: 
   const spec = specFor(APP, file, `${server.url}/u/port`);
   const port = new SocketPort(home);
   await port.status(APP); // connected before counting
-  const sent = new Map<string, number>();
-  const original = Connection.prototype.request;
-  Connection.prototype.request = function (this: Connection, ...args: Parameters<typeof original>) {
-    sent.set(args[0], (sent.get(args[0]) ?? 0) + 1);
-    return original.apply(this, args);
-  } as typeof original;
+  const { sent, restore } = countConnectionRequests();
   try {
     const answered = await port.call('start', APP, { spec });
     const seen: OperationSnapshot[] = [];
@@ -201,7 +147,7 @@ test('through SocketPort a start and the watch that follows it are one request: 
     // An unwatch or a watch reply would have come back long before this.
     await new Promise((resolve) => setTimeout(resolve, 500));
   } finally {
-    Connection.prototype.request = original;
+    restore();
     await port.close();
   }
   assert.deepEqual([...sent], [['start', 1]]);

@@ -3,12 +3,12 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { BackgroundTransferStatus, isTerminalStatus } from '../../src/core/enums.ts';
 import type { OperationSnapshot } from '../../src/core/snapshot.ts';
-import { Connection } from '../../src/ipc/host-connection.ts';
 import { stopHost } from '../../src/ipc/host-control.ts';
 import { hostSocketPath, PROTOCOL_VERSION } from '../../src/ipc/protocol.ts';
 import { SocketPort } from '../../src/ipc/socket-port.ts';
 import { specFor } from '../helpers/host-bed.ts';
 import { rawSession, request } from '../helpers/raw-socket.ts';
+import { countConnectionRequests } from '../helpers/request-count.ts';
 import { makeTempDir, type TempDir, writeRandomFile } from '../helpers/temp-dir.ts';
 import { startUploadServer, type UploadServer } from '../helpers/upload-server.ts';
 
@@ -45,12 +45,7 @@ test('the final snapshot ends the watch on both sides: no unwatch is sent, and t
   const port = new SocketPort(home);
   try {
     // The port's own connection: every request it sends from here on is counted by method.
-    const sent = new Map<string, number>();
-    const original = Connection.prototype.request;
-    Connection.prototype.request = function (this: Connection, ...args: Parameters<typeof original>) {
-      sent.set(args[0], (sent.get(args[0]) ?? 0) + 1);
-      return original.apply(this, args);
-    } as typeof original;
+    const { sent, restore } = countConnectionRequests();
     try {
       const final = await new Promise<OperationSnapshot>((resolve) => {
         const stop = port.watch(APP, spec.guid, (snapshot) => {
@@ -63,7 +58,7 @@ test('the final snapshot ends the watch on both sides: no unwatch is sent, and t
       // A reply to an unwatch would have come back long before this.
       await new Promise((resolve) => setTimeout(resolve, 500));
     } finally {
-      Connection.prototype.request = original;
+      restore();
     }
     assert.equal(sent.get('watch'), 1);
     assert.equal(sent.get('unwatch') ?? 0, 0, JSON.stringify([...sent]));

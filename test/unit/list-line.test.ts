@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { listLine } from '../../src/cli/list-line.ts';
 import { BackgroundTransferStatus } from '../../src/core/enums.ts';
 import type { OperationSnapshot } from '../../src/core/snapshot.ts';
+import { COMPLETED_UPLOAD } from '../helpers/snapshot-fixtures.ts';
 
 /**
  * `bgtransfer list --json` lines are written as text (list-line.ts); they must be the very text that
@@ -11,34 +12,7 @@ import type { OperationSnapshot } from '../../src/core/snapshot.ts';
  */
 
 function upload(overrides: Partial<OperationSnapshot> = {}): OperationSnapshot {
-  return {
-    guid: '00000000-0000-4000-8000-000000000001',
-    appId: 'app',
-    method: 'PUT',
-    requestedUri: 'http://127.0.0.1:40000/u/1',
-    sourcePath: '/data/1.bin',
-    group: null,
-    transferGroup: null,
-    costPolicy: 0,
-    priority: 0,
-    progress: {
-      bytesSent: 4096,
-      totalBytesToSend: 4096,
-      bytesReceived: 0,
-      totalBytesToReceive: 0,
-      status: BackgroundTransferStatus.completed,
-      hasResponseChanged: true,
-      hasRestarted: false,
-    },
-    responseVersion: 1,
-    response: { statusCode: 201, actualUri: 'http://127.0.0.1:40000/u/1', isResumable: false, headers: [] },
-    error: null,
-    createdAtMs: 1_765_000_000_123,
-    contentDigest: null,
-    direction: 'upload',
-    resultPath: null,
-    ...overrides,
-  };
+  return { ...COMPLETED_UPLOAD, ...overrides };
 }
 
 /** The line object as the command built it before it was written as text (docs/api/cli.md). */
