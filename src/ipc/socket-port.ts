@@ -5,7 +5,6 @@ import { TransferError, toTransferError } from '../core/errors.ts';
 import { createLazyLogger, type LogSink } from '../core/lazy-logger.ts';
 import { hostSocketPath, resolveAppId } from '../core/paths.ts';
 import type { OperationSnapshot } from '../core/snapshot.ts';
-import { coalesceSnapshots } from '../core/snapshot-coalesce.ts';
 import { SNAPSHOT_ROW_FORM } from '../core/snapshot-row.ts';
 import { mayRetry } from './call-retry.ts';
 import { PROTOCOL_VERSION } from './frames.ts';
@@ -14,6 +13,7 @@ import { connectSocket, ensureHost } from './host-launcher.ts';
 import { type ListCalls, listAll, listPages } from './list-pages.ts';
 import type { AppMethod, HostStatus, Method, ParamsOf, ResultOf } from './methods.ts';
 import { reconnectDelayMs } from './reconnect-policy.ts';
+import { StartedWatches } from './started-watches.ts';
 import type { TransferPort } from './transfer-port.ts';
 
 /**
@@ -128,17 +128,6 @@ interface Watch {
   onError: ((error: TransferError) => void) | undefined;
 }
 
-/**
- * A watch the host started with a `start` (hello's startWatches), not yet claimed by a `watch()` of
- * its guid: it keeps the newest snapshot (the start's reply, then pushes) for the listener to come.
- */
-interface StartedWatch {
-  watchId: number;
-  guid: string;
-  connection: Connection;
-  current: OperationSnapshot | undefined;
-}
-
 /** One app id's connection to the host, re-established on demand. */
 class AppLink {
   readonly #options: LinkOptions;
@@ -151,9 +140,8 @@ class AppLink {
   #listRows = false;
   /** The connected host takes a watchId with `start` (hello's startWatches). */
   #startWatches = false;
-  /** Watches started with a start, by watch id and by guid, until watch() claims them. */
-  readonly #startedWatches = new Map<number, StartedWatch>();
-  readonly #startedByGuid = new Map<string, StartedWatch>();
+  /** Watches started with a start, until watch() claims them. */
+  readonly #started = new StartedWatches();
   #connecting: Promise<Connection> | undefined;
   #reconnectTimer: NodeJS.Timeout | undefined;
   #closed = false;
@@ -194,31 +182,16 @@ class AppLink {
    * snapshot) or with the connection.
    */
   async #startWatched(connection: Connection, params: ParamsOf<'start'>): Promise<ResultOf<'start'>> {
-    const started: StartedWatch = {
-      watchId: this.#nextWatchId++,
-      guid: params.spec.guid,
-      connection,
-      current: undefined,
-    };
-    this.#startedWatches.set(started.watchId, started);
-    this.#startedByGuid.set(started.guid, started);
+    const started = this.#started.begin(this.#nextWatchId++, params.spec.guid, connection);
     let snapshot: ResultOf<'start'>;
     try {
       snapshot = await connection.request('start', { ...params, watchId: started.watchId });
     } catch (error) {
-      this.#forgetStarted(started);
+      this.#started.forget(started);
       throw error;
     }
-    // Pushes read with the reply, before this continuation ran, are newer than it.
-    started.current = started.current === undefined ? snapshot : coalesceSnapshots(snapshot, started.current);
-    // An ended operation has no watch on the host (nor one to claim): a watch() of it asks the host.
-    if (isTerminalStatus(started.current.progress.status)) this.#forgetStarted(started);
+    this.#started.answered(started, snapshot);
     return snapshot;
-  }
-
-  #forgetStarted(started: StartedWatch): void {
-    if (this.#startedWatches.get(started.watchId) === started) this.#startedWatches.delete(started.watchId);
-    if (this.#startedByGuid.get(started.guid) === started) this.#startedByGuid.delete(started.guid);
   }
 
   /**
@@ -237,7 +210,7 @@ class AppLink {
     onError?: (error: TransferError) => void,
   ): () => void {
     const watch: Watch = { guid, listener, onError };
-    const claimed = this.#claimStarted(guid);
+    const claimed = this.#started.claim(guid, this.#connection);
     const watchId = claimed?.watchId ?? this.#nextWatchId++;
     this.#watches.set(watchId, watch);
     if (claimed) {
@@ -258,14 +231,6 @@ class AppLink {
       connection?.request('unwatch', { watchId }).catch(() => undefined);
       connection?.holdOpen(this.#watches.size > 0);
     };
-  }
-
-  /** The watch the start of this guid began on the current connection, once the start was answered. */
-  #claimStarted(guid: string): { watchId: number; current: OperationSnapshot } | undefined {
-    const started = this.#startedByGuid.get(guid);
-    if (!started || started.current === undefined || started.connection !== this.#connection) return undefined;
-    this.#forgetStarted(started);
-    return { watchId: started.watchId, current: started.current };
   }
 
   async close(): Promise<void> {
@@ -353,14 +318,7 @@ class AppLink {
   }
 
   #deliver(watchId: number, snapshot: OperationSnapshot): void {
-    const started = this.#startedWatches.get(watchId);
-    if (started) {
-      if (snapshot.guid !== started.guid) return;
-      started.current = coalesceSnapshots(started.current, snapshot);
-      // The host ended the watch with this snapshot; a watch() from now on asks the host.
-      if (isTerminalStatus(snapshot.progress.status)) this.#forgetStarted(started);
-      return;
-    }
+    if (this.#started.deliver(watchId, snapshot)) return;
     const watch = this.#watches.get(watchId);
     if (!watch || snapshot.guid !== watch.guid) return;
     if (this.#finalEndsWatch && isTerminalStatus(snapshot.progress.status)) {
@@ -378,10 +336,7 @@ class AppLink {
   #lost(connection: Connection): void {
     if (this.#connection !== connection) return;
     this.#connection = undefined;
-    // Their watches were the lost connection's: a watch() of those guids asks the next host.
-    for (const started of [...this.#startedWatches.values()]) {
-      if (started.connection === connection) this.#forgetStarted(started);
-    }
+    this.#started.dropConnection(connection);
     if (this.#closed || this.#watches.size === 0 || !this.#options.autoStart) return;
     this.#options.log.warn({ watches: this.#watches.size }, 'connection to the transfer host lost; reconnecting');
     this.#reconnect(0);
