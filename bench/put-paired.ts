@@ -2,12 +2,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { fileCrc32, startPutSink } from './put-sink-server.ts';
 import { createRandomFile } from './random-file.ts';
 import { benchEnvironment, writeBenchResult } from './result-file.ts';
 import { median } from './stats.ts';
-import { assertGnuTime, processCpuSeconds, type TimedRun, timedRun } from './timed-run.ts';
+import { assertGnuTime, processCpuSeconds, type TimedRun, threadCpuSeconds, timedRun } from './timed-run.ts';
 import { startHost, stopHost } from './transfer-host.ts';
 
 /**
@@ -21,6 +22,8 @@ import { startHost, stopHost } from './transfer-host.ts';
  * 'none'), the whole process from spawn to exit. cli: each tree's built CLI through its own transfer
  * host, started before the rounds (CPU = CLI + host, the host's from /proc). Each round runs curl and
  * the trees in a rotating order; a run counts only if the server got every byte with the file's CRC-32 (put-sink-server.ts).
+ * The main thread's CPU is reported apart (in-process: the app's, via main-thread-cpu.cjs; cli: the
+ * host's): on two cores it, not the whole process's CPU, is what bounds the wall time.
  * Prints medians and writes bench/results/put-paired-<label>-<timestamp>.json.
  */
 
@@ -50,6 +53,8 @@ interface PairedSample {
   wallSeconds: number;
   cpuSeconds: number;
   hostCpuSeconds?: number;
+  /** The main thread's CPU: the app's in-process (main-thread-cpu.cjs), the host's through the CLI. */
+  mainThreadCpuSeconds: number;
   maxRssBytes: number;
   serverBodySeconds: number;
   sinkCpuSeconds: number;
@@ -77,7 +82,9 @@ try {
         const received = sink.nextRequest('PUT');
         const args = ['-sS', '-T', file, '-o', '/dev/null', '-w', '%{http_code}', `${sink.url}/curl-${round}`];
         const run = await timedRun('curl', args);
-        await record('curl', round, run, run.exitCode === 0 && run.stdout.trim() === '201', received, crc);
+        await record('curl', round, run, run.exitCode === 0 && run.stdout.trim() === '201', received, crc, {
+          mainThreadCpuSeconds: Number.NaN,
+        });
       },
     },
     ...trees.map((tree, index) => ({
@@ -87,17 +94,26 @@ try {
         const url = `${sink.url}/${index}-${round}`;
         if (mode === 'inproc') {
           const home = join(workDir, `inproc-${index}-${round}`);
-          const run = await timedRun(process.execPath, [join(tree, 'bench/put-once-built.mjs'), url, file], {
-            env: { ...process.env, BGTRANSFER_HOST: 'inproc', BGTRANSFER_HOME: home, BGTRANSFER_APP_ID: 'bench' },
-            cwd: tree,
+          const preload = fileURLToPath(new URL('main-thread-cpu.cjs', import.meta.url));
+          const run = await timedRun(
+            process.execPath,
+            ['--require', preload, join(tree, 'bench/put-once-built.mjs'), url, file],
+            {
+              env: { ...process.env, BGTRANSFER_HOST: 'inproc', BGTRANSFER_HOME: home, BGTRANSFER_APP_ID: 'bench' },
+              cwd: tree,
+            },
+          );
+          const main = /^main-thread-cpu (\S+)$/m.exec(run.stderr);
+          await record(name(tree, index), round, run, run.exitCode === 0, received, crc, {
+            mainThreadCpuSeconds: main ? Number(main[1]) : Number.NaN,
           });
-          await record(name(tree, index), round, run, run.exitCode === 0, received, crc);
           await rm(home, { recursive: true, force: true });
           return;
         }
         const host = hosts.get(tree);
         const hostPid = host?.pid ?? -1;
         const before = processCpuSeconds(hostPid);
+        const mainBefore = threadCpuSeconds(hostPid, hostPid);
         const run = await timedRun(
           process.execPath,
           [join(tree, 'dist/cli/main.js'), 'upload', file, url, '--method', 'PUT'],
@@ -111,7 +127,7 @@ try {
           run.exitCode === 0,
           received,
           crc,
-          hostCpu,
+          { hostCpuSeconds: hostCpu, mainThreadCpuSeconds: threadCpuSeconds(hostPid, hostPid) - mainBefore },
         );
       },
     })),
@@ -134,6 +150,7 @@ const table = [...new Set(samples.map((sample) => sample.side))].map((side) => {
     ok: mine.length,
     cpuSeconds: pick('cpuSeconds'),
     hostCpuSeconds: pick('hostCpuSeconds'),
+    mainThreadCpuSeconds: pick('mainThreadCpuSeconds'),
     wallSeconds: pick('wallSeconds'),
     serverBodySeconds: pick('serverBodySeconds'),
     sinkCpuSeconds: pick('sinkCpuSeconds'),
@@ -146,13 +163,17 @@ console.log(
     .join(' ')}`,
 );
 console.log(
-  '| side | ok | CPU s | host CPU s | wall s | server body s | sink CPU s | peak RSS MiB |\n|---|---|---|---|---|---|---|---|',
+  '| side | ok | CPU s | host CPU s | main thread CPU s | wall s | server body s | sink CPU s | peak RSS MiB |\n|---|---|---|---|---|---|---|---|---|',
 );
 for (const row of table) {
   console.log(
-    `| ${row.side} | ${row.ok} | ${row.cpuSeconds.toFixed(2)} | ${Number.isFinite(row.hostCpuSeconds) ? row.hostCpuSeconds.toFixed(2) : ''} | ${row.wallSeconds.toFixed(2)} | ${row.serverBodySeconds.toFixed(2)} | ${row.sinkCpuSeconds.toFixed(2)} | ${row.maxRssMiB.toFixed(1)} |`,
+    `| ${row.side} | ${row.ok} | ${row.cpuSeconds.toFixed(2)} | ${optional(row.hostCpuSeconds)} | ${optional(row.mainThreadCpuSeconds)} | ${row.wallSeconds.toFixed(2)} | ${row.serverBodySeconds.toFixed(2)} | ${row.sinkCpuSeconds.toFixed(2)} | ${row.maxRssMiB.toFixed(1)} |`,
   );
 }
+function optional(value: number): string {
+  return Number.isFinite(value) ? value.toFixed(2) : '';
+}
+
 const date = new Date();
 const path = await writeBenchResult(`put-paired-${values.label}`, date, {
   benchmark: 'put-paired',
@@ -175,7 +196,7 @@ async function record(
   exitOk: boolean,
   received: Promise<{ bytes: number; crc32: number; bodySeconds: number; sinkCpuSeconds: number }>,
   crc: number,
-  hostCpuSeconds?: number,
+  threads: { hostCpuSeconds?: number; mainThreadCpuSeconds: number },
 ): Promise<void> {
   const request = exitOk ? await Promise.race([received, sleep(10_000).then(() => undefined)]) : undefined;
   const ok = request !== undefined && request.bytes === sizeBytes && request.crc32 === crc;
@@ -185,7 +206,8 @@ async function record(
     ok,
     wallSeconds: run.wallSeconds,
     cpuSeconds: run.cpuSeconds,
-    ...(hostCpuSeconds === undefined ? {} : { hostCpuSeconds }),
+    ...(threads.hostCpuSeconds === undefined ? {} : { hostCpuSeconds: threads.hostCpuSeconds }),
+    mainThreadCpuSeconds: threads.mainThreadCpuSeconds,
     maxRssBytes: run.maxRssBytes,
     serverBodySeconds: request?.bodySeconds ?? Number.NaN,
     sinkCpuSeconds: request?.sinkCpuSeconds ?? Number.NaN,
