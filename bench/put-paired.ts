@@ -15,7 +15,7 @@ import { startHost, stopHost } from './transfer-host.ts';
  * Paired before/after measure of one big PUT: curl -T against two or more built trees of this
  * repository (each with its own dist/), in the same rounds, so every side sees the same machine load.
  *
- *   node --conditions=source --import tsx bench/put-paired.ts --trees /tmp/before,. \
+ *   node --conditions=source --import tsx bench/put-paired.ts --trees BEFORE,. \
  *        [--size-mib 1024] [--rounds 5] [--mode inproc|cli] [--label name]
  *
  * inproc: each tree's bench/put-once-built.mjs (BGTRANSFER_HOST=inproc, fresh home, resumeProtocol
