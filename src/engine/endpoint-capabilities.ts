@@ -78,7 +78,10 @@ function write(store: OperationStore, key: string, capability: EndpointCapabilit
 
 /** What the store knows of this URL: its own entry, else a plain origin. */
 export function recallEndpoint(store: OperationStore, url: URL): EndpointCapability | undefined {
-  const keys = endpointKeys(url);
+  return recallKeys(store, endpointKeys(url));
+}
+
+function recallKeys(store: OperationStore, keys: { exact: string; origin: string }): EndpointCapability | undefined {
   const exact = read(store, keys.exact);
   if (exact !== undefined) return exact;
   const origin = read(store, keys.origin);
@@ -116,7 +119,7 @@ export async function endpointCapability(
 ): Promise<EndpointCapability> {
   const keys = endpointKeys(url);
   for (;;) {
-    const known = recallEndpoint(store, url);
+    const known = recallKeys(store, keys);
     if (known !== undefined) return known;
     const pending = memoryOf(store).probes.get(keys.origin);
     if (pending === undefined) break;

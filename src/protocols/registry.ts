@@ -16,8 +16,13 @@ export const PROTOCOLS: readonly UploadProtocol[] = [
   ftpProtocol, // its adapter loads basic-ftp only when an FTP upload runs
 ];
 
+/** Per scheme: an "auto" attempt asks up to three times, and filtering the list each time showed in profiles. */
+const BY_SCHEME = new Map<string, readonly UploadProtocol[]>();
+
 /** The protocols that serve `url`'s scheme; none is BT_ERR_UNSUPPORTED_SCHEME. */
-export function protocolsFor(url: URL): UploadProtocol[] {
+export function protocolsFor(url: URL): readonly UploadProtocol[] {
+  const known = BY_SCHEME.get(url.protocol);
+  if (known !== undefined) return known;
   const found = PROTOCOLS.filter((protocol) => protocol.schemes.includes(url.protocol));
   if (found.length === 0) {
     throw new TransferError(
@@ -25,6 +30,7 @@ export function protocolsFor(url: URL): UploadProtocol[] {
       `no upload protocol serves "${url.protocol.replace(/:$/, '')}" URIs`,
     );
   }
+  BY_SCHEME.set(url.protocol, found);
   return found;
 }
 
