@@ -19,12 +19,14 @@ export function endpointKeys(url: URL): { exact: string; origin: string } {
   return { exact: `${origin}${url.pathname}`, origin };
 }
 
-/** Cached entries per store; bounded, since every new path of a plain origin is a (cached) miss. */
-const CACHE_LIMIT = 4096;
-
 interface StoreMemory {
-  /** The store's answer per key (null: nothing remembered), so an upload reads no row. */
-  cache: Map<string, EndpointCapability | null>;
+  /**
+   * The store's unexpired entries, read in one query at the first lookup: a plain origin takes a new
+   * path per file, and looking each one up in the store (to find no entry of its own) was a query per
+   * upload. Complete because the host is the only writer of its store (the home lock) and writes
+   * through here.
+   */
+  entries: Map<string, EndpointCapability> | undefined;
   /** Probes in flight per origin: concurrent uploads share one. */
   probes: Map<string, PendingProbe>;
 }
@@ -34,46 +36,52 @@ interface PendingProbe {
   done: Promise<EndpointCapability | undefined>;
 }
 
-/**
- * One per store, so one per host: the host is the only writer of its store (the home lock), so the
- * cache cannot go stale except by expiry, which is checked on every read.
- */
+/** One per store, so one per host. */
 const memories = new WeakMap<OperationStore, StoreMemory>();
 
 function memoryOf(store: OperationStore): StoreMemory {
   let memory = memories.get(store);
   if (memory === undefined) {
-    memory = { cache: new Map(), probes: new Map() };
+    memory = { entries: undefined, probes: new Map() };
     memories.set(store, memory);
   }
   return memory;
 }
 
+function entriesOf(store: OperationStore): Map<string, EndpointCapability> {
+  const memory = memoryOf(store);
+  memory.entries ??= store.listEndpointCapabilities();
+  return memory.entries;
+}
+
 function read(store: OperationStore, key: string): EndpointCapability | undefined {
-  const { cache } = memoryOf(store);
-  let entry = cache.get(key);
-  if (entry === undefined) {
-    entry = store.getEndpointCapability(key) ?? null;
-    if (cache.size >= CACHE_LIMIT) cache.clear();
-    cache.set(key, entry);
-  }
-  if (entry === null) return undefined;
+  const entries = entriesOf(store);
+  const entry = entries.get(key);
+  if (entry === undefined) return undefined;
   if (entry.expiresAtMs <= Date.now()) {
-    cache.delete(key);
+    entries.delete(key);
     return undefined;
   }
   return entry;
 }
 
 function write(store: OperationStore, key: string, capability: EndpointCapability | null): void {
-  if (capability === null) store.forgetEndpointCapability(key);
-  else store.rememberEndpointCapability(key, capability);
-  memoryOf(store).cache.set(key, capability);
+  const entries = entriesOf(store);
+  if (capability === null) {
+    store.forgetEndpointCapability(key);
+    entries.delete(key);
+  } else {
+    store.rememberEndpointCapability(key, capability);
+    entries.set(key, capability);
+  }
 }
 
 /** What the store knows of this URL: its own entry, else a plain origin. */
 export function recallEndpoint(store: OperationStore, url: URL): EndpointCapability | undefined {
-  const keys = endpointKeys(url);
+  return recallKeys(store, endpointKeys(url));
+}
+
+function recallKeys(store: OperationStore, keys: { exact: string; origin: string }): EndpointCapability | undefined {
   const exact = read(store, keys.exact);
   if (exact !== undefined) return exact;
   const origin = read(store, keys.origin);
@@ -111,7 +119,7 @@ export async function endpointCapability(
 ): Promise<EndpointCapability> {
   const keys = endpointKeys(url);
   for (;;) {
-    const known = recallEndpoint(store, url);
+    const known = recallKeys(store, keys);
     if (known !== undefined) return known;
     const pending = memoryOf(store).probes.get(keys.origin);
     if (pending === undefined) break;

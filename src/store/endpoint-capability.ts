@@ -75,8 +75,19 @@ export function assertCapability(endpoint: string, capability: EndpointCapabilit
   }
 }
 
+/** The unexpired rows that parse, by endpoint. */
+function liveEntries(rows: Iterable<EndpointRow>, now: number): Map<string, EndpointCapability> {
+  const entries = new Map<string, EndpointCapability>();
+  for (const row of rows) {
+    const capability = row.expiresAtMs > now ? rowToCapability(row) : undefined;
+    if (capability !== undefined) entries.set(row.endpoint, capability);
+  }
+  return entries;
+}
+
 const SQL = {
   select: 'SELECT * FROM endpointCapabilities WHERE endpoint = ?',
+  selectLive: 'SELECT * FROM endpointCapabilities WHERE expiresAtMs > ?',
   upsert: `INSERT INTO endpointCapabilities (endpoint, protocol, detailsJson, learnedAtMs, expiresAtMs)
     VALUES (@endpoint, @protocol, @detailsJson, @learnedAtMs, @expiresAtMs)
     ON CONFLICT (endpoint) DO UPDATE SET protocol = excluded.protocol, detailsJson = excluded.detailsJson,
@@ -87,12 +98,14 @@ const SQL = {
 /** The endpointCapabilities table (schema v6) on the SQLite store's connection. */
 export class SqliteEndpointCapabilities {
   readonly #select: Database.Statement<[string], EndpointRow>;
+  readonly #selectLive: Database.Statement<[number], EndpointRow>;
   readonly #upsert: Database.Statement<EndpointRow, never>;
   readonly #delete: Database.Statement<[string], never>;
   readonly #now: () => number;
 
   constructor(db: Database.Database, now: () => number) {
     this.#select = db.prepare<[string], EndpointRow>(SQL.select);
+    this.#selectLive = db.prepare<[number], EndpointRow>(SQL.selectLive);
     this.#upsert = db.prepare<EndpointRow, never>(SQL.upsert);
     this.#delete = db.prepare<[string], never>(SQL.delete);
     this.#now = now;
@@ -102,6 +115,10 @@ export class SqliteEndpointCapabilities {
     const row = this.#select.get(endpoint);
     if (row === undefined || row.expiresAtMs <= this.#now()) return undefined;
     return rowToCapability(row);
+  }
+
+  all(): Map<string, EndpointCapability> {
+    return liveEntries(this.#selectLive.all(this.#now()), this.#now());
   }
 
   remember(endpoint: string, capability: EndpointCapability): void {
@@ -126,6 +143,10 @@ export class MemoryEndpointCapabilities {
     const row = this.#rows.get(endpoint);
     if (row === undefined || row.expiresAtMs <= this.#now()) return undefined;
     return rowToCapability(row);
+  }
+
+  all(): Map<string, EndpointCapability> {
+    return liveEntries(this.#rows.values(), this.#now());
   }
 
   remember(endpoint: string, capability: EndpointCapability): void {

@@ -76,6 +76,11 @@ export class MemoryOperationStore implements OperationStore {
     return this.#endpoints.get(endpoint);
   }
 
+  listEndpointCapabilities(): Map<string, EndpointCapability> {
+    this.#assertOpen();
+    return this.#endpoints.all();
+  }
+
   rememberEndpointCapability(endpoint: string, capability: EndpointCapability): void {
     this.#assertOpen();
     this.#endpoints.remember(endpoint, capability);

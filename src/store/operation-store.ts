@@ -116,6 +116,8 @@ export interface OperationStore {
 
   /** What `endpoint` speaks, unless never learned or expired (docs/protocols.md, "Endpoint memory"). */
   getEndpointCapability(endpoint: string): EndpointCapability | undefined;
+  /** Every endpoint learned and not expired, read once so that later lookups need no query. */
+  listEndpointCapabilities(): Map<string, EndpointCapability>;
   /** Replaces what is known of `endpoint`. */
   rememberEndpointCapability(endpoint: string, capability: EndpointCapability): void;
   /** The endpoint seems to have changed: the next upload probes it again. */

@@ -353,6 +353,10 @@ export class SqliteOperationStore implements OperationStore {
     return this.#run('getEndpointCapability', () => this.#endpoints.get(endpoint));
   }
 
+  listEndpointCapabilities(): Map<string, EndpointCapability> {
+    return this.#run('listEndpointCapabilities', () => this.#endpoints.all());
+  }
+
   rememberEndpointCapability(endpoint: string, capability: EndpointCapability): void {
     this.#write('rememberEndpointCapability', () => this.#endpoints.remember(endpoint, capability));
   }

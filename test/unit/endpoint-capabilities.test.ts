@@ -92,4 +92,36 @@ describe('endpointCapability', () => {
     );
     assert.equal(recallEndpoint(store, url), undefined);
   });
+
+  it('reads the store once: a new path of a known origin, an expired entry, a restarted memory', async () => {
+    const store = new MemoryOperationStore();
+    const reads = { list: 0, get: 0 };
+    const list = store.listEndpointCapabilities.bind(store);
+    const get = store.getEndpointCapability.bind(store);
+    store.listEndpointCapabilities = () => {
+      reads.list += 1;
+      return list();
+    };
+    store.getEndpointCapability = (key) => {
+      reads.get += 1;
+      return get(key);
+    };
+    const now = Date.now();
+    // Learned by an earlier host: found without a probe.
+    store.rememberEndpointCapability('http://k:1', { protocol: 'plain', learnedAtMs: now, expiresAtMs: now + 60_000 });
+    store.rememberEndpointCapability('http://k:1/files/', {
+      protocol: 'tus',
+      learnedAtMs: now,
+      expiresAtMs: now + 60_000,
+    });
+    store.rememberEndpointCapability('http://old:1', { protocol: 'plain', learnedAtMs: 0, expiresAtMs: now - 1 });
+    for (let i = 0; i < 100; i++) assert.equal(recallEndpoint(store, new URL(`http://k:1/u/${i}`))?.protocol, 'plain');
+    assert.equal(recallEndpoint(store, new URL('http://k:1/files/'))?.protocol, 'tus', 'a path entry beats its origin');
+    assert.equal(recallEndpoint(store, new URL('http://old:1/x')), undefined, 'expired');
+    const probe = countingProbe(PLAIN);
+    await endpointCapability(store, new URL('http://old:1/x'), probe.probe, signal);
+    assert.equal(probe.calls, 1, 'the expired origin is probed again');
+    assert.equal(recallEndpoint(store, new URL('http://old:1/y'))?.protocol, 'plain');
+    assert.deepEqual(reads, { list: 1, get: 0 });
+  });
 });

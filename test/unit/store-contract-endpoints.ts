@@ -43,6 +43,24 @@ export function runEndpointContract(store: () => OperationStore): void {
       store().forgetEndpointCapability('http://never:80');
     });
 
+    it('lists every unexpired entry that parses, by endpoint', () => {
+      store().rememberEndpointCapability('http://l:80/files/', tus);
+      store().rememberEndpointCapability('http://l:80', {
+        protocol: 'plain',
+        learnedAtMs: now,
+        expiresAtMs: now + HOUR,
+      });
+      store().rememberEndpointCapability('http://gone:80', {
+        ...tus,
+        learnedAtMs: now - 2 * HOUR,
+        expiresAtMs: now - HOUR,
+      });
+      const listed = store().listEndpointCapabilities();
+      assert.deepEqual(listed.get('http://l:80/files/'), tus);
+      assert.equal(listed.get('http://l:80')?.protocol, 'plain');
+      assert.equal(listed.has('http://gone:80'), false);
+    });
+
     it('an expired entry is not returned (the endpoint is probed again)', () => {
       store().rememberEndpointCapability('http://old:80/x', {
         ...tus,
