@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { homeLayout, hostSocketPath } from '../../src/core/paths.ts';
 import type { OperationSnapshot } from '../../src/core/snapshot.ts';
-import { SNAPSHOT_ROW_FORM } from '../../src/core/snapshot-row.ts';
+import { COMPACT_ROW_FORM, SNAPSHOT_ROW_FORM } from '../../src/core/snapshot-row.ts';
 import { stopHost } from '../../src/ipc/host-control.ts';
 import { PROTOCOL_VERSION } from '../../src/ipc/protocol.ts';
 import { checkSnapshotRows } from '../../src/ipc/snapshot-check.ts';
@@ -131,11 +131,27 @@ test('list through the socket: several listPage frames, the same operations and 
     ]);
     assert.deepEqual((JSON.parse(helloReply ?? '') as { result: { listForms: string[] } }).result.listForms, [
       SNAPSHOT_ROW_FORM,
+      COMPACT_ROW_FORM,
     ]);
     const rowsPage = (JSON.parse(rowsReply ?? '') as { result: { appId: string; rows: unknown[] } }).result;
     assert.equal(rowsPage.appId, APP_ID);
     assert.deepEqual(checkSnapshotRows(rowsPage.rows, rowsPage.appId, 'rows'), single.slice(0, 1000));
     assert.ok((rowsReply ?? '').length < (pages[0] ?? '').length * 0.7, 'rows are the smaller form');
+
+    // rows2, under its own key: the same snapshots (the response's form is snapshot-json.test.ts's).
+    const [, compactReply] = await rawCalls([
+      hello,
+      {
+        v: PROTOCOL_VERSION,
+        id: 2,
+        method: 'listPage',
+        params: { filter: { kind: 'all' }, after: null, limit: 1000, form: COMPACT_ROW_FORM },
+      },
+    ]);
+    const compactPage = (JSON.parse(compactReply ?? '') as { result: { appId: string; rows2: unknown[] } }).result;
+    assert.equal(compactPage.appId, APP_ID);
+    const compact = checkSnapshotRows(compactPage.rows2, compactPage.appId, 'rows2', COMPACT_ROW_FORM);
+    assert.deepEqual(compact, single.slice(0, 1000));
   } finally {
     await port.close();
   }
