@@ -176,6 +176,7 @@ try {
     printSummary(`${tree.commit} (${tree.root})`, summary);
     return {
       commit: tree.commit,
+      root: tree.root,
       summary,
       clients,
       cliList: cliList.map(({ wallSeconds, cpuSeconds, maxRssBytes }, index) => ({
