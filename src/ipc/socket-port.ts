@@ -10,7 +10,7 @@ import { mayRetry } from './call-retry.ts';
 import { PROTOCOL_VERSION } from './frames.ts';
 import { Connection, ConnectionLost, lostDuring } from './host-connection.ts';
 import { connectSocket, ensureHost } from './host-launcher.ts';
-import { type ListCalls, listAll, listPages } from './list-pages.ts';
+import { type ListCalls, listAll, listPages, STREAM_PAGE_SIZE } from './list-pages.ts';
 import type { AppMethod, HostStatus, Method, ParamsOf, ResultOf } from './methods.ts';
 import { reconnectDelayMs } from './reconnect-policy.ts';
 import { StartedWatches } from './started-watches.ts';
@@ -84,9 +84,12 @@ export class SocketPort implements TransferPort {
     await Promise.all([...this.#links.values()].map((link) => link.close()));
   }
 
-  /** The app's operations a page at a time (list-pages.ts), the next page asked for while this one is used. */
+  /**
+   * The app's operations a page at a time (list-pages.ts), the next page asked for while this one is
+   * used; pages of STREAM_PAGE_SIZE, as the reader drops each.
+   */
   listPages(appId: string, params: ParamsOf<'list'>): AsyncGenerator<OperationSnapshot[], void, undefined> {
-    return listPages(this.#listCalls(appId), params);
+    return listPages(this.#listCalls(appId), params, STREAM_PAGE_SIZE);
   }
 
   #listCalls(appId: string): ListCalls {

@@ -7,6 +7,7 @@ import { BackgroundTransferStatus } from '../../src/core/enums.ts';
 import { TransferError } from '../../src/core/errors.ts';
 import type { OperationSnapshot } from '../../src/core/snapshot.ts';
 import { COMPACT_ROW_FORM, SNAPSHOT_ROW_FORM, toSnapshotRow } from '../../src/core/snapshot-row.ts';
+import { STREAM_PAGE_SIZE } from '../../src/ipc/list-pages.ts';
 import { MAX_LIST_PAGE } from '../../src/ipc/methods.ts';
 import { PROTOCOL_VERSION } from '../../src/ipc/protocol.ts';
 import { SocketPort } from '../../src/ipc/socket-port.ts';
@@ -162,6 +163,30 @@ test('list asks for pages of MAX_LIST_PAGE, each after the previous cursor, and 
       pages.every((request) => request.params.form === undefined),
       JSON.stringify(pages),
     );
+  } finally {
+    await port.close();
+    await host.close();
+  }
+});
+
+test('listPages (a reader that drops each page) asks for pages of STREAM_PAGE_SIZE and yields them in order', async () => {
+  const host = await fakeHost([range(0, 3), range(3, 2)], { knowsListPage: true, rows: true, compact: true });
+  const port = new SocketPort(host.home, { autoStart: false });
+  try {
+    const pages: string[][] = [];
+    for await (const page of port.listPages(APP_ID, { filter: { kind: 'all' } })) {
+      pages.push(page.map((snapshot) => snapshot.guid));
+    }
+    assert.deepEqual(
+      pages,
+      [range(0, 3), range(3, 2)].map((page) => page.map((snapshot) => snapshot.guid)),
+    );
+    const asked = host.requests.filter((request) => request.method === 'listPage');
+    assert.deepEqual(
+      asked.map((request) => request.params.limit),
+      [STREAM_PAGE_SIZE, STREAM_PAGE_SIZE],
+    );
+    assert.ok(STREAM_PAGE_SIZE < MAX_LIST_PAGE);
   } finally {
     await port.close();
     await host.close();
