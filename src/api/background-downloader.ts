@@ -91,5 +91,5 @@ export class BackgroundDownloader extends BackgroundTransferBase {
 async function enumerate(filter: ListFilter): Promise<VectorView<DownloadOperation>> {
   const port = await getPort();
   const snapshots: OperationSnapshot[] = await port.call('list', currentAppId(), { filter, direction: 'download' });
-  return asVectorView(snapshots.map((snapshot) => DownloadOperation.fromSnapshot(snapshot, port)));
+  return asVectorView(DownloadOperation.fromSnapshots(snapshots, port));
 }

@@ -189,7 +189,7 @@ export class BackgroundUploader extends BackgroundTransferBase {
 async function enumerate(filter: ListFilter): Promise<VectorView<UploadOperation>> {
   const port = await getPort();
   const snapshots: OperationSnapshot[] = await port.call('list', currentAppId(), { filter, direction: 'upload' });
-  return asVectorView(snapshots.map((snapshot) => UploadOperation.fromSnapshot(snapshot, port)));
+  return asVectorView(UploadOperation.fromSnapshots(snapshots, port));
 }
 
 export type { NotificationLike, PasswordCredential } from './background-transfer-base.ts';

@@ -96,6 +96,12 @@ export class DownloadOperation extends TransferOperation<DownloadOperation> {
     return new DownloadOperation(CREATE, snapshot, { kind: 'stored', port });
   }
 
+  /** @internal An enumeration's operations, sharing one lifecycle (it is replaced, never changed). */
+  static fromSnapshots(snapshots: readonly OperationSnapshot[], port: TransferPort): DownloadOperation[] {
+    const lifecycle: Lifecycle = { kind: 'stored', port };
+    return snapshots.map((snapshot) => new DownloadOperation(CREATE, snapshot, lifecycle));
+  }
+
   override get requestedUri(): Uri {
     return super.requestedUri;
   }

@@ -45,8 +45,11 @@ export abstract class TransferOperation<Self> {
   #restartShown = false;
   /** R78: the completion group of the uploader that created it (its enable() waits for our start). */
   #completionGroup: BackgroundTransferCompletionGroup | null = null;
-  /** Property changes made after start, applied in order. */
-  #changes: Promise<unknown> = Promise.resolve();
+  /**
+   * Property changes made after start, applied in order; none until the first (an enumeration of 10,000
+   * operations makes no promise per operation).
+   */
+  #changes: Promise<unknown> | undefined;
 
   /** Only the two operation classes construct one (R1: operations come from a transfer object or an enumeration). */
   protected constructor(snapshot: OperationSnapshot, lifecycle: Lifecycle, noun: 'upload' | 'download', log?: Logger) {
@@ -328,7 +331,7 @@ export abstract class TransferOperation<Self> {
       return;
     }
     const port = lifecycle.kind === 'stored' ? Promise.resolve(lifecycle.port) : lifecycle.started;
-    this.#changes = this.#changes
+    this.#changes = (this.#changes ?? Promise.resolve())
       .then(() => port)
       .then((ready) => ready.call('update', this.#appId, { guid: this.guid, change }))
       .then((snapshot) => this.#apply(snapshot))

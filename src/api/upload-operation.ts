@@ -59,6 +59,12 @@ export class UploadOperation extends TransferOperation<UploadOperation> {
     return new UploadOperation(CREATE, snapshot, { kind: 'stored', port });
   }
 
+  /** @internal An enumeration's operations, sharing one lifecycle (it is replaced, never changed). */
+  static fromSnapshots(snapshots: readonly OperationSnapshot[], port: TransferPort): UploadOperation[] {
+    const lifecycle: Lifecycle = { kind: 'stored', port };
+    return snapshots.map((snapshot) => new UploadOperation(CREATE, snapshot, lifecycle));
+  }
+
   /** The file uploaded; null for multipart and stream uploads. */
   get sourceFile(): StorageFile | null {
     return this.snapshot.sourcePath === null ? null : StorageFile.fromPath(this.snapshot.sourcePath);

@@ -1,4 +1,4 @@
-import type { OperationSnapshot } from './snapshot.ts';
+import type { OperationSnapshot, ResponseSnapshot } from './snapshot.ts';
 
 /**
  * The compact form of an enumeration page's snapshots (docs/architecture.md, "An enumeration"): each
@@ -11,21 +11,37 @@ import type { OperationSnapshot } from './snapshot.ts';
  * `[name, transferBehavior]` and `response` and `error` as their objects. A download's row has three
  * more values (isRandomAccessRequired, recoverableWebErrorStatuses, expectedContentDigest); an upload's
  * ends at resultPath, as its object has none of them. A change of this order is a new form name.
+ *
+ * `rows2` (COMPACT_ROW_FORM) is the same order with a compact response: `[statusCode, actualUri,
+ * isResumable, headers]`, `actualUri` null when it is the requested URI (no redirect: nearly always),
+ * `headers` the JSON text of the header pairs, as a string, and a fifth value, bodyTruncated, only when
+ * the response has one. The client keeps the headers' text and parses it when the app first reads
+ * them: a plain upload's four headers were 13 of its 24 objects and half of its parsing, and an
+ * enumeration rarely reads them. A host offers both forms, so an older client keeps reading rows1.
  */
 
-/** The name of this layout in `hello`'s listForms and listPage's `form`. */
+/** The name of the first row layout in `hello`'s listForms and listPage's `form`. */
 export const SNAPSHOT_ROW_FORM = 'rows1';
+/** The layout with the compact response; its page carries `rows2` instead of `rows`. */
+export const COMPACT_ROW_FORM = 'rows2';
+
+/** The row layouts a host may send, newest first (the client asks for the first its host offers). */
+export type RowForm = typeof COMPACT_ROW_FORM | typeof SNAPSHOT_ROW_FORM;
+export const ROW_FORMS: readonly RowForm[] = [COMPACT_ROW_FORM, SNAPSHOT_ROW_FORM];
 
 /** How an enumeration page carries its snapshots: as objects (every client understands) or as rows. */
-export type SnapshotForm = 'objects' | typeof SNAPSHOT_ROW_FORM;
+export type SnapshotForm = 'objects' | RowForm;
+
+/** The index of the response in a row. */
+export const RESPONSE_INDEX = 16;
 
 /** Values in an upload's row; a download's has DOWNLOAD_ROW_LENGTH. */
 export const UPLOAD_ROW_LENGTH = 22;
 export const DOWNLOAD_ROW_LENGTH = 25;
 
 /** The row of a snapshot (a running operation's live one; stored ones come as text from SQL). */
-export function toSnapshotRow(snapshot: OperationSnapshot): unknown[] {
-  const { progress, transferGroup } = snapshot;
+export function toSnapshotRow(snapshot: OperationSnapshot, form: RowForm = SNAPSHOT_ROW_FORM): unknown[] {
+  const { progress, transferGroup, response } = snapshot;
   const row: unknown[] = [
     snapshot.guid,
     snapshot.method,
@@ -43,7 +59,7 @@ export function toSnapshotRow(snapshot: OperationSnapshot): unknown[] {
     progress.hasResponseChanged,
     progress.hasRestarted,
     snapshot.responseVersion,
-    snapshot.response,
+    form === SNAPSHOT_ROW_FORM || response === null ? response : compactResponse(response, snapshot.requestedUri),
     snapshot.error,
     snapshot.createdAtMs,
     snapshot.contentDigest,
@@ -60,10 +76,24 @@ export function toSnapshotRow(snapshot: OperationSnapshot): unknown[] {
   return row;
 }
 
+/** The response as rows2 carries it. */
+function compactResponse(response: ResponseSnapshot, requestedUri: string): unknown[] {
+  const { statusCode, actualUri, isResumable, headers, bodyTruncated } = response;
+  const compact: unknown[] = [
+    statusCode,
+    actualUri === requestedUri ? null : actualUri,
+    isResumable,
+    JSON.stringify(headers),
+  ];
+  if (bodyTruncated !== undefined) compact.push(bodyTruncated);
+  return compact;
+}
+
 /**
  * The snapshot object a row stands for, with the page's app id, its values not yet checked (the
  * client checks it as it checks an object from the host). Undefined when `row` is not an array of one
  * of the two lengths. `transferGroup` that is not a pair is passed on as it is, for the check to name.
+ * A rows2 response is left as its array: the client checks it and makes the object (snapshot-check.ts).
  */
 export function fromSnapshotRow(row: unknown, appId: string): Record<string, unknown> | undefined {
   if (!Array.isArray(row) || (row.length !== UPLOAD_ROW_LENGTH && row.length !== DOWNLOAD_ROW_LENGTH)) return undefined;
@@ -88,7 +118,7 @@ export function fromSnapshotRow(row: unknown, appId: string): Record<string, unk
       hasRestarted: row[14],
     },
     responseVersion: row[15],
-    response: row[16],
+    response: row[RESPONSE_INDEX],
     error: row[17],
     createdAtMs: row[18],
     contentDigest: row[19],

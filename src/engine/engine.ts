@@ -207,7 +207,7 @@ export class Engine {
     form: SnapshotForm = 'objects',
   ): { operations: string[]; next: ListCursor | null } {
     const text = (snapshot: OperationSnapshot): string =>
-      JSON.stringify(form === 'objects' ? snapshot : toSnapshotRow(snapshot));
+      JSON.stringify(form === 'objects' ? snapshot : toSnapshotRow(snapshot, form));
     const rows =
       this.#store.listSnapshots?.(appId, filter, page, direction, form) ??
       this.#store

@@ -12,7 +12,7 @@ import type {
   TransferDirection,
 } from '../core/snapshot.ts';
 import { coalesceSnapshots } from '../core/snapshot-coalesce.ts';
-import type { SNAPSHOT_ROW_FORM } from '../core/snapshot-row.ts';
+import { COMPACT_ROW_FORM, type RowForm } from '../core/snapshot-row.ts';
 import { assertFileNameId } from '../engine/accept-spec.ts';
 import type { Engine } from '../engine/engine.ts';
 import type { CreatedSpool } from '../engine/spools.ts';
@@ -153,7 +153,8 @@ export class TransferService {
 
   /**
    * One page: no snapshot object is made on the way; the reply is the rows' JSON text joined (JsonText).
-   * Asked for as rows (core/snapshot-row.ts), the page names its app once and carries `rows`.
+   * Asked for as rows (core/snapshot-row.ts), the page names its app once and carries `rows` (rows1) or
+   * `rows2`: the key says the layout, so a client reads a page without remembering what it asked for.
    */
   listPage(
     { appId }: CallContext,
@@ -168,12 +169,13 @@ export class TransferService {
       after: ListCursor | null;
       limit: number;
       direction?: TransferDirection | undefined;
-      form?: typeof SNAPSHOT_ROW_FORM | undefined;
+      form?: RowForm | undefined;
     },
   ): JsonText {
     const page = this.#engine.listPageText(appId, filter, { after, limit }, direction, form ?? 'objects');
     const next = JSON.stringify(page.next);
-    const head = form === undefined ? '{"operations":[' : `{"appId":${JSON.stringify(appId)},"rows":[`;
+    const rows = form === COMPACT_ROW_FORM ? 'rows2' : 'rows';
+    const head = form === undefined ? '{"operations":[' : `{"appId":${JSON.stringify(appId)},"${rows}":[`;
     return new JsonText(joinBetween(head, page.operations, `],"next":${next}}`));
   }
 

@@ -1,4 +1,5 @@
 import { ERROR_DEFINITIONS, type ErrorCode, type SerializedTransferError } from '../core/errors.ts';
+import { COMPACT_ROW_FORM } from '../core/snapshot-row.ts';
 import { hostVersionMismatch, PROTOCOL_VERSION, type PushFrame, protocolError, type ReplyFrame } from './frames.ts';
 import type { Method, ResultOf } from './methods.ts';
 import {
@@ -197,15 +198,21 @@ const RESULT_CHECKS: { [M in Method]: (value: unknown) => unknown } = {
   },
   releaseSpool: done,
   list: snapshotList,
-  // A page as objects, or (asked for by a client that saw the form in hello) as its app id and rows.
+  // A page as objects, or (asked for by a client that saw the form in hello) as its app id and rows:
+  // `rows` of rows1, `rows2` of rows2 (core/snapshot-row.ts).
   listPage: (value) => {
     const page = record(value, R);
     if (page.appId !== undefined) string(page.appId, R, 'appId');
     const next = listCursor(page.next);
+    const appId = page.appId as string;
     const operations =
-      page.rows === undefined || page.appId === undefined
+      page.appId === undefined
         ? snapshotList(page.operations)
-        : checkSnapshotRows(page.rows, page.appId as string, 'rows');
+        : page.rows2 !== undefined
+          ? checkSnapshotRows(page.rows2, appId, 'rows2', COMPACT_ROW_FORM)
+          : page.rows !== undefined
+            ? checkSnapshotRows(page.rows, appId, 'rows')
+            : snapshotList(page.operations);
     return { operations, next };
   },
   get: snapshotResult,

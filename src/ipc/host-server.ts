@@ -5,7 +5,7 @@ import { TransferError, toTransferError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 import type { OperationSnapshot, OperationSpec } from '../core/snapshot.ts';
 import { coalesceSnapshots } from '../core/snapshot-coalesce.ts';
-import { SNAPSHOT_ROW_FORM } from '../core/snapshot-row.ts';
+import { COMPACT_ROW_FORM, SNAPSHOT_ROW_FORM } from '../core/snapshot-row.ts';
 import type { SocketServeOptions } from '../host/host-main.ts';
 import type { TransferService } from '../host/transfer-service.ts';
 import { type AppMethod, invoke, isAppMethod } from './methods.ts';
@@ -214,7 +214,7 @@ class ClientSession {
       pid: process.pid,
       home: this.#host.service.home,
       finalEndsWatch: true,
-      listForms: [SNAPSHOT_ROW_FORM],
+      listForms: [SNAPSHOT_ROW_FORM, COMPACT_ROW_FORM],
       startWatches: true,
     };
     this.#write({ v: PROTOCOL_VERSION, id, ok: true, result });

@@ -18,13 +18,22 @@ export interface ListCalls {
 }
 
 export const LIST_PAGE_SIZE = MAX_LIST_PAGE;
+/**
+ * Pages for a reader that uses each page and drops it (`bgtransfer list --json` prints it): about 100 KB
+ * a frame, under V8's large-object size, so the frame's buffer and string are not fresh memory each
+ * time, and less is alive at once. For 10,000 operations the CLI used about a quarter less CPU and
+ * 60 instead of about 78 MiB; the host about 50 ms more (40 pages instead of 5). An enumeration that
+ * keeps every operation (listAll) gained nothing from small pages and keeps LIST_PAGE_SIZE.
+ */
+export const STREAM_PAGE_SIZE = 250;
 
 export async function* listPages(
   calls: ListCalls,
   { filter, direction }: ParamsOf<'list'>,
+  limit = LIST_PAGE_SIZE,
 ): AsyncGenerator<OperationSnapshot[], void, undefined> {
   const ask = (after: ResultOf<'listPage'>['next']): Promise<ResultOf<'listPage'>> =>
-    calls.page({ filter, after, limit: LIST_PAGE_SIZE, direction });
+    calls.page({ filter, after, limit, direction });
   let pending = ask(null);
   let page: ResultOf<'listPage'>;
   try {

@@ -16,7 +16,7 @@ import type {
   ProgressSnapshot,
   ResponseSnapshot,
 } from '../core/snapshot.ts';
-import { SNAPSHOT_ROW_FORM } from '../core/snapshot-row.ts';
+import { COMPACT_ROW_FORM, SNAPSHOT_ROW_FORM } from '../core/snapshot-row.ts';
 import type { CallContext } from '../host/transfer-service.ts';
 import type { ListCursor } from '../store/operation-record.ts';
 import { MAX_LIST_PAGE } from './frames.ts';
@@ -175,20 +175,25 @@ function checked(method: string, check: () => OperationSnapshot[]): OperationSna
 
 /**
  * A page as objects (`operations`) or, when the client asked for rows, as the page's app id and its
- * `rows` (core/snapshot-row.ts); either way the client gets checked snapshot objects.
+ * `rows` (rows1) or `rows2` (core/snapshot-row.ts); either way the client gets checked snapshot objects.
  */
 const listPageResult = z
   .object({
     operations: z.unknown().optional(),
     appId: z.string().optional(),
     rows: z.unknown().optional(),
+    rows2: z.unknown().optional(),
     next: listCursor.nullable(),
   })
-  .transform(({ operations, appId, rows, next }) => ({
+  .transform(({ operations, appId, rows, rows2, next }) => ({
     operations: checked('listPage', () =>
-      rows === undefined || appId === undefined
+      appId === undefined
         ? checkSnapshots(operations, 'operations')
-        : checkSnapshotRows(rows, appId, 'rows'),
+        : rows2 !== undefined
+          ? checkSnapshotRows(rows2, appId, 'rows2', COMPACT_ROW_FORM)
+          : rows !== undefined
+            ? checkSnapshotRows(rows, appId, 'rows')
+            : checkSnapshots(operations, 'operations'),
     ),
     next,
   }));
@@ -283,7 +288,7 @@ export const METHODS = {
       // As list's: one direction, or both when absent.
       direction: z.enum(['upload', 'download']).optional(),
       // Sent only to a host whose hello listed it: an older host refuses params it does not know.
-      form: z.literal(SNAPSHOT_ROW_FORM).optional(),
+      form: z.enum([SNAPSHOT_ROW_FORM, COMPACT_ROW_FORM]).optional(),
     }),
     result: listPageResult,
   },

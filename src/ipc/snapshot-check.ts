@@ -6,7 +6,8 @@ import {
 } from '../core/enums.ts';
 import { ERROR_DEFINITIONS, type ErrorCode, type SerializedTransferError } from '../core/errors.ts';
 import type { OperationSnapshot } from '../core/snapshot.ts';
-import { fromSnapshotRow } from '../core/snapshot-row.ts';
+import { COMPACT_ROW_FORM, fromSnapshotRow, type RowForm, SNAPSHOT_ROW_FORM } from '../core/snapshot-row.ts';
+import { CompactResponse } from './compact-response.ts';
 
 /**
  * The client's check of the snapshots in an enumeration reply: the same rules as `snapshotSchema`
@@ -80,7 +81,8 @@ function checkProgress(value: unknown, path: Path): void {
 }
 
 function checkResponse(value: unknown, path: Path): void {
-  if (value === null) return;
+  // A rows2 response was checked when it was made (compactResponse); its headers are checked when read.
+  if (value === null || value instanceof CompactResponse) return;
   const response = record(value, path, 'response');
   integer(response.statusCode, path, 'response.statusCode');
   string(response.actualUri, path, 'response.actualUri');
@@ -181,13 +183,19 @@ export function checkSnapshots(value: unknown, path: Path): OperationSnapshot[] 
  * An enumeration's operations as rows (core/snapshot-row.ts), each made into its snapshot object with
  * the page's app id and checked as an object from the host is.
  */
-export function checkSnapshotRows(value: unknown, appId: string, path: Path): OperationSnapshot[] {
+export function checkSnapshotRows(
+  value: unknown,
+  appId: string,
+  path: Path,
+  form: RowForm = SNAPSHOT_ROW_FORM,
+): OperationSnapshot[] {
   if (!Array.isArray(value)) fail(path, 'an array');
   const snapshots = new Array<OperationSnapshot>(value.length);
   for (let index = 0; index < value.length; index++) {
     try {
       const snapshot = fromSnapshotRow(value[index], appId);
       if (snapshot === undefined) fail('', 'a snapshot row');
+      if (form === COMPACT_ROW_FORM) snapshot.response = compactResponse(snapshot.response, snapshot.requestedUri);
       snapshots[index] = checkSnapshot(snapshot, '');
     } catch (error) {
       if (error instanceof SnapshotCheckError) throw new SnapshotCheckError(`${path}[${index}]${error.message}`);
@@ -195,4 +203,27 @@ export function checkSnapshotRows(value: unknown, appId: string, path: Path): Op
     }
   }
   return snapshots;
+}
+
+/** A rows2 response, `[statusCode, actualUri or null, isResumable, headers text, bodyTruncated?]`, checked. */
+function compactResponse(value: unknown, requestedUri: unknown): CompactResponse | null {
+  if (value === null) return null;
+  if (!Array.isArray(value) || (value.length !== 4 && value.length !== 5)) {
+    fail('', 'null or [statusCode, actualUri, isResumable, headers, bodyTruncated?]', 'response');
+  }
+  const [statusCode, actualUri, isResumable, headersText, bodyTruncated] = value;
+  integer(statusCode, '', 'response.statusCode');
+  // null: the requested URI (no redirect).
+  const uri: unknown = actualUri ?? requestedUri;
+  string(uri, '', 'response.actualUri');
+  boolean(isResumable, '', 'response.isResumable');
+  string(headersText, '', 'response.headers');
+  if (value.length === 5) boolean(bodyTruncated, '', 'response.bodyTruncated');
+  return new CompactResponse(
+    statusCode as number,
+    uri as string,
+    isResumable as boolean,
+    headersText as string,
+    value.length === 5 ? (bodyTruncated as boolean) : undefined,
+  );
 }

@@ -5,12 +5,12 @@ import { TransferError, toTransferError } from '../core/errors.ts';
 import { createLazyLogger, type LogSink } from '../core/lazy-logger.ts';
 import { hostSocketPath, resolveAppId } from '../core/paths.ts';
 import type { OperationSnapshot } from '../core/snapshot.ts';
-import { SNAPSHOT_ROW_FORM } from '../core/snapshot-row.ts';
+import { ROW_FORMS, type RowForm } from '../core/snapshot-row.ts';
 import { mayRetry } from './call-retry.ts';
 import { PROTOCOL_VERSION } from './frames.ts';
 import { Connection, ConnectionLost, lostDuring } from './host-connection.ts';
 import { connectSocket, ensureHost } from './host-launcher.ts';
-import { type ListCalls, listAll, listPages } from './list-pages.ts';
+import { type ListCalls, listAll, listPages, STREAM_PAGE_SIZE } from './list-pages.ts';
 import type { AppMethod, HostStatus, Method, ParamsOf, ResultOf } from './methods.ts';
 import { reconnectDelayMs } from './reconnect-policy.ts';
 import { StartedWatches } from './started-watches.ts';
@@ -84,9 +84,12 @@ export class SocketPort implements TransferPort {
     await Promise.all([...this.#links.values()].map((link) => link.close()));
   }
 
-  /** The app's operations a page at a time (list-pages.ts), the next page asked for while this one is used. */
+  /**
+   * The app's operations a page at a time (list-pages.ts), the next page asked for while this one is
+   * used; pages of STREAM_PAGE_SIZE, as the reader drops each.
+   */
   listPages(appId: string, params: ParamsOf<'list'>): AsyncGenerator<OperationSnapshot[], void, undefined> {
-    return listPages(this.#listCalls(appId), params);
+    return listPages(this.#listCalls(appId), params, STREAM_PAGE_SIZE);
   }
 
   #listCalls(appId: string): ListCalls {
@@ -136,8 +139,8 @@ class AppLink {
   #connection: Connection | undefined;
   /** The connected host ends a watch with its final snapshot (hello's finalEndsWatch). */
   #finalEndsWatch = false;
-  /** The connected host sends listPage replies as rows when asked (hello's listForms). */
-  #listRows = false;
+  /** The newest row form the connected host sends listPage replies in when asked (hello's listForms). */
+  #listForm: RowForm | undefined;
   /** The connected host takes a watchId with `start` (hello's startWatches). */
   #startWatches = false;
   /** Watches started with a start, until watch() claims them. */
@@ -200,8 +203,8 @@ class AppLink {
    * connection may be sent again to another host.
    */
   #paramsFor<M extends Method>(method: M, params: ParamsOf<M>): ParamsOf<M> {
-    if (method !== 'listPage' || !this.#listRows) return params;
-    return { ...(params as ParamsOf<'listPage'>), form: SNAPSHOT_ROW_FORM } as ParamsOf<M>;
+    if (method !== 'listPage' || this.#listForm === undefined) return params;
+    return { ...(params as ParamsOf<'listPage'>), form: this.#listForm } as ParamsOf<M>;
   }
 
   watch(
@@ -280,12 +283,12 @@ class AppLink {
       close: () => this.#lost(connection),
     });
     let finalEndsWatch: boolean;
-    let listRows: boolean;
+    let listForm: RowForm | undefined;
     let startWatches: boolean;
     try {
       const hello = await connection.request('hello', { protocolVersion: PROTOCOL_VERSION, appId }, HELLO_TIMEOUT_MS);
       finalEndsWatch = hello.finalEndsWatch === true;
-      listRows = hello.listForms?.includes(SNAPSHOT_ROW_FORM) === true;
+      listForm = ROW_FORMS.find((form) => hello.listForms?.includes(form));
       // Only with finalEndsWatch: a started watch nobody claims must end with its operation on both sides.
       startWatches = hello.startWatches === true && finalEndsWatch;
     } catch (error) {
@@ -298,7 +301,7 @@ class AppLink {
     }
     this.#connection = connection;
     this.#finalEndsWatch = finalEndsWatch;
-    this.#listRows = listRows;
+    this.#listForm = listForm;
     this.#startWatches = startWatches;
     connection.holdOpen(this.#watches.size > 0);
     for (const [watchId, watch] of this.#watches) this.#sendWatch(connection, watchId, watch);

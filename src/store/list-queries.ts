@@ -111,12 +111,26 @@ const UPLOAD_ROW = [
   'direction',
   'resultPath',
 ];
-const DOWNLOAD_ROW = [
-  ...UPLOAD_ROW,
+const DOWNLOAD_ROW_TAIL = [
   bool("json_extract(extrasJson, '$.isRandomAccessRequired') = 1"),
   "json(COALESCE(json_extract(extrasJson, '$.recoverableWebErrorStatuses'), '[]'))",
   "json_extract(extrasJson, '$.expectedContentDigest')",
 ];
+const DOWNLOAD_ROW = [...UPLOAD_ROW, ...DOWNLOAD_ROW_TAIL];
+
+/**
+ * rows2's response (core/snapshot-row.ts): its values without key names, the actual URI null when it is
+ * the requested one, the headers as their JSON text in a string (`->>` gives the array's text without
+ * the JSON subtype, so json_array quotes it; the text is the stored one, which JSON.stringify wrote).
+ */
+const COMPACT_RESPONSE_VALUES = `responseJson ->> '$.statusCode',
+  CASE WHEN responseJson ->> '$.actualUri' = requestedUri THEN NULL ELSE responseJson ->> '$.actualUri' END,
+  responseJson -> '$.isResumable', responseJson ->> '$.headers'`;
+const COMPACT_RESPONSE = `CASE WHEN responseJson IS NULL THEN NULL
+  WHEN json_type(responseJson, '$.bodyTruncated') IS NULL THEN json_array(${COMPACT_RESPONSE_VALUES})
+  ELSE json_array(${COMPACT_RESPONSE_VALUES}, responseJson -> '$.bodyTruncated') END`;
+const COMPACT_UPLOAD_ROW = UPLOAD_ROW.map((value) => (value === 'json(responseJson)' ? COMPACT_RESPONSE : value));
+const COMPACT_DOWNLOAD_ROW = [...COMPACT_UPLOAD_ROW, ...DOWNLOAD_ROW_TAIL];
 
 /**
  * Whether the row holds only what the record mapping accepts as far as SQL can tell (known enum values,
@@ -137,8 +151,16 @@ const SNAPSHOT_JSON: Record<SnapshotForm, string> = {
   rows1: `CASE WHEN NOT (${ROW_IS_SOUND}) THEN NULL
   WHEN direction = 'download' THEN json_array(${DOWNLOAD_ROW.join(', ')})
   ELSE json_array(${UPLOAD_ROW.join(', ')}) END`,
+  rows2: `CASE WHEN NOT (${ROW_IS_SOUND}) THEN NULL
+  WHEN direction = 'download' THEN json_array(${COMPACT_DOWNLOAD_ROW.join(', ')})
+  ELSE json_array(${COMPACT_UPLOAD_ROW.join(', ')}) END`,
 };
-const FORMS: readonly SnapshotForm[] = ['objects', 'rows1'];
+const FORMS: readonly SnapshotForm[] = ['objects', 'rows1', 'rows2'];
+
+/** One value per form. */
+function perForm<T>(make: (form: SnapshotForm) => T): Record<SnapshotForm, T> {
+  return { objects: make('objects'), rows1: make('rows1'), rows2: make('rows2') };
+}
 
 type Params = unknown[];
 
@@ -164,7 +186,7 @@ export class ListQueries {
   readonly #keys: Record<ListFilter['kind'], Database.Statement<Params, [string, number]>>;
   readonly #snapshot: Record<SnapshotForm, Database.Statement<[string], string | null>>;
   readonly #row: Database.Statement<[string], OperationRow>;
-  readonly #texts: Record<SnapshotForm, Map<string, string>> = { objects: new Map(), rows1: new Map() };
+  readonly #texts = perForm(() => new Map<string, string>());
 
   constructor(db: Database.Database) {
     const prepare = <R>(select: string): Record<ListFilter['kind'], Database.Statement<Params, R>> => ({
@@ -181,13 +203,13 @@ export class ListQueries {
       for (const statement of Object.values(statements)) statement.raw(true);
       return statements;
     };
-    this.#snapshots = { objects: snapshots('objects'), rows1: snapshots('rows1') };
+    this.#snapshots = perForm(snapshots);
     const keys = prepare<[string, number]>('SELECT guid, seq FROM operations');
     for (const statement of Object.values(keys)) statement.raw(true);
     this.#keys = keys;
     const snapshot = (form: SnapshotForm) =>
       db.prepare<[string], string | null>(`SELECT ${SNAPSHOT_JSON[form]} FROM operations WHERE guid = ?`).pluck();
-    this.#snapshot = { objects: snapshot('objects'), rows1: snapshot('rows1') };
+    this.#snapshot = perForm(snapshot);
     this.#row = db.prepare<[string], OperationRow>(
       `SELECT ${OPERATION_COLUMNS.join(', ')} FROM operations WHERE guid = ?`,
     );

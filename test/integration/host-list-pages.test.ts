@@ -2,15 +2,17 @@ import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { ResponseInformation } from '../../src/api/response-information.ts';
 import { homeLayout, hostSocketPath } from '../../src/core/paths.ts';
-import type { OperationSnapshot } from '../../src/core/snapshot.ts';
-import { SNAPSHOT_ROW_FORM } from '../../src/core/snapshot-row.ts';
+import type { OperationSnapshot, ResponseSnapshot } from '../../src/core/snapshot.ts';
+import { COMPACT_ROW_FORM, SNAPSHOT_ROW_FORM } from '../../src/core/snapshot-row.ts';
+import { CompactResponse } from '../../src/ipc/compact-response.ts';
 import { stopHost } from '../../src/ipc/host-control.ts';
 import { PROTOCOL_VERSION } from '../../src/ipc/protocol.ts';
 import { checkSnapshotRows } from '../../src/ipc/snapshot-check.ts';
 import { SocketPort } from '../../src/ipc/socket-port.ts';
 import { SqliteOperationStore } from '../../src/store/sqlite-store.ts';
-import { newOperation } from '../helpers/store-fixtures.ts';
+import { newOperation, RESPONSE } from '../helpers/store-fixtures.ts';
 import { makeTempDir, type TempDir } from '../helpers/temp-dir.ts';
 
 /**
@@ -20,6 +22,7 @@ import { makeTempDir, type TempDir } from '../helpers/temp-dir.ts';
  */
 
 const APP_ID = 'list-pages-app';
+const ANSWERED_APP_ID = 'list-pages-answered';
 const COUNT = 2_500;
 let temp: TempDir;
 let home: string;
@@ -37,6 +40,20 @@ before(async () => {
     }
     // Queue order is not insertion order once an app reorders (R32): the pages must follow it.
     store.setSequences([['op-02000', -1]]);
+    // Another app's completed uploads with answers: redirected, from the requested URI, body truncated.
+    const answers: Array<[string, Partial<ResponseSnapshot>]> = [
+      ['answered-0', {}],
+      ['answered-1', { actualUri: 'same' }],
+      ['answered-2', { actualUri: 'same', bodyTruncated: true, headers: [['x-Odd', 'a "b" \\ ü']] }],
+    ];
+    for (const [guid, answer] of answers) {
+      store.insertOperation(newOperation({ guid, appId: ANSWERED_APP_ID }));
+      store.moveToRunning(guid);
+      const requestedUri = store.getOperation(guid)?.requestedUri ?? '';
+      const actualUri = answer.actualUri === 'same' ? requestedUri : RESPONSE.actualUri;
+      store.recordResponse(guid, { ...RESPONSE, ...answer, actualUri }, 0);
+      store.moveToCompleted(guid);
+    }
   } finally {
     store.close();
   }
@@ -131,11 +148,49 @@ test('list through the socket: several listPage frames, the same operations and 
     ]);
     assert.deepEqual((JSON.parse(helloReply ?? '') as { result: { listForms: string[] } }).result.listForms, [
       SNAPSHOT_ROW_FORM,
+      COMPACT_ROW_FORM,
     ]);
     const rowsPage = (JSON.parse(rowsReply ?? '') as { result: { appId: string; rows: unknown[] } }).result;
     assert.equal(rowsPage.appId, APP_ID);
     assert.deepEqual(checkSnapshotRows(rowsPage.rows, rowsPage.appId, 'rows'), single.slice(0, 1000));
     assert.ok((rowsReply ?? '').length < (pages[0] ?? '').length * 0.7, 'rows are the smaller form');
+
+    // rows2, under its own key: the same snapshots (the response's form is snapshot-json.test.ts's).
+    const [, compactReply] = await rawCalls([
+      hello,
+      {
+        v: PROTOCOL_VERSION,
+        id: 2,
+        method: 'listPage',
+        params: { filter: { kind: 'all' }, after: null, limit: 1000, form: COMPACT_ROW_FORM },
+      },
+    ]);
+    const compactPage = (JSON.parse(compactReply ?? '') as { result: { appId: string; rows2: unknown[] } }).result;
+    assert.equal(compactPage.appId, APP_ID);
+    const compact = checkSnapshotRows(compactPage.rows2, compactPage.appId, 'rows2', COMPACT_ROW_FORM);
+    assert.deepEqual(compact, single.slice(0, 1000));
+  } finally {
+    await port.close();
+  }
+});
+
+test('an enumeration from a real host (rows2) gives the responses that get gives, headers read when asked', async () => {
+  const port = new SocketPort(home);
+  try {
+    const listed = await port.call('list', ANSWERED_APP_ID, { filter: { kind: 'all' } });
+    assert.equal(listed.length, 3);
+    for (const snapshot of listed) {
+      const got = await port.call('get', ANSWERED_APP_ID, { guid: snapshot.guid });
+      assert.ok(got.response);
+      assert.deepEqual(JSON.parse(JSON.stringify(snapshot)), JSON.parse(JSON.stringify(got)), snapshot.guid);
+      assert.ok(snapshot.response instanceof CompactResponse, 'read from a rows2 page');
+      const information = new ResponseInformation(snapshot.response);
+      assert.equal(information.actualUri.absoluteUri, new ResponseInformation(got.response).actualUri.absoluteUri);
+      assert.deepEqual(snapshot.response.headers, got.response.headers);
+    }
+    assert.equal(listed[1]?.response?.actualUri, listed[1]?.requestedUri);
+    assert.equal(listed[2]?.response?.bodyTruncated, true);
+    assert.deepEqual(listed[2]?.response?.headers, [['x-Odd', 'a "b" \\ ü']]);
   } finally {
     await port.close();
   }

@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { BackgroundTransferStatus } from '../../src/core/enums.ts';
 import { TransferError } from '../../src/core/errors.ts';
 import type { OperationSnapshot } from '../../src/core/snapshot.ts';
-import { SNAPSHOT_ROW_FORM, toSnapshotRow } from '../../src/core/snapshot-row.ts';
+import { COMPACT_ROW_FORM, SNAPSHOT_ROW_FORM, toSnapshotRow } from '../../src/core/snapshot-row.ts';
+import { STREAM_PAGE_SIZE } from '../../src/ipc/list-pages.ts';
 import { MAX_LIST_PAGE } from '../../src/ipc/methods.ts';
 import { PROTOCOL_VERSION } from '../../src/ipc/protocol.ts';
 import { SocketPort } from '../../src/ipc/socket-port.ts';
@@ -73,12 +74,13 @@ interface Request {
 /**
  * A host that answers hello and then each listPage from `pages` in turn (`next` is the cursor of the
  * page's last operation unless it is the last page), or refuses listPage as a host of an older release.
- * With `rows`, its hello offers the compact form and a listPage that asks for it gets rows; without,
- * it refuses a listPage that names a form, as a host that predates the form does (strict params).
+ * With `rows`, its hello offers rows1 (as a host that predates rows2) and a listPage that asks for it
+ * gets rows; with `compact` too, it offers rows2 as well and answers a listPage that asks for it with
+ * `rows2`. Without, it refuses a listPage that names a form, as a host that predates the form does.
  */
 async function fakeHost(
   pages: unknown[][],
-  options: { knowsListPage: boolean; rows?: boolean },
+  options: { knowsListPage: boolean; rows?: boolean; compact?: boolean },
 ): Promise<{
   home: string;
   requests: Request[];
@@ -91,7 +93,8 @@ async function fakeHost(
     const { method } = frame;
     const params = (frame.params ?? {}) as Request['params'];
     requests.push({ method, params });
-    const forms = options.rows ? { listForms: ['rows0', SNAPSHOT_ROW_FORM] } : {};
+    const offered = options.compact ? ['rows0', SNAPSHOT_ROW_FORM, COMPACT_ROW_FORM] : ['rows0', SNAPSHOT_ROW_FORM];
+    const forms = options.rows ? { listForms: offered } : {};
     if (method === 'hello') {
       return {
         v: PROTOCOL_VERSION,
@@ -112,7 +115,11 @@ async function fakeHost(
       const last = operations.at(-1) as { guid?: string } | undefined;
       const next = index < pages.length - 1 && last ? { seq: index, guid: last.guid } : null;
       const result =
-        params.form === SNAPSHOT_ROW_FORM ? { appId: APP_ID, rows: operations.map(toRow), next } : { operations, next };
+        params.form === SNAPSHOT_ROW_FORM
+          ? { appId: APP_ID, rows: operations.map(toRow), next }
+          : params.form === COMPACT_ROW_FORM && options.compact
+            ? { appId: APP_ID, rows2: operations.map(toCompactRow), next }
+            : { operations, next };
       return { v: PROTOCOL_VERSION, ok: true, result };
     }
     if (method === 'list') return { v: PROTOCOL_VERSION, ok: true, result: pages.flat() };
@@ -127,6 +134,10 @@ async function fakeHost(
 
 function toRow(operation: unknown): unknown {
   return toSnapshotRow(operation as OperationSnapshot);
+}
+
+function toCompactRow(operation: unknown): unknown {
+  return toSnapshotRow(operation as OperationSnapshot, COMPACT_ROW_FORM);
 }
 
 const range = (from: number, count: number): OperationSnapshot[] =>
@@ -158,6 +169,30 @@ test('list asks for pages of MAX_LIST_PAGE, each after the previous cursor, and 
   }
 });
 
+test('listPages (a reader that drops each page) asks for pages of STREAM_PAGE_SIZE and yields them in order', async () => {
+  const host = await fakeHost([range(0, 3), range(3, 2)], { knowsListPage: true, rows: true, compact: true });
+  const port = new SocketPort(host.home, { autoStart: false });
+  try {
+    const pages: string[][] = [];
+    for await (const page of port.listPages(APP_ID, { filter: { kind: 'all' } })) {
+      pages.push(page.map((snapshot) => snapshot.guid));
+    }
+    assert.deepEqual(
+      pages,
+      [range(0, 3), range(3, 2)].map((page) => page.map((snapshot) => snapshot.guid)),
+    );
+    const asked = host.requests.filter((request) => request.method === 'listPage');
+    assert.deepEqual(
+      asked.map((request) => request.params.limit),
+      [STREAM_PAGE_SIZE, STREAM_PAGE_SIZE],
+    );
+    assert.ok(STREAM_PAGE_SIZE < MAX_LIST_PAGE);
+  } finally {
+    await port.close();
+    await host.close();
+  }
+});
+
 test('a host whose hello offers rows is asked for them, and the pages read as the same snapshots', async () => {
   const download = { ...snapshot(7), direction: 'download', resultPath: '/data/out.bin', isRandomAccessRequired: true };
   const pages = [
@@ -174,6 +209,41 @@ test('a host whose hello offers rows is asked for them, and the pages read as th
       asked.map((request) => request.params.form),
       [SNAPSHOT_ROW_FORM, SNAPSHOT_ROW_FORM],
     );
+  } finally {
+    await port.close();
+    await host.close();
+  }
+});
+
+test('a host that offers rows2 is asked for it: the same snapshots, headers read from their kept text', async () => {
+  const answered = (index: number, actualUri: string, bodyTruncated?: boolean): OperationSnapshot => {
+    const headers: Array<[string, string]> = [['x-Id', `r-${index}`]];
+    const response = { statusCode: 201, actualUri, isResumable: false, headers };
+    return {
+      ...snapshot(index),
+      responseVersion: 1,
+      response: bodyTruncated === undefined ? response : { ...response, bodyTruncated },
+    };
+  };
+  const pages = [
+    [snapshot(0), answered(1, snapshot(1).requestedUri)],
+    [answered(4, 'https://elsewhere.test/4'), answered(5, snapshot(5).requestedUri, true)],
+  ];
+  const host = await fakeHost(pages, { knowsListPage: true, rows: true, compact: true });
+  const port = new SocketPort(host.home, { autoStart: false });
+  try {
+    const listed = await port.call('list', APP_ID, { filter: { kind: 'all' } });
+    const asked = host.requests.filter((request) => request.method === 'listPage');
+    assert.deepEqual(
+      asked.map((request) => request.params.form),
+      [COMPACT_ROW_FORM, COMPACT_ROW_FORM],
+    );
+    // The responses are CompactResponse objects: compared as JSON.stringify writes them.
+    assert.deepEqual(JSON.parse(JSON.stringify(listed)), JSON.parse(JSON.stringify(pages.flat())));
+    assert.deepEqual(listed[1]?.response?.headers, [['x-Id', 'r-1']]);
+    assert.equal(listed[1]?.response?.actualUri, snapshot(1).requestedUri);
+    assert.equal(listed[2]?.response?.actualUri, 'https://elsewhere.test/4');
+    assert.equal(listed[3]?.response?.bodyTruncated, true);
   } finally {
     await port.close();
     await host.close();

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { z } from 'zod';
 import { TransferError } from '../../src/core/errors.ts';
 import type { OperationSnapshot } from '../../src/core/snapshot.ts';
-import { toSnapshotRow } from '../../src/core/snapshot-row.ts';
+import { COMPACT_ROW_FORM, toSnapshotRow } from '../../src/core/snapshot-row.ts';
 import { PROTOCOL_VERSION } from '../../src/ipc/frames.ts';
 import { parseHostMessage, parseResult } from '../../src/ipc/host-message.ts';
 import { METHODS, type Method, requestId, serializedError, snapshotSchema, watchId } from '../../src/ipc/methods.ts';
@@ -45,6 +45,7 @@ const RESULTS: { [M in Method]: unknown[] } = {
     { protocolVersion: 2, pid: 10, home: '/h', finalEndsWatch: true, newer: 'x' },
     { protocolVersion: 2, pid: 10, home: '/h', finalEndsWatch: 'yes' },
     { protocolVersion: 2, pid: 10, home: '/h', listForms: ['rows0', 'rows1'] },
+    { protocolVersion: 2, pid: 10, home: '/h', listForms: ['rows1', 'rows2', 'rows9'] },
     { protocolVersion: 2, pid: 10, home: '/h', listForms: 'rows1' },
     { protocolVersion: 2, pid: 10, home: '/h', listForms: ['rows1', 2] },
     { protocolVersion: 2, pid: 10, home: '/h', startWatches: true, finalEndsWatch: true, listForms: ['rows1'] },
@@ -67,6 +68,13 @@ const RESULTS: { [M in Method]: unknown[] } = {
     { appId: SNAPSHOT.appId, rows: 'all', next: null },
     { appId: 3, rows: [], next: null },
     { rows: [toSnapshotRow(SNAPSHOT)], next: null },
+    { appId: SNAPSHOT.appId, rows2: [toSnapshotRow(SNAPSHOT, COMPACT_ROW_FORM)], next: null },
+    { appId: SNAPSHOT.appId, rows2: [toSnapshotRow(SNAPSHOT, COMPACT_ROW_FORM)], rows: 'ignored', next: null },
+    { appId: SNAPSHOT.appId, rows2: [toSnapshotRow(SNAPSHOT)], next: null },
+    { appId: SNAPSHOT.appId, rows2: [toSnapshotRow({ ...SNAPSHOT, response: null }, COMPACT_ROW_FORM)], next: null },
+    { appId: SNAPSHOT.appId, rows2: [[1, 2]], next: null },
+    { appId: SNAPSHOT.appId, rows2: 'all', next: null },
+    { rows2: [toSnapshotRow(SNAPSHOT, COMPACT_ROW_FORM)], next: null },
     { operations: [SNAPSHOT], next: { seq: 3, guid: 'g-1' }, extra: true },
     { operations: [], next: { seq: -3, guid: 'g' } },
     { operations: [], next: { seq: 3, guid: '' } },

@@ -7,8 +7,15 @@ import Database from 'better-sqlite3';
 import { BackgroundTransferBehavior, BackgroundTransferStatus } from '../../src/core/enums.ts';
 import { DEFAULT_EXTRAS } from '../../src/core/operation-extras.ts';
 import type { ListFilter, TransferDirection } from '../../src/core/snapshot.ts';
-import { SNAPSHOT_ROW_FORM, toSnapshotRow } from '../../src/core/snapshot-row.ts';
+import {
+  COMPACT_ROW_FORM,
+  ROW_FORMS,
+  type RowForm,
+  SNAPSHOT_ROW_FORM,
+  toSnapshotRow,
+} from '../../src/core/snapshot-row.ts';
 import { toSnapshot } from '../../src/engine/live-transfer.ts';
+import { CompactResponse } from '../../src/ipc/compact-response.ts';
 import { checkSnapshotRows, checkSnapshots } from '../../src/ipc/snapshot-check.ts';
 import { pageSql } from '../../src/store/list-queries.ts';
 import type { ListPage } from '../../src/store/operation-record.ts';
@@ -52,12 +59,13 @@ function bothRowForms(
   filter: ListFilter,
   page?: ListPage,
   direction?: TransferDirection,
+  form: RowForm = SNAPSHOT_ROW_FORM,
 ): { sql: string[]; records: string[] } {
-  const rows = store.listSnapshots('app.a', filter, page, direction, SNAPSHOT_ROW_FORM);
+  const rows = store.listSnapshots('app.a', filter, page, direction, form);
   const records = store.listOperations('app.a', filter, page, direction);
   return {
     sql: rows.map(([, , json]) => json),
-    records: records.map((record) => JSON.stringify(toSnapshotRow(toSnapshot(record)))),
+    records: records.map((record) => JSON.stringify(toSnapshotRow(toSnapshot(record), form))),
   };
 }
 
@@ -106,6 +114,13 @@ function seedEveryKind(store: SqliteOperationStore): void {
   store.moveToFailed('failed', HTTP_ERROR);
   store.insertOperation(newOperation({ guid: 'paused' }));
   store.applyEvent('paused', 'pause');
+  // Answered by the requested URI itself (no redirect), with a header that needs escaping.
+  store.insertOperation(newOperation({ guid: 'answered' }));
+  store.moveToRunning('answered');
+  const answered = store.getOperation('answered');
+  assert.ok(answered);
+  const headers: Array<[string, string]> = [['x-Quote', 'a "b" \\ ü \u2028 \t']];
+  store.recordResponse('answered', { ...RESPONSE, actualUri: answered.requestedUri, headers }, 5);
 }
 
 describe('enumeration pages as JSON text (SqliteOperationStore.listSnapshots)', () => {
@@ -125,7 +140,7 @@ describe('enumeration pages as JSON text (SqliteOperationStore.listSnapshots)', 
       }
     }
     const all = bothForms(store, { kind: 'all' });
-    assert.equal(all.sql.length, 9);
+    assert.equal(all.sql.length, 10);
     const statuses = all.sql.map((text) => (JSON.parse(text) as { progress: { status: number } }).progress.status);
     assert.ok(
       statuses.includes(BackgroundTransferStatus.completed) && statuses.includes(BackgroundTransferStatus.error),
@@ -144,12 +159,126 @@ describe('enumeration pages as JSON text (SqliteOperationStore.listSnapshots)', 
     }
     const rows = bothRowForms(store, { kind: 'all' }).sql;
     const objects = bothForms(store, { kind: 'all' }).sql;
-    assert.equal(rows.length, 9);
+    assert.equal(rows.length, 10);
     const fromRows = checkSnapshotRows(JSON.parse(`[${rows.join(',')}]`), 'app.a', 'rows');
     assert.deepEqual(fromRows, checkSnapshots(JSON.parse(`[${objects.join(',')}]`), 'operations'));
     const bytes = (texts: string[]): number => texts.reduce((sum, text) => sum + text.length, 0);
     assert.ok(bytes(rows) < bytes(objects) * 0.7, `rows ${bytes(rows)} bytes, objects ${bytes(objects)}`);
     store.close();
+  });
+
+  it('as rows2, is the text of toSnapshotRow(…, rows2); the client reads the same snapshots, headers when read', () => {
+    const { store } = openStore();
+    seedEveryKind(store);
+    for (const filter of [{ kind: 'all' }, { kind: 'transferGroup', name: 'tg' }] satisfies ListFilter[]) {
+      for (const direction of [undefined, 'upload', 'download'] as const) {
+        const { sql, records } = bothRowForms(store, filter, undefined, direction, COMPACT_ROW_FORM);
+        assert.deepEqual(sql, records, `${filter.kind} ${direction ?? 'both'}`);
+      }
+    }
+    const compact = bothRowForms(store, { kind: 'all' }, undefined, undefined, COMPACT_ROW_FORM).sql;
+    const rows = bothRowForms(store, { kind: 'all' }).sql;
+    const objects = checkSnapshots(JSON.parse(`[${bothForms(store, { kind: 'all' }).sql.join(',')}]`), 'operations');
+    const fromCompact = checkSnapshotRows(JSON.parse(`[${compact.join(',')}]`), 'app.a', 'rows2', COMPACT_ROW_FORM);
+    // A response is a CompactResponse, not a plain object: compared as what JSON.stringify writes.
+    assert.deepEqual(JSON.parse(JSON.stringify(fromCompact)), JSON.parse(JSON.stringify(objects)));
+    const byGuid = new Map(fromCompact.map((snapshot) => [snapshot.guid, snapshot]));
+    const completed = byGuid.get('completed')?.response;
+    assert.ok(completed instanceof CompactResponse);
+    assert.equal(completed.actualUri, RESPONSE.actualUri, 'a redirected response keeps its URI');
+    assert.equal(completed.bodyTruncated, true);
+    assert.deepEqual(completed.headers, RESPONSE.headers);
+    const answered = byGuid.get('answered');
+    assert.ok(answered?.response instanceof CompactResponse);
+    assert.equal(answered.response.actualUri, answered.requestedUri, 'null on the wire: the requested URI');
+    assert.equal(Object.hasOwn(answered.response, 'bodyTruncated'), false);
+    assert.deepEqual(answered.response.headers, [['x-Quote', 'a "b" \\ ü \u2028 \t']]);
+    assert.match(compact.find((text) => text.includes('"answered"')) ?? '', /\[201,null,false,"/);
+    const bytes = (texts: string[]): number => texts.reduce((sum, text) => sum + text.length, 0);
+    assert.ok(bytes(compact) < bytes(rows), `rows2 ${bytes(compact)} bytes, rows1 ${bytes(rows)}`);
+    store.close();
+  });
+
+  it('rows2 headers that are not pairs of strings fail when read, with BT_ERR_IPC_PROTOCOL', () => {
+    for (const text of ['[["a"]]', '{"a":"b"}', '[["a",1]]', 'not json']) {
+      const [snapshot] = checkSnapshotRows(
+        [
+          [
+            'g',
+            'PUT',
+            'https://x.test/',
+            null,
+            null,
+            null,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            6,
+            false,
+            false,
+            1,
+            [200, null, false, text],
+            null,
+            0,
+            null,
+            'upload',
+            null,
+          ],
+        ],
+        'app.a',
+        'rows2',
+        COMPACT_ROW_FORM,
+      );
+      assert.equal(snapshot?.response?.statusCode, 200);
+      assert.throws(() => snapshot?.response?.headers, { code: 'BT_ERR_IPC_PROTOCOL' }, text);
+    }
+    for (const response of [
+      [200, null, false],
+      [200, null, 'no', '[]'],
+      ['200', null, false, '[]'],
+      [200, null, false, [], true],
+      [200, null, false, '[]', 1],
+    ]) {
+      assert.throws(
+        () =>
+          checkSnapshotRows(
+            [
+              [
+                'g',
+                'PUT',
+                'https://x.test/',
+                null,
+                null,
+                null,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                6,
+                false,
+                false,
+                1,
+                response,
+                null,
+                0,
+                null,
+                'upload',
+                null,
+              ],
+            ],
+            'app.a',
+            'rows2',
+            COMPACT_ROW_FORM,
+          ),
+        /rows2\[0\]\.response/,
+        JSON.stringify(response),
+      );
+    }
   });
 
   it('a row written before the download fields reads them as their defaults', () => {
@@ -167,8 +296,10 @@ describe('enumeration pages as JSON text (SqliteOperationStore.listSnapshots)', 
     db.close();
     const { sql, records } = bothForms(store, { kind: 'all' });
     assert.deepEqual(sql, records);
-    const rows = bothRowForms(store, { kind: 'all' });
-    assert.deepEqual(rows.sql, rows.records);
+    for (const form of ROW_FORMS) {
+      const rows = bothRowForms(store, { kind: 'all' }, undefined, undefined, form);
+      assert.deepEqual(rows.sql, rows.records, form);
+    }
     assert.match(
       sql[0] ?? '',
       /"isRandomAccessRequired":false,"recoverableWebErrorStatuses":\[\],"expectedContentDigest":null/,
@@ -210,8 +341,10 @@ describe('enumeration pages as JSON text (SqliteOperationStore.listSnapshots)', 
     const expected = (): string[] =>
       store.listOperations('app.a', { kind: 'all' }).map((record) => JSON.stringify(toSnapshot(record)));
     const rowsHold = (when: string): void => {
-      const { sql, records } = bothRowForms(store, { kind: 'all' });
-      assert.deepEqual(sql, records, `rows ${when}`);
+      for (const form of ROW_FORMS) {
+        const { sql, records } = bothRowForms(store, { kind: 'all' }, undefined, undefined, form);
+        assert.deepEqual(sql, records, `${form} ${when}`);
+      }
     };
     assert.deepEqual(texts(), expected(), 'first listing (every text read from SQL)');
     rowsHold('first listing');
@@ -275,7 +408,7 @@ describe('enumeration pages as JSON text (SqliteOperationStore.listSnapshots)', 
       const db = new Database(path);
       db.prepare(`UPDATE operations SET ${column} = ? WHERE guid = ?`).run(value, 'damaged');
       db.close();
-      for (const form of ['objects', SNAPSHOT_ROW_FORM] as const) {
+      for (const form of ['objects', ...ROW_FORMS] as const) {
         assert.throws(() => store.listSnapshots('app.a', { kind: 'all' }, undefined, undefined, form), {
           code: 'BT_ERR_STORE',
           message: new RegExp(`operation damaged: .*${message.source}`),
