@@ -55,7 +55,6 @@ test('a response file takes several 64 KiB socket reads before asking the socket
   assert.equal(file.closed, true);
   assert.equal((await readFile(path)).byteLength, 4 * chunk.byteLength);
   assert.equal(events.bytes, 4 * chunk.byteLength);
-  assert.equal(file.syncsDone, 0, 'no write-behind unless asked');
 
   const continued = new ResponseFile(path, recorder(), chunk.byteLength);
   assert.equal(continued.write(Buffer.alloc(64 * 1024, 2)), true);
@@ -100,30 +99,4 @@ test('a path that cannot be opened is BT_ERR_IO naming it; end still settles', a
   assert.equal(events.errors[0]?.code, 'BT_ERR_IO');
   assert.match(events.errors[0]?.message ?? '', /cannot write the response body to/);
   assert.equal(events.bytes, 0);
-});
-
-/**
- * Write-behind (a download's partial file): fdatasyncs run beside the writes and the close waits for the
- * one under way; the bytes land in order and close is reported only once the descriptor is closed.
- */
-test('with write-behind the bytes land in order and end waits for the running fdatasync', async (t) => {
-  const dir = await makeTempDir('bgtransfer-response-file-');
-  t.after(() => dir.cleanup());
-  const path = join(dir.path, 'body');
-  const events = recorder();
-  const file = new ResponseFile(path, events, undefined, 64 * 1024);
-  const chunks = Array.from({ length: 48 }, (_, i) => Buffer.alloc(64 * 1024, i));
-  for (const [i, chunk] of chunks.entries()) {
-    if (!file.write(chunk)) await new Promise<void>((resolve) => setImmediate(resolve));
-    // Let some writes (and the fdatasyncs they start) finish between chunks.
-    if (i % 8 === 7) await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-  await file.end();
-  assert.equal(file.closed, true);
-  assert.ok(file.syncsDone >= 1, `write-behind ran (${file.syncsDone} fdatasyncs)`);
-  const onDisk = await readFile(path);
-  assert.ok(onDisk.equals(Buffer.concat(chunks)));
-  assert.equal(events.bytes, onDisk.byteLength);
-  assert.equal(events.hash.digest('hex'), createHash('sha256').update(onDisk).digest('hex'));
-  assert.deepEqual(events.errors, []);
 });

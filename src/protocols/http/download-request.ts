@@ -71,11 +71,6 @@ const REDIRECT_STATUSES: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]
 const ORIGIN_BOUND_HEADERS: ReadonlySet<string> = new Set(['authorization', 'proxy-authorization', 'cookie', 'host']);
 /** Ours to set on each request: an app's own Range would corrupt the partial file. */
 const RANGE_HEADERS: ReadonlySet<string> = new Set(['range', 'if-range']);
-/**
- * The partial file is written back to disk while the body comes (ResponseFile's write-behind), so that
- * the fsync before the rename has at most about this much left to write.
- */
-export const PARTIAL_SYNC_EVERY_BYTES = 32 * 1024 * 1024;
 
 export async function downloadHttp(input: DownloadRequestInput): Promise<DownloadRequestResult> {
   input.signal.throwIfAborted();
@@ -114,15 +109,9 @@ export async function downloadHttp(input: DownloadRequestInput): Promise<Downloa
           const hashes = hash ? { hashes: [hash] } : {};
           switch (plan.kind) {
             case 'resume':
-              return {
-                kind: 'file',
-                path: input.partialPath,
-                position: input.offset,
-                syncEveryBytes: PARTIAL_SYNC_EVERY_BYTES,
-                ...hashes,
-              };
+              return { kind: 'file', path: input.partialPath, position: input.offset, ...hashes };
             case 'restart':
-              return { kind: 'file', path: input.partialPath, syncEveryBytes: PARTIAL_SYNC_EVERY_BYTES, ...hashes };
+              return { kind: 'file', path: input.partialPath, ...hashes };
             case 'rangeRefused':
               return { kind: 'discard' };
             case 'error':

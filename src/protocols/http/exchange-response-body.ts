@@ -52,7 +52,6 @@ export class ResponseBody {
 
   #open(path: string, position?: number): ResponseFile {
     const hashes = this.#sink.kind === 'file' ? (this.#sink.hashes ?? []) : [];
-    const syncEveryBytes = this.#sink.kind === 'file' ? (this.#sink.syncEveryBytes ?? 0) : 0;
     return new ResponseFile(
       path,
       {
@@ -70,7 +69,6 @@ export class ResponseBody {
         onError: this.#fail,
       },
       position,
-      syncEveryBytes,
     );
   }
 

@@ -33,8 +33,6 @@ export type ResponseSink =
       position?: number;
       /** Fed each chunk once the file took it, in file order (a download's digest, without re-reading the file). */
       hashes?: readonly ChunkHash[];
-      /** Write-behind: fdatasync after every this many bytes written (see ResponseFile); 0 or absent: none. */
-      syncEveryBytes?: number;
     }
   /** The first MEMORY_SINK_LIMIT_BYTES are kept in `ExchangeResponse.body`; the rest is read and dropped. */
   | { kind: 'memory' }

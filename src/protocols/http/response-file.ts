@@ -1,4 +1,4 @@
-import { close, constants, fdatasync, open, unlinkSync, writev } from 'node:fs';
+import { close, constants, open, unlinkSync, writev } from 'node:fs';
 import { TransferError } from '../../core/errors.ts';
 import { noteBodyBytesReleased } from '../../core/young-collection.ts';
 
@@ -44,23 +44,11 @@ export class ResponseFile {
   #stopping = false;
   #closed = false;
   #onClosed: Array<() => void> = [];
-  readonly #syncEveryBytes: number;
-  #unsyncedBytes = 0;
-  #syncing = false;
-  #syncsDone = 0;
 
-  /**
-   * `syncEveryBytes` (> 0): write-behind for a file that must be fsynced before it counts (a download's
-   * partial file). Each time that many bytes were written since the last one began, an fdatasync starts
-   * beside the writes (one at a time; close waits for it). The kernel starts writing back this machine's
-   * dirty pages only at gigabytes or after 30 s, so without it the disk sat idle until the first
-   * checkpoint, and the fsync after the last byte had half a second of body or more to write.
-   */
-  constructor(path: string, events: ResponseFileEvents, position?: number, syncEveryBytes = 0) {
+  constructor(path: string, events: ResponseFileEvents, position?: number) {
     this.#path = path;
     this.#events = events;
     this.#position = position ?? 0;
-    this.#syncEveryBytes = syncEveryBytes;
     const flags = position === undefined ? RESPONSE_FILE_FLAGS : CONTINUED_FILE_FLAGS;
     open(path, flags, 0o600, (error, fd) => {
       this.#busy = false;
@@ -72,11 +60,6 @@ export class ResponseFile {
 
   get closed(): boolean {
     return this.#closed;
-  }
-
-  /** Write-behind fdatasyncs that completed (tests and benches look). */
-  get syncsDone(): number {
-    return this.#syncsDone;
   }
 
   /** Queues a chunk; false when the queue is over the limit: pause the source until `onDrain`. */
@@ -117,7 +100,7 @@ export class ResponseFile {
     if (this.#busy || this.#closed) return;
     if (this.#failed) this.#queue = [];
     if (this.#queue.length === 0 || this.#fd === null) {
-      if ((this.#stopping || this.#failed) && !this.#syncing) this.#close();
+      if (this.#stopping || this.#failed) this.#close();
       return;
     }
     const fd = this.#fd;
@@ -140,28 +123,11 @@ export class ResponseFile {
       this.#events.onWritten(written < bytes ? cut(chunks, written) : chunks, written);
       // The socket buffers just written are garbage now; see core/young-collection.ts for why it matters.
       noteBodyBytesReleased(written);
-      this.#syncBehind(fd, written);
       this.#next();
       if (this.#needsDrain && this.#queuedBytes < RESPONSE_FILE_HIGH_WATER_MARK && !this.#failed) {
         this.#needsDrain = false;
         this.#events.onDrain();
       }
-    });
-  }
-
-  /** Starts an fdatasync once `syncEveryBytes` more were written, unless one is running. */
-  #syncBehind(fd: number, written: number): void {
-    if (this.#syncEveryBytes <= 0) return;
-    this.#unsyncedBytes += written;
-    if (this.#syncing || this.#unsyncedBytes < this.#syncEveryBytes || this.#failed) return;
-    this.#unsyncedBytes = 0;
-    this.#syncing = true;
-    fdatasync(fd, (error) => {
-      this.#syncing = false;
-      this.#syncsDone += 1;
-      // Reported once: the checkpoint's own fsync, on another descriptor, might never see this error.
-      if (error) this.#fail(error);
-      this.#next();
     });
   }
 
