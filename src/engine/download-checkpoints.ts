@@ -25,6 +25,8 @@ export class Checkpoints {
   #busy = false;
   #lastSize = -1;
   #lastGrowthMs = performance.now();
+  /** Bumped by `finish`: a checkpoint begun before it reports nothing (the final one knows more). */
+  #generation = 0;
 
   constructor(options: CheckpointOptions) {
     this.#options = options;
@@ -43,18 +45,31 @@ export class Checkpoints {
     this.#timer.unref();
   }
 
-  /** Stops the timer and takes a final checkpoint; returns the durable size (throws on an fsync error). */
+  /**
+   * Stops the timer and takes a final checkpoint; returns the durable size (throws on an fsync error).
+   * The final fsync starts at once, beside a checkpoint still under way rather than after it: that one
+   * may have begun before the last writes, and waiting for it first left the disk idle for the bytes
+   * written since (it was most of the time from the last byte to completion).
+   */
   async finish(): Promise<number> {
     clearInterval(this.#timer);
     this.#timer = undefined;
-    await this.#running;
-    return this.#take();
+    this.#generation += 1;
+    const running = this.#running;
+    try {
+      return await this.#take();
+    } finally {
+      await running;
+    }
   }
 
   async #take(): Promise<number> {
     this.#busy = true;
+    const generation = this.#generation;
     try {
       const size = await syncedSize(this.#options.partialPath);
+      // A checkpoint overtaken by `finish` may end after it: its smaller size must not be reported last.
+      if (generation !== this.#generation) return size;
       this.#options.onDurable(size);
       const now = performance.now();
       if (size !== this.#lastSize) {

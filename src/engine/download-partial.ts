@@ -1,4 +1,4 @@
-import { constants } from 'node:fs';
+import { close as closeFd, constants, open as openFd } from 'node:fs';
 import { type FileHandle, open, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { TransferError } from '../core/errors.ts';
@@ -75,21 +75,44 @@ export async function syncedSize(path: string): Promise<number> {
   }
 }
 
+/** Linux's O_PATH (not in fs.constants): a descriptor that only holds the inode; nothing is read or opened. */
+const O_PATH = 0o10000000;
+
+/**
+ * Holds the file a rename is about to replace, so that the rename does not free its blocks: when a
+ * rename drops a big file's last link, the kernel frees its extents inside the rename (0.37 s for a
+ * 1 GiB file at load 9), before the download may be reported complete. With a descriptor held, that
+ * work moves to the descriptor's close, after. Linux only; null when nothing is there.
+ */
+function holdReplaced(path: string): Promise<number | null> {
+  if (process.platform !== 'linux') return Promise.resolve(null);
+  // A plain descriptor, not a FileHandle: it stays open until closed here, never by a collection.
+  return new Promise((resolve) =>
+    openFd(path, O_PATH | constants.O_NOFOLLOW, (error, fd) => resolve(error ? null : fd)),
+  );
+}
+
 /** Moves the complete partial file onto the result (replacing one only now) and makes that durable. */
 export async function publishResult(partialPath: string, resultPath: string): Promise<void> {
+  const replaced = await holdReplaced(resultPath);
   try {
-    await rename(partialPath, resultPath);
-  } catch (error) {
-    throw ioError('move the download onto', resultPath, error);
-  }
-  let directory: FileHandle | undefined;
-  try {
-    directory = await open(dirname(resultPath), constants.O_RDONLY | constants.O_DIRECTORY);
-    await directory.sync();
-  } catch (error) {
-    throw ioError('fsync the directory of', resultPath, error);
+    try {
+      await rename(partialPath, resultPath);
+    } catch (error) {
+      throw ioError('move the download onto', resultPath, error);
+    }
+    let directory: FileHandle | undefined;
+    try {
+      directory = await open(dirname(resultPath), constants.O_RDONLY | constants.O_DIRECTORY);
+      await directory.sync();
+    } catch (error) {
+      throw ioError('fsync the directory of', resultPath, error);
+    } finally {
+      await directory?.close();
+    }
   } finally {
-    await directory?.close();
+    // Not awaited: the replaced file's blocks are freed in the background, after the result is in place.
+    if (replaced !== null) closeFd(replaced, () => undefined);
   }
 }
 
