@@ -1,5 +1,4 @@
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
+import { exposedGc } from './exposed-gc.ts';
 
 /**
  * Young-generation collections paced by the bytes a big response body moves through the process.
@@ -27,21 +26,15 @@ export type YoungCollector = (options: { type: 'minor' }) => void;
 let collect: YoungCollector | null = null;
 let bytesSince = 0;
 
-/**
- * Turns the paced collections on. By default through V8's `gc` function: `--expose-gc` set at run time
- * installs it in contexts created afterwards (not in the main one, whose global stays as it was), so it
- * is taken from a new, otherwise unused context. A test passes its own collector.
- */
+/** Turns the paced collections on, through V8's `gc` function (core/exposed-gc.ts) unless a test passes its own. */
 export function enableYoungCollections(collector?: YoungCollector): void {
   bytesSince = 0;
   if (collector !== undefined) {
     collect = collector;
     return;
   }
-  setFlagsFromString('--expose-gc');
   // A Node whose V8 no longer installs `gc` this way leaves the pacing off rather than failing the host.
-  const exposed: unknown = runInNewContext('typeof gc === "function" ? gc : null');
-  collect = typeof exposed === 'function' ? (exposed as YoungCollector) : null;
+  collect = exposedGc();
 }
 
 /** Off again (tests). */
