@@ -6,8 +6,8 @@ import { exposedGc } from '../../src/core/exposed-gc.ts';
 import { watchQuietShrink } from '../../src/host/quiet-shrink.ts';
 
 /**
- * The transfer host runs a full collection once it has been quiet for a while, once per quiet period
- * (host/quiet-shrink.ts). Timings have wide margins: only order and counts are asserted.
+ * The transfer host runs a few spaced full collections once it has been quiet for a while, once per
+ * quiet period (host/quiet-shrink.ts). Timings have wide margins: only order and counts are asserted.
  */
 
 async function until(condition: () => boolean, ms = 5_000): Promise<void> {
@@ -15,7 +15,7 @@ async function until(condition: () => boolean, ms = 5_000): Promise<void> {
   while (!condition() && Date.now() < deadline) await sleep(10);
 }
 
-test('a collection after quiet has lasted, once per quiet period, and none while busy', async () => {
+test('collections run after quiet has lasted, once per quiet period, and none while busy', async () => {
   let busy = true;
   let collected = 0;
   const stop = watchQuietShrink({
@@ -24,21 +24,45 @@ test('a collection after quiet has lasted, once per quiet period, and none while
       collected += 1;
     },
     quietMs: 100,
+    collections: 3,
+    spacingMs: 10,
   });
   try {
     await sleep(400);
     assert.equal(collected, 0, 'busy: nothing collected');
     busy = false;
-    await until(() => collected === 1);
-    assert.equal(collected, 1);
+    await until(() => collected === 3);
+    assert.equal(collected, 3);
     await sleep(400);
-    assert.equal(collected, 1, 'one collection per quiet period');
+    assert.equal(collected, 3, 'one shrink per quiet period');
     busy = true;
     await sleep(300);
-    assert.equal(collected, 1);
+    assert.equal(collected, 3);
     busy = false;
-    await until(() => collected === 2);
-    assert.equal(collected, 2, 'busy again, then quiet: a second collection');
+    await until(() => collected === 6);
+    assert.equal(collected, 6, 'busy again, then quiet: a second shrink');
+  } finally {
+    stop();
+  }
+});
+
+test('work that returns mid-shrink stops the remaining collections', async () => {
+  let busy = false;
+  let collected = 0;
+  const stop = watchQuietShrink({
+    isQuiet: () => !busy,
+    collect: () => {
+      collected += 1;
+      busy = true;
+    },
+    quietMs: 50,
+    collections: 5,
+    spacingMs: 20,
+  });
+  try {
+    await until(() => collected === 1);
+    await sleep(300);
+    assert.equal(collected, 1);
   } finally {
     stop();
   }
