@@ -1,13 +1,8 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
-/**
- * V8's `gc` function. Without an argument it runs a full collection (mark-compact). With `{ type:
- * 'minor' }` a young-generation one: Node 20's V8 takes any truthy argument as "minor" (so `{ type:
- * 'major' }` is a scavenge there, too), newer ones read the option; only these two calls mean the same
- * to both.
- */
-export type GcFunction = (options?: { type: 'minor' }) => void;
+/** V8's `gc` function: a young-generation collection (`minor`) or a full one (`major`, the default). */
+export type GcFunction = (options?: { type?: 'minor' | 'major'; execution?: 'sync' | 'async' }) => void;
 
 let cached: GcFunction | null | undefined;
 

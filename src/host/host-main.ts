@@ -140,5 +140,5 @@ export async function runHost(options: RunHostOptions): Promise<number> {
 function startQuietShrink(service: TransferService): () => void {
   const gc = exposedGc();
   if (gc === null) return () => undefined;
-  return watchQuietShrink({ isQuiet: () => !service.hasWork(), collect: () => gc() });
+  return watchQuietShrink({ isQuiet: () => !service.hasWork(), collect: () => gc({ type: 'major' }) });
 }
