@@ -1,4 +1,5 @@
-import { exposedGc } from './exposed-gc.ts';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 /**
  * Young-generation collections paced by the bytes a big response body moves through the process.
@@ -26,15 +27,21 @@ export type YoungCollector = (options: { type: 'minor' }) => void;
 let collect: YoungCollector | null = null;
 let bytesSince = 0;
 
-/** Turns the paced collections on, through V8's `gc` function (core/exposed-gc.ts) unless a test passes its own. */
+/**
+ * Turns the paced collections on. By default through V8's `gc` function: `--expose-gc` set at run time
+ * installs it in contexts created afterwards (not in the main one, whose global stays as it was), so it
+ * is taken from a new, otherwise unused context. A test passes its own collector.
+ */
 export function enableYoungCollections(collector?: YoungCollector): void {
   bytesSince = 0;
   if (collector !== undefined) {
     collect = collector;
     return;
   }
+  setFlagsFromString('--expose-gc');
   // A Node whose V8 no longer installs `gc` this way leaves the pacing off rather than failing the host.
-  collect = exposedGc();
+  const exposed: unknown = runInNewContext('typeof gc === "function" ? gc : null');
+  collect = typeof exposed === 'function' ? (exposed as YoungCollector) : null;
 }
 
 /** Off again (tests). */

@@ -1,6 +1,5 @@
 import { rmSync } from 'node:fs';
 import { isTransferError } from '../core/errors.ts';
-import { exposedGc } from '../core/exposed-gc.ts';
 import { guardHomeEntry } from '../core/home-guard.ts';
 import { removeZombieLock } from '../core/home-lock.ts';
 import { clearHostFailure, writeHostFailure } from '../core/host-failure.ts';
@@ -10,7 +9,6 @@ import { openHomeAndLog } from './home-start.ts';
 import { createHostLogger } from './host-log.ts';
 import { watchIdle } from './idle-exit.ts';
 import { openTransferService } from './open-transfer-service.ts';
-import { watchQuietShrink } from './quiet-shrink.ts';
 import type { TransferService } from './transfer-service.ts';
 
 /**
@@ -112,9 +110,7 @@ export async function runHost(options: RunHostOptions): Promise<number> {
       idleMs: () => service.config.hostIdleExitMs,
       onIdle: () => stop('idle'),
     });
-    const stopQuietShrink = startQuietShrink(service);
     const reason = await stopped;
-    stopQuietShrink();
     stopIdleWatch();
     log.info({ reason }, 'transfer host stopping');
   } catch (error) {
@@ -134,11 +130,4 @@ export async function runHost(options: RunHostOptions): Promise<number> {
   await service.close();
   log.info('transfer host stopped');
   return 0;
-}
-
-/** Memory given back whenever the host has nothing to do (host/quiet-shrink.ts); off without V8's `gc`. */
-function startQuietShrink(service: TransferService): () => void {
-  const gc = exposedGc();
-  if (gc === null) return () => undefined;
-  return watchQuietShrink({ isQuiet: () => !service.hasWork(), collect: () => gc({ type: 'major' }) });
 }
