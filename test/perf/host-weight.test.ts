@@ -29,7 +29,7 @@ const APP = join(ROOT, 'bench', 'many-uploads-once.mjs');
 const UPLOADS = 100;
 const IDLE_LIMIT_BYTES = 95 * 1000 * 1000;
 /** What applyHostFlags sets in a host started without the flags. */
-const RUNTIME_FLAGS = ['--semi-space-growth-factor=1', '--liftoff-only'];
+const RUNTIME_FLAGS = ['--semi-space-growth-factor=1', '--liftoff-only', '--heap-growing-percent=20'];
 
 let temp: TempDir;
 let server: UploadServer;
