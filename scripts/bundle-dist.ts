@@ -1,0 +1,56 @@
+import { rm } from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
+
+/**
+ * The second half of `npm run build`: after `tsc -p tsconfig.build.json` has written dist/ file by file
+ * (the .d.ts files, and modules a script may import by path), the entry points are replaced by bundles.
+ *
+ *   node --import tsx scripts/bundle-dist.ts
+ *
+ * Why: Node's ESM loader costs about as much per module (resolve, package scope lookup, open, read,
+ * compile) as a small module's own code, and `import('bgtransfer')` loaded 45 of them. Bundled with
+ * code splitting, each entry is one file plus the chunks it shares with the others, and every dynamic
+ * `import()` (the two ports in api/port-provider.ts, the CLI's lazy commands) stays a lazy chunk.
+ *
+ * Packages in node_modules stay external: better-sqlite3 is native, and the lazy loads of pino and
+ * undici (core/lazy-logger.ts, net/undici-parts.ts) go through createRequire, which resolves from
+ * any file of the package. Chunks sit in dist/chunks/, two levels below the package root like
+ * dist/cli/ and dist/ipc/, so the paths computed from `import.meta.url` (cli/package-version.ts,
+ * ipc/host-command.ts) hold from a chunk as from the per-file module.
+ */
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const DIST = join(ROOT, 'dist');
+
+/** Output name (under dist/, without .js) → source. Everything spawned or imported by path. */
+const ENTRY_POINTS: Record<string, string> = {
+  index: 'src/index.ts',
+  winrt: 'src/winrt.ts',
+  'cli/main': 'src/cli/main.ts',
+  'ipc/host-entry': 'src/ipc/host-entry.ts',
+};
+
+await rm(join(DIST, 'chunks'), { recursive: true, force: true });
+const result = await build({
+  absWorkingDir: ROOT,
+  entryPoints: Object.fromEntries(Object.entries(ENTRY_POINTS).map(([name, source]) => [name, join(ROOT, source)])),
+  outdir: DIST,
+  chunkNames: 'chunks/[name]-[hash]',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20.19',
+  packages: 'external',
+  sourcemap: 'linked',
+  // Kept readable: a stack trace from an installed package should name the functions it passes.
+  minify: false,
+  metafile: true,
+  logLevel: 'warning',
+});
+
+const outputs = Object.keys(result.metafile.outputs).filter((path) => path.endsWith('.js'));
+const chunks = outputs.filter((path) => relative(DIST, join(ROOT, path)).startsWith('chunks'));
+console.log(`bundled ${Object.keys(ENTRY_POINTS).length} entry points into dist/ with ${chunks.length} chunks`);
