@@ -1,4 +1,4 @@
-import { rm } from 'node:fs/promises';
+import { rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -51,6 +51,12 @@ const result = await build({
   logLevel: 'warning',
 });
 
-const outputs = Object.keys(result.metafile.outputs).filter((path) => path.endsWith('.js'));
-const chunks = outputs.filter((path) => relative(DIST, join(ROOT, path)).startsWith('chunks'));
+// Which source files each output holds (dist/chunks/sources.json): test/integration/built-package.test.ts
+// checks with it that the built package loads the engine's code only where the source does.
+const sources: Record<string, string[]> = {};
+for (const [output, { inputs }] of Object.entries(result.metafile.outputs)) {
+  if (output.endsWith('.js')) sources[relative(DIST, join(ROOT, output))] = Object.keys(inputs).sort();
+}
+await writeFile(join(DIST, 'chunks', 'sources.json'), `${JSON.stringify(sources, null, 1)}\n`);
+const chunks = Object.keys(sources).filter((output) => output.startsWith('chunks'));
 console.log(`bundled ${Object.keys(ENTRY_POINTS).length} entry points into dist/ with ${chunks.length} chunks`);
