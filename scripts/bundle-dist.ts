@@ -1,4 +1,4 @@
-import { rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -14,9 +14,10 @@ import { build } from 'esbuild';
  * code splitting, each entry is one file plus the chunks it shares with its lazy parts, and every dynamic
  * `import()` (the two ports in api/port-provider.ts, the CLI's lazy commands) stays a lazy chunk.
  *
- * Packages in node_modules stay external: better-sqlite3 is native, and the lazy loads of pino and
- * undici (core/lazy-logger.ts, net/undici-parts.ts) go through createRequire, which resolves from
- * any file of the package. Chunks sit in dist/chunks/, two levels below the package root like
+ * Packages in node_modules stay external (better-sqlite3 is native, and the lazy loads of pino and
+ * undici, core/lazy-logger.ts and net/undici-parts.ts, go through createRequire, which resolves from
+ * any file of the package), except zod: its ESM build is 60-odd modules, loaded by the engine's first
+ * start in-process and by the host, and bundled it costs Node's loader one file. Chunks sit in dist/chunks/, two levels below the package root like
  * dist/cli/ and dist/ipc/, so the paths computed from `import.meta.url` (cli/package-version.ts,
  * ipc/host-command.ts) hold from a chunk as from the per-file module.
  */
@@ -31,6 +32,15 @@ const DIST = join(ROOT, 'dist');
  * module. Built together, esbuild split the shared code by every combination of the CLI's and the
  * host's lazy imports that use it, and `import('bgtransfer')` opened 18 files instead of 6.
  */
+const manifest = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as {
+  dependencies: Record<string, string>;
+  optionalDependencies?: Record<string, string>;
+};
+const BUNDLED_PACKAGES = ['zod'];
+const EXTERNAL = Object.keys({ ...manifest.dependencies, ...manifest.optionalDependencies })
+  .filter((name) => !BUNDLED_PACKAGES.includes(name))
+  .flatMap((name) => [name, `${name}/*`]);
+
 const BUILDS: Record<string, string>[] = [
   { index: 'src/index.ts', winrt: 'src/winrt.ts' },
   { 'cli/main': 'src/cli/main.ts' },
@@ -53,7 +63,7 @@ for (const entryPoints of BUILDS) {
     format: 'esm',
     platform: 'node',
     target: 'node20.19',
-    packages: 'external',
+    external: EXTERNAL,
     sourcemap: 'linked',
     // Kept readable: a stack trace from an installed package should name the functions it passes.
     minify: false,
@@ -63,7 +73,10 @@ for (const entryPoints of BUILDS) {
   for (const [output, { inputs }] of Object.entries(result.metafile.outputs)) {
     if (!output.endsWith('.js')) continue;
     const name = relative(DIST, join(ROOT, output));
-    const files = Object.keys(inputs).sort();
+    // A bundled package's files by their path from node_modules/, wherever that directory is.
+    const files = Object.keys(inputs)
+      .map((input) => input.replace(/^.*?node_modules\//, 'node_modules/'))
+      .sort();
     if (sources[name] && sources[name].join() !== files.join()) throw new Error(`two builds wrote ${name}`);
     sources[name] = files;
   }
