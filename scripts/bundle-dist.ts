@@ -16,7 +16,7 @@ import { build } from 'esbuild';
  *
  * Packages in node_modules stay external (better-sqlite3 is native, and the lazy loads of pino and
  * undici, core/lazy-logger.ts and net/undici-parts.ts, go through createRequire, which resolves from
- * any file of the package), except zod: its ESM build is 60-odd modules, loaded by the engine's first
+ * any file of the package), except zod: its ESM build is 95 modules, loaded by the engine's first
  * start in-process and by the host, and bundled it costs Node's loader one file. Chunks sit in dist/chunks/, two levels below the package root like
  * dist/cli/ and dist/ipc/, so the paths computed from `import.meta.url` (cli/package-version.ts,
  * ipc/host-command.ts) hold from a chunk as from the per-file module.
