@@ -3,8 +3,11 @@
 // measured inside the process so Node's own start is not in it. Give each run a fresh BGTRANSFER_HOME.
 //
 //   BGTRANSFER_HOST=inproc BGTRANSFER_HOME=$(mktemp -d) node bench/inproc-open-cpu.mjs TREE/dist/index.js
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
 const before = process.cpuUsage();
-const { BackgroundDownloader, closeAsync } = await import(process.argv[2]);
+const { BackgroundDownloader, closeAsync } = await import(pathToFileURL(resolve(process.argv[2] ?? '')).href);
 await BackgroundDownloader.getCurrentDownloadsAsync();
 await closeAsync();
 const used = process.cpuUsage(before);
