@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { DEFAULT_REQUEST_EXTRAS } from '../core/default-extras.ts';
 import { BackgroundTransferCostPolicy, BackgroundTransferPriority } from '../core/enums.ts';
 import { TransferError } from '../core/errors.ts';
+import { nodeCrypto } from '../core/lazy-builtins.ts';
 import type { NotificationSpec, RequestBody, RequestExtras } from '../core/operation-extras.ts';
 import { captureProxyEnv } from '../core/proxy-env.ts';
 import type { OperationSpec } from '../core/snapshot.ts';
@@ -44,7 +44,7 @@ export abstract class BackgroundTransferBase {
   #success: NotificationSpec | null = null;
   #failure: NotificationSpec | null = null;
   /** R75: the operations this object creates are judged together for its notifications. */
-  readonly #batchId = randomUUID();
+  readonly #batchId = nodeCrypto().randomUUID();
 
   /** R4 of the ctor: every operation this object creates joins `completionGroup` (R78). */
   protected constructor(defaultMethod: string, completionGroup?: BackgroundTransferCompletionGroup) {
@@ -172,7 +172,7 @@ export abstract class BackgroundTransferBase {
     this.#completionGroup?.assertOpenForMembers();
     const { requestedUri, serverCredential } = splitUserinfo(url.href, this.#serverCredential);
     return {
-      guid: randomUUID(),
+      guid: nodeCrypto().randomUUID(),
       appId: currentAppId(),
       method,
       requestedUri,

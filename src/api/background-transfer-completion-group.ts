@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
 import { TransferError } from '../core/errors.ts';
+import { nodeCrypto } from '../core/lazy-builtins.ts';
 import type { CompletionTask } from '../core/snapshot.ts';
 import { currentAppId, getPort } from './port-provider.ts';
 
@@ -12,7 +12,7 @@ import { currentAppId, getPort } from './port-provider.ts';
  */
 export class BackgroundTransferCompletionGroup {
   /** Stable id of the group (the store's key). */
-  readonly id: string = randomUUID();
+  readonly id: string = nodeCrypto().randomUUID();
   #task: CompletionTask | null;
   #enabled = false;
   /** Members being started: enable() waits for them, so the host knows every member first. */

@@ -1,8 +1,8 @@
-import { type FileHandle, open } from 'node:fs/promises';
-import { Readable } from 'node:stream';
-import { setTimeout as delay } from 'node:timers/promises';
+import type { FileHandle } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import { BackgroundTransferStatus, isTerminalStatus } from '../core/enums.ts';
 import { TransferError, toTransferError } from '../core/errors.ts';
+import { nodeFsPromises, nodeStream, nodeTimersPromises } from '../core/lazy-builtins.ts';
 
 const CHUNK_BYTES = 64 * 1024;
 /** How often a reader that is ahead of the download looks for new bytes. */
@@ -22,12 +22,12 @@ export interface DownloadFiles {
  * fails with BT_ERR_CANCELED or the download's error if it ends otherwise.
  */
 export function openDownloadStream(files: DownloadFiles, position: number): Readable {
-  return Readable.from(readDownload(files, position), { objectMode: false });
+  return nodeStream().Readable.from(readDownload(files, position), { objectMode: false });
 }
 
 async function openIfThere(path: string): Promise<FileHandle | null> {
   try {
-    return await open(path, 'r');
+    return await nodeFsPromises().open(path, 'r');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw toTransferError(error, 'BT_ERR_IO');
@@ -53,7 +53,7 @@ async function* readDownload(files: DownloadFiles, position: number): AsyncGener
           if (await openIfThere(files.resultPath).then((h) => h?.close().then(() => true) ?? false)) continue;
         }
         if (isTerminalStatus(status)) throw endedError(status);
-        await delay(POLL_MS);
+        await nodeTimersPromises().setTimeout(POLL_MS);
         continue;
       }
       const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
@@ -72,7 +72,7 @@ async function* readDownload(files: DownloadFiles, position: number): AsyncGener
         if (status !== BackgroundTransferStatus.completed) throw endedError(status);
         continue;
       }
-      await delay(POLL_MS);
+      await nodeTimersPromises().setTimeout(POLL_MS);
     }
   } finally {
     await handle?.close();

@@ -1,6 +1,7 @@
-import { open } from 'node:fs/promises';
-import { Readable } from 'node:stream';
+import type { FileHandle } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import { toTransferError } from '../core/errors.ts';
+import { nodeFsPromises, nodeStream } from '../core/lazy-builtins.ts';
 
 const CHUNK_BYTES = 64 * 1024;
 
@@ -9,13 +10,13 @@ const CHUNK_BYTES = 64 * 1024;
  * A body that does not exist yet (no response so far) reads as empty (R46).
  */
 export function openResultStream(path: string, position: number): Readable {
-  return Readable.from(readFrom(path, position), { objectMode: false });
+  return nodeStream().Readable.from(readFrom(path, position), { objectMode: false });
 }
 
 async function* readFrom(path: string, position: number): AsyncGenerator<Buffer> {
-  let handle: Awaited<ReturnType<typeof open>>;
+  let handle: FileHandle;
   try {
-    handle = await open(path, 'r');
+    handle = await nodeFsPromises().open(path, 'r');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw toTransferError(error, 'BT_ERR_IO');

@@ -1,6 +1,6 @@
-import { stat } from 'node:fs/promises';
 import { basename, extname, resolve } from 'node:path';
 import { TransferError } from '../core/errors.ts';
+import { nodeFsPromises } from '../core/lazy-builtins.ts';
 
 /**
  * Windows.Storage.StorageFile, reduced to what uploads need: a file by path. Wherever a file is taken,
@@ -24,9 +24,11 @@ export class StorageFile {
     if (typeof path !== 'string' || path.length === 0) {
       throw new TransferError('BT_ERR_INVALID_ARGUMENT', 'getFileFromPathAsync needs a path string');
     }
-    const stats = await stat(path).catch((error: unknown) => {
-      throw new TransferError('BT_ERR_FILE_NOT_FOUND', `file not found: ${path}`, { cause: error });
-    });
+    const stats = await nodeFsPromises()
+      .stat(path)
+      .catch((error: unknown) => {
+        throw new TransferError('BT_ERR_FILE_NOT_FOUND', `file not found: ${path}`, { cause: error });
+      });
     if (!stats.isFile()) throw new TransferError('BT_ERR_NOT_A_FILE', `not a regular file: ${path}`);
     return new StorageFile(path);
   }

@@ -1,5 +1,6 @@
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { TransferError } from '../core/errors.ts';
+import { nodeStream } from '../core/lazy-builtins.ts';
 import type { Logger } from '../core/logger.ts';
 import { responseBodyPath } from '../core/paths.ts';
 import type { OperationSnapshot, OperationSpec, ProgressSnapshot } from '../core/snapshot.ts';
@@ -93,7 +94,7 @@ export class UploadOperation extends TransferOperation<UploadOperation> {
       throw new TransferError('BT_ERR_INVALID_ARGUMENT', `position must be a non-negative integer, got ${position}`);
     }
     const home = this.storedPort?.home;
-    if (!home || !this.snapshot.response) return Readable.from([]);
+    if (!home || !this.snapshot.response) return nodeStream().Readable.from([]);
     return openResultStream(responseBodyPath(home, this.guid), position);
   }
 }

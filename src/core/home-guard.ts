@@ -1,7 +1,11 @@
-import { chmodSync, closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, type Stats } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { dirname } from 'node:path';
 import { TransferError } from './errors.ts';
+import { nodeFs } from './lazy-builtins.ts';
 import { fileKind } from './safe-read.ts';
+
+// Not `import … from 'node:fs'`: its ES module facade costs the streams' modules (core/lazy-builtins.ts).
+const { chmodSync, closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync } = nodeFs();
 
 /**
  * BGTRANSFER_HOME holds the store, the socket, the log and response bodies of one OS user. Whoever can

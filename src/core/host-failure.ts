@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import { closeSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { ERROR_DEFINITIONS, type ErrorCode, TransferError, toTransferError } from './errors.ts';
+import { nodeCrypto } from './lazy-builtins.ts';
 import { readBoundedFile } from './safe-read.ts';
 
 /**
@@ -27,7 +27,7 @@ export function writeHostFailure(home: string, error: unknown): void {
   const coded = toTransferError(error, 'BT_ERR_HOST_UNREACHABLE');
   const failure: HostFailure = { pid: process.pid, code: coded.code, message: coded.message, atMs: Date.now() };
   const path = hostFailurePath(home);
-  const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  const temp = `${path}.${process.pid}.${nodeCrypto().randomBytes(4).toString('hex')}.tmp`;
   try {
     const fd = openSync(temp, 'wx', 0o600);
     try {

@@ -1,7 +1,9 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { TransferError } from './errors.ts';
+import { nodeFs, nodeOs } from './lazy-builtins.ts';
+
+// Not `import … from 'node:fs'`: its ES module facade costs the streams' modules (core/lazy-builtins.ts).
+const { existsSync, readFileSync } = nodeFs();
 
 /**
  * Where state lives (docs/api/environment.md): `BGTRANSFER_HOME` if set, else the user's XDG state
@@ -9,7 +11,7 @@ import { TransferError } from './errors.ts';
  */
 export function resolveHome(env: NodeJS.ProcessEnv = process.env): string {
   if (env.BGTRANSFER_HOME) return resolve(env.BGTRANSFER_HOME);
-  const stateHome = env.XDG_STATE_HOME || join(homedir(), '.local', 'state');
+  const stateHome = env.XDG_STATE_HOME || join(nodeOs().homedir(), '.local', 'state');
   return join(stateHome, 'bgtransfer');
 }
 

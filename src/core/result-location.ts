@@ -1,6 +1,10 @@
-import { lstatSync, type Stats, statSync } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { dirname } from 'node:path';
 import { TransferError } from './errors.ts';
+import { nodeFs } from './lazy-builtins.ts';
+
+// Not `import … from 'node:fs'`: its ES module facade costs the streams' modules (core/lazy-builtins.ts).
+const { lstatSync, statSync } = nodeFs();
 
 function statOrUndefined(read: () => Stats): Stats | undefined {
   try {

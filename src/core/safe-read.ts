@@ -1,5 +1,8 @@
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { type ErrorCode, TransferError } from './errors.ts';
+import { nodeFs } from './lazy-builtins.ts';
+
+// Not `import … from 'node:fs'`: its ES module facade costs the streams' modules (core/lazy-builtins.ts).
+const { closeSync, constants, fstatSync, openSync, readSync } = nodeFs();
 
 /**
  * Reads a small file of the home (config.json, a lock's pid, bgtransfer.db.id, host.failed) without letting what

@@ -1,4 +1,4 @@
-import { setFlagsFromString } from 'node:v8';
+import { nodeV8 } from './lazy-builtins.ts';
 
 /**
  * Keeping V8's young generation from growing while the in-process engine opens, without changing how
@@ -34,12 +34,12 @@ export function noteYoungGenerationFixed(): void {
 /** Runs `work` with the young generation's growth held (nested and concurrent calls share one hold). */
 export async function withYoungGenerationHeld<T>(work: () => Promise<T>): Promise<T> {
   if (fixed || startedWithSemiSpaceFlags) return work();
-  if (holders === 0) setFlagsFromString('--semi-space-growth-factor=1');
+  if (holders === 0) nodeV8().setFlagsFromString('--semi-space-growth-factor=1');
   holders += 1;
   try {
     return await work();
   } finally {
     holders -= 1;
-    if (holders === 0 && !fixed) setFlagsFromString(`--semi-space-growth-factor=${DEFAULT_GROWTH_FACTOR}`);
+    if (holders === 0 && !fixed) nodeV8().setFlagsFromString(`--semi-space-growth-factor=${DEFAULT_GROWTH_FACTOR}`);
   }
 }

@@ -18,6 +18,8 @@ export function hostCommand(): { node: string; args: string[] } {
   }
   return {
     node: process.execPath,
-    args: [...HOST_NODE_FLAGS, fileURLToPath(new URL('./host-entry.js', import.meta.url))],
+    // `../ipc/` because the built module is either dist/ipc/host-command.js or a chunk of the bundle in
+    // dist/chunks/ (scripts/bundle-dist.ts); both sit two levels below the package root.
+    args: [...HOST_NODE_FLAGS, fileURLToPath(new URL('../ipc/host-entry.js', import.meta.url))],
   };
 }

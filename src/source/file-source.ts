@@ -1,6 +1,9 @@
-import { accessSync, closeSync, constants, openSync, readSync, statSync } from 'node:fs';
-import { type FileHandle, open } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { TransferError } from '../core/errors.ts';
+import { nodeFs, nodeFsPromises } from '../core/lazy-builtins.ts';
+
+// Not `import … from 'node:fs'`: its ES module facade costs the streams' modules (core/lazy-builtins.ts).
+const { accessSync, closeSync, constants, openSync, readSync, statSync } = nodeFs();
 
 /** The identity of a source file when the upload was queued; a change of any of these means another file. */
 export interface FileSourceInfo {
@@ -148,6 +151,7 @@ function changed(source: FileSourceInfo, detail: string): TransferError {
 }
 
 async function openSource(source: FileSourceInfo): Promise<FileHandle> {
+  const { open } = nodeFsPromises();
   return open(source.path, 'r').catch((error: unknown) => {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw changed(source, 'file is gone');

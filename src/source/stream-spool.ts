@@ -1,11 +1,9 @@
-import { createHash, randomUUID } from 'node:crypto';
-import { type FileHandle, mkdir, open, rm } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as NodeWebReadableStream } from 'node:stream/web';
 import { TransferError } from '../core/errors.ts';
 import { refuseLink } from '../core/home-guard.ts';
+import { nodeCrypto, nodeFsPromises, nodeStream, nodeStreamPromises } from '../core/lazy-builtins.ts';
 import type { FileSourceInfo } from './file-source.ts';
 
 /**
@@ -49,7 +47,7 @@ export function assertUploadStream(
   value: unknown,
 ): asserts value is NodeJS.ReadableStream | ReadableStream<Uint8Array> {
   if (typeof value === 'object' && value !== null) {
-    if (value instanceof Readable || isWebStream(value)) return;
+    if (value instanceof nodeStream().Readable || isWebStream(value)) return;
     const candidate = value as { read?: unknown; pipe?: unknown; on?: unknown };
     if ([candidate.read, candidate.pipe, candidate.on].every((member) => typeof member === 'function')) return;
   }
@@ -85,7 +83,7 @@ async function writeAll(handle: FileHandle, bytes: Uint8Array): Promise<void> {
 async function syncDirectory(directory: string): Promise<void> {
   let handle: FileHandle | undefined;
   try {
-    handle = await open(directory, 'r');
+    handle = await nodeFsPromises().open(directory, 'r');
     await handle.sync();
   } catch (error) {
     if (!DIRECTORY_SYNC_UNSUPPORTED.has((error as NodeJS.ErrnoException).code ?? '')) {
@@ -148,9 +146,11 @@ export async function fillSpool(
 ): Promise<SpooledFile> {
   try {
     const maxBytes = validateMaxBytes(options.maxBytes);
-    const handle = await open(path, 'r+').catch((error: unknown) => {
-      throw ioError(`cannot open spool file ${path}`, error);
-    });
+    const handle = await nodeFsPromises()
+      .open(path, 'r+')
+      .catch((error: unknown) => {
+        throw ioError(`cannot open spool file ${path}`, error);
+      });
     return await copyInto(stream, handle, path, maxBytes);
   } catch (error) {
     discard(stream, error);
@@ -165,10 +165,11 @@ async function spoolToFile(
 ): Promise<SpooledFile> {
   // A link or a file planted where the spool directory goes would receive the app's bytes elsewhere.
   refuseLink(directory, 'the spool directory');
+  const { mkdir, open, rm } = nodeFsPromises();
   await mkdir(directory, { recursive: true, mode: 0o700 }).catch((error: unknown) => {
     throw ioError(`cannot create spool directory ${directory}`, error);
   });
-  const path = join(directory, `stream-${randomUUID()}.spool`);
+  const path = join(directory, `stream-${nodeCrypto().randomUUID()}.spool`);
   const handle = await open(path, 'wx', 0o600).catch((error: unknown) => {
     throw ioError(`cannot create spool file ${path}`, error);
   });
@@ -192,11 +193,11 @@ async function copyInto(
     await handle.truncate(0);
     // The mode given to open() is narrowed by the umask; make it exactly owner read/write.
     await handle.chmod(0o600);
-    const hash = createHash('sha256');
+    const hash = nodeCrypto().createHash('sha256');
     let size = 0;
-    const source: NodeJS.ReadableStream = isWebStream(stream) ? Readable.fromWeb(stream) : stream;
+    const source: NodeJS.ReadableStream = isWebStream(stream) ? nodeStream().Readable.fromWeb(stream) : stream;
     // pipeline: the source is pulled only as fast as the writes complete, and destroyed on any failure.
-    await pipeline(source, async (chunks: AsyncIterable<unknown>) => {
+    await nodeStreamPromises().pipeline(source, async (chunks: AsyncIterable<unknown>) => {
       for await (const chunk of chunks) {
         const bytes = toBytes(chunk);
         if (size + bytes.length > maxBytes) {
@@ -228,7 +229,9 @@ async function copyInto(
 
 /** Deletes a spool file once its upload has ended; a file that is already gone is fine. */
 export async function removeSpool(path: string): Promise<void> {
-  await rm(path, { force: true }).catch((error: unknown) => {
-    throw ioError(`cannot remove spool file ${path}`, error);
-  });
+  await nodeFsPromises()
+    .rm(path, { force: true })
+    .catch((error: unknown) => {
+      throw ioError(`cannot remove spool file ${path}`, error);
+    });
 }

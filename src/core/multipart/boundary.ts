@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import { TransferError } from '../errors.ts';
+import { nodeCrypto } from '../lazy-builtins.ts';
 
 /**
  * Multipart boundaries and subtypes (R69, R70): the `boundary` and `subType` arguments of
@@ -24,7 +24,7 @@ const RANDOM_BYTES = 18;
  * parameter needs no quoting.
  */
 export function generateBoundary(): string {
-  return `----bgtransfer-${randomBytes(RANDOM_BYTES).toString('base64url')}`;
+  return `----bgtransfer-${nodeCrypto().randomBytes(RANDOM_BYTES).toString('base64url')}`;
 }
 
 /** R70: an app-supplied boundary; 1–70 RFC 2046 bchars, not ending with a space, else BT_ERR_INVALID_ARGUMENT. */

@@ -1,0 +1,134 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { spawnNode } from '../helpers/process-tools.ts';
+import { makeTempDir, type TempDir } from '../helpers/temp-dir.ts';
+
+/**
+ * The built package (npm run build first; npm test does it) as users run it: `dist/` holds bundles
+ * (scripts/bundle-dist.ts), so the structural checks of light-import.test.ts, which run the source, are
+ * made again on what ships. dist/chunks/sources.json names the source files in each bundled file.
+ * Plain Node, no TypeScript loader: `bgtransfer` resolves to dist/ by the package's exports.
+ */
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const SCRIPT = join(ROOT, 'test', 'scripts', 'loaded-modules-built.mjs');
+const CLI = join(ROOT, 'dist', 'cli', 'main.js');
+const SOURCES = join(ROOT, 'dist', 'chunks', 'sources.json');
+const DIST_URL = new URL('dist/', `file://${ROOT}`).href;
+
+const PACKAGES = ['better-sqlite3', 'undici', 'basic-ftp', 'dbus-next', 'pino', 'zod', 'commander', 'cli-progress'];
+const ENGINE_FOLDERS = [
+  'src/engine/',
+  'src/store/',
+  'src/host/',
+  'src/net/',
+  'src/protocols/http/',
+  'src/protocols/tus/',
+];
+
+let dir: TempDir;
+let sources: Record<string, string[]>;
+let runs = 0;
+
+before(async () => {
+  assert.ok(existsSync(SOURCES), `${SOURCES} is missing: run npm run build before this test`);
+  sources = JSON.parse(readFileSync(SOURCES, 'utf8')) as Record<string, string[]>;
+  dir = await makeTempDir('built-package-');
+});
+
+after(async () => {
+  await dir.cleanup();
+});
+
+async function run(mode: string, home: string): Promise<{ dist: string[]; modules: string[]; output: string[] }> {
+  runs += 1;
+  const child = spawnNode([SCRIPT, mode, join(dir.path, `modules-${runs}.log`)], {
+    cwd: ROOT,
+    typescript: false,
+    env: { BGTRANSFER_HOME: home, BGTRANSFER_HOST: undefined, BGTRANSFER_APP_ID: 'built-package' },
+  });
+  const exit = await child.exited;
+  assert.equal(exit.code, 0, `loaded-modules-built.mjs ${mode} failed:\n${child.stderrLines.join('\n')}`);
+  const line = child.stdoutLines.find((candidate) => candidate.startsWith('{"modules":'));
+  assert.ok(line, `no module list in the output of ${mode}: ${child.stdoutLines.join('\n')}`);
+  const modules = (JSON.parse(line) as { modules: string[] }).modules;
+  const dist = modules.filter((url) => url.startsWith(DIST_URL)).map((url) => url.slice(DIST_URL.length));
+  return { dist, modules, output: [...child.stdoutLines] };
+}
+
+/** The source files bundled into the given dist files; a dist file the bundle did not write fails. */
+function sourcesOf(dist: readonly string[]): string[] {
+  return dist.flatMap((file) => {
+    const inputs = sources[file];
+    assert.ok(inputs, `${file} was loaded but is not a file of the bundle (sources.json)`);
+    return inputs;
+  });
+}
+
+/** Packages loaded from node_modules or bundled into a loaded file (zod is: scripts/bundle-dist.ts). */
+function packagesIn(modules: readonly string[], inputs: readonly string[]): string[] {
+  return PACKAGES.filter(
+    (name) =>
+      modules.some((url) => url.includes(`/node_modules/${name}/`)) ||
+      inputs.some((input) => input.startsWith(`node_modules/${name}/`)),
+  );
+}
+
+test("the built import('bgtransfer') loads bundles of the app-side classes only, fewer files than sources", {
+  timeout: 60_000,
+}, async () => {
+  const { dist, modules } = await run('import', join(dir.path, 'home-import'));
+  const inputs = sourcesOf(dist);
+  assert.ok(inputs.includes('src/api/background-uploader.ts'), `the check sees the API: ${dist.join(' ')}`);
+  assert.deepEqual(packagesIn(modules, inputs), []);
+  assert.deepEqual(
+    inputs.filter((input) => [...ENGINE_FOLDERS, 'src/ipc/', 'src/cli/'].some((folder) => input.startsWith(folder))),
+    [],
+  );
+  // What the bundle is for: Node's loader opens fewer files than the import has source modules.
+  assert.ok(dist.length < inputs.length / 2, `${dist.length} files loaded for ${inputs.length} source modules`);
+});
+
+test('an app on the built package starts the bundled host and talks to it without loading the engine', {
+  timeout: 120_000,
+}, async () => {
+  const home = join(dir.path, 'home-host');
+  const env = { BGTRANSFER_HOME: home, BGTRANSFER_HOST: 'auto', BGTRANSFER_APP_ID: 'built-package' };
+  try {
+    const { dist, modules, output } = await run('enumerate', home);
+    assert.ok(output.includes('{"downloads":0}'), output.join('\n'));
+    const inputs = sourcesOf(dist);
+    assert.ok(inputs.includes('src/ipc/socket-port.ts'), `the socket client was loaded: ${dist.join(' ')}`);
+    assert.deepEqual(packagesIn(modules, inputs), []);
+    assert.deepEqual(
+      inputs.filter((input) => ENGINE_FOLDERS.some((folder) => input.startsWith(folder))),
+      [],
+    );
+    // The host it started runs the bundled entry; the bundled CLI reaches it.
+    const status = spawnNode([CLI, 'host', 'status'], { cwd: ROOT, typescript: false, env });
+    assert.equal((await status.exited).code, 0, status.stderrLines.join('\n'));
+    assert.match(status.stdoutLines.join('\n'), /^pid: \d+$/m);
+    const pid = Number(/^pid: (\d+)$/m.exec(status.stdoutLines.join('\n'))?.[1]);
+    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    assert.ok(argv.includes(join(ROOT, 'dist', 'ipc', 'host-entry.js')), argv.join(' '));
+  } finally {
+    const stop = spawnNode([CLI, 'host', 'stop'], { cwd: ROOT, typescript: false, env });
+    if ((await stop.exited).code !== 0) {
+      // A host that cannot be asked to stop must not outlive the test: end it through its lock's pid.
+      const pid = Number.parseInt(await readFile(join(home, 'engine.lock'), 'utf8').catch(() => ''), 10);
+      const command = pid > 0 ? await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '') : '';
+      if (command.includes('host-entry')) process.kill(pid, 'SIGTERM');
+    }
+  }
+});
+
+test('the bundled CLI answers --version with the package version', { timeout: 60_000 }, async () => {
+  const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+  const child = spawnNode([CLI, '--version'], { cwd: ROOT, typescript: false });
+  assert.equal((await child.exited).code, 0, child.stderrLines.join('\n'));
+  assert.deepEqual(child.stdoutLines, [manifest.version]);
+});
