@@ -11,7 +11,6 @@ import type {
 } from '../core/snapshot.ts';
 import type { SnapshotForm } from '../core/snapshot-row.ts';
 import { type EndpointCapability, SqliteEndpointCapabilities } from './endpoint-capability.ts';
-import { GroupCommit } from './group-commit.ts';
 import { ListQueries } from './list-queries.ts';
 import { openDatabase, storeError } from './open-database.ts';
 import type {
@@ -32,13 +31,13 @@ import {
   extrasToJson,
   headersToJson,
   newOperationRow,
-  type OperationRow,
   responseToJson,
   rowToRecord,
   rowToTransferGroup,
 } from './record-mapping.ts';
 import { SqliteCompletionGroups } from './sqlite-completion-groups.ts';
-import { completionParams, prepareAll, readUpdated, type Statements } from './sqlite-statements.ts';
+import { completionParams, prepareAll, type Statements } from './sqlite-statements.ts';
+import { StoreCalls } from './sqlite-store-calls.ts';
 import { assertCount, assertNewOperation, assertProgress, toStoredTimeMs } from './store-guards.ts';
 
 export interface SqliteStoreOptions {
@@ -62,13 +61,8 @@ export class SqliteOperationStore implements OperationStore {
   readonly #now: () => number;
   readonly #sql: Statements;
   readonly #lists: ListQueries;
-  /** UPDATE then re-read, in one IMMEDIATE transaction (the write lock is taken up front: no upgrade races). */
-  readonly #updateAndRead: Database.Transaction<
-    (update: () => Database.RunResult, guid: string) => OperationRow | null
-  >;
-  readonly #insert: Database.Transaction<(row: Omit<OperationRow, 'seq'>) => OperationRow | undefined>;
+  readonly #calls: StoreCalls;
   readonly #endpoints: SqliteEndpointCapabilities;
-  readonly #group: GroupCommit | undefined;
   readonly #groups: SqliteCompletionGroups;
   /**
    * Unfinished operations per app, counted once per app and then kept (insert +1, the move to a final
@@ -80,25 +74,15 @@ export class SqliteOperationStore implements OperationStore {
     this.#db = db;
     const now = options.now ?? Date.now;
     this.#now = now;
-    this.#group = options.groupCommit && new GroupCommit(db, options.groupCommit.onError);
     this.#sql = prepareAll(db);
     this.#lists = new ListQueries(db);
+    this.#calls = new StoreCalls(db, this.#sql, this.#lists, options.groupCommit);
     this.#endpoints = new SqliteEndpointCapabilities(db, now);
     this.#groups = new SqliteCompletionGroups({
       sql: this.#sql,
       now,
-      run: (what, run) => this.#run(what, run),
-      write: (what, run) => this.#write(what, run),
-    });
-    this.#updateAndRead = db.transaction((update: () => Database.RunResult, guid: string) =>
-      readUpdated(this.#sql, update(), guid),
-    );
-    this.#insert = db.transaction((row: Omit<OperationRow, 'seq'>) => {
-      if (row.transferGroupName !== null && row.transferGroupBehavior !== null) {
-        this.#sql.ensureTransferGroup.run(row.appId, row.transferGroupName, row.transferGroupBehavior);
-      }
-      this.#sql.insertOperation.run(row);
-      return this.#sql.selectOperation.get(row.guid);
+      run: (what, run) => this.#calls.run(what, run),
+      write: (what, run) => this.#calls.write(what, run),
     });
   }
 
@@ -114,8 +98,7 @@ export class SqliteOperationStore implements OperationStore {
     assertNewOperation(operation);
     const row = newOperationRow(operation, this.#now());
     try {
-      this.#group?.enter();
-      const inserted = this.#insert.immediate(row);
+      const inserted = this.#calls.insert(row);
       if (inserted === undefined) throw new TransferError('BT_ERR_STORE', `operation ${operation.guid} vanished`);
       this.#countLive(inserted.appId, 1);
       return rowToRecord(inserted);
@@ -130,12 +113,14 @@ export class SqliteOperationStore implements OperationStore {
   }
 
   getOperation(guid: string): OperationRecord | undefined {
-    const row = this.#run('getOperation', () => this.#sql.selectOperation.get(guid));
+    const row = this.#calls.run('getOperation', () => this.#sql.selectOperation.get(guid));
     return row === undefined ? undefined : rowToRecord(row);
   }
 
   listOperations(appId: string, filter: ListFilter, page?: ListPage, direction?: TransferDirection): OperationRecord[] {
-    return this.#run('listOperations', () => this.#lists.records(appId, filter, page, direction)).map(rowToRecord);
+    return this.#calls
+      .run('listOperations', () => this.#lists.records(appId, filter, page, direction))
+      .map(rowToRecord);
   }
 
   listSnapshots(
@@ -145,26 +130,26 @@ export class SqliteOperationStore implements OperationStore {
     direction?: TransferDirection,
     form?: SnapshotForm,
   ): SnapshotRow[] {
-    return this.#run('listSnapshots', () => this.#lists.snapshots(appId, filter, page, direction, form));
+    return this.#calls.run('listSnapshots', () => this.#lists.snapshots(appId, filter, page, direction, form));
   }
 
   hasStatus(statuses: readonly BackgroundTransferStatus[]): boolean {
-    return this.#run('hasStatus', () => this.#sql.hasStatus.get(JSON.stringify(statuses))?.found === 1);
+    return this.#calls.run('hasStatus', () => this.#sql.hasStatus.get(JSON.stringify(statuses))?.found === 1);
   }
 
   listByStatus(statuses: readonly BackgroundTransferStatus[]): OperationRecord[] {
-    const rows = this.#run('listByStatus', () => this.#sql.listByStatus.all(JSON.stringify(statuses)));
+    const rows = this.#calls.run('listByStatus', () => this.#sql.listByStatus.all(JSON.stringify(statuses)));
     return rows.map(rowToRecord);
   }
 
   moveToRunning(guid: string): OperationRecord | null {
-    return this.#update('moveToRunning', guid, () => this.#sql.moveToRunning.run({ guid, now: this.#now() }));
+    return this.#calls.update('moveToRunning', guid, () => this.#sql.moveToRunning.run({ guid, now: this.#now() }));
   }
 
   moveToQueued(guid: string, options: RequeueOptions): OperationRecord | null {
     const notBeforeMs = toStoredTimeMs(options.notBeforeMs, 'notBeforeMs');
     const { lastError } = options;
-    return this.#update('moveToQueued', guid, () =>
+    return this.#calls.update('moveToQueued', guid, () =>
       this.#sql.moveToQueued.run({
         guid,
         now: this.#now(),
@@ -181,27 +166,29 @@ export class SqliteOperationStore implements OperationStore {
   moveToCompleted(guid: string, final?: CompletionUpdate): OperationRecord | null {
     const params = completionParams(final);
     return this.#ended(
-      this.#update('moveToCompleted', guid, () => this.#sql.moveToCompleted.run({ guid, now: this.#now(), ...params })),
+      this.#calls.update('moveToCompleted', guid, () =>
+        this.#sql.moveToCompleted.run({ guid, now: this.#now(), ...params }),
+      ),
     );
   }
 
   moveToFailed(guid: string, error: SerializedTransferError): OperationRecord | null {
     const errorJson = errorToJson(error);
     return this.#ended(
-      this.#update('moveToFailed', guid, () => this.#sql.moveToFailed.run({ guid, now: this.#now(), errorJson })),
+      this.#calls.update('moveToFailed', guid, () => this.#sql.moveToFailed.run({ guid, now: this.#now(), errorJson })),
     );
   }
 
   moveToCanceled(guid: string): OperationRecord | null {
     return this.#ended(
-      this.#update('moveToCanceled', guid, () => this.#sql.moveToCanceled.run({ guid, now: this.#now() })),
+      this.#calls.update('moveToCanceled', guid, () => this.#sql.moveToCanceled.run({ guid, now: this.#now() })),
     );
   }
 
   recordProgress(guid: string, progress: ProgressUpdate): void {
     assertProgress(progress);
     const { bytesSent, bytesReceived, totalBytesToReceive } = progress;
-    this.#write(
+    this.#calls.write(
       'recordProgress',
       () => this.#sql.recordProgress.run({ guid, now: this.#now(), bytesSent, bytesReceived, totalBytesToReceive }),
       guid,
@@ -214,17 +201,17 @@ export class SqliteOperationStore implements OperationStore {
     // With group commit the answer is committed at the end of the turn its headers arrived in, before
     // any later byte of it is read: a host killed while the body comes in finds it (docs/delivery-
     // guarantees.md, rule 1). A kill within that turn is one before the answer was read at all.
-    return this.#update('recordResponse', guid, () =>
+    return this.#calls.update('recordResponse', guid, () =>
       this.#sql.recordResponse.run({ guid, now: this.#now(), responseJson, totalBytesToReceive }),
     );
   }
 
   resetReceived(guid: string): void {
-    this.#write('resetReceived', () => this.#sql.resetReceived.run({ guid, now: this.#now() }), guid);
+    this.#calls.write('resetReceived', () => this.#sql.resetReceived.run({ guid, now: this.#now() }), guid);
   }
 
   updateProperties(guid: string, patch: OperationPatch): OperationRecord | null {
-    return this.#update('updateProperties', guid, () =>
+    return this.#calls.update('updateProperties', guid, () =>
       this.#sql.updateProperties.run({
         guid,
         now: this.#now(),
@@ -237,19 +224,19 @@ export class SqliteOperationStore implements OperationStore {
   }
 
   upsertTransferGroup(appId: string, group: TransferGroupSpec): void {
-    this.#write('upsertTransferGroup', () =>
+    this.#calls.write('upsertTransferGroup', () =>
       this.#sql.upsertTransferGroup.run(appId, group.name, group.transferBehavior),
     );
   }
 
   /** The persisted transfer group (R27), or undefined. Not part of OperationStore: for diagnostics and tests. */
   getTransferGroup(appId: string, name: string): TransferGroupSpec | undefined {
-    const row = this.#run('getTransferGroup', () => this.#sql.selectTransferGroup.get(appId, name));
+    const row = this.#calls.run('getTransferGroup', () => this.#sql.selectTransferGroup.get(appId, name));
     return row === undefined ? undefined : rowToTransferGroup(appId, row);
   }
 
   applyEvent(guid: string, event: StatusEvent): OperationRecord | null {
-    return this.#update(event, guid, () => this.#sql.statusEvents[event].run({ guid, now: this.#now() }));
+    return this.#calls.update(event, guid, () => this.#sql.statusEvents[event].run({ guid, now: this.#now() }));
   }
 
   setSequences(sequences: ReadonlyArray<readonly [string, number]>): void {
@@ -257,18 +244,18 @@ export class SqliteOperationStore implements OperationStore {
     const apply = this.#db.transaction(() => {
       for (const [guid, seq] of sequences) this.#sql.setSequence.run({ guid, now, seq });
     });
-    this.#write('setSequences', () => apply.immediate());
+    this.#calls.write('setSequences', () => apply.immediate());
   }
 
   countByStatus(appId: string): Map<BackgroundTransferStatus, number> {
-    const rows = this.#run('countByStatus', () => this.#sql.countByStatus.all(appId));
+    const rows = this.#calls.run('countByStatus', () => this.#sql.countByStatus.all(appId));
     return new Map(rows.map((row) => [row.status, row.count]));
   }
 
   countLiveOperations(appId: string): number {
     let live = this.#live.get(appId);
     if (live === undefined) {
-      live = this.#run('countLiveOperations', () => this.#sql.countLive.get(appId)?.count ?? 0);
+      live = this.#calls.run('countLiveOperations', () => this.#sql.countLive.get(appId)?.count ?? 0);
       this.#live.set(appId, live);
     }
     return live;
@@ -276,7 +263,7 @@ export class SqliteOperationStore implements OperationStore {
 
   liveTransferGroupNames(appId: string): Set<string> {
     return new Set(
-      this.#run('liveTransferGroupNames', () => this.#sql.liveTransferGroups.all(appId)).map((row) => row.name),
+      this.#calls.run('liveTransferGroupNames', () => this.#sql.liveTransferGroups.all(appId)).map((row) => row.name),
     );
   }
 
@@ -287,7 +274,7 @@ export class SqliteOperationStore implements OperationStore {
       bytesReceived: 0,
       totalBytesToReceive: 0,
     };
-    this.#write(
+    this.#calls.write(
       'markInterrupted',
       () =>
         this.#sql.markInterrupted.run({
@@ -305,7 +292,7 @@ export class SqliteOperationStore implements OperationStore {
 
   recordAcknowledged(guid: string, ackOffset: number): void {
     assertCount(ackOffset, 'ackOffset');
-    this.#write(
+    this.#calls.write(
       'recordAcknowledged',
       () => this.#sql.recordAcknowledged.run({ guid, now: this.#now(), ackOffset }),
       guid,
@@ -314,7 +301,9 @@ export class SqliteOperationStore implements OperationStore {
 
   updateExtras(guid: string, extras: OperationExtras): OperationRecord | null {
     const extrasJson = extrasToJson(extras);
-    return this.#update('updateExtras', guid, () => this.#sql.updateExtras.run({ guid, now: this.#now(), extrasJson }));
+    return this.#calls.update('updateExtras', guid, () =>
+      this.#sql.updateExtras.run({ guid, now: this.#now(), extrasJson }),
+    );
   }
 
   createCompletionGroup(group: NewCompletionGroup): void {
@@ -350,41 +339,31 @@ export class SqliteOperationStore implements OperationStore {
   }
 
   getEndpointCapability(endpoint: string): EndpointCapability | undefined {
-    return this.#run('getEndpointCapability', () => this.#endpoints.get(endpoint));
+    return this.#calls.run('getEndpointCapability', () => this.#endpoints.get(endpoint));
   }
 
   listEndpointCapabilities(): Map<string, EndpointCapability> {
-    return this.#run('listEndpointCapabilities', () => this.#endpoints.all());
+    return this.#calls.run('listEndpointCapabilities', () => this.#endpoints.all());
   }
 
   rememberEndpointCapability(endpoint: string, capability: EndpointCapability): void {
-    this.#write('rememberEndpointCapability', () => this.#endpoints.remember(endpoint, capability));
+    this.#calls.write('rememberEndpointCapability', () => this.#endpoints.remember(endpoint, capability));
   }
 
   forgetEndpointCapability(endpoint: string): void {
-    this.#write('forgetEndpointCapability', () => this.#endpoints.forget(endpoint));
+    this.#calls.write('forgetEndpointCapability', () => this.#endpoints.forget(endpoint));
   }
 
   /** Idempotent. Checkpoints the WAL into the main file as SQLite does when the last connection closes. */
   close(): void {
     if (!this.#db.open) return;
-    this.#group?.commit();
+    this.#calls.commitNow();
     this.#db.close();
   }
 
   /** Runs `callback` once every write made so far is durable (at once without group commit). */
   afterCommit(callback: () => void): void {
-    if (this.#group) this.#group.afterCommit(callback);
-    else callback();
-  }
-
-  /** One statement outside an explicit transaction: SQLite runs it as its own (autocommit) transaction. */
-  #run<T>(what: string, run: () => T): T {
-    try {
-      return run();
-    } catch (error) {
-      throw storeError(`${what} failed`, error);
-    }
+    this.#calls.afterCommit(callback);
   }
 
   /** The guarded moves to a final status start only from an unfinished one: a change is one less live. */
@@ -397,29 +376,5 @@ export class SqliteOperationStore implements OperationStore {
   #countLive(appId: string, delta: number): void {
     const live = this.#live.get(appId);
     if (live !== undefined) this.#live.set(appId, live + delta);
-  }
-
-  /** A write, joining the turn's transaction with group commit. `guid`: the row it changes (its listed text goes). */
-  #write<T>(what: string, run: () => T, guid?: string): T {
-    try {
-      if (guid !== undefined) this.#lists.forget(guid);
-      this.#group?.enter();
-      return run();
-    } catch (error) {
-      throw storeError(`${what} failed`, error);
-    }
-  }
-
-  #update(what: string, guid: string, update: () => Database.RunResult): OperationRecord | null {
-    let row: OperationRow | null;
-    try {
-      this.#lists.forget(guid);
-      // In the turn's transaction a failed UPDATE undoes only itself: no savepoint (two statements) needed.
-      this.#group?.enter();
-      row = this.#group ? readUpdated(this.#sql, update(), guid) : this.#updateAndRead.immediate(update, guid);
-    } catch (error) {
-      throw storeError(`${what} failed`, error);
-    }
-    return row === null ? null : rowToRecord(row);
   }
 }
