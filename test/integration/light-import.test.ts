@@ -88,6 +88,10 @@ test('in-process mode loads the engine (the check above can see it), not pino', 
   // at the engine's first line that passes the level (core/lazy-logger.ts), none here.
   assert.deepEqual(packagesIn(modules, ['better-sqlite3', 'undici', 'pino']), ['better-sqlite3']);
   assert.deepEqual(foldersIn(modules, ['src/engine/', 'src/store/']), ['src/engine/', 'src/store/']);
+  // The app's own calls cross no trust boundary in-process: the wire schemas (built with zod when
+  // methods.ts loads) are the host's and the server's, not the in-process port's.
+  const wire = modules.filter((url) => /\/src\/ipc\/(methods|protocol|host-server)\.ts$/.test(url));
+  assert.deepEqual(wire, []);
 });
 
 test('no system bus socket: the network monitor falls back without loading dbus-next', {
