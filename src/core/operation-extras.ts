@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { DEFAULT_EXTRAS, DEFAULT_REQUEST_EXTRAS } from './default-extras.ts';
 import { EXPECTED_DIGEST_PATTERN } from './expected-digest.ts';
+import { SPOOL_ID_PATTERN } from './spool-id.ts';
 
-export { DEFAULT_EXTRAS, DEFAULT_REQUEST_EXTRAS };
+export { DEFAULT_EXTRAS, DEFAULT_REQUEST_EXTRAS, SPOOL_ID_PATTERN };
 
 /**
  * What an operation carries beyond the Windows snapshot: how its body is made, how it resumes, its
@@ -155,9 +156,6 @@ export const operationExtrasSchema = z.object({
 // resume session, the probe result, offsets) and every file it owns (the spool) is its own, filled in
 // by the engine; a request that names one is refused, so a raw frame cannot make the host upload a
 // file and delete it, or PATCH into another upload.
-
-/** The id the host gave a spool file it created (`createSpool`); only the host turns it into a path. */
-export const SPOOL_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** Names the fields a strict object refused, in words a client author can act on. */
 function refuseUnknown(what: string) {
