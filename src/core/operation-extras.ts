@@ -212,7 +212,10 @@ export type BodySpec = OperationExtras['body'];
 export type Credential = z.infer<typeof credential>;
 export type NotificationSpec = z.infer<typeof notification>;
 
-/** A stored value merged over the defaults, so rows written before a field existed still read. */
+/**
+ * A stored value merged over the defaults, so rows written before a field existed still read. The
+ * store reads with core/extras-read.ts (no zod); this is the reference its unit test holds it to.
+ */
 export function parseExtras(value: unknown): OperationExtras {
   const merged = typeof value === 'object' && value !== null ? { ...DEFAULT_EXTRAS, ...value } : value;
   return operationExtrasSchema.parse(merged);
