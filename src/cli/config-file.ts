@@ -7,7 +7,7 @@ import { guardHome } from '../core/home-guard.ts';
 
 export type ConfigKey = keyof Config;
 
-export const CONFIG_KEYS: readonly ConfigKey[] = Object.keys(configSchema.shape) as ConfigKey[];
+export const CONFIG_KEYS: readonly ConfigKey[] = Object.keys(configSchema().shape) as ConfigKey[];
 
 export function isConfigKey(key: string): key is ConfigKey {
   return (CONFIG_KEYS as readonly string[]).includes(key);

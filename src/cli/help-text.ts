@@ -55,7 +55,7 @@ function table(rows: ReadonlyArray<readonly [string, string]>, columns: number):
 export function environmentAndSettingsHelp(columns: number): string {
   const settings = CONFIG_KEYS.map((key): [string, string] => [
     key,
-    `${configSchema.shape[key].description ?? ''} Default:${NO_BREAK}${formatConfigValue(DEFAULT_CONFIG[key])}.`,
+    `${configSchema().shape[key].description ?? ''} Default:${NO_BREAK}${formatConfigValue(DEFAULT_CONFIG[key])}.`,
   ]);
   return `Environment:
 ${table(ENVIRONMENT, columns)}

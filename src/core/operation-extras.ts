@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { DEFAULT_EXTRAS, DEFAULT_REQUEST_EXTRAS } from './default-extras.ts';
 import { EXPECTED_DIGEST_PATTERN } from './expected-digest.ts';
+import { SPOOL_ID_PATTERN } from './spool-id.ts';
 
-export { DEFAULT_EXTRAS, DEFAULT_REQUEST_EXTRAS };
+export { DEFAULT_EXTRAS, DEFAULT_REQUEST_EXTRAS, SPOOL_ID_PATTERN };
 
 /**
  * What an operation carries beyond the Windows snapshot: how its body is made, how it resumes, its
@@ -156,9 +157,6 @@ export const operationExtrasSchema = z.object({
 // by the engine; a request that names one is refused, so a raw frame cannot make the host upload a
 // file and delete it, or PATCH into another upload.
 
-/** The id the host gave a spool file it created (`createSpool`); only the host turns it into a path. */
-export const SPOOL_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
 /** Names the fields a strict object refused, in words a client author can act on. */
 function refuseUnknown(what: string) {
   return {
@@ -214,7 +212,10 @@ export type BodySpec = OperationExtras['body'];
 export type Credential = z.infer<typeof credential>;
 export type NotificationSpec = z.infer<typeof notification>;
 
-/** A stored value merged over the defaults, so rows written before a field existed still read. */
+/**
+ * A stored value merged over the defaults, so rows written before a field existed still read. The
+ * store reads with core/extras-read.ts (no zod); this is the reference its unit test holds it to.
+ */
 export function parseExtras(value: unknown): OperationExtras {
   const merged = typeof value === 'object' && value !== null ? { ...DEFAULT_EXTRAS, ...value } : value;
   return operationExtrasSchema.parse(merged);

@@ -1,15 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { closeSync, fchmodSync, lstatSync, mkdirSync, openSync, readdirSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { DEFAULT_EXTRAS, DEFAULT_REQUEST_EXTRAS } from '../core/default-extras.ts';
 import { isTerminalStatus, BackgroundTransferStatus as S } from '../core/enums.ts';
 import { TransferError } from '../core/errors.ts';
-import {
-  DEFAULT_EXTRAS,
-  DEFAULT_REQUEST_EXTRAS,
-  type OperationExtras,
-  type RequestExtras,
-  SPOOL_ID_PATTERN,
-} from '../core/operation-extras.ts';
+import type { OperationExtras, RequestExtras } from '../core/operation-extras.ts';
+import { SPOOL_ID_PATTERN } from '../core/spool-id.ts';
 
 /**
  * The spool files of stream uploads (createUploadFromStreamAsync), owned by the engine.

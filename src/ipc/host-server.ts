@@ -8,7 +8,8 @@ import { coalesceSnapshots } from '../core/snapshot-coalesce.ts';
 import { COMPACT_ROW_FORM, SNAPSHOT_ROW_FORM } from '../core/snapshot-row.ts';
 import type { SocketServeOptions } from '../host/host-main.ts';
 import type { TransferService } from '../host/transfer-service.ts';
-import { type AppMethod, invoke, isAppMethod } from './methods.ts';
+import { invoke } from './invoke-method.ts';
+import { type AppMethod, isAppMethod } from './methods.ts';
 import {
   encodeFrame,
   encodeFrameParts,

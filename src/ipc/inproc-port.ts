@@ -3,8 +3,9 @@ import { JsonText } from '../core/json-text.ts';
 import type { OperationSnapshot } from '../core/snapshot.ts';
 import { openTransferService } from '../host/open-transfer-service.ts';
 import type { TransferService } from '../host/transfer-service.ts';
+import { invoke } from './invoke-method.ts';
 import { listPages } from './list-pages.ts';
-import { type AppMethod, invoke, type ParamsOf, type ResultOf, type ValidParamsOf } from './methods.ts';
+import type { AppMethod, ParamsOf, ResultOf, ValidParamsOf } from './methods.ts';
 import type { TransferPort } from './transfer-port.ts';
 
 /**

@@ -351,16 +351,3 @@ export function isMethod(name: string): name is Method {
 export function isAppMethod(name: Method): name is AppMethod {
   return METHODS[name].scope === 'app';
 }
-
-/** Runs one app method on the service by name (the host's dispatch and the in-process port). */
-export function invoke<M extends AppMethod>(
-  service: AppService,
-  method: M,
-  context: CallContext,
-  params: ValidParamsOf<M>,
-): unknown {
-  // TypeScript cannot tie `service[method]`'s parameter type to `params` through the mapped type;
-  // AppService and ValidParamsOf<M> come from the same table entry, so the call is sound.
-  const handler = service[method] as (context: CallContext, params: ValidParamsOf<M>) => unknown;
-  return handler.call(service, context, params);
-}

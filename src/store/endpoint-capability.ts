@@ -1,5 +1,4 @@
 import type Database from 'better-sqlite3';
-import { z } from 'zod';
 import { TransferError } from '../core/errors.ts';
 
 /**
@@ -22,17 +21,29 @@ export interface EndpointCapability {
   expiresAtMs: number;
 }
 
-/** The details column: everything that is not a key or a time. Validated when read back. */
-const DETAILS = z
-  .object({
-    tusExtensions: z.array(z.string()).optional(),
-    tusMaxSize: z.number().int().nonnegative().optional(),
-    tusSha256Checksum: z.boolean().optional(),
-    ietfInteropVersion: z.number().int().positive().optional(),
-  })
-  .strict();
+type Details = Omit<EndpointCapability, 'protocol' | 'learnedAtMs' | 'expiresAtMs'>;
+const DETAIL_KEYS = new Set(['tusExtensions', 'tusMaxSize', 'tusSha256Checksum', 'ietfInteropVersion']);
+const PROTOCOLS = new Set(['tus', 'ietf', 'plain']);
 
-const PROTOCOL = z.enum(['tus', 'ietf', 'plain']);
+/**
+ * The details column: everything that is not a key or a time, validated when read back. By hand, not
+ * with zod, so the store loads no zod (a unit test holds it to the zod schema's verdict): every field
+ * optional, no other field, integers safe.
+ */
+export function checkDetails(value: unknown): Details | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const details = value as Record<string, unknown>;
+  if (Object.keys(details).some((key) => !DETAIL_KEYS.has(key))) return undefined;
+  const { tusExtensions, tusMaxSize, tusSha256Checksum, ietfInteropVersion } = details;
+  const ok =
+    (tusExtensions === undefined ||
+      (Array.isArray(tusExtensions) && tusExtensions.every((name) => typeof name === 'string'))) &&
+    (tusMaxSize === undefined || (Number.isSafeInteger(tusMaxSize) && (tusMaxSize as number) >= 0)) &&
+    (tusSha256Checksum === undefined || typeof tusSha256Checksum === 'boolean') &&
+    (ietfInteropVersion === undefined ||
+      (Number.isSafeInteger(ietfInteropVersion) && (ietfInteropVersion as number) > 0));
+  return ok ? { ...(details as Details) } : undefined;
+}
 
 export interface EndpointRow {
   endpoint: string;
@@ -45,21 +56,27 @@ export interface EndpointRow {
 export function capabilityToRow(endpoint: string, capability: EndpointCapability): EndpointRow {
   const { protocol, learnedAtMs, expiresAtMs, ...details } = capability;
   assertCapability(endpoint, capability);
-  return { endpoint, protocol, detailsJson: JSON.stringify(DETAILS.parse(details)), learnedAtMs, expiresAtMs };
+  if (!PROTOCOLS.has(protocol) || checkDetails(JSON.parse(JSON.stringify(details))) === undefined) {
+    throw new TransferError(
+      'BT_ERR_INVALID_ARGUMENT',
+      'an endpoint capability with an unknown protocol or bad details',
+    );
+  }
+  return { endpoint, protocol, detailsJson: JSON.stringify(details), learnedAtMs, expiresAtMs };
 }
 
 /** A row that does not parse (a newer release wrote it, or it was edited) is treated as unknown. */
 export function rowToCapability(row: EndpointRow): EndpointCapability | undefined {
-  const protocol = PROTOCOL.safeParse(row.protocol);
   let details: unknown;
   try {
     details = JSON.parse(row.detailsJson);
   } catch {
     return undefined;
   }
-  const parsed = DETAILS.safeParse(details);
-  if (!protocol.success || !parsed.success) return undefined;
-  return { protocol: protocol.data, ...parsed.data, learnedAtMs: row.learnedAtMs, expiresAtMs: row.expiresAtMs };
+  const parsed = checkDetails(details);
+  if (!PROTOCOLS.has(row.protocol) || parsed === undefined) return undefined;
+  const protocol = row.protocol as EndpointCapability['protocol'];
+  return { protocol, ...parsed, learnedAtMs: row.learnedAtMs, expiresAtMs: row.expiresAtMs };
 }
 
 export function assertCapability(endpoint: string, capability: EndpointCapability): void {

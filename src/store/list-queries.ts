@@ -51,7 +51,7 @@ function values(enumeration: Readonly<Record<string, number>>): string {
 /**
  * OperationSnapshot (core/snapshot.ts) as live-transfer.ts `toSnapshot` makes it from a record, key for
  * key and in the same order; `snapshot-json.test.ts` holds the two to the same text. The extras fields
- * absent from a row written before them read as their defaults, as `parseExtras` gives them.
+ * absent from a row written before them read as their defaults, as `readExtras` gives them.
  */
 const UPLOAD_FIELDS = [
   "'guid', guid",

@@ -1,13 +1,15 @@
-import { z } from 'zod';
+import { DEFAULT_EXTRAS } from '../core/default-extras.ts';
 import {
   BackgroundTransferBehavior,
   BackgroundTransferCostPolicy,
   BackgroundTransferPriority,
   BackgroundTransferStatus,
 } from '../core/enums.ts';
-import { ERROR_DEFINITIONS, type ErrorCode, type SerializedTransferError, TransferError } from '../core/errors.ts';
-import { DEFAULT_EXTRAS, type OperationExtras, parseExtras } from '../core/operation-extras.ts';
+import { type SerializedTransferError, TransferError } from '../core/errors.ts';
+import { readExtras } from '../core/extras-read.ts';
+import type { OperationExtras } from '../core/operation-extras.ts';
 import type { ResponseSnapshot, TransferDirection, TransferGroupSpec } from '../core/snapshot.ts';
+import { checkError, checkHeaders, checkResponse, checkTask } from './column-checks.ts';
 import type { CompletionGroupRecord, NewOperation, OperationRecord } from './operation-record.ts';
 
 /**
@@ -88,26 +90,6 @@ export const OPERATION_COLUMNS = [
   'resultPath',
 ] as const satisfies readonly (keyof OperationRow)[];
 
-const headersSchema = z.array(z.tuple([z.string(), z.string()]));
-
-const responseSchema = z.object({
-  statusCode: z.number().int(),
-  actualUri: z.string(),
-  isResumable: z.boolean(),
-  headers: headersSchema,
-  bodyTruncated: z.boolean().optional(),
-});
-
-function isErrorCode(value: unknown): value is ErrorCode {
-  return typeof value === 'string' && Object.hasOwn(ERROR_DEFINITIONS, value);
-}
-
-const errorSchema = z.object({
-  code: z.custom<ErrorCode>(isErrorCode, 'unknown error code'),
-  message: z.string(),
-  httpStatus: z.number().int().optional(),
-});
-
 export function headersToJson(headers: ReadonlyArray<readonly [string, string]>): string {
   return JSON.stringify(headers);
 }
@@ -125,10 +107,10 @@ export function extrasToJson(extras: OperationExtras): string {
   return JSON.stringify(extras);
 }
 
-/** extrasJson through parseExtras (defaults for fields a row predates); corruption is BT_ERR_STORE. */
+/** extrasJson through readExtras (defaults for fields a row predates); corruption is BT_ERR_STORE. */
 function parseExtrasColumn(text: string, guid: string): OperationExtras {
   try {
-    return parseExtras(JSON.parse(text));
+    return readExtras(JSON.parse(text));
   } catch (error) {
     throw new TransferError('BT_ERR_STORE', `operation ${guid}: extrasJson is not valid`, { cause: error });
   }
@@ -140,20 +122,18 @@ export function errorToJson(error: SerializedTransferError): string {
 }
 
 /** Parses one JSON column; anything we did not write ourselves is corruption, reported as BT_ERR_STORE. */
-function parseColumn<T>(schema: z.ZodType<T>, text: string, column: string, guid: string): T {
+function parseColumn<T>(check: (value: unknown) => T | undefined, text: string, column: string, guid: string): T {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (error) {
     throw new TransferError('BT_ERR_STORE', `operation ${guid}: ${column} is not valid JSON`, { cause: error });
   }
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) {
-    throw new TransferError('BT_ERR_STORE', `operation ${guid}: ${column} has an unexpected shape`, {
-      cause: parsed.error,
-    });
+  const parsed = check(value);
+  if (parsed === undefined) {
+    throw new TransferError('BT_ERR_STORE', `operation ${guid}: ${column} has an unexpected shape`);
   }
-  return parsed.data;
+  return parsed;
 }
 
 function enumMember<E extends Readonly<Record<string, number>>>(
@@ -205,10 +185,10 @@ export function rowToRecord(row: OperationRow): OperationRecord {
       hasRestarted: row.hasRestarted !== 0,
     },
     responseVersion: row.responseVersion,
-    response: row.responseJson === null ? null : parseColumn(responseSchema, row.responseJson, 'responseJson', guid),
-    error: row.errorJson === null ? null : parseColumn(errorSchema, row.errorJson, 'errorJson', guid),
+    response: row.responseJson === null ? null : parseColumn(checkResponse, row.responseJson, 'responseJson', guid),
+    error: row.errorJson === null ? null : parseColumn(checkError, row.errorJson, 'errorJson', guid),
     createdAtMs: row.createdAtMs,
-    headers: parseColumn(headersSchema, row.headersJson, 'headersJson', guid),
+    headers: parseColumn(checkHeaders, row.headersJson, 'headersJson', guid),
     sourceSize: row.sourceSize,
     sourceMtimeMs: row.sourceMtimeMs,
     sourceIno: row.sourceIno,
@@ -297,13 +277,11 @@ export interface CompletionGroupRow {
   firedAtMs: number | null;
 }
 
-const taskSchema = z.object({ command: z.string(), args: z.array(z.string()), cwd: z.string().nullable() });
-
 export function rowToCompletionGroup(row: CompletionGroupRow): CompletionGroupRecord {
   return {
     id: row.id,
     appId: row.appId,
-    task: parseColumn(taskSchema, row.taskJson, 'taskJson', `completion group ${row.id}`),
+    task: parseColumn(checkTask, row.taskJson, 'taskJson', `completion group ${row.id}`),
     enabled: row.enabled !== 0,
     firedAtMs: row.firedAtMs,
   };

@@ -154,7 +154,7 @@ describe('--help', () => {
     ]) {
       assert.match(help, new RegExp(`^  ${name}\\b`, 'm'), `--help lacks ${name}`);
     }
-    const keys = Object.keys(configSchema.shape);
+    const keys = Object.keys(configSchema().shape);
     for (const key of keys) {
       assert.match(help, new RegExp(`^  ${key} +\\S`, 'm'), `--help lacks the setting ${key}`);
     }

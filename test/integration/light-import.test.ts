@@ -82,12 +82,20 @@ test('an app that talks to the transfer host never loads the engine, zod or pino
   assert.deepEqual(foldersIn(modules, ENGINE_FOLDERS), []);
 });
 
-test('in-process mode loads the engine (the check above can see it), not pino', { timeout: 60_000 }, async () => {
+test('in-process mode loads the engine (the check above can see it), not pino or zod', {
+  timeout: 60_000,
+}, async () => {
   const { modules } = await loadedModules('inproc-port');
   // undici is loaded at the first transfer (src/net/undici-parts.ts), not when the engine opens; pino
-  // at the engine's first line that passes the level (core/lazy-logger.ts), none here.
-  assert.deepEqual(packagesIn(modules, ['better-sqlite3', 'undici', 'pino']), ['better-sqlite3']);
+  // at the engine's first line that passes the level (core/lazy-logger.ts), none here. zod not at all:
+  // the store reads its rows by hand (store/column-checks.ts, core/extras-read.ts), config.json is
+  // absent, and the wire schemas are the host's.
+  assert.deepEqual(packagesIn(modules, ['better-sqlite3', 'undici', 'pino', 'zod']), ['better-sqlite3']);
   assert.deepEqual(foldersIn(modules, ['src/engine/', 'src/store/']), ['src/engine/', 'src/store/']);
+  // The app's own calls cross no trust boundary in-process: the wire schemas (built with zod when
+  // methods.ts loads) are the host's and the server's, not the in-process port's.
+  const wire = modules.filter((url) => /\/src\/ipc\/(methods|protocol|host-server)\.ts$/.test(url));
+  assert.deepEqual(wire, []);
 });
 
 test('no system bus socket: the network monitor falls back without loading dbus-next', {
