@@ -18,7 +18,6 @@ import type {
   TransferDirection,
 } from '../core/snapshot.ts';
 import { type SnapshotForm, toSnapshotRow } from '../core/snapshot-row.ts';
-import { protocolOfSession } from '../protocols/registry.ts';
 import type { ListCursor, ListPage, OperationRecord, SnapshotRow } from '../store/operation-record.ts';
 import type { OperationStore } from '../store/operation-store.ts';
 import { acceptSpec } from './accept-spec.ts';
@@ -33,6 +32,7 @@ import { rotateGroup } from './ready-queue.ts';
 import { recoverInterrupted } from './recovery.ts';
 import { Scheduler } from './scheduler.ts';
 import { SpoolRegistry, storedExtras, UNFINISHED, unfinishedSpoolPaths } from './spools.ts';
+import { terminateSession } from './terminate-session.ts';
 
 export interface EngineOptions {
   home: string;
@@ -229,7 +229,7 @@ export class Engine {
     const record = this.#store.moveToCanceled(guid);
     if (!record) return this.#require(guid);
     this.#scheduler.stop(guid, 'cancel');
-    this.#terminateSession(record);
+    terminateSession(record, this.#dispatchers, this.config.responseTimeoutMs, this.#log);
     this.#scheduler.publishRecord(record);
     this.#scheduler.schedule();
     return toSnapshot(record);
@@ -351,30 +351,6 @@ export class Engine {
     this.#store.close();
     await this.#dispatchers.close();
     this.#lock.release();
-  }
-
-  /**
-   * A canceled resumable upload is removed from the server too (its protocol's `terminate`: a DELETE
-   * of the upload resource), so the partial data does not linger there. Best effort: failures are logged.
-   */
-  #terminateSession(record: OperationRecord): void {
-    const session = record.extras.session;
-    if (!session) return;
-    const requested = new URL(record.requestedUri);
-    const protocol = protocolOfSession(requested, session.protocol);
-    if (!protocol?.terminate) return;
-    protocol
-      .terminate({
-        session,
-        headers: record.headers,
-        extras: record.extras,
-        dispatcher: this.#dispatchers.get(record.extras),
-        signal: AbortSignal.timeout(this.config.responseTimeoutMs),
-        credentialScope: requested,
-      })
-      .catch((error: unknown) =>
-        this.#log.info({ guid: record.guid, err: error }, 'could not terminate the upload on the server'),
-      );
   }
 
   #assertOpen(): void {

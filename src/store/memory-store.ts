@@ -11,6 +11,7 @@ import type {
 import { nextStatus, type TransitionEvent } from '../core/transitions.ts';
 import { applyCompletion } from './apply-completion.ts';
 import { type EndpointCapability, MemoryEndpointCapabilities } from './endpoint-capability.ts';
+import { MemoryCompletionGroups } from './memory-completion-groups.ts';
 import type {
   CompletionGroupRecord,
   CompletionUpdate,
@@ -59,8 +60,7 @@ export class MemoryOperationStore implements OperationStore {
   readonly #operations = new Map<string, OperationRecord>();
   /** Keyed by appId and name (R26: same name → same group within an app). */
   readonly #groups = new Map<string, TransferGroupSpec>();
-  readonly #completionGroups = new Map<string, CompletionGroupRecord>();
-  readonly #notifiedBatches = new Set<string>();
+  readonly #completionGroups: MemoryCompletionGroups;
   readonly #now: () => number;
   readonly #endpoints: MemoryEndpointCapabilities;
   #lastSeq = 0;
@@ -68,6 +68,7 @@ export class MemoryOperationStore implements OperationStore {
 
   constructor(options: MemoryStoreOptions = {}) {
     this.#now = options.now ?? Date.now;
+    this.#completionGroups = new MemoryCompletionGroups(this.#now);
     this.#endpoints = new MemoryEndpointCapabilities(this.#now);
   }
 
@@ -315,31 +316,22 @@ export class MemoryOperationStore implements OperationStore {
 
   createCompletionGroup(group: NewCompletionGroup): void {
     this.#assertOpen();
-    if (this.#completionGroups.has(group.id)) {
-      throw new TransferError('BT_ERR_STORE', `completion group ${group.id} already exists`);
-    }
-    this.#completionGroups.set(group.id, { ...structuredClone(group), enabled: false, firedAtMs: null });
+    this.#completionGroups.create(group);
   }
 
   getCompletionGroup(id: string): CompletionGroupRecord | undefined {
     this.#assertOpen();
-    const group = this.#completionGroups.get(id);
-    return group === undefined ? undefined : structuredClone(group);
+    return this.#completionGroups.get(id);
   }
 
   enableCompletionGroup(id: string): boolean {
     this.#assertOpen();
-    const group = this.#completionGroups.get(id);
-    if (group === undefined || group.enabled) return false;
-    group.enabled = true;
-    return true;
+    return this.#completionGroups.enable(id);
   }
 
   listPendingCompletionGroups(): CompletionGroupRecord[] {
     this.#assertOpen();
-    return [...this.#completionGroups.values()]
-      .filter((group) => group.enabled && group.firedAtMs === null)
-      .map((group) => structuredClone(group));
+    return this.#completionGroups.listPending();
   }
 
   listCompletionGroupMembers(id: string): OperationRecord[] {
@@ -354,17 +346,12 @@ export class MemoryOperationStore implements OperationStore {
 
   markBatchNotified(batchId: string): boolean {
     this.#assertOpen();
-    if (this.#notifiedBatches.has(batchId)) return false;
-    this.#notifiedBatches.add(batchId);
-    return true;
+    return this.#completionGroups.markBatchNotified(batchId);
   }
 
   markCompletionGroupFired(id: string): boolean {
     this.#assertOpen();
-    const group = this.#completionGroups.get(id);
-    if (group === undefined || group.firedAtMs !== null) return false;
-    group.firedAtMs = this.#now();
-    return true;
+    return this.#completionGroups.markFired(id);
   }
 
   close(): void {
