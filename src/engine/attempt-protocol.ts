@@ -13,15 +13,14 @@ export async function chooseProtocol(
   context: AttemptContext,
   url: URL,
   headers: ReadonlyArray<readonly [string, string]>,
-  bodyBytes: number,
 ): Promise<UploadProtocol> {
   const extras = context.live.record.extras;
   const stored = extras.session ? protocolOfSession(url, extras.session.protocol) : undefined;
   if (stored) return stored;
   const named = chosenProtocol(url, extras.resumeProtocol);
   if (named) return named;
-  if (extras.probedPlain) return rememberedProtocol(url, 'plain', bodyBytes);
-  return learnedProtocol(context, url, headers, bodyBytes);
+  if (extras.probedPlain) return rememberedProtocol(url, 'plain');
+  return learnedProtocol(context, url, headers);
 }
 
 /**
@@ -33,11 +32,10 @@ export async function learnedProtocol(
   context: AttemptContext,
   url: URL,
   headers: ReadonlyArray<readonly [string, string]>,
-  bodyBytes: number,
 ): Promise<UploadProtocol> {
   const { live, store, dispatcher } = context;
   const prober = probingProtocol(url);
-  if (!prober?.probe) return rememberedProtocol(url, 'plain', bodyBytes);
+  if (!prober?.probe) return rememberedProtocol(url, 'plain');
   const probe = prober.probe.bind(prober);
   const signal = live.controller.signal;
   const credentials = live.record.extras.serverCredential;
@@ -52,7 +50,7 @@ export async function learnedProtocol(
     },
     signal,
   );
-  const protocol = rememberedProtocol(url, capability.protocol, bodyBytes);
+  const protocol = rememberedProtocol(url, capability.protocol);
   const adopted = protocol.adoptEndpoint?.(capability, live.record.extras);
   if (adopted) saveExtras(context, adopted);
   // An answer that said nothing of the server (401, 5xx): not remembered, but this operation does

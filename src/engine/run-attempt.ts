@@ -104,7 +104,7 @@ async function runProtocol(
   const resumablePost = isPost(record.method) && (asked === undefined || asked.capabilities.resumable);
   if (resumablePost && record.extras.session === null) setCreationPending(context, true);
   const typed = withContentType(record.headers, contentType);
-  const protocol = await chooseProtocol(context, url, typed, source.size);
+  const protocol = await chooseProtocol(context, url, typed);
   const headers = await withReprDigest(
     typed,
     source,
@@ -172,7 +172,7 @@ async function runProtocol(
     // The endpoint answered unlike what was learned: forget it, ask again, and send once more if the
     // answer differs (the creation was refused, so nothing was accepted).
     forgetEndpoint(store, url);
-    const again = await learnedProtocol(context, url, headers, source.size);
+    const again = await learnedProtocol(context, url, headers);
     if (again === protocol) return result;
     restart();
     return await send(again, null);

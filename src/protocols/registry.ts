@@ -49,21 +49,9 @@ export function chosenProtocol(url: URL, choice: ResumeChoice): UploadProtocol |
   return only ?? candidates.find((protocol) => protocol.choice === choice);
 }
 
-/**
- * Under "auto", a body smaller than this goes to an endpoint remembered as plain as a plain request,
- * without the draft's headers: re-sending it after a cut costs less than the draft's machinery costs
- * every upload (its 104 handling, an answer object more), and a body this small gains nothing from
- * resuming. A larger body still carries the headers, so a 104 still makes the endpoint `ietf`.
- */
-export const SMALL_PLAIN_BODY_BYTES = 64 * 1024;
-
-/** Under "auto": the protocol for what the endpoint memory says `url` speaks, for a body of `bodyBytes`. */
-export function rememberedProtocol(url: URL, verdict: LearnedEndpoint['protocol'], bodyBytes: number): UploadProtocol {
-  const candidates = protocolsFor(url);
-  const small = verdict === 'plain' && bodyBytes < SMALL_PLAIN_BODY_BYTES;
-  const plain = small ? candidates.find((protocol) => protocol.choice === 'none') : undefined;
-  if (plain) return plain;
-  const found = candidates.find((protocol) => protocol.remembered.includes(verdict));
+/** Under "auto": the protocol for what the endpoint memory says `url` speaks. */
+export function rememberedProtocol(url: URL, verdict: LearnedEndpoint['protocol']): UploadProtocol {
+  const found = protocolsFor(url).find((protocol) => protocol.remembered.includes(verdict));
   if (!found) throw new TransferError('BT_ERR_INTERNAL', `no upload protocol for a "${verdict}" endpoint`);
   return found;
 }

@@ -6,7 +6,6 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { closeAsync } from '../../src/api/port-provider.ts';
 import { BackgroundTransferStatus, BackgroundUploader } from '../../src/index.ts';
-import { SMALL_PLAIN_BODY_BYTES } from '../../src/protocols/registry.ts';
 import { type ApiHome, useApiHome } from '../helpers/api-home.ts';
 import { listenOnLoopback } from '../helpers/loopback.ts';
 import { spawnNode } from '../helpers/process-tools.ts';
@@ -49,14 +48,14 @@ async function plainServer(): Promise<UploadServer> {
   return server;
 }
 
-/** Uploads `count` files of `bytes` at once (POST), each to `urlOf(i)`; resolves with their final statuses. */
-async function uploadAll(count: number, urlOf: (index: number) => string, bytes = FILE_BYTES): Promise<number[]> {
+/** Uploads `count` small files at once (POST), each to `urlOf(i)`; resolves with their final statuses. */
+async function uploadAll(count: number, urlOf: (index: number) => string): Promise<number[]> {
   const uploader = new BackgroundUploader();
   uploader.method = 'POST';
   assert.equal(uploader.resumeProtocol, 'auto', 'auto is the default');
   const operations = [];
   for (let index = 0; index < count; index++) {
-    const file = await writeRandomFile(files.path, `f-${Date.now()}-${index}.bin`, bytes);
+    const file = await writeRandomFile(files.path, `f-${Date.now()}-${index}.bin`, FILE_BYTES);
     operations.push(uploader.createUpload(urlOf(index), file.path));
   }
   const settled = await Promise.all(
@@ -133,32 +132,6 @@ test('50 uploads to a plain node:http server, one URL per file, send at most one
   assert.deepEqual(new Set(statuses), new Set([BackgroundTransferStatus.completed]));
   assert.ok(optionsCount(plain.requests) <= 1, `${optionsCount(plain.requests)} OPTIONS`);
   assert.equal(plain.requests.filter((r) => r.method === 'POST' && r.complete).length, 50);
-});
-
-test('a small body to a known-plain endpoint goes without the draft headers, a larger one with them; expired, it is probed again', async () => {
-  home = await useApiHome({}, 'endpoint-small-plain');
-  const plain = await plainServer();
-  const draftHeaders = (request: { headers: Array<[string, string]> }) =>
-    request.headers.filter(([name]) => /^upload-(draft-interop-version|complete)$/i.test(name)).length;
-  const posts = () => plain.requests.filter((r) => r.method === 'POST');
-  assert.deepEqual(
-    await uploadAll(3, (index) => `${plain.url}/s/${index}`),
-    Array(3).fill(BackgroundTransferStatus.completed),
-  );
-  assert.equal(optionsCount(plain.requests), 1);
-  assert.deepEqual(posts().map(draftHeaders), [0, 0, 0], 'small bodies: plain requests');
-
-  // From SMALL_PLAIN_BODY_BYTES on, the request is the draft's, so that a 104 could still upgrade it.
-  assert.deepEqual(await uploadAll(1, () => `${plain.url}/l/0`, SMALL_PLAIN_BODY_BYTES), [
-    BackgroundTransferStatus.completed,
-  ]);
-  assert.equal(draftHeaders(posts().at(-1)!), 2, 'Upload-Draft-Interop-Version and Upload-Complete');
-  assert.equal(posts().at(-1)?.bodyBytes, SMALL_PLAIN_BODY_BYTES);
-
-  await expireEverything(home.home);
-  assert.deepEqual(await uploadAll(1, () => `${plain.url}/s/after`), [BackgroundTransferStatus.completed]);
-  assert.equal(optionsCount(plain.requests), 2, 'one new probe after the expiry');
-  assert.equal(draftHeaders(posts().at(-1)!), 0);
 });
 
 test('after the process is killed (SIGKILL) the next one still knows the endpoint: no new OPTIONS', async () => {

@@ -7,7 +7,6 @@ import {
   protocolOfSession,
   protocolsFor,
   rememberedProtocol,
-  SMALL_PLAIN_BODY_BYTES,
 } from '../../src/protocols/registry.ts';
 
 /** The registry's choices (src/protocols/registry.ts): which protocol an attempt gets, by rule. */
@@ -35,21 +34,11 @@ test('resumeProtocol names the protocol for http(s); "auto" names none; an FTP U
 });
 
 test('under "auto" the endpoint memory decides: tus for tus, the draft for a draft or plain endpoint', () => {
-  const large = SMALL_PLAIN_BODY_BYTES;
-  assert.equal(rememberedProtocol(HTTP, 'tus', large).name, 'tus');
-  assert.equal(rememberedProtocol(HTTP, 'ietf', large).name, 'ietf');
-  assert.equal(rememberedProtocol(HTTP, 'plain', large).name, 'ietf');
+  assert.equal(rememberedProtocol(HTTP, 'tus').name, 'tus');
+  assert.equal(rememberedProtocol(HTTP, 'ietf').name, 'ietf');
+  assert.equal(rememberedProtocol(HTTP, 'plain').name, 'ietf');
   assert.equal(name(probingProtocol(HTTP)), 'tus');
   assert.equal(probingProtocol(FTP), undefined);
-});
-
-test('under "auto" a small body to a plain endpoint goes plain; to a tus or draft endpoint by its protocol', () => {
-  const small = SMALL_PLAIN_BODY_BYTES - 1;
-  assert.equal(rememberedProtocol(HTTP, 'plain', small).name, 'http');
-  assert.equal(rememberedProtocol(HTTP, 'plain', 0).name, 'http');
-  assert.equal(rememberedProtocol(HTTP, 'tus', small).name, 'tus');
-  assert.equal(rememberedProtocol(HTTP, 'ietf', small).name, 'ietf');
-  assert.equal(rememberedProtocol(new URL('https://example.test/x'), 'plain', small).name, 'http');
 });
 
 test('a stored session continues with its own protocol, only for a URL that protocol serves', () => {

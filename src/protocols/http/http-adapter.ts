@@ -1,19 +1,10 @@
-import type { ProtocolAnswer, UploadProtocol } from '../upload-protocol.ts';
+import type { UploadProtocol } from '../upload-protocol.ts';
 import { uploadHttp } from './http-upload.ts';
 
 /**
- * Under "auto": an endpoint learned as plain answered with Tus-Resumable (tus servers put it on every
- * answer but OPTIONS's), so it is a tus endpoint under a plain origin, or the server changed.
- */
-export function answeredByTus(answer: ProtocolAnswer): boolean {
-  return answer.response.headers.some(([name]) => name.toLowerCase() === 'tus-resumable');
-}
-
-/**
  * Plain HTTP(S) as an UploadProtocol: the app's request as it is, one body, no session. A cut upload
- * starts again from byte 0 (R38). Chosen by `resumeProtocol: "none"`, and under "auto" for a small
- * body to an endpoint remembered as plain (registry.ts, SMALL_PLAIN_BODY_BYTES); a larger one gets the
- * IETF draft's request, which a plain server sees as exactly this one.
+ * starts again from byte 0 (R38). Chosen only by `resumeProtocol: "none"`: under "auto" a plain server
+ * gets the IETF draft's request, which it sees as exactly this one.
  */
 export const httpProtocol: UploadProtocol = {
   name: 'http',
@@ -41,5 +32,4 @@ export const httpProtocol: UploadProtocol = {
       // A body re-sent after a rejected Repr-Digest starts again from byte 0.
       onRestart: () => attempt.onRestarted(),
     }),
-  contradicts: answeredByTus,
 };

@@ -1,13 +1,11 @@
-import { answeredByTus } from '../http/http-adapter.ts';
 import { resumableInput } from '../http/resumable-input.ts';
-import type { UploadProtocol } from '../upload-protocol.ts';
+import type { ProtocolAnswer, UploadProtocol } from '../upload-protocol.ts';
 import { terminateIetf, uploadIetf } from './ietf-upload.ts';
 
 /**
  * The IETF draft "Resumable Uploads for HTTP" as an UploadProtocol. Under "auto" it is also what an
- * endpoint without tus gets for a body of SMALL_PLAIN_BODY_BYTES or more (registry.ts): its creation
- * is the app's own request with the draft's headers, which a plain server ignores (then R38 restarts
- * apply), and a 104 from a draft server makes it resumable.
+ * endpoint without tus gets: its creation is the app's own request with the draft's headers, which a
+ * plain server ignores (then R38 restarts apply), and a 104 from a draft server makes it resumable.
  */
 export const ietfProtocol: UploadProtocol = {
   name: 'ietf',
@@ -38,7 +36,9 @@ export const ietfProtocol: UploadProtocol = {
       interopVersion: termination.extras.ietfInteropVersion,
     });
   },
-  contradicts: answeredByTus,
+  // A learned plain endpoint answering with Tus-Resumable (tus servers put it on every answer but OPTIONS's).
+  contradicts: (answer: ProtocolAnswer) =>
+    answer.response.headers.some(([name]) => name.toLowerCase() === 'tus-resumable'),
   // A session of the draft under "auto" means a 104 came: the endpoint speaks it.
   learnsFromSession: (extras) => ({ protocol: 'ietf', ietfInteropVersion: extras.ietfInteropVersion }),
 };
