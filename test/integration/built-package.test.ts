@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { APP_SIDE_FORBIDDEN_PACKAGES, ENGINE_FOLDERS } from '../helpers/engine-side.ts';
 import { spawnNode } from '../helpers/process-tools.ts';
 import { makeTempDir, type TempDir } from '../helpers/temp-dir.ts';
 
@@ -19,16 +20,6 @@ const SCRIPT = join(ROOT, 'test', 'scripts', 'loaded-modules-built.mjs');
 const CLI = join(ROOT, 'dist', 'cli', 'main.js');
 const SOURCES = join(ROOT, 'dist', 'chunks', 'sources.json');
 const DIST_URL = new URL('dist/', `file://${ROOT}`).href;
-
-const PACKAGES = ['better-sqlite3', 'undici', 'basic-ftp', 'dbus-next', 'pino', 'zod', 'commander', 'cli-progress'];
-const ENGINE_FOLDERS = [
-  'src/engine/',
-  'src/store/',
-  'src/host/',
-  'src/net/',
-  'src/protocols/http/',
-  'src/protocols/tus/',
-];
 
 let dir: TempDir;
 let sources: Record<string, string[]>;
@@ -71,7 +62,7 @@ function sourcesOf(dist: readonly string[]): string[] {
 
 /** Packages loaded from node_modules or bundled into a loaded file (zod is: scripts/bundle-dist.ts). */
 function packagesIn(modules: readonly string[], inputs: readonly string[]): string[] {
-  return PACKAGES.filter(
+  return APP_SIDE_FORBIDDEN_PACKAGES.filter(
     (name) =>
       modules.some((url) => url.includes(`/node_modules/${name}/`)) ||
       inputs.some((input) => input.startsWith(`node_modules/${name}/`)),

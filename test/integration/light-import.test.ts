@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { APP_SIDE_FORBIDDEN_PACKAGES, ENGINE_FOLDERS } from '../helpers/engine-side.ts';
 import { spawnNode } from '../helpers/process-tools.ts';
 import { makeTempDir, type TempDir } from '../helpers/temp-dir.ts';
 
@@ -14,19 +15,6 @@ import { makeTempDir, type TempDir } from '../helpers/temp-dir.ts';
  */
 
 const SCRIPT = fileURLToPath(new URL('../scripts/loaded-modules.ts', import.meta.url));
-
-/** Packages only the engine, the host or the CLI's commands need. */
-const ENGINE_PACKAGES = ['better-sqlite3', 'undici', 'basic-ftp', 'dbus-next'];
-const APP_SIDE_FORBIDDEN_PACKAGES = [...ENGINE_PACKAGES, 'pino', 'zod', 'commander', 'cli-progress'];
-/** Source folders of the engine side (the host, the engine, the store, the network and the protocols). */
-const ENGINE_FOLDERS = [
-  'src/engine/',
-  'src/store/',
-  'src/host/',
-  'src/net/',
-  'src/protocols/http/',
-  'src/protocols/tus/',
-];
 
 let dir: TempDir;
 let runs = 0;

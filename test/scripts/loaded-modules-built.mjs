@@ -6,22 +6,12 @@
 //
 // MODE: `import` (import 'bgtransfer' only), `enumerate` (list the app's downloads through the transfer
 // host, BGTRANSFER_HOST=auto, which starts the built host if none runs; prints `{"downloads":N}` first).
-import { readFileSync } from 'node:fs';
-import { createRequire, register } from 'node:module';
+import { recordedModules, recordModules } from './module-record.mjs';
 
 const [mode, logFile] = process.argv.slice(2);
 if (mode === undefined || logFile === undefined) throw new Error('usage: loaded-modules-built.mjs MODE LOG_FILE');
 
-// Module hooks run on their own thread; a synchronous append keeps every resolution in the file
-// by the time the awaited import below has settled.
-const hooks = `
-import { appendFileSync } from 'node:fs';
-export async function resolve(specifier, context, next) {
-  const result = await next(specifier, context);
-  appendFileSync(${JSON.stringify(logFile)}, result.url + '\\n');
-  return result;
-}`;
-register(`data:text/javascript,${encodeURIComponent(hooks)}`);
+recordModules(logFile);
 
 if (mode === 'import') {
   await import('bgtransfer');
@@ -35,6 +25,4 @@ if (mode === 'import') {
   throw new Error(`unknown mode ${mode}`);
 }
 
-const esm = readFileSync(logFile, 'utf8').split('\n').filter(Boolean);
-const cjs = Object.keys(createRequire(import.meta.url).cache).map((path) => `file://${path}`);
-console.log(JSON.stringify({ modules: [...new Set([...esm, ...cjs])] }));
+console.log(JSON.stringify({ modules: recordedModules(logFile) }));

@@ -1,5 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { createRequire, register } from 'node:module';
+import { recordedModules, recordModules } from './module-record.mjs';
 
 /**
  * Does one thing with the package and prints which modules that loaded, as one JSON line
@@ -17,16 +16,7 @@ import { createRequire, register } from 'node:module';
 const [mode, logFile, busAddress] = process.argv.slice(2);
 if (mode === undefined || logFile === undefined) throw new Error('usage: loaded-modules.ts MODE LOG_FILE');
 
-// Module hooks run on their own thread; a synchronous append keeps every resolution in the file
-// by the time the awaited import below has settled.
-const hooks = `
-import { appendFileSync } from 'node:fs';
-export async function resolve(specifier, context, next) {
-  const result = await next(specifier, context);
-  appendFileSync(${JSON.stringify(logFile)}, result.url + '\\n');
-  return result;
-}`;
-register(`data:text/javascript,${encodeURIComponent(hooks)}`);
+recordModules(logFile);
 
 if (mode === 'import') {
   await import('bgtransfer');
@@ -52,6 +42,4 @@ if (mode === 'import') {
   throw new Error(`unknown mode ${mode}`);
 }
 
-const esm = readFileSync(logFile, 'utf8').split('\n').filter(Boolean);
-const cjs = Object.keys(createRequire(import.meta.url).cache).map((path) => `file://${path}`);
-console.log(JSON.stringify({ modules: [...new Set([...esm, ...cjs])] }));
+console.log(JSON.stringify({ modules: recordedModules(logFile) }));
