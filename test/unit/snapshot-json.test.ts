@@ -199,39 +199,43 @@ describe('enumeration pages as JSON text (SqliteOperationStore.listSnapshots)', 
     store.close();
   });
 
+  /** Checks one rows2 row of a completed plain upload whose response is `response`. */
+  const checkRows2 = (response: unknown) =>
+    checkSnapshotRows(
+      [
+        [
+          'g',
+          'PUT',
+          'https://x.test/',
+          null,
+          null,
+          null,
+          0,
+          0,
+          0,
+          0,
+          0,
+          0,
+          6,
+          false,
+          false,
+          1,
+          response,
+          null,
+          0,
+          null,
+          'upload',
+          null,
+        ],
+      ],
+      'app.a',
+      'rows2',
+      COMPACT_ROW_FORM,
+    );
+
   it('rows2 headers that are not pairs of strings fail when read, with BT_ERR_IPC_PROTOCOL', () => {
     for (const text of ['[["a"]]', '{"a":"b"}', '[["a",1]]', 'not json']) {
-      const [snapshot] = checkSnapshotRows(
-        [
-          [
-            'g',
-            'PUT',
-            'https://x.test/',
-            null,
-            null,
-            null,
-            0,
-            0,
-            0,
-            0,
-            0,
-            0,
-            6,
-            false,
-            false,
-            1,
-            [200, null, false, text],
-            null,
-            0,
-            null,
-            'upload',
-            null,
-          ],
-        ],
-        'app.a',
-        'rows2',
-        COMPACT_ROW_FORM,
-      );
+      const [snapshot] = checkRows2([200, null, false, text]);
       assert.equal(snapshot?.response?.statusCode, 200);
       assert.throws(() => snapshot?.response?.headers, { code: 'BT_ERR_IPC_PROTOCOL' }, text);
     }
@@ -242,42 +246,7 @@ describe('enumeration pages as JSON text (SqliteOperationStore.listSnapshots)', 
       [200, null, false, [], true],
       [200, null, false, '[]', 1],
     ]) {
-      assert.throws(
-        () =>
-          checkSnapshotRows(
-            [
-              [
-                'g',
-                'PUT',
-                'https://x.test/',
-                null,
-                null,
-                null,
-                0,
-                0,
-                0,
-                0,
-                0,
-                0,
-                6,
-                false,
-                false,
-                1,
-                response,
-                null,
-                0,
-                null,
-                'upload',
-                null,
-              ],
-            ],
-            'app.a',
-            'rows2',
-            COMPACT_ROW_FORM,
-          ),
-        /rows2\[0\]\.response/,
-        JSON.stringify(response),
-      );
+      assert.throws(() => checkRows2(response), /rows2\[0\]\.response/, JSON.stringify(response));
     }
   });
 
