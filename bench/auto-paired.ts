@@ -1,11 +1,11 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { listenOnLoopback } from '../test/helpers/loopback.ts';
 import { benchEnvironment, writeBenchResult } from './result-file.ts';
 import { median } from './stats.ts';
+import { countingPlainServer, writeSmallFiles } from './summary-extra.ts';
 import { assertGnuTime, timedRun } from './timed-run.ts';
 
 /**
@@ -49,19 +49,12 @@ interface Sample {
 const loadBefore = loadavg();
 const started = new Date();
 const work = await mkdtemp(join(tmpdir(), 'bgtransfer-auto-paired-'));
-const methods = new Map<string, number>();
-const server = createServer((req, res) => {
-  methods.set(req.method ?? '?', (methods.get(req.method ?? '?') ?? 0) + 1);
-  req.resume();
-  req.on('end', () => res.writeHead(req.method === 'PUT' ? 201 : 200, { 'Content-Length': '0' }).end());
-});
+const { server, methods } = countingPlainServer();
 const { url } = await listenOnLoopback(server);
 const samples: Sample[] = [];
 try {
   const dir = join(work, 'files');
-  await mkdir(dir);
-  const bytes = Buffer.alloc(4096, 7);
-  for (let index = 0; index < count; index++) await writeFile(join(dir, `f${index}.bin`), bytes);
+  await writeSmallFiles(dir, count);
   const runs = trees.flatMap((tree) => (['none', 'auto'] as const).map((protocol) => ({ tree, protocol })));
   for (let round = 1; round <= rounds; round++) {
     const shift = round % runs.length;

@@ -1,5 +1,5 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { listenOnLoopback } from '../test/helpers/loopback.ts';
@@ -71,17 +71,28 @@ export async function tusSamples(workDir: string, file: string, sha256: string, 
   return samples;
 }
 
-export async function autoSamples(workDir: string, count: number, rounds: number): Promise<Sample[]> {
-  const dir = join(workDir, 'many');
+/** `count` files of 4,096 bytes, `f<index>.bin` in `dir` (made if missing): the many small uploads' sources. */
+export async function writeSmallFiles(dir: string, count: number): Promise<void> {
   await mkdir(dir, { recursive: true });
   const bytes = Buffer.alloc(4096, 7);
   for (let index = 0; index < count; index++) await writeFile(join(dir, `f${index}.bin`), bytes);
+}
+
+/** A plain endpoint (201 to a PUT, 200 without Tus-Version to anything else) that counts the methods it saw. */
+export function countingPlainServer(): { server: Server; methods: Map<string, number> } {
   const methods = new Map<string, number>();
   const server = createServer((req, res) => {
     methods.set(req.method ?? '?', (methods.get(req.method ?? '?') ?? 0) + 1);
     req.resume();
     req.on('end', () => res.writeHead(req.method === 'PUT' ? 201 : 200, { 'Content-Length': '0' }).end());
   });
+  return { server, methods };
+}
+
+export async function autoSamples(workDir: string, count: number, rounds: number): Promise<Sample[]> {
+  const dir = join(workDir, 'many');
+  await writeSmallFiles(dir, count);
+  const { server, methods } = countingPlainServer();
   const { url } = await listenOnLoopback(server);
   const samples: Sample[] = [];
   try {
