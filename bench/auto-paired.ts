@@ -16,7 +16,7 @@ import { assertGnuTime, timedRun } from './timed-run.ts';
  * medians over the rounds. A run counts only if every upload got its 2xx and 'none' sent no OPTIONS.
  * Writes bench/results/auto-paired-<timestamp>.json. Each tree needs `npm run build`.
  *
- *   node --conditions=source --import tsx bench/auto-paired.ts --trees /tmp/before,. [--count 1000] [--rounds 6]
+ *   node --conditions=source --import tsx bench/auto-paired.ts --trees BEFORE,. [--count 1000] [--rounds 6]
  */
 
 const { values } = parseArgs({

@@ -16,7 +16,7 @@ import { startHost, stopHost } from './transfer-host.ts';
  * once per round for scale. Wall, CPU (the CLI's; the host's from /proc, apart) and peak RSS from GNU
  * time; medians. Writes bench/results/cli-start-paired-<timestamp>.json.
  *
- *   node --conditions=source --import tsx bench/cli-start-paired.ts --trees /tmp/before,. [--rounds 10]
+ *   node --conditions=source --import tsx bench/cli-start-paired.ts --trees BEFORE,. [--rounds 10]
  */
 
 const { values } = parseArgs({
