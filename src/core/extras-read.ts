@@ -1,5 +1,6 @@
 import { DEFAULT_EXTRAS } from './default-extras.ts';
 import { EXPECTED_DIGEST_PATTERN } from './expected-digest.ts';
+import { isHeaderPair } from './header-list.ts';
 import type { OperationExtras } from './operation-extras.ts';
 
 /**
@@ -114,11 +115,8 @@ function notification(value: unknown): { summary: string; body: string } {
 }
 
 function headers(value: unknown): [string, string][] {
-  if (!Array.isArray(value)) fail('headers');
-  return value.map((pair) => {
-    if (!Array.isArray(pair) || pair.length !== 2) fail('headers');
-    return [str(pair[0], 'headers'), str(pair[1], 'headers')];
-  });
+  if (!Array.isArray(value) || !value.every(isHeaderPair)) fail('headers');
+  return value.map(([name, text]) => [name, text]);
 }
 
 function body(value: unknown): OperationExtras['body'] {

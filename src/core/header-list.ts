@@ -21,3 +21,8 @@ export function withoutHeader(list: ReadonlyArray<readonly [string, string]>, na
   const key = name.toLowerCase();
   return list.filter(([existingName]) => existingName.toLowerCase() !== key).map(([n, v]) => [n, v]);
 }
+
+/** One `[name, value]` pair of strings: the shape of every header list that crosses a boundary (store, wire). */
+export function isHeaderPair(value: unknown): value is [string, string] {
+  return Array.isArray(value) && value.length === 2 && typeof value[0] === 'string' && typeof value[1] === 'string';
+}

@@ -1,4 +1,5 @@
 import { TransferError } from '../core/errors.ts';
+import { isHeaderPair } from '../core/header-list.ts';
 import type { ResponseSnapshot } from '../core/snapshot.ts';
 
 /**
@@ -56,14 +57,8 @@ function parseHeaders(text: string): Array<[string, string]> {
   } catch {
     throw badHeaders();
   }
-  if (!Array.isArray(headers)) throw badHeaders();
-  for (const pair of headers) {
-    if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== 'string' || typeof pair[1] !== 'string') {
-      throw badHeaders();
-    }
-  }
-  // Every element was checked to be a [string, string] pair just above.
-  return headers as Array<[string, string]>;
+  if (!Array.isArray(headers) || !headers.every(isHeaderPair)) throw badHeaders();
+  return headers;
 }
 
 function badHeaders(): TransferError {

@@ -5,6 +5,7 @@ import {
   BackgroundTransferStatus,
 } from '../core/enums.ts';
 import { ERROR_DEFINITIONS, type ErrorCode, type SerializedTransferError } from '../core/errors.ts';
+import { isHeaderPair } from '../core/header-list.ts';
 import type { OperationSnapshot } from '../core/snapshot.ts';
 import { COMPACT_ROW_FORM, fromSnapshotRow, type RowForm, SNAPSHOT_ROW_FORM } from '../core/snapshot-row.ts';
 import { CompactResponse } from './compact-response.ts';
@@ -90,10 +91,7 @@ function checkResponse(value: unknown, path: Path): void {
   const headers = response.headers;
   if (!Array.isArray(headers)) fail(path, 'an array', 'response.headers');
   for (let index = 0; index < headers.length; index++) {
-    const pair: unknown = headers[index];
-    if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== 'string' || typeof pair[1] !== 'string') {
-      fail(path, 'a [name, value] pair of strings', `response.headers[${index}]`);
-    }
+    if (!isHeaderPair(headers[index])) fail(path, 'a [name, value] pair of strings', `response.headers[${index}]`);
   }
   if (response.bodyTruncated !== undefined) boolean(response.bodyTruncated, path, 'response.bodyTruncated');
 }

@@ -1,4 +1,5 @@
 import { ERROR_DEFINITIONS, type ErrorCode, type SerializedTransferError } from '../core/errors.ts';
+import { isHeaderPair } from '../core/header-list.ts';
 import type { CompletionTask, ResponseSnapshot } from '../core/snapshot.ts';
 
 /**
@@ -9,15 +10,8 @@ import type { CompletionTask, ResponseSnapshot } from '../core/snapshot.ts';
  */
 
 export function checkHeaders(value: unknown): [string, string][] | undefined {
-  if (!Array.isArray(value)) return undefined;
-  const pairs: [string, string][] = [];
-  for (const pair of value) {
-    if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[0] !== 'string' || typeof pair[1] !== 'string') {
-      return undefined;
-    }
-    pairs.push([pair[0], pair[1]]);
-  }
-  return pairs;
+  if (!Array.isArray(value) || !value.every(isHeaderPair)) return undefined;
+  return value.map(([name, text]) => [name, text]);
 }
 
 function record(value: unknown): Record<string, unknown> | undefined {
