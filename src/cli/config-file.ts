@@ -1,17 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { type Config, configSchema, DEFAULT_CONFIG, parseConfig, readConfigJson } from '../core/config.ts';
+import { type Config, DEFAULT_CONFIG, parseConfig, readConfigJson } from '../core/config.ts';
+import { CONFIG_KEYS, type ConfigKey, isConfigKey } from '../core/config-rules.ts';
 import { TransferError } from '../core/errors.ts';
 import { guardHome } from '../core/home-guard.ts';
 
-export type ConfigKey = keyof Config;
-
-export const CONFIG_KEYS: readonly ConfigKey[] = Object.keys(configSchema().shape) as ConfigKey[];
-
-export function isConfigKey(key: string): key is ConfigKey {
-  return (CONFIG_KEYS as readonly string[]).includes(key);
-}
+export { CONFIG_KEYS, type ConfigKey, isConfigKey };
 
 export function assertConfigKey(key: string): ConfigKey {
   if (isConfigKey(key)) return key;

@@ -1,4 +1,5 @@
-import { configSchema, DEFAULT_CONFIG } from '../core/config.ts';
+import { DEFAULT_CONFIG } from '../core/config.ts';
+import { CONFIG_RULES } from '../core/config-rules.ts';
 import { CONFIG_KEYS, formatConfigValue } from './config-file.ts';
 
 /** The environment variables bgtransfer reads, for `bgtransfer --help`. */
@@ -50,12 +51,12 @@ function table(rows: ReadonlyArray<readonly [string, string]>, columns: number):
 
 /**
  * The Environment and Settings sections of `bgtransfer --help`, fitted to `columns`. The settings come
- * from the config schema itself (key, description, default), so a new key cannot be missing here.
+ * from the config rules themselves (key, description, default), so a new key cannot be missing here.
  */
 export function environmentAndSettingsHelp(columns: number): string {
   const settings = CONFIG_KEYS.map((key): [string, string] => [
     key,
-    `${configSchema().shape[key].description ?? ''} Default:${NO_BREAK}${formatConfigValue(DEFAULT_CONFIG[key])}.`,
+    `${CONFIG_RULES[key].description} Default:${NO_BREAK}${formatConfigValue(DEFAULT_CONFIG[key])}.`,
   ]);
   return `Environment:
 ${table(ENVIRONMENT, columns)}

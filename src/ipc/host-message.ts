@@ -2,19 +2,8 @@ import { ERROR_DEFINITIONS, type ErrorCode, type SerializedTransferError } from 
 import { COMPACT_ROW_FORM } from '../core/snapshot-row.ts';
 import { hostVersionMismatch, PROTOCOL_VERSION, type PushFrame, protocolError, type ReplyFrame } from './frames.ts';
 import type { Method, ResultOf } from './methods.ts';
-import {
-  boolean,
-  checkSnapshot,
-  checkSnapshotRows,
-  checkSnapshots,
-  count,
-  fail,
-  integer,
-  number,
-  record,
-  SnapshotCheckError,
-  string,
-} from './snapshot-check.ts';
+import { boolean, count, fail, integer, number, record, ShapeCheckError, string } from './shape-check.ts';
+import { checkSnapshot, checkSnapshotRows, checkSnapshots } from './snapshot-check.ts';
 
 /**
  * The client's check of what the host sends: the envelopes and each method's result, by hand, with the
@@ -46,7 +35,7 @@ export function parseHostMessage(line: string): HostMessage {
     const isPush = typeof raw === 'object' && raw !== null && 'push' in raw;
     return isPush ? { kind: 'push', frame: pushFrame(raw) } : { kind: 'reply', frame: replyFrame(raw) };
   } catch (error) {
-    if (error instanceof SnapshotCheckError) throw protocolError(`the host sent a bad message: ${error.message}`);
+    if (error instanceof ShapeCheckError) throw protocolError(`the host sent a bad message: ${error.message}`);
     throw error;
   }
 }
@@ -57,7 +46,7 @@ export function parseResult<M extends Method>(method: M, result: unknown): Resul
     // RESULT_CHECKS[method] checks what ResultOf<M> declares (host-message.test.ts compares it with the schema).
     return RESULT_CHECKS[method](result) as ResultOf<M>;
   } catch (error) {
-    if (error instanceof SnapshotCheckError) {
+    if (error instanceof ShapeCheckError) {
       throw protocolError(`bad ${method} result from the host: ${error.message}`);
     }
     throw error;

@@ -9,7 +9,8 @@ import { COMPACT_ROW_FORM, SNAPSHOT_ROW_FORM } from '../core/snapshot-row.ts';
 import type { SocketServeOptions } from '../host/host-main.ts';
 import type { TransferService } from '../host/transfer-service.ts';
 import { invoke } from './invoke-method.ts';
-import { type AppMethod, isAppMethod } from './methods.ts';
+import { isAppMethod } from './method-names.ts';
+import type { AppMethod } from './methods.ts';
 import {
   encodeFrame,
   encodeFrameParts,

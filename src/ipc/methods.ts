@@ -20,7 +20,8 @@ import { COMPACT_ROW_FORM, SNAPSHOT_ROW_FORM } from '../core/snapshot-row.ts';
 import type { CallContext } from '../host/transfer-service.ts';
 import type { ListCursor } from '../store/operation-record.ts';
 import { MAX_LIST_PAGE } from './frames.ts';
-import { checkSnapshotRows, checkSnapshots, SnapshotCheckError } from './snapshot-check.ts';
+import { ShapeCheckError } from './shape-check.ts';
+import { checkSnapshotRows, checkSnapshots } from './snapshot-check.ts';
 
 /**
  * The transfer host's remote methods, declared once. Each has its params (validated by the host),
@@ -168,7 +169,7 @@ function checked(method: string, check: () => OperationSnapshot[]): OperationSna
   try {
     return check();
   } catch (error) {
-    if (!(error instanceof SnapshotCheckError)) throw error;
+    if (!(error instanceof ShapeCheckError)) throw error;
     throw new TransferError('BT_ERR_IPC_PROTOCOL', `bad ${method} result from the host: ${error.message}`);
   }
 }
@@ -344,10 +345,4 @@ export type AppMethod = { [M in Method]: Methods[M]['scope'] extends 'app' ? M :
  */
 export type AppService = { [M in AppMethod]: (context: CallContext, params: ValidParamsOf<M>) => unknown };
 
-export function isMethod(name: string): name is Method {
-  return Object.hasOwn(METHODS, name);
-}
-
-export function isAppMethod(name: Method): name is AppMethod {
-  return METHODS[name].scope === 'app';
-}
+// isMethod and isAppMethod, which the host runs, are in method-names.ts (no zod).

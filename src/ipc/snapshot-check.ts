@@ -1,14 +1,26 @@
-import {
-  BackgroundTransferBehavior,
-  BackgroundTransferCostPolicy,
-  BackgroundTransferPriority,
-  BackgroundTransferStatus,
-} from '../core/enums.ts';
 import { ERROR_DEFINITIONS, type ErrorCode, type SerializedTransferError } from '../core/errors.ts';
 import { isHeaderPair } from '../core/header-list.ts';
 import type { OperationSnapshot } from '../core/snapshot.ts';
 import { COMPACT_ROW_FORM, fromSnapshotRow, type RowForm, SNAPSHOT_ROW_FORM } from '../core/snapshot-row.ts';
 import { CompactResponse } from './compact-response.ts';
+import {
+  BEHAVIORS,
+  boolean,
+  COST_POLICIES,
+  count,
+  DIRECTIONS,
+  fail,
+  integer,
+  member,
+  nullableString,
+  number,
+  type Path,
+  PRIORITIES,
+  record,
+  ShapeCheckError,
+  STATUSES,
+  string,
+} from './shape-check.ts';
 
 /**
  * The client's check of the snapshots in an enumeration reply: the same rules as `snapshotSchema`
@@ -20,55 +32,6 @@ import { CompactResponse } from './compact-response.ts';
  * that predates them leaves out get their defaults, and an error code this version does not know
  * arrives as BT_ERR_INTERNAL. A failure names the path and what was expected there.
  */
-
-/** A snapshot that breaks the rules; the message names where. */
-export class SnapshotCheckError extends Error {}
-
-type Path = string;
-
-const STATUSES = new Set<unknown>(Object.values(BackgroundTransferStatus));
-const COST_POLICIES = new Set<unknown>(Object.values(BackgroundTransferCostPolicy));
-const PRIORITIES = new Set<unknown>(Object.values(BackgroundTransferPriority));
-const BEHAVIORS = new Set<unknown>(Object.values(BackgroundTransferBehavior));
-const DIRECTIONS = new Set<unknown>(['upload', 'download']);
-
-/** `key` is joined to `path` only for the message: a check that passes builds no string. */
-export function fail(path: Path, expected: string, key?: string): never {
-  throw new SnapshotCheckError(`${key === undefined ? path : `${path}.${key}`}: expected ${expected}`);
-}
-
-export function record(value: unknown, path: Path, key?: string): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(path, 'an object', key);
-  return value as Record<string, unknown>;
-}
-
-export function string(value: unknown, path: Path, key: string): void {
-  if (typeof value !== 'string') fail(path, 'a string', key);
-}
-
-function nullableString(value: unknown, path: Path, key: string): void {
-  if (value !== null && typeof value !== 'string') fail(path, 'a string or null', key);
-}
-
-export function boolean(value: unknown, path: Path, key: string): void {
-  if (typeof value !== 'boolean') fail(path, 'a boolean', key);
-}
-
-export function number(value: unknown, path: Path, key: string): void {
-  if (typeof value !== 'number' || !Number.isFinite(value)) fail(path, 'a number', key);
-}
-
-export function integer(value: unknown, path: Path, key: string): void {
-  if (!Number.isSafeInteger(value)) fail(path, 'an integer', key);
-}
-
-export function count(value: unknown, path: Path, key: string): void {
-  if (!Number.isSafeInteger(value) || (value as number) < 0) fail(path, 'a count (an integer ≥ 0)', key);
-}
-
-function member(values: ReadonlySet<unknown>, value: unknown, path: Path, key: string, what: string): void {
-  if (!values.has(value)) fail(path, what, key);
-}
 
 function checkProgress(value: unknown, path: Path): void {
   const progress = record(value, path, 'progress');
@@ -119,7 +82,7 @@ function checkTransferGroup(value: unknown, path: Path): void {
 /**
  * Checks one snapshot the host sent and returns it, completed with the defaults a host that predates a
  * field leaves out. The object is the parsed frame's own (nothing else holds it), so it is completed in
- * place rather than copied. Throws SnapshotCheckError.
+ * place rather than copied. Throws ShapeCheckError.
  */
 export function checkSnapshot(value: unknown, path: Path): OperationSnapshot {
   const snapshot = record(value, path);
@@ -169,7 +132,7 @@ export function checkSnapshots(value: unknown, path: Path): OperationSnapshot[] 
       checkSnapshot(value[index], '');
     } catch (error) {
       // The path of the broken one is made only now: a list that passes builds no string.
-      if (error instanceof SnapshotCheckError) throw new SnapshotCheckError(`${path}[${index}]${error.message}`);
+      if (error instanceof ShapeCheckError) throw new ShapeCheckError(`${path}[${index}]${error.message}`);
       throw error;
     }
   }
@@ -196,7 +159,7 @@ export function checkSnapshotRows(
       if (form === COMPACT_ROW_FORM) snapshot.response = compactResponse(snapshot.response, snapshot.requestedUri);
       snapshots[index] = checkSnapshot(snapshot, '');
     } catch (error) {
-      if (error instanceof SnapshotCheckError) throw new SnapshotCheckError(`${path}[${index}]${error.message}`);
+      if (error instanceof ShapeCheckError) throw new ShapeCheckError(`${path}[${index}]${error.message}`);
       throw error;
     }
   }

@@ -4,7 +4,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { configSchema } from '../../src/core/config.ts';
+import { CONFIG_KEYS } from '../../src/core/config-rules.ts';
 import { CLI, type CliRun, describeRun, runBgtransfer } from '../helpers/cli-run.ts';
 import { findFreePort } from '../helpers/free-port.ts';
 import { NODE_TS_FLAGS } from '../helpers/process-tools.ts';
@@ -154,7 +154,7 @@ describe('--help', () => {
     ]) {
       assert.match(help, new RegExp(`^  ${name}\\b`, 'm'), `--help lacks ${name}`);
     }
-    const keys = Object.keys(configSchema().shape);
+    const keys = CONFIG_KEYS;
     for (const key of keys) {
       assert.match(help, new RegExp(`^  ${key} +\\S`, 'm'), `--help lacks the setting ${key}`);
     }

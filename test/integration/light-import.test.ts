@@ -86,6 +86,22 @@ test('in-process mode loads the engine (the check above can see it), not pino or
   assert.deepEqual(wire, []);
 });
 
+test('the transfer host serves an upload and an enumeration without zod', { timeout: 60_000 }, async () => {
+  const { modules, output } = await loadedModules('host');
+  assert.ok(output.includes(JSON.stringify({ status: 5, uploads: 1 })), output.join('\n'));
+  assert.ok(
+    modules.some((url) => url.endsWith('/src/ipc/request-check.ts')),
+    'the check sees the host checking requests',
+  );
+  // The host checks every request by hand (ipc/request-check.ts); the zod schemas of methods.ts are
+  // the reference its unit test holds it to, and config.json, absent here, is the one zod use left.
+  assert.deepEqual(packagesIn(modules, ['zod']), []);
+  assert.deepEqual(
+    modules.filter((url) => /\/src\/(ipc\/methods|core\/operation-extras)\.ts$/.test(url)),
+    [],
+  );
+});
+
 test('no system bus socket: the network monitor falls back without loading dbus-next', {
   timeout: 60_000,
 }, async () => {

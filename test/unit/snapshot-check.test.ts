@@ -5,14 +5,10 @@ import { TransferError } from '../../src/core/errors.ts';
 import { JsonText } from '../../src/core/json-text.ts';
 import type { OperationSnapshot } from '../../src/core/snapshot.ts';
 import { toSnapshotRow } from '../../src/core/snapshot-row.ts';
-import {
-  encodeFrame,
-  PROTOCOL_VERSION,
-  parseHostMessage,
-  parseResult,
-  snapshotSchema,
-} from '../../src/ipc/protocol.ts';
-import { checkSnapshot, SnapshotCheckError } from '../../src/ipc/snapshot-check.ts';
+import { snapshotSchema } from '../../src/ipc/methods.ts';
+import { encodeFrame, PROTOCOL_VERSION, parseHostMessage, parseResult } from '../../src/ipc/protocol.ts';
+import { ShapeCheckError } from '../../src/ipc/shape-check.ts';
+import { checkSnapshot } from '../../src/ipc/snapshot-check.ts';
 import { COMPLETED_UPLOAD } from '../helpers/snapshot-fixtures.ts';
 
 /**
@@ -124,7 +120,7 @@ describe('the hand-written snapshot check agrees with snapshotSchema', () => {
   for (const [name, value] of BROKEN) {
     it(`refuses ${name}, as the schema does`, () => {
       assert.equal(snapshotSchema.safeParse(structuredClone(value)).success, false, 'the schema refuses it');
-      assert.throws(() => checkSnapshot(structuredClone(value), 'operations[0]'), SnapshotCheckError);
+      assert.throws(() => checkSnapshot(structuredClone(value), 'operations[0]'), ShapeCheckError);
     });
   }
 });
