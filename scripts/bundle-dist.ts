@@ -1,7 +1,7 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
-import { dirname, join, relative, sep } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build, type Plugin } from 'esbuild';
+import { build } from 'esbuild';
 
 /**
  * The second half of `npm run build`: after `tsc -p tsconfig.build.json` has written dist/ file by file
@@ -16,9 +16,10 @@ import { build, type Plugin } from 'esbuild';
  *
  * Packages in node_modules stay external (better-sqlite3 is native, and the lazy loads of pino and
  * undici, core/lazy-logger.ts and net/undici-parts.ts, go through createRequire, which resolves from
- * any file of the package), except zod: its ESM build is 95 modules, loaded by the engine's first
- * start in-process and by the host, and bundled it costs Node's loader one file. Chunks sit in dist/chunks/, two levels below the package root like
- * dist/cli/ and dist/ipc/, so the paths computed from `import.meta.url` (cli/package-version.ts,
+ * any file of the package). zod is not loaded at run time at all: what crosses the socket and
+ * config.json are checked by hand (docs/architecture.md, "Checking what crosses the socket"), and
+ * test/integration/built-package.test.ts checks that no bundle holds or loads it. Chunks sit in
+ * dist/chunks/, two levels below the package root like dist/cli/ and dist/ipc/, so the paths computed from `import.meta.url` (cli/package-version.ts,
  * ipc/host-command.ts) hold from a chunk as from the per-file module.
  */
 
@@ -36,27 +37,10 @@ const manifest = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) 
   dependencies: Record<string, string>;
   optionalDependencies?: Record<string, string>;
 };
-const BUNDLED_PACKAGES = ['zod'];
-const EXTERNAL = Object.keys({ ...manifest.dependencies, ...manifest.optionalDependencies })
-  .filter((name) => !BUNDLED_PACKAGES.includes(name))
-  .flatMap((name) => [name, `${name}/*`]);
-
-/**
- * zod's translated error messages (`z.locales`: 60-odd languages, a third of its code) stay out of the
- * bundles: nothing here selects a locale, and the English messages (locales/en.js) zod imports on its
- * own. What would be compiled at the engine's start is 340 kB shorter.
- */
-const WITHOUT_ZOD_LOCALES: Plugin = {
-  name: 'without-zod-locales',
-  setup(builder) {
-    builder.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
-      args.importer.includes(`${sep}node_modules${sep}zod${sep}`)
-        ? { path: 'zod-locales', namespace: 'empty' }
-        : undefined,
-    );
-    builder.onLoad({ filter: /.*/, namespace: 'empty' }, () => ({ contents: 'export {};', loader: 'js' }));
-  },
-};
+const EXTERNAL = Object.keys({ ...manifest.dependencies, ...manifest.optionalDependencies }).flatMap((name) => [
+  name,
+  `${name}/*`,
+]);
 
 const BUILDS: Record<string, string>[] = [
   { index: 'src/index.ts', winrt: 'src/winrt.ts' },
@@ -81,7 +65,6 @@ for (const entryPoints of BUILDS) {
     platform: 'node',
     target: 'node20.19',
     external: EXTERNAL,
-    plugins: [WITHOUT_ZOD_LOCALES],
     sourcemap: 'linked',
     // Kept readable: a stack trace from an installed package should name the functions it passes.
     minify: false,

@@ -60,7 +60,7 @@ function sourcesOf(dist: readonly string[]): string[] {
   });
 }
 
-/** Packages loaded from node_modules or bundled into a loaded file (zod is: scripts/bundle-dist.ts). */
+/** Packages loaded from node_modules or bundled into a loaded file. */
 function packagesIn(modules: readonly string[], inputs: readonly string[]): string[] {
   return APP_SIDE_FORBIDDEN_PACKAGES.filter(
     (name) =>
@@ -122,4 +122,21 @@ test('the bundled CLI answers --version with the package version', { timeout: 60
   const child = spawnNode([CLI, '--version'], { cwd: ROOT, typescript: false });
   assert.equal((await child.exited).code, 0, child.stderrLines.join('\n'));
   assert.deepEqual(child.stdoutLines, [manifest.version]);
+});
+
+test('no bundle holds or loads zod: the host, the CLI and the library check what they read by hand', () => {
+  const outputs = Object.keys(sources);
+  assert.ok(
+    outputs.some((output) => output.startsWith('chunks/host-process')),
+    outputs.join(' '),
+  );
+  for (const output of outputs) {
+    assert.deepEqual(
+      sources[output]?.filter((input) => input.startsWith('node_modules/zod/')),
+      [],
+      `${output} bundles zod`,
+    );
+    const text = readFileSync(join(ROOT, 'dist', output), 'utf8');
+    assert.doesNotMatch(text, /(from |import\(|require\()\s*["']zod["']/, `${output} loads zod`);
+  }
 });
