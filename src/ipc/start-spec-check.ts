@@ -156,10 +156,20 @@ function checkRequestExtras(value: unknown, path: Path): void {
   else boolean(extras.sendContentDigest, path, 'sendContentDigest');
   if (extras.tusParallelUploads === undefined) extras.tusParallelUploads = 1;
   else boundedInteger(extras.tusParallelUploads, path, 'tusParallelUploads', 1, 16);
-  extras.serverCredential = credential(extras.serverCredential, path, 'serverCredential');
-  extras.proxyCredential = credential(extras.proxyCredential, path, 'proxyCredential');
-  extras.successNotification = notification(extras.successNotification, path, 'successNotification');
-  extras.failureNotification = notification(extras.failureNotification, path, 'failureNotification');
+  extras.serverCredential = stringFields(extras.serverCredential, path, 'serverCredential', CREDENTIAL_FIELDS);
+  extras.proxyCredential = stringFields(extras.proxyCredential, path, 'proxyCredential', CREDENTIAL_FIELDS);
+  extras.successNotification = stringFields(
+    extras.successNotification,
+    path,
+    'successNotification',
+    NOTIFICATION_FIELDS,
+  );
+  extras.failureNotification = stringFields(
+    extras.failureNotification,
+    path,
+    'failureNotification',
+    NOTIFICATION_FIELDS,
+  );
   nullableString(extras.notificationBatchId, path, 'notificationBatchId');
   nullableString(extras.completionGroupId, path, 'completionGroupId');
   if (extras.isRandomAccessRequired === undefined) extras.isRandomAccessRequired = false;
@@ -176,22 +186,28 @@ function checkRequestExtras(value: unknown, path: Path): void {
   extras.proxyEnv = proxyEnv(extras.proxyEnv, path, 'proxyEnv');
 }
 
-/** z.object (not strict): the two known fields are kept, anything else dropped. */
-function credential(value: unknown, path: Path, key: string): { userName: string; password: string } | null {
+/**
+ * A nullable z.object of string fields (not strict): credentials and notifications. The known fields are
+ * kept, anything else dropped, as the schema's output does.
+ */
+function stringFields<K extends string>(
+  value: unknown,
+  path: Path,
+  key: string,
+  names: readonly K[],
+): Record<K, string> | null {
   if (value === null) return null;
   const given = record(value, path, key);
-  string(given.userName, path, `${key}.userName`);
-  string(given.password, path, `${key}.password`);
-  return { userName: given.userName as string, password: given.password as string };
+  const kept = {} as Record<K, string>;
+  for (const name of names) {
+    string(given[name], path, `${key}.${name}`);
+    kept[name] = given[name] as string;
+  }
+  return kept;
 }
 
-function notification(value: unknown, path: Path, key: string): { summary: string; body: string } | null {
-  if (value === null) return null;
-  const given = record(value, path, key);
-  string(given.summary, path, `${key}.summary`);
-  string(given.body, path, `${key}.body`);
-  return { summary: given.summary as string, body: given.body as string };
-}
+const CREDENTIAL_FIELDS = ['userName', 'password'] as const;
+const NOTIFICATION_FIELDS = ['summary', 'body'] as const;
 
 /** z.record(string, string): a copy, without a `__proto__` key (zod skips it; it must not set a prototype). */
 function proxyEnv(value: unknown, path: Path, key: string): Record<string, string> | null {
