@@ -1,7 +1,7 @@
 import { chosenProtocol, probingProtocol, protocolOfSession, rememberedProtocol } from '../protocols/registry.ts';
 import type { UploadProtocol } from '../protocols/upload-protocol.ts';
 import { saveExtras } from './attempt-delivery.ts';
-import { endpointCapability } from './endpoint-capabilities.ts';
+import { endpointCapability, recallEndpoint } from './endpoint-capabilities.ts';
 import type { AttemptContext } from './run-attempt.ts';
 
 /**
@@ -36,20 +36,24 @@ export async function learnedProtocol(
   const { live, store, dispatcher } = context;
   const prober = probingProtocol(url);
   if (!prober?.probe) return rememberedProtocol(url, 'plain');
-  const probe = prober.probe.bind(prober);
-  const signal = live.controller.signal;
-  const credentials = live.record.extras.serverCredential;
+  // Remembered (nearly every upload): no probe closures, and no turn through an async lookup.
+  let capability = recallEndpoint(store, url);
   let decisive = true;
-  const capability = await endpointCapability(
-    store,
-    url,
-    async () => {
-      const answer = await probe({ url, headers, credentials, dispatcher, signal });
-      decisive = answer.decisive;
-      return answer;
-    },
-    signal,
-  );
+  if (capability === undefined) {
+    const probe = prober.probe.bind(prober);
+    const signal = live.controller.signal;
+    const credentials = live.record.extras.serverCredential;
+    capability = await endpointCapability(
+      store,
+      url,
+      async () => {
+        const answer = await probe({ url, headers, credentials, dispatcher, signal });
+        decisive = answer.decisive;
+        return answer;
+      },
+      signal,
+    );
+  }
   const protocol = rememberedProtocol(url, capability.protocol);
   const adopted = protocol.adoptEndpoint?.(capability, live.record.extras);
   if (adopted) saveExtras(context, adopted);
