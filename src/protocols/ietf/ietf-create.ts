@@ -28,6 +28,8 @@ export const NO_INTERIM = Symbol('no 104');
  * NO_INTERIM returned: the caller asks
  * whether the server speaks the draft at all and creates the resource carefully, or sends it plain.
  */
+export function optimisticCreation(attempt: IetfAttempt, waitMs: null): Promise<HttpUploadResult>;
+export function optimisticCreation(attempt: IetfAttempt, waitMs: number): Promise<HttpUploadResult | typeof NO_INTERIM>;
 export async function optimisticCreation(
   attempt: IetfAttempt,
   waitMs: number | null,
