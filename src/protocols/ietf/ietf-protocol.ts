@@ -46,6 +46,21 @@ const RESOURCE_OWNED_HEADERS: ReadonlySet<string> = new Set([
   'repr-digest',
 ]);
 
+// Shared, never changed: header lists are read-only once built (HeaderList).
+const UPLOAD_COMPLETE: readonly [string, string] = ['Upload-Complete', '?1'];
+const UPLOAD_INCOMPLETE: readonly [string, string] = ['Upload-Complete', '?0'];
+const VERSION_HEADERS = new Map<IetfInteropVersion, readonly [string, string]>();
+
+/** `Upload-Draft-Interop-Version: <version>`, one pair per version. */
+function versionHeader(version: IetfInteropVersion): readonly [string, string] {
+  let header = VERSION_HEADERS.get(version);
+  if (header === undefined) {
+    header = ['Upload-Draft-Interop-Version', String(version)];
+    VERSION_HEADERS.set(version, header);
+  }
+  return header;
+}
+
 /** The app's request marked as an upload creation: the whole body (`complete`) or none of it (careful creation). */
 export function creationHeaders(
   headers: HeaderList,
@@ -57,8 +72,8 @@ export function creationHeaders(
   const list: Array<readonly [string, string]> = [];
   for (const pair of headers) if (!DRAFT_OWNED_HEADERS.has(pair[0].toLowerCase())) list.push(pair);
   list.push(
-    ['Upload-Draft-Interop-Version', String(version)],
-    ['Upload-Complete', complete ? '?1' : '?0'],
+    versionHeader(version),
+    complete ? UPLOAD_COMPLETE : UPLOAD_INCOMPLETE,
     // -05 on: "the client SHOULD indicate the length", so a server can refuse early (Upload-Limit).
     ['Upload-Length', String(length)],
   );
