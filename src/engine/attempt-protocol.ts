@@ -1,7 +1,8 @@
 import { chosenProtocol, probingProtocol, protocolOfSession, rememberedProtocol } from '../protocols/registry.ts';
 import type { UploadProtocol } from '../protocols/upload-protocol.ts';
+import type { EndpointCapability } from '../store/endpoint-capability.ts';
 import { saveExtras } from './attempt-delivery.ts';
-import { endpointCapability } from './endpoint-capabilities.ts';
+import { endpointCapability, recallEndpoint } from './endpoint-capabilities.ts';
 import type { AttemptContext } from './run-attempt.ts';
 
 /**
@@ -20,7 +21,19 @@ export async function chooseProtocol(
   const named = chosenProtocol(url, extras.resumeProtocol);
   if (named) return named;
   if (extras.probedPlain) return rememberedProtocol(url, 'plain');
-  return learnedProtocol(context, url, headers);
+  // Returned as a value when known: an async function that returns a promise costs extra turns.
+  return knownProtocol(context, url) ?? learnedProtocol(context, url, headers);
+}
+
+/**
+ * Under "auto", without asking the endpoint: plain where no protocol of the scheme probes, or what
+ * the endpoint memory remembers (nearly every upload). undefined: a probe is needed.
+ */
+function knownProtocol(context: AttemptContext, url: URL): UploadProtocol | undefined {
+  const prober = probingProtocol(url);
+  if (!prober?.probe) return rememberedProtocol(url, 'plain');
+  const capability = recallEndpoint(context.store, url);
+  return capability === undefined ? undefined : adoptedProtocol(context, url, capability, true);
 }
 
 /**
@@ -33,8 +46,11 @@ export async function learnedProtocol(
   url: URL,
   headers: ReadonlyArray<readonly [string, string]>,
 ): Promise<UploadProtocol> {
+  const known = knownProtocol(context, url);
+  if (known !== undefined) return known;
   const { live, store, dispatcher } = context;
   const prober = probingProtocol(url);
+  // knownProtocol answered every scheme without a probing protocol.
   if (!prober?.probe) return rememberedProtocol(url, 'plain');
   const probe = prober.probe.bind(prober);
   const signal = live.controller.signal;
@@ -50,11 +66,21 @@ export async function learnedProtocol(
     },
     signal,
   );
+  return adoptedProtocol(context, url, capability, decisive);
+}
+
+/** The protocol for a capability, with what the operation keeps of it (extras the protocol adopts, probedPlain). */
+function adoptedProtocol(
+  context: AttemptContext,
+  url: URL,
+  capability: EndpointCapability,
+  decisive: boolean,
+): UploadProtocol {
   const protocol = rememberedProtocol(url, capability.protocol);
-  const adopted = protocol.adoptEndpoint?.(capability, live.record.extras);
+  const adopted = protocol.adoptEndpoint?.(capability, context.live.record.extras);
   if (adopted) saveExtras(context, adopted);
   // An answer that said nothing of the server (401, 5xx): not remembered, but this operation does
   // not ask again on its retries.
-  if (!decisive) saveExtras(context, { ...live.record.extras, probedPlain: true });
+  if (!decisive) saveExtras(context, { ...context.live.record.extras, probedPlain: true });
   return protocol;
 }

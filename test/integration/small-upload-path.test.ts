@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { DEFAULT_REQUEST_EXTRAS } from '../../src/core/default-extras.ts';
 import { BackgroundTransferStatus } from '../../src/core/enums.ts';
 import type { OperationStore } from '../../src/store/operation-store.ts';
 import { type EngineHarness, startEngine } from '../helpers/engine-harness.ts';
@@ -80,6 +81,35 @@ test('a small plain upload makes at most four store writes: queued, running, ans
     const writes = WRITES.map((name) => [name, calls.get(name) ?? 0] as const).filter(([, count]) => count > 0);
     const total = writes.reduce((sum, [, count]) => sum + count, 0);
     assert.ok(total <= 4, `store writes: ${JSON.stringify(writes)}`);
+  } finally {
+    await harness.close();
+  }
+});
+
+test('a small "auto" upload to a learned plain endpoint makes the same store writes as a plain one', async () => {
+  const calls = new Map<string, number>();
+  const harness = await startEngine({}, { wrapStore: countingStore(calls) });
+  try {
+    const upload = async (path: string) => {
+      const file = await writeRandomFile(files.path, `a-${path}-${Date.now()}.bin`, 4096);
+      const spec = harness.spec({
+        sourcePath: file.path,
+        requestedUri: `${server.url}/auto/${path}`,
+        extras: { ...DEFAULT_REQUEST_EXTRAS, resumeProtocol: 'auto' },
+      });
+      harness.engine.start(spec);
+      const done = await harness.waitFor(spec.guid, (s) => s.progress.status === BackgroundTransferStatus.completed);
+      assert.equal(done.response?.statusCode, 201);
+    };
+    // The first one learns the origin (one OPTIONS, remembered as plain); the second is counted.
+    await upload('first');
+    calls.clear();
+    await upload('second');
+    const writes = WRITES.map((name) => [name, calls.get(name) ?? 0] as const).filter(([, count]) => count > 0);
+    const total = writes.reduce((sum, [, count]) => sum + count, 0);
+    assert.ok(total <= 4, `store writes: ${JSON.stringify(writes)}`);
+    assert.equal(calls.get('getEndpointCapability') ?? 0, 0, JSON.stringify([...calls]));
+    assert.equal(calls.get('listEndpointCapabilities') ?? 0, 0, JSON.stringify([...calls]));
   } finally {
     await harness.close();
   }

@@ -42,7 +42,7 @@ export async function appendRest(
     const end = nextAppendEnd(attempt.limits, offset, size);
     const complete = end === size;
     let sentTo = offset;
-    const watchdog = new InterimWatchdog(input, end, `PATCH ${uploadUrl.href}`);
+    const watchdog = new InterimWatchdog(input, end, 'PATCH', uploadUrl);
     const { response, final } = await sendStep(
       {
         ...input,

@@ -99,28 +99,44 @@ export function cancelQuietly(attempt: IetfAttempt, uploadUrl: URL): void {
  * 1xx, so a server that keeps sending 104s would hold the request forever; from the first 104 after
  * the whole body was handed over, the final answer must come within `responseTimeoutMs`, else the
  * request is aborted with BT_ERR_TIMEOUT.
+ *
+ * Its signal is the request's: the attempt's, this watchdog's timeout, or what the caller stops the
+ * request for (`abort`), in one AbortController, so that a creation needs no second one.
  */
 export class InterimWatchdog {
   readonly #controller = new AbortController();
   readonly #input: IetfUploadInput;
   readonly #end: number;
-  readonly #what: string;
+  readonly #method: string;
+  readonly #url: URL;
   readonly #forward = (): void => this.#controller.abort(this.#input.signal.reason);
   #bodySent = false;
   #interims = 0;
   #timer: NodeJS.Timeout | undefined;
+  #expired = false;
 
-  constructor(input: IetfUploadInput, end: number, what: string) {
+  constructor(input: IetfUploadInput, end: number, method: string, url: URL) {
     this.#input = input;
     this.#end = end;
-    this.#what = what;
+    this.#method = method;
+    this.#url = url;
     if (input.signal.aborted) this.#forward();
     else input.signal.addEventListener('abort', this.#forward, { once: true });
   }
 
-  /** The request's signal: the attempt's, or this watchdog's timeout. */
+  /** The request's signal: the attempt's, this watchdog's timeout, or the caller's `abort`. */
   get signal(): AbortSignal {
     return this.#controller.signal;
+  }
+
+  /** Whether the request was stopped by the attempt's signal or by this watchdog's timeout (not by `abort`). */
+  get interrupted(): boolean {
+    return this.#expired || this.#input.signal.aborted;
+  }
+
+  /** Stops the request for the caller's own reason (a first abort's reason stays). */
+  abort(reason: unknown): void {
+    this.#controller.abort(reason);
   }
 
   /** Absolute bytes handed over so far. */
@@ -136,8 +152,9 @@ export class InterimWatchdog {
     this.#timer = setTimeout(() => {
       const error = new TransferError(
         'BT_ERR_TIMEOUT',
-        `${this.#what}: no final answer within ${timeoutMs} ms after the body, only ${this.#interims} interim responses`,
+        `${this.#method} ${this.#url.href}: no final answer within ${timeoutMs} ms after the body, only ${this.#interims} interim responses`,
       );
+      this.#expired = true;
       this.#controller.abort(error);
     }, timeoutMs);
   }

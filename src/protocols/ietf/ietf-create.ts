@@ -28,22 +28,22 @@ export const NO_INTERIM = Symbol('no 104');
  * NO_INTERIM returned: the caller asks
  * whether the server speaks the draft at all and creates the resource carefully, or sends it plain.
  */
+export function optimisticCreation(attempt: IetfAttempt, waitMs: null): Promise<HttpUploadResult>;
+export function optimisticCreation(attempt: IetfAttempt, waitMs: number): Promise<HttpUploadResult | typeof NO_INTERIM>;
 export async function optimisticCreation(
   attempt: IetfAttempt,
   waitMs: number | null,
 ): Promise<HttpUploadResult | typeof NO_INTERIM> {
   const { input, version } = attempt;
   const size = input.body.size;
-  const controller = new AbortController();
-  const watchdog = new InterimWatchdog(input, size, `${input.method} ${input.endpoint.href}`);
-  const forward = (): void => controller.abort(watchdog.signal.reason);
-  watchdog.signal.addEventListener('abort', forward, { once: true });
+  // Its signal is the request's: the attempt's, the 104 storm's timeout, and the stops below.
+  const watchdog = new InterimWatchdog(input, size, input.method, input.endpoint);
   // Made only when waiting: an error's stack costs more than the rest of a small plain upload's setup.
   const noInterim =
     waitMs === null
       ? null
       : new TransferError('BT_ERR_TIMEOUT', `no 104 from ${input.endpoint.href} within ${waitMs} ms`);
-  const gate = waitMs === null ? null : new BodyGate(waitMs, () => controller.abort(noInterim));
+  const gate = waitMs === null ? null : new BodyGate(waitMs, () => watchdog.abort(noInterim));
   let session: URL | null = null;
   let sentTo = 0;
 
@@ -94,7 +94,7 @@ export async function optimisticCreation(
       body: gate === null ? input.body : gate.wrap(input.body),
       responseBodyPath: input.responseBodyPath,
       dispatcher: input.dispatcher,
-      signal: controller.signal,
+      signal: watchdog.signal,
       responseTimeoutMs: input.responseTimeoutMs,
       stallTimeoutMs: input.stallTimeoutMs,
       maxRedirects: input.maxRedirects,
@@ -107,7 +107,8 @@ export async function optimisticCreation(
       onResponse(response, total) {
         // An answer before the body (a refusal): the held-back body is not needed any more.
         gate?.close();
-        input.onResponse({ ...response, isResumable: session !== null }, total);
+        // uploadHttp's snapshot says not resumable: copied only when a 104 made it so.
+        input.onResponse(session === null ? response : { ...response, isResumable: true }, total);
       },
       onBytesReceived: (received) => input.onBytesReceived(received),
       onInformational(status, headers, url) {
@@ -116,19 +117,19 @@ export async function optimisticCreation(
         try {
           onInterim(headers, url);
         } catch (error) {
-          controller.abort(toTransferError(error));
+          watchdog.abort(toTransferError(error));
         }
       },
     });
-    // ResponseInformation.isResumable: the final response came from a request the server made resumable.
-    const answer = { ...result, response: { ...result.response, isResumable: session !== null } };
-    return finalAnswer(attempt, answer, session !== null);
+    // ResponseInformation.isResumable: the final response came from a request the server made resumable
+    // (uploadHttp's answer says not: copied only when a 104 made it so).
+    if (session === null) return finalAnswer(attempt, result, false);
+    return finalAnswer(attempt, { ...result, response: { ...result.response, isResumable: true } }, true);
   } catch (error) {
-    if (noInterim !== null && error === noInterim && session === null && !watchdog.signal.aborted) return NO_INTERIM;
+    if (noInterim !== null && error === noInterim && session === null && !watchdog.interrupted) return NO_INTERIM;
     throw error;
   } finally {
     gate?.close();
-    watchdog.signal.removeEventListener('abort', forward);
     watchdog.dispose();
   }
 }

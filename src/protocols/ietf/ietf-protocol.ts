@@ -46,6 +46,21 @@ const RESOURCE_OWNED_HEADERS: ReadonlySet<string> = new Set([
   'repr-digest',
 ]);
 
+// Shared, never changed: header lists are read-only once built (HeaderList).
+const UPLOAD_COMPLETE: readonly [string, string] = ['Upload-Complete', '?1'];
+const UPLOAD_INCOMPLETE: readonly [string, string] = ['Upload-Complete', '?0'];
+const VERSION_HEADERS = new Map<IetfInteropVersion, readonly [string, string]>();
+
+/** `Upload-Draft-Interop-Version: <version>`, one pair per version. */
+function versionHeader(version: IetfInteropVersion): readonly [string, string] {
+  let header = VERSION_HEADERS.get(version);
+  if (header === undefined) {
+    header = ['Upload-Draft-Interop-Version', String(version)];
+    VERSION_HEADERS.set(version, header);
+  }
+  return header;
+}
+
 /** The app's request marked as an upload creation: the whole body (`complete`) or none of it (careful creation). */
 export function creationHeaders(
   headers: HeaderList,
@@ -53,13 +68,16 @@ export function creationHeaders(
   length: number,
   complete = true,
 ): HeaderList {
-  return [
-    ...headers.filter(([name]) => !DRAFT_OWNED_HEADERS.has(name.toLowerCase())),
-    ['Upload-Draft-Interop-Version', String(version)],
-    ['Upload-Complete', complete ? '?1' : '?0'],
+  // One array, filled in one pass: this runs for every request of an "auto" upload to a plain server.
+  const list: Array<readonly [string, string]> = [];
+  for (const pair of headers) if (!DRAFT_OWNED_HEADERS.has(pair[0].toLowerCase())) list.push(pair);
+  list.push(
+    versionHeader(version),
+    complete ? UPLOAD_COMPLETE : UPLOAD_INCOMPLETE,
     // -05 on: "the client SHOULD indicate the length", so a server can refuse early (Upload-Limit).
     ['Upload-Length', String(length)],
-  ];
+  );
+  return list;
 }
 
 /** Headers for requests to the upload resource (HEAD, PATCH, DELETE): the app's credentials and the version. */

@@ -34,8 +34,8 @@ export const FIRST_104_WAIT_MS = 2_000;
  * BT_ERR_OFFSET_MISMATCH, BT_ERR_BAD_OFFSET, BT_ERR_UPLOAD_LIMIT, BT_ERR_UPLOAD_REJECTED and
  * BT_ERR_UPLOAD_COMPLETED.
  */
-export async function uploadIetf(input: IetfUploadInput): Promise<HttpUploadResult> {
-  input.signal.throwIfAborted();
+export function uploadIetf(input: IetfUploadInput): Promise<HttpUploadResult> {
+  if (input.signal.aborted) return Promise.reject(input.signal.reason);
   const attempt: IetfAttempt = {
     input,
     version: input.interopVersion ?? DEFAULT_INTEROP_VERSION,
@@ -44,36 +44,54 @@ export async function uploadIetf(input: IetfUploadInput): Promise<HttpUploadResu
     limits: {},
     acknowledged: 0,
   };
-  const headers = (url: URL): HeaderList =>
-    headersForOrigin(resourceHeaders(input.headers, attempt.version), url, input.endpoint);
-  if (input.session === null) {
-    const large = input.body.size >= (input.largeUploadBytes ?? LARGE_UPLOAD_BYTES);
-    const created = await optimisticCreation(attempt, large ? (input.first104WaitMs ?? FIRST_104_WAIT_MS) : null);
-    if (created !== NO_INTERIM) return created;
-    if (!(await speaksDraft(attempt))) {
-      // Without a wait there is no NO_INTERIM: the plain upload's own answer.
-      return (await optimisticCreation(attempt, null)) as HttpUploadResult;
-    }
-    const uploadUrl = await carefulCreation(attempt);
-    if (!(uploadUrl instanceof URL)) return uploadUrl;
-    input.onBytesSent(0);
-    return appendRest(attempt, uploadUrl, headers(uploadUrl), 0);
-  }
-  const uploadUrl = parseSessionUrl(input.session.uploadUrl);
-  const expires = input.session.expiresAtMs;
+  if (input.session !== null) return resumeUpload(attempt, input.session);
+  // A body that waits for no 104 (every one under "auto"): the creation is the whole attempt, and its
+  // promise is returned as it is, without an async function's promise and turns around it.
+  if (input.body.size < (input.largeUploadBytes ?? LARGE_UPLOAD_BYTES)) return optimisticCreation(attempt, null);
+  return createLarge(attempt);
+}
+
+/** A large body: its creation waits for the 104, else asks whether the server speaks the draft at all. */
+async function createLarge(attempt: IetfAttempt): Promise<HttpUploadResult> {
+  const { input } = attempt;
+  const created = await optimisticCreation(attempt, input.first104WaitMs ?? FIRST_104_WAIT_MS);
+  if (created !== NO_INTERIM) return created;
+  // Without a wait there is no NO_INTERIM: the plain upload's own answer.
+  if (!(await speaksDraft(attempt))) return optimisticCreation(attempt, null);
+  const uploadUrl = await carefulCreation(attempt);
+  if (!(uploadUrl instanceof URL)) return uploadUrl;
+  input.onBytesSent(0);
+  return appendRest(attempt, uploadUrl, resourceHeadersFor(attempt, uploadUrl), 0);
+}
+
+/** A stored session: HEAD for the offset, then the appends. */
+async function resumeUpload(
+  attempt: IetfAttempt,
+  session: NonNullable<IetfUploadInput['session']>,
+): Promise<HttpUploadResult> {
+  const { input } = attempt;
+  const uploadUrl = parseSessionUrl(session.uploadUrl);
+  const expires = session.expiresAtMs;
   // "After the resource's lifetime is reached ... a client SHOULD NOT attempt to access the upload resource."
   if (expires !== undefined && expires !== null && expires <= Date.now()) {
     throw resumeLost(uploadUrl, `it expired at ${new Date(expires).toISOString()} (Upload-Limit)`);
   }
   attempt.acknowledged = input.acknowledgedOffset ?? 0;
-  const found = await queryUploadOffset(input, uploadUrl, headers(uploadUrl), attempt.auth, offsetRules(attempt));
+  const headers = resourceHeadersFor(attempt, uploadUrl);
+  const found = await queryUploadOffset(input, uploadUrl, headers, attempt.auth, offsetRules(attempt));
   // queryUploadOffset reported a complete upload's offset itself.
   if (typeof found !== 'number') return finalAnswer(attempt, found, false);
   checkUploadSize(attempt.limits, input.body.size, uploadUrl.href);
   if (attempt.limits.maxAgeSeconds !== undefined) input.onSession(uploadUrl.href, expiresAt(attempt.limits));
   attempt.acknowledged = found;
   input.onBytesSent(found);
-  return appendRest(attempt, uploadUrl, headers(uploadUrl), found);
+  return appendRest(attempt, uploadUrl, headers, found);
+}
+
+/** Headers for the upload resource's requests: the app's (origin-bound ones only to its origin) and the version. */
+function resourceHeadersFor(attempt: IetfAttempt, uploadUrl: URL): HeaderList {
+  const { input } = attempt;
+  return headersForOrigin(resourceHeaders(input.headers, attempt.version), uploadUrl, input.endpoint);
 }
 
 /**
