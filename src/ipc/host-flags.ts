@@ -19,13 +19,6 @@ import { noteYoungGenerationFixed } from '../core/young-generation.ts';
  *   flight promote much short-lived garbage through the 1 MiB young generation, so during 10,000 small
  *   uploads the host's old generation reached 88 MiB around 20–25 MiB live (VmHWM 169 MiB). With the
  *   limit at 1.2 times what survived (V8 adds at least 8 MiB anyway), VmHWM stayed about 100 MiB.
- * - `--interrupt-budget=270336` (4 times V8's default): how much bytecode a function runs between the
- *   profiler's looks at it; three looks make it a candidate for TurboFan. At the default, the host's
- *   start-up alone (the module loader's path functions, which walk every character of each path)
- *   made V8 optimise, and running TurboFan touches about 3.5 MiB of the node binary's code and 1 MiB of
- *   its own memory: an idle host that has done nothing held 58.7 MiB instead of 54.4. Code that stays
- *   hot (every upload's) is still optimised, after a few more milliseconds of running; the host's CPU
- *   over 2,000 small uploads and a 1 GiB upload did not rise.
  *
  * docs/performance.md ("Host and library weight") has the measurements behind each.
  */
@@ -33,7 +26,6 @@ export const HOST_NODE_FLAGS: readonly string[] = [
   '--max-semi-space-size=1',
   '--liftoff-only',
   '--heap-growing-percent=20',
-  '--interrupt-budget=270336',
 ];
 
 /**
@@ -41,15 +33,12 @@ export const HOST_NODE_FLAGS: readonly string[] = [
  * hand, an older systemd unit). The semi-space limit is fixed when the heap is made, so at run time the
  * young generation is kept from growing instead; the WebAssembly flag is read at each compile, and
  * undici's parser is compiled at the first transfer, after this runs; the growing factor is read at
- * each full collection; the interrupt budget when a function's counter is set, so at run time it
- * reaches only the functions made after this, not Node's path functions made at its bootstrap: a host
- * started by hand still optimises those at start-up (about 59 MiB idle instead of 54).
+ * each full collection.
  */
 const RUNTIME_EQUIVALENTS: Readonly<Record<string, string>> = {
   '--max-semi-space-size=1': '--semi-space-growth-factor=1',
   '--liftoff-only': '--liftoff-only',
   '--heap-growing-percent=20': '--heap-growing-percent=20',
-  '--interrupt-budget=270336': '--interrupt-budget=270336',
 };
 
 let applied: string[] | undefined;
