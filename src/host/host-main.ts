@@ -4,6 +4,7 @@ import { guardHomeEntry } from '../core/home-guard.ts';
 import { removeZombieLock } from '../core/home-lock.ts';
 import { clearHostFailure, writeHostFailure } from '../core/host-failure.ts';
 import type { Logger } from '../core/logger.ts';
+import { releaseOptimizingCompiler } from '../core/optimizing-compiler.ts';
 import { hostSocketPath } from '../core/paths.ts';
 import { openHomeAndLog } from './home-start.ts';
 import { createHostLogger } from './host-log.ts';
@@ -104,6 +105,8 @@ export async function runHost(options: RunHostOptions): Promise<number> {
     server = await options.serve({ service, socketPath, log, onShutdownRequest: () => stop('shutdown') });
     clearHostFailure(home);
     log.info({ home, socketPath }, 'transfer host listening');
+    // Start-up is over: from now on V8 optimises what becomes hot (core/optimizing-compiler.ts).
+    releaseOptimizingCompiler();
     const listening = server;
     const stopIdleWatch = watchIdle({
       isIdle: () => listening.connectionCount === 0 && !service.hasWork(),

@@ -1,5 +1,6 @@
 import { setFlagsFromString } from 'node:v8';
 import { noteLiftoffOnlyProcessWide } from '../core/liftoff-only.ts';
+import { holdOptimizingCompiler } from '../core/optimizing-compiler.ts';
 import { enableYoungCollections } from '../core/young-collection.ts';
 import { noteYoungGenerationFixed } from '../core/young-generation.ts';
 
@@ -65,6 +66,8 @@ export function applyHostFlags(execArgv: readonly string[] = process.execArgv): 
   if (applied.includes('--semi-space-growth-factor=1')) noteYoungGenerationFixed();
   // Not a flag but the same kind of choice: big response bodies pace young collections (why: there).
   enableYoungCollections();
+  // Nor is this: TurboFan waits until the host listens (core/optimizing-compiler.ts, host/host-main.ts).
+  holdOptimizingCompiler();
   return applied;
 }
 
