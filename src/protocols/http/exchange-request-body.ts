@@ -93,8 +93,9 @@ export class RequestBody {
     this.#sent.flush(this.#bytesSent);
   }
 
+  /** The exchange settled: its count is final (flushed before), later pulls report nothing. */
   cancel(): void {
-    this.#sent.cancel();
+    this.#sent.close();
   }
 
   /**

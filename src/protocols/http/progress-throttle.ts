@@ -11,12 +11,14 @@ export class ProgressThrottle {
   #lastValue = -1;
   #latest = 0;
   #timer: NodeJS.Timeout | undefined;
+  #closed = false;
 
   constructor(emit: (value: number) => void) {
     this.#emit = emit;
   }
 
   update(value: number): void {
+    if (this.#closed) return;
     this.#latest = value;
     const wait = this.#lastAt + PROGRESS_INTERVAL_MS - performance.now();
     if (wait <= 0) this.#report();
@@ -24,6 +26,7 @@ export class ProgressThrottle {
   }
 
   flush(value: number): void {
+    if (this.#closed) return;
     this.#latest = value;
     this.#report();
   }
@@ -31,6 +34,16 @@ export class ProgressThrottle {
   cancel(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
+  }
+
+  /**
+   * Nothing is reported after this. A request body that undici goes on pulling after the request was
+   * answered (an early 401 whose request is then sent again) must not report its count over the
+   * progress of the request that replaced it.
+   */
+  close(): void {
+    this.cancel();
+    this.#closed = true;
   }
 
   #report(): void {
