@@ -48,6 +48,8 @@ export function boundedInteger(value: unknown, path: Path, key: string, min: num
   if ((value as number) < min || (value as number) > max) fail(path, `an integer from ${min} to ${max}`, key);
 }
 
+const MAX_NAMED_FIELDS = 10;
+
 /** Throws unless every key of `object` is one of `known`; `refusal` words the message for a client author. */
 export function onlyKnown(
   object: Record<string, unknown>,
@@ -60,7 +62,10 @@ export function onlyKnown(
     if (!known.has(key)) unknown.push(key);
   }
   if (unknown.length === 0) return;
-  const message = refusal?.(unknown) ?? `unknown field${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}`;
+  // Named as the client sent them, but bounded: the message goes into the reply and the host's log.
+  const named = unknown.slice(0, MAX_NAMED_FIELDS).map((key) => (key.length > 64 ? `${key.slice(0, 64)}…` : key));
+  if (unknown.length > MAX_NAMED_FIELDS) named.push(`and ${unknown.length - MAX_NAMED_FIELDS} more`);
+  const message = refusal?.(named) ?? `unknown field${unknown.length > 1 ? 's' : ''} ${named.join(', ')}`;
   throw new ShapeCheckError(`${path}: ${message}`);
 }
 

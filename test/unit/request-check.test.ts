@@ -364,5 +364,11 @@ describe('the host checks requests by hand with the verdicts of the zod schemas'
       [envelope.id, envelope.error.code, envelope.error.message],
       [4, 'BT_ERR_IPC_PROTOCOL', 'bad request: frame: unknown field x'],
     );
+    // A flood of unknown fields is named within bounds: the message goes into the host's log.
+    const flood = Object.fromEntries(Array.from({ length: 500 }, (_, index) => [`${'k'.repeat(200)}${index}`, 1]));
+    const flooded = parseRequest(frame('status', flood));
+    assert.ok(!flooded.ok);
+    assert.ok(flooded.error.message.length < 1200, `${flooded.error.message.length} characters`);
+    assert.match(flooded.error.message, /and 490 more$/);
   });
 });
