@@ -33,7 +33,3 @@ export function releaseOptimizingCompiler(): void {
   held = false;
   setFlagsFromString('--turbofan');
 }
-
-export function optimizingCompilerHeld(): boolean {
-  return held;
-}

@@ -21,8 +21,8 @@ export async function chooseProtocol(
   const named = chosenProtocol(url, extras.resumeProtocol);
   if (named) return named;
   if (extras.probedPlain) return rememberedProtocol(url, 'plain');
-  // Returned as a value when known: an async function that returns a promise costs extra turns.
-  return knownProtocol(context, url) ?? learnedProtocol(context, url, headers);
+  // A value when known: an async function that returns a promise costs extra turns.
+  return learnedProtocol(context, url, headers);
 }
 
 /**
@@ -41,13 +41,20 @@ function knownProtocol(context: AttemptContext, url: URL): UploadProtocol | unde
  * (retried, probed again). A protocol that needs no probe to be found (one detected on the request
  * itself) costs nothing extra.
  */
-export async function learnedProtocol(
+export function learnedProtocol(
+  context: AttemptContext,
+  url: URL,
+  headers: ReadonlyArray<readonly [string, string]>,
+): UploadProtocol | Promise<UploadProtocol> {
+  return knownProtocol(context, url) ?? probedProtocol(context, url, headers);
+}
+
+/** The endpoint asked (one probe shared by concurrent uploads), its answer remembered. */
+async function probedProtocol(
   context: AttemptContext,
   url: URL,
   headers: ReadonlyArray<readonly [string, string]>,
 ): Promise<UploadProtocol> {
-  const known = knownProtocol(context, url);
-  if (known !== undefined) return known;
   const { live, store, dispatcher } = context;
   const prober = probingProtocol(url);
   // knownProtocol answered every scheme without a probing protocol.

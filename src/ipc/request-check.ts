@@ -4,27 +4,24 @@ import { MAX_LIST_PAGE, PROTOCOL_VERSION, protocolError } from './frames.ts';
 import { isMethod } from './method-names.ts';
 import type { Method, ValidParamsOf } from './methods.ts';
 import {
+  arrayOf,
+  boundedInteger,
+  boundedString,
   COST_POLICIES,
   count,
   fail,
   integer,
   member,
+  onlyKnown,
   type Path,
   PRIORITIES,
   record,
   ShapeCheckError,
-} from './shape-check.ts';
-import {
-  arrayOf,
-  boundedInteger,
-  boundedString,
-  checkSpec,
-  onlyKnown,
   stringPair,
   TEXT_MAX,
   text,
-  webErrorStatuses,
-} from './start-spec-check.ts';
+} from './shape-check.ts';
+import { checkSpec, webErrorStatuses } from './start-spec-check.ts';
 
 /**
  * The host's check of every request a client sends (protocol.ts describes the wire): the envelope,
