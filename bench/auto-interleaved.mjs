@@ -8,28 +8,18 @@
 //   BGTRANSFER_HOST=inproc BGTRANSFER_HOME=$(mktemp -d) BGTRANSFER_APP_ID=bench \
 //     node bench/auto-interleaved.mjs TREE [BATCH=200] [PAIRS=10]
 // TREE: a built tree (its dist/index.js is loaded). Prints one JSON line.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import { loadavg, tmpdir } from 'node:os';
+import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { interleavedEndpoint } from './interleaved-endpoint.mjs';
 
 const [tree, batchArg = '200', pairsArg = '10'] = process.argv.slice(2);
 const batch = Number(batchArg);
 const pairs = Number(pairsArg);
 const { BackgroundUploader, closeAsync } = await import(pathToFileURL(join(resolve(tree), 'dist/index.js')).href);
 
-const dir = mkdtempSync(join(tmpdir(), 'bgtransfer-auto-interleaved-'));
-const bytes = Buffer.alloc(4096, 7);
-for (let index = 0; index < batch; index++) writeFileSync(join(dir, `f${index}.bin`), bytes);
-const methods = new Map();
-const server = createServer((req, res) => {
-  methods.set(req.method, (methods.get(req.method) ?? 0) + 1);
-  req.resume();
-  req.on('end', () => res.writeHead(req.method === 'PUT' ? 201 : 200, { 'Content-Length': '0' }).end());
-});
-await new Promise((done) => server.listen(0, '127.0.0.1', done));
-const url = `http://127.0.0.1:${server.address().port}`;
+const endpoint = await interleavedEndpoint('bgtransfer-auto-interleaved-', batch);
+const { dir, methods, url } = endpoint;
 
 async function runBatch(protocol, label) {
   const uploader = new BackgroundUploader();
@@ -61,9 +51,7 @@ try {
   }
 } finally {
   await closeAsync();
-  server.closeAllConnections();
-  server.close();
-  rmSync(dir, { recursive: true, force: true });
+  endpoint.close();
 }
 load.push(loadavg()[0]);
 const median = (values) => {

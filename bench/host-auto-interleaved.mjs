@@ -9,11 +9,11 @@
 //   node bench/host-auto-interleaved.mjs TREE [BATCH=1000] [PAIRS=4]
 // TREE: a built tree (its dist/ is loaded, and starts the host from its dist/, in a fresh home).
 // Writes bench/results/host-auto-interleaved-<timestamp>.json and prints a summary line.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import { loadavg, tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { interleavedEndpoint } from './interleaved-endpoint.mjs';
 
 const [treeArg, batchArg = '1000', pairsArg = '4'] = process.argv.slice(2);
 if (!treeArg) throw new Error('usage: host-auto-interleaved.mjs TREE [BATCH] [PAIRS]');
@@ -24,17 +24,8 @@ const APP_ID = 'bench-auto-interleaved';
 // Linux reports utime/stime in clock ticks of 1/100 s (USER_HZ) on every architecture Node runs on.
 const TICK_MS = 10;
 
-const dir = mkdtempSync(join(tmpdir(), 'bgtransfer-host-auto-'));
-const bytes = Buffer.alloc(4096, 7);
-for (let index = 0; index < batch; index++) writeFileSync(join(dir, `f${index}.bin`), bytes);
-const methods = new Map();
-const server = createServer((req, res) => {
-  methods.set(req.method, (methods.get(req.method) ?? 0) + 1);
-  req.resume();
-  req.on('end', () => res.writeHead(req.method === 'PUT' ? 201 : 200, { 'Content-Length': '0' }).end());
-});
-await new Promise((done) => server.listen(0, '127.0.0.1', done));
-const url = `http://127.0.0.1:${server.address().port}`;
+const endpoint = await interleavedEndpoint('bgtransfer-host-auto-', batch);
+const { dir, methods, url } = endpoint;
 
 function hostCpuMs(pid) {
   // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
@@ -125,9 +116,7 @@ let result;
 try {
   result = await measure();
 } finally {
-  server.closeAllConnections();
-  server.close();
-  rmSync(dir, { recursive: true, force: true });
+  endpoint.close();
 }
 const { none, auto } = result.hostCpuMsPerUpload;
 console.log(
