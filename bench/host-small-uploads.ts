@@ -48,7 +48,9 @@ import {
  *     process creates `count` uploads (PUT, resumeProtocol 'none': no OPTIONS probe) and times the first
  *     startAsync() to the last completion it is told of. With 10,000 operations stored, the enumeration
  *     is then timed: getCurrentUploadsAsync() in `list-runs` fresh processes, and `bgtransfer list --json`.
- * Then `auto-runs` runs with the default resumeProtocol 'auto' (one OPTIONS probe for the endpoint, then remembered).
+ * The first `auto-runs` runs also upload with the default resumeProtocol 'auto' (one OPTIONS probe for
+ * the endpoint, then remembered), each in a fresh home and host beside that run's 'none', the two in
+ * alternating order; auto/none is reported per run and as the median of those pairs.
  *
  * `--window` (default 4000) bounds the uploads one client has started and not yet seen settle: the host
  * refuses a 4,097th watch on one connection (MAX_WATCHES_PER_CONNECTION) and startAsync() then never
@@ -130,9 +132,16 @@ try {
 
   for (let run = 1; run <= runCount; run++) {
     baselines.push(await baselineRun(run));
-    hostRuns.push(await hostRun(run, 'none', true));
+    if (run > autoRuns) {
+      hostRuns.push(await hostRun(run, 'none', true));
+      continue;
+    }
+    // 'auto' is paired with this run's 'none', the order alternating: runs of the same code move by
+    // ±20% from one to the next on this machine, so only runs side by side compare.
+    const order: ('none' | 'auto')[] = run % 2 === 1 ? ['none', 'auto'] : ['auto', 'none'];
+    for (const mode of order) hostRuns.push(await hostRun(run, mode, mode === 'none'));
   }
-  for (let run = 1; run <= autoRuns; run++) hostRuns.push(await hostRun(run, 'auto', false));
+  for (let run = runCount + 1; run <= autoRuns; run++) hostRuns.push(await hostRun(run, 'auto', false));
   failures = [...baselines, ...hostRuns].filter((run) => !run.valid).length;
 
   const summary = summarize(baselines, hostRuns);

@@ -87,8 +87,14 @@ export interface Summary {
   /** median(bgtransfer none) / median(undici). */
   noneRatio: number;
   autoRatio: number;
-  /** median(auto) / median(none): what the per-operation OPTIONS probe costs. */
+  /** median(auto) / median(none) of the rates. */
   autoVsNone: number;
+  /** Per run with both sides valid, auto's rate over none's (side by side, alternating order): their median. */
+  autoVsNonePaired: number;
+  /** The same pairs' host CPU per upload, auto over none: their median (above 1: 'auto' costs more). */
+  autoVsNoneHostCpuPaired: number;
+  /** Each pair's host CPU ratio, in run order. */
+  autoVsNoneHostCpuPairs: number[];
   noneStoreUploadsPerSecond: number;
   /** Host VmRSS once started, before any upload (median). */
   hostIdleRssBytes: number;
@@ -111,6 +117,11 @@ export function summarize(baselines: readonly BaselineRun[], hostRuns: readonly 
   const noneRate = median(none.map(rate));
   const autoRate = median(auto.map(rate));
   const lists = none.flatMap((run) => run.list);
+  const pairs = none.flatMap((noneRun): [HostRun, HostRun][] => {
+    const autoRun = auto.find((run) => run.run === noneRun.run);
+    return autoRun?.valid && noneRun.valid ? [[noneRun, autoRun]] : [];
+  });
+  const hostCpuPairs = pairs.map(([noneRun, autoRun]) => hostCpuMsPerUpload(autoRun) / hostCpuMsPerUpload(noneRun));
   return {
     undiciUploadsPerSecond: undiciRate,
     noneUploadsPerSecond: noneRate,
@@ -118,6 +129,9 @@ export function summarize(baselines: readonly BaselineRun[], hostRuns: readonly 
     noneRatio: noneRate / undiciRate,
     autoRatio: autoRate / undiciRate,
     autoVsNone: autoRate / noneRate,
+    autoVsNonePaired: median(pairs.map(([noneRun, autoRun]) => rate(autoRun) / rate(noneRun))),
+    autoVsNoneHostCpuPaired: median(hostCpuPairs),
+    autoVsNoneHostCpuPairs: hostCpuPairs,
     noneStoreUploadsPerSecond: median(none.map((run) => run.store?.uploadsPerSecond ?? Number.NaN)),
     hostIdleRssBytes: median(hostRuns.map((run) => run.hostBefore.vmRssBytes)),
     hostPeakRssUploadsBytes: Math.max(0, ...hostRuns.map((run) => run.hostAfterUploads.vmHwmBytes)),
@@ -181,6 +195,8 @@ export function renderMarkdown(
     `| bgtransfer, resumeProtocol none | ${fixed(summary.noneUploadsPerSecond, 0)} | ${fixed(summary.noneRatio, 2)} |`,
     `| bgtransfer, resumeProtocol auto (endpoint probed once, then remembered) | ${fixed(summary.autoUploadsPerSecond, 0)} | ${fixed(summary.autoRatio, 2)} (auto/none ${fixed(summary.autoVsNone, 2)}) |`,
     '',
+    `'auto' against 'none', side by side in each run (median of the pairs): rate ${fixed(summary.autoVsNonePaired, 2)}, host CPU per upload ${fixed(summary.autoVsNoneHostCpuPaired, 2)} (pairs: ${summary.autoVsNoneHostCpuPairs.map((ratio) => fixed(ratio, 2)).join(', ') || 'none'})`,
+    '',
     `Host RSS: ${mib(summary.hostIdleRssBytes)} idle (${code}), peak (VmHWM) ${mib(summary.hostPeakRssUploadsBytes)} while uploading, ${mib(summary.hostPeakRssBytes)} after the enumerations below`,
     '',
     `Enumeration with ${count} operations stored (median of every sample)`,
@@ -201,12 +217,11 @@ function* interleave(
   baselines: readonly BaselineRun[],
   hostRuns: readonly HostRun[],
 ): Generator<BaselineRun | HostRun> {
-  const none = hostRuns.filter((run) => run.resumeProtocol === 'none');
   for (const baseline of baselines) {
     yield baseline;
-    yield* none.filter((run) => run.run === baseline.run);
+    yield* hostRuns.filter((run) => run.run === baseline.run);
   }
-  yield* hostRuns.filter((run) => run.resumeProtocol === 'auto');
+  yield* hostRuns.filter((run) => !baselines.some((baseline) => baseline.run === run.run));
 }
 
 function samples(hostRuns: readonly HostRun[], of: (run: HostRun) => number[]): string {

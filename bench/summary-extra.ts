@@ -62,7 +62,18 @@ export async function tusSamples(workDir: string, file: string, sha256: string, 
           cpuSeconds: run.cpuSeconds,
           maxRssBytes: run.maxRssBytes,
         });
+        // The same upload as the server saw it: POST arrival to the last byte (no client start-up).
+        samples.push({
+          group: 'tus',
+          side: `${side} (server-seen)`,
+          round,
+          ok: ok && upload?.serverSeconds != null,
+          wallSeconds: upload?.serverSeconds ?? Number.NaN,
+          cpuSeconds: run.cpuSeconds,
+          maxRssBytes: run.maxRssBytes,
+        });
         log(side, round, ok, result.transferSeconds ?? Number.NaN, run.cpuSeconds);
+        log(`${side} (server-seen)`, round, ok, upload?.serverSeconds ?? Number.NaN, run.cpuSeconds);
       }
     }
   } finally {

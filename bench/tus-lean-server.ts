@@ -21,6 +21,12 @@ export interface LeanTusUpload {
   receivedBytes: number;
   /** Hex sha-256 once offset reached length, else null. */
   sha256: string | null;
+  /**
+   * Seconds from the creation POST's arrival to the end of the PATCH that completed the upload, as this
+   * server saw them (null until complete): the transfer's own time, the same for every client, without
+   * what a client does before it sends the POST (Node's start-up, opening an in-process engine).
+   */
+  serverSeconds: number | null;
 }
 
 export interface LeanTusServer {
@@ -37,6 +43,8 @@ export interface LeanTusServer {
 
 interface State extends LeanTusUpload {
   hash: Hash;
+  /** performance.now() when the creation POST arrived. */
+  createdAtMs: number;
 }
 
 const TUS_HEADERS = { 'Tus-Resumable': '1.0.0' };
@@ -61,7 +69,15 @@ export async function startLeanTusServer(): Promise<LeanTusServer> {
       }
       counter += 1;
       const id = String(counter);
-      uploads.set(id, { length, offset: 0, receivedBytes: 0, sha256: null, hash: createHash('sha256') });
+      uploads.set(id, {
+        length,
+        offset: 0,
+        receivedBytes: 0,
+        sha256: null,
+        serverSeconds: null,
+        hash: createHash('sha256'),
+        createdAtMs: performance.now(),
+      });
       res.writeHead(201, { ...TUS_HEADERS, Location: `/files/${id}` }).end();
       return;
     }
@@ -94,7 +110,10 @@ export async function startLeanTusServer(): Promise<LeanTusServer> {
       return;
     }
     const finish = (): void => {
-      if (upload.offset >= upload.length && upload.sha256 === null) upload.sha256 = upload.hash.digest('hex');
+      if (upload.offset >= upload.length && upload.sha256 === null) {
+        upload.serverSeconds = (performance.now() - upload.createdAtMs) / 1000;
+        upload.sha256 = upload.hash.digest('hex');
+      }
     };
     req.on('data', (chunk: Buffer) => {
       const room = upload.length - upload.offset;
@@ -121,7 +140,13 @@ export async function startLeanTusServer(): Promise<LeanTusServer> {
       const state = uploads.get(idOf(uploadUrl));
       return state === undefined
         ? undefined
-        : { length: state.length, offset: state.offset, receivedBytes: state.receivedBytes, sha256: state.sha256 };
+        : {
+            length: state.length,
+            offset: state.offset,
+            receivedBytes: state.receivedBytes,
+            sha256: state.sha256,
+            serverSeconds: state.serverSeconds,
+          };
     },
     forget(uploadUrl) {
       uploads.delete(idOf(uploadUrl));
