@@ -30,7 +30,7 @@ import { toSnapshot } from './live-transfer.ts';
 import { ALWAYS_CONNECTED, type NetworkStateSource } from './network-gate.ts';
 import { rotateGroup } from './ready-queue.ts';
 import { recoverInterrupted } from './recovery.ts';
-import { Scheduler } from './scheduler.ts';
+import { Scheduler, type UpdateListener } from './scheduler.ts';
 import { SpoolRegistry, storedExtras, UNFINISHED, unfinishedSpoolPaths } from './spools.ts';
 import { terminateSession } from './terminate-session.ts';
 
@@ -335,7 +335,7 @@ export class Engine {
     return this.get(guid) ?? toSnapshot(record);
   }
 
-  onUpdate(listener: (snapshot: OperationSnapshot) => void): () => void {
+  onUpdate(listener: UpdateListener): () => void {
     return this.#scheduler.onUpdate(listener);
   }
 

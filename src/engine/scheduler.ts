@@ -16,7 +16,7 @@ import { type QueueEntry, queueEntry, ReadyQueue } from './ready-queue.ts';
 import { runAttempt } from './run-attempt.ts';
 import { discardDownloadPartial } from './run-download.ts';
 
-type SchedulerEvents = { update: [OperationSnapshot] };
+type SchedulerEvents = { update: [snapshot: OperationSnapshot, record?: OperationRecord] };
 
 /** How often running operations' counters are written to the store. */
 const PERSIST_INTERVAL_MS = 1_000;
@@ -34,6 +34,9 @@ export interface SchedulerOptions {
   now: () => number;
   random: () => number;
 }
+
+/** A listener of Scheduler.onUpdate (and Engine.onUpdate). */
+export type UpdateListener = (snapshot: OperationSnapshot, record?: OperationRecord) => void;
 
 /**
  * The running half of the engine: keeps the queue of ready operations in step with the store, starts
@@ -129,7 +132,11 @@ export class Scheduler {
     this.#queuedRecords.delete(guid);
   }
 
-  onUpdate(listener: (snapshot: OperationSnapshot) => void): () => void {
+  /**
+   * Every published change. `record` is the stored record it was published from (a status change);
+   * absent for a running request's progress. Listeners must not change it.
+   */
+  onUpdate(listener: UpdateListener): () => void {
     this.#events.on('update', listener);
     return () => this.#events.off('update', listener);
   }
@@ -169,7 +176,9 @@ export class Scheduler {
     // a property change or a pause must not show a download's progress going back.
     const snapshot = live && !live.ended ? live.peekSnapshot() : toSnapshot(record);
     snapshot.progress = { ...snapshot.progress, hasRestarted: false, hasResponseChanged: false };
-    this.#events.emit('update', snapshot);
+    // The record goes along, so that a listener needing its engine fields (an ended operation's
+    // completion group and notifications) does not read the row just written back from the store.
+    this.#events.emit('update', snapshot, record);
   }
 
   #publishLive(live: LiveTransfer): void {

@@ -55,11 +55,13 @@ export async function openTransferService(
   }
   const tasks = new CompletionTasks(engine.store, home, logger);
   const notifications = new UploadNotifications(engine.store, logger, env);
-  const stopWatching = engine.onUpdate((snapshot) => {
+  const stopWatching = engine.onUpdate((snapshot, published) => {
     if (!isTerminalStatus(snapshot.progress.status)) return;
-    const record = engine.getRecord(snapshot.guid);
-    if (record?.extras.completionGroupId) tasks.check(record.extras.completionGroupId);
-    notifications.operationEnded(snapshot.guid);
+    // The record the end was published from; read from the store only if none came along.
+    const record = published ?? engine.getRecord(snapshot.guid);
+    if (!record) return;
+    if (record.extras.completionGroupId) tasks.check(record.extras.completionGroupId);
+    notifications.operationEnded(record);
   });
   tasks.checkPending();
 

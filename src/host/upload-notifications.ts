@@ -1,5 +1,6 @@
 import { isTerminalStatus, BackgroundTransferStatus as S } from '../core/enums.ts';
 import type { Logger } from '../core/logger.ts';
+import type { OperationRecord } from '../store/operation-record.ts';
 import type { OperationStore } from '../store/operation-store.ts';
 import { notify } from './desktop-notifier.ts';
 
@@ -20,11 +21,10 @@ export class UploadNotifications {
     this.#env = env;
   }
 
-  /** Called when an operation ended. */
-  operationEnded(guid: string): void {
-    const record = this.#store.getOperation(guid);
-    const batch = record?.extras.notificationBatchId;
-    if (!record || !batch) return;
+  /** Called with the stored record of an operation that ended. */
+  operationEnded(record: OperationRecord): void {
+    const batch = record.extras.notificationBatchId;
+    if (!batch) return;
     const failed = record.progress.status !== S.completed;
     if (failed) {
       const message = record.extras.failureNotification;
