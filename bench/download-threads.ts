@@ -16,7 +16,8 @@ import { startHost, stopHost } from './transfer-host.ts';
  * read from /proc/<pid>/task/<tid>/stat before and after one `bgtransfer download` of a file served by
  * Debian's nginx, then `curl -o` of the same file for the round's comparison.
  *
- *   node --conditions=source --import tsx bench/download-threads.ts [--size-mib 1024] [--rounds 3] [--cli dist/cli/main.js]
+ *   node --conditions=source --import tsx bench/download-threads.ts [--size-mib 1024] [--rounds 3]
+ *        [--target same|new] [--no-curl] [--cli dist/cli/main.js]
  *
  * A thread is named by what it did: the main thread by its id; the others are told apart by their
  * split of user and system time (V8's helpers run JavaScript's garbage collection in user time,
@@ -29,11 +30,17 @@ const { values } = parseArgs({
   options: {
     'size-mib': { type: 'string', default: '1024' },
     rounds: { type: 'string', default: '3' },
+    /** 'same': every round downloads onto the previous round's file (replacing it); 'new': a new file per round. */
+    target: { type: 'string', default: 'same' },
+    /** Skip curl's download after each of bgtransfer's (then nothing else writes between rounds). */
+    'no-curl': { type: 'boolean', default: false },
     /** Another build's CLI (its host starts from the same build), for before/after runs. */
     cli: { type: 'string', default: fileURLToPath(new URL('../dist/cli/main.js', import.meta.url)) },
   },
 });
 const CLI = values.cli;
+if (values.target !== 'same' && values.target !== 'new')
+  throw new Error(`--target must be same or new, got ${values.target}`);
 const sizeBytes = positiveInteger(values['size-mib'], '--size-mib') * 1024 * 1024;
 const rounds = positiveInteger(values.rounds, '--rounds');
 
@@ -76,10 +83,13 @@ try {
       // by this download's fsyncs (ext4's ordered journal flushes every file's dirty data with them).
       spawnSync('sync');
       const before = threadTimes(pid);
-      const download = timed(process.execPath, [CLI, 'download', url, join(workDir, 'bgtransfer.bin')], env);
+      const target = join(workDir, values.target === 'same' ? 'bgtransfer.bin' : `bgtransfer-${round}.bin`);
+      const download = timed(process.execPath, [CLI, 'download', url, target], env);
       const after = threadTimes(pid);
       spawnSync('sync');
-      const curl = timed('curl', ['-s', '-o', join(workDir, 'curl.bin'), url], process.env);
+      const curl = values['no-curl']
+        ? { ok: true, seconds: Number.NaN }
+        : timed('curl', ['-s', '-o', join(workDir, 'curl.bin'), url], process.env);
       const threads = [...after].flatMap(([tid, end]) => {
         const start = before.get(tid) ?? { userMs: 0, systemMs: 0 };
         const userMs = end.userMs - start.userMs;
@@ -104,7 +114,14 @@ try {
 const path = await writeBenchResult('download-threads', startedAt, {
   benchmark: 'download-threads',
   date: startedAt.toISOString(),
-  conditions: { sizeBytes, rounds, server: 'Debian nginx on loopback', cli: `${CLI}, through a running host` },
+  conditions: {
+    sizeBytes,
+    rounds,
+    target: values.target,
+    curl: !values['no-curl'],
+    server: 'Debian nginx on loopback',
+    cli: `${CLI}, through a running host`,
+  },
   environment: benchEnvironment(loadBefore),
   units: { times: 'milliseconds of CPU per thread (clock ticks of 10 ms), seconds of wall' },
   results,
