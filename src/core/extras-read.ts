@@ -1,7 +1,7 @@
 import { DEFAULT_EXTRAS } from './default-extras.ts';
 import { EXPECTED_DIGEST_PATTERN } from './expected-digest.ts';
 import { isHeaderPair } from './header-list.ts';
-import type { OperationExtras } from './operation-extras.ts';
+import type { OperationExtras, UploadSession } from './operation-extras.ts';
 
 /**
  * A stored extrasJson value read back by hand: the store's every row read goes through it, and zod's
@@ -157,9 +157,10 @@ function fileIdentity(value: unknown): { path: string; size: number; mtimeMs: nu
   };
 }
 
-function session(value: unknown): NonNullable<OperationExtras['session']> {
+function session(value: unknown): UploadSession {
   const given = object(value, 'session');
-  const out: Record<string, unknown> = {
+  // The optional fields are filled in by name below (`optional`), so the object is also a record.
+  const out: UploadSession & Record<string, unknown> = {
     protocol: oneOf(given.protocol, ['tus', 'ietf', 'ftp', 'download'] as const, 'session'),
     uploadUrl: nullable(given.uploadUrl, str),
   };
@@ -184,5 +185,5 @@ function session(value: unknown): NonNullable<OperationExtras['session']> {
       return read;
     });
   });
-  return out as NonNullable<OperationExtras['session']>;
+  return out;
 }

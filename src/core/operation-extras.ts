@@ -1,6 +1,4 @@
-import { z } from 'zod';
 import { DEFAULT_EXTRAS, DEFAULT_REQUEST_EXTRAS } from './default-extras.ts';
-import { EXPECTED_DIGEST_PATTERN } from './expected-digest.ts';
 import { SPOOL_ID_PATTERN } from './spool-id.ts';
 
 export { DEFAULT_EXTRAS, DEFAULT_REQUEST_EXTRAS, SPOOL_ID_PATTERN };
@@ -9,145 +7,160 @@ export { DEFAULT_EXTRAS, DEFAULT_REQUEST_EXTRAS, SPOOL_ID_PATTERN };
  * What an operation carries beyond the Windows snapshot: how its body is made, how it resumes, its
  * credentials, notifications and completion group. Stored as one JSON column (extrasJson, 0600 file:
  * credentials are readable only by the user) and never sent to `list` output or logs.
+ *
+ * Plain types: the store reads the column with core/extras-read.ts and the host checks a start's
+ * extras with ipc/start-spec-check.ts, both by hand. test/schemas/extras-schemas.ts states the same
+ * shapes as zod schemas, the reference those checks are tested against, and makes the compiler hold
+ * these types to them (docs/architecture.md, "Checking what crosses the socket").
  */
 
-const fileIdentity = z.object({ path: z.string(), size: z.number(), mtimeMs: z.number(), ino: z.number() });
+/** A file's identity when the operation was created: a change means the file is not the same. */
+export interface FileIdentity {
+  path: string;
+  size: number;
+  mtimeMs: number;
+  ino: number;
+}
 
 /** One part of a multipart body (R68–R72): text or file, never both. */
-const contentPart = z.object({
-  name: z.string().nullable(),
-  fileName: z.string().nullable(),
-  headers: z.array(z.tuple([z.string(), z.string()])),
-  text: z.string().nullable(),
-  file: fileIdentity.nullable(),
-});
+export interface ContentPartSpec {
+  name: string | null;
+  fileName: string | null;
+  headers: [string, string][];
+  text: string | null;
+  file: FileIdentity | null;
+}
 
-const bodySpec = z.discriminatedUnion('kind', [
-  /** CreateUpload: the source file is the raw body. */
-  z.object({ kind: z.literal('file') }),
-  /** CreateUploadAsync: multipart/<subType> built from parts (R69–R72). */
-  z.object({ kind: z.literal('multipart'), parts: z.array(contentPart), subType: z.string(), boundary: z.string() }),
-  /** CreateUploadFromStreamAsync: the stream spooled to a durable file the host owns. */
-  z.object({ kind: z.literal('stream'), spoolPath: z.string() }),
-  /** A download without a request body (createDownload(uri, resultFile)). */
-  z.object({ kind: z.literal('none') }),
-]);
-
-const credential = z.object({ userName: z.string(), password: z.string() });
-const notification = z.object({ summary: z.string(), body: z.string() });
+/** A multipart body as stored and as requested alike. */
+export interface MultipartBodySpec {
+  kind: 'multipart';
+  parts: ContentPartSpec[];
+  subType: string;
+  boundary: string;
+}
 
 /**
- * The fields an app chooses (through BackgroundUploader): the same in a start request and in the stored
- * operation, so the two schemas below cannot drift apart.
+ * How a stored operation's body is made: the source file (CreateUpload), multipart/<subType> from
+ * parts (CreateUploadAsync), a stream spooled to a durable file the host owns
+ * (CreateUploadFromStreamAsync), or none (a download without a request body).
  */
-const askedFields = {
+export type BodySpec = { kind: 'file' } | MultipartBodySpec | { kind: 'stream'; spoolPath: string } | { kind: 'none' };
+
+export interface Credential {
+  userName: string;
+  password: string;
+}
+
+export interface NotificationSpec {
+  summary: string;
+  body: string;
+}
+
+/** The resumable protocol an app asks for ('auto': learn what the endpoint speaks). */
+export type ResumeProtocolChoice = 'auto' | 'tus' | 'ietf' | 'none';
+
+/**
+ * The fields an app chooses (through BackgroundUploader / BackgroundDownloader): the same in a start
+ * request and in the stored operation.
+ */
+export interface AskedExtras {
   /** BackgroundUploader.resumeProtocol: which resumable protocol to use, or 'auto' to probe for one. */
-  resumeProtocol: z.enum(['auto', 'tus', 'ietf', 'none']),
-  /**
-   * ietfInteropVersion (docs/api/background-uploader.md): the draft version the IETF protocol speaks.
-   * Defaulted, so that a start frame from a client that predates the field still parses.
-   */
-  ietfInteropVersion: z.union([z.literal(6), z.literal(8)]).default(6),
+  resumeProtocol: ResumeProtocolChoice;
+  /** ietfInteropVersion (docs/api/background-uploader.md): the draft version the IETF protocol speaks. */
+  ietfInteropVersion: 6 | 8;
   /**
    * sendContentDigest (docs/api/background-uploader.md): send the body's SHA-256 as `Repr-Digest` on
-   * plain and IETF draft requests (computed before the body: one extra read). Defaulted for old rows.
+   * plain and IETF draft requests (computed before the body: one extra read).
    */
-  sendContentDigest: z.boolean().default(false),
+  sendContentDigest: boolean;
   /**
    * tusParallelUploads (docs/api/background-uploader.md): where a tus server has the concatenation
-   * extension, a large body goes as this many partial uploads at once. 1 = one upload. Defaulted for
-   * old rows and clients.
+   * extension, a large body goes as this many partial uploads at once (1 to 16). 1 = one upload.
    */
-  tusParallelUploads: z.number().int().min(1).max(16).default(1),
-  serverCredential: credential.nullable(),
-  proxyCredential: credential.nullable(),
+  tusParallelUploads: number;
+  serverCredential: Credential | null;
+  proxyCredential: Credential | null;
   /** R74: shown when the upload succeeds / fails (desktop notifications). */
-  successNotification: notification.nullable(),
-  failureNotification: notification.nullable(),
+  successNotification: NotificationSpec | null;
+  failureNotification: NotificationSpec | null;
   /** R75: the uploader that created the operation; its notifications judge all of its operations together. */
-  notificationBatchId: z.string().nullable(),
+  notificationBatchId: string | null;
   /** R78: the completion group this operation belongs to. */
-  completionGroupId: z.string().nullable(),
+  completionGroupId: string | null;
   /** DownloadOperation.isRandomAccessRequired: the app reads the result while it downloads (docs/downloads.md). */
-  isRandomAccessRequired: z.boolean().default(false),
+  isRandomAccessRequired: boolean;
   /**
    * DownloadOperation.recoverableWebErrorStatuses: an error with one of these WebErrorStatus values
    * pauses the download (pausedRecoverableWebErrorStatus) until the app resumes it, e.g. after setting
    * a fresh requestedUri, instead of failing or retrying it.
    */
-  recoverableWebErrorStatuses: z.array(z.number().int().min(0).max(1000)).max(64).default([]),
+  recoverableWebErrorStatuses: number[];
   /**
    * DownloadOperation.expectedContentDigest: the app's own `sha-256=:…:` / `sha-512=:…:` of the body. The
    * download completes only if the file matches it (and the server's digest, when one came too).
    */
-  expectedContentDigest: z
-    .string()
-    .regex(EXPECTED_DIGEST_PATTERN, 'expectedContentDigest must be sha-256=:<base64>: or sha-512=:<base64>:')
-    .nullable()
-    .default(null),
+  expectedContentDigest: string | null;
   /**
    * The app's proxy variables (HTTP_PROXY, HTTPS_PROXY, NO_PROXY, either case) when it created the
    * upload, used with config `proxy` "auto": the host's own environment has none, so each app's uploads
    * go through that app's proxies. null (rows stored before this existed): the engine's environment.
    */
-  proxyEnv: z.record(z.string(), z.string()).nullable(),
-};
+  proxyEnv: Record<string, string> | null;
+}
 
-export const operationExtrasSchema = z.object({
-  body: bodySpec,
-  ...askedFields,
+/** tus concatenation: one partial upload's bytes, URL (once created), offset and expiry. */
+export interface TusPartSession {
+  start: number;
+  end: number;
+  uploadUrl: string | null;
+  offset: number;
+  expiresAtMs?: number | null | undefined;
+}
+
+/** The server-side upload a resume continues (tus upload URL, IETF resumption URL, FTP path). */
+export interface UploadSession {
+  /** 'download': a download resumes from its partial file (docs/downloads.md). */
+  protocol: 'tus' | 'ietf' | 'ftp' | 'download';
+  uploadUrl: string | null;
+  /** FTP APPE: the remote size before this upload appended anything (to resume without duplicating). */
+  appendBase?: number | null | undefined;
+  /** IETF draft: when the upload resource expires (Upload-Limit max-age / expires), ms since the epoch. */
+  expiresAtMs?: number | null | undefined;
+  /** Download: the If-Range validator of the partial file's bytes (a strong ETag, else Last-Modified). */
+  validator?: string | null | undefined;
+  /** Download: the representation's length, once an answer told it (Content-Length, Content-Range). */
+  totalBytes?: number | null | undefined;
+  /** Download: the server's digest of the whole representation, `<algorithm>=:<base64>:`. */
+  digest?: string | null | undefined;
+  /** Download: a digest mismatch was retried once already; the next one is final (docs/downloads.md). */
+  digestRetried?: boolean | undefined;
+  tusParts?: TusPartSession[] | undefined;
+}
+
+/** A stored operation's extras: what the app asked for, and what the engine keeps for itself. */
+export interface OperationExtras extends AskedExtras {
+  body: BodySpec;
   /** UploadOperation.contentDigest: `sha-256=:<base64>:` of the bytes uploaded, once all were read. */
-  contentDigest: z.string().nullable().default(null),
-  /** The server-side upload a resume continues (tus upload URL, IETF resumption URL, FTP path). */
-  session: z
-    .object({
-      /** 'download': a download resumes from its partial file (docs/downloads.md). */
-      protocol: z.enum(['tus', 'ietf', 'ftp', 'download']),
-      uploadUrl: z.string().nullable(),
-      /** FTP APPE: the remote size before this upload appended anything (to resume without duplicating). */
-      appendBase: z.number().nullable().optional(),
-      /** IETF draft: when the upload resource expires (Upload-Limit max-age / expires), ms since the epoch. */
-      expiresAtMs: z.number().nullable().optional(),
-      /** Download: the If-Range validator of the partial file's bytes (a strong ETag, else Last-Modified). */
-      validator: z.string().nullable().optional(),
-      /** Download: the representation's length, once an answer told it (Content-Length, Content-Range). */
-      totalBytes: z.number().nullable().optional(),
-      /** Download: the server's digest of the whole representation, `<algorithm>=:<base64>:`. */
-      digest: z.string().nullable().optional(),
-      /** Download: a digest mismatch was retried once already; the next one is final (docs/downloads.md). */
-      digestRetried: z.boolean().optional(),
-      /** tus concatenation: each partial upload's bytes, URL (once created), offset and expiry. */
-      tusParts: z
-        .array(
-          z.object({
-            start: z.number(),
-            end: z.number(),
-            uploadUrl: z.string().nullable(),
-            offset: z.number(),
-            expiresAtMs: z.number().nullable().optional(),
-          }),
-        )
-        .optional(),
-    })
-    .nullable(),
+  contentDigest: string | null;
+  session: UploadSession | null;
   /** The tus probe found the checksum extension with sha256: each PATCH carries Upload-Checksum. */
-  tusSha256Checksum: z.boolean().default(false),
+  tusSha256Checksum: boolean;
   /** "auto" found the server speaks no resumable protocol: don't probe again (R38 restarts apply). */
-  probedPlain: z.boolean(),
+  probedPlain: boolean;
   /**
    * Sent as `Idempotency-Key` (draft-ietf-httpapi-idempotency-key-header) on every attempt of a request
    * that carries the whole body: made once, before the first such request, and kept, so a server that
    * honours it can drop a repeat whose first answer was lost.
    */
-  idempotencyKey: z.string().nullable(),
+  idempotencyKey: string | null;
   /**
    * A POST is on its way to becoming a resumable upload and none of its body has gone out yet (the tus
    * probe or creation request, an IETF draft request before its first body byte). If the process dies
    * now, nothing the server could have accepted was sent: recovery creates the upload again instead of
    * terminating the POST (R12 is about plain POST bodies).
    */
-  creationPending: z.boolean(),
-});
+  creationPending: boolean;
+}
 
 // ---- What an app may ask for. -------------------------------------------------------------------
 //
@@ -157,69 +170,23 @@ export const operationExtrasSchema = z.object({
 // by the engine; a request that names one is refused, so a raw frame cannot make the host upload a
 // file and delete it, or PATCH into another upload.
 
-/** Names the fields a strict object refused, in words a client author can act on. */
-function refuseUnknown(what: string) {
-  return {
-    error: (issue: { code?: string; keys?: string[] }) =>
-      issue.code === 'unrecognized_keys'
-        ? `${what} may not carry ${(issue.keys ?? []).join(', ')}: a client sends only what an app asks for; the engine keeps its own state (spool, session, probe result, offsets)`
-        : undefined,
-  };
+/** A start request's body: as stored, but a stream names its spool by id (from createSpool), never by path. */
+export type RequestBody = { kind: 'file' } | MultipartBodySpec | { kind: 'stream'; spoolId: string } | { kind: 'none' };
+
+/** The extras of a start request (OperationSpec.extras), as the host reads them once checked. */
+export interface RequestExtras extends AskedExtras {
+  body: RequestBody;
 }
 
-const requestFileIdentity = z.strictObject(
-  { path: z.string(), size: z.number(), mtimeMs: z.number(), ino: z.number() },
-  refuseUnknown('a part file'),
-);
-const requestPart = z.strictObject(
-  {
-    name: z.string().nullable(),
-    fileName: z.string().nullable(),
-    headers: z.array(z.tuple([z.string(), z.string()])),
-    text: z.string().nullable(),
-    file: requestFileIdentity.nullable(),
-  },
-  refuseUnknown('a multipart part'),
-);
+/** Fields a client may leave out of a start's extras (one that predates them): the host fills in the default. */
+export type DefaultedRequestField =
+  | 'ietfInteropVersion'
+  | 'sendContentDigest'
+  | 'tusParallelUploads'
+  | 'isRandomAccessRequired'
+  | 'recoverableWebErrorStatuses'
+  | 'expectedContentDigest';
 
-const requestBody = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('file') }, refuseUnknown('a file body')),
-  z.strictObject(
-    { kind: z.literal('multipart'), parts: z.array(requestPart), subType: z.string(), boundary: z.string() },
-    refuseUnknown('a multipart body'),
-  ),
-  z.strictObject(
-    {
-      kind: z.literal('stream'),
-      spoolId: z.string().regex(SPOOL_ID_PATTERN, 'spoolId must be an id from createSpool'),
-    },
-    refuseUnknown('a stream body'),
-  ),
-  z.strictObject({ kind: z.literal('none') }, refuseUnknown('an empty body')),
-]);
-
-/** The extras of a start request (OperationSpec.extras). */
-export const requestExtrasSchema = z.strictObject(
-  {
-    body: requestBody,
-    ...askedFields,
-  },
-  refuseUnknown('spec.extras'),
-);
-
-export type OperationExtras = z.infer<typeof operationExtrasSchema>;
-export type BodySpec = OperationExtras['body'];
-export type Credential = z.infer<typeof credential>;
-export type NotificationSpec = z.infer<typeof notification>;
-
-/**
- * A stored value merged over the defaults, so rows written before a field existed still read. The
- * store reads with core/extras-read.ts (no zod); this is the reference its unit test holds it to.
- */
-export function parseExtras(value: unknown): OperationExtras {
-  const merged = typeof value === 'object' && value !== null ? { ...DEFAULT_EXTRAS, ...value } : value;
-  return operationExtrasSchema.parse(merged);
-}
-
-export type RequestExtras = z.infer<typeof requestExtrasSchema>;
-export type RequestBody = RequestExtras['body'];
+/** The extras of a start request as a client may send them. */
+export type RequestExtrasInput = Omit<RequestExtras, DefaultedRequestField> &
+  Partial<Pick<RequestExtras, DefaultedRequestField>>;

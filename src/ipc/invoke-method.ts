@@ -1,11 +1,15 @@
 import type { CallContext } from '../host/transfer-service.ts';
-import type { AppMethod, AppService, ValidParamsOf } from './methods.ts';
+import type { AppMethod, ValidParamsOf } from './methods.ts';
 
 /**
- * Runs one app method on the service by name (the host's dispatch and the in-process port). Apart from
- * methods.ts, whose schemas are built when it loads: the in-process port needs only this dispatch, so
- * an app running the engine in its own process does not build the wire schemas at its first call.
+ * What the host's service must offer: one method per app method (methods.ts), named alike, taking the
+ * caller and the validated params. Results are checked where they are read (the client's parseResult).
+ * Here, not in methods.ts: the published types of an app's side then stop at the wire's shapes and do
+ * not reach the host, its engine and store.
  */
+export type AppService = { [M in AppMethod]: (context: CallContext, params: ValidParamsOf<M>) => unknown };
+
+/** Runs one app method on the service by name (the host's dispatch and the in-process port). */
 export function invoke<M extends AppMethod>(
   service: AppService,
   method: M,

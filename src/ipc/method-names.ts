@@ -1,10 +1,8 @@
-import type { AppMethod, METHODS, Method } from './methods.ts';
+import type { AppMethod, Method, Methods } from './methods.ts';
 
 /**
- * The wire methods' names and scopes without their schemas: what the host's dispatch needs at run
- * time. methods.ts declares each method's params and result with zod, as the reference the hand
- * checks are held to; the host loads no zod (docs/architecture.md, "Checking what crosses the socket").
- * `satisfies` makes the compiler hold this table to METHODS: the same names, the same scopes.
+ * The wire methods' names and scopes: what the host's dispatch needs at run time. `satisfies` makes
+ * the compiler hold this table to methods.ts: the same names, the same scopes.
  */
 export const METHOD_SCOPES = {
   hello: 'connection',
@@ -24,7 +22,7 @@ export const METHOD_SCOPES = {
   unwatch: 'connection',
   status: 'connection',
   shutdown: 'connection',
-} as const satisfies { [M in Method]: (typeof METHODS)[M]['scope'] };
+} as const satisfies { [M in Method]: Methods[M]['scope'] };
 
 export function isMethod(name: string): name is Method {
   return Object.hasOwn(METHOD_SCOPES, name);

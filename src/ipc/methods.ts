@@ -1,348 +1,154 @@
-import { z } from 'zod';
-import {
-  BackgroundTransferBehavior,
-  BackgroundTransferCostPolicy,
-  BackgroundTransferPriority,
-  BackgroundTransferStatus,
-} from '../core/enums.ts';
-import { ERROR_DEFINITIONS, type ErrorCode, type SerializedTransferError, TransferError } from '../core/errors.ts';
-import { requestExtrasSchema } from '../core/operation-extras.ts';
+import type { RequestExtrasInput } from '../core/operation-extras.ts';
 import type {
   CompletionTask,
   ListFilter,
   OperationChange,
   OperationSnapshot,
   OperationSpec,
-  ProgressSnapshot,
-  ResponseSnapshot,
 } from '../core/snapshot.ts';
-import { COMPACT_ROW_FORM, SNAPSHOT_ROW_FORM } from '../core/snapshot-row.ts';
-import type { CallContext } from '../host/transfer-service.ts';
+import type { RowForm } from '../core/snapshot-row.ts';
 import type { ListCursor } from '../store/operation-record.ts';
 import { MAX_LIST_PAGE } from './frames.ts';
-import { ShapeCheckError } from './shape-check.ts';
-import { checkSnapshotRows, checkSnapshots } from './snapshot-check.ts';
 
 /**
- * The transfer host's remote methods, declared once. Each has its params (validated by the host),
- * its result (validated by the client) and a scope:
+ * The transfer host's remote methods, declared once as types. Each has its params (checked by the
+ * host: request-check.ts), its result (checked by the client: host-message.ts) and a scope:
  *
  *   app         a call on the app's operations. The host's TransferService has a method of the same
- *               name taking (CallContext, params) — AppService below makes the compiler hold it to
- *               that — and both ports (TransferPort.call) and the host's dispatch forward it by name.
- *               Adding one is this table plus that service method.
+ *               name taking (CallContext, params) — AppService (invoke-method.ts) makes the compiler
+ *               hold it to that — and both ports (TransferPort.call) and the host's dispatch forward it by name.
+ *               Adding one is this table, method-names.ts, the hand checks and that service method.
  *   connection  about the connection itself (hello, watches, host status, shutdown): the socket
  *               server and client handle these.
  *
- * Which calls the socket client may send once more after a lost connection is call-retry.ts.
+ * test/schemas/method-schemas.ts states every method as zod schemas: the reference the hand checks
+ * are tested against, and the compiler holds this table to it (docs/architecture.md, "Checking what
+ * crosses the socket"). Which calls the socket client may send once more after a lost connection is
+ * call-retry.ts.
  */
-
-// Data transfer objects (core/snapshot.ts), checked against their TypeScript types with `satisfies`.
-
-const text = z.string().max(64 * 1024);
-const guid = z.string().min(1).max(200);
-const appId = z.string().min(1).max(1024);
-const headerPair = z.tuple([text, text]);
-export const requestId = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
-export const watchId = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
-const count = z.number().int().min(0);
-
-const transferGroup = z.strictObject({
-  name: text,
-  transferBehavior: z.enum(BackgroundTransferBehavior),
-});
-
-/**
- * What an app may ask for, and nothing else: a field the engine keeps for itself (a spool path, a
- * resume session, a probe result, an offset) is refused by name rather than silently dropped, so a
- * forged or confused client learns what it did wrong.
- */
-const operationSpec = z.strictObject(
-  {
-    guid,
-    appId,
-    method: text,
-    requestedUri: text,
-    sourcePath: z.string().min(1).max(4096).nullable(),
-    headers: z.array(headerPair).max(1000),
-    costPolicy: z.enum(BackgroundTransferCostPolicy),
-    priority: z.enum(BackgroundTransferPriority),
-    group: text.nullable(),
-    transferGroup: transferGroup.nullable(),
-    extras: requestExtrasSchema.optional(),
-    download: z.strictObject({ resultPath: z.string().min(1).max(4096) }).optional(),
-  },
-  {
-    error: (issue) =>
-      issue.code === 'unrecognized_keys'
-        ? `spec may not carry ${issue.keys.join(', ')}: a client sends only what an app asks for; the engine keeps its own state`
-        : undefined,
-  },
-) satisfies z.ZodType<OperationSpec>;
-
-const listFilter = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('ungrouped') }),
-  z.strictObject({ kind: z.literal('group'), group: text }),
-  z.strictObject({ kind: z.literal('transferGroup'), name: text }),
-  z.strictObject({ kind: z.literal('all') }),
-]) satisfies z.ZodType<ListFilter>;
-
-const listCursor = z.strictObject({ seq: z.number().int(), guid }) satisfies z.ZodType<ListCursor>;
 
 export { MAX_LIST_PAGE };
 
-const operationChange = z.strictObject({
-  costPolicy: z.enum(BackgroundTransferCostPolicy).optional(),
-  priority: z.enum(BackgroundTransferPriority).optional(),
-  setHeader: headerPair.optional(),
-  removeHeader: text.optional(),
-  requestedUri: text.optional(),
-  recoverableWebErrorStatuses: z.array(z.number().int().min(0).max(1000)).max(64).optional(),
-}) satisfies z.ZodType<OperationChange>;
+/** A start's spec as a client may send it: its extras may leave out the fields that have defaults. */
+export type OperationSpecInput = Omit<OperationSpec, 'extras'> & { extras?: RequestExtrasInput | undefined };
 
-/** A code this version does not know (a newer host) still arrives as a coded error: BT_ERR_INTERNAL. */
-const errorCode = z
-  .string()
-  .transform((code): ErrorCode => (code in ERROR_DEFINITIONS ? (code as ErrorCode) : 'BT_ERR_INTERNAL'));
-
-export const serializedError = z.object({
-  code: errorCode,
-  message: z.string(),
-  httpStatus: z.number().int().optional(),
-}) satisfies z.ZodType<SerializedTransferError, unknown>;
-
-// Host → app objects: known fields are checked, unknown ones kept (a newer host, or a field added to
-// core/snapshot.ts that this file does not know yet, must not be dropped on the way).
-const progress = z.looseObject({
-  bytesSent: count,
-  totalBytesToSend: count,
-  bytesReceived: count,
-  totalBytesToReceive: count,
-  status: z.enum(BackgroundTransferStatus),
-  hasResponseChanged: z.boolean(),
-  hasRestarted: z.boolean(),
-}) satisfies z.ZodType<ProgressSnapshot>;
-
-const response = z.looseObject({
-  statusCode: z.number().int(),
-  actualUri: z.string(),
-  isResumable: z.boolean(),
-  headers: z.array(z.tuple([z.string(), z.string()])),
-  bodyTruncated: z.boolean().optional(),
-}) satisfies z.ZodType<ResponseSnapshot>;
-
-export const snapshotSchema = z.looseObject({
-  guid: z.string(),
-  appId: z.string(),
-  method: z.string(),
-  requestedUri: z.string(),
-  sourcePath: z.string().nullable(),
-  group: z.string().nullable(),
-  transferGroup: z.looseObject({ name: z.string(), transferBehavior: z.enum(BackgroundTransferBehavior) }).nullable(),
-  costPolicy: z.enum(BackgroundTransferCostPolicy),
-  priority: z.enum(BackgroundTransferPriority),
-  progress,
-  responseVersion: count,
-  response: response.nullable(),
-  error: serializedError.nullable(),
-  createdAtMs: z.number(),
-  // A host that predates the field sends none: no digest known.
-  contentDigest: z.string().nullable().default(null),
-  // A host that predates downloads sends neither: an upload.
-  direction: z.enum(['upload', 'download']).default('upload'),
-  resultPath: z.string().nullable().default(null),
-  isRandomAccessRequired: z.boolean().optional(),
-  recoverableWebErrorStatuses: z.array(z.number()).optional(),
-  expectedContentDigest: z.string().nullable().optional(),
-}) satisfies z.ZodType<OperationSnapshot, unknown>;
-
-/**
- * An enumeration's snapshots, checked by hand (snapshot-check.ts: the rules of snapshotSchema at a
- * hundredth of the cost). A broken one fails the reply with BT_ERR_IPC_PROTOCOL naming the path, as
- * parseResult reports any other bad result.
- */
-function snapshotList(method: string) {
-  return z.unknown().transform((value) => checked(method, () => checkSnapshots(value, 'operations')));
-}
-
-function checked(method: string, check: () => OperationSnapshot[]): OperationSnapshot[] {
-  try {
-    return check();
-  } catch (error) {
-    if (!(error instanceof ShapeCheckError)) throw error;
-    throw new TransferError('BT_ERR_IPC_PROTOCOL', `bad ${method} result from the host: ${error.message}`);
-  }
-}
-
-/**
- * A page as objects (`operations`) or, when the client asked for rows, as the page's app id and its
- * `rows` (rows1) or `rows2` (core/snapshot-row.ts); either way the client gets checked snapshot objects.
- */
-const listPageResult = z
-  .object({
-    operations: z.unknown().optional(),
-    appId: z.string().optional(),
-    rows: z.unknown().optional(),
-    rows2: z.unknown().optional(),
-    next: listCursor.nullable(),
-  })
-  .transform(({ operations, appId, rows, rows2, next }) => ({
-    operations: checked('listPage', () =>
-      appId === undefined
-        ? checkSnapshots(operations, 'operations')
-        : rows2 !== undefined
-          ? checkSnapshotRows(rows2, appId, 'rows2', COMPACT_ROW_FORM)
-          : rows !== undefined
-            ? checkSnapshotRows(rows, appId, 'rows')
-            : checkSnapshots(operations, 'operations'),
-    ),
-    next,
-  }));
+/** An empty params or result object. */
+export type Empty = Record<string, never>;
 
 /** What `bgtransfer host status` shows. Counts are the calling app's operations by status name. */
-const hostStatus = z.object({
-  pid: z.number().int(),
-  uptimeMs: z.number(),
-  home: z.string(),
-  protocolVersion: z.number().int(),
-  appId: z.string(),
-  counts: z.record(z.string(), count),
+export interface HostStatus {
+  pid: number;
+  uptimeMs: number;
+  home: string;
+  protocolVersion: number;
+  appId: string;
+  counts: Record<string, number>;
   /** Connections that completed `hello`, this one included. */
-  clients: count,
-});
-export type HostStatus = z.infer<typeof hostStatus>;
+  clients: number;
+}
 
-const completionTask = z.strictObject({
-  command: z.string().min(1).max(4096),
-  args: z.array(text).max(1000),
-  cwd: z.string().max(4096).nullable(),
-}) satisfies z.ZodType<CompletionTask>;
+interface HelloResult {
+  protocolVersion: number;
+  pid: number;
+  home: string;
+  /**
+   * The host ends a watch itself once it pushed the operation's final snapshot, so the client sends
+   * no `unwatch` then (a host without it keeps the watch until unwatched).
+   */
+  finalEndsWatch?: boolean | undefined;
+  /** The compact forms of a listPage reply this host sends when asked (core/snapshot-row.ts). */
+  listForms?: string[] | undefined;
+  /** `start` takes a `watchId`: the start and its watch are one request (below). */
+  startWatches?: boolean | undefined;
+}
 
-const empty = z.strictObject({});
-const byGuid = z.strictObject({ guid });
+type Direction = 'upload' | 'download';
+type ByGuid = { guid: string };
 
-const done = z.object({});
+/**
+ * One method: `params` as a client sends them, `valid` as the host reads them after its checks
+ * (defaults filled in), `result` as the client gets it after its checks.
+ */
+interface MethodType<Scope extends 'app' | 'connection', Params, Result, Valid = Params> {
+  scope: Scope;
+  params: Params;
+  valid: Valid;
+  result: Result;
+}
 
-/** Each method's params (validated by the host), result (checked by the client, host-message.ts) and scope. */
-export const METHODS = {
-  hello: {
-    scope: 'connection',
-    params: z.strictObject({ protocolVersion: z.number().int(), appId }),
-    /**
-     * `finalEndsWatch`: the host ends a watch itself once it pushed the operation's final snapshot, so
-     * the client sends no `unwatch` then (a host without it keeps the watch until unwatched).
-     */
-    result: z.object({
-      protocolVersion: z.number().int(),
-      pid: z.number().int(),
-      home: z.string(),
-      finalEndsWatch: z.boolean().optional(),
-      /** The compact forms of a listPage reply this host sends when asked (core/snapshot-row.ts). */
-      listForms: z.array(z.string()).optional(),
-      /** `start` takes a `watchId`: the start and its watch are one request (below). */
-      startWatches: z.boolean().optional(),
-    }),
-  },
+/** Every method of the host. */
+export interface Methods {
+  hello: MethodType<'connection', { protocolVersion: number; appId: string }, HelloResult>;
   /**
    * Idempotent per guid on the host (TransferService.start), so the client may re-send it. With a
    * `watchId` (sent only to a host whose hello offered startWatches) the operation is watched from the
    * moment it is stored, as `watch` would: the reply's snapshot is the watch's current one (it is not
    * pushed again), later changes are pushed under that id. A refused start starts no watch.
    */
-  start: {
-    scope: 'app',
-    params: z.strictObject({ spec: operationSpec, watchId: watchId.optional() }),
-    result: snapshotSchema,
-  },
+  start: MethodType<
+    'app',
+    { spec: OperationSpecInput; watchId?: number | undefined },
+    OperationSnapshot,
+    { spec: OperationSpec; watchId?: number | undefined }
+  >;
   /**
    * An empty file the host created for one stream upload; `start` names it by spoolId. Retried: a
    * spool made by a host that died during the call is removed by the next host.
    */
-  createSpool: {
-    scope: 'app',
-
-    params: empty,
-    result: z.object({ spoolId: z.string(), path: z.string() }),
-  },
-  releaseSpool: { scope: 'app', params: z.strictObject({ spoolId: text }), result: done },
-  /** R22–R24: the app's operations, by filter, in one reply (kept for clients that predate listPage). */
-  list: {
-    scope: 'app',
-
-    // direction: only uploads (getCurrentUploadsAsync) or only downloads; absent: both (`bgtransfer list`).
-    params: z.strictObject({ filter: listFilter, direction: z.enum(['upload', 'download']).optional() }),
-    result: snapshotList('list'),
-  },
+  createSpool: MethodType<'app', Empty, { spoolId: string; path: string }>;
+  releaseSpool: MethodType<'app', { spoolId: string }, Empty>;
+  /**
+   * R22–R24: the app's operations, by filter, in one reply (kept for clients that predate listPage).
+   * direction: only uploads (getCurrentUploadsAsync) or only downloads; absent: both (`bgtransfer list`).
+   */
+  list: MethodType<'app', { filter: ListFilter; direction?: Direction | undefined }, OperationSnapshot[]>;
   /**
    * list() a page at a time, in queue order: up to `limit` operations after `after` (null: the first
    * page), and the cursor of the next page (null: that was the last). The socket client's `list` is
    * made of these, so 10,000 operations cross in frames of hundreds of KB, not one of megabytes, and
-   * the host never holds them all at once.
+   * the host never holds them all at once. `form` is sent only to a host whose hello listed it.
    */
-  listPage: {
-    scope: 'app',
-
-    params: z.strictObject({
-      filter: listFilter,
-      after: listCursor.nullable(),
-      limit: z.number().int().min(1).max(MAX_LIST_PAGE),
-      // As list's: one direction, or both when absent.
-      direction: z.enum(['upload', 'download']).optional(),
-      // Sent only to a host whose hello listed it: an older host refuses params it does not know.
-      form: z.enum([SNAPSHOT_ROW_FORM, COMPACT_ROW_FORM]).optional(),
-    }),
-    result: listPageResult,
-  },
-  get: { scope: 'app', params: byGuid, result: snapshotSchema },
-  cancel: { scope: 'app', params: byGuid, result: snapshotSchema },
+  listPage: MethodType<
+    'app',
+    {
+      filter: ListFilter;
+      after: ListCursor | null;
+      limit: number;
+      direction?: Direction | undefined;
+      form?: RowForm | undefined;
+    },
+    { operations: OperationSnapshot[]; next: ListCursor | null }
+  >;
+  get: MethodType<'app', ByGuid, OperationSnapshot>;
+  cancel: MethodType<'app', ByGuid, OperationSnapshot>;
   /** A repeated setHeader joins the value twice (R63): call-retry.ts re-sends it only without one. */
-  update: {
-    scope: 'app',
-    params: z.strictObject({ guid, change: operationChange }),
-    result: snapshotSchema,
-  },
+  update: MethodType<'app', { guid: string; change: OperationChange }, OperationSnapshot>;
   /**
    * pause and resume go beyond Windows (pausedByApplication survives restarts); makeCurrent is R32.
    * Each sets a state, so sending one twice is harmless.
    */
-  pause: { scope: 'app', params: byGuid, result: snapshotSchema },
-  resume: { scope: 'app', params: byGuid, result: snapshotSchema },
-  makeCurrent: { scope: 'app', params: byGuid, result: snapshotSchema },
+  pause: MethodType<'app', ByGuid, OperationSnapshot>;
+  resume: MethodType<'app', ByGuid, OperationSnapshot>;
+  makeCurrent: MethodType<'app', ByGuid, OperationSnapshot>;
   /**
    * R78–R80: records the group with its task and enables it; the task runs once every member ended.
    * Idempotent on the host: the group is created once, enabling it again changes nothing.
    */
-  enableCompletionGroup: {
-    scope: 'app',
-
-    params: z.strictObject({ group: z.strictObject({ id: text, task: completionTask }) }),
-    result: done,
-  },
+  enableCompletionGroup: MethodType<'app', { group: { id: string; task: CompletionTask } }, Empty>;
   /** The client picks watchId (unique per connection), so it can re-send the same watch after a reconnect. */
-  watch: {
-    scope: 'connection',
-    params: z.strictObject({ guid, watchId }),
-    result: z.object({ watchId }),
-  },
-  unwatch: { scope: 'connection', params: z.strictObject({ watchId }), result: done },
-  status: { scope: 'connection', params: empty, result: hostStatus },
-  shutdown: { scope: 'connection', params: empty, result: done },
-} as const;
+  watch: MethodType<'connection', { guid: string; watchId: number }, { watchId: number }>;
+  unwatch: MethodType<'connection', { watchId: number }, Empty>;
+  status: MethodType<'connection', Empty, HostStatus>;
+  shutdown: MethodType<'connection', Empty, Empty>;
+}
 
-type Methods = typeof METHODS;
 export type Method = keyof Methods;
-export type ParamsOf<M extends Method> = z.input<Methods[M]['params']>;
+export type ParamsOf<M extends Method> = Methods[M]['params'];
 /** Params as the host reads them, after validation. */
-export type ValidParamsOf<M extends Method> = z.output<Methods[M]['params']>;
-export type ResultOf<M extends Method> = z.output<Methods[M]['result']>;
+export type ValidParamsOf<M extends Method> = Methods[M]['valid'];
+export type ResultOf<M extends Method> = Methods[M]['result'];
 
 /** The methods on an app's operations (scope 'app'). */
 export type AppMethod = { [M in Method]: Methods[M]['scope'] extends 'app' ? M : never }[Method];
 
-/**
- * What the host's service must offer: one method per app method, named alike, taking the caller and
- * the validated params. Results are checked where they are read (the client's parseResult).
- */
-export type AppService = { [M in AppMethod]: (context: CallContext, params: ValidParamsOf<M>) => unknown };
-
-// isMethod and isAppMethod, which the host runs, are in method-names.ts (no zod).
+// isMethod and isAppMethod, which the host runs, are in method-names.ts.

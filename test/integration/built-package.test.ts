@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { APP_SIDE_FORBIDDEN_PACKAGES, ENGINE_FOLDERS } from '../helpers/engine-side.ts';
@@ -122,6 +122,42 @@ test('the bundled CLI answers --version with the package version', { timeout: 60
   const child = spawnNode([CLI, '--version'], { cwd: ROOT, typescript: false });
   assert.equal((await child.exited).code, 0, child.stderrLines.join('\n'));
   assert.deepEqual(child.stdoutLines, [manifest.version]);
+});
+
+/**
+ * The declaration files an app's type check reads: from the package's entry points (`types` of its
+ * exports), following relative imports. Returns the packages they import, each with one file naming it.
+ */
+function declaredImports(): Map<string, string> {
+  const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+    exports: Record<string, { types: string }>;
+  };
+  const pending = Object.values(manifest.exports).map((entry) => join(ROOT, entry.types));
+  const seen = new Set<string>();
+  const packages = new Map<string, string>();
+  for (let file = pending.pop(); file !== undefined; file = pending.pop()) {
+    if (seen.has(file)) continue;
+    seen.add(file);
+    const text = readFileSync(file, 'utf8');
+    for (const [, specifier = ''] of text.matchAll(/(?:from\s+|import\()["']([^"']+)["']/g)) {
+      if (specifier.startsWith('.')) pending.push(join(dirname(file), specifier.replace(/\.(ts|js)$/, '.d.ts')));
+      else if (!packages.has(specifier)) packages.set(specifier, file.slice(ROOT.length));
+    }
+  }
+  return packages;
+}
+
+test("the published types an app's type check reads need only the package's dependencies and Node's", () => {
+  const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+    dependencies: Record<string, string>;
+  };
+  // Node's own modules come with @types/node, which any TypeScript app on Node has.
+  const outside = [...declaredImports()].filter(
+    ([name]) => !name.startsWith('node:') && !Object.hasOwn(manifest.dependencies, name.replace(/\/.*$/, '')),
+  );
+  assert.deepEqual(outside, [], 'packages the declarations import that an install of bgtransfer does not bring');
+  // zod is for the tests' reference schemas only (test/schemas/).
+  assert.equal(Object.hasOwn(manifest.dependencies, 'zod'), false);
 });
 
 test('no bundle holds or loads zod: the host, the CLI and the library check what they read by hand', () => {

@@ -80,8 +80,8 @@ test('in-process mode loads the engine (the check above can see it), not pino or
   // absent, and the wire schemas are the host's.
   assert.deepEqual(packagesIn(modules, ['better-sqlite3', 'undici', 'pino', 'zod']), ['better-sqlite3']);
   assert.deepEqual(foldersIn(modules, ['src/engine/', 'src/store/']), ['src/engine/', 'src/store/']);
-  // The app's own calls cross no trust boundary in-process: the wire schemas (built with zod when
-  // methods.ts loads) are the host's and the server's, not the in-process port's.
+  // The app's own calls cross no trust boundary in-process: the wire modules are the host's and the
+  // server's, not the in-process port's.
   const wire = modules.filter((url) => /\/src\/ipc\/(methods|protocol|host-server)\.ts$/.test(url));
   assert.deepEqual(wire, []);
 });
@@ -93,8 +93,8 @@ test('the transfer host serves an upload and an enumeration without zod', { time
     modules.some((url) => url.endsWith('/src/ipc/request-check.ts')),
     'the check sees the host checking requests',
   );
-  // The host checks every request by hand (ipc/request-check.ts); the zod schemas of methods.ts are
-  // the reference its unit test holds it to, and config.json, absent here, is the one zod use left.
+  // The host checks every request by hand (ipc/request-check.ts); the zod schemas of
+  // test/schemas/method-schemas.ts are the reference its unit test holds it to.
   assert.deepEqual(packagesIn(modules, ['zod']), []);
   assert.deepEqual(
     modules.filter((url) => /\/src\/(ipc\/methods|core\/operation-extras)\.ts$/.test(url)),

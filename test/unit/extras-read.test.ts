@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DEFAULT_EXTRAS } from '../../src/core/default-extras.ts';
 import { readExtras } from '../../src/core/extras-read.ts';
-import { parseExtras } from '../../src/core/operation-extras.ts';
+import { parseExtras } from '../schemas/extras-schemas.ts';
 
 /** readExtras reads the store's rows without zod; parseExtras (operationExtrasSchema) is the reference. */
 const DIGEST = `sha-256=:${'A'.repeat(43)}=:`;

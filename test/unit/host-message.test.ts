@@ -6,13 +6,20 @@ import type { OperationSnapshot } from '../../src/core/snapshot.ts';
 import { COMPACT_ROW_FORM, toSnapshotRow } from '../../src/core/snapshot-row.ts';
 import { PROTOCOL_VERSION } from '../../src/ipc/frames.ts';
 import { parseHostMessage, parseResult } from '../../src/ipc/host-message.ts';
-import { METHODS, type Method, requestId, serializedError, snapshotSchema, watchId } from '../../src/ipc/methods.ts';
 import { COMPLETED_UPLOAD } from '../helpers/snapshot-fixtures.ts';
+import {
+  METHODS,
+  type Method,
+  requestId,
+  serializedError,
+  snapshotSchema,
+  watchId,
+} from '../schemas/method-schemas.ts';
 
 /**
- * The socket client checks the host's frames by hand (host-message.ts) instead of with the schemas of
- * methods.ts. The two must agree: the same verdict on every value below, valid or broken, and the same
- * output (fields a plain object does not know dropped, a snapshot's kept, defaults filled in, an
+ * The socket client checks the host's frames by hand (host-message.ts) instead of with the zod schemas
+ * of test/schemas/method-schemas.ts. The two must agree: the same verdict on every value below,
+ * valid or broken, and the same output (fields a plain object does not know dropped, a snapshot's kept, defaults filled in, an
  * unknown error code made BT_ERR_INTERNAL). The envelopes below are the schemas the client used before.
  */
 

@@ -4,15 +4,15 @@ import { z } from 'zod';
 import { TransferError } from '../../src/core/errors.ts';
 import { PROTOCOL_VERSION, protocolError } from '../../src/ipc/frames.ts';
 import { isMethod } from '../../src/ipc/method-names.ts';
-import { METHODS, requestId } from '../../src/ipc/methods.ts';
 import { type ParsedRequest, parseRequest } from '../../src/ipc/request-check.ts';
+import { METHODS, requestId } from '../schemas/method-schemas.ts';
 
 /**
  * The host checks every request by hand (request-check.ts, start-spec-check.ts) instead of with the zod
- * schemas of methods.ts, so that it loads no zod. The two must agree: the same verdict on every frame
- * below, valid or broken (the same error code, the same reply id), and the same params when valid (the
- * start's defaults filled in, the fields a plain object does not know dropped). `referenceParse` is the
- * host's parser as it was with zod. Beside the hand-made frames, every valid one is broken
+ * schemas of test/schemas/method-schemas.ts, so that it loads no zod. The two must agree: the same
+ * verdict on every frame below, valid or broken (the same error code, the same reply id), and the same
+ * params when valid (the start's defaults filled in, the fields a plain object does not know dropped).
+ * `referenceParse` is the host's parser as it was with zod. Beside the hand-made frames, every valid one is broken
  * systematically: each field removed, set to values of every other type and to out-of-range ones, and
  * an unknown field added to each object.
  */

@@ -5,11 +5,11 @@ import { TransferError } from '../../src/core/errors.ts';
 import { JsonText } from '../../src/core/json-text.ts';
 import type { OperationSnapshot } from '../../src/core/snapshot.ts';
 import { toSnapshotRow } from '../../src/core/snapshot-row.ts';
-import { snapshotSchema } from '../../src/ipc/methods.ts';
 import { encodeFrame, PROTOCOL_VERSION, parseHostMessage, parseResult } from '../../src/ipc/protocol.ts';
 import { ShapeCheckError } from '../../src/ipc/shape-check.ts';
 import { checkSnapshot } from '../../src/ipc/snapshot-check.ts';
 import { COMPLETED_UPLOAD } from '../helpers/snapshot-fixtures.ts';
+import { snapshotSchema } from '../schemas/method-schemas.ts';
 
 /**
  * The client checks enumeration replies by hand (snapshot-check.ts) instead of with snapshotSchema. The
