@@ -1,6 +1,9 @@
 import { DEFAULT_EXTRAS, DEFAULT_REQUEST_EXTRAS } from './default-extras.ts';
+import type { ContentPartSpec } from './multipart/plan.ts';
 import { SPOOL_ID_PATTERN } from './spool-id.ts';
 
+/** A multipart body's parts (R68–R72) and their files are described with its plan. */
+export type { ContentPartSpec, FileIdentity } from './multipart/plan.ts';
 export { DEFAULT_EXTRAS, DEFAULT_REQUEST_EXTRAS, SPOOL_ID_PATTERN };
 
 /**
@@ -13,23 +16,6 @@ export { DEFAULT_EXTRAS, DEFAULT_REQUEST_EXTRAS, SPOOL_ID_PATTERN };
  * shapes as zod schemas, the reference those checks are tested against, and makes the compiler hold
  * these types to them (docs/architecture.md, "Checking what crosses the socket").
  */
-
-/** A file's identity when the operation was created: a change means the file is not the same. */
-export interface FileIdentity {
-  path: string;
-  size: number;
-  mtimeMs: number;
-  ino: number;
-}
-
-/** One part of a multipart body (R68–R72): text or file, never both. */
-export interface ContentPartSpec {
-  name: string | null;
-  fileName: string | null;
-  headers: [string, string][];
-  text: string | null;
-  file: FileIdentity | null;
-}
 
 /** A multipart body as stored and as requested alike. */
 export interface MultipartBodySpec {
