@@ -16,8 +16,9 @@ import { MAX_LIST_PAGE } from './frames.ts';
  *
  *   app         a call on the app's operations. The host's TransferService has a method of the same
  *               name taking (CallContext, params) — AppService (invoke-method.ts) makes the compiler
- *               hold it to that — and both ports (TransferPort.call) and the host's dispatch forward it by name.
- *               Adding one is this table, method-names.ts, the hand checks and that service method.
+ *               hold it to that — and both ports (TransferPort.call) and the host's dispatch forward
+ *               it by name. Adding one is this table, method-names.ts, the hand checks and that
+ *               service method.
  *   connection  about the connection itself (hello, watches, host status, shutdown): the socket
  *               server and client handle these.
  *
