@@ -36,7 +36,12 @@ const IDLE_AT_START_LIMIT_BYTES = 60 * 1000 * 1000;
 const LIST_APP =
   "import { BackgroundUploader, closeAsync } from 'bgtransfer'; await BackgroundUploader.getCurrentUploadsAsync(); await closeAsync();";
 /** What applyHostFlags sets in a host started without the flags. */
-const RUNTIME_FLAGS = ['--semi-space-growth-factor=1', '--liftoff-only', '--heap-growing-percent=20'];
+const RUNTIME_FLAGS = [
+  '--semi-space-growth-factor=1',
+  '--liftoff-only',
+  '--heap-growing-percent=20',
+  '--no-concurrent-array-buffer-sweeping',
+];
 
 let temp: TempDir;
 let server: UploadServer;

@@ -74,7 +74,12 @@ test('watchIdle fires once, after idle has lasted idleMs, and not while busy', a
 });
 
 test('the host runs with the light V8 flags, spawned and as a systemd service, before its script', () => {
-  assert.deepEqual(HOST_NODE_FLAGS, ['--max-semi-space-size=1', '--liftoff-only', '--heap-growing-percent=20']);
+  assert.deepEqual(HOST_NODE_FLAGS, [
+    '--max-semi-space-size=1',
+    '--liftoff-only',
+    '--heap-growing-percent=20',
+    '--no-concurrent-array-buffer-sweeping',
+  ]);
   const command = hostCommand();
   const entry = command.args.findIndex((arg) => /host-entry\.(ts|js)$/.test(arg));
   for (const flag of HOST_NODE_FLAGS) {
