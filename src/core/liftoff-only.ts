@@ -1,4 +1,5 @@
 import { setFlagsFromString } from 'node:v8';
+import { startedWithFlag } from './started-flags.ts';
 
 /**
  * Compiling one WebAssembly module that V8 never recompiles with its optimising compiler (TurboFan),
@@ -22,9 +23,7 @@ import { setFlagsFromString } from 'node:v8';
  */
 
 const TIERING_FLAGS = ['--liftoff-only', '--no-wasm-tier-up', '--no-wasm-dynamic-tiering', '--wasm-dynamic-tiering'];
-const startedWithTieringFlags = process.execArgv.some((arg) =>
-  TIERING_FLAGS.includes(arg.replaceAll('_', '-').replace(/=.*/, '')),
-);
+const startedWithTieringFlags = startedWithFlag(TIERING_FLAGS);
 let processWide = process.execArgv.includes('--liftoff-only');
 
 /** The process runs with `--liftoff-only` for everything (the transfer host sets it): nothing to do. */

@@ -1,4 +1,5 @@
 import { setFlagsFromString } from 'node:v8';
+import { startedWithFlag } from './started-flags.ts';
 
 /**
  * V8's optimising compiler (TurboFan) held off while the transfer host starts, and let go once it
@@ -15,9 +16,7 @@ import { setFlagsFromString } from 'node:v8';
  */
 
 const STARTED_WITHOUT = ['--no-turbofan', '--no-opt', '--jitless', '--max-opt=0', '--max-opt=1', '--max-opt=2'];
-const leftAlone = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((arg) =>
-  STARTED_WITHOUT.includes(arg.replaceAll('_', '-')),
-);
+const leftAlone = startedWithFlag(STARTED_WITHOUT, true);
 let held = false;
 
 /** Until releaseOptimizingCompiler: no function is optimised by TurboFan. */

@@ -1,4 +1,5 @@
 import { nodeV8 } from './lazy-builtins.ts';
+import { startedWithFlag } from './started-flags.ts';
 
 /**
  * Keeping V8's young generation from growing while the in-process engine opens, without changing how
@@ -20,9 +21,7 @@ const SEMI_SPACE_FLAGS = ['--max-semi-space-size', '--min-semi-space-size', '--s
 /** V8's default (`node --v8-options`): the young generation doubles each time it grows. */
 const DEFAULT_GROWTH_FACTOR = 2;
 
-const startedWithSemiSpaceFlags = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((arg) =>
-  SEMI_SPACE_FLAGS.includes(arg.replaceAll('_', '-').replace(/=.*/, '')),
-);
+const startedWithSemiSpaceFlags = startedWithFlag(SEMI_SPACE_FLAGS);
 let fixed = false;
 let holders = 0;
 
