@@ -1,13 +1,13 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, open, rm } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { spawnNode } from '../test/helpers/process-tools.ts';
+import { uploadThroughHost, waitListening } from './built-host.ts';
 import { benchEnvironment, writeBenchResult } from './result-file.ts';
 import { createFiles } from './small-uploads-files.ts';
 
@@ -32,7 +32,6 @@ import { createFiles } from './small-uploads-files.ts';
  * bench/results/host-weight-<timestamp>.json.
  */
 
-const CLIENT_SCRIPT = fileURLToPath(new URL('./small-uploads-client.ts', import.meta.url));
 const SINK_SCRIPT = fileURLToPath(new URL('./small-uploads-sink.ts', import.meta.url));
 const SMALL_BYTES = 4096;
 const CLK_TCK = 100;
@@ -150,13 +149,13 @@ async function measure(round: number, variant: Variant, url: string, smallDir: s
     await waitListening(join(home, 'host.sock'), host);
     await sleep(settleMs);
     const idleStart = readMemory(pid);
-    await uploads(env, url, smallDir, 100, SMALL_BYTES);
+    await uploadThroughHost(env, url, smallDir, 100, SMALL_BYTES);
     await sleep(settleMs);
     const after100 = readMemory(pid);
-    const small = await phase(pid, () => uploads(env, url, smallDir, smallCount, SMALL_BYTES));
+    const small = await phase(pid, () => uploadThroughHost(env, url, smallDir, smallCount, SMALL_BYTES));
     await sleep(settleMs);
     const afterSmall = readMemory(pid);
-    const big = await phase(pid, () => uploads(env, url, bigDir, 1, bigBytes));
+    const big = await phase(pid, () => uploadThroughHost(env, url, bigDir, 1, bigBytes));
     await sleep(settleMs);
     const afterBig = readMemory(pid);
     const run = {
@@ -192,36 +191,6 @@ async function phase(pid: number, work: () => Promise<number>): Promise<Phase> {
   const wallSeconds = round2((performance.now() - started) / 1000);
   const after = readMemory(pid);
   return { peakMiB: after.vmHwmMiB, cpuSeconds: round2(after.cpuSeconds - before.cpuSeconds), wallSeconds, completed };
-}
-
-/** `count` uploads of dir/f<i>.bin through the running host; resolves with how many completed. */
-async function uploads(env: NodeJS.ProcessEnv, url: string, dir: string, count: number, size: number): Promise<number> {
-  await fetch(`${url}/__reset?expect=${size}`, { method: 'POST' }).then((response) => response.arrayBuffer());
-  const args = ['bgtransfer', '--url', url, '--dir', dir, '--count', String(count), '--window', '4000'];
-  const child = spawnNode([CLIENT_SCRIPT, ...args], { env });
-  const line = await child.waitForLine(/^\{"type":"(result|error)"/, 600_000);
-  await child.exited;
-  const result = JSON.parse(line) as { type: string; completed?: number; message?: string };
-  if (result.type !== 'result' || result.completed !== count) throw new Error(`uploads failed: ${line}`);
-  return result.completed;
-}
-
-async function waitListening(socketPath: string, host: ChildProcess): Promise<void> {
-  const deadline = performance.now() + 60_000;
-  for (;;) {
-    const ok = await new Promise<boolean>((done) => {
-      const socket = connect(socketPath);
-      socket.once('connect', () => {
-        socket.destroy();
-        done(true);
-      });
-      socket.once('error', () => done(false));
-    });
-    if (ok) return;
-    if (host.exitCode !== null) throw new Error(`the host exited with code ${host.exitCode}`);
-    if (performance.now() > deadline) throw new Error('the host did not listen within 60 s');
-    await sleep(50);
-  }
 }
 
 function readMemory(pid: number): Memory {

@@ -11,11 +11,16 @@ import type { OperationExtras, UploadSession } from './operation-extras.ts';
  * it to the schema on valid and broken samples. Throws on anything else (the store reports
  * BT_ERR_STORE).
  */
+const isOwnEnumerable = Object.prototype.propertyIsEnumerable;
+
 export function readExtras(value: unknown): OperationExtras {
   // As parseExtras: any object (even an array) is spread over the defaults; its unknown keys dropped.
   if (typeof value !== 'object' || value === null) fail('extras');
-  const merged: Record<string, unknown> = { ...DEFAULT_EXTRAS, ...value };
-  const v = (key: string) => merged[key];
+  // The value's own enumerable keys win over the defaults, as a spread would merge them, without the
+  // merged copy: a row read builds one extras object, not two (this runs for every row the store reads).
+  const given = value as Record<string, unknown>;
+  const defaults: Record<string, unknown> = DEFAULT_EXTRAS;
+  const v = (key: string) => (isOwnEnumerable.call(given, key) ? given[key] : defaults[key]);
   return {
     body: body(v('body')),
     resumeProtocol: oneOf(v('resumeProtocol'), ['auto', 'tus', 'ietf', 'none'] as const, 'resumeProtocol'),

@@ -38,7 +38,8 @@ export function homeLayout(home: string): HomeLayout {
 
 /** The file the server's response body of an operation is kept in (R46: readable during and after). */
 export function responseBodyPath(home: string, guid: string): string {
-  return join(homeLayout(home).responses, `${guid}.body`);
+  // One join, not homeLayout's six: the host asks this once per attempt.
+  return join(home, 'responses', `${guid}.body`);
 }
 
 /**
