@@ -1,5 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
 /**
@@ -129,4 +131,33 @@ function collectLines(stream: NodeJS.ReadableStream | null, into: string[], even
 
 function tail(lines: readonly string[], count = 20): string {
   return lines.slice(-count).join('\n');
+}
+
+/**
+ * Stops the host of `home` with a built CLI's `host stop`. A host that cannot be asked to stop must not
+ * outlive the test: it is then ended through its lock's pid, if that pid runs a host entry.
+ */
+export async function stopBuiltHost(
+  cli: string,
+  home: string,
+  options: { cwd: string; env: Record<string, string | undefined> },
+): Promise<void> {
+  const stop = spawnNode([cli, 'host', 'stop'], { ...options, typescript: false });
+  if ((await stop.exited).code === 0) return;
+  const pid = Number.parseInt(await readFile(join(home, 'engine.lock'), 'utf8').catch(() => ''), 10);
+  const command = pid > 0 ? await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '') : '';
+  if (command.includes('host-entry')) process.kill(pid, 'SIGTERM');
+}
+
+/** The command line of the host a built CLI's `host status` names (it must answer). */
+export async function runningHostArgv(
+  cli: string,
+  options: { cwd: string; env: Record<string, string | undefined> },
+): Promise<string[]> {
+  const status = spawnNode([cli, 'host', 'status'], { ...options, typescript: false });
+  const exit = await status.exited;
+  if (exit.code !== 0) throw new Error(`host status exited with ${exit.code}: ${status.stderrLines.join('\n')}`);
+  const pid = Number(/^pid: (\d+)$/m.exec(status.stdoutLines.join('\n'))?.[1]);
+  if (!(pid > 0)) throw new Error(`host status named no pid: ${status.stdoutLines.join('\n')}`);
+  return (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0');
 }

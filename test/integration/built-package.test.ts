@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { APP_SIDE_FORBIDDEN_PACKAGES, ENGINE_FOLDERS } from '../helpers/engine-side.ts';
-import { spawnNode } from '../helpers/process-tools.ts';
+import { runningHostArgv, spawnNode, stopBuiltHost } from '../helpers/process-tools.ts';
 import { makeTempDir, type TempDir } from '../helpers/temp-dir.ts';
 
 /**
@@ -100,20 +99,10 @@ test('an app on the built package starts the bundled host and talks to it withou
       [],
     );
     // The host it started runs the bundled entry; the bundled CLI reaches it.
-    const status = spawnNode([CLI, 'host', 'status'], { cwd: ROOT, typescript: false, env });
-    assert.equal((await status.exited).code, 0, status.stderrLines.join('\n'));
-    assert.match(status.stdoutLines.join('\n'), /^pid: \d+$/m);
-    const pid = Number(/^pid: (\d+)$/m.exec(status.stdoutLines.join('\n'))?.[1]);
-    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    const argv = await runningHostArgv(CLI, { cwd: ROOT, env });
     assert.ok(argv.includes(join(ROOT, 'dist', 'ipc', 'host-entry.js')), argv.join(' '));
   } finally {
-    const stop = spawnNode([CLI, 'host', 'stop'], { cwd: ROOT, typescript: false, env });
-    if ((await stop.exited).code !== 0) {
-      // A host that cannot be asked to stop must not outlive the test: end it through its lock's pid.
-      const pid = Number.parseInt(await readFile(join(home, 'engine.lock'), 'utf8').catch(() => ''), 10);
-      const command = pid > 0 ? await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '') : '';
-      if (command.includes('host-entry')) process.kill(pid, 'SIGTERM');
-    }
+    await stopBuiltHost(CLI, home, { cwd: ROOT, env });
   }
 });
 

@@ -2,13 +2,12 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { spawnNode } from '../helpers/process-tools.ts';
+import { runningHostArgv, spawnNode, stopBuiltHost } from '../helpers/process-tools.ts';
 import { makeTempDir, type TempDir } from '../helpers/temp-dir.ts';
 
 /**
@@ -98,19 +97,10 @@ test('an app on the unpacked tarball uploads a file through the host it starts f
     assert.deepEqual(upload.stdoutLines, ['completed 5']);
     assert.ok(Buffer.concat(received).equals(payload), 'the server received other bytes than the file');
     // The host that served it runs the packed entry, and the packed CLI reaches it.
-    const status = spawnNode([cli, 'host', 'status'], { cwd: app, typescript: false, env });
-    assert.equal((await status.exited).code, 0, status.stderrLines.join('\n'));
-    const pid = Number(/^pid: (\d+)$/m.exec(status.stdoutLines.join('\n'))?.[1]);
-    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    const argv = await runningHostArgv(cli, { cwd: app, env });
     assert.ok(argv.includes(join(installed, 'dist', 'ipc', 'host-entry.js')), argv.join(' '));
   } finally {
-    const stop = spawnNode([cli, 'host', 'stop'], { cwd: app, typescript: false, env });
-    if ((await stop.exited).code !== 0) {
-      // A host that cannot be asked to stop must not outlive the test: end it through its lock's pid.
-      const pid = Number.parseInt(await readFile(join(home, 'engine.lock'), 'utf8').catch(() => ''), 10);
-      const command = pid > 0 ? await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '') : '';
-      if (command.includes('host-entry')) process.kill(pid, 'SIGTERM');
-    }
+    await stopBuiltHost(cli, home, { cwd: app, env });
   }
 });
 
