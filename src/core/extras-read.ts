@@ -3,6 +3,8 @@ import { EXPECTED_DIGEST_PATTERN } from './expected-digest.ts';
 import { isHeaderPair } from './header-list.ts';
 import type { OperationExtras, UploadSession } from './operation-extras.ts';
 
+const isOwnEnumerable = Object.prototype.propertyIsEnumerable;
+
 /**
  * A stored extrasJson value read back by hand: the store's every row read goes through it, and zod's
  * import and first parse were most of what an in-process app paid for zod before its first byte. It
@@ -11,8 +13,6 @@ import type { OperationExtras, UploadSession } from './operation-extras.ts';
  * it to the schema on valid and broken samples. Throws on anything else (the store reports
  * BT_ERR_STORE).
  */
-const isOwnEnumerable = Object.prototype.propertyIsEnumerable;
-
 export function readExtras(value: unknown): OperationExtras {
   // As parseExtras: any object (even an array) is spread over the defaults; its unknown keys dropped.
   if (typeof value !== 'object' || value === null) fail('extras');

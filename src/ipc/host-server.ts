@@ -318,7 +318,7 @@ class ClientSession {
     this.#send(watchId, snapshot);
   }
 
-  /** On 'drain': the held snapshots go out, oldest watch first, while the socket takes them. */
+  /** On 'drain': the held snapshots go out, in the order their watches began holding one, while the socket takes them. */
   #flush(): void {
     for (const watchId of this.#withPending) {
       if (this.#socket.writableLength > COALESCE_ABOVE_BYTES) return; // the next 'drain' goes on
