@@ -33,8 +33,9 @@ import { startHost, stopHost } from './transfer-host.ts';
  * - A tus upload of the same file: bgtransfer against tus-js-client, and many small uploads with
  *   resumeProtocol 'auto' against 'none' (bench/summary-extra.ts).
  * - `import('bgtransfer')` and `bgtransfer --version` against `node -e 0`, alternately.
- * - Then, unless --small-count 0: bench/host-small-uploads.ts (that many 4 KiB uploads through the host
- *   against an undici loop, 2 runs) and bench/host-list.ts (enumeration with that many stored).
+ * - Then, unless --small-count 0: bench/host-small-uploads.ts (that many 4 KiB uploads through the built
+ *   host against an undici loop, 4 runs, each with an 'auto' run beside its 'none' run) and
+ *   bench/host-list.ts (enumeration with that many stored).
  *
  * Wall time, CPU time and peak RSS come from GNU time (ru_maxrss); the host's from /proc. Prints one
  * markdown table of medians and writes bench/results/summary-<timestamp>.json. Needs `npm run build`.
@@ -164,7 +165,9 @@ const resultPath = await writeResult(rows);
 console.log(`\nresults: ${resultPath}`);
 if (smallCount > 0) {
   // Each prints its own tables and writes its own result file.
-  await runBench('host-small-uploads.ts', ['--count', String(smallCount), '--runs', '2', '--auto-runs', '0']);
+  // Built, as users run the host; each 'auto' run beside its own 'none' run (the floor's measure of 'auto').
+  const small = ['--count', String(smallCount), '--runs', '4', '--auto-runs', '4', '--list-runs', '0', '--built'];
+  await runBench('host-small-uploads.ts', small);
   await runBench('host-list.ts', ['--count', String(smallCount)]);
 }
 const failed = samples.filter((sample) => !sample.ok);
