@@ -1,5 +1,8 @@
-import type { ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
 import { connect } from 'node:net';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { spawnNode } from '../test/helpers/process-tools.ts';
@@ -10,6 +13,49 @@ import { spawnNode } from '../test/helpers/process-tools.ts';
  */
 
 const CLIENT_SCRIPT = fileURLToPath(new URL('./small-uploads-client.ts', import.meta.url));
+
+export interface BenchHost {
+  readonly process: ChildProcess;
+  readonly pid: number;
+  readonly home: string;
+  /** The environment of a client of this host (its home and app id; no BGTRANSFER_HOST). */
+  readonly env: NodeJS.ProcessEnv;
+  /** SIGTERM, then waits for the host to exit. */
+  stop(): Promise<void>;
+}
+
+/**
+ * `node FLAGS ENTRY` in a fresh home under `parent` (config.json: 16 transfers at once), resolved once it
+ * listens. `hostEnv` is added to the host's environment only.
+ */
+export async function spawnBuiltHost(options: {
+  entry: string;
+  flags: readonly string[];
+  parent: string;
+  appId: string;
+  hostEnv?: Readonly<Record<string, string>>;
+}): Promise<BenchHost> {
+  const home = await mkdtemp(join(options.parent, 'home-'));
+  writeFileSync(join(home, 'config.json'), `${JSON.stringify({ maxConcurrentTransfers: 16 })}\n`);
+  const env: NodeJS.ProcessEnv = { ...process.env, BGTRANSFER_HOME: home, BGTRANSFER_APP_ID: options.appId };
+  delete env.BGTRANSFER_HOST;
+  const host = spawn(process.execPath, [...options.flags, options.entry], {
+    cwd: home,
+    env: { ...env, ...options.hostEnv },
+    stdio: 'ignore',
+  });
+  const stop = async (): Promise<void> => {
+    host.kill('SIGTERM');
+    if (host.exitCode === null && host.signalCode === null) await new Promise((done) => host.once('exit', done));
+  };
+  try {
+    await waitListening(join(home, 'host.sock'), host);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { process: host, pid: host.pid ?? 0, home, env, stop };
+}
 
 /** Resolves once the host accepts connections on its socket; throws if it exits or takes over 60 s. */
 export async function waitListening(socketPath: string, host: ChildProcess): Promise<void> {

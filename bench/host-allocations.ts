@@ -1,5 +1,4 @@
-import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -7,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { spawnNode } from '../test/helpers/process-tools.ts';
-import { uploadThroughHost, waitListening } from './built-host.ts';
+import { spawnBuiltHost, uploadThroughHost } from './built-host.ts';
 import { benchEnvironment, writeBenchResult } from './result-file.ts';
 import { createFiles } from './small-uploads-files.ts';
 
@@ -57,20 +56,17 @@ try {
   const { url } = JSON.parse(await sink.waitForLine(/^\{"type":"listening"/, 30_000)) as { url: string };
   const files = join(work, 'files');
   await createFiles(files, count, SMALL_BYTES);
-  const home = await mkdtemp(join(work, 'home-'));
-  writeFileSync(join(home, 'config.json'), `${JSON.stringify({ maxConcurrentTransfers: 16 })}\n`);
   const profilePath = join(work, 'allocations.heapprofile');
-  const env: NodeJS.ProcessEnv = { ...process.env, BGTRANSFER_HOME: home, BGTRANSFER_APP_ID: 'bench-allocations' };
-  delete env.BGTRANSFER_HOST;
-  const host = spawn(process.execPath, [...HOST_NODE_FLAGS, '--import', SAMPLER, entry], {
-    cwd: home,
-    env: { ...env, BGTRANSFER_ALLOCATION_PROFILE: profilePath },
-    stdio: 'ignore',
+  const host = await spawnBuiltHost({
+    entry,
+    flags: [...HOST_NODE_FLAGS, '--import', SAMPLER],
+    parent: work,
+    appId: 'bench-allocations',
+    hostEnv: { BGTRANSFER_ALLOCATION_PROFILE: profilePath },
   });
   try {
-    await waitListening(join(home, 'host.sock'), host);
-    await uploadThroughHost(env, url, files, count, SMALL_BYTES);
-    host.kill('SIGUSR2');
+    await uploadThroughHost(host.env, url, files, count, SMALL_BYTES);
+    host.process.kill('SIGUSR2');
     for (let waited = 0; !existsSync(profilePath); waited += 100) {
       if (waited > 30_000) throw new Error('the host wrote no allocation profile');
       await sleep(100);
@@ -78,8 +74,7 @@ try {
     await sleep(200);
     profile = (JSON.parse(readFileSync(profilePath, 'utf8')) as { head: ProfileNode }).head;
   } finally {
-    host.kill('SIGTERM');
-    if (host.exitCode === null && host.signalCode === null) await new Promise((done) => host.once('exit', done));
+    await host.stop();
   }
 } finally {
   sink.kill('SIGTERM');

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, open, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
@@ -7,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { spawnNode } from '../test/helpers/process-tools.ts';
-import { uploadThroughHost, waitListening } from './built-host.ts';
+import { spawnBuiltHost, uploadThroughHost } from './built-host.ts';
 import { benchEnvironment, writeBenchResult } from './result-file.ts';
 import { createFiles } from './small-uploads-files.ts';
 
@@ -135,18 +134,15 @@ const path = await writeBenchResult('host-weight', startedAt, {
 console.log(`results: ${path}`);
 
 async function measure(round: number, variant: Variant, url: string, smallDir: string, bigDir: string): Promise<Run> {
-  const home = await mkdtemp(join(work, 'home-'));
-  writeFileSync(join(home, 'config.json'), `${JSON.stringify({ maxConcurrentTransfers: 16 })}\n`);
-  const env: NodeJS.ProcessEnv = { ...process.env, BGTRANSFER_HOME: home, BGTRANSFER_APP_ID: APP_ID };
-  delete env.BGTRANSFER_HOST;
-  const host = spawn(process.execPath, [...variant.flags, variant.entry], {
-    cwd: home,
-    env: { ...env, ...variant.env },
-    stdio: 'ignore',
+  const host = await spawnBuiltHost({
+    entry: variant.entry,
+    flags: variant.flags,
+    parent: work,
+    appId: APP_ID,
+    hostEnv: variant.env,
   });
-  const pid = host.pid ?? 0;
+  const { env, pid } = host;
   try {
-    await waitListening(join(home, 'host.sock'), host);
     await sleep(settleMs);
     const idleStart = readMemory(pid);
     await uploadThroughHost(env, url, smallDir, 100, SMALL_BYTES);
@@ -177,8 +173,7 @@ async function measure(round: number, variant: Variant, url: string, smallDir: s
     );
     return run;
   } finally {
-    host.kill('SIGTERM');
-    if (host.exitCode === null && host.signalCode === null) await new Promise((done) => host.once('exit', done));
+    await host.stop();
   }
 }
 
