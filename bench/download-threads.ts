@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +9,7 @@ import { startNginx } from '../test/helpers/nginx.ts';
 import { createRandomFile } from './random-file.ts';
 import { benchEnvironment, writeBenchResult } from './result-file.ts';
 import { positiveInteger } from './small-uploads-processes.ts';
+import { procStatTicks } from './timed-run.ts';
 import { startHost, stopHost } from './transfer-host.ts';
 
 /**
@@ -52,9 +53,8 @@ interface ThreadTimes {
 function threadTimes(pid: number): Map<string, ThreadTimes> {
   const times = new Map<string, ThreadTimes>();
   for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    times.set(tid, { userMs: Number(fields[11]) * CLK_TCK_MS, systemMs: Number(fields[12]) * CLK_TCK_MS });
+    const { user, system } = procStatTicks(`/proc/${pid}/task/${tid}/stat`);
+    times.set(tid, { userMs: user * CLK_TCK_MS, systemMs: system * CLK_TCK_MS });
   }
   return times;
 }

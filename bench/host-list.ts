@@ -11,7 +11,7 @@ import { stopHost } from '../src/ipc/host-control.ts';
 import { SocketPort } from '../src/ipc/socket-port.ts';
 import { SqliteOperationStore } from '../src/store/sqlite-store.ts';
 import { median } from './stats.ts';
-import { type TimedRun, timedRun } from './timed-run.ts';
+import { procStatTicks, type TimedRun, timedRun } from './timed-run.ts';
 
 /**
  * Enumeration with many operations stored, through the built package's transfer host.
@@ -302,10 +302,8 @@ function readRss(pid: number): { rss: number; hwm: number } {
 
 /** CPU time (user + system) a process has used so far, from /proc (clock ticks of 10 ms). */
 function readCpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // After the command name: utime and stime are fields 14 and 15 of the whole line (12 and 13 here).
-  return (Number(fields[11]) + Number(fields[12])) * 10;
+  const { user, system } = procStatTicks(`/proc/${pid}/stat`);
+  return (user + system) * 10;
 }
 
 function mib(bytes: number): number {

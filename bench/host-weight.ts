@@ -9,6 +9,7 @@ import { spawnNode } from '../test/helpers/process-tools.ts';
 import { spawnBuiltHost, uploadThroughHost } from './built-host.ts';
 import { benchEnvironment, writeBenchResult } from './result-file.ts';
 import { createFiles } from './small-uploads-files.ts';
+import { procStatTicks } from './timed-run.ts';
 
 /**
  * The weight of a BUILT transfer host: resident memory idle and at its peaks, and its CPU, per variant
@@ -190,14 +191,13 @@ async function phase(pid: number, work: () => Promise<number>): Promise<Phase> {
 
 function readMemory(pid: number): Memory {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const { user, system } = procStatTicks(`/proc/${pid}/stat`);
   return {
     vmRssMiB: mib(status, 'VmRSS'),
     rssAnonMiB: mib(status, 'RssAnon'),
     rssFileMiB: mib(status, 'RssFile'),
     vmHwmMiB: mib(status, 'VmHWM'),
-    cpuSeconds: (Number(fields[11]) + Number(fields[12])) / CLK_TCK,
+    cpuSeconds: (user + system) / CLK_TCK,
   };
 }
 

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { spawnNode } from '../test/helpers/process-tools.ts';
 import type { HostReading, SinkStats } from './small-uploads-report.ts';
+import { procStatTicks } from './timed-run.ts';
 
 /**
  * The processes around bench/host-small-uploads.ts: the sink server it uploads to, readings of the
@@ -14,10 +15,8 @@ const CLK_TCK = clockTicks();
 
 export function readHost(pid: number): HostReading {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // "pid (comm) S ppid …": utime and stime are fields 14 and 15, i.e. 12 and 13 after the state.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]);
+  const { user, system } = procStatTicks(`/proc/${pid}/stat`);
+  const ticks = user + system;
   return {
     vmHwmBytes: kilobytes(status, 'VmHWM'),
     vmRssBytes: kilobytes(status, 'VmRSS'),

@@ -86,11 +86,18 @@ export function threadCpuSeconds(pid: number, tid: number): number {
 }
 
 function statCpuSeconds(path: string): number {
+  const { user, system } = procStatTicks(path);
+  // Clock ticks: 100 per second on Linux.
+  return (user + system) / 100;
+}
+
+/** User and system CPU, in clock ticks, from a /proc `stat` file (a process's or a thread's). */
+export function procStatTicks(path: string): { user: number; system: number } {
   const stat = readFileSync(path, 'utf8');
   // "pid (comm) S ..." — comm may contain spaces, so count fields after the last ')'.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // utime and stime are fields 14 and 15 of the whole line, in clock ticks (100 per second on Linux).
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  // utime and stime are fields 14 and 15 of the whole line.
+  return { user: Number(fields[11]), system: Number(fields[12]) };
 }
 
 /** The kernel's high-water mark of a running process's RSS (VmHWM), in bytes. */
