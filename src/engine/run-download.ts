@@ -130,11 +130,14 @@ export async function runDownload(context: AttemptContext): Promise<AttemptOutco
   }
 }
 
-/** Removes an ended download's partial file, in the background (a running attempt may still close it). */
-export function discardDownloadPartial(record: OperationRecord, log: Logger): void {
-  if (record.direction !== 'download' || record.resultPath === null) return;
+/**
+ * Removes an ended download's partial file. A failure is logged, never thrown: the operation has ended
+ * either way, and a file that stays behind is only a leftover, not lost data.
+ */
+export function discardDownloadPartial(record: OperationRecord, log: Logger): Promise<void> {
+  if (record.direction !== 'download' || record.resultPath === null) return Promise.resolve();
   const path = partialPathOf(record.resultPath, record.guid);
-  discardPartial(path).catch((error: unknown) =>
+  return discardPartial(path).catch((error: unknown) =>
     log.info({ guid: record.guid, err: error }, 'could not remove a partial file'),
   );
 }

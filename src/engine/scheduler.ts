@@ -168,9 +168,10 @@ export class Scheduler {
     if (isTerminalStatus(record.progress.status) && record.extras.body.kind === 'stream') {
       void removeSpool(record.extras.body.spoolPath).catch(() => undefined);
     }
-    // An ended download that did not complete leaves no partial file behind (cancel, final error).
+    // An ended download that did not complete leaves no partial file behind (cancel, final error). Here
+    // in the background: a cancelled request may still be closing it (and removes it again itself).
     if (isTerminalStatus(record.progress.status) && record.progress.status !== S.completed) {
-      discardDownloadPartial(record, this.#log);
+      void discardDownloadPartial(record, this.#log);
     }
     // While a request runs (or winds down after a stop) its counters are newer than the stored ones:
     // a property change or a pause must not show a download's progress going back.
@@ -318,7 +319,11 @@ export class Scheduler {
       }
       live.lastPersistMs = this.#now();
       const record = recordOutcome(this.#outcomeContext(), guid, outcome, ackAtStart, progressOf(live));
-      if (record) this.publishRecord(record);
+      if (!record) return;
+      // A download that failed for good: its request has closed the partial file, so it is removed
+      // before the app hears of the end, which then finds nothing left behind (docs/downloads.md).
+      if (record.progress.status === S.error) await discardDownloadPartial(record, this.#log);
+      this.publishRecord(record);
     } catch (error) {
       this.#log.error({ guid, err: error }, 'could not record the outcome of an attempt');
     }

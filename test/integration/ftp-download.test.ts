@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, pbkdf2, randomBytes } from 'node:crypto';
+import { readdirSync } from 'node:fs';
 import { mkdir, readdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
@@ -8,7 +9,8 @@ import type { Config } from '../../src/core/config.ts';
 import { BackgroundTransferStatus as S } from '../../src/core/enums.ts';
 import { DEFAULT_REQUEST_EXTRAS } from '../../src/core/operation-extras.ts';
 import type { OperationSnapshot, OperationSpec } from '../../src/core/snapshot.ts';
-import { type EngineHarness, startEngine } from '../helpers/engine-harness.ts';
+import type { OperationStore } from '../../src/store/operation-store.ts';
+import { type EngineHarness, type EngineHarnessOptions, startEngine } from '../helpers/engine-harness.ts';
 import { type FtpSrvOptions, startFtpSrv, type TestFtpServer } from '../helpers/ftp-servers.ts';
 import { makeTempDir, type TempDir } from '../helpers/temp-dir.ts';
 import { makeTestCertificates } from '../helpers/tls-certs.ts';
@@ -42,8 +44,8 @@ function sha256(data: Buffer): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-async function engine(config: Partial<Config> = {}): Promise<EngineHarness> {
-  h = await startEngine({ retryBaseDelayMs: 50, ...config });
+async function engine(config: Partial<Config> = {}, options: EngineHarnessOptions = {}): Promise<EngineHarness> {
+  h = await startEngine({ retryBaseDelayMs: 50, ...config }, options);
   return h;
 }
 
@@ -76,6 +78,27 @@ function downloadSpec(
 
 function seen(harness: EngineHarness, guid: string, check: (snapshot: OperationSnapshot) => boolean): boolean {
   return harness.updates.some((snapshot) => snapshot.guid === guid && check(snapshot));
+}
+
+/**
+ * A store whose moveToFailed first fills every thread of libuv's pool with a slow key derivation, as a
+ * host's other downloads fill it with fsyncs: file work the engine queues next waits behind it.
+ */
+function busyPoolOnFailure(store: OperationStore): OperationStore {
+  return new Proxy(store, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        if (property === 'moveToFailed') {
+          const threads = Number(process.env.UV_THREADPOOL_SIZE ?? 4);
+          for (let i = 0; i < threads; i++) pbkdf2('busy', 'pool', 200_000, 32, 'sha256', () => undefined);
+        }
+        // The store's methods read its private fields: they run on the store, not on the proxy.
+        return (value as (...params: unknown[]) => unknown).apply(target, args);
+      };
+    },
+  });
 }
 
 async function leftovers(name: string): Promise<string[]> {
@@ -147,12 +170,19 @@ for (const kind of ['ftp-srv', 'vsftpd'] as const) {
     });
 
     it('a wrong password: BT_ERR_AUTH_FAILED at once, naming the login and the URL, never the password', async () => {
-      const harness = await engine();
+      const harness = await engine({}, { wrapStore: busyPoolOnFailure });
       const ftp = await server(kind, false);
       await writeFile(join(ftp.root, 'locked.bin'), BODY.subarray(0, 1000));
       const password = 'pw-Wrong-93ad';
       const started = harness.engine.start(downloadSpec(harness, ftp, 'locked.bin', 'locked.bin', password));
+      // Read as the error is published, with the pool busy: an app told of the end finds no partial file.
+      const atError: string[][] = [];
+      harness.engine.onUpdate((s) => {
+        if (s.guid !== started.guid || s.progress.status !== S.error) return;
+        atError.push(readdirSync(out.path).filter((file) => file.startsWith('.locked.bin.')));
+      });
       const done = await harness.waitFor(started.guid, (s) => s.progress.status === S.error, 30_000);
+      assert.deepEqual(atError, [[]], 'the partial file was gone when the error was published');
       assert.equal(done.error?.code, 'BT_ERR_AUTH_FAILED');
       assert.match(
         done.error?.message ?? '',
