@@ -42,11 +42,10 @@ export async function appendRest(
     const end = nextAppendEnd(attempt.limits, offset, size);
     const complete = end === size;
     let sentTo = offset;
-    const watchdog = new InterimWatchdog(input, end, 'PATCH', uploadUrl);
+    const watchdog = new InterimWatchdog(end, input.responseTimeoutMs, 'PATCH', uploadUrl);
     const { response, final } = await sendStep(
       {
         ...input,
-        signal: watchdog.signal,
         onBytesSent(value) {
           sentTo = Math.max(sentTo, value);
           watchdog.sent(value);
@@ -66,13 +65,14 @@ export async function appendRest(
         // With Upload-Complete: ?1 the answer is the target resource's response; an error ends any append.
         isFinal: (status) =>
           status !== 409 && !LOST_STATUSES.has(status) && (complete || status < 200 || status >= 300),
+        // A 104 storm's timeout thrown here fails the request: the exchange runs this callback guarded.
         onInformational(status, pairs) {
           watchdog.interim();
           reportProgress(attempt, status, pairs, sentTo);
         },
       },
       attempt.auth,
-    ).finally(() => watchdog.dispose());
+    );
     if (final !== null) return finalAnswer(attempt, final, true);
     const what = `PATCH ${uploadUrl.href}`;
     if (response.status === 404) throw resumeLost(uploadUrl, `${what} answered 404`);

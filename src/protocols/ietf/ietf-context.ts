@@ -96,47 +96,32 @@ export function cancelQuietly(attempt: IetfAttempt, uploadUrl: URL): void {
 
 /**
  * Bounds a storm of 104s after the body. The exchange restarts its response timeout (R48) at every
- * 1xx, so a server that keeps sending 104s would hold the request forever; from the first 104 after
- * the whole body was handed over, the final answer must come within `responseTimeoutMs`, else the
- * request is aborted with BT_ERR_TIMEOUT.
+ * 1xx, so a server that keeps sending 104s would hold the request forever. From the first 104 after
+ * the whole body was handed over, the final answer must come within `responseTimeoutMs`: a 1xx that
+ * arrives later throws BT_ERR_TIMEOUT from `interim`, inside the exchange's informational callback,
+ * which fails the request with it; if none arrives, the response timeout the last one restarted ends
+ * the request. Either way it ends at most twice `responseTimeoutMs` after that first 104.
  *
- * Its signal is the request's: the attempt's, this watchdog's timeout, or what the caller stops the
- * request for (`abort`), in one AbortController, so that a creation needs no second one.
+ * Checked as the 1xx arrive, not by a timer of its own: the request then needs no AbortController,
+ * listener or timer beside the attempt's, which every small `'auto'` upload would otherwise pay for
+ * (docs/performance.md, "`resumeProtocol 'auto'`").
  */
 export class InterimWatchdog {
-  readonly #controller = new AbortController();
-  readonly #input: IetfUploadInput;
+  readonly #timeoutMs: number;
   readonly #end: number;
   readonly #method: string;
   readonly #url: URL;
-  readonly #forward = (): void => this.#controller.abort(this.#input.signal.reason);
   #bodySent = false;
   #interims = 0;
-  #timer: NodeJS.Timeout | undefined;
-  #expired = false;
+  /** When the first 1xx after the body came (performance.now()); -1 before it. */
+  #firstAfterBody = -1;
 
-  constructor(input: IetfUploadInput, end: number, method: string, url: URL) {
-    this.#input = input;
+  /** `end`: the byte after the body's last; `timeoutMs`: the request's response timeout. */
+  constructor(end: number, timeoutMs: number, method: string, url: URL) {
+    this.#timeoutMs = timeoutMs;
     this.#end = end;
     this.#method = method;
     this.#url = url;
-    if (input.signal.aborted) this.#forward();
-    else input.signal.addEventListener('abort', this.#forward, { once: true });
-  }
-
-  /** The request's signal: the attempt's, this watchdog's timeout, or the caller's `abort`. */
-  get signal(): AbortSignal {
-    return this.#controller.signal;
-  }
-
-  /** Whether the request was stopped by the attempt's signal or by this watchdog's timeout (not by `abort`). */
-  get interrupted(): boolean {
-    return this.#expired || this.#input.signal.aborted;
-  }
-
-  /** Stops the request for the caller's own reason (a first abort's reason stays). */
-  abort(reason: unknown): void {
-    this.#controller.abort(reason);
   }
 
   /** Absolute bytes handed over so far. */
@@ -144,23 +129,19 @@ export class InterimWatchdog {
     if (value >= this.#end) this.#bodySent = true;
   }
 
-  /** A 1xx arrived. */
+  /** A 1xx arrived; throws BT_ERR_TIMEOUT when it came too long after the first one after the body. */
   interim(): void {
     this.#interims += 1;
-    if (!this.#bodySent || this.#timer !== undefined) return;
-    const timeoutMs = this.#input.responseTimeoutMs;
-    this.#timer = setTimeout(() => {
-      const error = new TransferError(
-        'BT_ERR_TIMEOUT',
-        `${this.#method} ${this.#url.href}: no final answer within ${timeoutMs} ms after the body, only ${this.#interims} interim responses`,
-      );
-      this.#expired = true;
-      this.#controller.abort(error);
-    }, timeoutMs);
-  }
-
-  dispose(): void {
-    clearTimeout(this.#timer);
-    this.#input.signal.removeEventListener('abort', this.#forward);
+    if (!this.#bodySent) return;
+    const now = performance.now();
+    if (this.#firstAfterBody < 0) {
+      this.#firstAfterBody = now;
+      return;
+    }
+    if (now - this.#firstAfterBody <= this.#timeoutMs) return;
+    throw new TransferError(
+      'BT_ERR_TIMEOUT',
+      `${this.#method} ${this.#url.href}: no final answer within ${this.#timeoutMs} ms after the body, only ${this.#interims} interim responses`,
+    );
   }
 }

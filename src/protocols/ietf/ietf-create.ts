@@ -1,4 +1,4 @@
-import { TransferError, toTransferError } from '../../core/errors.ts';
+import { TransferError } from '../../core/errors.ts';
 import type { BodySource } from '../../source/body-source.ts';
 import { findHeader, type HeaderPairs } from '../http/header-pairs.ts';
 import { uploadHttp } from '../http/http-upload.ts';
@@ -36,14 +36,13 @@ export async function optimisticCreation(
 ): Promise<HttpUploadResult | typeof NO_INTERIM> {
   const { input, version } = attempt;
   const size = input.body.size;
-  // Its signal is the request's: the attempt's, the 104 storm's timeout, and the stops below.
-  const watchdog = new InterimWatchdog(input, size, input.method, input.endpoint);
+  const watchdog = new InterimWatchdog(size, input.responseTimeoutMs, input.method, input.endpoint);
   // Made only when waiting: an error's stack costs more than the rest of a small plain upload's setup.
   const noInterim =
     waitMs === null
       ? null
       : new TransferError('BT_ERR_TIMEOUT', `no 104 from ${input.endpoint.href} within ${waitMs} ms`);
-  const gate = waitMs === null ? null : new BodyGate(waitMs, () => watchdog.abort(noInterim));
+  const gate = waitMs === null || noInterim === null ? null : new BodyGate(waitMs, noInterim);
   let session: URL | null = null;
   let sentTo = 0;
 
@@ -94,7 +93,7 @@ export async function optimisticCreation(
       body: gate === null ? input.body : gate.wrap(input.body),
       responseBodyPath: input.responseBodyPath,
       dispatcher: input.dispatcher,
-      signal: watchdog.signal,
+      signal: input.signal,
       responseTimeoutMs: input.responseTimeoutMs,
       stallTimeoutMs: input.stallTimeoutMs,
       maxRedirects: input.maxRedirects,
@@ -111,14 +110,12 @@ export async function optimisticCreation(
         input.onResponse(session === null ? response : { ...response, isResumable: true }, total);
       },
       onBytesReceived: (received) => input.onBytesReceived(received),
+      // What these throw (a 104 storm's timeout, two upload resources, a size beyond the server's
+      // limit) fails the request: the exchange runs this callback guarded.
       onInformational(status, headers, url) {
         watchdog.interim();
         if (status !== UPLOAD_RESUMPTION_SUPPORTED || !speaksVersion(headers, version)) return;
-        try {
-          onInterim(headers, url);
-        } catch (error) {
-          watchdog.abort(toTransferError(error));
-        }
+        onInterim(headers, url);
       },
     });
     // ResponseInformation.isResumable: the final response came from a request the server made resumable
@@ -126,11 +123,10 @@ export async function optimisticCreation(
     if (session === null) return finalAnswer(attempt, result, false);
     return finalAnswer(attempt, { ...result, response: { ...result.response, isResumable: true } }, true);
   } catch (error) {
-    if (noInterim !== null && error === noInterim && session === null && !watchdog.interrupted) return NO_INTERIM;
+    if (noInterim !== null && error === noInterim && session === null && !input.signal.aborted) return NO_INTERIM;
     throw error;
   } finally {
     gate?.close();
-    watchdog.dispose();
   }
 }
 
@@ -212,21 +208,25 @@ export async function carefulCreation(attempt: IetfAttempt): Promise<URL | HttpU
   return uploadUrl;
 }
 
-/** Holds a body back until opened, or until `waitMs` passed (then `onTimeout`). */
+/**
+ * Holds a body back until opened. When `waitMs` pass first, the body throws `timeout`, which fails
+ * the request with it (the exchange keeps what its body threw): nothing more goes out.
+ */
 class BodyGate {
   readonly #opened: Promise<void>;
   #release: () => void = () => {};
   readonly #timer: NodeJS.Timeout;
-  timedOut = false;
-  stopped = false;
+  readonly #timeout: TransferError;
+  #timedOut = false;
+  #stopped = false;
 
-  constructor(waitMs: number, onTimeout: () => void) {
+  constructor(waitMs: number, timeout: TransferError) {
+    this.#timeout = timeout;
     this.#opened = new Promise<void>((resolve) => {
       this.#release = resolve;
     });
     this.#timer = setTimeout(() => {
-      this.timedOut = true;
-      onTimeout();
+      this.#timedOut = true;
       this.#release();
     }, waitMs);
   }
@@ -239,7 +239,7 @@ class BodyGate {
   /** The request is over: a body still held back never goes out. */
   close(): void {
     clearTimeout(this.#timer);
-    this.stopped = true;
+    this.#stopped = true;
     this.#release();
   }
 
@@ -257,8 +257,9 @@ class BodyGate {
           if (first.done) return;
           yield first.value.subarray(0, 1);
           await opened;
-          // Stopped for want of a 104: the request is being aborted, nothing more goes out.
-          if (gate.timedOut || gate.stopped) return;
+          if (gate.#stopped) return;
+          // No 104 in time: the request ends here, with the error the caller looks for.
+          if (gate.#timedOut) throw gate.#timeout;
           if (first.value.byteLength > 1) yield first.value.subarray(1);
           for (let next = await chunks.next(); !next.done; next = await chunks.next()) yield next.value;
         } finally {
