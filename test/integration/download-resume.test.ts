@@ -217,6 +217,42 @@ describe('pause, resume, cancel', () => {
     assert.ok(Number(/bytes=(\d+)-/.exec(resumed?.range ?? '')?.[1]) >= MIB / 2, `resumed at ${resumed?.range}`);
   });
 
+  it('a 206 cut before its first body byte keeps the partial file: the retry asks for the same range', async () => {
+    const harness = await engine();
+    const server = await serve({ throttleBytesPerSecond: 2 * MIB });
+    const started = harness.engine.start(downloadSpec(harness, `${server.url}/file`, 'head-cut.bin'));
+    await harness.waitFor(started.guid, (s) => s.progress.bytesReceived >= MIB, 30_000);
+    harness.engine.pause(started.guid);
+    // The next answer is reset right after its head: a 206 that carries no body byte.
+    server.setOptions('/file', { cutAfterBytes: 0 });
+    harness.engine.resume(started.guid);
+    await harness.waitFor(started.guid, (s) => s.progress.status === S.completed, 60_000);
+    assert.equal(sha256(await readFile(join(out.path, 'head-cut.bin'))), sha256(BODY));
+    const [cut, retry] = server.requests.slice(-2);
+    assert.equal(cut?.status, 206);
+    assert.equal(cut?.bytesSent, 0, 'the cut answer carried no body');
+    const from = (range: string | null | undefined): number => Number(/bytes=(\d+)-/.exec(range ?? '')?.[1] ?? 0);
+    assert.ok(from(cut?.range) >= MIB / 2, `the resume asked for ${cut?.range}`);
+    assert.equal(retry?.range, cut?.range, 'the retry continues the same partial file');
+    assert.equal(retry?.status, 206);
+    assert.equal(server.bytesSentTwice('/file'), 0);
+  });
+
+  it('an empty file downloads as an empty result file', async () => {
+    const harness = await engine();
+    const server = await serve({}, Buffer.alloc(0));
+    const started = harness.engine.start(downloadSpec(harness, `${server.url}/file`, 'empty.bin'));
+    const done = await harness.waitFor(
+      started.guid,
+      (s) => s.progress.status === S.completed || s.progress.status === S.error,
+      30_000,
+    );
+    assert.equal(done.error, null, JSON.stringify(done.error));
+    assert.equal(done.progress.status, S.completed);
+    assert.equal((await readFile(join(out.path, 'empty.bin'))).length, 0);
+    assert.deepEqual(await partialsOf('empty.bin'), []);
+  });
+
   it('cancel removes the partial file and never creates the result file', async () => {
     const harness = await engine();
     const server = await serve({ throttleBytesPerSecond: 2 * MIB });

@@ -111,7 +111,7 @@ export async function downloadHttp(input: DownloadRequestInput): Promise<Downloa
             case 'resume':
               return { kind: 'file', path: input.partialPath, position: input.offset, ...hashes };
             case 'restart':
-              return { kind: 'file', path: input.partialPath, ...hashes };
+              return { kind: 'file', path: input.partialPath, openAtHead: true, ...hashes };
             case 'rangeRefused':
               return { kind: 'discard' };
             case 'error':

@@ -46,8 +46,11 @@ export class ResponseBody {
     this.#sink = sink;
     // A file sink's file is opened at the first body byte: most answers to an upload have no body, and
     // open + close per upload was a large share of a small upload's cost (readers treat no file as empty).
-    // A download's partial file (a `position`) is opened now: it must exist even for an empty body.
-    if (sink.kind === 'file' && sink.position !== undefined) this.#file = this.#open(sink.path, sink.position);
+    // A download's partial file (a `position`, or `openAtHead`) is opened now: it must exist even for an
+    // empty body, and must not be taken for an earlier attempt's stale response file and removed.
+    if (sink.kind === 'file' && (sink.position !== undefined || sink.openAtHead)) {
+      this.#file = this.#open(sink.path, sink.position);
+    }
   }
 
   #open(path: string, position?: number): ResponseFile {

@@ -31,6 +31,11 @@ export type ResponseSink =
       kind: 'file';
       path: string;
       position?: number;
+      /**
+       * Opened (created or truncated) as soon as the head arrives, as a `position` file is, instead of
+       * at the first body byte: a download's partial file must exist even when the body is empty.
+       */
+      openAtHead?: true;
       /** Fed each chunk once the file took it, in file order (a download's digest, without re-reading the file). */
       hashes?: readonly ChunkHash[];
     }
