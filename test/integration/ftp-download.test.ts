@@ -127,6 +127,21 @@ for (const kind of ['ftp-srv', 'vsftpd'] as const) {
       assert.deepEqual(await leftovers('whole.bin'), []);
     });
 
+    it('an empty file arrives as an empty result file', async () => {
+      const harness = await engine();
+      const ftp = await server(kind, false);
+      await writeFile(join(ftp.root, 'empty.bin'), Buffer.alloc(0));
+      const started = harness.engine.start(downloadSpec(harness, ftp, 'empty.bin', 'empty.bin'));
+      const done = await harness.waitFor(
+        started.guid,
+        (s) => s.progress.status === S.completed || s.progress.status === S.error,
+        60_000,
+      );
+      assert.equal(done.error, null, JSON.stringify(done.error));
+      assert.equal((await readFile(join(out.path, 'empty.bin'))).length, 0);
+      assert.deepEqual(await leftovers('empty.bin'), []);
+    });
+
     it('cut mid-transfer: the retry continues with REST from the fsynced offset, without a restart', async () => {
       const harness = await engine();
       const ftp = await server(kind, true);

@@ -128,6 +128,22 @@ for (const { kind, start } of SERVERS) {
       assert.equal(await sha256File(join(server.root, 'big-stor.bin')), big.sha256);
     });
 
+    test('an empty body stores an empty file, its size verified (resumed too)', async () => {
+      const empty: BodySource = {
+        size: 0,
+        async *read() {},
+      };
+      for (const resume of [false, true]) {
+        const result = await uploadFtp(
+          inputFor(`${server.url}empty-${resume}.bin`, { body: empty, credentials: server.login, resume }),
+        );
+        assert.equal(result.bytesStored, 0);
+        assert.equal((await stat(join(server.root, `empty-${resume}.bin`))).size, 0);
+        // ftp-srv answers SIZE of an empty file with "213 File status": a size it does not tell.
+        assert.equal(result.sizeVerified, kind === 'vsftpd', `sizeVerified: ${result.sizeVerified}`);
+      }
+    });
+
     test('creates the missing directories of a nested path (credentials from the URL)', async () => {
       const { userName, password } = server.login;
       const url = new URL(`${server.url}new%20dir/sub/deeper/file.bin`);

@@ -19,8 +19,17 @@ export interface FtpSessionOptions {
   extraCaCertificates: string[];
 }
 
-/** SIZE's answer: a byte count, 'missing' (550), or 'unsupported' (500/501/502/504). */
+/**
+ * SIZE's answer: a byte count, 'missing' (550), or 'unsupported': 500/501/502/504, or a 213 that names
+ * no number (ftp-srv answers "213 File status" for an empty file), which tells no more than a refusal.
+ */
 export type RemoteSize = number | 'missing' | 'unsupported';
+
+/** "213 <size>", maybe followed by a comment ("213 5555, some commentary"); null when it names no size. */
+export function sizeOfReply(message: string): number | null {
+  const match = /^213[ -](\d+)/.exec(message);
+  return match?.[1] === undefined ? null : Number(match[1]);
+}
 
 /**
  * One control connection to an FTP server, as an upload or a download attempt uses it: connect, AUTH
@@ -123,13 +132,16 @@ export class FtpSession {
   /** SIZE of the target file. */
   async remoteSize(): Promise<RemoteSize> {
     this.step = `SIZE ${this.target.fileName}`;
+    let reply: FTPResponse;
     try {
-      return await this.client.size(this.target.fileName);
+      // Sent and read here, not through basic-ftp's size(), which throws on a 213 without a number.
+      reply = await this.client.send(`SIZE ${await this.client.protectWhitespace(this.target.fileName)}`);
     } catch (error) {
       if (ftpReplyCode(error) === 550) return 'missing';
       if (isNotImplementedReply(error)) return 'unsupported';
       throw error;
     }
+    return sizeOfReply(reply.message) ?? 'unsupported';
   }
 
   /** Connect, AUTH TLS for ftps, log in, binary mode: all within connectTimeoutMs (R47). */

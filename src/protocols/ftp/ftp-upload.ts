@@ -88,7 +88,7 @@ class FtpUploadAttempt {
       return { ...fresh, start: remote, command: 'APPE', complete: remote === body.size };
     }
     this.#session.guard(() => onOffset(0));
-    if (remote === 'unsupported') return { ...fresh, restartReason: 'the server does not implement SIZE' };
+    if (remote === 'unsupported') return { ...fresh, restartReason: "the server does not tell the file's SIZE" };
     // An earlier attempt stored part of the file (its STOR was under way): the server dropped it.
     if (remote === 'missing') return { ...fresh, restartReason: 'the server no longer has the partial file' };
     if (typeof remote === 'number' && remote > body.size) {
