@@ -2,6 +2,7 @@ import { close as closeFd, constants, open as openFd } from 'node:fs';
 import { type FileHandle, open, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { TransferError } from '../core/errors.ts';
+import { resultFileMode } from './result-mode.ts';
 
 /**
  * The partial file of a download (docs/downloads.md): opened without following links, 0600, and only
@@ -92,10 +93,14 @@ function holdReplaced(path: string): Promise<number | null> {
   );
 }
 
-/** Moves the complete partial file onto the result (replacing one only now) and makes that durable. */
+/**
+ * Moves the complete partial file onto the result (replacing one only now) and makes that durable. The
+ * result gets its final mode first (result-mode.ts): the partial file's 0600 was for the download only.
+ */
 export async function publishResult(partialPath: string, resultPath: string): Promise<void> {
   const replaced = await holdReplaced(resultPath);
   try {
+    await setMode(partialPath, await resultFileMode(replaced));
     try {
       await rename(partialPath, resultPath);
     } catch (error) {
@@ -113,6 +118,19 @@ export async function publishResult(partialPath: string, resultPath: string): Pr
   } finally {
     // Not awaited: the replaced file's blocks are freed in the background, after the result is in place.
     if (replaced !== null) closeFd(replaced, () => undefined);
+  }
+}
+
+/** chmod through a descriptor opened without following a link (a link planted there is refused). */
+async function setMode(path: string, mode: number): Promise<void> {
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(path, constants.O_RDONLY | NO_FOLLOW);
+    await handle.chmod(mode);
+  } catch (error) {
+    throw ioError('set the mode of', path, error);
+  } finally {
+    await handle?.close();
   }
 }
 

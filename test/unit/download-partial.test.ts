@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, readlink, realpath, writeFile } from 'node:fs/promises';
+import { chmod, lstat, readdir, readFile, readlink, realpath, symlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { publishResult } from '../../src/engine/download-partial.ts';
@@ -65,4 +65,44 @@ test('publishResult replaces a FIFO without opening it', async (t) => {
   await writeFile(partial, 'body');
   await publishResult(partial, result);
   assert.equal(await readFile(result, 'utf8'), 'body');
+});
+
+/**
+ * The partial file is 0600 while it downloads; the result gets the mode a new file would (0666 less the
+ * umask), or keeps the mode of the file it replaces, as `curl -o` over an existing file does.
+ */
+test('the result file gets 0666 less the umask, or the mode of the file it replaces', async (t) => {
+  const dir = await makeTempDir('bgtransfer-download-partial-');
+  const before = process.umask(0o027);
+  t.after(async () => {
+    process.umask(before);
+    await dir.cleanup();
+  });
+  const partialOf = async (name: string): Promise<string> => {
+    const partial = join(dir.path, `.${name}.partial`);
+    await writeFile(partial, 'body', { mode: 0o600 });
+    return partial;
+  };
+  const modeOf = async (path: string): Promise<number> => (await lstat(path)).mode & 0o7777;
+
+  const fresh = join(dir.path, 'fresh.bin');
+  await publishResult(await partialOf('fresh'), fresh);
+  assert.equal((await modeOf(fresh)).toString(8), '640', 'a new result: 0666 & ~umask');
+
+  const replaced = join(dir.path, 'replaced.bin');
+  await writeFile(replaced, 'old');
+  await chmod(replaced, 0o604);
+  await publishResult(await partialOf('replaced'), replaced);
+  assert.equal((await modeOf(replaced)).toString(8), '604', "the replaced file's mode");
+  assert.equal(await readFile(replaced, 'utf8'), 'body');
+
+  // A link at the result path is replaced, not followed: its target's mode does not count.
+  const target = join(dir.path, 'target.bin');
+  await writeFile(target, 'target');
+  await chmod(target, 0o666);
+  const link = join(dir.path, 'link.bin');
+  await symlink(target, link);
+  await publishResult(await partialOf('link'), link);
+  assert.equal((await modeOf(link)).toString(8), '640');
+  assert.equal((await modeOf(target)).toString(8), '666', 'the target is untouched');
 });
