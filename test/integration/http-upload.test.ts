@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { appendFile, readFile, rm, truncate } from 'node:fs/promises';
+import { appendFile, readFile, rm, stat, truncate } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { WebErrorStatus } from '../../src/core/enums.ts';
 import { TransferError } from '../../src/core/errors.ts';
 import { uploadHttp } from '../../src/protocols/http/http-upload.ts';
+import { RESPONSE_BODY_LIMIT_BYTES } from '../../src/protocols/http/response-file.ts';
 import {
   assertMonotonic,
   dir,
@@ -130,6 +133,72 @@ test('a large response body streams to disk intact (write backpressure pauses th
   assert.ok((await readFile(input.responseBodyPath)).equals(payload));
   assert.equal(events.received.at(-1), payload.length);
   assertMonotonic(events.received);
+});
+
+/**
+ * A node:http server whose answers never end: `status` and an endless body (with a Location for a
+ * redirect); a request to `/done` is answered 201. Counts the endless answers closed by the client.
+ */
+async function endlessServer(
+  status: number,
+): Promise<{ url: string; closed: () => number; close: () => Promise<void> }> {
+  let closed = 0;
+  const endless = createServer((request, response) => {
+    request.resume();
+    request.on('end', () => {
+      if (request.url === '/done') {
+        response.writeHead(201, { 'Content-Length': '0' }).end();
+        return;
+      }
+      response.writeHead(status, status === 307 ? { Location: '/done' } : {});
+      const piece = Buffer.alloc(MiB, 7);
+      const pump = (): void => {
+        while (!response.destroyed && response.write(piece));
+      };
+      response.on('drain', pump);
+      response.on('close', () => {
+        closed += 1;
+      });
+      pump();
+    });
+  });
+  await new Promise<void>((resolve) => endless.listen(0, '127.0.0.1', resolve));
+  const { port } = endless.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    closed: () => closed,
+    close: () => new Promise<void>((resolve) => endless.close(() => resolve())),
+  };
+}
+
+async function waitUntilClosed(server: { closed: () => number }): Promise<void> {
+  for (let waited = 0; server.closed() === 0; waited += 20) {
+    assert.ok(waited < 5_000, 'the endless answer was closed');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+test('an endless response body is kept up to its bound, then the answer is cut and flagged truncated', async (t) => {
+  // A server that answers the upload with a body that never ends would fill the user's disk.
+  const endless = await endlessServer(200);
+  t.after(() => endless.close());
+  const { input } = uploadInput(`${endless.url}/endless`, small);
+  const result = await uploadHttp(input);
+  assert.equal(result.response.statusCode, 200);
+  assert.equal(result.response.bodyTruncated, true);
+  assert.equal(result.bytesReceived, RESPONSE_BODY_LIMIT_BYTES);
+  assert.equal((await stat(input.responseBodyPath)).size, RESPONSE_BODY_LIMIT_BYTES);
+  await waitUntilClosed(endless);
+});
+
+test('a redirect whose body never ends is followed all the same: its body is read to the bound at most', async (t) => {
+  const endless = await endlessServer(307);
+  t.after(() => endless.close());
+  const { input } = uploadInput(`${endless.url}/moved`, small);
+  const result = await uploadHttp(input);
+  assert.equal(result.response.statusCode, 201);
+  assert.equal(result.response.actualUri, `${endless.url}/done`);
+  await waitUntilClosed(endless);
 });
 
 test('no response within responseTimeoutMs after the body was sent → BT_ERR_TIMEOUT (R48)', async () => {

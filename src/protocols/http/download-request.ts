@@ -8,6 +8,7 @@ import type { ChunkHash, ResponseSink } from './exchange-types.ts';
 import { CLIENT_OWNED_HEADERS, contentLength, findHeader, type HeaderList, withoutHeaders } from './header-pairs.ts';
 import { redirectTarget } from './redirect-target.ts';
 import { requestMessage } from './request-messages.ts';
+import { RESPONSE_BODY_LIMIT_BYTES } from './response-file.ts';
 import { ServerAuth } from './server-auth.ts';
 
 /**
@@ -115,7 +116,7 @@ export async function downloadHttp(input: DownloadRequestInput): Promise<Downloa
             case 'rangeRefused':
               return { kind: 'discard' };
             case 'error':
-              return { kind: 'file', path: input.responseBodyPath };
+              return { kind: 'file', path: input.responseBodyPath, maxBytes: RESPONSE_BODY_LIMIT_BYTES };
           }
         },
       },

@@ -3,7 +3,7 @@ import type { TransferError } from '../../core/errors.ts';
 import type { ResponseSink } from './exchange-types.ts';
 import { MemoryBody } from './memory-body.ts';
 import { ProgressThrottle } from './progress-throttle.ts';
-import { ResponseFile, removeStaleResponseFile } from './response-file.ts';
+import { RESPONSE_BODY_LIMIT_BYTES, ResponseFile, removeStaleResponseFile } from './response-file.ts';
 
 /**
  * The response-body side of an exchange: the final response's body into its sink (memory, a file with
@@ -17,6 +17,8 @@ export class ResponseBody {
   #controller: Dispatcher.DispatchController | null = null;
   readonly #memory = new MemoryBody();
   #bytesReceived = 0;
+  /** Body bytes taken into the sink so far (a file counts them as queued, before they are written). */
+  #taken = 0;
   #waitingForDrain = false;
 
   /** `settled` tells whether the exchange is over (late callbacks then do nothing). */
@@ -76,7 +78,23 @@ export class ResponseBody {
   }
 
   data(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    const bound = boundOf(this.#sink);
+    if (bound !== undefined) {
+      const room = bound - this.#taken;
+      if (chunk.byteLength > room) {
+        // Over the sink's bound: keep what fits and end the answer here. The exchange takes the abort as
+        // a cut body (the server did answer), and the connection goes with it.
+        if (room > 0) this.#take(controller, chunk.subarray(0, room));
+        if (!controller.aborted) controller.abort(new Error(`the response body is longer than ${bound} bytes`));
+        return;
+      }
+    }
+    this.#take(controller, chunk);
+  }
+
+  #take(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     const length = chunk.byteLength;
+    this.#taken += length;
     if (this.#file === null && this.#sink.kind === 'file' && length > 0) this.#file = this.#open(this.#sink.path);
     const file = this.#file;
     if (file === null) {
@@ -115,5 +133,23 @@ export class ResponseBody {
   /** Closes the response file (after a failure, or a success whose file already closed). */
   async release(): Promise<void> {
     await this.#file?.destroy();
+  }
+}
+
+/**
+ * How much of a body the sink takes before the answer is cut: a file its `maxBytes` (none for a
+ * download's partial file), memory and discard RESPONSE_BODY_LIMIT_BYTES (what they keep is less, but
+ * reading on for ever would hold the request: a body that never ends is not a stall). A `headers`
+ * sink's body is dropped within a grace period anyway.
+ */
+function boundOf(sink: ResponseSink): number | undefined {
+  switch (sink.kind) {
+    case 'file':
+      return sink.maxBytes;
+    case 'memory':
+    case 'discard':
+      return RESPONSE_BODY_LIMIT_BYTES;
+    case 'headers':
+      return undefined;
   }
 }

@@ -36,6 +36,11 @@ export type ResponseSink =
        * at the first body byte: a download's partial file must exist even when the body is empty.
        */
       openAtHead?: true;
+      /**
+       * At most this many body bytes are kept; the rest is not read: the connection is closed and the
+       * answer ends as a cut one (`bodyCut`), with what fits in the file.
+       */
+      maxBytes?: number;
       /** Fed each chunk once the file took it, in file order (a download's digest, without re-reading the file). */
       hashes?: readonly ChunkHash[];
     }

@@ -7,6 +7,7 @@ import { CLIENT_OWNED_HEADERS, contentLength, findHeader, type HeaderList, witho
 import type { HttpUploadInput, HttpUploadResult } from './http-upload-types.ts';
 import { redirectTarget } from './redirect-target.ts';
 import { requestMessage } from './request-messages.ts';
+import { RESPONSE_BODY_LIMIT_BYTES } from './response-file.ts';
 import { ServerAuth } from './server-auth.ts';
 
 /** 307/308 keep method and body: the whole request is sent again to the new location. */
@@ -85,7 +86,7 @@ async function sendRequest(input: HttpUploadInput): Promise<HttpUploadResult> {
           // R44: actualUri is where the final response came from, after any 307/308.
           final = { statusCode: status, actualUri: requestUrl.href, isResumable: false, headers: pairs };
           input.onResponse(final, contentLength(pairs));
-          return { kind: 'file', path: input.responseBodyPath };
+          return { kind: 'file', path: input.responseBodyPath, maxBytes: RESPONSE_BODY_LIMIT_BYTES };
         },
       },
       auth,

@@ -5,6 +5,7 @@ import type { ExchangeBody, ExchangeResponse } from './exchange.ts';
 import { contentLength, findHeader, type HeaderList, type HeaderPairs } from './header-pairs.ts';
 import type { HttpUploadResult } from './http-upload-types.ts';
 import { requestMessage, urlText } from './request-messages.ts';
+import { RESPONSE_BODY_LIMIT_BYTES } from './response-file.ts';
 import type { ResumableUploadInput } from './resumable-types.ts';
 import type { ServerAuth } from './server-auth.ts';
 
@@ -59,7 +60,7 @@ export async function sendStep(
         if (!step.isFinal(status, headers)) return { kind: 'memory' };
         final = { statusCode: status, actualUri: step.url.href, isResumable: true, headers };
         input.onResponse(final, contentLength(headers));
-        return { kind: 'file', path: input.responseBodyPath };
+        return { kind: 'file', path: input.responseBodyPath, maxBytes: RESPONSE_BODY_LIMIT_BYTES };
       },
     },
     auth,
