@@ -6,8 +6,8 @@ import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import { WebErrorStatus } from '../../src/core/enums.ts';
 import { TransferError } from '../../src/core/errors.ts';
+import { RESPONSE_BODY_LIMIT_BYTES } from '../../src/protocols/http/exchange-types.ts';
 import { uploadHttp } from '../../src/protocols/http/http-upload.ts';
-import { RESPONSE_BODY_LIMIT_BYTES } from '../../src/protocols/http/response-file.ts';
 import {
   assertMonotonic,
   dir,

@@ -4,11 +4,10 @@ import type { ResponseSnapshot } from '../../core/snapshot.ts';
 import type { HttpCredential } from '../../net/basic-auth.ts';
 import type { BodySource } from '../../source/body-source.ts';
 import { authenticatedExchange } from './authenticated-exchange.ts';
-import type { ChunkHash, ResponseSink } from './exchange-types.ts';
+import { type ChunkHash, type ResponseSink, responseBodySink } from './exchange-types.ts';
 import { CLIENT_OWNED_HEADERS, contentLength, findHeader, type HeaderList, withoutHeaders } from './header-pairs.ts';
 import { redirectTarget } from './redirect-target.ts';
 import { requestMessage } from './request-messages.ts';
-import { RESPONSE_BODY_LIMIT_BYTES } from './response-file.ts';
 import { ServerAuth } from './server-auth.ts';
 
 /**
@@ -116,7 +115,7 @@ export async function downloadHttp(input: DownloadRequestInput): Promise<Downloa
             case 'rangeRefused':
               return { kind: 'discard' };
             case 'error':
-              return { kind: 'file', path: input.responseBodyPath, maxBytes: RESPONSE_BODY_LIMIT_BYTES };
+              return responseBodySink(input.responseBodyPath);
           }
         },
       },

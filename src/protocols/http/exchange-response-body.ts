@@ -1,9 +1,9 @@
 import type { Dispatcher } from 'undici';
 import type { TransferError } from '../../core/errors.ts';
-import type { ResponseSink } from './exchange-types.ts';
+import { RESPONSE_BODY_LIMIT_BYTES, type ResponseSink } from './exchange-types.ts';
 import { MemoryBody } from './memory-body.ts';
 import { ProgressThrottle } from './progress-throttle.ts';
-import { RESPONSE_BODY_LIMIT_BYTES, ResponseFile, removeStaleResponseFile } from './response-file.ts';
+import { ResponseFile, removeStaleResponseFile } from './response-file.ts';
 
 /**
  * The response-body side of an exchange: the final response's body into its sink (memory, a file with
@@ -13,6 +13,8 @@ export class ResponseBody {
   readonly #fail: (error: TransferError) => void;
   readonly #received: ProgressThrottle;
   #sink: ResponseSink = { kind: 'memory' };
+  /** How much of the body the sink takes before the answer is cut (boundOf), set with the sink. */
+  #bound: number | undefined = RESPONSE_BODY_LIMIT_BYTES;
   #file: ResponseFile | null = null;
   #controller: Dispatcher.DispatchController | null = null;
   readonly #memory = new MemoryBody();
@@ -46,6 +48,7 @@ export class ResponseBody {
   /** Where the final response's body goes. */
   choose(sink: ResponseSink): void {
     this.#sink = sink;
+    this.#bound = boundOf(sink);
     // A file sink's file is opened at the first body byte: most answers to an upload have no body, and
     // open + close per upload was a large share of a small upload's cost (readers treat no file as empty).
     // A download's partial file (a `position`, or `openAtHead`) is opened now: it must exist even for an
@@ -78,7 +81,7 @@ export class ResponseBody {
   }
 
   data(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    const bound = boundOf(this.#sink);
+    const bound = this.#bound;
     if (bound !== undefined) {
       const room = bound - this.#taken;
       if (chunk.byteLength > room) {

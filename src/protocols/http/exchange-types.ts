@@ -5,6 +5,14 @@ import type { HeaderList, HeaderPairs } from './header-pairs.ts';
 /** A memory sink keeps at most this much of a response body (HEAD, OPTIONS, creation answers). */
 export const MEMORY_SINK_LIMIT_BYTES = 64 * 1024;
 
+/**
+ * The most of a response body an upload keeps (and a download keeps of an error answer): beyond it the
+ * connection is closed and the answer kept as cut, `bodyTruncated` (docs/security.md, "What a server
+ * may send"). A server must not be able to fill the user's disk by answering with a body that never
+ * ends; answers to uploads are rarely more than a page of JSON. Memory and discard sinks read no more.
+ */
+export const RESPONSE_BODY_LIMIT_BYTES = 64 * 1024 * 1024;
+
 /** The request body: bytes [start, end) of a source; Content-Length is end - start. */
 export interface ExchangeBody {
   source: BodySource;
@@ -55,6 +63,11 @@ export type ResponseSink =
    * never sends) must not hold them up.
    */
   | { kind: 'headers' };
+
+/** Where a final answer's body is kept for the app (R43): its operation's response file, bounded. */
+export function responseBodySink(path: string): ResponseSink {
+  return { kind: 'file', path, maxBytes: RESPONSE_BODY_LIMIT_BYTES };
+}
 
 export interface ExchangeInput {
   url: URL;

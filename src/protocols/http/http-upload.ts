@@ -3,11 +3,11 @@ import type { ResponseSnapshot } from '../../core/snapshot.ts';
 import { authenticatedExchange } from './authenticated-exchange.ts';
 import { isDigestMismatch, MAX_DIGEST_RESENDS } from './digest-rejection.ts';
 import type { ResponseSink } from './exchange.ts';
+import { responseBodySink } from './exchange-types.ts';
 import { CLIENT_OWNED_HEADERS, contentLength, findHeader, type HeaderList, withoutHeaders } from './header-pairs.ts';
 import type { HttpUploadInput, HttpUploadResult } from './http-upload-types.ts';
 import { redirectTarget } from './redirect-target.ts';
 import { requestMessage } from './request-messages.ts';
-import { RESPONSE_BODY_LIMIT_BYTES } from './response-file.ts';
 import { ServerAuth } from './server-auth.ts';
 
 /** 307/308 keep method and body: the whole request is sent again to the new location. */
@@ -86,7 +86,7 @@ async function sendRequest(input: HttpUploadInput): Promise<HttpUploadResult> {
           // R44: actualUri is where the final response came from, after any 307/308.
           final = { statusCode: status, actualUri: requestUrl.href, isResumable: false, headers: pairs };
           input.onResponse(final, contentLength(pairs));
-          return { kind: 'file', path: input.responseBodyPath, maxBytes: RESPONSE_BODY_LIMIT_BYTES };
+          return responseBodySink(input.responseBodyPath);
         },
       },
       auth,

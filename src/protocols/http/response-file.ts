@@ -13,13 +13,6 @@ const CONTINUED_FILE_FLAGS = constants.O_WRONLY | constants.O_CREAT | constants.
  * few socket reads (64 KiB each) paused and resumed the socket per chunk. Memory stays bounded by this.
  */
 export const RESPONSE_FILE_HIGH_WATER_MARK = 4 * 1024 * 1024;
-/**
- * The most of a response body an upload keeps (and a download keeps of an error answer): beyond it the
- * connection is closed and the answer kept as cut, `bodyTruncated` (docs/security.md, "What a server
- * may send"). A server must not be able to fill the user's disk by answering with a body that never
- * ends; answers to uploads are rarely more than a page of JSON.
- */
-export const RESPONSE_BODY_LIMIT_BYTES = 64 * 1024 * 1024;
 /** At most this many chunks per writev (Linux's IOV_MAX is 1024). */
 const MAX_CHUNKS_PER_WRITE = 1024;
 

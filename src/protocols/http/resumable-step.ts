@@ -2,10 +2,10 @@ import { TransferError } from '../../core/errors.ts';
 import type { ResponseSnapshot } from '../../core/snapshot.ts';
 import { authenticatedExchange } from './authenticated-exchange.ts';
 import type { ExchangeBody, ExchangeResponse } from './exchange.ts';
+import { responseBodySink } from './exchange-types.ts';
 import { contentLength, findHeader, type HeaderList, type HeaderPairs } from './header-pairs.ts';
 import type { HttpUploadResult } from './http-upload-types.ts';
 import { requestMessage, urlText } from './request-messages.ts';
-import { RESPONSE_BODY_LIMIT_BYTES } from './response-file.ts';
 import type { ResumableUploadInput } from './resumable-types.ts';
 import type { ServerAuth } from './server-auth.ts';
 
@@ -60,7 +60,7 @@ export async function sendStep(
         if (!step.isFinal(status, headers)) return { kind: 'memory' };
         final = { statusCode: status, actualUri: step.url.href, isResumable: true, headers };
         input.onResponse(final, contentLength(headers));
-        return { kind: 'file', path: input.responseBodyPath, maxBytes: RESPONSE_BODY_LIMIT_BYTES };
+        return responseBodySink(input.responseBodyPath);
       },
     },
     auth,
