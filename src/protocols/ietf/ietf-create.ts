@@ -37,12 +37,8 @@ export async function optimisticCreation(
   const { input, version } = attempt;
   const size = input.body.size;
   const watchdog = new InterimWatchdog(size, input.responseTimeoutMs, input.method, input.endpoint);
-  // Made only when waiting: an error's stack costs more than the rest of a small plain upload's setup.
-  const noInterim =
-    waitMs === null
-      ? null
-      : new TransferError('BT_ERR_TIMEOUT', `no 104 from ${input.endpoint.href} within ${waitMs} ms`);
-  const gate = waitMs === null || noInterim === null ? null : new BodyGate(waitMs, noInterim);
+  // Made only when waiting: its error's stack costs more than the rest of a small plain upload's setup.
+  const gate = waitMs === null ? null : new BodyGate(waitMs, input.endpoint);
   let session: URL | null = null;
   let sentTo = 0;
 
@@ -123,7 +119,7 @@ export async function optimisticCreation(
     if (session === null) return finalAnswer(attempt, result, false);
     return finalAnswer(attempt, { ...result, response: { ...result.response, isResumable: true } }, true);
   } catch (error) {
-    if (noInterim !== null && error === noInterim && session === null && !input.signal.aborted) return NO_INTERIM;
+    if (gate !== null && error === gate.timeout && session === null && !input.signal.aborted) return NO_INTERIM;
     throw error;
   } finally {
     gate?.close();
@@ -209,19 +205,19 @@ export async function carefulCreation(attempt: IetfAttempt): Promise<URL | HttpU
 }
 
 /**
- * Holds a body back until opened. When `waitMs` pass first, the body throws `timeout`, which fails
- * the request with it (the exchange keeps what its body threw): nothing more goes out.
+ * Holds a body back until opened. When `waitMs` pass first, the body throws `timeout` ("no 104 from
+ * …"), which fails the request with it (the exchange keeps what its body threw): nothing more goes out.
  */
 class BodyGate {
   readonly #opened: Promise<void>;
   #release: () => void = () => {};
   readonly #timer: NodeJS.Timeout;
-  readonly #timeout: TransferError;
+  readonly timeout: TransferError;
   #timedOut = false;
   #stopped = false;
 
-  constructor(waitMs: number, timeout: TransferError) {
-    this.#timeout = timeout;
+  constructor(waitMs: number, endpoint: URL) {
+    this.timeout = new TransferError('BT_ERR_TIMEOUT', `no 104 from ${endpoint.href} within ${waitMs} ms`);
     this.#opened = new Promise<void>((resolve) => {
       this.#release = resolve;
     });
@@ -259,7 +255,7 @@ class BodyGate {
           await opened;
           if (gate.#stopped) return;
           // No 104 in time: the request ends here, with the error the caller looks for.
-          if (gate.#timedOut) throw gate.#timeout;
+          if (gate.#timedOut) throw gate.timeout;
           if (first.value.byteLength > 1) yield first.value.subarray(1);
           for (let next = await chunks.next(); !next.done; next = await chunks.next()) yield next.value;
         } finally {
