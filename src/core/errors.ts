@@ -190,7 +190,7 @@ export const ERROR_DEFINITIONS = Object.freeze({
     hresult: 0x800700df,
     retryable: false,
     summary:
-      'The server’s Upload-Limit does not allow this upload (max-size smaller than the body, or append limits that contradict each other).',
+      'The server’s limits do not allow this upload (Upload-Limit: max-size smaller than the body, or append limits that contradict each other; or a 413 that smaller requests did not get past).',
   },
   BT_ERR_UPLOAD_REJECTED: {
     hresult: HRESULT.E_FAIL,

@@ -40,6 +40,11 @@ export interface IetfServerOptions {
   headLag?: number;
   /** The final answer of a completing request: this status with `Upload-Complete: ?1`. */
   failFinal?: number;
+  /**
+   * A body limit per request that is not announced: a creation (after its 104) or an append with more
+   * content is answered 413 without Upload-Complete, and nothing of it is stored.
+   */
+  requestLimit?: number;
   /** false: a creation above max-size is not refused at once (the limit is only announced). */
   checkSizeAtCreation?: boolean;
   /** After the body: a 104 every 100 ms and never a final answer. */
@@ -164,7 +169,7 @@ export async function startIetfServer(options: IetfServerOptions = {}): Promise<
         req.resume();
         return answer(409, state(), 'mismatching-upload-offset');
       }
-      const refused = appendRefusal(req, options.limits);
+      const refused = appendRefusal(req, options);
       if (refused !== null) {
         req.resume();
         return answer(refused[0], state(), refused[1]);
@@ -197,6 +202,10 @@ export async function startIetfServer(options: IetfServerOptions = {}): Promise<
     const upload = await createUpload(length);
     const location: [string, string] = ['Location', `/uploads/${upload.id}`];
     interim([location, ...(version === 8 ? limitHeader(version) : [])]);
+    if (options.requestLimit !== undefined && Number(req.headers['content-length'] ?? 0) > options.requestLimit) {
+      req.resume();
+      return answer(413, [location], 'larger than one request may be');
+    }
     if (!(await receiveInto(upload, req, options.flushDelayMs))) return;
     return finish(upload, req, answer, interim, [location, ...limitHeader(version)]);
   };
@@ -288,9 +297,11 @@ export async function startIetfServer(options: IetfServerOptions = {}): Promise<
   };
 }
 
-/** An append outside the announced limits: 413 above max-append-size, 400 below min-append-size (not completing). */
-function appendRefusal(req: IncomingMessage, limits: IetfServerLimits | undefined): [number, string] | null {
+/** An append outside the limits: 413 above max-append-size or requestLimit, 400 below min-append-size (not completing). */
+function appendRefusal(req: IncomingMessage, options: IetfServerOptions): [number, string] | null {
+  const { limits, requestLimit } = options;
   const length = Number(req.headers['content-length'] ?? 0);
+  if (requestLimit !== undefined && length > requestLimit) return [413, 'larger than one request may be'];
   if (limits?.maxAppendSize !== undefined && length > limits.maxAppendSize) return [413, 'above max-append-size'];
   const completing = req.headers['upload-complete'] === '?1';
   if (limits?.minAppendSize !== undefined && !completing && length < limits.minAppendSize) {

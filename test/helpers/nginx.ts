@@ -32,7 +32,19 @@ const START_ATTEMPTS = 3;
 const READY_TIMEOUT_MS = 10_000;
 const STOP_TIMEOUT_MS = 10_000;
 
-export async function startNginx(): Promise<NginxServer> {
+/** What the server does beside its WebDAV location. */
+export interface NginxOptions {
+  /**
+   * A reverse proxy: every path outside `/dav/` goes to this origin (`http://127.0.0.1:<port>`),
+   * the request body streamed as it arrives (`proxy_request_buffering off`), as in front of an
+   * upload service.
+   */
+  proxyTo?: string;
+  /** `client_max_body_size` of the proxied paths (nginx's default is `1m`); only with `proxyTo`. */
+  clientMaxBodySize?: string;
+}
+
+export async function startNginx(options: NginxOptions = {}): Promise<NginxServer> {
   const binary = findNginxBinary();
   let lastError: Error | undefined;
   // The free port can be taken between probing and nginx's bind; a fresh port usually fixes that.
@@ -40,7 +52,7 @@ export async function startNginx(): Promise<NginxServer> {
     const port = await findFreePort();
     const dir = await mkdtemp(join(tmpdir(), 'bgtransfer-nginx-'));
     try {
-      return await startOnPort(binary, dir, port);
+      return await startOnPort(binary, dir, port, options);
     } catch (error) {
       await rm(dir, { recursive: true, force: true });
       lastError = error instanceof Error ? error : new Error(String(error));
@@ -68,12 +80,12 @@ function findNginxBinary(): string {
   );
 }
 
-async function startOnPort(binary: string, dir: string, port: number): Promise<NginxServer> {
+async function startOnPort(binary: string, dir: string, port: number, options: NginxOptions): Promise<NginxServer> {
   const root = join(dir, 'dav');
   await mkdir(root);
   const confPath = join(dir, 'nginx.conf');
   const errorLog = join(dir, 'error.log');
-  await writeFile(confPath, renderConfig(dir, root, port));
+  await writeFile(confPath, renderConfig(dir, root, port, options));
 
   const child = spawn(binary, ['-p', `${dir}/`, '-e', errorLog, '-c', confPath], {
     cwd: dir,
@@ -117,7 +129,19 @@ async function startOnPort(binary: string, dir: string, port: number): Promise<N
   };
 }
 
-function renderConfig(dir: string, root: string, port: number): string {
+function proxyLocation(options: NginxOptions): string {
+  if (options.proxyTo === undefined) return '';
+  return `
+    location / {
+      proxy_pass ${options.proxyTo};
+      proxy_http_version 1.1;
+      proxy_request_buffering off;
+      proxy_set_header Host $http_host;
+      client_max_body_size ${options.clientMaxBodySize ?? '1m'};
+    }`;
+}
+
+function renderConfig(dir: string, root: string, port: number, options: NginxOptions): string {
   // As root the workers would otherwise switch to `nobody`, which cannot enter a 0700 mkdtemp dir.
   // As a normal user nginx cannot switch users at all, and the directive would only cause a warning.
   const user = process.getuid?.() === 0 ? 'user root root;' : '';
@@ -145,7 +169,7 @@ http {
       create_full_put_path on;
       client_max_body_size 0;
       client_body_temp_path ${join(dir, 'client_body_temp')};
-    }
+    }${proxyLocation(options)}
   }
 }
 `;

@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { TransferError } from '../../src/core/errors.ts';
-import { checkUploadSize, expiresAt, nextAppendEnd, parseUploadLimit } from '../../src/protocols/ietf/upload-limit.ts';
+import { SMALLEST_SPLIT_BYTES } from '../../src/protocols/http/smaller-body.ts';
+import {
+  checkUploadSize,
+  expiresAt,
+  nextAppendEnd,
+  parseUploadLimit,
+  smallerAppend,
+} from '../../src/protocols/ietf/upload-limit.ts';
 
 const limit = (value: string) => [['Upload-Limit', value]] as Array<[string, string]>;
 
@@ -40,4 +47,28 @@ test('limits the body cannot meet: BT_ERR_UPLOAD_LIMIT', () => {
   code(() => checkUploadSize({ maxSize: 10 }, 11, 'x'));
   code(() => checkUploadSize({ minAppendSize: 20, maxAppendSize: 10 }, 5, 'x'));
   checkUploadSize({ maxSize: 10 }, 10, 'x');
+});
+
+test('appends after a 413: the largest power of two below the refused size, within the announced limits', () => {
+  const MiB = 1024 * 1024;
+  assert.equal(smallerAppend({}, 5 * MiB + 321), 4 * MiB);
+  assert.equal(smallerAppend({}, 4 * MiB), 2 * MiB);
+  assert.equal(smallerAppend({}, MiB + 1), MiB, 'nginx’s 1m fits exactly');
+  assert.equal(
+    smallerAppend({ maxAppendSize: 700_000 }, 4 * MiB),
+    700_000,
+    'an announced max-append-size that is smaller',
+  );
+  assert.equal(smallerAppend({ maxAppendSize: 8 * MiB }, 4 * MiB), 2 * MiB, 'a larger one changes nothing');
+  assert.equal(smallerAppend({ minAppendSize: 3 * MiB }, 4 * MiB), undefined, 'not below min-append-size');
+  assert.equal(smallerAppend({}, 2 * SMALLEST_SPLIT_BYTES), SMALLEST_SPLIT_BYTES);
+  assert.equal(smallerAppend({}, SMALLEST_SPLIT_BYTES), undefined, 'not below the smallest split');
+  assert.equal(smallerAppend({}, 1), undefined);
+});
+
+test('appends: a cap from a 413 bounds them below max-append-size, and alone', () => {
+  assert.equal(nextAppendEnd({ maxAppendSize: 100 }, 0, 1000, 40), 40);
+  assert.equal(nextAppendEnd({ maxAppendSize: 30 }, 0, 1000, 40), 30);
+  assert.equal(nextAppendEnd({}, 980, 1000, 40), 1000);
+  assert.equal(nextAppendEnd({}, 0, 1000, undefined), 1000);
 });

@@ -2,7 +2,14 @@ import { TransferError } from '../../core/errors.ts';
 import { findHeader, type HeaderList } from '../http/header-pairs.ts';
 import type { HttpUploadResult } from '../http/http-upload-types.ts';
 import { checkedOffset, type OffsetRules, queryUploadOffset, resumeLost, sendStep } from '../http/resumable-step.ts';
-import { finalAnswer, type IetfAttempt, InterimWatchdog, reportProgress } from './ietf-context.ts';
+import {
+  finalAnswer,
+  type IetfAttempt,
+  InterimWatchdog,
+  isSizeRefusal,
+  reportProgress,
+  shrinkAppends,
+} from './ietf-context.ts';
 import { PARTIAL_UPLOAD_CONTENT_TYPE, reportsComplete } from './ietf-protocol.ts';
 import { checkUploadSize, mergeLimits, nextAppendEnd, parseUploadLimit } from './upload-limit.ts';
 
@@ -24,8 +31,9 @@ export function offsetRules(attempt: IetfAttempt): OffsetRules {
 /**
  * §"Upload Append": PATCHes from `offset` to the end, each within `max-append-size` (the last one
  * carries `Upload-Complete: ?1`). A 409 names the server's offset, used after checking it; without
- * one the offset is queried. 404 →
- * BT_ERR_RESUME_LOST (the engine starts over); 410 → BT_ERR_UPLOAD_COMPLETED (not sent again).
+ * one the offset is queried. A 413 without `Upload-Complete: ?1` sends the same bytes again in smaller
+ * appends (shrinkAppends). 404 → BT_ERR_RESUME_LOST (the engine starts over); 410 →
+ * BT_ERR_UPLOAD_COMPLETED (not sent again).
  */
 export async function appendRest(
   attempt: IetfAttempt,
@@ -39,7 +47,7 @@ export async function appendRest(
   let conflicts = 0;
   for (;;) {
     checkUploadSize(attempt.limits, size, uploadUrl.href);
-    const end = nextAppendEnd(attempt.limits, offset, size);
+    const end = nextAppendEnd(attempt.limits, offset, size, attempt.appendCap);
     const complete = end === size;
     let sentTo = offset;
     const watchdog = new InterimWatchdog(end, input.responseTimeoutMs, 'PATCH', uploadUrl);
@@ -63,8 +71,12 @@ export async function appendRest(
         ],
         body: { source: input.body, start: offset, end },
         // With Upload-Complete: ?1 the answer is the target resource's response; an error ends any append.
-        isFinal: (status) =>
-          status !== 409 && !LOST_STATUSES.has(status) && (complete || status < 200 || status >= 300),
+        // A 413 without Upload-Complete: ?1 limits this request only: the bytes go again, in smaller appends.
+        isFinal: (status, pairs) =>
+          status !== 409 &&
+          !LOST_STATUSES.has(status) &&
+          !isSizeRefusal(status, pairs) &&
+          (complete || status < 200 || status >= 300),
         // A 104 storm's timeout thrown here fails the request: the exchange runs this callback guarded.
         onInformational(status, pairs) {
           watchdog.interim();
@@ -81,6 +93,11 @@ export async function appendRest(
         'BT_ERR_UPLOAD_COMPLETED',
         `${what} answered 410 Gone: the upload resource is no longer available (completed, or closed); the body is not sent again`,
       );
+    }
+    if (response.status === 413) {
+      shrinkAppends(attempt, end - offset, response.headers, what);
+      input.onBytesSent(offset);
+      continue;
     }
     if (response.status === 409) {
       conflicts += 1;

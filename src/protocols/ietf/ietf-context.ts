@@ -12,7 +12,7 @@ import {
   speaksVersion,
   UPLOAD_RESUMPTION_SUPPORTED,
 } from './ietf-protocol.ts';
-import type { UploadLimits } from './upload-limit.ts';
+import { mergeLimits, parseUploadLimit, smallerAppend, type UploadLimits } from './upload-limit.ts';
 
 export interface IetfUploadInput extends ResumableUploadInput {
   /** The app's method for the creation request (any content-bearing method, §"Upload Creation"). */
@@ -39,6 +39,12 @@ export interface IetfAttempt {
   limits: UploadLimits;
   /** The highest offset the server acknowledged. */
   acknowledged: number;
+  /**
+   * The largest append to send, once a request was answered 413 (Content Too Large) by the upload
+   * resource or something before it, such as a proxy's body limit (smallerAppend). Kept apart from
+   * `limits`: a later Upload-Limit with a larger max-append-size must not undo it.
+   */
+  appendCap?: number;
 }
 
 /**
@@ -76,6 +82,33 @@ export function reportProgress(attempt: IetfAttempt, status: number, headers: He
   if (offset === undefined || offset <= attempt.acknowledged || offset > sentTo) return;
   attempt.acknowledged = offset;
   attempt.input.onOffset(offset);
+}
+
+/**
+ * A 413 (Content Too Large) without `Upload-Complete: ?1`: not the target resource's verdict on the
+ * whole upload but a limit on this one request, of the upload resource or of something in front of it
+ * (a proxy's body limit). The request is made again with less in it (shrinkAppends).
+ */
+export function isSizeRefusal(status: number, headers: HeaderPairs): boolean {
+  return status === 413 && !reportsComplete(headers);
+}
+
+/**
+ * After a size refusal of a request that carried `refused` bytes: any Upload-Limit it had is learned and
+ * the appends from here on are smaller (smallerAppend). BT_ERR_UPLOAD_LIMIT, with the 413 as its status,
+ * when they cannot get smaller ("a deployment mismatch that cannot be recovered from").
+ */
+export function shrinkAppends(attempt: IetfAttempt, refused: number, headers: HeaderPairs, what: string): void {
+  attempt.limits = mergeLimits(attempt.limits, parseUploadLimit(headers, attempt.version));
+  const next = smallerAppend(attempt.limits, refused);
+  if (next === undefined) {
+    throw new TransferError(
+      'BT_ERR_UPLOAD_LIMIT',
+      `${what} answered 413 (Content Too Large) to a request with ${refused} bytes of the body, and no smaller append is allowed`,
+      { httpStatus: 413 },
+    );
+  }
+  attempt.appendCap = Math.min(attempt.appendCap ?? Infinity, next);
 }
 
 /** "If the client discovers that it cannot continue the upload while adhering to the limits, it SHOULD ... cancel the upload." */

@@ -4,7 +4,14 @@ import { findHeader, type HeaderPairs } from '../http/header-pairs.ts';
 import { uploadHttp } from '../http/http-upload.ts';
 import type { HttpUploadResult } from '../http/http-upload-types.ts';
 import { resolveUploadUrl, sendStep } from '../http/resumable-step.ts';
-import { cancelQuietly, finalAnswer, type IetfAttempt, InterimWatchdog, reportProgress } from './ietf-context.ts';
+import {
+  cancelQuietly,
+  finalAnswer,
+  type IetfAttempt,
+  InterimWatchdog,
+  isSizeRefusal,
+  reportProgress,
+} from './ietf-context.ts';
 import {
   creationHeaders,
   PARTIAL_UPLOAD_CONTENT_TYPE,
@@ -18,6 +25,16 @@ import { checkUploadSize, expiresAt, mergeLimits, parseUploadLimit } from './upl
 export const NO_INTERIM = Symbol('no 104');
 
 /**
+ * What the caller does when the creation is answered 413 without `Upload-Complete: ?1` (isSizeRefusal):
+ * given that answer and the upload resource a 104 named (null without one).
+ */
+export type SizeRefused = (
+  attempt: IetfAttempt,
+  refused: HttpUploadResult,
+  session: URL | null,
+) => Promise<HttpUploadResult>;
+
+/**
  * §"Optimistic Upload Creation": the app's own request, marked `Upload-Complete: ?1`. A draft server
  * answers 104 with the upload resource's `Location` at once, which goes to `onSession`; a server that
  * ignores the headers sees a plain upload, so this costs nothing where the draft is not spoken.
@@ -27,12 +44,22 @@ export const NO_INTERIM = Symbol('no 104');
  * byte goes out with the request head. Without a 104 in time the request is stopped there and
  * NO_INTERIM returned: the caller asks
  * whether the server speaks the draft at all and creates the resource carefully, or sends it plain.
+ * A 413 without `Upload-Complete: ?1` goes to `sizeRefused`, when given.
  */
-export function optimisticCreation(attempt: IetfAttempt, waitMs: null): Promise<HttpUploadResult>;
-export function optimisticCreation(attempt: IetfAttempt, waitMs: number): Promise<HttpUploadResult | typeof NO_INTERIM>;
+export function optimisticCreation(
+  attempt: IetfAttempt,
+  waitMs: null,
+  sizeRefused?: SizeRefused,
+): Promise<HttpUploadResult>;
+export function optimisticCreation(
+  attempt: IetfAttempt,
+  waitMs: number,
+  sizeRefused?: SizeRefused,
+): Promise<HttpUploadResult | typeof NO_INTERIM>;
 export async function optimisticCreation(
   attempt: IetfAttempt,
   waitMs: number | null,
+  sizeRefused?: SizeRefused,
 ): Promise<HttpUploadResult | typeof NO_INTERIM> {
   const { input, version } = attempt;
   const size = input.body.size;
@@ -114,6 +141,9 @@ export async function optimisticCreation(
         onInterim(headers, url);
       },
     });
+    if (sizeRefused !== undefined && isSizeRefusal(result.response.statusCode, result.response.headers)) {
+      return await sizeRefused(attempt, result, session);
+    }
     // ResponseInformation.isResumable: the final response came from a request the server made resumable
     // (uploadHttp's answer says not: copied only when a 104 made it so).
     if (session === null) return finalAnswer(attempt, result, false);

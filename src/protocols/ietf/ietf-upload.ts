@@ -6,7 +6,7 @@ import { headersForOrigin, parseSessionUrl, queryUploadOffset, resumeLost } from
 import type { ControlOptions } from '../http/resumable-types.ts';
 import { ServerAuth } from '../http/server-auth.ts';
 import { appendRest, offsetRules } from './ietf-append.ts';
-import { finalAnswer, type IetfAttempt, type IetfUploadInput } from './ietf-context.ts';
+import { finalAnswer, type IetfAttempt, type IetfUploadInput, shrinkAppends } from './ietf-context.ts';
 import { carefulCreation, NO_INTERIM, optimisticCreation, speaksDraft } from './ietf-create.ts';
 import { DEFAULT_INTEROP_VERSION, type IetfInteropVersion, resourceHeaders } from './ietf-protocol.ts';
 import { checkUploadSize, expiresAt } from './upload-limit.ts';
@@ -47,21 +47,50 @@ export function uploadIetf(input: IetfUploadInput): Promise<HttpUploadResult> {
   if (input.session !== null) return resumeUpload(attempt, input.session);
   // A body that waits for no 104 (every one under "auto"): the creation is the whole attempt, and its
   // promise is returned as it is, without an async function's promise and turns around it.
-  if (input.body.size < (input.largeUploadBytes ?? LARGE_UPLOAD_BYTES)) return optimisticCreation(attempt, null);
+  if (input.body.size < (input.largeUploadBytes ?? LARGE_UPLOAD_BYTES)) {
+    return optimisticCreation(attempt, null, afterSizeRefusal);
+  }
   return createLarge(attempt);
 }
 
 /** A large body: its creation waits for the 104, else asks whether the server speaks the draft at all. */
 async function createLarge(attempt: IetfAttempt): Promise<HttpUploadResult> {
   const { input } = attempt;
-  const created = await optimisticCreation(attempt, input.first104WaitMs ?? FIRST_104_WAIT_MS);
+  const created = await optimisticCreation(attempt, input.first104WaitMs ?? FIRST_104_WAIT_MS, afterSizeRefusal);
   if (created !== NO_INTERIM) return created;
   // Without a wait there is no NO_INTERIM: the plain upload's own answer.
   if (!(await speaksDraft(attempt))) return optimisticCreation(attempt, null);
+  return createAndAppend(attempt);
+}
+
+/** Careful creation, then the whole body in appends. */
+async function createAndAppend(attempt: IetfAttempt): Promise<HttpUploadResult> {
   const uploadUrl = await carefulCreation(attempt);
   if (!(uploadUrl instanceof URL)) return uploadUrl;
-  input.onBytesSent(0);
+  attempt.input.onBytesSent(0);
   return appendRest(attempt, uploadUrl, resourceHeadersFor(attempt, uploadUrl), 0);
+}
+
+/**
+ * The creation, carrying the whole body, was answered 413 without `Upload-Complete: ?1`: a limit on
+ * one request's size, typically a proxy's (nginx allows 1 MiB by default) in front of the server. "When
+ * a client receives a response with a 413 (Content Too Large) status code during upload creation or
+ * append, it SHOULD retry the request with a smaller size" (the working group's text after -11). With
+ * the upload resource a 104 named, the offset is asked and the rest appended in smaller pieces; without
+ * one, OPTIONS asks whether the target speaks the draft (a proxy may have dropped the 104): then careful
+ * creation (an empty body, which no size limit refuses) and smaller appends; else the 413 is the answer.
+ */
+async function afterSizeRefusal(
+  attempt: IetfAttempt,
+  refused: HttpUploadResult,
+  session: URL | null,
+): Promise<HttpUploadResult> {
+  const { input } = attempt;
+  const what = `${refused.requestMethod} ${refused.response.actualUri}`;
+  if (session === null && !(await speaksDraft(attempt))) return finalAnswer(attempt, refused, false);
+  shrinkAppends(attempt, input.body.size, refused.response.headers, what);
+  input.onBytesSent(0);
+  return session === null ? createAndAppend(attempt) : appendFromServerOffset(attempt, session);
 }
 
 /** A stored session: HEAD for the offset, then the appends. */
@@ -77,6 +106,12 @@ async function resumeUpload(
     throw resumeLost(uploadUrl, `it expired at ${new Date(expires).toISOString()} (Upload-Limit)`);
   }
   attempt.acknowledged = input.acknowledgedOffset ?? 0;
+  return appendFromServerOffset(attempt, uploadUrl);
+}
+
+/** HEAD for the offset the upload resource has, then the appends from there. */
+async function appendFromServerOffset(attempt: IetfAttempt, uploadUrl: URL): Promise<HttpUploadResult> {
+  const { input } = attempt;
   const headers = resourceHeadersFor(attempt, uploadUrl);
   const found = await queryUploadOffset(input, uploadUrl, headers, attempt.auth, offsetRules(attempt));
   // queryUploadOffset reported a complete upload's offset itself.

@@ -1,5 +1,6 @@
 import { TransferError } from '../../core/errors.ts';
 import { findHeader, type HeaderList } from '../http/header-pairs.ts';
+import { smallerBody } from '../http/smaller-body.ts';
 import type { IetfInteropVersion } from './ietf-protocol.ts';
 
 /** §"Limits": what `Upload-Limit` announces; absent keys are unlimited. */
@@ -68,11 +69,21 @@ export function checkUploadSize(limits: UploadLimits, size: number, what: string
  * Where the next append ends. "A client that is aware of this limit MUST NOT send larger upload append
  * requests" (max-append-size) nor smaller ones (min-append-size), but the append that completes the
  * upload is exempt from the minimum: pieces of max-append-size and a shorter last one fit both.
+ * `cap`, when given, bounds the pieces further: the size a 413 in this attempt led to (smallerAppend).
  */
-export function nextAppendEnd(limits: UploadLimits, offset: number, size: number): number {
-  const max = limits.maxAppendSize;
-  if (max === undefined || max <= 0) return size;
-  return Math.min(size, offset + max);
+export function nextAppendEnd(limits: UploadLimits, offset: number, size: number, cap?: number): number {
+  const announced = limits.maxAppendSize !== undefined && limits.maxAppendSize > 0 ? limits.maxAppendSize : Infinity;
+  const max = Math.min(announced, cap ?? Infinity);
+  return max === Infinity ? size : Math.min(size, offset + max);
+}
+
+/**
+ * The largest append to try after a request carrying `refused` bytes was answered 413 (Content Too
+ * Large) by something that did not say it is the target resource's final answer (smallerBody), within
+ * the announced append limits; `limits` already holds any Upload-Limit of the 413 itself.
+ */
+export function smallerAppend(limits: UploadLimits, refused: number): number | undefined {
+  return smallerBody(refused, limits.maxAppendSize, limits.minAppendSize);
 }
 
 /** When the upload resource expires (ms since the epoch), from a response generated now. */

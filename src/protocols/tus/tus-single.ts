@@ -14,6 +14,7 @@ import {
   sendStep,
 } from '../http/resumable-step.ts';
 import { ServerAuth } from '../http/server-auth.ts';
+import { smallerBody } from '../http/smaller-body.ts';
 import { createUpload } from './tus-creation.ts';
 import { ExpiryTracker, hasExpired } from './tus-expires.ts';
 import { TUS_PATCH_CONTENT_TYPE, tusHeaders } from './tus-protocol.ts';
@@ -21,6 +22,8 @@ import type { TusUploadInput } from './tus-types.ts';
 
 /** Checksum mismatch (checksum extension): the PATCH's body arrived altered and was not stored. */
 const CHECKSUM_MISMATCH = 460;
+/** A PATCH too large for one request, most likely for a proxy in front of the server. */
+const CONTENT_TOO_LARGE = 413;
 /** A chunk altered this many times in a row is not a passing accident: the attempt fails. */
 const MAX_CHECKSUM_RETRIES = 3;
 
@@ -96,11 +99,10 @@ export async function uploadOne(input: TusUploadInput, concat?: 'partial'): Prom
   const resourceHeaders = headersForOrigin(headers, uploadUrl, input.endpoint);
   let conflicts = 0;
   let mismatches = 0;
+  // The largest PATCH body since one was answered 413 (smallerBody); the app's chunkSize bounds it too.
+  let cap = input.chunkSizeBytes !== undefined && input.chunkSizeBytes > 0 ? input.chunkSizeBytes : size;
   for (;;) {
-    const end =
-      input.chunkSizeBytes !== undefined && input.chunkSizeBytes > 0
-        ? Math.min(size, offset + input.chunkSizeBytes)
-        : size;
+    const end = Math.min(size, offset + cap);
     const { response, final } = await sendStep(
       input,
       {
@@ -138,6 +140,21 @@ export async function uploadOne(input: TusUploadInput, concat?: 'partial'): Prom
       input.onBytesSent(offset);
       continue;
     }
+    if (response.status === CONTENT_TOO_LARGE) {
+      // tus gives a PATCH's 413 no meaning: a limit on one request (a proxy's), so the bytes go again in
+      // smaller PATCHes; the server stored nothing of a request refused from its head.
+      const smaller = smallerBody(end - offset);
+      if (smaller === undefined) {
+        throw new TransferError(
+          'BT_ERR_UPLOAD_LIMIT',
+          requestMessage('PATCH', uploadUrl, `the server answered 413 (Content Too Large) to ${end - offset} bytes`),
+          { httpStatus: CONTENT_TOO_LARGE },
+        );
+      }
+      cap = smaller;
+      input.onBytesSent(offset);
+      continue;
+    }
     if (response.status === 409) {
       // "If the offsets do not match, the Server MUST respond with the 409 Conflict status" (§ PATCH):
       // our idea of the offset is stale (e.g. the server kept more of a cut request). Ask once more.
@@ -164,7 +181,9 @@ export async function uploadOne(input: TusUploadInput, concat?: 'partial'): Prom
 
 /** The upload's final answer: complete (acknowledged the whole body) or an error the engine judges. */
 function isFinalPatchAnswer(status: number, headers: HeaderPairs, size: number): boolean {
-  if (status === 409 || status === CHECKSUM_MISMATCH || GONE_STATUSES.has(status)) return false;
+  if (status === 409 || status === CHECKSUM_MISMATCH || status === CONTENT_TOO_LARGE || GONE_STATUSES.has(status)) {
+    return false;
+  }
   if (status < 200 || status >= 300) return true;
   // More than the body is not "complete" but a bad answer (nextOffset refuses it).
   return parseOffset(findHeader(headers, 'upload-offset')) === size;
