@@ -36,12 +36,16 @@ const STOP_TIMEOUT_MS = 10_000;
 export interface NginxOptions {
   /**
    * A reverse proxy: every path outside `/dav/` goes to this origin (`http://127.0.0.1:<port>`),
-   * the request body streamed as it arrives (`proxy_request_buffering off`), as in front of an
-   * upload service.
+   * the request body streamed as it arrives (`proxy_request_buffering off`) unless `requestBuffering`.
    */
   proxyTo?: string;
   /** `client_max_body_size` of the proxied paths (nginx's default is `1m`); only with `proxyTo`. */
   clientMaxBodySize?: string;
+  /**
+   * true: nginx's default, the whole request body is read before the request goes to the server
+   * (`proxy_request_buffering on`); only with `proxyTo`.
+   */
+  requestBuffering?: boolean;
 }
 
 export async function startNginx(options: NginxOptions = {}): Promise<NginxServer> {
@@ -135,7 +139,7 @@ function proxyLocation(options: NginxOptions): string {
     location / {
       proxy_pass ${options.proxyTo};
       proxy_http_version 1.1;
-      proxy_request_buffering off;
+      proxy_request_buffering ${options.requestBuffering === true ? 'on' : 'off'};
       proxy_set_header Host $http_host;
       client_max_body_size ${options.clientMaxBodySize ?? '1m'};
     }`;

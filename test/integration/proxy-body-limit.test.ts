@@ -62,15 +62,16 @@ function seenSince(from: number): string[] {
     .map((request) => `${request.method} ${request.status} ${headerOf(request.headers, 'content-length') ?? '-'}`);
 }
 
-for (const [name, file] of [
-  ['below 16 MiB (no wait for a 104)', () => medium],
-  ['from 16 MiB (the creation waits for a 104)', () => large],
+for (const [name, path, file, largeUploadBytes] of [
+  ['without a wait for the 104 (as under "auto")', '/at-once', () => medium, Number.POSITIVE_INFINITY],
+  ['waiting for the 104', '/waiting', () => large, undefined],
 ] as const) {
   test(`${name}: nginx refuses the creation with 413; the upload is created carefully and sent in appends of at most 1 MiB`, async () => {
     const body = file();
     const from = draft.requests.length;
-    const { input, events } = ietfAttempt(`${draftProxy.url}/target`, body, dir.path, dispatcher, {
+    const { input, events } = ietfAttempt(`${draftProxy.url}${path}`, body, dir.path, dispatcher, {
       first104WaitMs: 300,
+      ...(largeUploadBytes === undefined ? {} : { largeUploadBytes }),
     });
     const result = await uploadIetf(input);
 

@@ -1,6 +1,11 @@
 import { resumableInput } from '../http/resumable-input.ts';
-import type { ProtocolAnswer, UploadProtocol } from '../upload-protocol.ts';
-import { type IetfUploadInput, terminateIetf, uploadIetf } from './ietf-upload.ts';
+import type { ProtocolAnswer, ProtocolAttempt, UploadProtocol } from '../upload-protocol.ts';
+import { type IetfUploadInput, LARGE_UPLOAD_BYTES, terminateIetf, uploadIetf } from './ietf-upload.ts';
+
+/** A body large enough to wait for the 104, to an endpoint the memory knows speaks the draft. */
+function knownDraft(attempt: ProtocolAttempt): boolean {
+  return attempt.body.size >= LARGE_UPLOAD_BYTES && attempt.endpoint?.protocol === 'ietf';
+}
 
 /**
  * The IETF draft "Resumable Uploads for HTTP" as an UploadProtocol. Under "auto" it is also what an
@@ -22,9 +27,12 @@ export const ietfProtocol: UploadProtocol = {
     });
     // The draft's creation request carries the whole body; appends to the resource need no key.
     if (!attempt.session?.uploadUrl) input.headers = attempt.withIdempotencyKey(attempt.headers);
-    // Only an app that named the draft gets the wait for a 104 (and careful creation): under
-    // "auto" most endpoints are plain servers, which the wait would only delay.
-    if (attempt.extras.resumeProtocol !== 'ietf') input.largeUploadBytes = Number.POSITIVE_INFINITY;
+    // Only an app that named the draft, or an endpoint known to speak it (a 104 came before), gets
+    // the wait for a 104 (and careful creation): under "auto" most endpoints are plain servers, which
+    // the wait would only delay. Small bodies never wait, so they pay no endpoint lookup here.
+    if (attempt.extras.resumeProtocol !== 'ietf' && !knownDraft(attempt)) {
+      input.largeUploadBytes = Number.POSITIVE_INFINITY;
+    }
     return uploadIetf(input);
   },
   terminate(termination) {
