@@ -229,3 +229,50 @@ test('tus behind the proxy: a PATCH refused with 413 goes again in smaller PATCH
     .map((request) => Number(headerOf(request.headers, 'content-length')));
   assert.ok(lengths.length >= 5 && lengths.every((length) => length <= MiB), `PATCH sizes: ${lengths.join(', ')}`);
 });
+
+test('tus with creation-with-upload behind a 100 KiB limit: the refused creation is made again without body bytes', async () => {
+  const narrow = await startNginx({ proxyTo: tus.url, clientMaxBodySize: '100k' });
+  try {
+    const from = tus.requests.length;
+    const sessions: string[] = [];
+    const result = await uploadTus({
+      endpoint: new URL(`${narrow.url}/files/`),
+      headers: [],
+      body: fileBody(inspectSourceFile(medium.path)),
+      metadata: {},
+      extensions: ['creation', 'creation-with-upload'],
+      session: null,
+      dispatcher,
+      signal: new AbortController().signal,
+      responseTimeoutMs: 10_000,
+      stallTimeoutMs: 5_000,
+      responseBodyPath: join(dir.path, 'tus-narrow-response.bin'),
+      onSession: (uploadUrl) => sessions.push(uploadUrl),
+      onOffset() {},
+      onBytesSent() {},
+      onResponse() {},
+      onBytesReceived() {},
+    });
+    assert.equal(result.response.statusCode, 204);
+    assert.equal(sessions.length, 1);
+    const id = tus.uploadId(sessions[0]!);
+    assert.equal(await tus.sha256(id), medium.sha256);
+    assert.equal(tus.receivedBytes(id), medium.size, 'no byte reached the store twice');
+    const reached = tus.requests.slice(from);
+    // nginx refused the first creation (256 KiB of body): the server saw only the one without a body.
+    const creations = reached.filter((request) => request.method === 'POST');
+    assert.deepEqual(
+      creations.map((request) => headerOf(request.headers, 'content-length') ?? '0'),
+      ['0'],
+    );
+    const lengths = reached
+      .filter((request) => request.method === 'PATCH')
+      .map((request) => Number(headerOf(request.headers, 'content-length')));
+    assert.ok(
+      lengths.every((length) => length <= 100 * 1024),
+      `PATCH sizes: ${lengths.join(', ')}`,
+    );
+  } finally {
+    await narrow.stop();
+  }
+});

@@ -27,6 +27,9 @@ export function creationBodyBytes(size: number, chunkSizeBytes: number | undefin
   return Math.max(0, Math.min(size - 1, CREATION_BODY_BYTES, chunk));
 }
 
+/** Content Too Large: beyond Tus-Max-Size, or beyond a limit on one request's size (a proxy's). */
+const CONTENT_TOO_LARGE = 413;
+
 export type Creation = { url: URL; offset: number; expiresAtMs: number | undefined } | { final: HttpUploadResult };
 
 /**
@@ -48,21 +51,30 @@ export async function createUpload(
   if (!concat?.startsWith('final')) createHeaders.push(['Upload-Length', String(size)]);
   if (concat !== undefined) createHeaders.push(['Upload-Concat', concat]);
   if (metadata !== null) createHeaders.push(['Upload-Metadata', metadata]);
-  const carried = withUploadBytes(input, concat);
-  if (carried > 0) createHeaders.push(['Content-Type', TUS_PATCH_CONTENT_TYPE]);
-  const { response, final } = await sendStep(
-    input,
-    {
-      url: input.endpoint,
-      method: 'POST',
-      headers: createHeaders,
-      body: carried > 0 ? { source: input.body, start: 0, end: carried } : null,
-      // A refusal (401, 413 "Upload-Length exceeds Tus-Max-Size", 5xx…) is the attempt's answer, and so
-      // is the final concatenation's (the upload is complete).
-      isFinal: (status) => status < 200 || status >= 300 || concat?.startsWith('final') === true,
-    },
-    auth,
-  );
+  let carried = withUploadBytes(input, concat);
+  const send = (bytes: number) =>
+    sendStep(
+      input,
+      {
+        url: input.endpoint,
+        method: 'POST',
+        headers: bytes > 0 ? [...createHeaders, ['Content-Type', TUS_PATCH_CONTENT_TYPE]] : createHeaders,
+        body: bytes > 0 ? { source: input.body, start: 0, end: bytes } : null,
+        // A refusal (401, 413 "Upload-Length exceeds Tus-Max-Size", 5xx…) is the attempt's answer, and so
+        // is the final concatenation's (the upload is complete). A 413 to a creation that carried body
+        // bytes may be a proxy's limit on one request's size: that creation is made again without them.
+        isFinal: (status) =>
+          !(status === CONTENT_TOO_LARGE && bytes > 0) &&
+          (status < 200 || status >= 300 || concat?.startsWith('final') === true),
+      },
+      auth,
+    );
+  let { response, final } = await send(carried);
+  if (response.status === CONTENT_TOO_LARGE && final === null) {
+    carried = 0;
+    input.onBytesSent(0);
+    ({ response, final } = await send(carried));
+  }
   if (final !== null) {
     if (response.status >= 200 && response.status < 300) input.onOffset(size);
     return { final };
