@@ -6,6 +6,7 @@ import type { ResponseSnapshot } from '../../src/core/snapshot.ts';
 import type { IetfUploadInput } from '../../src/protocols/ietf/ietf-upload.ts';
 import { fileBody } from '../../src/source/body-source.ts';
 import { inspectSourceFile } from '../../src/source/file-source.ts';
+import type { IetfRequestRecord } from './ietf-server.ts';
 import type { RandomFile } from './temp-dir.ts';
 
 /** What a protocol attempt reported through its callbacks. */
@@ -57,6 +58,13 @@ export function ietfAttempt(
 /** A header of a recorded request (case-insensitive). */
 export function headerOf(headers: Array<[string, string]>, name: string): string | undefined {
   return headers.find(([candidate]) => candidate.toLowerCase() === name)?.[1];
+}
+
+/** Requests as the server saw them, one "METHOD status Content-Length" line each (`-` without one). */
+export function requestLines(requests: ReadonlyArray<IetfRequestRecord>): string[] {
+  return requests.map(
+    (request) => `${request.method} ${request.status} ${headerOf(request.headers, 'content-length') ?? '-'}`,
+  );
 }
 
 /** The TransferError a promise rejects with. */

@@ -5,7 +5,7 @@ import { BackgroundTransferStatus, BackgroundUploader } from '../../src/index.ts
 import { createDispatcher } from '../../src/net/dispatcher.ts';
 import { uploadIetf } from '../../src/protocols/ietf/ietf-upload.ts';
 import { useApiHome } from '../helpers/api-home.ts';
-import { headerOf, ietfAttempt } from '../helpers/ietf-input.ts';
+import { ietfAttempt, requestLines } from '../helpers/ietf-input.ts';
 import { type IetfTestServer, startIetfServer } from '../helpers/ietf-server.ts';
 import { type NginxServer, startNginx } from '../helpers/nginx.ts';
 import { makeTempDir, type RandomFile, type TempDir, writeRandomFile } from '../helpers/temp-dir.ts';
@@ -44,9 +44,7 @@ after(async () => {
 
 /** The draft server's requests since `from`, as "METHOD status length". */
 function seenSince(from: number): string[] {
-  return draft.requests
-    .slice(from)
-    .map((request) => `${request.method} ${request.status} ${headerOf(request.headers, 'content-length') ?? '-'}`);
+  return requestLines(draft.requests.slice(from));
 }
 
 test('8 MiB with resumeProtocol "ietf", three times: each completes; only the first waits for the 104', async () => {

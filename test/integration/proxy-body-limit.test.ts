@@ -10,7 +10,7 @@ import { uploadTus } from '../../src/protocols/tus/tus-upload.ts';
 import { fileBody } from '../../src/source/body-source.ts';
 import { inspectSourceFile } from '../../src/source/file-source.ts';
 import { useApiHome } from '../helpers/api-home.ts';
-import { headerOf, ietfAttempt, rejection } from '../helpers/ietf-input.ts';
+import { headerOf, ietfAttempt, rejection, requestLines } from '../helpers/ietf-input.ts';
 import { type IetfTestServer, startIetfServer } from '../helpers/ietf-server.ts';
 import { type NginxServer, startNginx } from '../helpers/nginx.ts';
 import { makeTempDir, type RandomFile, type TempDir, writeRandomFile } from '../helpers/temp-dir.ts';
@@ -57,9 +57,7 @@ after(async () => {
 
 /** The draft server's requests since `from`, as "METHOD status length". */
 function seenSince(from: number): string[] {
-  return draft.requests
-    .slice(from)
-    .map((request) => `${request.method} ${request.status} ${headerOf(request.headers, 'content-length') ?? '-'}`);
+  return requestLines(draft.requests.slice(from));
 }
 
 for (const [name, path, file, largeUploadBytes] of [
@@ -162,9 +160,7 @@ test('the server itself takes at most 1 MiB per request: after its 104 and 413 t
     assert.equal(result.response.statusCode, 201);
     assert.equal(events.sessions.length, 1, 'the 104’s upload resource is kept');
     assert.equal(await limited.sha256(limited.uploadId(events.sessions[0]!.url)), medium.sha256);
-    const lines = limited.requests.map(
-      (request) => `${request.method} ${request.status} ${headerOf(request.headers, 'content-length') ?? '-'}`,
-    );
+    const lines = requestLines(limited.requests);
     // The creation (413), HEAD for the offset, then appends halved from 4 MiB until one fits.
     assert.deepEqual(lines.slice(0, 5), [
       `POST 413 ${medium.size}`,
@@ -198,20 +194,25 @@ test('through the engine, in process: resumeProtocol "ietf" behind nginx complet
   }
 });
 
-test('tus behind the proxy: a PATCH refused with 413 goes again in smaller PATCHes, each byte stored once', async () => {
+/**
+ * A tus upload of `medium` through `proxy` (creation with upload when `extensions` names it), checked
+ * to arrive whole with each byte stored once; returns the requests that reached @tus/server.
+ */
+async function tusThrough(proxy: NginxServer, extensions: string[] = []): Promise<TusTestServer['requests']> {
   const from = tus.requests.length;
   const sessions: string[] = [];
   const result = await uploadTus({
-    endpoint: new URL(`${tusProxy.url}/files/`),
+    endpoint: new URL(`${proxy.url}/files/`),
     headers: [],
     body: fileBody(inspectSourceFile(medium.path)),
     metadata: {},
+    extensions,
     session: null,
     dispatcher,
     signal: new AbortController().signal,
     responseTimeoutMs: 10_000,
     stallTimeoutMs: 5_000,
-    responseBodyPath: join(dir.path, 'tus-response.bin'),
+    responseBodyPath: join(dir.path, `tus-response-${from}.bin`),
     onSession: (uploadUrl) => sessions.push(uploadUrl),
     onOffset() {},
     onBytesSent() {},
@@ -223,51 +224,33 @@ test('tus behind the proxy: a PATCH refused with 413 goes again in smaller PATCH
   const id = tus.uploadId(sessions[0]!);
   assert.equal(await tus.sha256(id), medium.sha256);
   assert.equal(tus.receivedBytes(id), medium.size, 'no byte reached the store twice');
-  const lengths = tus.requests
-    .slice(from)
+  return tus.requests.slice(from);
+}
+
+/** The Content-Length of each PATCH among `requests`. */
+function patchLengths(requests: TusTestServer['requests']): number[] {
+  return requests
     .filter((request) => request.method === 'PATCH')
     .map((request) => Number(headerOf(request.headers, 'content-length')));
+}
+
+test('tus behind the proxy: a PATCH refused with 413 goes again in smaller PATCHes, each byte stored once', async () => {
+  const lengths = patchLengths(await tusThrough(tusProxy));
   assert.ok(lengths.length >= 5 && lengths.every((length) => length <= MiB), `PATCH sizes: ${lengths.join(', ')}`);
 });
 
 test('tus with creation-with-upload behind a 100 KiB limit: the refused creation is made again without body bytes', async () => {
   const narrow = await startNginx({ proxyTo: tus.url, clientMaxBodySize: '100k' });
   try {
-    const from = tus.requests.length;
-    const sessions: string[] = [];
-    const result = await uploadTus({
-      endpoint: new URL(`${narrow.url}/files/`),
-      headers: [],
-      body: fileBody(inspectSourceFile(medium.path)),
-      metadata: {},
-      extensions: ['creation', 'creation-with-upload'],
-      session: null,
-      dispatcher,
-      signal: new AbortController().signal,
-      responseTimeoutMs: 10_000,
-      stallTimeoutMs: 5_000,
-      responseBodyPath: join(dir.path, 'tus-narrow-response.bin'),
-      onSession: (uploadUrl) => sessions.push(uploadUrl),
-      onOffset() {},
-      onBytesSent() {},
-      onResponse() {},
-      onBytesReceived() {},
-    });
-    assert.equal(result.response.statusCode, 204);
-    assert.equal(sessions.length, 1);
-    const id = tus.uploadId(sessions[0]!);
-    assert.equal(await tus.sha256(id), medium.sha256);
-    assert.equal(tus.receivedBytes(id), medium.size, 'no byte reached the store twice');
-    const reached = tus.requests.slice(from);
+    const reached = await tusThrough(narrow, ['creation', 'creation-with-upload']);
     // nginx refused the first creation (256 KiB of body): the server saw only the one without a body.
-    const creations = reached.filter((request) => request.method === 'POST');
     assert.deepEqual(
-      creations.map((request) => headerOf(request.headers, 'content-length') ?? '0'),
+      reached
+        .filter((request) => request.method === 'POST')
+        .map((request) => headerOf(request.headers, 'content-length') ?? '0'),
       ['0'],
     );
-    const lengths = reached
-      .filter((request) => request.method === 'PATCH')
-      .map((request) => Number(headerOf(request.headers, 'content-length')));
+    const lengths = patchLengths(reached);
     assert.ok(
       lengths.every((length) => length <= 100 * 1024),
       `PATCH sizes: ${lengths.join(', ')}`,
