@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
+  creationsUnanswered,
   forgetLostInterims,
   interimsLost,
   LOST_INTERIMS_FOR_MS,
+  markCreationUnanswered,
   markInterimsLost,
 } from '../../src/protocols/ietf/lost-interims.ts';
 
@@ -28,4 +30,20 @@ test('forgetting a mark, and the oldest marks go first once 1,024 endpoints are 
   assert.equal(interimsLost(new URL('http://bound.example/0'), 5_001), false, 'the oldest was dropped');
   assert.equal(interimsLost(new URL('http://bound.example/1024'), 5_001), true);
   assert.equal(interimsLost(new URL('http://bound.example/1'), 5_001), true);
+});
+
+test('an unanswered creation makes the next ones wait; a lost 104 does too; neither once the endpoint is plain', () => {
+  const url = new URL('http://unanswered.example/up');
+  assert.equal(creationsUnanswered(url, 10_000), false);
+  markCreationUnanswered(url, 10_000);
+  assert.equal(creationsUnanswered(url, 10_001), true);
+  assert.equal(interimsLost(url, 10_001), false, 'unanswered is not yet lost: the wait finds out');
+  assert.equal(creationsUnanswered(url, 10_000 + LOST_INTERIMS_FOR_MS), false, 'expired');
+
+  markCreationUnanswered(url, 20_000);
+  markInterimsLost(url, 20_000);
+  assert.equal(creationsUnanswered(url, 20_001), true, 'a lost 104 also makes a creation wait (and skip it)');
+  forgetLostInterims(url);
+  assert.equal(creationsUnanswered(url, 20_002), false);
+  assert.equal(interimsLost(url, 20_002), false);
 });

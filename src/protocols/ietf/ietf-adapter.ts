@@ -1,10 +1,15 @@
 import { resumableInput } from '../http/resumable-input.ts';
 import type { ProtocolAnswer, ProtocolAttempt, UploadProtocol } from '../upload-protocol.ts';
 import { type IetfUploadInput, LARGE_UPLOAD_BYTES, terminateIetf, uploadIetf } from './ietf-upload.ts';
+import { creationsUnanswered } from './lost-interims.ts';
 
-/** A body large enough to wait for the 104, to an endpoint the memory knows speaks the draft. */
-function knownDraft(attempt: ProtocolAttempt): boolean {
-  return attempt.body.size >= LARGE_UPLOAD_BYTES && attempt.endpoint?.protocol === 'ietf';
+/**
+ * A body large enough to wait for the 104, to an endpoint the memory knows speaks the draft, or where
+ * a creation sent at once lately got no answer at all (lost-interims.ts).
+ */
+function waitsUnderAuto(attempt: ProtocolAttempt): boolean {
+  if (attempt.body.size < LARGE_UPLOAD_BYTES) return false;
+  return attempt.endpoint?.protocol === 'ietf' || creationsUnanswered(attempt.url);
 }
 
 /**
@@ -27,10 +32,11 @@ export const ietfProtocol: UploadProtocol = {
     });
     // The draft's creation request carries the whole body; appends to the resource need no key.
     if (!attempt.session?.uploadUrl) input.headers = attempt.withIdempotencyKey(attempt.headers);
-    // Only an app that named the draft, or an endpoint known to speak it (a 104 came before), gets
-    // the wait for a 104 (and careful creation): under "auto" most endpoints are plain servers, which
-    // the wait would only delay. Small bodies never wait, so they pay no endpoint lookup here.
-    if (attempt.extras.resumeProtocol !== 'ietf' && !knownDraft(attempt)) {
+    // Only an app that named the draft, or an endpoint known to speak it (a 104 came before) or
+    // suspected of losing its 104s, gets the wait for a 104 (and careful creation): under "auto" most
+    // endpoints are plain servers, which the wait would only delay. Small bodies never wait, so they
+    // pay no endpoint lookup here.
+    if (attempt.extras.resumeProtocol !== 'ietf' && !waitsUnderAuto(attempt)) {
       input.largeUploadBytes = Number.POSITIVE_INFINITY;
     }
     return uploadIetf(input);

@@ -19,6 +19,7 @@ import {
   speaksVersion,
   UPLOAD_RESUMPTION_SUPPORTED,
 } from './ietf-protocol.ts';
+import { markCreationUnanswered } from './lost-interims.ts';
 import { checkUploadSize, expiresAt, mergeLimits, parseUploadLimit } from './upload-limit.ts';
 
 /** The large upload's creation got no 104 in time and was stopped before its body (see optimisticCreation). */
@@ -150,6 +151,9 @@ export async function optimisticCreation(
     return finalAnswer(attempt, { ...result, response: { ...result.response, isResumable: true } }, true);
   } catch (error) {
     if (gate !== null && error === gate.timeout && session === null && !input.signal.aborted) return NO_INTERIM;
+    // Sent at once, the whole body out, and neither a 104 nor an answer: perhaps a proxy that hung on
+    // the 104. The next large creation to this endpoint waits for the 104 instead.
+    if (gate === null && session === null && sentTo >= size && isTimeout(error)) markCreationUnanswered(input.endpoint);
     throw error;
   } finally {
     gate?.close();
@@ -186,6 +190,10 @@ export async function speaksDraft(attempt: IetfAttempt): Promise<boolean> {
   attempt.limits = mergeLimits(attempt.limits, limits);
   checkUploadSize(attempt.limits, input.body.size, input.endpoint.href);
   return true;
+}
+
+function isTimeout(error: unknown): boolean {
+  return error instanceof TransferError && error.code === 'BT_ERR_TIMEOUT';
 }
 
 const EMPTY_BODY: BodySource = {
