@@ -157,8 +157,9 @@ export class Scheduler {
   /**
    * Publishes a stored record (a status change outside a running request). R38/R39 flags belong to the
    * first notification *of a request*, which the live path publishes, so they are false here.
+   * `partialRemoved`: an ended download's partial file is already gone (not removed again).
    */
-  publishRecord(record: OperationRecord): void {
+  publishRecord(record: OperationRecord, partialRemoved = false): void {
     // A request still winding down (stopped, aborting) must not report the status it had before.
     const live = this.#running.get(record.guid);
     if (live) live.record = record;
@@ -170,7 +171,7 @@ export class Scheduler {
     }
     // An ended download that did not complete leaves no partial file behind (cancel, final error). Here
     // in the background: a cancelled request may still be closing it (and removes it again itself).
-    if (isTerminalStatus(record.progress.status) && record.progress.status !== S.completed) {
+    if (!partialRemoved && isTerminalStatus(record.progress.status) && record.progress.status !== S.completed) {
       void discardDownloadPartial(record, this.#log);
     }
     // While a request runs (or winds down after a stop) its counters are newer than the stored ones:
@@ -322,8 +323,9 @@ export class Scheduler {
       if (!record) return;
       // A download that failed for good: its request has closed the partial file, so it is removed
       // before the app hears of the end, which then finds nothing left behind (docs/downloads.md).
-      if (record.progress.status === S.error) await discardDownloadPartial(record, this.#log);
-      this.publishRecord(record);
+      const failed = record.progress.status === S.error;
+      if (failed) await discardDownloadPartial(record, this.#log);
+      this.publishRecord(record, failed);
     } catch (error) {
       this.#log.error({ guid, err: error }, 'could not record the outcome of an attempt');
     }
