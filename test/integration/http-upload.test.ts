@@ -214,19 +214,22 @@ test('no response within responseTimeoutMs after the body was sent → BT_ERR_TI
 });
 
 test('aborting the signal mid-upload rejects with the given reason', async () => {
-  const target = await server({ throttleBytesPerSecond: 4 * MiB });
+  // Larger than the loopback socket buffers: with 3 MiB the whole body could be in them when the abort
+  // came, and the server then read it to its end (complete, never aborted).
+  const file = await writeRandomFile(dir.path, 'aborted.bin', 24 * MiB);
+  const target = await server({ throttleBytesPerSecond: 16 * MiB });
   const controller = new AbortController();
-  const { input } = uploadInput(`${target.url}/abort`, small, { signal: controller.signal });
+  const { input } = uploadInput(`${target.url}/abort`, file, { signal: controller.signal });
   const reason = new TransferError('BT_ERR_CANCELED', 'canceled by the test');
   const rejected = assert.rejects(uploadHttp(input), (error: unknown) => error === reason);
   const request = await target.waitForRequest((candidate) => candidate.bodyBytes >= 256 * 1024);
   controller.abort(reason);
   await rejected;
-  assert.deepEqual(openDescriptorsOf(small.path), [], 'the source file handle is closed when the promise settles');
+  assert.deepEqual(openDescriptorsOf(file.path), [], 'the source file handle is closed when the promise settles');
   await target.waitForRequest((candidate) => candidate.aborted);
   assert.equal(request.complete, false);
 
-  const { input: late } = uploadInput(`${target.url}/abort`, small, { signal: controller.signal });
+  const { input: late } = uploadInput(`${target.url}/abort`, file, { signal: controller.signal });
   await assert.rejects(uploadHttp(late), (error: unknown) => error === reason, 'an aborted signal fails at once');
   assert.equal(target.requests.length, 1);
 });
